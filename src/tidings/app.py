@@ -1,0 +1,61 @@
+"""The composition root: one Starlette application wired to the services of one process."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from tidings.config import Settings
+from tidings.openapi.endpoint import RpcEndpoint
+from tidings.openapi.replay import DatabaseNonces, MemoryNonces, Nonces
+from tidings.services import Services
+
+
+def build_app(
+    settings: Settings,
+    *,
+    clock: Callable[[], float] = time.time,
+    on_ready: Callable[[Services], Awaitable[None]] | None = None,
+) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        services = await Services.open(settings, clock=clock)
+        nonces: Nonces
+        if settings.embedded:
+            nonces = MemoryNonces(settings.nonce_ttl_seconds, clock)
+        else:
+            nonces = DatabaseNonces(services.db, settings.nonce_ttl_seconds, clock)
+        app.state.services = services
+        app.state.rpc = RpcEndpoint(services, nonces, clock=clock)
+        if on_ready is not None:
+            await on_ready(services)
+        try:
+            yield
+        finally:
+            await services.aclose()
+
+    async def healthz(request: Request) -> Response:
+        services: Services = request.app.state.services
+        await services.db.read(lambda conn: conn.execute(text("SELECT 1")))
+        return JSONResponse({"status": "ok"})
+
+    routes = [Route("/", _Rpc()), Route("/healthz", healthz, methods=["GET"])]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+class _Rpc:
+    """The RPC route as a plain ASGI app, so every HTTP method reaches the endpoint, which
+    answers the ones it does not take with the gateway's UnsupportedHTTPMethod."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        response = await scope["app"].state.rpc(request)
+        await response(scope, receive, send)

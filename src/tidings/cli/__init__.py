@@ -1,0 +1,21 @@
+"""The ``tidings`` command line."""
+
+from __future__ import annotations
+
+import typer
+
+from tidings.cli import apps, keys, serve
+
+app = typer.Typer(
+    name="tidings",
+    help="Tidings: a self-hosted push service speaking the mPaaS MPS OpenAPI.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command("serve")(serve.serve)
+app.add_typer(apps.app, name="apps")
+app.add_typer(keys.app, name="keys")
+
+
+def main() -> None:
+    app()

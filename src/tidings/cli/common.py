@@ -1,0 +1,66 @@
+"""What every command shares: where the data is, and opening the services on it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+
+from tidings.config import Settings, load_settings
+from tidings.secretbox import SecretKeyError
+from tidings.services import Services
+from tidings.tenancy.service import TenancyError
+
+T = TypeVar("T")
+
+console = Console()
+errors = Console(stderr=True)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        envvar="TIDINGS_DATA_DIR",
+        help="Directory for the embedded database and the secret key [default: ./tidings-data]",
+        show_default=False,
+    ),
+]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="TIDINGS_DATABASE_URL",
+        help="PostgreSQL URL to use instead of the embedded SQLite database",
+        show_default=False,
+    ),
+]
+
+
+def settings_from(data_dir: Path | None, database_url: str | None, **flags: object) -> Settings:
+    return load_settings(data_dir=data_dir, database_url=database_url, **flags)
+
+
+def utc_text(millis: int) -> str:
+    return datetime.fromtimestamp(millis / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def run(settings: Settings, job: Callable[[Services], Awaitable[T]]) -> T:
+    """Open the services, run ``job`` on them, close them; operator errors end the command."""
+
+    async def main() -> T:
+        services = await Services.open(settings)
+        try:
+            return await job(services)
+        finally:
+            await services.aclose()
+
+    try:
+        return asyncio.run(main())
+    except (TenancyError, SecretKeyError) as exc:
+        errors.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None

@@ -1,0 +1,81 @@
+"""``tidings serve``: run the server."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+from typing import Annotated, TextIO
+
+import typer
+import uvicorn
+
+from tidings.app import build_app
+from tidings.cli.common import DatabaseUrl, DataDir, console, errors, settings_from
+from tidings.config import Settings
+from tidings.services import Services
+
+
+def serve(
+    host: Annotated[
+        str | None,
+        typer.Option(envvar="TIDINGS_HOST", help="Address to listen on [default: 127.0.0.1]"),
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(envvar="TIDINGS_PORT", help="Port to listen on [default: 8080]")
+    ] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Run the OpenAPI server (migrating the database first)."""
+    settings = settings_from(data_dir, database_url, host=host, port=port)
+    lock = _lock_data_dir(settings) if settings.embedded else None
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+
+    async def on_ready(services: Services) -> None:
+        if not await services.tenancy.apps():
+            _print_first_steps(settings)
+
+    try:
+        uvicorn.run(
+            build_app(settings, on_ready=on_ready),
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+            access_log=False,
+            server_header=False,
+        )
+    finally:
+        if lock is not None:
+            lock.close()
+
+
+def _lock_data_dir(settings: Settings) -> TextIO:
+    """One server per SQLite data directory: it keeps state (nonces) that is not shared."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(settings.data_dir / "serve.lock", "w")  # noqa: SIM115 - held while serving
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        errors.print(
+            f"[red]error:[/red] another 'tidings serve' is using {settings.data_dir}; "
+            "run several processes on PostgreSQL instead (TIDINGS_DATABASE_URL)",
+            highlight=False,
+        )
+        raise typer.Exit(1) from None
+    return handle
+
+
+def _print_first_steps(settings: Settings) -> None:
+    where = (
+        "" if settings.data_dir.as_posix() == "tidings-data" else f" --data-dir {settings.data_dir}"
+    )
+    console.print(
+        "\n[bold]Tidings has no apps yet.[/bold] In another terminal, create an app and a key:\n"
+        f"  tidings apps create --workspace default --app-id ONEX570DA89211721{where}\n"
+        f"  tidings keys create --workspace default{where}\n"
+        f"Then point an Alibaba Cloud SDK at http://{settings.host}:{settings.port} "
+        "with that AccessKey.\n",
+        highlight=False,
+    )

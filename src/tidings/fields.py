@@ -1,0 +1,146 @@
+"""Reading MPS field values: decimal integers, enumerations and map-valued fields.
+
+Every map field (TemplateKeyValue, ExtendedParams, NotifyLevel, ...) reaches the server in one of
+three shapes: a JSON object string (what the SDK docs ask for), a nested dict rebuilt from dotted
+form keys (what the new SDK sends for ``Any`` fields), or a Python dict literal such as
+``{'name': 'Zhang San'}`` (what the old Python SDK sends when given a dict, as the official example
+does). ``read_map`` accepts all three and returns a plain dict, or raises ``ServiceError`` with the
+caller's code and a message that names the field.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from tidings.errors import Code, ServiceError
+
+MAX_MAP_TEXT = 64 * 1024
+MAX_MAP_DEPTH = 16
+
+
+def read_int(
+    raw: str | None,
+    field: str,
+    code: Code,
+    *,
+    default: int | None = None,
+    allowed: Iterable[int] | None = None,
+    minimum: int | None = None,
+    maximum: int | None = None,
+) -> int | None:
+    """A decimal integer field; absent or empty gives ``default``."""
+    if raw is None or raw == "":
+        return default
+    text = raw.strip()
+    if not (text.isascii() and text.lstrip("-").isdigit()) or len(text) > 20:
+        raise ServiceError(code, f"{field} must be a whole number, got {_show(raw)}")
+    value = int(text)
+    if allowed is not None:
+        choices = tuple(allowed)
+        if value not in choices:
+            listed = ", ".join(str(c) for c in choices)
+            raise ServiceError(code, f"{field} must be one of {listed}, got {value}")
+    if minimum is not None and value < minimum:
+        raise ServiceError(code, f"{field} must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ServiceError(code, f"{field} must be at most {maximum}, got {value}")
+    return value
+
+
+def read_choice(
+    raw: str | None, field: str, choices: Iterable[str], *, default: str | None = None
+) -> str | None:
+    """A string field restricted to a few documented values."""
+    if raw is None or raw == "":
+        return default
+    options = tuple(choices)
+    if raw not in options:
+        listed = ", ".join(options)
+        raise ServiceError(Code.INVALID_PARAM, f"{field} must be one of {listed}, got {_show(raw)}")
+    return raw
+
+
+def read_text(
+    raw: str | None, field: str, code: Code, *, max_length: int, required: bool = False
+) -> str | None:
+    """A free-text field with a length limit; control characters other than newlines refused."""
+    if raw is None or raw == "":
+        if required:
+            raise ServiceError(code, f"{field} is required")
+        return None
+    if len(raw) > max_length:
+        raise ServiceError(
+            code, f"{field} is {len(raw)} characters long; the limit is {max_length}"
+        )
+    if any(ord(c) < 32 and c not in "\n\r\t" for c in raw):
+        raise ServiceError(code, f"{field} contains a control character")
+    return raw
+
+
+def read_map(raw: str | dict | None, field: str, code: Code) -> dict[str, Any] | None:
+    """A map field in any of its wire shapes; ``null`` and empty count as absent."""
+    if raw is None:
+        return None
+    if isinstance(raw, dict):
+        return raw
+    text = raw.strip()
+    if text in ("", "null"):
+        return None
+    if len(text) > MAX_MAP_TEXT:
+        raise ServiceError(code, f"{field} is longer than {MAX_MAP_TEXT} characters")
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        value = _python_literal(text)
+        if value is None:
+            raise ServiceError(code, f"{field} is not a JSON object: {_show(raw)}") from None
+    if not isinstance(value, dict):
+        raise ServiceError(code, f"{field} must be a JSON object, got {_show(raw)}")
+    if _depth(value) > MAX_MAP_DEPTH:
+        raise ServiceError(code, f"{field} is nested more than {MAX_MAP_DEPTH} levels deep")
+    return value
+
+
+def read_flat_map(raw: str | dict | None, field: str, code: Code) -> dict[str, str] | None:
+    """A map whose values must be scalars; numbers and booleans become their JSON text."""
+    value = read_map(raw, field, code)
+    if value is None:
+        return None
+    flat: dict[str, str] = {}
+    for key, item in value.items():
+        if isinstance(item, str):
+            flat[key] = item
+        elif isinstance(item, bool | int | float):
+            flat[key] = json.dumps(item)
+        else:
+            raise ServiceError(code, f"{field}.{key} must be a string or a number")
+    return flat
+
+
+def _python_literal(text: str) -> Any:
+    """A dict literal as ``str(dict)`` prints it, or None when the text is not one."""
+    if not text.startswith("{"):
+        return None
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+    return value if isinstance(value, dict) and all(isinstance(k, str) for k in value) else None
+
+
+def _depth(value: Any, level: int = 1) -> int:
+    if level > MAX_MAP_DEPTH:
+        return level
+    if isinstance(value, dict):
+        return max((_depth(v, level + 1) for v in value.values()), default=level)
+    if isinstance(value, list):
+        return max((_depth(v, level + 1) for v in value), default=level)
+    return level
+
+
+def _show(raw: object, limit: int = 60) -> str:
+    text = repr(raw)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

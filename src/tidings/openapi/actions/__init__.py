@@ -1,0 +1,74 @@
+"""The MPS actions the endpoint serves: a registry of names, versions, permissions and handlers.
+
+Each handler turns the decoded parameters into a domain call and the result into its response
+family's JSON; a ``ServiceError`` from the domain becomes that family's failure body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tidings.errors import ServiceError
+from tidings.openapi.form import Params
+from tidings.services import Services
+from tidings.tenancy.models import AccessKey, App
+
+V2019 = "2019-08-21"
+V2020 = "2020-10-28"
+
+Body = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One authenticated call on its way to a handler."""
+
+    request_id: str
+    params: Params
+    key: AccessKey
+    services: Services
+
+    async def app(self) -> App:
+        p = self.params
+        return await self.services.tenancy.resolve_app(
+            p.get("WorkspaceId"), p.get("AppId"), p.get("TenantId")
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    name: str
+    versions: frozenset[str]
+    writes: bool
+    handler: Callable[[Call], Awaitable[Body]]
+    failure: Callable[[str, ServiceError], Body]
+
+
+REGISTRY: dict[str, Action] = {}
+
+
+def action(
+    name: str,
+    *,
+    writes: bool,
+    failure: Callable[[str, ServiceError], Body],
+    versions: tuple[str, ...] = (V2020,),
+) -> Callable[[Callable[[Call], Awaitable[Body]]], Callable[[Call], Awaitable[Body]]]:
+    """Register a handler under an MPS action name."""
+
+    def register(handler: Callable[[Call], Awaitable[Body]]) -> Callable[[Call], Awaitable[Body]]:
+        REGISTRY[name] = Action(name, frozenset(versions), writes, handler, failure)
+        return handler
+
+    return register
+
+
+def find(name: str, version: str) -> Action | None:
+    found = REGISTRY.get(name)
+    return found if found is not None and version in found.versions else None
+
+
+# Importing the handler modules fills the registry.
+from tidings.openapi.actions import push, templates  # noqa: E402,F401

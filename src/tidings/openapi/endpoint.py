@@ -1,0 +1,144 @@
+"""The RPC endpoint at ``/``: from an HTTP request to an action's JSON answer.
+
+The checks run in the gateway's order: parameters decodable, signature scheme and required
+parameters, timestamp, AccessKey, signature, nonce, action and version, permission; only then does
+the action see the call. Gateway failures answer with their HTTP status and the gateway's JSON
+body; business failures answer 200 with the action's own failure body. Nothing a client sends can
+produce a traceback in an answer: an unexpected error is logged with its request id and answered
+with a bare InternalError.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tidings.errors import ServiceError
+from tidings.openapi import actions, errors, signing
+from tidings.openapi.envelopes import JSON_TYPE, encode, gateway_error, new_request_id
+from tidings.openapi.form import FormError, Params, decode_pairs, unique_map
+from tidings.openapi.replay import Nonces
+from tidings.services import Services
+from tidings.tenancy.permissions import denial
+
+log = logging.getLogger("tidings.openapi")
+
+_FORM_TYPE = "application/x-www-form-urlencoded"
+
+
+class RpcEndpoint:
+    def __init__(
+        self,
+        services: Services,
+        nonces: Nonces,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        settings = services.settings
+        self._services = services
+        self._nonces = nonces
+        self._clock = clock
+        self._body_limit = settings.body_limit
+        self._skew = settings.timestamp_skew_seconds
+
+    async def __call__(self, request: Request) -> Response:
+        request_id = new_request_id()
+        try:
+            body = await self._answer(request, request_id)
+            status = 200
+        except errors.GatewayError as exc:
+            status = exc.status
+            body = gateway_error(request_id, request.headers.get("host", ""), exc.code, exc.message)
+        except FormError as exc:
+            failure = errors.invalid_parameter(str(exc))
+            status = failure.status
+            body = gateway_error(
+                request_id, request.headers.get("host", ""), failure.code, failure.message
+            )
+        except Exception:
+            log.exception("request %s failed", request_id)
+            failure = errors.internal_error()
+            status = failure.status
+            body = gateway_error(
+                request_id, request.headers.get("host", ""), failure.code, failure.message
+            )
+        return Response(
+            encode(body),
+            status_code=status,
+            media_type=JSON_TYPE,
+            headers={"x-acs-request-id": request_id},
+        )
+
+    async def _answer(self, request: Request, request_id: str) -> dict[str, Any]:
+        if request.method not in ("GET", "POST"):
+            raise errors.unsupported_method(request.method)
+        raw_body = await self._read_body(request)
+        content_type = request.headers.get("content-type", _FORM_TYPE)
+        if raw_body and not content_type.lower().startswith(_FORM_TYPE):
+            raise FormError(f"the body must be {_FORM_TYPE}, not {content_type[:60]!r}")
+        signed = signing.SignedRequest(
+            method=request.method,
+            query=unique_map(decode_pairs(request.scope["query_string"], "query"), "query"),
+            form=unique_map(decode_pairs(raw_body, "body"), "body"),
+            headers=_headers(request),
+            body=raw_body,
+        )
+        claim = signing.read_claim(signed)
+        signing.check_fresh(claim, self._clock(), self._skew)
+        found = await self._services.tenancy.credentials(claim.access_key_id)
+        if found is None:
+            raise errors.access_key_not_found()
+        key, secret = found
+        if not key.active:
+            raise errors.access_key_inactive()
+        signing.verify(claim, signed, secret)
+        if not await self._nonces.remember(claim.access_key_id, claim.nonce):
+            raise errors.nonce_used()
+        action = actions.find(claim.action, claim.version)
+        if action is None:
+            raise errors.api_not_found(claim.action, claim.version)
+        params = Params(signing.params_of(signed))
+        reason = denial(
+            key,
+            workspace=params.get("WorkspaceId"),
+            app_id=params.get("AppId"),
+            writes=action.writes,
+        )
+        if reason:
+            raise errors.forbidden(f"{reason} ({action.name})")
+        call = actions.Call(request_id, params, key, self._services)
+        try:
+            return await action.handler(call)
+        except ServiceError as exc:
+            return action.failure(request_id, exc)
+
+    async def _read_body(self, request: Request) -> bytes:
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self._body_limit:
+            raise errors.body_too_large(self._body_limit)
+        chunks = bytearray()
+        async for chunk in request.stream():
+            chunks += chunk
+            if len(chunks) > self._body_limit:
+                raise errors.body_too_large(self._body_limit)
+        return bytes(chunks)
+
+
+def _headers(request: Request) -> dict[str, str]:
+    """Header names lower-cased; repeated headers joined as the SDK signs them (sorted, by ',')."""
+    grouped: dict[str, list[str]] = {}
+    for raw_name, raw_value in request.headers.raw:
+        try:
+            value = raw_value.decode("utf-8")
+        except UnicodeDecodeError:
+            value = raw_value.decode("latin-1")
+        grouped.setdefault(raw_name.decode("latin-1").lower(), []).append(value)
+    return {
+        name: values[0] if len(values) == 1 else ",".join(sorted(values))
+        for name, values in grouped.items()
+    }

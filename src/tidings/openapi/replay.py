@@ -1,0 +1,66 @@
+"""Replay protection: a signature nonce is accepted once per AccessKey within its window.
+
+The window is twice the allowed clock skew, so a request can never be replayed while its
+timestamp is still acceptable. A nonce is recorded only after its signature verified, so forged
+requests cannot fill the store. One process on SQLite keeps nonces in memory; processes sharing
+PostgreSQL record them in the database, where each is claimed exactly once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from tidings.store import nonces as store
+from tidings.store.database import Database
+
+
+class Nonces(Protocol):
+    async def remember(self, access_key_id: str, nonce: str) -> bool:
+        """Record the nonce; False when it was seen within the window."""
+        ...
+
+
+class MemoryNonces:
+    def __init__(self, ttl_seconds: float, clock: Callable[[], float] = time.time) -> None:
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._seen: dict[tuple[str, str], float] = {}  # insertion order is expiry order
+
+    async def remember(self, access_key_id: str, nonce: str) -> bool:
+        now = self._clock()
+        seen = self._seen
+        while seen:
+            oldest = next(iter(seen))
+            if seen[oldest] > now:
+                break
+            del seen[oldest]
+        key = (access_key_id, nonce)
+        if key in seen:
+            return False
+        seen[key] = now + self._ttl
+        return True
+
+
+class DatabaseNonces:
+    def __init__(
+        self,
+        db: Database,
+        ttl_seconds: float,
+        clock: Callable[[], float] = time.time,
+        purge_every: float = 60.0,
+    ) -> None:
+        self._db = db
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._purge_every = purge_every
+        self._next_purge = 0.0
+
+    async def remember(self, access_key_id: str, nonce: str) -> bool:
+        now = self._clock()
+        if now >= self._next_purge:
+            self._next_purge = now + self._purge_every
+            await self._db.write(store.purge, int(now * 1000))
+        expires = int((now + self._ttl) * 1000)
+        return await self._db.write(store.claim, access_key_id, nonce, int(now * 1000), expires)

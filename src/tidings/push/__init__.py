@@ -1,0 +1,1 @@
+"""The push actions: their rules, and acceptance of their tasks and messages."""

@@ -1,0 +1,82 @@
+"""What a validated push call is made of."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from tidings.push.options import PushOptions
+from tidings.schedule.strategy import Strategy
+
+
+@dataclass(frozen=True, slots=True)
+class PushLimits:
+    max_targets: int = 100
+    max_expired_seconds: int = 7 * 24 * 3600
+    max_payload_bytes: int = 4096
+    max_scheduled_tasks: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class CallSpec:
+    """The call-wide part of a push, validated."""
+
+    task_name: str
+    delivery_type: int
+    expired_seconds: int
+    options: PushOptions
+    strategy: Strategy | None
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedMessage:
+    """One TargetMsg with its text filled in: what its target will be shown."""
+
+    msg_key: str
+    target: str
+    title: str
+    content: str
+    uri: str | None
+    extended_params: str | None  # this target's own extension parameters, as JSON
+
+    def payload_size(self, unified: dict[str, str]) -> int:
+        """Bytes of text the message carries, counting the call-wide extension parameters."""
+        size = len(self.title.encode()) + len(self.content.encode())
+        if self.uri:
+            size += len(self.uri.encode())
+        if self.extended_params:
+            size += len(self.extended_params.encode())
+        for key, value in unified.items():
+            size += len(key.encode()) + len(value.encode())
+        return size
+
+
+@dataclass(frozen=True, slots=True)
+class PushPlan:
+    """A push ready to store: the task and its messages."""
+
+    action: str
+    call: CallSpec
+    template_pk: int | None
+    template_name: str | None
+    messages: list[RenderedMessage]
+
+    def digest(self) -> str:
+        """A fingerprint of everything the push would send, to recognise a retried call."""
+        call = self.call
+        body = [
+            self.action,
+            call.task_name,
+            call.delivery_type,
+            call.expired_seconds,
+            call.options.to_json(),
+            call.strategy.to_json() if call.strategy else None,
+            self.template_name,
+            [
+                [m.msg_key, m.target, m.title, m.content, m.uri, m.extended_params]
+                for m in self.messages
+            ],
+        ]
+        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()

@@ -1,0 +1,169 @@
+"""The options every push action shares: channel, display, extension and vendor fields.
+
+Each field is checked against what the MPS documentation allows, and the first problem raises a
+``ServiceError`` naming the field. The validated options are stored with the task as JSON and
+read again by delivery and the vendor channels.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from tidings.errors import Code, ServiceError
+from tidings.fields import read_choice, read_flat_map, read_int, read_map, read_text
+
+MAX_EXTENDED_KEYS = 20
+MAX_TARGET_EXTENDED_KEYS = 9  # the documentation says "must be < 10"
+RESERVED_EXTENSION_KEYS = frozenset(
+    {"notifyType", "action", "silent", "pushType", "templateCode", "channel", "taskId"}
+)
+VENDOR_KEYS = frozenset(
+    {"hms", "honor", "harmonyos", "xiaomi", "miui", "oppo", "vivo", "fcm", "apns"}
+)
+PAYLOAD_KEYS = frozenset({"hms", "honor", "fcm", "harmonyos"})
+NOTIFY_TYPES = ("notify", "transparent")
+
+
+@dataclass(frozen=True, slots=True)
+class OptionFields:
+    """The shared option parameters as they arrived; maps may be text or rebuilt dicts."""
+
+    notify_type: str | None = None
+    silent: str | None = None
+    push_action: str | None = None
+    classification: str | None = None
+    extended_params: str | dict | None = None
+    third_channel_category: str | dict | None = None
+    notify_level: str | dict | None = None
+    channel_id: str | None = None
+    mi_channel_id: str | None = None
+    transparent_payload: str | dict | None = None
+    transparent_urgency: str | None = None
+    vendor_template: str | dict | None = None
+    activity_event: str | None = None
+    activity_content_state: str | dict | None = None
+    dismissal_date: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PushOptions:
+    notify_type: str = "notify"
+    silent: int = 0
+    push_action: int = 0
+    classification: str | None = None
+    extended_params: dict[str, str] | None = None
+    third_channel_category: dict[str, str] | None = None
+    notify_level: dict[str, str] | None = None
+    channel_id: str | None = None
+    mi_channel_id: str | None = None
+    transparent_payload: dict[str, Any] | None = None
+    transparent_urgency: str | None = None
+    vendor_template: dict[str, Any] | None = None
+    activity_event: str | None = None
+    activity_content_state: dict[str, Any] | None = None
+    dismissal_date: int | None = None
+
+    def to_json(self) -> str:
+        """The options that differ from their defaults, as compact JSON."""
+        defaults = _DEFAULTS
+        return json.dumps(
+            {k: v for k, v in asdict(self).items() if v != defaults[k]},
+            ensure_ascii=False,
+            separators=(",", ":"),
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> PushOptions:
+        return cls(**json.loads(text))
+
+
+_DEFAULTS = asdict(PushOptions())
+
+
+def read_options(fields: OptionFields) -> PushOptions:
+    return PushOptions(
+        notify_type=read_choice(fields.notify_type, "NotifyType", NOTIFY_TYPES, default="notify")
+        or "notify",
+        silent=_int(fields.silent, "Silent", (0, 1)),
+        push_action=_int(fields.push_action, "PushAction", (0, 1)),
+        classification=read_choice(fields.classification, "Classification", ("0", "1")),
+        extended_params=read_extended_params(
+            fields.extended_params, "ExtendedParams", MAX_EXTENDED_KEYS, Code.EXTEND_PARAM_TO_MUCH
+        ),
+        third_channel_category=_vendor_map(fields.third_channel_category, "ThirdChannelCategory"),
+        notify_level=_vendor_map(fields.notify_level, "NotifyLevel"),
+        channel_id=read_text(fields.channel_id, "ChannelId", Code.INVALID_PARAM, max_length=200),
+        mi_channel_id=read_text(
+            fields.mi_channel_id, "MiChannelId", Code.INVALID_PARAM, max_length=200
+        ),
+        transparent_payload=_payload(fields.transparent_payload),
+        transparent_urgency=read_choice(
+            fields.transparent_urgency, "TransparentMessageUrgency", ("HIGH", "NORMAL")
+        ),
+        vendor_template=read_map(fields.vendor_template, "VendorTemplate", Code.INVALID_PARAM),
+        activity_event=read_choice(fields.activity_event, "ActivityEvent", ("update", "end")),
+        activity_content_state=read_map(
+            fields.activity_content_state, "ActivityContentState", Code.INVALID_PARAM
+        ),
+        dismissal_date=read_int(
+            fields.dismissal_date, "DismissalDate", Code.INVALID_PARAM, minimum=0
+        ),
+    )
+
+
+def read_extended_params(
+    raw: str | dict | None, field: str, max_keys: int, too_many: Code
+) -> dict[str, str] | None:
+    """Extension parameters: a flat map, no reserved key, at most ``max_keys`` keys."""
+    params = read_flat_map(raw, field, Code.INVALID_EXTEND_PARAM)
+    if not params:
+        return None
+    if len(params) > max_keys:
+        raise ServiceError(
+            too_many, f"{field} has {len(params)} keys; at most {max_keys} are allowed"
+        )
+    reserved = sorted(RESERVED_EXTENSION_KEYS.intersection(params))
+    if reserved:
+        raise ServiceError(
+            Code.INVALID_EXTEND_PARAM,
+            f"{field} uses reserved key {', '.join(reserved)}; the service sets it itself",
+        )
+    return params
+
+
+def _int(raw: str | None, field: str, allowed: tuple[int, ...]) -> int:
+    value = read_int(raw, field, Code.INVALID_PARAM, default=0, allowed=allowed)
+    assert value is not None
+    return value
+
+
+def _vendor_map(raw: str | dict | None, field: str) -> dict[str, str] | None:
+    """Per-vendor values, numbers or strings (``{"hms":"9"}``, ``{"oppo":1}``), kept as text."""
+    value = read_flat_map(raw, field, Code.INVALID_PARAM)
+    if not value:
+        return None
+    unknown = sorted(set(value) - VENDOR_KEYS)
+    if unknown:
+        raise ServiceError(
+            Code.INVALID_PARAM,
+            f"{field} has unknown vendor {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(VENDOR_KEYS))}",
+        )
+    return value
+
+
+def _payload(raw: str | dict | None) -> dict[str, Any] | None:
+    value = read_map(raw, "TransparentMessagePayload", Code.INVALID_PARAM)
+    if not value:
+        return None
+    unknown = sorted(set(value) - PAYLOAD_KEYS)
+    if unknown:
+        raise ServiceError(
+            Code.INVALID_PARAM,
+            f"TransparentMessagePayload has unknown channel {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(PAYLOAD_KEYS))}",
+        )
+    return value

@@ -1,0 +1,127 @@
+"""Accepting pushes: validate, render, and commit the task before answering.
+
+msgKeys are unique per app. A call whose msgKeys all belong to one earlier task with the same
+digest is a retry of that task: it gets that task's id and nothing new is written. Any other reuse
+of a msgKey is refused, naming the entry.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection
+
+from tidings.errors import Code, ServiceError
+from tidings.push.models import PushLimits, PushPlan
+from tidings.push.multiple import MultipleFields, check_call, render_targets
+from tidings.store import pushes as store
+from tidings.store.database import Database
+from tidings.templates.service import Templates
+from tidings.tenancy.models import App
+
+ACCEPTED = "accepted"
+SCHEDULED = "scheduled"
+
+
+class Pushes:
+    def __init__(
+        self,
+        db: Database,
+        templates: Templates,
+        limits: PushLimits,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._db = db
+        self._templates = templates
+        self._limits = limits
+        self._clock = clock
+
+    async def push_multiple(
+        self, app: App, fields: MultipleFields, targets: Callable[[], Sequence[dict[str, Any]]]
+    ) -> int:
+        """Accept a PushMultiple call; its task id once the task and messages are committed.
+
+        ``targets`` is called only after the call-wide checks pass, so a call with 10,000
+        targets is refused before its entries are assembled.
+        """
+        now = self._clock()
+        call = check_call(fields, self._limits, timezone=app.timezone, now=now)
+        template = await self._templates.compiled(app.pk, fields.template_name)
+        messages = render_targets(targets(), template, call.options, self._limits)
+        plan = PushPlan(
+            "PushMultiple", call, template.template.pk, template.template.name, messages
+        )
+        return await self._db.write(self._store, app.pk, plan, plan.digest(), int(now * 1000))
+
+    def _store(
+        self, conn: Connection, app_pk: int, plan: PushPlan, digest: str, now_ms: int
+    ) -> int:
+        keys = [m.msg_key for m in plan.messages]
+        used = store.tasks_of_msg_keys(conn, app_pk, keys)
+        if used:
+            return _retried_task(conn, keys, used, digest)
+        call = plan.call
+        if call.strategy is not None:
+            pending = store.count_tasks_in_state(conn, app_pk, SCHEDULED)
+            if pending >= self._limits.max_scheduled_tasks:
+                raise ServiceError(
+                    Code.INVALID_PARAM,
+                    f"the app has {pending} scheduled or loop tasks not yet run, the most it may "
+                    "have; cancel one or wait for it to run",
+                )
+        task_id = store.insert_task(
+            conn,
+            {
+                "app_pk": app_pk,
+                "action": plan.action,
+                "name": call.task_name,
+                "delivery_type": call.delivery_type,
+                "template_pk": plan.template_pk,
+                "template_name": plan.template_name,
+                "expired_seconds": call.expired_seconds,
+                "strategy_type": call.strategy.type if call.strategy else 0,
+                "strategy": call.strategy.to_json() if call.strategy else None,
+                "options": call.options.to_json(),
+                "state": SCHEDULED if call.strategy else ACCEPTED,
+                "digest": digest,
+                "message_count": len(plan.messages),
+                "created_at": now_ms,
+            },
+        )
+        store.insert_messages(
+            conn,
+            [
+                {
+                    "task_id": task_id,
+                    "app_pk": app_pk,
+                    "msg_key": m.msg_key,
+                    "target": m.target,
+                    "title": m.title,
+                    "content": m.content,
+                    "uri": m.uri,
+                    "extended_params": m.extended_params,
+                    "created_at": now_ms,
+                }
+                for m in plan.messages
+            ],
+        )
+        return task_id
+
+
+def _retried_task(conn: Connection, keys: list[str], used: list, digest: str) -> int:
+    """The earlier task this call repeats, or the refusal naming the first reused msgKey."""
+    task_ids = {row.task_id for row in used}
+    if len(used) == len(keys) and len(task_ids) == 1:
+        task_id = task_ids.pop()
+        if store.task_digest(conn, task_id) == digest:
+            return task_id
+    position = {key: i for i, key in enumerate(keys, start=1)}
+    first = min(used, key=lambda row: position[row.msg_key])
+    raise ServiceError(
+        Code.INVALID_PARAM,
+        f"TargetMsg.{position[first.msg_key]}.MsgKey {first.msg_key!r} was already used by task "
+        f"{first.task_id} with other content; msgKeys must be unique within the app",
+    )

@@ -1,0 +1,195 @@
+"""StrategyType and StrategyContent: when a push fires, as pure rules and a pure calendar.
+
+StrategyType 0 pushes now, 1 once at ``fixedTime``, 2 in a loop: daily, weekly (``circleValue``
+holds weekdays, 1 = Monday) or monthly (month days) at ``time``, from 0:00 of the start day to
+24:00 of the end day. Days are taken in the app's time zone. A monthly day a month lacks (the 31st
+in April) is skipped that month, not moved. The loop may not start before today, end before it
+starts, or end more than ``max_loop_days`` after today.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from tidings.errors import Code, ServiceError
+from tidings.fields import read_int
+
+IMMEDIATE, SCHEDULED, LOOP = 0, 1, 2
+DAILY, WEEKLY, MONTHLY = 1, 2, 3
+_TIME = re.compile(r"([01]\d|2[0-3]):([0-5]\d):([0-5]\d)")
+
+
+@dataclass(frozen=True, slots=True)
+class Strategy:
+    """A validated schedule: a fixed instant, or a loop over whole days."""
+
+    type: int
+    fixed_time: int | None = None  # epoch ms, whole seconds
+    start_day: date | None = None
+    end_day: date | None = None
+    circle_type: int | None = None
+    circle_values: tuple[int, ...] = ()
+    at: time | None = None
+
+    def to_json(self) -> str:
+        if self.type == SCHEDULED:
+            body: dict[str, Any] = {"fixedTime": self.fixed_time}
+        else:
+            assert self.start_day and self.end_day and self.at
+            body = {
+                "startDay": self.start_day.isoformat(),
+                "endDay": self.end_day.isoformat(),
+                "circleType": self.circle_type,
+                "circleValue": list(self.circle_values),
+                "time": self.at.isoformat(),
+            }
+        return json.dumps(body, separators=(",", ":"), sort_keys=True)
+
+    def occurrences(self, timezone: str) -> Iterator[int]:
+        """Every instant (epoch ms) the strategy fires at, in order."""
+        if self.type == SCHEDULED:
+            assert self.fixed_time is not None
+            yield self.fixed_time
+            return
+        assert self.start_day and self.end_day and self.at
+        zone = ZoneInfo(timezone)
+        day = self.start_day
+        while day <= self.end_day:
+            if self._fires_on(day):
+                local = datetime.combine(day, self.at, tzinfo=zone)
+                yield int(local.timestamp()) * 1000
+            day += timedelta(days=1)
+
+    def _fires_on(self, day: date) -> bool:
+        if self.circle_type == WEEKLY:
+            return day.isoweekday() in self.circle_values
+        if self.circle_type == MONTHLY:
+            return day.day in self.circle_values
+        return True
+
+
+def read_strategy(
+    strategy_type: str | None,
+    content: str | None,
+    *,
+    timezone: str,
+    now: float,
+    max_loop_days: int = 180,
+) -> Strategy | None:
+    """The strategy a push asks for, or None for an immediate push."""
+    kind = read_int(
+        strategy_type, "StrategyType", Code.INVALID_PARAM, default=IMMEDIATE, allowed=(0, 1, 2)
+    )
+    if kind == IMMEDIATE:
+        return None
+    if not content or not content.strip():
+        raise _bad(f"StrategyContent is required when StrategyType is {kind}")
+    try:
+        body = json.loads(content)
+    except (ValueError, RecursionError):
+        raise _bad("StrategyContent is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise _bad("StrategyContent must be a JSON object")
+    zone = ZoneInfo(timezone)
+    if kind == SCHEDULED:
+        return _scheduled(body, zone, now)
+    strategy = _loop(body, zone, now, max_loop_days)
+    if next(_future(strategy, timezone, now), None) is None:
+        raise _bad("the loop has no occurrence after now: no day in it matches circleValue")
+    return strategy
+
+
+def _scheduled(body: dict[str, Any], zone: ZoneInfo, now: float) -> Strategy:
+    fixed = _millis(body, "fixedTime")
+    fixed -= fixed % 1000  # the documentation: milliseconds, accurate to the second
+    if fixed < int(now) * 1000:
+        raise _bad(f"StrategyContent.fixedTime {_show(fixed, zone)} is in the past")
+    return Strategy(type=SCHEDULED, fixed_time=fixed)
+
+
+def _loop(body: dict[str, Any], zone: ZoneInfo, now: float, max_days: int) -> Strategy:
+    start = _day(_millis(body, "startTime"), zone)
+    end = _day(_millis(body, "endTime"), zone)
+    today = datetime.fromtimestamp(now, zone).date()
+    zone_name = zone.key
+    if start < today:
+        raise _bad(
+            f"StrategyContent.startTime is {start.isoformat()}, before today "
+            f"({today.isoformat()} in {zone_name})"
+        )
+    if end < start:
+        raise _bad(
+            f"StrategyContent.endTime is {end.isoformat()}, before startTime {start.isoformat()}"
+        )
+    last = today + timedelta(days=max_days)
+    if end > last:
+        raise _bad(
+            f"StrategyContent.endTime is {end.isoformat()}, more than {max_days} days after "
+            f"today (the last allowed day is {last.isoformat()} in {zone_name})"
+        )
+    circle_type = body.get("circleType")
+    if circle_type not in (DAILY, WEEKLY, MONTHLY) or isinstance(circle_type, bool):
+        raise _bad("StrategyContent.circleType must be 1 (daily), 2 (weekly) or 3 (monthly)")
+    values: tuple[int, ...] = ()
+    if circle_type != DAILY:
+        values = _circle_values(body.get("circleValue"), 7 if circle_type == WEEKLY else 31)
+    return Strategy(
+        type=LOOP,
+        start_day=start,
+        end_day=end,
+        circle_type=circle_type,
+        circle_values=values,
+        at=_time_of_day(body.get("time")),
+    )
+
+
+def _future(strategy: Strategy, timezone: str, now: float) -> Iterator[int]:
+    now_ms = int(now * 1000)
+    return (t for t in strategy.occurrences(timezone) if t >= now_ms)
+
+
+def _millis(body: dict[str, Any], name: str) -> int:
+    value = body.get(name)
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise _bad(f"StrategyContent.{name} is required: epoch milliseconds, got {value!r}")
+    if value > 253402300799000:  # 9999-12-31T23:59:59Z
+        raise _bad(f"StrategyContent.{name} is out of range: {value}")
+    return value
+
+
+def _day(millis: int, zone: ZoneInfo) -> date:
+    return datetime.fromtimestamp(millis / 1000, UTC).astimezone(zone).date()
+
+
+def _circle_values(raw: Any, highest: int) -> tuple[int, ...]:
+    kind = "weekdays 1-7 (1 = Monday)" if highest == 7 else "month days 1-31"
+    if not isinstance(raw, list) or not raw:
+        raise _bad(f"StrategyContent.circleValue is required: a list of {kind}")
+    for value in raw:
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= highest:
+            raise _bad(f"StrategyContent.circleValue holds {value!r}; it takes {kind}")
+    return tuple(sorted(set(raw)))
+
+
+def _time_of_day(raw: Any) -> time:
+    match = _TIME.fullmatch(raw) if isinstance(raw, str) else None
+    if not match:
+        raise _bad(f"StrategyContent.time must be HH:mm:ss, got {raw!r}")
+    return time(int(match[1]), int(match[2]), int(match[3]))
+
+
+def _show(millis: int, zone: ZoneInfo) -> str:
+    moment = datetime.fromtimestamp(millis / 1000, UTC).astimezone(zone)
+    return f"{moment:%Y-%m-%d %H:%M:%S} ({zone.key})"
+
+
+def _bad(detail: str) -> ServiceError:
+    return ServiceError(Code.INVALID_PARAM, detail)

@@ -1,0 +1,57 @@
+"""The domain services one process runs, opened together on one database."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tidings.config import Settings
+from tidings.push.models import PushLimits
+from tidings.push.service import Pushes
+from tidings.secretbox import SecretBox
+from tidings.store.database import Database
+from tidings.templates.service import Templates
+from tidings.tenancy.service import Tenancy
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    tenancy: Tenancy
+    templates: Templates
+    pushes: Pushes
+
+    @classmethod
+    async def open(cls, settings: Settings, *, clock: Callable[[], float] = time.time) -> Services:
+        """Open the database, bring its schema up to date and build the services on it."""
+        db = Database(settings.database)
+        try:
+            await asyncio.to_thread(db.migrate)
+            box = SecretBox.load(
+                settings.secret_key.get_secret_value() if settings.secret_key else None,
+                settings.data_dir,
+            )
+            tenancy = Tenancy(db, box, clock=clock, cache_seconds=settings.key_cache_seconds)
+            await tenancy.check_secret_key()
+        except BaseException:
+            await db.aclose()
+            raise
+        templates = Templates(
+            db,
+            max_per_app=settings.max_templates_per_app,
+            clock=clock,
+            cache_seconds=settings.key_cache_seconds,
+        )
+        limits = PushLimits(
+            max_expired_seconds=settings.max_expired_seconds,
+            max_payload_bytes=settings.max_payload_bytes,
+            max_scheduled_tasks=settings.max_scheduled_tasks_per_app,
+        )
+        pushes = Pushes(db, templates, limits, clock=clock)
+        return cls(settings, db, tenancy, templates, pushes)
+
+    async def aclose(self) -> None:
+        await self.db.aclose()

@@ -1,0 +1,196 @@
+"""The database handle: SQLite or PostgreSQL through one SQLAlchemy Core API, used from asyncio.
+
+Queries are plain functions of a ``Connection``; the event loop hands them to worker threads, so a
+request never blocks the loop on I/O. Writes are group-committed: the functions that arrive while
+a transaction is in flight run together in the next one, each inside its own savepoint, so one
+refused request rolls back alone while the others commit. On SQLite that turns one fsync per call
+into one per batch, which is most of the difference between 4,000 and 30,000 messages a second;
+on PostgreSQL several such lanes run side by side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, event
+
+T = TypeVar("T")
+Work = Callable[..., Any]
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+_PG_MIGRATION_LOCK = 0x7469_6469  # any constant shared by every Tidings process
+
+
+class Database:
+    """One database, its engines and the threads that talk to it."""
+
+    def __init__(self, url: str, *, readers: int = 4, write_lanes: int | None = None) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            self._write_engine = _sqlite_engine(url, begin="BEGIN IMMEDIATE")
+            self._read_engine = _sqlite_engine(url, begin="BEGIN")
+            lanes = 1
+        else:
+            self._write_engine = self._read_engine = create_engine(
+                url, pool_size=readers + (write_lanes or 4), pool_pre_ping=True
+            )
+            lanes = write_lanes or 4
+        self._readers = ThreadPoolExecutor(readers, thread_name_prefix="tidings-read")
+        self._writer = _GroupCommit(self._write_engine, lanes)
+
+    @property
+    def engine(self) -> Engine:
+        return self._write_engine
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest revision; safe when several processes start at once."""
+        config = Config()
+        config.set_main_option("script_location", str(_MIGRATIONS))
+        with self._write_engine.begin() as conn:
+            if not self.is_sqlite:
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})")
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+    async def read(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``work(conn, *args, **kwargs)`` in a read transaction; its result."""
+        if kwargs:
+            work = functools.partial(work, **kwargs)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._readers, self._read_sync, work, args)
+
+    async def write(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``work(conn, *args, **kwargs)`` in a transaction shared with other writes."""
+        if kwargs:
+            work = functools.partial(work, **kwargs)
+        return await self._writer.submit(work, args)
+
+    def _read_sync(self, work: Work, args: tuple[Any, ...]) -> Any:
+        with self._read_engine.connect() as conn, conn.begin():
+            return work(conn, *args)
+
+    async def aclose(self) -> None:
+        await self._writer.aclose()
+        self._readers.shutdown(wait=True)
+        self._write_engine.dispose()
+        self._read_engine.dispose()
+
+
+def _sqlite_engine(url: str, *, begin: str) -> Engine:
+    path = url.removeprefix("sqlite:///")
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, open transactions, so savepoints and
+        # BEGIN IMMEDIATE work (the recipe from SQLAlchemy's SQLite dialect docs).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql(begin)
+
+    return engine
+
+
+class _GroupCommit:
+    """Batches submitted writes into shared transactions, ``lanes`` transactions at a time."""
+
+    def __init__(self, engine: Engine, lanes: int, max_batch: int = 64) -> None:
+        self._engine = engine
+        self._lanes = lanes
+        self._max_batch = max_batch
+        self._executor = ThreadPoolExecutor(lanes, thread_name_prefix="tidings-write")
+        self._queue: collections.deque[tuple[Work, tuple[Any, ...], asyncio.Future[Any]]] = (
+            collections.deque()
+        )
+        self._wakeup: asyncio.Event | None = None
+        self._workers: list[asyncio.Task[None]] = []
+        self._busy = 0
+
+    async def submit(self, work: Work, args: tuple[Any, ...]) -> Any:
+        loop = asyncio.get_running_loop()
+        self._start(loop)
+        future: asyncio.Future[Any] = loop.create_future()
+        self._queue.append((work, args, future))
+        assert self._wakeup is not None
+        self._wakeup.set()
+        return await future
+
+    def _start(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._workers and not self._workers[0].done():
+            return
+        self._wakeup = asyncio.Event()
+        self._workers = [loop.create_task(self._lane()) for _ in range(self._lanes)]
+
+    async def _lane(self) -> None:
+        loop = asyncio.get_running_loop()
+        assert self._wakeup is not None
+        while True:
+            if not self._queue:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            batch = [self._queue.popleft() for _ in range(min(len(self._queue), self._max_batch))]
+            self._busy += 1
+            try:
+                outcomes = await loop.run_in_executor(self._executor, self._commit, batch)
+            except Exception as exc:  # the commit itself failed: nobody's write happened
+                for _, _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            finally:
+                self._busy -= 1
+            for (_, _, future), (ok, value) in zip(batch, outcomes, strict=True):
+                if future.done():
+                    continue
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(value)
+
+    def _commit(self, batch: list[tuple[Work, tuple[Any, ...], Any]]) -> list[tuple[bool, Any]]:
+        outcomes: list[tuple[bool, Any]] = []
+        with self._engine.connect() as conn, conn.begin():
+            for work, args, _ in batch:
+                savepoint = conn.begin_nested()
+                try:
+                    value = work(conn, *args)
+                except Exception as exc:
+                    savepoint.rollback()
+                    outcomes.append((False, exc))
+                else:
+                    savepoint.commit()
+                    outcomes.append((True, value))
+        return outcomes
+
+    async def aclose(self) -> None:
+        """Finish every write already submitted, then stop the lanes."""
+        while self._workers and (self._queue or self._busy):
+            await asyncio.sleep(0.01)
+        for worker in self._workers:
+            worker.cancel()
+        for worker in self._workers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+        self._workers = []
+        self._executor.shutdown(wait=True)

@@ -1,0 +1,153 @@
+"""The schema, defined once; Alembic migrations in ``store/migrations`` create it.
+
+Instants are UTC epoch milliseconds in BIGINT columns. Surrogate keys are integers (``pk``);
+the identifiers MPS callers see (AppId, AccessKeyId, task ids) are their own columns.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# An auto-incrementing 64-bit key that SQLite stores as its rowid.
+Serial = BigInteger().with_variant(Integer(), "sqlite")
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+workspaces = Table(
+    "workspaces",
+    metadata,
+    Column("pk", Serial, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+apps = Table(
+    "apps",
+    metadata,
+    Column("pk", Serial, primary_key=True, autoincrement=True),
+    Column("workspace_pk", Serial, ForeignKey("workspaces.pk"), nullable=False),
+    Column("app_id", String(64), nullable=False),
+    Column("tenant_id", String(64)),
+    Column("timezone", String(64), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("workspace_pk", "app_id"),
+)
+
+access_keys = Table(
+    "access_keys",
+    metadata,
+    Column("pk", Serial, primary_key=True, autoincrement=True),
+    Column("access_key_id", String(64), nullable=False, unique=True),
+    Column("secret_ciphertext", LargeBinary, nullable=False),
+    Column("workspace_pk", Serial, ForeignKey("workspaces.pk"), nullable=False),
+    Column("read_only", Boolean, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+access_key_apps = Table(
+    "access_key_apps",
+    metadata,
+    Column("key_pk", Serial, ForeignKey("access_keys.pk", ondelete="CASCADE"), primary_key=True),
+    Column("app_pk", Serial, ForeignKey("apps.pk", ondelete="CASCADE"), primary_key=True),
+)
+
+templates = Table(
+    "templates",
+    metadata,
+    Column("pk", Serial, primary_key=True, autoincrement=True),
+    Column("app_pk", Serial, ForeignKey("apps.pk"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("description", String(200)),
+    Column("title", Text, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("uri", Text),
+    Column("variables", Text, nullable=False),
+    Column("show_style", SmallInteger, nullable=False),
+    Column("push_style", SmallInteger, nullable=False),
+    Column("jump_action", SmallInteger, nullable=False),
+    Column("image_urls", Text),
+    Column("icon_urls", Text),
+    Column("revision", Integer, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    UniqueConstraint("app_pk", "name"),
+)
+
+# One accepted push call (or, later, one occurrence of a scheduled one).
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    Column("app_pk", Serial, ForeignKey("apps.pk"), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("delivery_type", SmallInteger, nullable=False),
+    Column("template_pk", Serial),
+    Column("template_name", String(200)),
+    Column("expired_seconds", Integer, nullable=False),
+    Column("strategy_type", SmallInteger, nullable=False),
+    Column("strategy", Text),
+    Column("options", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("message_count", Integer, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Index(None, "app_pk", "state"),
+)
+
+# One TargetMsg: its msgKey, its target and the text rendered for it.
+messages = Table(
+    "messages",
+    metadata,
+    Column("pk", Serial, primary_key=True, autoincrement=True),
+    Column("task_id", Serial, ForeignKey("tasks.id"), nullable=False),
+    Column("app_pk", Serial, nullable=False),
+    Column("msg_key", String(128), nullable=False),
+    Column("target", String(128), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("uri", Text),
+    Column("extended_params", Text),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("app_pk", "msg_key"),
+    Index(None, "task_id"),
+)
+
+# Signature nonces seen recently, when several processes must agree on them (PostgreSQL).
+nonces = Table(
+    "nonces",
+    metadata,
+    Column("access_key_id", String(64), primary_key=True),
+    Column("nonce", String(128), primary_key=True),
+    Column("expires_at", BigInteger, nullable=False),
+    Index(None, "expires_at"),
+)

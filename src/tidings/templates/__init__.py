@@ -1,0 +1,1 @@
+"""Message templates with ``#name#`` placeholders, and their CRUD."""

@@ -1,0 +1,48 @@
+"""``#name#`` placeholders: finding them and filling them in.
+
+A template is split once into literal text and placeholder names; rendering joins the literals
+with the caller's values. Values are inserted as they are, never scanned again, so a value that
+itself reads ``#money#`` stays literally ``#money#``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+PLACEHOLDER = re.compile(r"#(\w+)#")
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    """A text split into literals (even positions) and placeholder names (odd positions)."""
+
+    parts: tuple[str, ...]
+
+    @classmethod
+    def compile(cls, text: str) -> Pattern:
+        return cls(tuple(PLACEHOLDER.split(text)))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Placeholder names in order of first appearance, each once."""
+        return tuple(dict.fromkeys(self.parts[1::2]))
+
+    def render(self, values: Mapping[str, str]) -> str:
+        parts = self.parts
+        if len(parts) == 1:
+            return parts[0]
+        out = list(parts)
+        for i in range(1, len(parts), 2):
+            out[i] = values[parts[i]]
+        return "".join(out)
+
+
+def names_in(*texts: str | None) -> tuple[str, ...]:
+    """Every placeholder name in the given texts, in order of first appearance."""
+    found: dict[str, None] = {}
+    for text in texts:
+        if text:
+            found.update(dict.fromkeys(PLACEHOLDER.findall(text)))
+    return tuple(found)

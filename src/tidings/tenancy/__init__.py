@@ -1,0 +1,1 @@
+"""Workspaces, apps and the AccessKeys that may act on them."""
