@@ -82,6 +82,31 @@ def read_text(
 
 def read_map(raw: str | dict | None, field: str, code: Code) -> dict[str, Any] | None:
     """A map field in any of its wire shapes; ``null`` and empty count as absent."""
+    value = _decode_map(raw, field, code)
+    if value is not None and _depth(value) > MAX_MAP_DEPTH:
+        raise ServiceError(code, f"{field} is nested more than {MAX_MAP_DEPTH} levels deep")
+    return value
+
+
+def read_flat_map(raw: str | dict | None, field: str, code: Code) -> dict[str, str] | None:
+    """A map whose values must be scalars; numbers and booleans become their JSON text."""
+    value = _decode_map(raw, field, code)
+    if value is None:
+        return None
+    if all(type(item) is str for item in value.values()):
+        return value
+    flat: dict[str, str] = {}
+    for key, item in value.items():
+        if isinstance(item, str):
+            flat[key] = item
+        elif isinstance(item, bool | int | float):
+            flat[key] = json.dumps(item)
+        else:
+            raise ServiceError(code, f"{field}.{key} must be a string or a number")
+    return flat
+
+
+def _decode_map(raw: str | dict | None, field: str, code: Code) -> dict[str, Any] | None:
     if raw is None:
         return None
     if isinstance(raw, dict):
@@ -99,25 +124,7 @@ def read_map(raw: str | dict | None, field: str, code: Code) -> dict[str, Any] |
             raise ServiceError(code, f"{field} is not a JSON object: {_show(raw)}") from None
     if not isinstance(value, dict):
         raise ServiceError(code, f"{field} must be a JSON object, got {_show(raw)}")
-    if _depth(value) > MAX_MAP_DEPTH:
-        raise ServiceError(code, f"{field} is nested more than {MAX_MAP_DEPTH} levels deep")
     return value
-
-
-def read_flat_map(raw: str | dict | None, field: str, code: Code) -> dict[str, str] | None:
-    """A map whose values must be scalars; numbers and booleans become their JSON text."""
-    value = read_map(raw, field, code)
-    if value is None:
-        return None
-    flat: dict[str, str] = {}
-    for key, item in value.items():
-        if isinstance(item, str):
-            flat[key] = item
-        elif isinstance(item, bool | int | float):
-            flat[key] = json.dumps(item)
-        else:
-            raise ServiceError(code, f"{field}.{key} must be a string or a number")
-    return flat
 
 
 def _python_literal(text: str) -> Any:

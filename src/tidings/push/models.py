@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from tidings.push.options import PushOptions
 from tidings.schedule.strategy import Strategy
@@ -29,9 +30,12 @@ class CallSpec:
     strategy: Strategy | None
 
 
-@dataclass(frozen=True, slots=True)
-class RenderedMessage:
-    """One TargetMsg with its text filled in: what its target will be shown."""
+class RenderedMessage(NamedTuple):
+    """One TargetMsg with its text filled in: what its target will be shown.
+
+    A named tuple rather than a frozen dataclass: a call builds a hundred of them, and tuple
+    construction costs a fifth as much.
+    """
 
     msg_key: str
     target: str
@@ -40,15 +44,13 @@ class RenderedMessage:
     uri: str | None
     extended_params: str | None  # this target's own extension parameters, as JSON
 
-    def payload_size(self, unified: dict[str, str]) -> int:
-        """Bytes of text the message carries, counting the call-wide extension parameters."""
+    def payload_size(self) -> int:
+        """Bytes of text the message carries itself (without call-wide extension parameters)."""
         size = len(self.title.encode()) + len(self.content.encode())
         if self.uri:
             size += len(self.uri.encode())
         if self.extended_params:
             size += len(self.extended_params.encode())
-        for key, value in unified.items():
-            size += len(key.encode()) + len(value.encode())
         return size
 
 
@@ -79,4 +81,4 @@ class PushPlan:
             ],
         ]
         text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()
+        return hashlib.blake2b(text.encode(), digest_size=32).hexdigest()

@@ -100,76 +100,94 @@ def render_targets(
     limits: PushLimits,
 ) -> list[RenderedMessage]:
     """Each TargetMsg checked and its message rendered; the first problem names its entry."""
-    names = template.names
     seen: dict[str, int] = {}
-    unified = options.extended_params or {}
-    rendered: list[RenderedMessage] = []
-    for index, entry in enumerate(targets, start=1):
-        where = f"TargetMsg.{index}"
-        target = _text(entry, "Target", where)
-        if not target:
-            raise ServiceError(Code.TOKEN_OR_USERID_NULL, f"{where}.Target is empty")
-        if len(target) > MAX_TARGET_LENGTH:
-            raise ServiceError(
-                Code.INVALID_PARAM, f"{where}.Target is longer than {MAX_TARGET_LENGTH} characters"
-            )
-        msg_key = _text(entry, "MsgKey", where)
-        if not msg_key:
-            raise ServiceError(Code.INVALID_PARAM, f"{where}.MsgKey is required")
-        if len(msg_key) > MAX_MSG_KEY_LENGTH:
-            raise ServiceError(
-                Code.INVALID_PARAM, f"{where}.MsgKey is longer than {MAX_MSG_KEY_LENGTH} characters"
-            )
-        if msg_key in seen:
-            raise ServiceError(
-                Code.INVALID_PARAM,
-                f"{where}.MsgKey {msg_key!r} repeats TargetMsg.{seen[msg_key]}.MsgKey; "
-                "msgKeys must be unique",
-            )
-        seen[msg_key] = index
-        values = (
-            read_flat_map(
-                entry.get("TemplateKeyValue"), f"{where}.TemplateKeyValue", Code.INVALID_PARAM
-            )
-            or {}
+    unified_size = (
+        sum(len(k.encode()) + len(v.encode()) for k, v in options.extended_params.items())
+        if options.extended_params
+        else 0
+    )
+    return [
+        _render(index, entry, template, seen, unified_size, limits)
+        for index, entry in enumerate(targets, start=1)
+    ]
+
+
+def _render(
+    index: int,
+    entry: dict[str, Any],
+    template: CompiledTemplate,
+    seen: dict[str, int],
+    unified_size: int,
+    limits: PushLimits,
+) -> RenderedMessage:
+    target = _text(entry, "Target", index)
+    if not target:
+        raise ServiceError(Code.TOKEN_OR_USERID_NULL, f"TargetMsg.{index}.Target is empty")
+    if len(target) > MAX_TARGET_LENGTH:
+        raise ServiceError(
+            Code.INVALID_PARAM,
+            f"TargetMsg.{index}.Target is longer than {MAX_TARGET_LENGTH} characters",
         )
-        missing = [n for n in names if n not in values]
-        if missing:
-            raise ServiceError(
-                Code.TEMPLATEKV_NOT_ENOUGH,
-                f"{where} (target {target!r}) has no value for placeholder "
-                f"{', '.join(repr(n) for n in missing)} of template {template.template.name!r}",
-            )
+    msg_key = _text(entry, "MsgKey", index)
+    if not msg_key:
+        raise ServiceError(Code.INVALID_PARAM, f"TargetMsg.{index}.MsgKey is required")
+    if len(msg_key) > MAX_MSG_KEY_LENGTH:
+        raise ServiceError(
+            Code.INVALID_PARAM,
+            f"TargetMsg.{index}.MsgKey is longer than {MAX_MSG_KEY_LENGTH} characters",
+        )
+    if msg_key in seen:
+        raise ServiceError(
+            Code.INVALID_PARAM,
+            f"TargetMsg.{index}.MsgKey {msg_key!r} repeats TargetMsg.{seen[msg_key]}.MsgKey; "
+            "msgKeys must be unique",
+        )
+    seen[msg_key] = index
+    values = (
+        read_flat_map(
+            entry.get("TemplateKeyValue"), f"TargetMsg.{index}.TemplateKeyValue", Code.INVALID_PARAM
+        )
+        or {}
+    )
+    missing = [n for n in template.names if n not in values]
+    if missing:
+        raise ServiceError(
+            Code.TEMPLATEKV_NOT_ENOUGH,
+            f"TargetMsg.{index} (target {target!r}) has no value for placeholder "
+            f"{', '.join(repr(n) for n in missing)} of template {template.template.name!r}",
+        )
+    extended_json = None
+    if "ExtendedParams" in entry:
         extended = read_extended_params(
-            entry.get("ExtendedParams"),
-            f"{where}.ExtendedParams",
+            entry["ExtendedParams"],
+            f"TargetMsg.{index}.ExtendedParams",
             MAX_TARGET_EXTENDED_KEYS,
             Code.MULTIPLE_INNER_EXTEND_PARAM_TO_MUCH,
         )
-        extended_json = (
-            json.dumps(extended, ensure_ascii=False, separators=(",", ":")) if extended else None
+        if extended:
+            extended_json = json.dumps(extended, ensure_ascii=False, separators=(",", ":"))
+    message = RenderedMessage(
+        msg_key=msg_key,
+        target=target,
+        title=template.title.render(values),
+        content=template.content.render(values),
+        uri=template.uri.render(values) if template.uri else None,
+        extended_params=extended_json,
+    )
+    size = message.payload_size() + unified_size
+    if size > limits.max_payload_bytes:
+        raise ServiceError(
+            Code.MSG_PAYLOAD_TOO_LONG,
+            f"TargetMsg.{index} (target {target!r}) renders to {size} bytes; "
+            f"the limit is {limits.max_payload_bytes}",
         )
-        message = RenderedMessage(
-            msg_key=msg_key,
-            target=target,
-            title=template.title.render(values),
-            content=template.content.render(values),
-            uri=template.uri.render(values) if template.uri else None,
-            extended_params=extended_json,
-        )
-        size = message.payload_size(unified)
-        if size > limits.max_payload_bytes:
-            raise ServiceError(
-                Code.MSG_PAYLOAD_TOO_LONG,
-                f"{where} (target {target!r}) renders to {size} bytes; "
-                f"the limit is {limits.max_payload_bytes}",
-            )
-        rendered.append(message)
-    return rendered
+    return message
 
 
-def _text(entry: dict[str, Any], field: str, where: str) -> str:
+def _text(entry: dict[str, Any], field: str, index: int) -> str:
     value = entry.get(field, "")
-    if not isinstance(value, str):
-        raise ServiceError(Code.INVALID_PARAM, f"{where}.{field} must be text, not sub-keys")
+    if type(value) is not str:
+        raise ServiceError(
+            Code.INVALID_PARAM, f"TargetMsg.{index}.{field} must be text, not sub-keys"
+        )
     return value

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
 
 from tidings.errors import Code, ServiceError
 from tidings.push.models import PushLimits, PushPlan
@@ -54,15 +55,20 @@ class Pushes:
         plan = PushPlan(
             "PushMultiple", call, template.template.pk, template.template.name, messages
         )
-        return await self._db.write(self._store, app.pk, plan, plan.digest(), int(now * 1000))
+        digest = plan.digest()
+        keys = [m.msg_key for m in plan.messages]
+        for _ in range(3):
+            try:
+                return await self._db.write(self._store, app.pk, plan, digest, int(now * 1000))
+            except IntegrityError:  # a msgKey the app used before
+                earlier = await self._db.read(_retried_task, app.pk, keys, digest)
+                if earlier is not None:
+                    return earlier
+        raise RuntimeError("msgKeys kept colliding with writes that did not commit")
 
     def _store(
         self, conn: Connection, app_pk: int, plan: PushPlan, digest: str, now_ms: int
     ) -> int:
-        keys = [m.msg_key for m in plan.messages]
-        used = store.tasks_of_msg_keys(conn, app_pk, keys)
-        if used:
-            return _retried_task(conn, keys, used, digest)
         call = plan.call
         if call.strategy is not None:
             pending = store.count_tasks_in_state(conn, app_pk, SCHEDULED)
@@ -94,25 +100,31 @@ class Pushes:
         store.insert_messages(
             conn,
             [
-                {
-                    "task_id": task_id,
-                    "app_pk": app_pk,
-                    "msg_key": m.msg_key,
-                    "target": m.target,
-                    "title": m.title,
-                    "content": m.content,
-                    "uri": m.uri,
-                    "extended_params": m.extended_params,
-                    "created_at": now_ms,
-                }
+                (
+                    task_id,
+                    app_pk,
+                    m.msg_key,
+                    m.target,
+                    m.title,
+                    m.content,
+                    m.uri,
+                    m.extended_params,
+                    now_ms,
+                )
                 for m in plan.messages
             ],
         )
         return task_id
 
 
-def _retried_task(conn: Connection, keys: list[str], used: list, digest: str) -> int:
-    """The earlier task this call repeats, or the refusal naming the first reused msgKey."""
+def _retried_task(conn: Connection, app_pk: int, keys: list[str], digest: str) -> int | None:
+    """The earlier task this call repeats, or the refusal naming the first reused msgKey.
+
+    None when none of the msgKeys is taken any more: the write that collided did not commit.
+    """
+    used = store.tasks_of_msg_keys(conn, app_pk, keys)
+    if not used:
+        return None
     task_ids = {row.task_id for row in used}
     if len(used) == len(keys) and len(task_ids) == 1:
         task_id = task_ids.pop()

@@ -27,6 +27,19 @@ T = TypeVar("T")
 Work = Callable[..., Any]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+
+# WAL lets readers work beside the one writer; FULL makes every commit durable on disk.
+# A large page cache and memory-mapped reads matter more than they seem: a cache miss is a
+# read() system call, the driver lets go of the GIL around it, and getting the GIL back from a
+# busy event loop is what makes a missed page expensive.
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=30000",
+    "PRAGMA cache_size=-65536",
+    "PRAGMA mmap_size=268435456",
+)
 _PG_MIGRATION_LOCK = 0x7469_6469  # any constant shared by every Tidings process
 
 
@@ -98,10 +111,8 @@ def _sqlite_engine(url: str, *, begin: str) -> Engine:
         # BEGIN IMMEDIATE work (the recipe from SQLAlchemy's SQLite dialect docs).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        for pragma in SQLITE_PRAGMAS:
+            cursor.execute(pragma)
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -111,8 +122,16 @@ def _sqlite_engine(url: str, *, begin: str) -> Engine:
     return engine
 
 
+Batch = list[tuple[Work, tuple[Any, ...], "asyncio.Future[Any]"]]
+Outcomes = list[tuple[bool, Any]]
+
+
 class _GroupCommit:
-    """Batches submitted writes into shared transactions, ``lanes`` transactions at a time."""
+    """Batches submitted writes into shared transactions, ``lanes`` transactions at a time.
+
+    Each lane runs its transaction in a thread of its own: SQLite's C code lets go of the GIL
+    while it works, so the event loop keeps parsing the next calls meanwhile.
+    """
 
     def __init__(self, engine: Engine, lanes: int, max_batch: int = 64) -> None:
         self._engine = engine
@@ -142,7 +161,6 @@ class _GroupCommit:
         self._workers = [loop.create_task(self._lane()) for _ in range(self._lanes)]
 
     async def _lane(self) -> None:
-        loop = asyncio.get_running_loop()
         assert self._wakeup is not None
         while True:
             if not self._queue:
@@ -152,8 +170,8 @@ class _GroupCommit:
             batch = [self._queue.popleft() for _ in range(min(len(self._queue), self._max_batch))]
             self._busy += 1
             try:
-                outcomes = await loop.run_in_executor(self._executor, self._commit, batch)
-            except Exception as exc:  # the commit itself failed: nobody's write happened
+                outcomes = await self._run(batch)
+            except Exception as exc:  # the transaction itself failed: nobody's write happened
                 for _, _, future in batch:
                     if not future.done():
                         future.set_exception(exc)
@@ -168,20 +186,13 @@ class _GroupCommit:
                 else:
                     future.set_exception(value)
 
-    def _commit(self, batch: list[tuple[Work, tuple[Any, ...], Any]]) -> list[tuple[bool, Any]]:
-        outcomes: list[tuple[bool, Any]] = []
+    async def _run(self, batch: Batch) -> Outcomes:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._transaction, batch)
+
+    def _transaction(self, batch: Batch) -> Outcomes:
         with self._engine.connect() as conn, conn.begin():
-            for work, args, _ in batch:
-                savepoint = conn.begin_nested()
-                try:
-                    value = work(conn, *args)
-                except Exception as exc:
-                    savepoint.rollback()
-                    outcomes.append((False, exc))
-                else:
-                    savepoint.commit()
-                    outcomes.append((True, value))
-        return outcomes
+            return _apply(conn, batch)
 
     async def aclose(self) -> None:
         """Finish every write already submitted, then stop the lanes."""
@@ -194,3 +205,31 @@ class _GroupCommit:
                 await worker
         self._workers = []
         self._executor.shutdown(wait=True)
+
+
+def _apply(conn: Connection, batch: Batch) -> Outcomes:
+    """Run the batch's writes; if one fails, run them again each in its own savepoint.
+
+    Failures are rare (most refusals happen before a write is submitted), so the common path
+    pays for one savepoint per batch, not one per write.
+    """
+    whole = conn.begin_nested()
+    try:
+        values = [work(conn, *args) for work, args, _ in batch]
+    except Exception:
+        whole.rollback()
+    else:
+        whole.commit()
+        return [(True, value) for value in values]
+    outcomes: Outcomes = []
+    for work, args, _ in batch:
+        savepoint = conn.begin_nested()
+        try:
+            value = work(conn, *args)
+        except Exception as exc:
+            savepoint.rollback()
+            outcomes.append((False, exc))
+        else:
+            savepoint.commit()
+            outcomes.append((True, value))
+    return outcomes
