@@ -1,0 +1,137 @@
+"""Real Tidings servers for the tests: a ``tidings serve`` process on a free port."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psycopg
+
+POSTGRES_ADMIN = os.environ.get(
+    "TIDINGS_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A database URL whose search_path is a fresh schema, dropped afterwards."""
+    schema = "t_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{POSTGRES_ADMIN}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@contextmanager
+def database(kind: str, data_dir: Path) -> Iterator[str | None]:
+    """``None`` for the embedded SQLite database, or a PostgreSQL URL."""
+    if kind == "sqlite":
+        yield None
+    else:
+        with postgres_schema() as url:
+            yield url
+
+
+@dataclass
+class Server:
+    url: str
+    host: str
+    port: int
+    data_dir: Path
+    database_url: str | None
+    process: subprocess.Popen | None = None
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ, TIDINGS_DATA_DIR=str(self.data_dir))
+        env.pop("TIDINGS_DATABASE_URL", None)
+        if self.database_url:
+            env["TIDINGS_DATABASE_URL"] = self.database_url
+        return env
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run a ``tidings`` command against this server's data."""
+        result = subprocess.run(
+            [sys.executable, "-m", "tidings", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"tidings {' '.join(args)} failed:\n{result.stdout}{result.stderr}"
+            )
+        return result
+
+    def create_app(self, workspace: str, app_id: str, *extra: str) -> None:
+        self.cli("apps", "create", "--workspace", workspace, "--app-id", app_id, *extra)
+
+    def create_key(self, workspace: str, *extra: str) -> tuple[str, str]:
+        made = json.loads(
+            self.cli("keys", "create", "--workspace", workspace, "--json", *extra).stdout
+        )
+        return made["AccessKeyId"], made["AccessKeySecret"]
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tidings", "serve", "--port", str(self.port)],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"tidings serve exited:\n{self.process.stdout.read()}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError("tidings serve did not become ready in 30 s")
+
+    def stop(self) -> str:
+        """Stop the server; what it printed."""
+        if self.process is None:
+            return ""
+        self.process.terminate()
+        try:
+            output, _ = self.process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            output, _ = self.process.communicate()
+        self.process = None
+        return output
+
+
+@contextmanager
+def running_server(kind: str, data_dir: Path) -> Iterator[Server]:
+    with database(kind, data_dir) as url:
+        port = free_port()
+        server = Server(f"http://127.0.0.1:{port}", "127.0.0.1", port, data_dir, url)
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
