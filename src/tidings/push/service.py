@@ -95,6 +95,7 @@ class Pushes:
                 "digest": digest,
                 "message_count": len(plan.messages),
                 "created_at": now_ms,
+                "due_at": None if call.strategy else now_ms,
             },
         )
         store.insert_messages(

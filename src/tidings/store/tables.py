@@ -102,11 +102,15 @@ templates = Table(
     UniqueConstraint("app_pk", "name"),
 )
 
-# One accepted push call (or, later, one occurrence of a scheduled one).
+# One accepted push call, or one occurrence of a scheduled or loop push (a child task whose
+# parent_id is the scheduled task; it has no messages of its own and sends its parent's).
+# state: "scheduled" (a parent with occurrences to come), "accepted" (due for delivery from
+# due_at on), and the later states delivery and scheduling give it.
 tasks = Table(
     "tasks",
     metadata,
     Column("id", Serial, primary_key=True, autoincrement=True),
+    Column("parent_id", Serial, ForeignKey("tasks.id")),
     Column("app_pk", Serial, ForeignKey("apps.pk"), nullable=False),
     Column("action", String(32), nullable=False),
     Column("name", String(200), nullable=False),
@@ -121,7 +125,10 @@ tasks = Table(
     Column("digest", String(64), nullable=False),
     Column("message_count", Integer, nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    Column("due_at", BigInteger),
     Index(None, "app_pk", "state"),
+    Index(None, "state", "due_at"),
+    Index(None, "parent_id"),
 )
 
 # One TargetMsg: its msgKey, its target and the text rendered for it.

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 01:42:19.664694
+Create Date: 2026-11-27 02:07:19.274417
 """
 
 import sqlalchemy as sa
@@ -110,6 +110,7 @@ def upgrade() -> None:
             autoincrement=True,
             nullable=False,
         ),
+        sa.Column("parent_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("app_pk", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("action", sa.String(length=32), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
@@ -126,12 +127,18 @@ def upgrade() -> None:
         sa.Column("digest", sa.String(length=64), nullable=False),
         sa.Column("message_count", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
+        sa.Column("due_at", sa.BigInteger(), nullable=True),
         sa.ForeignKeyConstraint(["app_pk"], ["apps.pk"], name=op.f("fk_tasks_app_pk_apps")),
+        sa.ForeignKeyConstraint(["parent_id"], ["tasks.id"], name=op.f("fk_tasks_parent_id_tasks")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tasks")),
     )
     with op.batch_alter_table("tasks", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_tasks_app_pk_state"), ["app_pk", "state"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_tasks_parent_id"), ["parent_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_tasks_state_due_at"), ["state", "due_at"], unique=False
         )
 
     op.create_table(
@@ -193,6 +200,8 @@ def downgrade() -> None:
     op.drop_table("messages")
     op.drop_table("templates")
     with op.batch_alter_table("tasks", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_tasks_state_due_at"))
+        batch_op.drop_index(batch_op.f("ix_tasks_parent_id"))
         batch_op.drop_index(batch_op.f("ix_tasks_app_pk_state"))
 
     op.drop_table("tasks")
