@@ -57,9 +57,11 @@ class Pushes:
         )
         digest = plan.digest()
         keys = [m.msg_key for m in plan.messages]
+        now_ms = int(now * 1000)
+        due_at = call.strategy.next_after(app.timezone, now_ms) if call.strategy else now_ms
         for _ in range(3):
             try:
-                return await self._db.write(self._store, app.pk, plan, digest, int(now * 1000))
+                return await self._db.write(self._store, app.pk, plan, digest, now_ms, due_at)
             except IntegrityError:  # a msgKey the app used before
                 earlier = await self._db.read(_retried_task, app.pk, keys, digest)
                 if earlier is not None:
@@ -67,7 +69,13 @@ class Pushes:
         raise RuntimeError("msgKeys kept colliding with writes that did not commit")
 
     def _store(
-        self, conn: Connection, app_pk: int, plan: PushPlan, digest: str, now_ms: int
+        self,
+        conn: Connection,
+        app_pk: int,
+        plan: PushPlan,
+        digest: str,
+        now_ms: int,
+        due_at: int | None,
     ) -> int:
         call = plan.call
         if call.strategy is not None:
@@ -95,7 +103,7 @@ class Pushes:
                 "digest": digest,
                 "message_count": len(plan.messages),
                 "created_at": now_ms,
-                "due_at": None if call.strategy else now_ms,
+                "due_at": due_at,
             },
         )
         store.insert_messages(

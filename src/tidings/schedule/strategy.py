@@ -66,6 +66,10 @@ class Strategy:
                 yield int(local.timestamp()) * 1000
             day += timedelta(days=1)
 
+    def next_after(self, timezone: str, now_ms: int) -> int | None:
+        """The first occurrence at or after ``now_ms``, or None when none is left."""
+        return next((t for t in self.occurrences(timezone) if t >= now_ms), None)
+
     def _fires_on(self, day: date) -> bool:
         if self.circle_type == WEEKLY:
             return day.isoweekday() in self.circle_values
@@ -100,7 +104,7 @@ def read_strategy(
     if kind == SCHEDULED:
         return _scheduled(body, zone, now)
     strategy = _loop(body, zone, now, max_loop_days)
-    if next(_future(strategy, timezone, now), None) is None:
+    if strategy.next_after(timezone, int(now * 1000)) is None:
         raise _bad("the loop has no occurrence after now: no day in it matches circleValue")
     return strategy
 
@@ -147,11 +151,6 @@ def _loop(body: dict[str, Any], zone: ZoneInfo, now: float, max_days: int) -> St
         circle_values=values,
         at=_time_of_day(body.get("time")),
     )
-
-
-def _future(strategy: Strategy, timezone: str, now: float) -> Iterator[int]:
-    now_ms = int(now * 1000)
-    return (t for t in strategy.occurrences(timezone) if t >= now_ms)
 
 
 def _millis(body: dict[str, Any], name: str) -> int:

@@ -104,8 +104,9 @@ templates = Table(
 
 # One accepted push call, or one occurrence of a scheduled or loop push (a child task whose
 # parent_id is the scheduled task; it has no messages of its own and sends its parent's).
-# state: "scheduled" (a parent with occurrences to come), "accepted" (due for delivery from
-# due_at on), and the later states delivery and scheduling give it.
+# state: "scheduled" (a parent with occurrences to come; due_at is the next one), "accepted"
+# (due for delivery from due_at on), and the later states delivery and scheduling give it.
+# An occurrence exists at most once: (parent_id, due_at) is unique.
 tasks = Table(
     "tasks",
     metadata,
@@ -128,7 +129,7 @@ tasks = Table(
     Column("due_at", BigInteger),
     Index(None, "app_pk", "state"),
     Index(None, "state", "due_at"),
-    Index(None, "parent_id"),
+    UniqueConstraint("parent_id", "due_at"),
 )
 
 # One TargetMsg: its msgKey, its target and the text rendered for it.
@@ -157,4 +158,14 @@ nonces = Table(
     Column("nonce", String(128), primary_key=True),
     Column("expires_at", BigInteger, nullable=False),
     Index(None, "expires_at"),
+)
+
+# Vendor channel settings per app (APNs, FCM, HMS, ...): the JSON config, sealed at rest.
+channel_configs = Table(
+    "channel_configs",
+    metadata,
+    Column("app_pk", Serial, ForeignKey("apps.pk", ondelete="CASCADE"), primary_key=True),
+    Column("channel", String(16), primary_key=True),
+    Column("config_ciphertext", LargeBinary, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
 )

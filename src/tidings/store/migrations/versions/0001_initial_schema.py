@@ -1,8 +1,8 @@
-"""Initial schema: tenancy, templates, tasks and their messages, nonces.
+"""Initial schema: tenancy, templates, tasks and their messages, channel settings, nonces.
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 02:07:19.274417
+Create Date: 2026-11-27 02:08:32.986585
 """
 
 import sqlalchemy as sa
@@ -103,6 +103,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("key_pk", "app_pk", name=op.f("pk_access_key_apps")),
     )
     op.create_table(
+        "channel_configs",
+        sa.Column("app_pk", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("config_ciphertext", sa.LargeBinary(), nullable=False),
+        sa.Column("updated_at", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["app_pk"], ["apps.pk"], name=op.f("fk_channel_configs_app_pk_apps"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("app_pk", "channel", name=op.f("pk_channel_configs")),
+    )
+    op.create_table(
         "tasks",
         sa.Column(
             "id",
@@ -131,12 +142,12 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["app_pk"], ["apps.pk"], name=op.f("fk_tasks_app_pk_apps")),
         sa.ForeignKeyConstraint(["parent_id"], ["tasks.id"], name=op.f("fk_tasks_parent_id_tasks")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tasks")),
+        sa.UniqueConstraint("parent_id", "due_at", name=op.f("uq_tasks_parent_id_due_at")),
     )
     with op.batch_alter_table("tasks", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_tasks_app_pk_state"), ["app_pk", "state"], unique=False
         )
-        batch_op.create_index(batch_op.f("ix_tasks_parent_id"), ["parent_id"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_tasks_state_due_at"), ["state", "due_at"], unique=False
         )
@@ -201,10 +212,10 @@ def downgrade() -> None:
     op.drop_table("templates")
     with op.batch_alter_table("tasks", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_tasks_state_due_at"))
-        batch_op.drop_index(batch_op.f("ix_tasks_parent_id"))
         batch_op.drop_index(batch_op.f("ix_tasks_app_pk_state"))
 
     op.drop_table("tasks")
+    op.drop_table("channel_configs")
     op.drop_table("access_key_apps")
     op.drop_table("apps")
     op.drop_table("access_keys")
