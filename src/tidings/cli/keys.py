@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.panel import Panel
-from rich.table import Table
+from rich.table import Column, Table
 
 from tidings.cli.common import DatabaseUrl, DataDir, console, run, settings_from, utc_text
 from tidings.services import Services
@@ -60,7 +60,14 @@ def list_keys(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> Non
     """List AccessKeys (never their secrets)."""
 
     async def job(services: Services) -> None:
-        table = Table("AccessKeyId", "Workspace", "Apps", "Policy", "Status", "Created (UTC)")
+        table = Table(
+            Column("AccessKeyId", no_wrap=True),
+            "Workspace",
+            "Apps",
+            "Policy",
+            "Status",
+            "Created (UTC)",
+        )
         for key in await services.tenancy.keys():
             table.add_row(
                 key.access_key_id,

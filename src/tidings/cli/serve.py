@@ -78,4 +78,5 @@ def _print_first_steps(settings: Settings) -> None:
         f"Then point an Alibaba Cloud SDK at http://{settings.host}:{settings.port} "
         "with that AccessKey.\n",
         highlight=False,
+        soft_wrap=True,
     )

@@ -50,8 +50,10 @@ def check_call(
     fields: MultipleFields, limits: PushLimits, *, timezone: str, now: float
 ) -> CallSpec:
     """Every rule about the call as a whole, in the order a caller would fix them."""
+    if not fields.task_name:
+        raise ServiceError(Code.TASKNAME_NULL, "TaskName is required")
     task_name = read_text(
-        fields.task_name, "TaskName", Code.TASKNAME_NULL, max_length=MAX_TASK_NAME, required=True
+        fields.task_name, "TaskName", Code.INVALID_PARAM, max_length=MAX_TASK_NAME
     )
     delivery_type = read_int(
         fields.delivery_type,
