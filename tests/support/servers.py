@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -70,7 +70,12 @@ class Server:
     port: int
     data_dir: Path
     database_url: str | None
+    settings: dict[str, str] = field(default_factory=dict)  # extra TIDINGS_* for serve
     process: subprocess.Popen | None = None
+
+    @property
+    def kind(self) -> str:
+        return "postgresql" if self.database_url else "sqlite"
 
     @property
     def env(self) -> dict[str, str]:
@@ -107,7 +112,7 @@ class Server:
     def start(self) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tidings", "serve", "--port", str(self.port)],
-            env=self.env,
+            env=self.env | self.settings,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -138,10 +143,15 @@ class Server:
 
 
 @contextmanager
-def running_server(kind: str, data_dir: Path) -> Iterator[Server]:
+def running_server(
+    kind: str, data_dir: Path, settings: dict[str, str] | None = None
+) -> Iterator[Server]:
+    """A server on a fresh database; ``settings`` are extra ``TIDINGS_*`` variables for it."""
     with database(kind, data_dir) as url:
         port = free_port()
-        server = Server(f"http://127.0.0.1:{port}", "127.0.0.1", port, data_dir, url)
+        server = Server(
+            f"http://127.0.0.1:{port}", "127.0.0.1", port, data_dir, url, dict(settings or {})
+        )
         server.start()
         try:
             yield server
