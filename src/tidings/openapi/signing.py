@@ -44,7 +44,7 @@ V1_REQUIRED = (
     "Action",
     "Version",
 )
-_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
