@@ -1,0 +1,63 @@
+"""msgKey idempotency: a repeated call is answered with its first task id and stores nothing new."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from tests.integration.conftest import Tenant, msg_key, target
+from tests.support import stored
+
+
+def test_the_same_call_repeated_returns_the_same_task(tenant: Tenant) -> None:
+    call = tenant.multiple(target_msg=[target("u1"), target("u2")])
+    client = tenant.sdk()
+    first = client.push_multiple(call).body
+    assert first.result_code == "OK"
+    after_first = stored.counts(tenant.server)
+    for mode in ("acs3", "v2"):
+        again = tenant.sdk(mode).push_multiple(call).body
+        assert again.result_code == "OK"
+        assert again.push_result.data == first.push_result.data
+    assert stored.counts(tenant.server) == after_first
+
+
+def test_a_msg_key_reused_with_other_content_is_refused(tenant: Tenant) -> None:
+    first, second = target("u1"), target("u2")
+    client = tenant.sdk()
+    task_id = client.push_multiple(tenant.multiple(target_msg=[first, second])).body
+    assert task_id.result_code == "OK"
+    before = stored.counts(tenant.server)
+
+    changed = target("u2", second.msg_key, money="300")
+    refused = client.push_multiple(tenant.multiple(target_msg=[first, changed])).body
+    assert refused.result_code == "3028"
+    assert refused.push_result.success is False
+    assert f"TargetMsg.1.MsgKey {first.msg_key!r}" in refused.result_message
+    assert f"task {task_id.push_result.data}" in refused.result_message
+
+    # Only part of an earlier call's msgKeys, alongside a new one: also a reuse.
+    partial = client.push_multiple(tenant.multiple(target_msg=[target("u3"), second])).body
+    assert partial.result_code == "3028"
+    assert f"TargetMsg.2.MsgKey {second.msg_key!r}" in partial.result_message
+    assert stored.counts(tenant.server) == before
+
+
+def test_concurrent_identical_calls_store_one_task(tenant: Tenant) -> None:
+    name = f"concurrent {msg_key()}"
+    call = tenant.multiple(task_name=name, target_msg=[target(f"u{i}") for i in range(20)])
+    clients = [tenant.sdk(mode) for mode in ("acs3", "v2", "acs3", "v2", "acs3")]
+    before = stored.counts(tenant.server)
+    start = threading.Barrier(len(clients))
+
+    def send(client) -> str:
+        start.wait()
+        body = client.push_multiple(call).body
+        assert body.result_code == "OK", body.result_message
+        return body.push_result.data
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        task_ids = list(pool.map(send, clients))
+    assert len(set(task_ids)) == 1
+    assert stored.counts(tenant.server) == (before.tasks + 1, before.messages + 20)
+    assert [t["id"] for t in stored.tasks_named(tenant.server, name)] == [int(task_ids[0])]
