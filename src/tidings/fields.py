@@ -35,7 +35,7 @@ def read_int(
     if raw is None or raw == "":
         return default
     text = raw.strip()
-    if not (text.isascii() and text.lstrip("-").isdigit()) or len(text) > 20:
+    if not (text.isascii() and text.removeprefix("-").isdigit()) or len(text) > 20:
         raise ServiceError(code, f"{field} must be a whole number, got {_show(raw)}")
     value = int(text)
     if allowed is not None:
@@ -128,14 +128,23 @@ def _decode_map(raw: str | dict | None, field: str, code: Code) -> dict[str, Any
 
 
 def _python_literal(text: str) -> Any:
-    """A dict literal as ``str(dict)`` prints it, or None when the text is not one."""
+    """A dict literal as ``str(dict)`` prints it, or None when the text is not one.
+
+    Its values are turned into JSON values (tuples into lists) because the service stores them
+    as JSON; a literal holding what JSON cannot (sets, bytes, complex numbers) is not a map.
+    """
     if not text.startswith("{"):
         return None
     try:
         value = ast.literal_eval(text)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return None
-    return value if isinstance(value, dict) and all(isinstance(k, str) for k in value) else None
+    if not (isinstance(value, dict) and all(isinstance(k, str) for k in value)):
+        return None
+    try:
+        return json.loads(json.dumps(value))
+    except (TypeError, ValueError, RecursionError):
+        return None
 
 
 def _depth(value: Any, level: int = 1) -> int:
