@@ -17,13 +17,12 @@ from sqlalchemy.exc import IntegrityError
 from tidings.errors import Code, ServiceError
 from tidings.push.models import PushLimits, PushPlan
 from tidings.push.multiple import MultipleFields, check_call, render_targets
+from tidings.push.states import ACCEPTED, SCHEDULED
+from tidings.schedule.acceptance import add_occurrences, check_room
 from tidings.store import pushes as store
 from tidings.store.database import Database
 from tidings.templates.service import Templates
 from tidings.tenancy.models import App
-
-ACCEPTED = "accepted"
-SCHEDULED = "scheduled"
 
 
 class Pushes:
@@ -34,11 +33,14 @@ class Pushes:
         limits: PushLimits,
         *,
         clock: Callable[[], float] = time.time,
+        on_scheduled: Callable[[int], None] | None = None,
     ) -> None:
+        """``on_scheduled`` hears the first due time of each scheduled push once committed."""
         self._db = db
         self._templates = templates
         self._limits = limits
         self._clock = clock
+        self._on_scheduled = on_scheduled
 
     async def push_multiple(
         self, app: App, fields: MultipleFields, targets: Callable[[], Sequence[dict[str, Any]]]
@@ -58,14 +60,18 @@ class Pushes:
         digest = plan.digest()
         keys = [m.msg_key for m in plan.messages]
         now_ms = int(now * 1000)
-        due_at = call.strategy.next_after(app.timezone, now_ms) if call.strategy else now_ms
+        due_times = call.strategy.upcoming(app.timezone, now_ms) if call.strategy else [now_ms]
         for _ in range(3):
             try:
-                return await self._db.write(self._store, app.pk, plan, digest, now_ms, due_at)
+                task_id = await self._db.write(self._store, app.pk, plan, digest, now_ms, due_times)
             except IntegrityError:  # a msgKey the app used before
                 earlier = await self._db.read(_retried_task, app.pk, keys, digest)
                 if earlier is not None:
                     return earlier
+            else:
+                if call.strategy is not None and self._on_scheduled is not None:
+                    self._on_scheduled(due_times[0])
+                return task_id
         raise RuntimeError("msgKeys kept colliding with writes that did not commit")
 
     def _store(
@@ -75,37 +81,29 @@ class Pushes:
         plan: PushPlan,
         digest: str,
         now_ms: int,
-        due_at: int | None,
+        due_times: list[int],
     ) -> int:
         call = plan.call
         if call.strategy is not None:
-            pending = store.count_tasks_in_state(conn, app_pk, SCHEDULED)
-            if pending >= self._limits.max_scheduled_tasks:
-                raise ServiceError(
-                    Code.INVALID_PARAM,
-                    f"the app has {pending} scheduled or loop tasks not yet run, the most it may "
-                    "have; cancel one or wait for it to run",
-                )
-        task_id = store.insert_task(
-            conn,
-            {
-                "app_pk": app_pk,
-                "action": plan.action,
-                "name": call.task_name,
-                "delivery_type": call.delivery_type,
-                "template_pk": plan.template_pk,
-                "template_name": plan.template_name,
-                "expired_seconds": call.expired_seconds,
-                "strategy_type": call.strategy.type if call.strategy else 0,
-                "strategy": call.strategy.to_json() if call.strategy else None,
-                "options": call.options.to_json(),
-                "state": SCHEDULED if call.strategy else ACCEPTED,
-                "digest": digest,
-                "message_count": len(plan.messages),
-                "created_at": now_ms,
-                "due_at": due_at,
-            },
-        )
+            check_room(conn, app_pk, self._limits.max_scheduled_tasks)
+        task = {
+            "app_pk": app_pk,
+            "action": plan.action,
+            "name": call.task_name,
+            "delivery_type": call.delivery_type,
+            "template_pk": plan.template_pk,
+            "template_name": plan.template_name,
+            "expired_seconds": call.expired_seconds,
+            "strategy_type": call.strategy.type if call.strategy else 0,
+            "strategy": call.strategy.to_json() if call.strategy else None,
+            "options": call.options.to_json(),
+            "state": SCHEDULED if call.strategy else ACCEPTED,
+            "digest": digest,
+            "message_count": len(plan.messages),
+            "created_at": now_ms,
+            "due_at": due_times[0],
+        }
+        task_id = store.insert_task(conn, task)
         store.insert_messages(
             conn,
             [
@@ -123,6 +121,8 @@ class Pushes:
                 for m in plan.messages
             ],
         )
+        if call.strategy is not None:
+            add_occurrences(conn, task_id, task, due_times)
         return task_id
 
 

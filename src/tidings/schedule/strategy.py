@@ -5,10 +5,16 @@ holds weekdays, 1 = Monday) or monthly (month days) at ``time``, from 0:00 of th
 24:00 of the end day. Days are taken in the app's time zone. A monthly day a month lacks (the 31st
 in April) is skipped that month, not moved. The loop may not start before today, end before it
 starts, or end more than ``max_loop_days`` after today.
+
+Daylight saving time follows the rule java.time applies to a local date-time, since that is what
+MPS callers know: a loop time that falls in a gap (02:30 on the spring-forward day in New York)
+fires as late as the gap is long (03:30 local, the same instant as 02:30 standard time); a loop time
+that happens twice (01:30 on the fall-back day) fires once, at the first of the two.
 """
 
 from __future__ import annotations
 
+import calendar
 import json
 import re
 from collections.abc import Iterator
@@ -59,23 +65,46 @@ class Strategy:
             return
         assert self.start_day and self.end_day and self.at
         zone = ZoneInfo(timezone)
-        day = self.start_day
-        while day <= self.end_day:
-            if self._fires_on(day):
-                local = datetime.combine(day, self.at, tzinfo=zone)
-                yield int(local.timestamp()) * 1000
-            day += timedelta(days=1)
+        for day in self._days():
+            if self.start_day <= day <= self.end_day:
+                yield _instant(day, self.at, zone)
+
+    def upcoming(self, timezone: str, now_ms: int) -> list[int]:
+        """The occurrences still to come: those at or after the second ``now_ms`` falls in.
+
+        Occurrences are whole seconds, and a ``fixedTime`` within the current second is not in
+        the past (``read_strategy`` allows it), so the second is the unit of "now".
+        """
+        second = _second_of(now_ms)
+        return [t for t in self.occurrences(timezone) if t >= second]
 
     def next_after(self, timezone: str, now_ms: int) -> int | None:
-        """The first occurrence at or after ``now_ms``, or None when none is left."""
-        return next((t for t in self.occurrences(timezone) if t >= now_ms), None)
+        """The first occurrence still to come (see ``upcoming``), or None when none is left."""
+        return next(iter(self.upcoming(timezone, now_ms)), None)
 
-    def _fires_on(self, day: date) -> bool:
+    def _days(self) -> Iterator[date]:
+        """The days the loop fires on, stepping by its own unit, from its first week or month."""
+        assert self.start_day and self.end_day
+        first, last = self.start_day, self.end_day
         if self.circle_type == WEEKLY:
-            return day.isoweekday() in self.circle_values
-        if self.circle_type == MONTHLY:
-            return day.day in self.circle_values
-        return True
+            monday = first - timedelta(days=first.weekday())
+            while monday <= last:
+                for weekday in self.circle_values:
+                    yield monday + timedelta(days=weekday - 1)
+                monday += timedelta(weeks=1)
+        elif self.circle_type == MONTHLY:
+            year, month = first.year, first.month
+            while date(year, month, 1) <= last:
+                length = calendar.monthrange(year, month)[1]
+                for day in self.circle_values:
+                    if day <= length:  # the 31st in April: skipped, not moved
+                        yield date(year, month, day)
+                year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        else:
+            day = first
+            while day <= last:
+                yield day
+                day += timedelta(days=1)
 
 
 def read_strategy(
@@ -112,7 +141,7 @@ def read_strategy(
 def _scheduled(body: dict[str, Any], zone: ZoneInfo, now: float) -> Strategy:
     fixed = _millis(body, "fixedTime")
     fixed -= fixed % 1000  # the documentation: milliseconds, accurate to the second
-    if fixed < int(now) * 1000:
+    if fixed < _second_of(int(now * 1000)):
         raise _bad(f"StrategyContent.fixedTime {_show(fixed, zone)} is in the past")
     return Strategy(type=SCHEDULED, fixed_time=fixed)
 
@@ -162,6 +191,19 @@ def _millis(body: dict[str, Any], name: str) -> int:
     if value > 253402300799000:  # 9999-12-31T23:59:59Z
         raise _bad(f"StrategyContent.{name} is out of range: {value}")
     return value
+
+
+def _second_of(millis: int) -> int:
+    return millis - millis % 1000
+
+
+def _instant(day: date, at: time, zone: ZoneInfo) -> int:
+    """Epoch ms of ``at`` on ``day`` in ``zone``; gaps and folds as the module docstring says.
+
+    ``fold=0`` gives exactly that: the offset in force before a transition, so a time in a gap
+    lands after it, and the earlier of two repeated times.
+    """
+    return int(datetime.combine(day, at, tzinfo=zone).timestamp()) * 1000
 
 
 def _day(millis: int, zone: ZoneInfo) -> date:

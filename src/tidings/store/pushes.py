@@ -6,7 +6,7 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select
+from sqlalchemy import Connection, Row, insert, select
 
 from tidings.store.tables import messages, tasks
 
@@ -21,15 +21,6 @@ def tasks_of_msg_keys(conn: Connection, app_pk: int, keys: Sequence[str]) -> lis
 
 def task_digest(conn: Connection, task_id: int) -> str | None:
     return conn.execute(select(tasks.c.digest).where(tasks.c.id == task_id)).scalar()
-
-
-def count_tasks_in_state(conn: Connection, app_pk: int, state: str) -> int:
-    query = (
-        select(func.count())
-        .select_from(tasks)
-        .where(tasks.c.app_pk == app_pk, tasks.c.state == state)
-    )
-    return conn.execute(query).scalar_one()
 
 
 def insert_task(conn: Connection, values: dict[str, Any]) -> int:

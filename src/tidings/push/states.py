@@ -1,0 +1,14 @@
+"""The states a task row moves through, as stored in ``tasks.state``.
+
+An immediate push is ``accepted`` at once. A scheduled or loop push is a parent that stays
+``scheduled`` while any of its occurrences waits, then ends ``finished`` (or ``cancelled``); each
+occurrence is a child task that waits ``pending`` and becomes ``accepted`` when it fires, or ends
+``skipped`` or ``cancelled`` without firing. Delivery takes ``accepted`` tasks from there.
+"""
+
+ACCEPTED = "accepted"  # due for delivery from due_at on
+SCHEDULED = "scheduled"  # a parent with occurrences still waiting; counts against the app's limit
+FINISHED = "finished"  # a parent none of whose occurrences waits any more
+PENDING = "pending"  # an occurrence waiting for its due_at
+SKIPPED = "skipped"  # an occurrence whose validity ran out while no server was running
+CANCELLED = "cancelled"  # a parent or an occurrence cancelled before it fired
