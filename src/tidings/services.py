@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from tidings.channels.settings import ChannelSettings
 from tidings.config import Settings
 from tidings.push.models import PushLimits
 from tidings.push.service import Pushes
@@ -23,6 +24,7 @@ class Services:
     tenancy: Tenancy
     templates: Templates
     pushes: Pushes
+    channels: ChannelSettings
 
     @classmethod
     async def open(cls, settings: Settings, *, clock: Callable[[], float] = time.time) -> Services:
@@ -51,7 +53,8 @@ class Services:
             max_scheduled_tasks=settings.max_scheduled_tasks_per_app,
         )
         pushes = Pushes(db, templates, limits, clock=clock)
-        return cls(settings, db, tenancy, templates, pushes)
+        channels = ChannelSettings(db, box, clock=clock, cache_seconds=settings.key_cache_seconds)
+        return cls(settings, db, tenancy, templates, pushes, channels)
 
     async def aclose(self) -> None:
         await self.db.aclose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tidings.cli import apps, keys, serve
+from tidings.cli import apps, channels, keys, serve
 
 app = typer.Typer(
     name="tidings",
@@ -15,6 +15,7 @@ app = typer.Typer(
 app.command("serve")(serve.serve)
 app.add_typer(apps.app, name="apps")
 app.add_typer(keys.app, name="keys")
+app.add_typer(channels.app, name="channels")
 
 
 def main() -> None:

@@ -1,0 +1,98 @@
+"""The vendor channels each app has configured: set, list, remove, and read for delivery.
+
+Configs hold vendor secrets, so they are sealed with the service's SecretBox before they reach the
+database and opened only here. Delivery asks for an app's configs on every batch; they are cached
+for ``cache_seconds`` (like AccessKeys), which bounds how long a change made from the command
+line, possibly in another process, takes to reach a running server.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cachetools import TTLCache
+
+from tidings.channels.config import ChannelConfig, ChannelConfigError, check_config
+from tidings.secretbox import SecretBox
+from tidings.store import channels as store
+from tidings.store import tenancy as tenancy_store
+from tidings.store.database import Database
+
+
+@dataclass(frozen=True, slots=True)
+class ConfiguredChannel:
+    """One app's configuration of one channel, as listed (secrets left out)."""
+
+    workspace: str
+    app_id: str
+    channel: str
+    public: dict
+    updated_at: int
+
+
+class ChannelSettings:
+    def __init__(
+        self,
+        db: Database,
+        box: SecretBox,
+        *,
+        clock: Callable[[], float] = time.time,
+        cache_seconds: float = 1.0,
+    ) -> None:
+        self._db = db
+        self._box = box
+        self._clock = clock
+        self._cache: TTLCache[int, dict[str, ChannelConfig]] = TTLCache(
+            maxsize=10_000, ttl=cache_seconds, timer=clock
+        )
+
+    async def set(
+        self, workspace: str, app_id: str, channel: str, raw: str | dict
+    ) -> ChannelConfig:
+        """Check and store the app's configuration of ``channel``, replacing any earlier one."""
+        config = check_config(channel, raw)
+        app_pk = await self._app_pk(workspace, app_id)
+        sealed = self._box.seal(config.to_json())
+        await self._db.write(store.put_config, app_pk, channel, sealed, int(self._clock() * 1000))
+        self._cache.pop(app_pk, None)
+        return config
+
+    async def remove(self, workspace: str, app_id: str, channel: str) -> None:
+        app_pk = await self._app_pk(workspace, app_id)
+        if not await self._db.write(store.delete_config, app_pk, channel):
+            raise ChannelConfigError(f"app {app_id!r} has no {channel} channel configured")
+        self._cache.pop(app_pk, None)
+
+    async def listed(self) -> list[ConfiguredChannel]:
+        return [
+            ConfiguredChannel(
+                row.workspace,
+                row.app_id,
+                row.channel,
+                self._open(row.channel, row.config_ciphertext).public(),
+                row.updated_at,
+            )
+            for row in await self._db.read(store.list_configs)
+        ]
+
+    async def of_app(self, app_pk: int) -> dict[str, ChannelConfig]:
+        """The app's configured channels by name (cached briefly)."""
+        try:
+            return self._cache[app_pk]
+        except KeyError:
+            pass
+        rows = await self._db.read(store.configs_of_app, app_pk)
+        configs = {row.channel: self._open(row.channel, row.config_ciphertext) for row in rows}
+        self._cache[app_pk] = configs
+        return configs
+
+    def _open(self, channel: str, ciphertext: bytes) -> ChannelConfig:
+        return check_config(channel, self._box.open(ciphertext))
+
+    async def _app_pk(self, workspace: str, app_id: str) -> int:
+        row = await self._db.read(tenancy_store.find_app, workspace, app_id)
+        if row is None:
+            raise ChannelConfigError(f"no app {app_id!r} in workspace {workspace!r}")
+        return row.pk

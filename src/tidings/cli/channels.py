@@ -1,0 +1,93 @@
+"""``tidings channels``: an app's vendor channels (APNs, FCM, Huawei, Honor, Xiaomi, OPPO, vivo)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from tidings.channels.config import ChannelConfigError
+from tidings.channels.vendors import VENDORS
+from tidings.cli.common import DatabaseUrl, DataDir, console, errors, run, settings_from, utc_text
+from tidings.config import Settings
+from tidings.services import Services
+
+app = typer.Typer(help="Configure the vendor channels of an app.", no_args_is_help=True)
+
+Workspace = Annotated[str, typer.Option(help="mPaaS workspace (WorkspaceId)")]
+AppId = Annotated[str, typer.Option("--app-id", help="mPaaS App ID (AppId)")]
+Channel = Annotated[str, typer.Option("--channel", help=f"One of {', '.join(VENDORS)}")]
+
+
+@app.command("set")
+def set_channel(
+    workspace: Workspace,
+    app_id: AppId,
+    channel: Channel,
+    config: Annotated[
+        str,
+        typer.Option(
+            help="The channel's settings as a JSON object, or @FILE to read them from a file "
+            "(docs/vendor-channels.md lists the keys)"
+        ),
+    ],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Configure (or replace) one vendor channel of an app; its secrets are sealed at rest."""
+    try:
+        text = Path(config[1:]).read_text() if config.startswith("@") else config
+    except OSError as exc:
+        errors.print(f"[red]error:[/red] cannot read {config[1:]}: {exc.strerror}", highlight=False)
+        raise typer.Exit(1) from None
+
+    async def job(services: Services) -> None:
+        await services.channels.set(workspace, app_id, channel, text)
+        console.print(f"Configured {channel} for app {app_id} in {workspace}.", highlight=False)
+
+    _run(settings_from(data_dir, database_url), job)
+
+
+@app.command("list")
+def list_channels(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """List configured channels (never their secrets)."""
+
+    async def job(services: Services) -> None:
+        table = Table("Workspace", "AppId", "Channel", "Updated (UTC)")
+        table.add_column("Settings", min_width=36, overflow="fold")
+        for item in await services.channels.listed():
+            shown = "\n".join(f"{k}={v}" for k, v in sorted(item.public.items()))
+            table.add_row(
+                item.workspace, item.app_id, item.channel, utc_text(item.updated_at), shown
+            )
+        console.print(table)
+
+    _run(settings_from(data_dir, database_url), job)
+
+
+@app.command("remove")
+def remove(
+    workspace: Workspace,
+    app_id: AppId,
+    channel: Channel,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Remove a vendor channel; its deliveries go over the self-built channel from then on."""
+
+    async def job(services: Services) -> None:
+        await services.channels.remove(workspace, app_id, channel)
+        console.print(f"Removed {channel} from app {app_id} in {workspace}.", highlight=False)
+
+    _run(settings_from(data_dir, database_url), job)
+
+
+def _run(settings: Settings, job: Callable[[Services], Awaitable[Any]]) -> None:
+    try:
+        run(settings, job)
+    except ChannelConfigError as exc:
+        errors.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None

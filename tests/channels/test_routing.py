@@ -1,0 +1,70 @@
+"""The routing rule, row by row: every platform, notify type and configuration that matters."""
+
+from __future__ import annotations
+
+import pytest
+
+from tidings.channels.routing import SELFBUILT, route, vendor_of
+
+ALL = ("apns", "fcm", "hms", "honor", "xiaomi", "oppo", "vivo")
+
+# platform, device vendor, NotifyType, configured channels, payload keys, DeliveryType -> channel
+TABLE = [
+    ("ios", "apns", "notify", ALL, (), 2, "apns"),
+    ("ios", "apns", "transparent", ALL, (), 2, "apns"),
+    ("ios", "apns", "notify", ("hms",), (), 2, SELFBUILT),  # APNs not configured
+    ("ios", None, "notify", ALL, (), 2, SELFBUILT),  # no APNs token reported
+    ("ios", "hms", "notify", ALL, (), 2, SELFBUILT),  # a vendor that cannot reach iOS
+    ("android", "hms", "notify", ALL, (), 1, "hms"),
+    ("android", "honor", "notify", ("honor",), (), 3, "honor"),
+    ("android", "xiaomi", "notify", ("xiaomi",), (), 1, "xiaomi"),
+    ("android", "oppo", "notify", ("oppo",), (), 1, "oppo"),
+    ("android", "vivo", "notify", ("vivo",), (), 1, "vivo"),
+    ("android", "fcm", "notify", ("fcm",), (), 1, "fcm"),
+    ("android", "vivo", "notify", ("hms", "oppo"), (), 1, SELFBUILT),  # vendor not configured
+    ("android", None, "notify", ALL, (), 1, SELFBUILT),  # no vendor token
+    ("android", "apns", "notify", ALL, (), 1, SELFBUILT),  # an APNs token on Android
+    ("android", "hms", "transparent", ALL, (), 1, SELFBUILT),
+    ("android", "hms", "transparent", ALL, ("hms",), 1, "hms"),  # vendor data message
+    ("android", "honor", "transparent", ALL, ("honor", "fcm"), 1, "honor"),
+    ("android", "fcm", "transparent", ALL, ("fcm",), 1, "fcm"),
+    ("android", "fcm", "transparent", ALL, ("hms",), 1, SELFBUILT),  # payload for another
+    ("android", "xiaomi", "transparent", ALL, ("xiaomi",), 1, SELFBUILT),  # no data messages
+    ("android", "hms", "transparent", ("fcm",), ("hms",), 1, SELFBUILT),  # not configured
+    ("harmonyos", "hms", "notify", ALL, (), 7, SELFBUILT),
+    ("ios", None, "notify", ALL, (), 5, "apns"),  # Live Activity push token
+    ("ios", None, "notify", ALL, (), 6, "apns"),  # Live Activity id
+    ("ios", None, "notify", ("hms",), (), 5, SELFBUILT),
+]
+
+
+@pytest.mark.parametrize(
+    ("platform", "vendor", "notify_type", "configured", "payload", "delivery_type", "expected"),
+    TABLE,
+)
+def test_route(platform, vendor, notify_type, configured, payload, delivery_type, expected):
+    chosen = route(
+        platform=platform,
+        vendor=vendor,
+        notify_type=notify_type,
+        configured=frozenset(configured),
+        payload_vendors=frozenset(payload),
+        delivery_type=delivery_type,
+    )
+    assert chosen == expected
+
+
+@pytest.mark.parametrize(
+    ("label", "token", "vendor"),
+    [
+        ("miui", "t", "xiaomi"),
+        ("hms", "t", "hms"),
+        ("ios", "t", "apns"),
+        ("ios", None, None),
+        ("hms", "", None),
+        ("android", "t", None),
+        (None, None, None),
+    ],
+)
+def test_manufacturer_labels_name_vendors(label, token, vendor):
+    assert vendor_of(label, token) == vendor
