@@ -184,11 +184,11 @@ def _loop(body: dict[str, Any], zone: ZoneInfo, now: float, max_days: int) -> St
 
 def _millis(body: dict[str, Any], name: str) -> int:
     value = body.get(name)
-    if isinstance(value, str) and value.isascii() and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 20:
         value = int(value)
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise _bad(f"StrategyContent.{name} is required: epoch milliseconds, got {value!r}")
-    if value > 253402300799000:  # 9999-12-31T23:59:59Z
+    if value > 253402128000000:  # 9999-12-30T00:00:00Z, a day of year 9999 in every time zone
         raise _bad(f"StrategyContent.{name} is out of range: {value}")
     return value
 
