@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.support.hostile import hostile_text
 from tidings.errors import Code, ServiceError
 from tidings.fields import (
     MAX_MAP_DEPTH,
@@ -156,30 +157,6 @@ def test_read_flat_map_refuses_nested_values_naming_the_key(raw: str) -> None:
 
 
 # --- properties: arbitrary text raises nothing but ServiceError ---
-
-json_scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5)
-python_values = st.recursive(
-    json_scalars | st.binary(max_size=3) | st.complex_numbers() | st.sets(st.integers()),
-    lambda inner: (
-        st.lists(inner, max_size=3)
-        | st.tuples(inner, inner)
-        | st.dictionaries(st.text(max_size=3) | st.integers(), inner, max_size=3)
-    ),
-    max_leaves=8,
-)
-nesting = st.integers(min_value=1, max_value=5000)
-hostile_text = st.one_of(
-    st.text(),
-    st.text(alphabet="{}[]\"':,0123456789.eE-+ aNInfty\\"),
-    python_values.map(repr),
-    st.dictionaries(st.text(max_size=4), python_values, max_size=4).map(repr),
-    st.dictionaries(st.text(max_size=4), json_scalars, max_size=4).map(json.dumps),
-    nesting.map(lambda n: '{"a":' * n + "1" + "}" * n),
-    nesting.map(lambda n: "{'a':" * n + "1" + "}" * n),
-    nesting.map(lambda n: "[" * n),
-    nesting.map(lambda n: '{"a": ' + "9" * n + "}"),
-    st.sampled_from(["NaN", '{"a": NaN}', '{"a": -Infinity}', '{"a": 1e999}', "{'a': 1e999}"]),
-)
 
 
 @settings(max_examples=400, deadline=None)

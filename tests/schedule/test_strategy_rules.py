@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.test_fields import hostile_text
+from tests.support.hostile import hostile_text
 from tidings.errors import Code, ServiceError
 from tidings.schedule.strategy import LOOP, SCHEDULED, read_strategy
 
