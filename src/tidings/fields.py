@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -19,6 +20,8 @@ from tidings.errors import Code, ServiceError
 
 MAX_MAP_TEXT = 64 * 1024
 MAX_MAP_DEPTH = 16
+# NUL, which PostgreSQL cannot store, and lone surrogates, which have no UTF-8 form.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def read_int(
@@ -124,7 +127,24 @@ def _decode_map(raw: str | dict | None, field: str, code: Code) -> dict[str, Any
             raise ServiceError(code, f"{field} is not a JSON object: {_show(raw)}") from None
     if not isinstance(value, dict):
         raise ServiceError(code, f"{field} must be a JSON object, got {_show(raw)}")
+    if "\\" in text or _UNSTORABLE.search(text):
+        _refuse_unstorable(value, field, code)
     return value
+
+
+def _refuse_unstorable(value: Any, field: str, code: Code) -> None:
+    """Escapes such as ``\\u0000`` or ``\\ud800`` spell characters that no stored text may hold;
+    they would fail the write after every check had passed."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str) and _UNSTORABLE.search(item):
+            raise ServiceError(code, f"{field} holds a NUL character or a lone surrogate")
 
 
 def _python_literal(text: str) -> Any:

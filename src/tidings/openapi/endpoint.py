@@ -83,8 +83,8 @@ class RpcEndpoint:
             raise FormError(f"the body must be {_FORM_TYPE}, not {content_type[:60]!r}")
         signed = signing.SignedRequest(
             method=request.method,
-            query=unique_map(decode_pairs(request.scope["query_string"], "query"), "query"),
-            form=unique_map(decode_pairs(raw_body, "body"), "body"),
+            query=_params(request.scope["query_string"], "query"),
+            form=_params(raw_body, "body"),
             headers=_headers(request),
             body=raw_body,
         )
@@ -127,6 +127,17 @@ class RpcEndpoint:
             if len(chunks) > self._body_limit:
                 raise errors.body_too_large(self._body_limit)
         return bytes(chunks)
+
+
+def _params(raw: bytes, source: str) -> dict[str, str]:
+    """The decoded parameters of one source, none holding NUL: no MPS field may, and PostgreSQL
+    would refuse it at the write, after every check had passed."""
+    params = unique_map(decode_pairs(raw, source), source)
+    if b"\x00" in raw or b"%00" in raw:
+        for key, value in params.items():
+            if "\x00" in key or "\x00" in value:
+                raise FormError(f"parameter {key[:60]!r} in the {source} holds a NUL character")
+    return params
 
 
 def _headers(request: Request) -> dict[str, str]:
