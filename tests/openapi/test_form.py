@@ -6,7 +6,7 @@ import string
 from urllib.parse import parse_qsl, quote, urlencode
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from tests.support.signer import flatten
@@ -108,6 +108,18 @@ def test_items_nest_dotted_field_sub_keys() -> None:
 
 def test_items_of_an_absent_list_is_empty() -> None:
     assert Params({"TaskName": "t"}).items("TargetMsg", TARGET_FIELDS) == []
+
+
+index_text = st.integers(0, 999_999).map(str) | st.from_regex(r"0[0-9]{1,5}", fullmatch=True)
+
+
+@given(st.sets(index_text, min_size=1, max_size=8))
+def test_indexes_other_than_1_to_n_are_invalid_param(indexes: set[str]) -> None:
+    assume(indexes != {str(i) for i in range(1, len(indexes) + 1)})
+    params = Params({f"TargetMsg.{i}.Target": "u" for i in indexes})
+    with pytest.raises(ServiceError) as caught:
+        params.items("TargetMsg", TARGET_FIELDS)
+    assert caught.value.code is Code.INVALID_PARAM
 
 
 @pytest.mark.parametrize(
