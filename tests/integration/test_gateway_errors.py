@@ -148,6 +148,16 @@ def test_a_nonce_is_recorded_only_once_the_signature_verified(tenant: Tenant) ->
     assert honest.status_code == 200 and honest.json()["Success"] is True
 
 
+@pytest.mark.parametrize("scheme", ["acs3", "v1"])
+def test_an_overlong_nonce(tenant: Tenant, scheme: str) -> None:
+    """Nonces are kept, in PostgreSQL too, so their length has a limit; the SDKs send 32."""
+    send = getattr(tenant.raw(), scheme)
+    response = send("ListTemplatePage", list_params(), nonce=scheme[0] * 129)
+    message = gateway_error(response, 400, "InvalidParameter")["Message"]
+    assert "SignatureNonce is 129 characters long; the limit is 128" in message
+    assert send("ListTemplatePage", list_params(), nonce=scheme[0] * 128).status_code == 200
+
+
 @pytest.mark.parametrize("offset", [-SIXTEEN_MINUTES, SIXTEEN_MINUTES])
 @pytest.mark.parametrize("scheme", ["acs3", "v1"])
 def test_timestamps_sixteen_minutes_off_are_expired(tenant: Tenant, scheme, offset) -> None:

@@ -110,6 +110,14 @@ def test_list_template_page_pages_newest_first(client) -> None:
     assert [t["Name"] for t in last["Data"]] == ["page-0"]
     assert all(set(t) == DATA_FIELDS for t in first["Data"] + last["Data"])
     assert page(4, 2)["Data"] == []
+    assert page(1_000_000_000, 500)["Data"] == []
+    past = client.list_template_page(
+        models.ListTemplatePageRequest(
+            app_id=LISTED_APP, workspace_id=WORKSPACE, current_page=10**19, page_size=500
+        )
+    ).body
+    assert (past.success, past.code) == (False, "3028")
+    assert "CurrentPage must be at most 1000000000" in past.msg
 
 
 def test_delete_template_by_id_and_by_name(client) -> None:

@@ -22,7 +22,7 @@ from tidings.errors import ServiceError
 from tidings.openapi import actions, errors, signing
 from tidings.openapi.envelopes import JSON_TYPE, encode, gateway_error, new_request_id
 from tidings.openapi.form import FormError, Params, decode_pairs, unique_map
-from tidings.openapi.replay import Nonces
+from tidings.openapi.replay import MAX_NONCE_LENGTH, Nonces
 from tidings.services import Services
 from tidings.tenancy.permissions import denial
 
@@ -89,6 +89,11 @@ class RpcEndpoint:
             body=raw_body,
         )
         claim = signing.read_claim(signed)
+        if len(claim.nonce) > MAX_NONCE_LENGTH:
+            raise errors.invalid_parameter(
+                f"SignatureNonce is {len(claim.nonce)} characters long; "
+                f"the limit is {MAX_NONCE_LENGTH}"
+            )
         signing.check_fresh(claim, self._clock(), self._skew)
         found = await self._services.tenancy.credentials(claim.access_key_id)
         if found is None:

@@ -15,6 +15,9 @@ from typing import Protocol
 from tidings.store import nonces as store
 from tidings.store.database import Database
 
+# The SDKs send 32 hex digits; the shared store's column holds at most this many characters.
+MAX_NONCE_LENGTH = 128
+
 
 class Nonces(Protocol):
     async def remember(self, access_key_id: str, nonce: str) -> bool:

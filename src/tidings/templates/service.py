@@ -22,6 +22,8 @@ from tidings.templates.models import CompiledTemplate, Template
 from tidings.templates.rules import TemplateDraft, TemplateFields, draft
 
 MAX_PAGE_SIZE = 500
+# Far past any app's last page, and low enough that the row offset fits a 64-bit integer.
+MAX_PAGE_NUMBER = 1_000_000_000
 
 
 class Templates:
@@ -80,7 +82,14 @@ class Templates:
         self, app_pk: int, current_page: str | None, page_size: str | None
     ) -> tuple[list[Template], int, int, int]:
         """One page, newest first: (templates, total, page number, page size)."""
-        number = read_int(current_page, "CurrentPage", Code.INVALID_PARAM, default=1, minimum=1)
+        number = read_int(
+            current_page,
+            "CurrentPage",
+            Code.INVALID_PARAM,
+            default=1,
+            minimum=1,
+            maximum=MAX_PAGE_NUMBER,
+        )
         size = read_int(
             page_size, "PageSize", Code.INVALID_PARAM, default=10, minimum=1, maximum=MAX_PAGE_SIZE
         )
