@@ -37,14 +37,7 @@ class SecretBox:
             return cls(configured.encode())
         path = data_dir / KEY_FILE
         if not path.exists():
-            data_dir.mkdir(parents=True, exist_ok=True)
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:  # another process made it first
-                pass
-            else:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(Fernet.generate_key())
+            _create_key_file(path)
         return cls(path.read_bytes().strip())
 
     def seal(self, plaintext: str) -> bytes:
@@ -58,3 +51,21 @@ class SecretBox:
                 "a stored secret cannot be decrypted with this secret key; start every process "
                 "with the key the database was created with (TIDINGS_SECRET_KEY or secret.key)"
             ) from None
+
+
+def _create_key_file(path: Path) -> None:
+    """Write a new key beside ``path`` and link it into place, so that a process starting at the
+    same moment sees either no key file or a whole one, never an empty one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(Fernet.generate_key())
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(draft, path)
+    except FileExistsError:  # another process linked its key first; use that one
+        pass
+    finally:
+        draft.unlink(missing_ok=True)
