@@ -10,10 +10,11 @@ from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 
 from tidings.config import Settings
+from tidings.gateway.server import DeviceGateway
 from tidings.openapi.endpoint import RpcEndpoint
 from tidings.openapi.replay import DatabaseNonces, MemoryNonces, Nonces
 from tidings.services import Services
@@ -35,11 +36,15 @@ def build_app(
             nonces = DatabaseNonces(services.db, settings.nonce_ttl_seconds, clock)
         app.state.services = services
         app.state.rpc = RpcEndpoint(services, nonces, clock=clock)
+        gateway = app.state.gateway = DeviceGateway(services)
+        await gateway.start()
+        services.delivery.start()
         if on_ready is not None:
             await on_ready(services)
         try:
             yield
         finally:
+            await gateway.aclose()
             await services.aclose()
 
     async def healthz(request: Request) -> Response:
@@ -47,7 +52,11 @@ def build_app(
         await services.db.read(lambda conn: conn.execute(text("SELECT 1")))
         return JSONResponse({"status": "ok"})
 
-    routes = [Route("/", _Rpc()), Route("/healthz", healthz, methods=["GET"])]
+    routes = [
+        Route("/", _Rpc()),
+        Route("/healthz", healthz, methods=["GET"]),
+        WebSocketRoute("/device", _Devices()),
+    ]
     return Starlette(routes=routes, lifespan=lifespan)
 
 
@@ -59,3 +68,10 @@ class _Rpc:
         request = Request(scope, receive)
         response = await scope["app"].state.rpc(request)
         await response(scope, receive, send)
+
+
+class _Devices:
+    """The device gateway's WebSocket route (the gateway is built in the lifespan)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await scope["app"].state.gateway(scope, receive, send)

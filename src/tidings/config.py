@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, ge=0, le=65535)
     data_dir: Path = Path("tidings-data")
     database_url: str | None = None
+    redis_url: str | None = None
     secret_key: SecretStr | None = None
     log_level: str = "info"
 
@@ -37,6 +38,10 @@ class Settings(BaseSettings):
     timestamp_skew_seconds: int = Field(default=900, ge=1)
     nonce_ttl_seconds: int = Field(default=1800, ge=1)
     key_cache_seconds: float = Field(default=1.0, ge=0)
+
+    delivery_sweep_seconds: float = Field(default=10.0, gt=0)
+    device_heartbeat_seconds: int = Field(default=30, ge=5)
+    device_frame_limit: int = Field(default=64 * 1024, ge=1024)
 
     max_templates_per_app: int = Field(default=100, ge=1)
     max_scheduled_tasks_per_app: int = Field(default=100, ge=1)

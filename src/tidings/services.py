@@ -7,8 +7,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from tidings.broker.base import Broker
+from tidings.broker.memory import MemoryBroker
 from tidings.channels.settings import ChannelSettings
 from tidings.config import Settings
+from tidings.delivery.service import Delivery
+from tidings.devices.service import Devices
 from tidings.push.models import PushLimits
 from tidings.push.service import Pushes
 from tidings.secretbox import SecretBox
@@ -25,6 +29,9 @@ class Services:
     templates: Templates
     pushes: Pushes
     channels: ChannelSettings
+    broker: Broker
+    delivery: Delivery
+    devices: Devices
 
     @classmethod
     async def open(cls, settings: Settings, *, clock: Callable[[], float] = time.time) -> Services:
@@ -52,9 +59,14 @@ class Services:
             max_payload_bytes=settings.max_payload_bytes,
             max_scheduled_tasks=settings.max_scheduled_tasks_per_app,
         )
-        pushes = Pushes(db, templates, limits, clock=clock)
+        delivery = Delivery(db, clock=clock, sweep_seconds=settings.delivery_sweep_seconds)
+        pushes = Pushes(db, templates, limits, clock=clock, on_accepted=delivery.tasks_ready)
         channels = ChannelSettings(db, box, clock=clock, cache_seconds=settings.key_cache_seconds)
-        return cls(settings, db, tenancy, templates, pushes, channels)
+        broker = MemoryBroker()
+        devices = Devices(db, broker, delivery, clock=clock)
+        return cls(settings, db, tenancy, templates, pushes, channels, broker, delivery, devices)
 
     async def aclose(self) -> None:
+        await self.delivery.aclose()
+        await self.broker.aclose()
         await self.db.aclose()

@@ -45,6 +45,11 @@ def serve(
             log_level=settings.log_level,
             access_log=False,
             server_header=False,
+            # Devices send their own heartbeats (gateway/server.py closes silent ones), so the
+            # WebSocket layer's pings would only add a task and a timer to every connection.
+            ws_ping_interval=None,
+            ws_ping_timeout=None,
+            ws_max_size=settings.device_frame_limit,
         )
     finally:
         if lock is not None:

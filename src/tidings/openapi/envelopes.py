@@ -86,6 +86,27 @@ def service_result(request_id: str, data: Any = None, **extra: Any) -> dict[str,
     return body
 
 
+def device_result(request_id: str, data: Any) -> dict[str, Any]:
+    """PushQueryDeviceState's success: family C, but with ``Message`` where templates have
+    ``Msg`` (the SDK reads exactly that name)."""
+    return {
+        "RequestId": request_id,
+        "Success": True,
+        "Code": Code.SUCCESS.value_str,
+        "Message": Code.SUCCESS.label,
+        "Data": data,
+    }
+
+
+def device_failure(request_id: str, error: ServiceError) -> dict[str, Any]:
+    return {
+        "RequestId": request_id,
+        "Success": False,
+        "Code": error.code.value_str,
+        "Message": error.message,
+    }
+
+
 def service_failure(request_id: str, error: ServiceError) -> dict[str, Any]:
     return {
         "RequestId": request_id,

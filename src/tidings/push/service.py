@@ -8,7 +8,7 @@ of a msgKey is refused, naming the entry.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
@@ -34,13 +34,16 @@ class Pushes:
         *,
         clock: Callable[[], float] = time.time,
         on_scheduled: Callable[[int], None] | None = None,
+        on_accepted: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
-        """``on_scheduled`` hears the first due time of each scheduled push once committed."""
+        """``on_scheduled`` hears the first due time of each scheduled push once committed;
+        ``on_accepted`` hears that an immediate push was committed (delivery wakes up)."""
         self._db = db
         self._templates = templates
         self._limits = limits
         self._clock = clock
         self._on_scheduled = on_scheduled
+        self._on_accepted = on_accepted
 
     async def push_multiple(
         self, app: App, fields: MultipleFields, targets: Callable[[], Sequence[dict[str, Any]]]
@@ -71,6 +74,8 @@ class Pushes:
             else:
                 if call.strategy is not None and self._on_scheduled is not None:
                     self._on_scheduled(due_times[0])
+                if call.strategy is None and self._on_accepted is not None:
+                    await self._on_accepted()
                 return task_id
         raise RuntimeError("msgKeys kept colliding with writes that did not commit")
 

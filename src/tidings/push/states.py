@@ -7,6 +7,7 @@ occurrence is a child task that waits ``pending`` and becomes ``accepted`` when 
 """
 
 ACCEPTED = "accepted"  # due for delivery from due_at on
+DISPATCHED = "dispatched"  # delivery resolved it into deliveries (delivery/dispatcher.py)
 SCHEDULED = "scheduled"  # a parent with occurrences still waiting; counts against the app's limit
 FINISHED = "finished"  # a parent none of whose occurrences waits any more
 PENDING = "pending"  # an occurrence waiting for its due_at

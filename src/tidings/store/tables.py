@@ -169,3 +169,58 @@ channel_configs = Table(
     Column("config_ciphertext", LargeBinary, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
 )
+
+# A device an app pushes to. Devices that register on the self-built channel get a DeliveryToken
+# and a secret (only its hash is kept); devices known only through PushReport (an APNs token, say)
+# have no secret and are reached through their vendor channel. user_id is the PushBind binding.
+devices = Table(
+    "devices",
+    metadata,
+    Column("pk", Serial, primary_key=True, autoincrement=True),
+    Column("app_pk", Serial, ForeignKey("apps.pk"), nullable=False),
+    Column("token", String(256), nullable=False),
+    Column("secret_hash", LargeBinary),
+    Column("platform", String(16), nullable=False),
+    Column("user_id", String(128)),
+    Column("phone_number", String(32)),
+    Column("bound_at", BigInteger),
+    Column("unbound_at", BigInteger),
+    Column("third_channel", SmallInteger),
+    Column("third_token", String(512)),
+    Column("manufacturer", String(16), nullable=False),
+    Column("facts", Text),
+    Column("created_at", BigInteger, nullable=False),
+    Column("last_seen_at", BigInteger),
+    UniqueConstraint("app_pk", "token"),
+    Index(None, "app_pk", "user_id"),
+)
+
+# One message to one device: the unit a device acknowledges. A user-addressed message with no
+# bound device is one row with device_pk NULL and status 1 (NoBindInfo), turned into a delivery
+# to the device the user binds next within the message's validity. status holds the MPS
+# per-message codes (delivery/status.py lists them). An occurrence of a scheduled push delivers
+# its parent's messages again, so a message and a device meet once per task, not once in all.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    Column("task_id", Serial, ForeignKey("tasks.id"), nullable=False),
+    Column("message_pk", Serial, ForeignKey("messages.pk"), nullable=False),
+    Column("app_pk", Serial, nullable=False),
+    Column("device_pk", Serial, ForeignKey("devices.pk")),
+    Column("user_id", String(128)),
+    Column("channel", String(16)),
+    Column("status", Integer, nullable=False),
+    Column("reason", Text),
+    Column("attempts", SmallInteger, nullable=False),
+    Column("next_attempt_at", BigInteger),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("acked_at", BigInteger),
+    Column("opened_at", BigInteger),
+    UniqueConstraint("task_id", "message_pk", "device_pk"),
+    Index(None, "device_pk", "status"),
+    Index(None, "status", "expires_at"),
+    Index(None, "app_pk", "user_id", "status"),
+)

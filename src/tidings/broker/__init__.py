@@ -1,0 +1,1 @@
+"""Brokers: device presence and cross-process wake-ups, in-process or through Redis."""

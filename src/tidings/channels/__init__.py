@@ -1,0 +1,1 @@
+"""Channels: the ways a delivery reaches a device (self-built WebSocket, vendor gateways)."""

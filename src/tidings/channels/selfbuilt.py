@@ -1,0 +1,48 @@
+"""The self-built channel: deliveries written to the devices' own WebSocket connections.
+
+A device connected to this process gets its delivery at once; one connected to another process
+is poked through the broker, and that process sends it what is pending; one connected nowhere
+gets it when it connects. The channel reports no outcome: the device's ack settles each delivery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from tidings.broker.base import Broker
+from tidings.channels.base import Outcome
+from tidings.channels.routing import SELFBUILT
+from tidings.delivery.models import Outbound
+
+
+class Receiver(Protocol):
+    def push(self, item: Outbound) -> None: ...
+
+
+class Connections(Protocol):
+    def get(self, device_pk: int) -> Receiver | None: ...
+
+
+class SelfBuiltChannel:
+    name = SELFBUILT
+
+    def __init__(self, connections: Connections, broker: Broker) -> None:
+        self._connections = connections
+        self._broker = broker
+
+    async def send(self, batch: Sequence[Outbound]) -> Sequence[Outcome]:
+        elsewhere = []
+        connections = self._connections
+        for item in batch:
+            connection = connections.get(item.device.pk)
+            if connection is None:
+                elsewhere.append(item.device.pk)
+            else:
+                connection.push(item)
+        if elsewhere:
+            await self._broker.poke(elsewhere)
+        return ()
+
+    async def aclose(self) -> None:
+        pass

@@ -1,0 +1,1 @@
+"""Delivery: due tasks become deliveries, deliveries go out through channels, outcomes return."""

@@ -1,0 +1,45 @@
+"""What a user binding changes for deliveries, run inside the binding's own transaction.
+
+Binding a device to a user hands it the user's messages that found no device (NoBindInfo) and
+are still valid. Unbinding closes what the device was still owed as that user's: those messages
+were addressed to the user, and the device no longer belongs to them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection
+
+from sqlalchemy import Connection
+
+from tidings.delivery.models import DeviceAddress
+from tidings.delivery.routing import router_for
+from tidings.delivery.status import Status
+from tidings.push.options import PushOptions
+from tidings.store import deliveries as store
+
+
+def adopt_waiting(
+    conn: Connection,
+    app_pk: int,
+    user_id: str,
+    device: DeviceAddress,
+    channels: Collection[str],
+    now_ms: int,
+) -> list[int]:
+    """Give the user's waiting messages to ``device``; the ids of the deliveries it now has.
+
+    ``channels`` names the channels this process runs; routing uses those the app configured.
+    """
+    usable = store.configured_channels(conn, [app_pk])[app_pk] & set(channels)
+    by_channel: dict[str, list[int]] = defaultdict(list)
+    for row in store.waiting_for_user(conn, app_pk, user_id, Status.NO_BIND, now_ms):
+        router = router_for(PushOptions.from_json(row.options), row.delivery_type, usable)
+        by_channel[router(device)].append(row.id)
+    for channel, ids in by_channel.items():
+        store.hand_to_device(conn, ids, device.pk, channel, Status.PENDING, now_ms)
+    return sorted(i for ids in by_channel.values() for i in ids)
+
+
+def close_for_unbound(conn: Connection, device_pk: int, user_id: str, now_ms: int) -> int:
+    return store.close_for_device(conn, device_pk, user_id, Status.PENDING, Status.NO_BIND, now_ms)

@@ -1,0 +1,264 @@
+"""The dispatcher: turns due tasks into deliveries and hands them to their channels.
+
+It sleeps until woken (a push was accepted, an occurrence fell due) and otherwise wakes every
+``sweep_seconds`` to catch what no wake-up announced: tasks left by a process that died, tasks
+accepted by another process, deliveries a vendor channel asked to retry, messages whose validity
+ran out. Claiming a task, writing its deliveries and marking it dispatched is one transaction, so
+a crash leaves a task either untouched (dispatched again after restart) or fully resolved (its
+deliveries pending, sent on reconnect or by the retry sweep); never half of each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Row
+
+from tidings.channels.base import Channel
+from tidings.delivery.models import DeviceAddress, Outbound
+from tidings.delivery.outcomes import Recorder
+from tidings.delivery.payload import payload_of
+from tidings.delivery.plan import USER_TARGET, MessageRow, Planned, TaskRow, plan_task
+from tidings.delivery.routing import SELFBUILT, router_for
+from tidings.delivery.status import OPEN, Status
+from tidings.push.options import PushOptions
+from tidings.push.states import ACCEPTED, DISPATCHED
+from tidings.store import deliveries as store
+from tidings.store import devices as device_store
+from tidings.store.database import Database
+
+log = logging.getLogger("tidings.delivery")
+
+# A vendor delivery handed to its channel is due again this long after, unless the channel
+# reports first: a process that dies mid-send leaves it to another process's retry sweep.
+VENDOR_LEASE_MS = 60_000
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        db: Database,
+        channels: Mapping[str, Channel],
+        recorder: Recorder,
+        *,
+        clock: Callable[[], float] = time.time,
+        sweep_seconds: float = 10.0,
+        tasks_per_claim: int = 50,
+    ) -> None:
+        self._db = db
+        self._channels = channels
+        self._recorder = recorder
+        self._clock = clock
+        self._sweep_seconds = sweep_seconds
+        self._tasks_per_claim = tasks_per_claim
+        self._wake = asyncio.Event()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._sends: set[asyncio.Task[None]] = set()
+
+    def start(self) -> None:
+        self._loop_task = asyncio.get_running_loop().create_task(self._run())
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    async def _run(self) -> None:
+        sweep = True  # on start-up: whatever a previous process left behind
+        while True:
+            try:
+                await self._dispatch_due()
+                if sweep:
+                    await self._sweep()
+            except Exception:
+                log.exception("dispatch failed; trying again at the next wake-up or sweep")
+            try:
+                await asyncio.wait_for(self._wake.wait(), self._sweep_seconds)
+                sweep = False
+            except TimeoutError:
+                sweep = True
+            self._wake.clear()
+
+    async def _dispatch_due(self) -> None:
+        while True:
+            claimed, outbound = await self._db.write(
+                self._claim, self._now_ms(), frozenset(self._channels)
+            )
+            self.hand_over(outbound)
+            if claimed < self._tasks_per_claim:
+                return
+
+    async def _sweep(self) -> None:
+        now_ms = self._now_ms()
+        expired = await self._db.write(store.expire, OPEN, Status.EXPIRED, now_ms)
+        if expired:
+            log.info("%d deliveries expired", expired)
+        rows = await self._db.read(
+            store.due_retries, Status.PENDING, SELFBUILT, now_ms, 10 * self._tasks_per_claim
+        )
+        if rows:
+            await self._db.write(store.lease, [r.id for r in rows], now_ms + VENDOR_LEASE_MS)
+            self.hand_over(outbound_of(rows))
+
+    def hand_over(self, outbound: Sequence[Outbound]) -> None:
+        """Give each channel its share, without waiting for slow ones."""
+        by_channel: dict[str, list[Outbound]] = defaultdict(list)
+        for item in outbound:
+            by_channel[item.channel].append(item)
+        for name, batch in by_channel.items():
+            channel = self._channels.get(name)
+            if channel is None:
+                continue  # not running here; the retry sweep of a process that has it sends it
+            task = asyncio.get_running_loop().create_task(self._send(channel, batch))
+            self._sends.add(task)
+            task.add_done_callback(self._sends.discard)
+
+    async def _send(self, channel: Channel, batch: list[Outbound]) -> None:
+        try:
+            outcomes = await channel.send(batch)
+        except Exception:
+            log.exception("channel %s failed to send %d deliveries", channel.name, len(batch))
+            return
+        if outcomes:
+            self._recorder.settled(outcomes)
+
+    def _claim(
+        self, conn: Connection, now_ms: int, channels: frozenset[str]
+    ) -> tuple[int, list[Outbound]]:
+        claimed = store.claim_due_tasks(conn, ACCEPTED, now_ms, self._tasks_per_claim)
+        tasks = [TaskRow(*row) for row in claimed]
+        if not tasks:
+            return 0, []
+        messages: dict[int, list[MessageRow]] = defaultdict(list)
+        for row in store.messages_of(conn, {t.messages_of for t in tasks}):
+            messages[row.task_id].append(MessageRow(*row))
+        by_token, by_user = _devices_for(conn, tasks, messages)
+        configured = store.configured_channels(conn, {t.app_pk for t in tasks})
+        rows: list[dict[str, Any]] = []
+        sendable: list[tuple[int, TaskRow, PushOptions, Planned]] = []
+        for task in tasks:
+            options = PushOptions.from_json(task.options)
+            plans = plan_task(
+                task,
+                messages[task.messages_of],
+                by_token.get(task.app_pk, {}),
+                by_user.get(task.app_pk, {}),
+                router=router_for(options, task.delivery_type, configured[task.app_pk] & channels),
+                now_ms=now_ms,
+            )
+            for planned in plans:
+                if planned.device is not None and planned.status == Status.PENDING:
+                    sendable.append((len(rows), task, options, planned))
+                rows.append(_row(task, planned, now_ms))
+        ids = store.insert_deliveries(conn, rows)
+        store.set_task_state(conn, [t.id for t in tasks], DISPATCHED)
+        outbound = [
+            Outbound(
+                ids[index],
+                planned.channel or SELFBUILT,
+                planned.device,
+                payload_of(
+                    task.id,
+                    options,
+                    planned.message.msg_key,
+                    planned.message.title,
+                    planned.message.content,
+                    planned.message.uri,
+                    planned.message.extended_params,
+                    task.expires_at,
+                ),
+                options,
+            )
+            for index, task, options, planned in sendable
+            if planned.device is not None
+        ]
+        return len(tasks), outbound
+
+    async def aclose(self) -> None:
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+        if self._sends:
+            await asyncio.gather(*self._sends, return_exceptions=True)
+
+
+def _devices_for(
+    conn: Connection, tasks: Sequence[TaskRow], messages: Mapping[int, list[MessageRow]]
+) -> tuple[dict[int, dict[str, DeviceAddress]], dict[int, dict[str, list[DeviceAddress]]]]:
+    """The devices the tasks' targets name, per app: by DeliveryToken and by bound userId."""
+    tokens: dict[int, set[str]] = defaultdict(set)
+    users: dict[int, set[str]] = defaultdict(set)
+    for task in tasks:
+        wanted = users if task.delivery_type == USER_TARGET else tokens
+        wanted[task.app_pk].update(m.target for m in messages[task.messages_of])
+    by_token: dict[int, dict[str, DeviceAddress]] = {}
+    for app_pk, names in tokens.items():
+        found = device_store.addresses_by_token(conn, app_pk, sorted(names))
+        by_token[app_pk] = {row.token: DeviceAddress(*row) for row in found}
+    by_user: dict[int, dict[str, list[DeviceAddress]]] = {}
+    for app_pk, names in users.items():
+        grouped: dict[str, list[DeviceAddress]] = defaultdict(list)
+        for user_id, *address in device_store.addresses_by_user(conn, app_pk, sorted(names)):
+            grouped[user_id].append(DeviceAddress(*address))
+        by_user[app_pk] = grouped
+    return by_token, by_user
+
+
+def _row(task: TaskRow, planned: Planned, now_ms: int) -> dict[str, Any]:
+    vendor = planned.channel not in (None, SELFBUILT) and planned.status == Status.PENDING
+    return {
+        "task_id": task.id,
+        "message_pk": planned.message.pk,
+        "app_pk": task.app_pk,
+        "device_pk": planned.device.pk if planned.device else None,
+        "user_id": planned.user_id,
+        "channel": planned.channel,
+        "status": planned.status,
+        "reason": None,
+        "attempts": 0,
+        "next_attempt_at": now_ms + VENDOR_LEASE_MS if vendor else None,
+        "created_at": now_ms,
+        "expires_at": task.expires_at,
+        "updated_at": now_ms,
+        "acked_at": None,
+        "opened_at": None,
+    }
+
+
+def outbound_of(rows: Sequence[Row]) -> list[Outbound]:
+    """Outbound deliveries from store.OUTBOUND rows (options parsed once per task)."""
+    options: dict[int, PushOptions] = {}
+    out = []
+    for row in rows:
+        task_options = options.get(row.task_id)
+        if task_options is None:
+            task_options = options[row.task_id] = PushOptions.from_json(row.options)
+        out.append(
+            Outbound(
+                row.id,
+                row.channel,
+                DeviceAddress(
+                    row.device_pk, row.token, row.platform, row.manufacturer, row.third_token
+                ),
+                payload_of(
+                    row.task_id,
+                    task_options,
+                    row.msg_key,
+                    row.title,
+                    row.content,
+                    row.uri,
+                    row.extended_params,
+                    row.expires_at,
+                ),
+                task_options,
+            )
+        )
+    return out

@@ -1,0 +1,123 @@
+"""Recording what became of deliveries, many at a time.
+
+Acknowledgements arrive one frame at a time from thousands of connections; writing each would
+cost a transaction apiece. The recorder gathers them and writes everything gathered in one
+transaction, starting the next as soon as the last one commits, so under load each write carries
+whatever arrived while the previous one ran, and when idle an ack is written at once. A lost
+write (the process dies first) costs nothing but a resend: the device drops the duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+
+from sqlalchemy import Connection
+
+from tidings.channels.base import Outcome
+from tidings.delivery.status import ACKABLE, Status
+from tidings.store import deliveries as store
+from tidings.store import devices as device_store
+from tidings.store.database import Database
+
+log = logging.getLogger("tidings.delivery")
+
+
+class Recorder:
+    def __init__(self, db: Database, *, clock: Callable[[], float] = time.time) -> None:
+        self._db = db
+        self._clock = clock
+        self._acks: list[int] = []
+        self._opens: list[int] = []
+        self._outcomes: list[Outcome] = []
+        self._seen: set[int] = set()
+        self._writer: asyncio.Task[None] | None = None
+
+    def acked(self, ids: Iterable[int]) -> None:
+        self._acks.extend(ids)
+        self._kick()
+
+    def opened(self, ids: Iterable[int]) -> None:
+        self._opens.extend(ids)
+        self._kick()
+
+    def settled(self, outcomes: Iterable[Outcome]) -> None:
+        self._outcomes.extend(outcomes)
+        self._kick()
+
+    def seen(self, device_pk: int) -> None:
+        self._seen.add(device_pk)
+        self._kick()
+
+    def _kick(self) -> None:
+        if self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(self._write_all())
+
+    def _pending(self) -> bool:
+        return bool(self._acks or self._opens or self._outcomes or self._seen)
+
+    async def _write_all(self) -> None:
+        try:
+            while self._pending():
+                acks, self._acks = self._acks, []
+                opens, self._opens = self._opens, []
+                outcomes, self._outcomes = self._outcomes, []
+                seen, self._seen = sorted(self._seen), set()
+                now_ms = int(self._clock() * 1000)
+                try:
+                    await self._db.write(_record, acks, opens, outcomes, seen, now_ms)
+                except Exception:
+                    log.exception(
+                        "recording %d acks, %d opens, %d outcomes failed; the deliveries stay "
+                        "pending and are sent again",
+                        len(acks),
+                        len(opens),
+                        len(outcomes),
+                    )
+        finally:
+            self._writer = None
+
+    async def aclose(self) -> None:
+        """Write what is gathered, then stop."""
+        while self._writer is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._writer)
+
+
+def _record(
+    conn: Connection,
+    acks: Sequence[int],
+    opens: Sequence[int],
+    outcomes: Sequence[Outcome],
+    seen: Sequence[int],
+    now_ms: int,
+) -> None:
+    if acks:
+        store.settle(
+            conn,
+            acks,
+            ACKABLE,
+            {"status": Status.ACKED, "acked_at": now_ms, "updated_at": now_ms},
+        )
+    if opens:
+        store.mark_opened(conn, opens, now_ms)
+    if outcomes:
+        store.record_outcomes(
+            conn,
+            (
+                {
+                    "b_id": o.delivery_id,
+                    "b_from": Status.PENDING,
+                    "status": o.status,
+                    "reason": o.reason,
+                    "next_attempt_at": o.retry_at,
+                    "updated_at": now_ms,
+                }
+                for o in outcomes
+            ),
+        )
+    if seen:
+        device_store.touch(conn, seen, now_ms)

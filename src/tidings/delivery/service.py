@@ -1,0 +1,85 @@
+"""The delivery service: what the rest of Tidings calls to get messages out.
+
+- Acceptance (push/) and the scheduler (schedule/) call ``tasks_ready()`` after committing a
+  task that is due; the dispatcher wakes and resolves it.
+- Channels register with ``add_channel``; routing picks among the registered names.
+- The gateway asks for a device's ``pending`` deliveries when it connects and reports
+  ``acked``/``opened`` as frames arrive.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+
+from tidings.channels.base import Channel
+from tidings.delivery.dispatcher import Dispatcher, outbound_of
+from tidings.delivery.models import Outbound
+from tidings.delivery.outcomes import Recorder
+from tidings.delivery.routing import SELFBUILT
+from tidings.delivery.status import Status
+from tidings.store import deliveries as store
+from tidings.store.database import Database
+
+
+class Delivery:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        clock: Callable[[], float] = time.time,
+        sweep_seconds: float = 10.0,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._channels: dict[str, Channel] = {}
+        self._recorder = Recorder(db, clock=clock)
+        self._dispatcher = Dispatcher(
+            db, self._channels, self._recorder, clock=clock, sweep_seconds=sweep_seconds
+        )
+
+    def add_channel(self, channel: Channel) -> None:
+        self._channels[channel.name] = channel
+
+    @property
+    def channel_names(self) -> frozenset[str]:
+        return frozenset(self._channels)
+
+    def start(self) -> None:
+        """Start dispatching: at once for whatever is due, then on every wake-up and sweep."""
+        self._dispatcher.start()
+
+    async def tasks_ready(self) -> None:
+        """Tasks in state 'accepted' with due_at <= now were committed: deliver them now."""
+        self._dispatcher.wake()
+
+    async def pending(self, device_pks: Sequence[int]) -> list[Outbound]:
+        """What the self-built channel still owes these devices, oldest first."""
+        rows = await self._db.read(
+            store.pending_outbound,
+            device_pks,
+            Status.PENDING,
+            SELFBUILT,
+            int(self._clock() * 1000),
+        )
+        return outbound_of(rows)
+
+    async def send_stored(self, ids: Sequence[int]) -> None:
+        """Send deliveries that already exist (a binding just handed them to a device)."""
+        if ids:
+            self._dispatcher.hand_over(outbound_of(await self._db.read(store.outbound_by_id, ids)))
+
+    def acked(self, ids: Iterable[int]) -> None:
+        self._recorder.acked(ids)
+
+    def opened(self, ids: Iterable[int]) -> None:
+        self._recorder.opened(ids)
+
+    def seen(self, device_pk: int) -> None:
+        self._recorder.seen(device_pk)
+
+    async def aclose(self) -> None:
+        await self._dispatcher.aclose()
+        await self._recorder.aclose()
+        for channel in self._channels.values():
+            await channel.aclose()

@@ -1,0 +1,1 @@
+"""Devices: registration, secrets, user bindings, vendor tokens and presence."""

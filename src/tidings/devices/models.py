@@ -1,0 +1,60 @@
+"""Devices as the rest of the service sees them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from tidings.delivery.models import DeviceAddress
+
+PLATFORMS = ("android", "ios", "harmonyos")
+# PushBind and PushReport give the platform as OsType, numbered like DeliveryType's devices.
+OS_TYPES = {1: "android", 2: "ios", 7: "harmonyos"}
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    pk: int
+    app_pk: int
+    token: str
+    platform: str
+    user_id: str | None
+    phone_number: str | None
+    bound_at: int | None
+    third_channel: int | None
+    third_token: str | None
+    manufacturer: str
+    facts: dict[str, str]
+    created_at: int
+    last_seen_at: int | None
+
+    @classmethod
+    def from_row(cls, row: Any) -> Device:
+        values = row._asdict()
+        for column in ("secret_hash", "unbound_at"):
+            values.pop(column)
+        values["facts"] = json.loads(values["facts"]) if values["facts"] else {}
+        return cls(**values)
+
+    @property
+    def address(self) -> DeviceAddress:
+        return DeviceAddress(
+            self.pk, self.token, self.platform, self.manufacturer, self.third_token
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceState:
+    """PushQueryDeviceState's answer, in the domain's words."""
+
+    device: Device
+    online: bool | None  # None: the platform's presence is not known here (iOS, HarmonyOS)
+
+    @property
+    def statue(self) -> str:
+        """MPS's ``Statue`` value (its spelling): iOS and HarmonyOS devices are reached through
+        their vendor's push service, so MPS reports their presence as UNKNOW."""
+        if self.online is None:
+            return "UNKNOW"
+        return "ONLINE" if self.online else "OFFLINE"

@@ -1,0 +1,118 @@
+"""The device actions' fields and their rules: pure functions of what the caller sent."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from tidings.channels.vendors import MANUFACTURERS, THIRD_CHANNEL_CODES
+from tidings.devices.models import OS_TYPES
+from tidings.errors import Code, ServiceError
+from tidings.fields import read_int, read_text
+
+MAX_TOKEN = 256
+MAX_USER_ID = 128
+MAX_THIRD_TOKEN = 512
+MAX_FACT = 128
+_PHONE = re.compile(r"\+?[0-9][0-9 -]{2,30}")
+# PushReport's descriptive fields that are kept (Imei and Imsi are personal identifiers that
+# delivery never needs, so they are read and not stored).
+FACT_FIELDS = ("AppVersion", "Channel", "ConnectType", "Model", "PushVersion")
+
+
+@dataclass(frozen=True, slots=True)
+class BindFields:
+    delivery_token: str | None
+    os_type: str | None
+    user_id: str | None
+    phone_number: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    token: str
+    platform: str
+    user_id: str
+    phone_number: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFields:
+    delivery_token: str | None
+    os_type: str | None
+    third_channel: str | None
+    third_token: str | None
+    facts: dict[str, str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    token: str
+    platform: str
+    third_channel: int | None
+    third_token: str | None
+    manufacturer: str
+    facts: dict[str, str]
+
+
+def read_token(raw: str | None) -> str:
+    token = read_text(raw, "DeliveryToken", Code.NEED_DELIVERYTOKEN, max_length=MAX_TOKEN)
+    if token is None:
+        raise ServiceError(Code.NEED_DELIVERYTOKEN, "DeliveryToken is required")
+    return token
+
+
+def read_user_id(raw: str | None) -> str:
+    user_id = read_text(raw, "UserId", Code.NEED_USERID, max_length=MAX_USER_ID)
+    if user_id is None:
+        raise ServiceError(Code.NEED_USERID, "UserId is required")
+    return user_id
+
+
+def read_platform(raw: str | None) -> str:
+    if raw is None or raw == "":
+        raise ServiceError(Code.INVALID_PARAM, "OsType is required")
+    value = read_int(raw, "OsType", Code.INVALID_PARAM, allowed=tuple(OS_TYPES))
+    assert value is not None
+    return OS_TYPES[value]
+
+
+def check_bind(fields: BindFields) -> Binding:
+    token = read_token(fields.delivery_token)
+    platform = read_platform(fields.os_type)
+    user_id = read_user_id(fields.user_id)
+    phone = fields.phone_number or None
+    if phone is not None and not _PHONE.fullmatch(phone):
+        raise ServiceError(
+            Code.INVALID_PARAM, "PhoneNumber must be digits (with an optional leading +)"
+        )
+    return Binding(token, platform, user_id, phone)
+
+
+def check_report(fields: ReportFields) -> Report:
+    token = read_token(fields.delivery_token)
+    platform = read_platform(fields.os_type)
+    code = read_int(
+        fields.third_channel,
+        "ThirdChannel",
+        Code.INVALID_PARAM,
+        allowed=tuple(THIRD_CHANNEL_CODES),
+    )
+    third_token = read_text(
+        fields.third_token,
+        "ThirdChannelDeviceToken",
+        Code.INVALID_PARAM,
+        max_length=MAX_THIRD_TOKEN,
+    )
+    if (code is None) != (third_token is None):
+        raise ServiceError(
+            Code.INVALID_PARAM,
+            "ThirdChannel and ThirdChannelDeviceToken go together: give both or neither",
+        )
+    manufacturer = MANUFACTURERS[THIRD_CHANNEL_CODES[code]] if code is not None else platform
+    facts = {}
+    for name in FACT_FIELDS:
+        value = read_text(fields.facts.get(name), name, Code.INVALID_PARAM, max_length=MAX_FACT)
+        if value is not None:
+            facts[name] = value
+    return Report(token, platform, code, third_token, manufacturer, facts)

@@ -1,0 +1,208 @@
+"""The device registry: registration and resume for the gateway, PushBind, PushUnBind,
+PushReport and PushQueryDeviceState for the OpenAPI.
+
+Bindings change what delivery owes a device, so bind and unbind settle the affected deliveries
+in the same transaction (delivery/bindings.py) and hand what a binding unlocked to delivery once
+it is committed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+
+from tidings.broker.base import Broker
+from tidings.delivery.bindings import adopt_waiting, close_for_unbound
+from tidings.delivery.service import Delivery
+from tidings.devices import tokens
+from tidings.devices.models import PLATFORMS, Device, DeviceState
+from tidings.devices.rules import Binding, Report, read_token, read_user_id
+from tidings.errors import Code, ServiceError
+from tidings.fields import read_int
+from tidings.store import devices as store
+from tidings.store.database import Database
+
+TARGET_DEVICE = 1
+TARGET_USER = 2
+
+
+class Devices:
+    def __init__(
+        self,
+        db: Database,
+        broker: Broker,
+        delivery: Delivery,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._db = db
+        self._broker = broker
+        self._delivery = delivery
+        self._clock = clock
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    async def register(self, app_pk: int, platform: str) -> tuple[Device, str]:
+        """A new device on the self-built channel, and its secret (shown to it once)."""
+        if platform not in PLATFORMS:
+            raise ValueError(f"platform must be one of {', '.join(PLATFORMS)}")
+        secret = tokens.new_secret()
+        now = self._now_ms()
+        values = {
+            "app_pk": app_pk,
+            "token": tokens.new_token(),
+            "secret_hash": tokens.hash_secret(secret),
+            "platform": platform,
+            "manufacturer": platform,
+            "created_at": now,
+            "last_seen_at": now,
+        }
+        await self._db.write(store.insert_device, values)
+        row = await self._db.read(store.find, app_pk, values["token"])
+        return Device.from_row(row), secret
+
+    async def authenticate(self, app_pk: int, token: str, secret: str) -> Device | None:
+        """The device these credentials belong to, or None (which of the two was wrong is not
+        said: that would confirm a DeliveryToken to whoever guesses one)."""
+        row = await self._db.read(store.find, app_pk, token)
+        if row is None or not tokens.secret_matches(secret, row.secret_hash):
+            return None
+        return Device.from_row(row)
+
+    async def bind(self, app_pk: int, binding: Binding) -> None:
+        ids = await self._db.write(
+            self._bind, app_pk, binding, self._delivery.channel_names, self._now_ms()
+        )
+        await self._delivery.send_stored(ids)
+
+    def _bind(
+        self,
+        conn: Connection,
+        app_pk: int,
+        binding: Binding,
+        channels: frozenset[str],
+        now_ms: int,
+    ) -> list[int]:
+        device = _known(conn, app_pk, binding.token)
+        if device.platform != binding.platform:
+            raise ServiceError(
+                Code.INVALID_PARAM,
+                f"OsType says {binding.platform}, but device {binding.token} registered as "
+                f"{device.platform}",
+            )
+        if device.user_id is not None and device.user_id != binding.user_id:
+            close_for_unbound(conn, device.pk, device.user_id, now_ms)
+        store.update_device(
+            conn,
+            device.pk,
+            {
+                "user_id": binding.user_id,
+                "phone_number": binding.phone_number,
+                "bound_at": now_ms,
+                "unbound_at": None,
+            },
+        )
+        return adopt_waiting(conn, app_pk, binding.user_id, device.address, channels, now_ms)
+
+    async def unbind(self, app_pk: int, raw_token: str | None, raw_user_id: str | None) -> None:
+        token = read_token(raw_token)
+        user_id = read_user_id(raw_user_id)
+        await self._db.write(self._unbind, app_pk, token, user_id, self._now_ms())
+
+    def _unbind(self, conn: Connection, app_pk: int, token: str, user_id: str, now_ms: int) -> None:
+        device = _known(conn, app_pk, token)
+        if device.user_id is None:
+            return  # unbinding twice is not an error
+        if device.user_id != user_id:
+            raise ServiceError(
+                Code.INVALID_PARAM, f"device {token} is not bound to UserId {user_id!r}"
+            )
+        store.update_device(
+            conn, device.pk, {"user_id": None, "phone_number": None, "unbound_at": now_ms}
+        )
+        close_for_unbound(conn, device.pk, user_id, now_ms)
+
+    async def report(self, app_pk: int, report: Report) -> None:
+        """Record a device's vendor token and facts, adding the device if it is new (an iOS
+        device is known by its APNs token, which never passes through the self-built channel)."""
+        for _ in range(2):
+            try:
+                await self._db.write(self._report, app_pk, report, self._now_ms())
+                return
+            except IntegrityError:  # the same new token reported twice at once: update it
+                continue
+        raise RuntimeError("reporting the device kept colliding")
+
+    def _report(self, conn: Connection, app_pk: int, report: Report, now_ms: int) -> None:
+        row = store.find(conn, app_pk, report.token)
+        vendor: dict[str, object] = {}
+        if report.third_token is not None:
+            vendor = {
+                "third_channel": report.third_channel,
+                "third_token": report.third_token,
+                "manufacturer": report.manufacturer,
+            }
+        if row is None:
+            store.insert_device(
+                conn,
+                {
+                    "app_pk": app_pk,
+                    "token": report.token,
+                    "platform": report.platform,
+                    "manufacturer": report.platform,
+                    "facts": json.dumps(report.facts) if report.facts else None,
+                    "created_at": now_ms,
+                    **vendor,
+                },
+            )
+            return
+        if row.platform != report.platform:
+            raise ServiceError(
+                Code.INVALID_PARAM,
+                f"OsType says {report.platform}, but device {report.token} registered as "
+                f"{row.platform}",
+            )
+        facts = {**(json.loads(row.facts) if row.facts else {}), **report.facts}
+        store.update_device(conn, row.pk, {"facts": json.dumps(facts) or None, **vendor})
+
+    async def state(self, app_pk: int, raw_type: str | None, raw_target: str | None) -> DeviceState:
+        """PushQueryDeviceState: the device, or for a user the device to show (an online one
+        first, then the most recently bound)."""
+        target_type = read_int(
+            raw_type, "TargetType", Code.INVALID_PARAM, allowed=(TARGET_DEVICE, TARGET_USER)
+        )
+        if target_type is None:
+            raise ServiceError(Code.INVALID_PARAM, "TargetType is required (1 device, 2 user)")
+        if not raw_target:
+            raise ServiceError(Code.INVALID_PARAM, "Target is required")
+        if target_type == TARGET_DEVICE:
+            row = await self._db.read(store.find, app_pk, raw_target)
+            found = [Device.from_row(row)] if row else []
+        else:
+            found = [
+                Device.from_row(r) for r in await self._db.read(store.by_user, app_pk, raw_target)
+            ]
+        if not found:
+            what = "device" if target_type == TARGET_DEVICE else "device bound to user"
+            raise ServiceError(Code.INVALID_PARAM, f"no {what} {raw_target!r} in this app")
+        online = await self._broker.online([d.pk for d in found])
+        device = next((d for d in found if d.pk in online), found[0])
+        if device.platform != "android":
+            return DeviceState(device, None)
+        return DeviceState(device, device.pk in online)
+
+
+def _known(conn: Connection, app_pk: int, token: str) -> Device:
+    row = store.find(conn, app_pk, token)
+    if row is None:
+        raise ServiceError(
+            Code.INVALID_PARAM,
+            f"DeliveryToken {token!r} is not a device of this app (devices register over the "
+            "device channel, or are reported with PushReport)",
+        )
+    return Device.from_row(row)

@@ -1,0 +1,1 @@
+"""The device gateway: the WebSocket endpoint devices hold open, and the protocol they speak."""

@@ -1,0 +1,218 @@
+"""The device protocol as a state machine over text frames, with no I/O of its own.
+
+The server feeds it each frame it receives and gets back an event to act on, or a
+``Violation`` that says how to close the connection and why; it asks it for the text of every
+frame it sends. docs/device-protocol.md is the specification this module implements.
+
+A connection starts in HELLO, where only ``register`` and ``resume`` are accepted; once the
+server has authenticated the device it calls ``ready()``, after which only ``ack``, ``open`` and
+``ping`` are.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from typing import Any, NamedTuple
+
+from tidings.delivery.models import Outbound
+from tidings.devices.models import PLATFORMS
+
+# Close codes (RFC 6455 §7.4 and the 4000-4999 range kept for applications).
+NORMAL = 1000
+UNSUPPORTED = 1003  # a binary frame
+MALFORMED = 1007  # not JSON, or a field of the wrong type
+POLICY = 1008  # a frame not allowed in this state, or of an unknown type
+TOO_BIG = 1009
+SERVER_ERROR = 1011
+REPLACED = 4000  # the same device connected again; the newer connection wins
+REFUSED = 4001  # resume with an unknown DeliveryToken or a wrong secret
+UNKNOWN_APP = 4004  # no such AppId in that WorkspaceId
+SILENT = 4008  # nothing heard for too long (missed heartbeats)
+
+MAX_TEXT_FIELD = 256
+MAX_IDS_PER_ACK = 1000
+
+
+class Violation(Exception):
+    """Close the connection with ``code``; ``reason`` says why (at most 123 bytes on the wire)."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+class Register(NamedTuple):
+    app_id: str
+    workspace_id: str
+    platform: str
+
+
+class Resume(NamedTuple):
+    app_id: str
+    workspace_id: str
+    delivery_token: str
+    secret: str
+
+
+class Ack(NamedTuple):
+    ids: tuple[int, ...]
+
+
+class Open(NamedTuple):
+    id: int
+
+
+class Ping(NamedTuple):
+    pass
+
+
+Event = Register | Resume | Ack | Open | Ping
+PING = Ping()
+
+
+class State(Enum):
+    HELLO = "hello"
+    READY = "ready"
+    CLOSED = "closed"
+
+
+class DeviceProtocol:
+    __slots__ = ("max_frame", "state")
+
+    def __init__(self, max_frame: int) -> None:
+        self.max_frame = max_frame
+        self.state = State.HELLO
+
+    def receive(self, data: str | bytes | None) -> Event:
+        """The event one received frame carries; raises ``Violation`` for a frame that ends the
+        connection."""
+        if self.state is State.CLOSED:
+            raise Violation(POLICY, "the connection is closing")
+        if not isinstance(data, str):
+            raise self._fail(UNSUPPORTED, "frames are JSON text; binary frames are not accepted")
+        if len(data) > self.max_frame:
+            raise self._fail(TOO_BIG, f"frame larger than {self.max_frame} characters")
+        try:
+            frame = json.loads(data)
+        except (ValueError, RecursionError):
+            raise self._fail(MALFORMED, "frame is not JSON") from None
+        if not isinstance(frame, dict):
+            raise self._fail(MALFORMED, "frame must be a JSON object")
+        kind = frame.get("type")
+        if self.state is State.HELLO:
+            if kind == "register":
+                return self._register(frame)
+            if kind == "resume":
+                return self._resume(frame)
+            raise self._fail(POLICY, f"first frame must be register or resume, not {_show(kind)}")
+        if kind == "ack":
+            return Ack(self._ids(frame))
+        if kind == "open":
+            return Open(self._id(frame, "id"))
+        if kind == "ping":
+            return PING
+        if kind in ("register", "resume"):
+            raise self._fail(POLICY, f"{kind} after the connection is established")
+        raise self._fail(POLICY, f"unknown frame type {_show(kind)}")
+
+    def ready(self) -> None:
+        """The device is authenticated: deliveries may flow."""
+        self.state = State.READY
+
+    def close(self, code: int, reason: str) -> str:
+        """The error frame to send before closing with ``code``."""
+        self.state = State.CLOSED
+        return error(code, reason)
+
+    def _fail(self, code: int, reason: str) -> Violation:
+        self.state = State.CLOSED
+        return Violation(code, reason)
+
+    def _register(self, frame: dict[str, Any]) -> Register:
+        platform = self._text(frame, "platform")
+        if platform not in PLATFORMS:
+            raise self._fail(MALFORMED, f"platform must be one of {', '.join(PLATFORMS)}")
+        return Register(self._text(frame, "appId"), self._text(frame, "workspaceId"), platform)
+
+    def _resume(self, frame: dict[str, Any]) -> Resume:
+        return Resume(
+            self._text(frame, "appId"),
+            self._text(frame, "workspaceId"),
+            self._text(frame, "deliveryToken"),
+            self._text(frame, "secret"),
+        )
+
+    def _text(self, frame: dict[str, Any], name: str) -> str:
+        value = frame.get(name)
+        if not isinstance(value, str) or not value or len(value) > MAX_TEXT_FIELD:
+            raise self._fail(MALFORMED, f"{name} must be a non-empty string")
+        return value
+
+    def _id(self, frame: dict[str, Any], name: str) -> int:
+        value = frame.get(name)
+        if type(value) is not int or value < 1:
+            raise self._fail(MALFORMED, f"{name} must be a delivery id (a positive integer)")
+        return value
+
+    def _ids(self, frame: dict[str, Any]) -> tuple[int, ...]:
+        ids = frame.get("ids")
+        if not isinstance(ids, list) or not ids or len(ids) > MAX_IDS_PER_ACK:
+            raise self._fail(MALFORMED, f"ids must be a list of 1 to {MAX_IDS_PER_ACK} ids")
+        if not all(type(i) is int and i > 0 for i in ids):
+            raise self._fail(MALFORMED, "ids must hold delivery ids (positive integers)")
+        return tuple(ids)
+
+
+def registered(delivery_token: str, secret: str, heartbeat: int) -> str:
+    return _encode(
+        {
+            "type": "registered",
+            "deliveryToken": delivery_token,
+            "secret": secret,
+            "heartbeat": heartbeat,
+        }
+    )
+
+
+def resumed(delivery_token: str, heartbeat: int) -> str:
+    return _encode({"type": "resumed", "deliveryToken": delivery_token, "heartbeat": heartbeat})
+
+
+PONG = '{"type":"pong"}'
+
+
+def error(code: int, reason: str) -> str:
+    """The frame sent just before the server closes the connection with ``code``."""
+    return _encode({"type": "error", "code": code, "reason": reason})
+
+
+def message(item: Outbound) -> str:
+    payload = item.payload
+    options = item.options
+    return _encode(
+        {
+            "type": "message",
+            "id": item.id,
+            "taskId": str(payload.task_id),
+            "msgKey": payload.msg_key,
+            "title": payload.title,
+            "content": payload.content,
+            "uri": payload.uri,
+            "extendedParams": payload.extended_params,
+            "notifyType": options.notify_type,
+            "silent": options.silent,
+            "pushAction": options.push_action,
+            "expiresAt": payload.expires_at,
+        }
+    )
+
+
+def _encode(frame: dict[str, Any]) -> str:
+    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -1,0 +1,159 @@
+"""The WebSocket endpoint devices connect to (``/device``), on the same server as the OpenAPI.
+
+Each connection is one loop: read a frame, let the protocol turn it into an event, act on it.
+Only that loop reads; writes go through the connection's queue (gateway/hub.py). A violation
+closes that connection alone, with the protocol's code and reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+from starlette.types import Receive, Scope, Send
+
+from tidings.channels.selfbuilt import SelfBuiltChannel
+from tidings.errors import ServiceError
+from tidings.gateway import protocol
+from tidings.gateway.hub import Connection, Hub
+from tidings.gateway.protocol import Ack, DeviceProtocol, Event, Open, Register, Resume, Violation
+from tidings.services import Services
+
+log = logging.getLogger("tidings.gateway")
+
+# A device that has sent nothing for this many heartbeat intervals is gone.
+SILENT_HEARTBEATS = 2.5
+
+
+class DeviceGateway:
+    def __init__(self, services: Services, *, clock: Callable[[], float] = time.monotonic) -> None:
+        settings = services.settings
+        self._services = services
+        self._clock = clock
+        self._heartbeat = settings.device_heartbeat_seconds
+        self._max_frame = settings.device_frame_limit
+        self.hub = Hub()
+        self._reaper: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        services = self._services
+        services.delivery.add_channel(SelfBuiltChannel(self.hub, services.broker))
+        await services.broker.start(self._poked)
+        self._reaper = asyncio.get_running_loop().create_task(self._reap())
+
+    async def aclose(self) -> None:
+        if self._reaper is not None:
+            self._reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reaper
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (await receive())["type"] != "websocket.connect":
+            return
+        await send({"type": "websocket.accept"})
+
+        async def send_text(text: str) -> None:
+            await send({"type": "websocket.send", "text": text})
+
+        async def close(code: int, reason: str) -> None:
+            await send({"type": "websocket.close", "code": code, "reason": reason})
+
+        connection = Connection(send_text, close, self._clock())
+        machine = DeviceProtocol(self._max_frame)
+        try:
+            while True:
+                message = await receive()
+                if message["type"] != "websocket.receive":
+                    break
+                connection.last_heard = self._clock()
+                event = machine.receive(message.get("text", message.get("bytes")))
+                await self._handle(event, machine, connection)
+        except Violation as violation:
+            await self._refuse(connection, machine, violation)
+        except Exception:
+            log.exception("device connection failed")
+            await self._refuse(
+                connection, machine, Violation(protocol.SERVER_ERROR, "server error")
+            )
+        finally:
+            connection.closed = True
+            if connection.device_pk and self.hub.detach(connection):
+                await self._services.broker.detach(connection.device_pk)
+
+    async def _handle(self, event: Event, machine: DeviceProtocol, connection: Connection) -> None:
+        delivery = self._services.delivery
+        match event:
+            case Ack(ids):
+                known = connection.settle(ids)
+                if known:
+                    delivery.acked(known)
+            case Open(delivery_id):
+                delivery.opened((delivery_id,))
+            case Register() | Resume():
+                await self._hello(event, machine, connection)
+            case _:
+                connection.write(protocol.PONG)
+
+    async def _hello(
+        self, event: Register | Resume, machine: DeviceProtocol, connection: Connection
+    ) -> None:
+        services = self._services
+        try:
+            app = await services.tenancy.resolve_app(event.workspace_id, event.app_id, None)
+        except ServiceError:
+            raise Violation(
+                protocol.UNKNOWN_APP,
+                f"no app {event.app_id[:40]!r} in workspace {event.workspace_id[:40]!r}",
+            ) from None
+        if isinstance(event, Register):
+            device, secret = await services.devices.register(app.pk, event.platform)
+            hello = protocol.registered(device.token, secret, self._heartbeat)
+        else:
+            found = await services.devices.authenticate(app.pk, event.delivery_token, event.secret)
+            if found is None:
+                raise Violation(protocol.REFUSED, "unknown DeliveryToken or wrong secret")
+            device = found
+            services.delivery.seen(device.pk)
+            hello = protocol.resumed(device.token, self._heartbeat)
+        connection.device_pk = device.pk
+        machine.ready()
+        replaced = self.hub.attach(connection)
+        if replaced is not None:
+            reason = "the device connected again"
+            await replaced.close(
+                protocol.REPLACED, reason, protocol.error(protocol.REPLACED, reason)
+            )
+        await services.broker.attach(device.pk)
+        connection.write(hello)
+        for item in await services.delivery.pending([device.pk]):
+            connection.push(item)
+
+    async def _refuse(
+        self, connection: Connection, machine: DeviceProtocol, violation: Violation
+    ) -> None:
+        last_frame = machine.close(violation.code, violation.reason)
+        await connection.close(violation.code, violation.reason, last_frame)
+
+    async def _poked(self, device_pks: list[int]) -> None:
+        """Another process has deliveries for devices connected here."""
+        here = [pk for pk in device_pks if self.hub.get(pk) is not None]
+        if not here:
+            return
+        for item in await self._services.delivery.pending(here):
+            connection = self.hub.get(item.device.pk)
+            if connection is not None:
+                connection.push(item)
+
+    async def _reap(self) -> None:
+        """Close connections that stopped sending heartbeats."""
+        while True:
+            await asyncio.sleep(self._heartbeat)
+            deadline = self._clock() - SILENT_HEARTBEATS * self._heartbeat
+            for connection in self.hub.silent_since(deadline):
+                reason = "no heartbeat"
+                await connection.close(
+                    protocol.SILENT, reason, protocol.error(protocol.SILENT, reason)
+                )

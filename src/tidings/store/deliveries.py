@@ -1,0 +1,263 @@
+"""Queries for delivery: claiming due tasks, writing deliveries, settling their status.
+
+Every function takes plain values and returns rows; the status numbers and task states are the
+caller's (delivery/status.py, push/service.py), passed in, so this module holds no rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, bindparam, insert, select, update
+
+from tidings.store.chunks import chunks
+from tidings.store.tables import channel_configs, deliveries, devices, messages, tasks
+
+TASK_COLUMNS = (
+    tasks.c.id,
+    tasks.c.parent_id,
+    tasks.c.app_pk,
+    tasks.c.delivery_type,
+    tasks.c.expired_seconds,
+    tasks.c.options,
+    tasks.c.created_at,
+    tasks.c.due_at,
+)
+MESSAGE_COLUMNS = (
+    messages.c.pk,
+    messages.c.task_id,
+    messages.c.msg_key,
+    messages.c.target,
+    messages.c.title,
+    messages.c.content,
+    messages.c.uri,
+    messages.c.extended_params,
+)
+# An outbound delivery: the delivery, its device's address, its message and its task's options.
+OUTBOUND = (
+    select(
+        deliveries.c.id,
+        deliveries.c.channel,
+        deliveries.c.expires_at,
+        devices.c.pk.label("device_pk"),
+        devices.c.token,
+        devices.c.platform,
+        devices.c.manufacturer,
+        devices.c.third_token,
+        tasks.c.id.label("task_id"),
+        tasks.c.options,
+        messages.c.msg_key,
+        messages.c.title,
+        messages.c.content,
+        messages.c.uri,
+        messages.c.extended_params,
+    )
+    .join_from(deliveries, devices, deliveries.c.device_pk == devices.c.pk)
+    .join(tasks, deliveries.c.task_id == tasks.c.id)
+    .join(messages, deliveries.c.message_pk == messages.c.pk)
+)
+
+
+def claim_due_tasks(conn: Connection, state: str, now_ms: int, limit: int) -> list[Row]:
+    """Tasks in ``state`` that are due, locked for this transaction.
+
+    On PostgreSQL ``SKIP LOCKED`` lets several processes claim side by side, each task going to
+    one of them; SQLite has one writer at a time and ignores the clause.
+    """
+    query = (
+        select(*TASK_COLUMNS)
+        .where(tasks.c.state == state, tasks.c.due_at <= now_ms)
+        .order_by(tasks.c.due_at, tasks.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(conn.execute(query))
+
+
+def set_task_state(conn: Connection, task_ids: Sequence[int], state: str) -> None:
+    for chunk in chunks(task_ids):
+        conn.execute(update(tasks).where(tasks.c.id.in_(chunk)).values(state=state))
+
+
+def configured_channels(conn: Connection, app_pks: Collection[int]) -> dict[int, set[str]]:
+    """The vendor channels each app has configured."""
+    found: dict[int, set[str]] = {app_pk: set() for app_pk in app_pks}
+    query = select(channel_configs.c.app_pk, channel_configs.c.channel).where(
+        channel_configs.c.app_pk.in_(list(app_pks))
+    )
+    for app_pk, channel in conn.execute(query):
+        found[app_pk].add(channel)
+    return found
+
+
+def messages_of(conn: Connection, task_ids: Collection[int]) -> list[Row]:
+    """The message rows of these tasks, in the order they were accepted."""
+    rows: list[Row] = []
+    for chunk in chunks(list(task_ids)):
+        query = select(*MESSAGE_COLUMNS).where(messages.c.task_id.in_(chunk))
+        rows.extend(conn.execute(query.order_by(messages.c.pk)))
+    return rows
+
+
+def insert_deliveries(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert delivery rows; their ids, in the order of ``rows``."""
+    if not rows:
+        return []
+    query = insert(deliveries).returning(deliveries.c.id, sort_by_parameter_order=True)
+    return list(conn.execute(query, list(rows)).scalars())
+
+
+def pending_outbound(
+    conn: Connection, device_pks: Sequence[int], status: int, channel: str, now_ms: int
+) -> list[Row]:
+    """The deliveries still to send to these devices over ``channel``, oldest first."""
+    rows: list[Row] = []
+    for chunk in chunks(device_pks):
+        query = OUTBOUND.where(
+            deliveries.c.device_pk.in_(chunk),
+            deliveries.c.status == status,
+            deliveries.c.channel == channel,
+            deliveries.c.expires_at > now_ms,
+        ).order_by(deliveries.c.id)
+        rows.extend(conn.execute(query))
+    return rows
+
+
+def outbound_by_id(conn: Connection, ids: Sequence[int]) -> list[Row]:
+    rows: list[Row] = []
+    for chunk in chunks(ids):
+        query = OUTBOUND.where(deliveries.c.id.in_(chunk)).order_by(deliveries.c.id)
+        rows.extend(conn.execute(query))
+    return rows
+
+
+def due_retries(
+    conn: Connection, status: int, skip_channel: str, now_ms: int, limit: int
+) -> list[Row]:
+    """Pending deliveries a channel asked to be handed again from a time now past."""
+    query = (
+        OUTBOUND.where(
+            deliveries.c.status == status,
+            deliveries.c.channel != skip_channel,
+            deliveries.c.next_attempt_at <= now_ms,
+            deliveries.c.expires_at > now_ms,
+        )
+        .order_by(deliveries.c.next_attempt_at)
+        .limit(limit)
+    )
+    return list(conn.execute(query))
+
+
+def lease(conn: Connection, ids: Sequence[int], until_ms: int) -> None:
+    """Push the next attempt of these deliveries back to ``until_ms`` while one is under way."""
+    for chunk in chunks(ids):
+        conn.execute(
+            update(deliveries).where(deliveries.c.id.in_(chunk)).values(next_attempt_at=until_ms)
+        )
+
+
+def settle(
+    conn: Connection,
+    ids: Sequence[int],
+    from_statuses: Collection[int],
+    values: dict[str, Any],
+) -> int:
+    """Set ``values`` on the deliveries among ``ids`` whose status is one of ``from_statuses``."""
+    count = 0
+    for chunk in chunks(ids):
+        result = conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id.in_(chunk), deliveries.c.status.in_(list(from_statuses)))
+            .values(values)
+        )
+        count += result.rowcount
+    return count
+
+
+def mark_opened(conn: Connection, ids: Sequence[int], now_ms: int) -> None:
+    for chunk in chunks(ids):
+        conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id.in_(chunk), deliveries.c.opened_at.is_(None))
+            .values(opened_at=now_ms, updated_at=now_ms)
+        )
+
+
+def record_outcomes(conn: Connection, outcomes: Iterable[dict[str, Any]]) -> None:
+    """Each outcome: ``b_id``, ``b_from`` (the status it must still have), ``status``,
+    ``reason``, ``next_attempt_at``, ``updated_at``."""
+    rows = list(outcomes)
+    if not rows:
+        return
+    conn.execute(
+        update(deliveries)
+        .where(
+            and_(
+                deliveries.c.id == bindparam("b_id"),
+                deliveries.c.status == bindparam("b_from"),
+            )
+        )
+        .values(
+            status=bindparam("status"),
+            reason=bindparam("reason"),
+            next_attempt_at=bindparam("next_attempt_at"),
+            attempts=deliveries.c.attempts + 1,
+            updated_at=bindparam("updated_at"),
+        ),
+        rows,
+    )
+
+
+def expire(conn: Connection, open_statuses: Collection[int], expired: int, now_ms: int) -> int:
+    result = conn.execute(
+        update(deliveries)
+        .where(deliveries.c.status.in_(list(open_statuses)), deliveries.c.expires_at <= now_ms)
+        .values(status=expired, updated_at=now_ms)
+    )
+    return result.rowcount
+
+
+def waiting_for_user(
+    conn: Connection, app_pk: int, user_id: str, status: int, now_ms: int
+) -> list[Row]:
+    """A user's NoBindInfo rows still valid, with their task's options (for routing)."""
+    query = (
+        select(deliveries.c.id, tasks.c.options, tasks.c.delivery_type)
+        .join_from(deliveries, tasks, deliveries.c.task_id == tasks.c.id)
+        .where(
+            deliveries.c.app_pk == app_pk,
+            deliveries.c.user_id == user_id,
+            deliveries.c.status == status,
+            deliveries.c.device_pk.is_(None),
+            deliveries.c.expires_at > now_ms,
+        )
+    )
+    return list(conn.execute(query))
+
+
+def hand_to_device(
+    conn: Connection, ids: Sequence[int], device_pk: int, channel: str, status: int, now_ms: int
+) -> None:
+    for chunk in chunks(ids):
+        conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id.in_(chunk))
+            .values(device_pk=device_pk, channel=channel, status=status, updated_at=now_ms)
+        )
+
+
+def close_for_device(
+    conn: Connection, device_pk: int, user_id: str, from_status: int, status: int, now_ms: int
+) -> int:
+    """Close a device's deliveries addressed to ``user_id`` that it has not acknowledged yet."""
+    result = conn.execute(
+        update(deliveries)
+        .where(
+            deliveries.c.device_pk == device_pk,
+            deliveries.c.user_id == user_id,
+            deliveries.c.status == from_status,
+        )
+        .values(status=status, updated_at=now_ms)
+    )
+    return result.rowcount

@@ -1,0 +1,67 @@
+"""Queries for devices: registration, lookups by token and by bound user, bindings and reports."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, select, update
+
+from tidings.store.chunks import chunks
+from tidings.store.tables import devices
+
+# Columns in the order of delivery.models.DeviceAddress's fields.
+ADDRESS = (
+    devices.c.pk,
+    devices.c.token,
+    devices.c.platform,
+    devices.c.manufacturer,
+    devices.c.third_token,
+)
+
+
+def insert_device(conn: Connection, values: dict[str, Any]) -> int:
+    return conn.execute(insert(devices).values(values).returning(devices.c.pk)).scalar_one()
+
+
+def find(conn: Connection, app_pk: int, token: str) -> Row | None:
+    query = select(devices).where(devices.c.app_pk == app_pk, devices.c.token == token)
+    return conn.execute(query).first()
+
+
+def by_user(conn: Connection, app_pk: int, user_id: str) -> list[Row]:
+    """The user's devices, most recently bound first."""
+    query = (
+        select(devices)
+        .where(devices.c.app_pk == app_pk, devices.c.user_id == user_id)
+        .order_by(devices.c.bound_at.desc(), devices.c.pk.desc())
+    )
+    return list(conn.execute(query))
+
+
+def addresses_by_token(conn: Connection, app_pk: int, tokens: Sequence[str]) -> list[Row]:
+    rows: list[Row] = []
+    for chunk in chunks(tokens):
+        query = select(*ADDRESS).where(devices.c.app_pk == app_pk, devices.c.token.in_(chunk))
+        rows.extend(conn.execute(query))
+    return rows
+
+
+def addresses_by_user(conn: Connection, app_pk: int, user_ids: Sequence[str]) -> list[Row]:
+    """(user_id, address columns...) for every device bound to one of ``user_ids``."""
+    rows: list[Row] = []
+    for chunk in chunks(user_ids):
+        query = select(devices.c.user_id, *ADDRESS).where(
+            devices.c.app_pk == app_pk, devices.c.user_id.in_(chunk)
+        )
+        rows.extend(conn.execute(query.order_by(devices.c.pk)))
+    return rows
+
+
+def update_device(conn: Connection, pk: int, values: dict[str, Any]) -> None:
+    conn.execute(update(devices).where(devices.c.pk == pk).values(values))
+
+
+def touch(conn: Connection, pks: Sequence[int], now_ms: int) -> None:
+    for chunk in chunks(pks):
+        conn.execute(update(devices).where(devices.c.pk.in_(chunk)).values(last_seen_at=now_ms))
