@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tidings.cli import apps, channels, keys, serve
+from tidings.cli import apps, channels, device, keys, serve
 
 app = typer.Typer(
     name="tidings",
@@ -16,6 +16,7 @@ app.command("serve")(serve.serve)
 app.add_typer(apps.app, name="apps")
 app.add_typer(keys.app, name="keys")
 app.add_typer(channels.app, name="channels")
+app.add_typer(device.app, name="device")
 
 
 def main() -> None:

@@ -1,0 +1,82 @@
+"""``tidings device``: a device on the command line, for trying pushes out and for tests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from tidings.device_client import Connected, DeviceClient, Message, Refused
+from tidings.devices.models import PLATFORMS
+
+app = typer.Typer(help="Act as a device on the self-built channel.", no_args_is_help=True)
+
+
+@app.command("listen")
+def listen(
+    server: Annotated[str, typer.Option(help="The server, e.g. http://127.0.0.1:8080")],
+    workspace: Annotated[str, typer.Option(help="mPaaS workspace (WorkspaceId)")],
+    app_id: Annotated[str, typer.Option("--app-id", help="mPaaS App ID (AppId)")],
+    platform: Annotated[str, typer.Option(help=f"One of {', '.join(PLATFORMS)}")] = "android",
+    state: Annotated[
+        Path | None,
+        typer.Option(help="File keeping the device's token, secret and seen deliveries"),
+    ] = None,
+    count: Annotated[int | None, typer.Option(help="Exit after this many messages")] = None,
+    timeout: Annotated[float | None, typer.Option(help="Exit after this many seconds")] = None,
+) -> None:
+    """Register (or resume from --state) and print one JSON object per line: the connection,
+    then each message."""
+    if platform not in PLATFORMS:
+        raise typer.BadParameter(f"must be one of {', '.join(PLATFORMS)}", param_hint="--platform")
+    client = DeviceClient(
+        server, app_id=app_id, workspace_id=workspace, platform=platform, state_path=state
+    )
+    try:
+        with contextlib.suppress(TimeoutError):
+            asyncio.run(asyncio.wait_for(_print_events(client, count), timeout))
+    except Refused as refused:
+        _emit({"event": "refused", "code": refused.code, "reason": refused.reason})
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+
+
+async def _print_events(client: DeviceClient, count: int | None) -> None:
+    received = 0
+    async with contextlib.aclosing(client.events()) as events:
+        async for event in events:
+            if isinstance(event, Connected):
+                kind = "registered" if event.registered else "resumed"
+                _emit({"event": kind, "DeliveryToken": event.delivery_token})
+                continue
+            _emit(_message_line(event))
+            received += 1
+            if count is not None and received >= count:
+                return
+
+
+def _message_line(message: Message) -> dict[str, Any]:
+    return {
+        "event": "message",
+        "id": message.id,
+        "taskId": message.task_id,
+        "msgKey": message.msg_key,
+        "title": message.title,
+        "content": message.content,
+        "uri": message.uri,
+        "extendedParams": message.extended_params,
+        "silent": message.silent,
+        "notifyType": message.notify_type,
+        "pushAction": message.push_action,
+    }
+
+
+def _emit(line: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+    sys.stdout.flush()

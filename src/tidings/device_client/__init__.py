@@ -1,0 +1,17 @@
+"""The Python library a device or desktop app embeds to receive Tidings pushes.
+
+    client = DeviceClient("http://127.0.0.1:8080", app_id="ONEX570DA89211721",
+                          workspace_id="default", state_path="device.json")
+    async with contextlib.aclosing(client.events()) as events:
+        async for event in events:
+            ...  # Connected first, then Message per delivery
+
+It registers on first use and resumes with the saved DeliveryToken and secret afterwards,
+reconnects with backoff when the connection drops, acknowledges every delivery, and drops the
+duplicates that at-least-once delivery brings, so each message reaches the app once.
+"""
+
+from tidings.device_client.client import Connected, DeviceClient, Message, Refused
+from tidings.device_client.state import DeviceState
+
+__all__ = ["Connected", "DeviceClient", "DeviceState", "Message", "Refused"]

@@ -1,0 +1,187 @@
+"""The device client: connect, register or resume, receive, acknowledge, reconnect.
+
+Every delivery is recorded as seen (and the state saved) before it is acknowledged and handed to
+the app; one seen before is acknowledged again, since the server resends it only because the
+first ack did not reach its database, and is not handed over twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
+
+from tidings.device_client.state import DeviceState
+
+# Close codes after which reconnecting cannot help (docs/device-protocol.md).
+FINAL_CODES = frozenset({1003, 1007, 1008, 1009, 4000, 4001, 4004})
+
+
+class Refused(Exception):
+    """The server closed the connection for good (bad credentials, unknown app, ...)."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(f"{code}: {reason}")
+        self.code = code
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Connected:
+    registered: bool  # True the first time, False when resuming
+    delivery_token: str
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    id: int
+    task_id: str
+    msg_key: str
+    title: str
+    content: str
+    uri: str | None
+    extended_params: dict[str, str]
+    notify_type: str
+    silent: int
+    push_action: int
+    expires_at: int
+
+    @classmethod
+    def from_frame(cls, frame: dict[str, Any]) -> Message:
+        return cls(
+            id=frame["id"],
+            task_id=frame["taskId"],
+            msg_key=frame["msgKey"],
+            title=frame["title"],
+            content=frame["content"],
+            uri=frame.get("uri"),
+            extended_params=frame.get("extendedParams") or {},
+            notify_type=frame["notifyType"],
+            silent=frame["silent"],
+            push_action=frame["pushAction"],
+            expires_at=frame["expiresAt"],
+        )
+
+
+def device_url(server: str) -> str:
+    """``http://host:port`` (the server's address) or a ``ws://`` URL, as the gateway's URL."""
+    url = server.rstrip("/")
+    for http, ws in (("http://", "ws://"), ("https://", "wss://")):
+        if url.startswith(http):
+            url = ws + url[len(http) :]
+    if not url.startswith(("ws://", "wss://")):
+        url = "ws://" + url
+    if url.count("/") == 2:
+        url += "/device"
+    return url
+
+
+class DeviceClient:
+    def __init__(
+        self,
+        server: str,
+        *,
+        app_id: str,
+        workspace_id: str,
+        platform: str = "android",
+        state_path: str | Path | None = None,
+        min_backoff: float = 0.2,
+        max_backoff: float = 30.0,
+    ) -> None:
+        self.url = device_url(server)
+        self.app_id = app_id
+        self.workspace_id = workspace_id
+        self.platform = platform
+        self._path = Path(state_path) if state_path else None
+        self.state = DeviceState.load(self._path)
+        self._min_backoff = min_backoff
+        self._max_backoff = max_backoff
+        self._socket: ClientConnection | None = None
+
+    async def events(self) -> AsyncIterator[Connected | Message]:
+        """Connected after each (re)connection, then a Message per new delivery; forever, or
+        until the server refuses the device (``Refused``)."""
+        backoff = self._min_backoff
+        while True:
+            try:
+                async with connect(self.url, ping_interval=None, max_size=2**20) as socket:
+                    self._socket = socket
+                    connected, heartbeat = await self._hello(socket)
+                    backoff = self._min_backoff
+                    yield connected
+                    pinger = asyncio.get_running_loop().create_task(self._ping(socket, heartbeat))
+                    try:
+                        async for frame in socket:
+                            message = await self._receive(socket, frame)
+                            if message is not None:
+                                yield message
+                    finally:
+                        pinger.cancel()
+                    _raise_if_final(socket)
+            except (ConnectionClosed, OSError, InvalidHandshake, TimeoutError) as exc:
+                if isinstance(exc, ConnectionClosed) and self._socket is not None:
+                    _raise_if_final(self._socket)
+            finally:
+                self._socket = None
+            await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
+            backoff = min(backoff * 2, self._max_backoff)
+
+    async def report_open(self, message_id: int) -> None:
+        """Tell the server the user opened this message (analytics counts opens)."""
+        if self._socket is not None:
+            with contextlib.suppress(ConnectionClosed):
+                await self._socket.send(json.dumps({"type": "open", "id": message_id}))
+
+    async def _hello(self, socket: ClientConnection) -> tuple[Connected, int]:
+        state = self.state
+        if state.delivery_token and state.secret:
+            hello = {"type": "resume", "deliveryToken": state.delivery_token}
+            hello["secret"] = state.secret
+        else:
+            hello = {"type": "register", "platform": self.platform}
+        hello.update(appId=self.app_id, workspaceId=self.workspace_id)
+        await socket.send(json.dumps(hello))
+        reply = json.loads(await asyncio.wait_for(socket.recv(), 30))
+        if reply.get("type") == "registered":
+            state.delivery_token = reply["deliveryToken"]
+            state.secret = reply["secret"]
+            state.save(self._path)
+            return Connected(True, reply["deliveryToken"]), reply["heartbeat"]
+        if reply.get("type") == "resumed":
+            return Connected(False, reply["deliveryToken"]), reply["heartbeat"]
+        raise Refused(reply.get("code", 1002), reply.get("reason", f"unexpected reply {reply}"))
+
+    async def _receive(self, socket: ClientConnection, raw: str | bytes) -> Message | None:
+        frame = json.loads(raw)
+        kind = frame.get("type")
+        if kind == "error":
+            raise Refused(frame["code"], frame["reason"])
+        if kind != "message":
+            return None  # pong
+        delivery_id = frame["id"]
+        fresh = not self.state.has_seen(delivery_id)
+        if fresh:
+            self.state.remember(delivery_id)
+            self.state.save(self._path)
+        await socket.send(json.dumps({"type": "ack", "ids": [delivery_id]}))
+        return Message.from_frame(frame) if fresh else None
+
+    async def _ping(self, socket: ClientConnection, heartbeat: int) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            while True:
+                await asyncio.sleep(heartbeat)
+                await socket.send('{"type":"ping"}')
+
+
+def _raise_if_final(socket: ClientConnection) -> None:
+    close = socket.close_rcvd
+    if close is not None and close.code in FINAL_CODES:
+        raise Refused(close.code, close.reason)
