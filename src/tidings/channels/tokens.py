@@ -1,0 +1,42 @@
+"""Access tokens fetched once and shared until they expire (FCM, HMS, Honor, OPPO, vivo, and
+APNs provider tokens).
+
+Vendors throttle their token endpoints (Huawei: 1,000 a 5 minutes; vivo: 10 a second; Apple
+treats a provider token renewed more often than every 20 minutes as abuse), so a token is fetched
+by one caller while the others wait for it, reused until shortly before it expires, and replaced
+early only when the vendor refuses it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+Fetch = Callable[[], Awaitable[tuple[str, float]]]  # the token and its lifetime in seconds
+
+
+class CachedToken:
+    def __init__(
+        self, fetch: Fetch, *, margin: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._fetch = fetch
+        self._margin = margin
+        self._clock = clock
+        self._token: str | None = None
+        self._renew_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> str:
+        if self._token is not None and self._clock() < self._renew_at:
+            return self._token
+        async with self._lock:
+            if self._token is None or self._clock() >= self._renew_at:
+                token, lifetime = await self._fetch()
+                self._token = token
+                self._renew_at = self._clock() + max(lifetime - self._margin, lifetime / 2)
+            return self._token
+
+    def invalidate(self) -> None:
+        """The vendor refused the current token: the next ``get`` fetches a new one."""
+        self._renew_at = 0.0

@@ -1,0 +1,186 @@
+"""The APNs adapter against the fake APNs: TLS, HTTP/2, ES256 provider tokens, the payload
+fields MPS options map to, and every kind of answer."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.channels.harness import Harness
+from tests.channels.outbound import outbound
+from tests.fakes.apns import FakeApns
+from tests.fakes.credentials import BUNDLE_ID, apns_config
+from tidings.channels import apns
+from tidings.channels.config import check_config
+from tidings.delivery.status import Status
+
+TOKEN = "a1" * 32
+
+
+@pytest.fixture(scope="module")
+def fake(tmp_path_factory: pytest.TempPathFactory):
+    running = FakeApns(tmp_path_factory.mktemp("apns")).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def channel(fake: FakeApns, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("SSL_CERT_FILE", str(fake.ca_file))
+    fake.record.clear()
+    fake.state.dead.clear()
+    harness = Harness("apns", apns.sender_factory(), check_config("apns", apns_config(fake.url)))
+    return harness
+
+
+async def test_alert_fields(fake: FakeApns, channel: Harness) -> None:
+    out = outbound(
+        "apns",
+        TOKEN,
+        platform="ios",
+        uri="https://example.com/prize",
+        extended={"sound": "bell.caf", "badge": "3", "mutable-content": "1", "orderId": "42"},
+    )
+    outcomes = await channel.channel.send([out])
+    await channel.channel.aclose()
+    assert [(o.delivery_id, o.status) for o in outcomes] == [(out.id, Status.ACKED)]
+    (got,) = fake.record.received
+    assert got.token == TOKEN
+    assert got.headers["apns-topic"] == BUNDLE_ID
+    assert got.headers["apns-push-type"] == "alert"
+    assert got.headers["apns-priority"] == "10"
+    assert got.headers["apns-expiration"] == str(out.payload.expires_at // 1000)
+    assert got.body["aps"] == {
+        "alert": {"title": "Prize", "body": out.payload.content},
+        "sound": "bell.caf",
+        "badge": 3,
+        "mutable-content": 1,
+    }
+    assert got.body["orderId"] == "42"
+    assert got.body["uri"] == "https://example.com/prize"
+    assert got.body["deliveryId"] == str(out.id)
+    assert "sound" not in got.body and "badge" not in got.body
+
+
+async def test_silent_is_a_background_push(fake: FakeApns, channel: Harness) -> None:
+    await channel.channel.send([outbound("apns", TOKEN, platform="ios", silent=1)])
+    await channel.channel.aclose()
+    (got,) = fake.record.received
+    assert got.headers["apns-push-type"] == "background"
+    assert got.headers["apns-priority"] == "5"
+    assert got.body["aps"] == {"content-available": 1}
+
+
+async def test_live_activity(fake: FakeApns, channel: Harness) -> None:
+    before = int(time.time())
+    out = outbound(
+        "apns",
+        TOKEN,
+        platform="ios",
+        activity_event="end",
+        activity_content_state={"eta": 5, "driver": "Li"},
+        dismissal_date=1_900_000_000_000,
+    )
+    outcomes = await channel.channel.send([out])
+    await channel.channel.aclose()
+    assert outcomes[0].status == Status.ACKED
+    (got,) = fake.record.received
+    assert got.headers["apns-topic"] == BUNDLE_ID + ".push-type.liveactivity"
+    assert got.headers["apns-push-type"] == "liveactivity"
+    aps = got.body["aps"]
+    assert aps["event"] == "end"
+    assert aps["content-state"] == {"eta": 5, "driver": "Li"}
+    assert aps["dismissal-date"] == 1_900_000_000  # milliseconds given, seconds sent
+    assert before <= aps["timestamp"] <= int(time.time())
+
+
+async def test_one_connection_and_one_token_for_many(fake: FakeApns, channel: Harness) -> None:
+    connections = fake.state.connections
+    batch = [outbound("apns", f"{i:064x}", platform="ios") for i in range(300)]
+    outcomes = await channel.channel.send(batch)
+    await channel.channel.aclose()
+    assert {o.status for o in outcomes} == {Status.ACKED} and len(outcomes) == 300
+    assert fake.state.connections == connections + 1
+    assert len({r.headers["authorization"] for r in fake.record.received}) == 1
+
+
+async def test_dead_token_falls_back_and_is_forgotten(fake: FakeApns, channel: Harness) -> None:
+    dead, alive = "de" * 32, "a0" * 32
+    fake.state.dead.add(dead)
+    first, second = outbound("apns", dead, platform="ios"), outbound("apns", alive, platform="ios")
+    outcomes = await channel.channel.send([first, second])
+    await channel.channel.aclose()
+    assert [o.delivery_id for o in outcomes] == [second.id]
+    assert channel.fell_back == [(first, True)]
+
+
+async def test_unconfigured_app_falls_back_keeping_the_token(
+    fake: FakeApns, channel: Harness
+) -> None:
+    channel.config = None
+    out = outbound("apns", TOKEN, platform="ios")
+    assert await channel.channel.send([out]) == []
+    assert channel.fell_back == [(out, False)]
+    assert fake.record.received == []
+
+
+@pytest.mark.parametrize(
+    ("status", "reason", "code"),
+    [
+        (400, "BadDeviceToken", 2009),
+        (400, "DeviceTokenNotForTopic", 2010),
+        (413, "PayloadTooLarge", 2002),
+        (400, "BadTopic", 2003),
+        (403, "BadCertificateEnvironment", 2013),
+    ],
+)
+async def test_refusals_map_to_mps_codes(fake, channel, status, reason, code) -> None:
+    fake.fail(status, reason)
+    (outcome,) = await channel.channel.send([outbound("apns", TOKEN, platform="ios")])
+    await channel.channel.aclose()
+    assert (outcome.status, outcome.reason) == (code, reason)
+
+
+async def test_transient_errors_are_retried(fake: FakeApns, channel: Harness) -> None:
+    fake.fail(503, "ServiceUnavailable", times=2)
+    (outcome,) = await channel.channel.send([outbound("apns", TOKEN, platform="ios")])
+    await channel.channel.aclose()
+    assert outcome.status == Status.ACKED
+    assert len(fake.record.received) == 1
+
+
+async def test_still_failing_is_handed_back_with_a_retry_time(fake, channel) -> None:
+    fake.fail(429, "TooManyRequests", times=10, retry_after=30)
+    before = time.time()
+    (outcome,) = await channel.channel.send([outbound("apns", TOKEN, platform="ios")])
+    await channel.channel.aclose()
+    assert outcome.status == Status.PENDING and outcome.reason == "TooManyRequests"
+    assert outcome.retry_at >= (before + 30) * 1000  # the vendor's Retry-After, not our backoff
+
+
+async def test_failing_past_expiry_expires(fake: FakeApns, channel: Harness) -> None:
+    fake.fail(429, "TooManyRequests", times=10, retry_after=30)
+    (outcome,) = await channel.channel.send([outbound("apns", TOKEN, platform="ios", expires_in=5)])
+    await channel.channel.aclose()
+    assert outcome.status == Status.EXPIRED
+
+
+async def test_expired_provider_token_is_renewed(fake: FakeApns, channel: Harness) -> None:
+    fake.fail(403, "ExpiredProviderToken")
+    (outcome,) = await channel.channel.send([outbound("apns", TOKEN, platform="ios")])
+    await channel.channel.aclose()
+    assert outcome.status == Status.ACKED
+
+
+async def test_wrong_key_is_refused_by_the_fake(fake: FakeApns, channel: Harness) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from tests.fakes.credentials import _pem
+
+    other = apns_config(fake.url, private_key=_pem(ec.generate_private_key(ec.SECP256R1())))
+    channel.config = check_config("apns", other)
+    (outcome,) = await channel.channel.send([outbound("apns", TOKEN, platform="ios")])
+    await channel.channel.aclose()
+    assert (outcome.status, outcome.reason) == (2015, "InvalidProviderToken")
+    assert fake.record.received == []

@@ -1,0 +1,241 @@
+"""A fake APNs: HTTP/2 over TLS, provider tokens checked the way Apple checks them.
+
+It takes ``POST /3/device/<hex token>`` with an ES256 JWT (``kid`` the key id, ``iss`` the team,
+``iat`` under an hour old, signed by the test key), checks topic, push type and payload size, and
+answers with APNs' status codes and ``{"reason": ...}`` bodies. Tokens in ``dead`` get 410
+Unregistered; ``record.script((status, reason, retry_after))`` makes the next answers errors.
+
+``python -m tests.fakes.apns --port P --cert-dir D`` runs it alone (the benchmark does, so it has
+a core of its own); it then counts requests instead of recording them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import ssl
+import time
+from pathlib import Path
+from typing import Any
+
+import h2.config
+import h2.connection
+import h2.events
+import h2.settings
+import jwt
+import trustme
+
+from tests.fakes.base import LoopThread, Received, Record
+from tests.fakes.credentials import BUNDLE_ID, KEY_ID, TEAM_ID, apns_key
+
+PUSH_TYPES = {"alert", "background", "location", "voip", "complication", "fileprovider", "mdm",
+              "liveactivity", "pushtotalk"}  # fmt: skip
+MAX_PAYLOAD = 4096
+
+
+class ApnsState:
+    """What the fake knows and remembers, shared by its connections."""
+
+    def __init__(self, public_key: Any, *, record: bool = True) -> None:
+        self.public_key = public_key
+        self.record = Record()
+        self.keep = record
+        self.count = 0
+        self.dead: set[str] = set()
+        self.tokens_seen: set[str] = set()
+        self.connections = 0
+        self._verified: set[str] = set()
+
+    def check_token(self, authorization: str | None) -> str | None:
+        """None when the provider token is good, else the APNs reason."""
+        if not authorization or not authorization.startswith("bearer "):
+            return "MissingProviderToken"
+        token = authorization[len("bearer ") :]
+        if token not in self._verified:
+            try:
+                header = jwt.get_unverified_header(token)
+                claims = jwt.decode(
+                    token, self.public_key, algorithms=["ES256"], options={"verify_iat": False}
+                )
+            except jwt.PyJWTError:
+                return "InvalidProviderToken"
+            if header.get("kid") != KEY_ID or claims.get("iss") != TEAM_ID:
+                return "InvalidProviderToken"
+            self._verified.add(token)
+            self.tokens_seen.add(token)
+        iat = jwt.decode(token, options={"verify_signature": False}).get("iat", 0)
+        if time.time() - iat > 3600:
+            return "ExpiredProviderToken"
+        return None
+
+    def answer(self, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, Any] | None]:
+        path = headers.get(":path", "")
+        if headers.get(":method") != "POST":
+            return 405, {"reason": "MethodNotAllowed"}
+        if not path.startswith("/3/device/"):
+            return 404, {"reason": "BadPath"}
+        device = path[len("/3/device/") :]
+        problem = self.check_token(headers.get("authorization"))
+        if problem:
+            return 403, {"reason": problem}
+        scripted = self.record.scripted(device)
+        if scripted is not None:
+            return scripted
+        if not device:
+            return 400, {"reason": "MissingDeviceToken"}
+        if not all(c in "0123456789abcdefABCDEF" for c in device):
+            return 400, {"reason": "BadDeviceToken"}
+        problem_status = self._check_headers(headers)
+        if problem_status:
+            return problem_status
+        if not body:
+            return 400, {"reason": "PayloadEmpty"}
+        if len(body) > MAX_PAYLOAD:
+            return 413, {"reason": "PayloadTooLarge"}
+        if device in self.dead:
+            return 410, {"reason": "Unregistered", "timestamp": int(time.time() * 1000)}
+        self.count += 1
+        if self.keep:
+            self.record.add(Received(device, headers, json.loads(body)))
+        return 200, None
+
+    def _check_headers(self, headers: dict[str, str]) -> tuple[int, dict[str, Any]] | None:
+        topic = headers.get("apns-topic")
+        if not topic:
+            return 400, {"reason": "MissingTopic"}
+        push_type = headers.get("apns-push-type", "alert")
+        if push_type not in PUSH_TYPES:
+            return 400, {"reason": "InvalidPushType"}
+        wanted = BUNDLE_ID + (".push-type.liveactivity" if push_type == "liveactivity" else "")
+        if topic != wanted:
+            return 400, {"reason": "DeviceTokenNotForTopic"}
+        if headers.get("apns-priority", "10") not in ("5", "10", "1"):
+            return 400, {"reason": "BadPriority"}
+        expiration = headers.get("apns-expiration", "0")
+        if not expiration.isdigit():
+            return 400, {"reason": "BadExpirationDate"}
+        return None
+
+
+class _ServerProtocol(asyncio.Protocol):
+    def __init__(self, state: ApnsState) -> None:
+        self.state = state
+        config = h2.config.H2Configuration(
+            client_side=False,
+            header_encoding="utf-8",
+            validate_outbound_headers=False,
+            normalize_outbound_headers=False,
+        )
+        self.conn = h2.connection.H2Connection(config)
+        self.requests: dict[int, tuple[dict[str, str], bytearray]] = {}
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.state.connections += 1
+        self.conn.local_settings = h2.settings.Settings(
+            client=False, initial_values={h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 1000}
+        )
+        self.conn.initiate_connection()
+        transport.write(self.conn.data_to_send())
+
+    def data_received(self, data: bytes) -> None:
+        for event in self.conn.receive_data(data):
+            if isinstance(event, h2.events.RequestReceived):
+                self.requests[event.stream_id] = (dict(event.headers), bytearray())
+            elif isinstance(event, h2.events.DataReceived):
+                self.conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                if event.stream_id in self.requests:
+                    self.requests[event.stream_id][1].extend(event.data)
+            elif isinstance(event, h2.events.StreamEnded):
+                headers, body = self.requests.pop(event.stream_id)
+                self._respond(event.stream_id, *self.state.answer(headers, bytes(body)))
+            elif isinstance(event, h2.events.StreamReset):
+                self.requests.pop(event.stream_id, None)
+        self.transport.write(self.conn.data_to_send())
+
+    def _respond(self, stream_id: int, status: int, body: Any, wait: int | None = None) -> None:
+        headers = [(":status", str(status)), ("apns-id", "00000000-0000-0000-0000-000000000000")]
+        if wait is not None:
+            headers.append(("retry-after", str(wait)))
+        if body is None:
+            self.conn.send_headers(stream_id, headers, end_stream=True)
+            return
+        data = json.dumps(body).encode()
+        headers.append(("content-type", "application/json"))
+        self.conn.send_headers(stream_id, headers)
+        self.conn.send_data(stream_id, data, end_stream=True)
+
+
+def tls(cert_dir: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server context for 127.0.0.1 from a fresh CA, and the CA file clients should trust."""
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(context)
+    context.set_alpn_protocols(["h2"])
+    ca_file = cert_dir / "fake-apns-ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    return context, ca_file
+
+
+class FakeApns:
+    """The fake in a thread of the test process; ``url`` and ``ca_file`` are for the client."""
+
+    def __init__(self, cert_dir: Path) -> None:
+        self.state = ApnsState(apns_key().public_key())
+        self.record = self.state.record
+        self._context, self.ca_file = tls(cert_dir)
+
+    def start(self) -> FakeApns:
+        self._thread = LoopThread()
+
+        async def listen() -> asyncio.Server:
+            return await asyncio.get_running_loop().create_server(
+                lambda: _ServerProtocol(self.state), "127.0.0.1", 0, ssl=self._context
+            )
+
+        self._server = self._thread.run(listen)
+        port = self._server.sockets[0].getsockname()[1]
+        self.url = f"https://127.0.0.1:{port}"
+        return self
+
+    def fail(self, status: int, reason: str, *, times: int = 1, token: str | None = None,
+             retry_after: int | None = None) -> None:  # fmt: skip
+        """Answer the next ``times`` requests (to ``token``, or any) with this APNs error."""
+        self.record.script((status, {"reason": reason}, retry_after), times=times, token=token)
+
+    def stop(self) -> None:
+        async def close() -> None:
+            self._server.close()
+
+        self._thread.run(close)
+        self._thread.stop()
+
+
+async def _serve_alone(port: int, cert_dir: Path, public_key_pem: Path) -> None:
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    state = ApnsState(load_pem_public_key(public_key_pem.read_bytes()), record=False)
+    context, _ = tls(cert_dir)
+    server = await asyncio.get_running_loop().create_server(
+        lambda: _ServerProtocol(state), "127.0.0.1", port, ssl=context
+    )
+    print("ready", flush=True)
+    async with server:
+        await server.serve_forever()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--cert-dir", type=Path, required=True)
+    parser.add_argument("--public-key", type=Path, required=True)
+    args = parser.parse_args()
+    try:
+        import uvloop
+
+        uvloop.run(_serve_alone(args.port, args.cert_dir, args.public_key))
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,125 @@
+"""What every fake vendor shares: a thread with its own event loop, a record of what arrived,
+and a script of errors to answer with.
+
+A fake runs in a thread of the test process so tests can read its record directly while the
+code under test (an adapter in the test's loop, or a ``tidings serve`` subprocess) talks to it
+over real sockets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+
+
+@dataclass
+class Received:
+    """One accepted request: the device token it was for and what the fake parsed from it."""
+
+    token: str
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class Scripted:
+    """An error to answer with: ``answer`` is the fake's own description of it."""
+
+    answer: Any
+    times: int
+    token: str | None  # only for this device token; None: any
+
+
+@dataclass
+class Record:
+    received: list[Received] = field(default_factory=list)
+    auth_requests: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _script: list[Scripted] = field(default_factory=list)
+
+    def add(self, item: Received) -> None:
+        with self._lock:
+            self.received.append(item)
+
+    def script(self, answer: Any, *, times: int = 1, token: str | None = None) -> None:
+        with self._lock:
+            self._script.append(Scripted(answer, times, token))
+
+    def scripted(self, token: str | None) -> Any:
+        """The next scripted answer for a request to ``token``, if any (used up as taken)."""
+        with self._lock:
+            for item in self._script:
+                if item.token is None or item.token == token:
+                    item.times -= 1
+                    if item.times <= 0:
+                        self._script.remove(item)
+                    return item.answer
+        return None
+
+    def for_token(self, token: str) -> list[Received]:
+        with self._lock:
+            return [r for r in self.received if r.token == token]
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if len(self.received) >= count:
+                    return list(self.received)
+            time.sleep(0.01)
+        raise AssertionError(f"the fake received {len(self.received)} requests, not {count}")
+
+    def clear(self) -> None:
+        with self._lock:
+            self.received.clear()
+            self._script.clear()
+            self.auth_requests = 0
+
+
+class LoopThread:
+    """An event loop running in a daemon thread until ``stop``."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
+
+    def run(self, work: Callable[[], Awaitable[Any]], timeout: float = 30.0) -> Any:
+        return asyncio.run_coroutine_threadsafe(work(), self.loop).result(timeout)
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
+
+
+class HttpFake:
+    """A Starlette app of a fake vendor, served by uvicorn on a free loopback port."""
+
+    def __init__(self, app: Any) -> None:
+        self.record = Record()
+        self._config = uvicorn.Config(
+            app, host="127.0.0.1", port=0, log_level="warning", access_log=False, lifespan="off"
+        )
+        self._server = uvicorn.Server(self._config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    def start(self) -> HttpFake:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the fake vendor did not start")
+            time.sleep(0.01)
+        port = self._server.servers[0].sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(10)
