@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     max_expired_seconds: int = Field(default=7 * 24 * 3600, ge=1)
     max_payload_bytes: int = Field(default=4096, ge=256)
 
+    console_session_seconds: int = Field(default=8 * 3600, ge=60)
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tidings.cli import apps, channels, device, keys, serve
+from tidings.cli import admin, apps, channels, device, keys, serve
 
 app = typer.Typer(
     name="tidings",
@@ -17,6 +17,7 @@ app.add_typer(apps.app, name="apps")
 app.add_typer(keys.app, name="keys")
 app.add_typer(channels.app, name="channels")
 app.add_typer(device.app, name="device")
+app.add_typer(admin.app, name="admin")
 
 
 def main() -> None:

@@ -224,3 +224,48 @@ deliveries = Table(
     Index(None, "status", "expires_at"),
     Index(None, "app_pk", "user_id", "status"),
 )
+
+# People who sign in to the web console. password_hash is an argon2 hash; all_workspaces makes a
+# superuser, otherwise operator_workspaces lists the workspaces (by name, so a grant may precede
+# the workspace's first app) the operator may see and act on.
+operators = Table(
+    "operators",
+    metadata,
+    Column("pk", Serial, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", String(256), nullable=False),
+    Column("all_workspaces", Boolean, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+operator_workspaces = Table(
+    "operator_workspaces",
+    metadata,
+    Column("operator_pk", Serial, ForeignKey("operators.pk", ondelete="CASCADE"), primary_key=True),
+    Column("workspace", String(64), primary_key=True),
+)
+
+# A signed-in console session. Only a hash of the cookie's token is kept, so reading this table
+# does not let anyone sign in; csrf_token is what every form of the session must carry back.
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("operator_pk", Serial, ForeignKey("operators.pk", ondelete="CASCADE"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Index(None, "expires_at"),
+)
+
+# Recent failed sign-ins, by username and by client address: the rate limit every process shares.
+console_login_failures = Table(
+    "console_login_failures",
+    metadata,
+    Column("pk", Serial, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False),
+    Column("address", String(64), nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Index(None, "username", "at"),
+    Index(None, "address", "at"),
+)
