@@ -15,6 +15,8 @@ from tidings.delivery.service import Delivery
 from tidings.devices.service import Devices
 from tidings.push.models import PushLimits
 from tidings.push.service import Pushes
+from tidings.schedule.firing import Scheduler
+from tidings.schedule.service import Schedules
 from tidings.secretbox import SecretBox
 from tidings.store.database import Database
 from tidings.templates.service import Templates
@@ -32,6 +34,8 @@ class Services:
     broker: Broker
     delivery: Delivery
     devices: Devices
+    schedules: Schedules
+    scheduler: Scheduler  # started by the server (app.py), not by the command line
 
     @classmethod
     async def open(cls, settings: Settings, *, clock: Callable[[], float] = time.time) -> Services:
@@ -60,13 +64,34 @@ class Services:
             max_scheduled_tasks=settings.max_scheduled_tasks_per_app,
         )
         delivery = Delivery(db, clock=clock, sweep_seconds=settings.delivery_sweep_seconds)
-        pushes = Pushes(db, templates, limits, clock=clock, on_accepted=delivery.tasks_ready)
+        scheduler = Scheduler(db, clock=clock, on_fired=delivery.tasks_ready)
+        pushes = Pushes(
+            db,
+            templates,
+            limits,
+            clock=clock,
+            on_accepted=delivery.tasks_ready,
+            on_scheduled=scheduler.wake,
+        )
         channels = ChannelSettings(db, box, clock=clock, cache_seconds=settings.key_cache_seconds)
         broker = MemoryBroker()
         devices = Devices(db, broker, delivery, clock=clock)
-        return cls(settings, db, tenancy, templates, pushes, channels, broker, delivery, devices)
+        return cls(
+            settings,
+            db,
+            tenancy,
+            templates,
+            pushes,
+            channels,
+            broker,
+            delivery,
+            devices,
+            Schedules(db),
+            scheduler,
+        )
 
     async def aclose(self) -> None:
+        await self.scheduler.aclose()
         await self.delivery.aclose()
         await self.broker.aclose()
         await self.db.aclose()

@@ -9,7 +9,6 @@ travels in the message's custom data, beside the ids the app needs to report the
 
 from __future__ import annotations
 
-import json
 import math
 
 from tidings.delivery.models import Outbound
@@ -41,30 +40,3 @@ def whole_number(value: str | None) -> int | None:
         return None
     text = value.strip()
     return int(text) if text.lstrip("-").isdigit() else None
-
-
-def wants_data_message(out: Outbound) -> bool:
-    """A transparent or silent push: vendors that can carry data messages send one."""
-    return out.options.notify_type == "transparent" or out.options.silent == 1
-
-
-def vendor_field(values: dict[str, str] | None, vendor: str) -> str | None:
-    """A per-vendor option (ThirdChannelCategory, NotifyLevel) for this vendor, if given."""
-    return values.get(vendor) if values else None
-
-
-def data_message(out: Outbound, vendor: str) -> dict[str, str]:
-    """The data of a vendor data message: the custom data and the call's
-    TransparentMessagePayload for this vendor (objects spread into string fields)."""
-    data = custom_data(out)
-    given = (out.options.transparent_payload or {}).get(vendor)
-    if isinstance(given, dict):
-        data.update(
-            {
-                k: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
-                for k, v in given.items()
-            }
-        )
-    elif given is not None:
-        data["payload"] = given if isinstance(given, str) else json.dumps(given, ensure_ascii=False)
-    return data

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tidings.cli import admin, apps, channels, device, keys, serve
+from tidings.cli import admin, apps, channels, device, keys, schedules, serve
 
 app = typer.Typer(
     name="tidings",
@@ -17,6 +17,7 @@ app.add_typer(apps.app, name="apps")
 app.add_typer(keys.app, name="keys")
 app.add_typer(channels.app, name="channels")
 app.add_typer(device.app, name="device")
+app.add_typer(schedules.app, name="schedules")
 app.add_typer(admin.app, name="admin")
 
 

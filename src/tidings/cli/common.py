@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from tidings.config import Settings, load_settings
+from tidings.errors import ServiceError
 from tidings.secretbox import SecretKeyError
 from tidings.services import Services
 from tidings.tenancy.service import TenancyError
@@ -61,6 +62,6 @@ def run(settings: Settings, job: Callable[[Services], Awaitable[T]]) -> T:
 
     try:
         return asyncio.run(main())
-    except (TenancyError, SecretKeyError) as exc:
+    except (TenancyError, SecretKeyError, ServiceError) as exc:
         errors.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(1) from None

@@ -8,7 +8,7 @@ transactions can wait for each other. SQLite runs one writer at a time and ignor
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, func, insert, or_, select, update
@@ -95,28 +95,28 @@ def move_children(conn: Connection, parent_ids: Collection[int], old: str, new: 
     return sorted(conn.execute(query).scalars())
 
 
-def settle_parents(
-    conn: Connection, parent_ids: Iterable[int], *, waiting: str, scheduled: str, finished: str
-) -> None:
-    """Point each ``scheduled`` parent at its next ``waiting`` child, or mark it ``finished``.
+def lock_tasks(conn: Connection, ids: Collection[int]) -> dict[int, str]:
+    """Lock the tasks, in id order, and return their states by id."""
+    if not ids:
+        return {}
+    query = (
+        select(tasks.c.id, tasks.c.state)
+        .where(tasks.c.id.in_(list(ids)))
+        .order_by(tasks.c.id)
+        .with_for_update()
+    )
+    return {row.id: row.state for row in conn.execute(query)}
 
-    The parent is locked first and its children read after, in a statement of their own: under
-    READ COMMITTED that read sees whatever a process that held the lock before has committed, so
-    the last of several processes settling one parent sees every child as it is.
-    """
-    for parent_id in sorted(set(parent_ids)):
-        held = conn.execute(
-            select(tasks.c.state).where(tasks.c.id == parent_id).with_for_update()
-        ).scalar()
-        if held != scheduled:
-            continue
-        following = conn.execute(
-            select(func.min(tasks.c.due_at)).where(
-                tasks.c.parent_id == parent_id, tasks.c.state == waiting
-            )
-        ).scalar()
-        values = {"due_at": following} if following is not None else {"state": finished}
-        conn.execute(update(tasks).where(tasks.c.id == parent_id).values(values))
+
+def first_due_child(conn: Connection, parent_id: int, state: str) -> int | None:
+    query = select(func.min(tasks.c.due_at)).where(
+        tasks.c.parent_id == parent_id, tasks.c.state == state
+    )
+    return conn.execute(query).scalar()
+
+
+def update_task(conn: Connection, task_id: int, values: dict[str, Any]) -> None:
+    conn.execute(update(tasks).where(tasks.c.id == task_id).values(values))
 
 
 def find(conn: Connection, ids: Collection[int], app_pk: int | None) -> list[Row]:
@@ -135,6 +135,7 @@ def page(
     until: int | None,
     actions: Collection[str] | None,
     task_id: int | None,
+    state: str | None,
     offset: int,
     limit: int,
 ) -> tuple[list[Row], int]:
@@ -148,24 +149,14 @@ def page(
         conditions.append(tasks.c.action.in_(list(actions)))
     if task_id is not None:
         conditions.append(or_(tasks.c.id == task_id, tasks.c.parent_id == task_id))
+    if state is not None:
+        conditions.append(tasks.c.state == state)
     where = and_(*conditions)
     rows = conn.execute(
         _OCCURRENCE.where(where).order_by(tasks.c.due_at, tasks.c.id).offset(offset).limit(limit)
     )
     total = conn.execute(select(func.count()).select_from(tasks).where(where)).scalar_one()
     return list(rows), total
-
-
-def upcoming(conn: Connection, app_pk: int, state: str, limit: int) -> list[Row]:
-    """The app's next ``limit`` occurrences in ``state``, by due time."""
-    query = (
-        _OCCURRENCE.where(
-            tasks.c.app_pk == app_pk, tasks.c.parent_id.is_not(None), tasks.c.state == state
-        )
-        .order_by(tasks.c.due_at, tasks.c.id)
-        .limit(limit)
-    )
-    return list(conn.execute(query))
 
 
 def first_messages(conn: Connection, task_ids: Collection[int]) -> dict[int, Row]:

@@ -71,4 +71,4 @@ def find(name: str, version: str) -> Action | None:
 
 
 # Importing the handler modules fills the registry.
-from tidings.openapi.actions import devices, push, templates  # noqa: E402,F401
+from tidings.openapi.actions import devices, push, schedules, templates  # noqa: E402,F401
