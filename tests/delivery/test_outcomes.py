@@ -1,0 +1,110 @@
+"""Acknowledgements arriving together are written together, on a real SQLite database."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from sqlalchemy import insert, select
+
+from tidings.channels.base import Outcome
+from tidings.delivery.outcomes import Recorder
+from tidings.delivery.status import Status
+from tidings.store.database import Database
+from tidings.store.tables import apps, deliveries, devices, messages, tasks, workspaces
+
+
+class CountingDatabase(Database):
+    writes = 0
+
+    async def write(self, work, *args, **kwargs):
+        self.writes += 1
+        return await super().write(work, *args, **kwargs)
+
+
+def fill(db: Database, count: int) -> list[int]:
+    with db.engine.begin() as conn:
+        conn.execute(insert(workspaces).values(pk=1, name="w", created_at=0))
+        conn.execute(
+            insert(apps).values(pk=1, workspace_pk=1, app_id="a", timezone="UTC", created_at=0)
+        )
+        conn.execute(
+            insert(tasks).values(
+                id=1,
+                app_pk=1,
+                action="PushMultiple",
+                name="t",
+                delivery_type=1,
+                expired_seconds=60,
+                strategy_type=0,
+                options="{}",
+                state="dispatched",
+                digest="d",
+                message_count=1,
+                created_at=0,
+                due_at=0,
+            )
+        )
+        conn.execute(
+            insert(messages).values(
+                pk=1,
+                task_id=1,
+                app_pk=1,
+                msg_key="k",
+                target="t",
+                title="T",
+                content="C",
+                created_at=0,
+            )
+        )
+        conn.execute(
+            insert(devices).values(
+                pk=1, app_pk=1, token="t", platform="android", manufacturer="android", created_at=0
+            )
+        )
+        rows = [
+            {
+                "id": i,
+                "task_id": 1,
+                "message_pk": 1,
+                "app_pk": 1,
+                "device_pk": None,  # (task, message, device) is unique; NULLs never collide
+                "channel": "selfbuilt",
+                "status": Status.PENDING,
+                "attempts": 0,
+                "created_at": 0,
+                "expires_at": 10**13,
+                "updated_at": 0,
+            }
+            for i in range(1, count + 1)
+        ]
+        conn.execute(insert(deliveries), rows)
+    return [r["id"] for r in rows]
+
+
+def stored(db: Database) -> dict[int, tuple[int, int | None]]:
+    with db.engine.connect() as conn:
+        rows = conn.execute(select(deliveries.c.id, deliveries.c.status, deliveries.c.opened_at))
+        return {i: (s, o) for i, s, o in rows}
+
+
+async def test_acks_arriving_together_are_one_write(tmp_path: Path) -> None:
+    db = CountingDatabase(f"sqlite:///{tmp_path / 'x.db'}")
+    db.migrate()
+    ids = fill(db, 300)
+    recorder = Recorder(db, clock=lambda: 5.0)
+    for i in ids[:200]:
+        recorder.acked([i])  # 200 frames in one turn of the loop
+    recorder.opened([ids[0]])
+    await asyncio.sleep(0)  # the write starts; these arrive while it runs
+    for i in ids[200:250]:
+        recorder.acked([i])
+    recorder.settled([Outcome(ids[299], 2009, "BadDeviceToken")])
+    await recorder.aclose()
+    await db.aclose()
+    assert db.writes == 2
+    found = stored(db)
+    assert all(found[i][0] == Status.ACKED for i in ids[:250])
+    assert all(found[i][0] == Status.PENDING for i in ids[250:299])
+    assert found[ids[299]][0] == 2009
+    assert found[ids[0]][1] == 5000

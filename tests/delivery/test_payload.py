@@ -1,0 +1,35 @@
+"""What a device is shown: per-target extension parameters over the call-wide ones."""
+
+from __future__ import annotations
+
+from tidings.delivery.models import DeviceAddress
+from tidings.delivery.payload import merge_extended, payload_of
+from tidings.delivery.routing import SELFBUILT, router_for
+from tidings.push.options import PushOptions
+
+
+def test_the_target_s_own_parameters_win_over_the_unified_ones() -> None:
+    assert merge_extended({"a": "1", "b": "call"}, '{"b":"own","c":"3"}') == {
+        "a": "1",
+        "b": "own",
+        "c": "3",
+    }
+    assert merge_extended(None, None) == {}
+    assert merge_extended({"a": "1"}, None) == {"a": "1"}
+
+
+def test_payload_keeps_the_text_and_the_validity() -> None:
+    options = PushOptions(extended_params={"a": "1"})
+    payload = payload_of(9, options, "k", "T", "C", "u", '{"b":"2"}', 77)
+    assert payload == (9, "k", "T", "C", "u", {"a": "1", "b": "2"}, 77)
+
+
+def test_routing_only_uses_channels_the_app_configured_and_this_process_runs() -> None:
+    hms_phone = DeviceAddress(1, "t", "android", "hms", "hms-token")
+    notify = PushOptions(notify_type="notify")
+    assert router_for(notify, 1, {"hms"})(hms_phone) == "hms"
+    assert router_for(notify, 1, set())(hms_phone) == SELFBUILT
+    plain = DeviceAddress(2, "t2", "android", "android", None)
+    assert router_for(notify, 1, {"hms"})(plain) == SELFBUILT
+    transparent = PushOptions(notify_type="transparent")
+    assert router_for(transparent, 1, {"hms"})(hms_phone) == SELFBUILT

@@ -1,0 +1,78 @@
+"""Resolving tasks into deliveries, without a database: targets, bindings, expiry, occurrences."""
+
+from __future__ import annotations
+
+from tidings.delivery.models import DeviceAddress
+from tidings.delivery.plan import MessageRow, Planned, TaskRow, plan_task
+from tidings.delivery.status import Status
+
+PHONE = DeviceAddress(1, "tok-phone", "android", "android", None)
+TABLET = DeviceAddress(2, "tok-tablet", "harmonyos", "harmonyos", None)
+NOW = 1_000_000
+
+
+def task(delivery_type: int, *, parent_id=None, due_at=NOW, expired=60) -> TaskRow:
+    return TaskRow(7, parent_id, 3, delivery_type, expired, "{}", NOW - 5000, due_at)
+
+
+def message(pk: int, target: str) -> MessageRow:
+    return MessageRow(pk, 7, f"k{pk}", target, "T", "C", None, None)
+
+
+def plans(task_row: TaskRow, messages, by_token=None, by_user=None, now=NOW) -> list[Planned]:
+    return list(
+        plan_task(
+            task_row,
+            messages,
+            by_token or {},
+            by_user or {},
+            router=lambda device: f"via-{device.platform}",
+            now_ms=now,
+        )
+    )
+
+
+def test_device_targets_go_to_their_device_with_the_routed_channel() -> None:
+    found = plans(task(1), [message(1, "tok-phone")], by_token={"tok-phone": PHONE})
+    assert found == [Planned(message(1, "tok-phone"), PHONE, None, "via-android", Status.PENDING)]
+
+
+def test_an_unknown_token_is_kept_pending_without_a_device() -> None:
+    (found,) = plans(task(1), [message(1, "nobody")])
+    assert (found.device, found.channel, found.status) == (None, None, Status.PENDING)
+
+
+def test_a_user_target_fans_out_to_every_bound_device() -> None:
+    found = plans(task(3), [message(1, "u1")], by_user={"u1": [PHONE, TABLET]})
+    assert [(p.device, p.user_id, p.channel) for p in found] == [
+        (PHONE, "u1", "via-android"),
+        (TABLET, "u1", "via-harmonyos"),
+    ]
+
+
+def test_a_user_without_devices_gets_one_no_bind_row() -> None:
+    (found,) = plans(task(3), [message(1, "u2")], by_user={"u1": [PHONE]})
+    assert (found.device, found.user_id, found.status) == (None, "u2", Status.NO_BIND)
+
+
+def test_messages_already_expired_at_dispatch_are_recorded_expired() -> None:
+    late = task(1, expired=60)
+    after = NOW + 60_000
+    found = plans(
+        late, [message(1, "tok-phone"), message(2, "nobody")], {"tok-phone": PHONE}, now=after
+    )
+    assert [p.status for p in found] == [Status.EXPIRED, Status.EXPIRED]
+    (user,) = plans(task(3), [message(1, "u9")], now=after)
+    assert user.status == Status.EXPIRED
+    assert (
+        plans(late, [message(1, "tok-phone")], {"tok-phone": PHONE}, now=after - 1)[0].status
+        == Status.PENDING
+    )
+
+
+def test_an_occurrence_sends_its_parents_messages_valid_from_its_own_due_time() -> None:
+    occurrence = task(1, parent_id=5, due_at=NOW + 3_600_000, expired=60)
+    assert occurrence.messages_of == 5
+    assert occurrence.expires_at == NOW + 3_600_000 + 60_000
+    immediate = task(1, due_at=None, expired=60)
+    assert (immediate.messages_of, immediate.expires_at) == (7, NOW - 5000 + 60_000)
