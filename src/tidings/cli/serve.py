@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import shlex
 from typing import Annotated, TextIO
 
 import typer
 import uvicorn
+from sqlalchemy.engine import make_url
 
 from tidings.app import build_app
 from tidings.cli.common import DatabaseUrl, DataDir, console, errors, settings_from
@@ -73,9 +75,16 @@ def _lock_data_dir(settings: Settings) -> TextIO:
 
 
 def _print_first_steps(settings: Settings) -> None:
+    """The commands to run next, naming this server's data: another terminal lacks its flags
+    and environment. A database password is shown masked, never in the clear."""
     where = (
-        "" if settings.data_dir.as_posix() == "tidings-data" else f" --data-dir {settings.data_dir}"
+        ""
+        if settings.data_dir.as_posix() == "tidings-data"
+        else f" --data-dir {shlex.quote(str(settings.data_dir))}"
     )
+    if settings.database_url:
+        shown = make_url(settings.database_url).render_as_string(hide_password=True)
+        where += f" --database-url {shlex.quote(shown)}"
     console.print(
         "\n[bold]Tidings has no apps yet.[/bold] In another terminal, create an app and a key:\n"
         f"  tidings apps create --workspace default --app-id ONEX570DA89211721{where}\n"
