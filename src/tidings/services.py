@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from tidings.broker.base import Broker
 from tidings.broker.memory import MemoryBroker
+from tidings.channels.registry import vendor_channels
 from tidings.channels.settings import ChannelSettings
 from tidings.config import Settings
 from tidings.delivery.service import Delivery
@@ -74,6 +75,8 @@ class Services:
             on_scheduled=scheduler.wake,
         )
         channels = ChannelSettings(db, box, clock=clock, cache_seconds=settings.key_cache_seconds)
+        for vendor in vendor_channels(db, channels, delivery, clock=clock):
+            delivery.add_channel(vendor)
         broker = MemoryBroker()
         devices = Devices(db, broker, delivery, clock=clock)
         return cls(

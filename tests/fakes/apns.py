@@ -131,8 +131,7 @@ class _ServerProtocol(asyncio.Protocol):
         self.requests: dict[int, tuple[dict[str, str], bytearray]] = {}
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = transport  # type: ignore[assignment]
         self.state.connections += 1
         self.conn.local_settings = h2.settings.Settings(
             client=False, initial_values={h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 1000}

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
 import jwt
 
 from tidings.channels.config import ChannelConfig
-from tidings.channels.extensions import custom_data, whole_number
+from tidings.channels.extensions import custom_data, delivery_uuid, whole_number
 from tidings.channels.http import retry_after, tls_context
 from tidings.channels.http2 import Headers, Http2Connection, Http2Error
 from tidings.channels.tokens import CachedToken
@@ -27,7 +26,6 @@ from tidings.delivery.models import Outbound
 
 TOKEN_LIFETIME = 3000.0
 LIVE_ACTIVITY_SUFFIX = ".push-type.liveactivity"
-_ID_NAMESPACE = uuid.UUID("5d1f8a8e-4c1b-4a55-9e0b-7f3f2d8c9a10")
 
 # APNs reasons as MPS status codes: 2001-2024 as MPS documents them; the reasons MPS leaves
 # unnamed take the numbers its list skips.
@@ -107,7 +105,7 @@ def notification(out: Outbound, bundle_id: str, now: float) -> tuple[list[tuple[
         ("apns-topic", topic),
         ("apns-priority", priority),
         ("apns-expiration", str(out.payload.expires_at // 1000)),
-        ("apns-id", str(uuid.uuid5(_ID_NAMESPACE, str(out.id)))),
+        ("apns-id", str(delivery_uuid(out))),
     ]
     body = {"aps": aps, **custom_data(out)}
     return headers, json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()

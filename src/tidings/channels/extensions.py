@@ -9,7 +9,9 @@ travels in the message's custom data, beside the ids the app needs to report the
 
 from __future__ import annotations
 
+import json
 import math
+import uuid
 
 from tidings.delivery.models import Outbound
 
@@ -28,6 +30,16 @@ def custom_data(out: Outbound) -> dict[str, str]:
     return data
 
 
+_DELIVERY_NAMESPACE = uuid.UUID("0b6f1c1e-5a7d-4e0e-9d53-2f4f6f3b8a21")
+
+
+def delivery_uuid(out: Outbound) -> uuid.UUID:
+    """A stable id for the delivery that another installation's deliveries will not share:
+    vendors that drop repeated sends by id (OPPO, vivo) see a retry as the same send."""
+    key = f"{out.payload.task_id}/{out.payload.msg_key}/{out.id}"
+    return uuid.uuid5(_DELIVERY_NAMESPACE, key)
+
+
 def ttl_seconds(out: Outbound, now: float, *, maximum: int, minimum: int = 1) -> int:
     """The seconds the message has left, within the vendor's bounds."""
     left = math.ceil(out.payload.expires_at / 1000 - now)
@@ -40,3 +52,30 @@ def whole_number(value: str | None) -> int | None:
         return None
     text = value.strip()
     return int(text) if text.lstrip("-").isdigit() else None
+
+
+def wants_data_message(out: Outbound) -> bool:
+    """A transparent or silent push: vendors that can carry data messages send one."""
+    return out.options.notify_type == "transparent" or out.options.silent == 1
+
+
+def vendor_field(values: dict[str, str] | None, vendor: str) -> str | None:
+    """A per-vendor option (ThirdChannelCategory, NotifyLevel) for this vendor, if given."""
+    return values.get(vendor) if values else None
+
+
+def data_message(out: Outbound, vendor: str) -> dict[str, str]:
+    """The data of a vendor data message: the custom data and the call's
+    TransparentMessagePayload for this vendor (objects spread into string fields)."""
+    data = custom_data(out)
+    given = (out.options.transparent_payload or {}).get(vendor)
+    if isinstance(given, dict):
+        data.update(
+            {
+                k: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+                for k, v in given.items()
+            }
+        )
+    elif given is not None:
+        data["payload"] = given if isinstance(given, str) else json.dumps(given, ensure_ascii=False)
+    return data

@@ -56,8 +56,7 @@ class _Protocol(asyncio.Protocol):
         self._flush_due = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = transport  # type: ignore[assignment]
         self.h2.initiate_connection()
         self.open = True
         self.flush()

@@ -1,0 +1,124 @@
+"""OPPO Push (OPush): an auth token from a sha256-signed request, then form posts whose
+``message`` is JSON.
+
+ThirdChannelCategory ``oppo`` is OPPO's ``category`` (IM, ACCOUNT, ..., MARKETING) and NotifyLevel
+``oppo`` its ``notify_level`` (1 drawer, 2 drawer and lock screen, 16 also banner, ring and
+vibration). ``app_message_id`` is derived from the delivery, so OPPO drops a repeated send.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from typing import Any
+
+import httpx
+
+from tidings.channels.config import ChannelConfig
+from tidings.channels.extensions import custom_data, delivery_uuid, ttl_seconds, vendor_field
+from tidings.channels.http import AuthFailed, HttpSender, retry_after, token_answer
+from tidings.channels.vendors import OPPO
+from tidings.channels.verdicts import ACCEPTED, Failure, Verdict, vendor_status
+from tidings.delivery.models import Outbound
+
+MAX_TTL = 10 * 24 * 3600
+TOKEN_LIFETIME = 24 * 3600.0
+INVALID_REGISTRATION = 10000
+_REAUTH = frozenset({11})  # auth_token invalid or expired
+
+
+def sign(app_key: str, timestamp: str, master_secret: str) -> str:
+    return hashlib.sha256((app_key + timestamp + master_secret).encode()).hexdigest()
+
+
+def message(out: Outbound, now: float) -> dict[str, Any]:
+    options = out.options
+    notification: dict[str, Any] = {
+        "title": out.payload.title,
+        "content": out.payload.content,
+        "app_message_id": delivery_uuid(out).hex,
+        "off_line": True,
+        "off_line_ttl": ttl_seconds(out, now, maximum=MAX_TTL),
+        "action_parameters": json.dumps(custom_data(out), ensure_ascii=False),
+    }
+    if out.payload.uri and options.push_action == 1:
+        notification.update(click_action_type=5, click_action_url=out.payload.uri)
+    elif out.payload.uri:
+        notification.update(click_action_type=2, click_action_url=out.payload.uri)
+    else:
+        notification["click_action_type"] = 0
+    if options.channel_id:
+        notification["channel_id"] = options.channel_id
+    category = vendor_field(options.third_channel_category, OPPO)
+    if category:
+        notification["category"] = category
+    level = vendor_field(options.notify_level, OPPO)
+    if level and level.isdigit():
+        notification["notify_level"] = int(level)
+    elif options.silent == 1:
+        notification["notify_level"] = 1  # OPPO has no data messages: drawer only, no alert
+    if out.payload.extended_params.get("big_text") == "1":
+        notification["style"] = 2
+    return {"target_type": 2, "target_value": out.device.third_token, "notification": notification}
+
+
+def read_answer(status: int, headers: httpx.Headers, body: bytes) -> Verdict:
+    try:
+        answer = json.loads(body)
+        code = int(answer.get("code", -1))
+        reason = f"{code} {answer.get('message', '')}".strip()
+    except (ValueError, AttributeError, TypeError):
+        code, reason = -1, f"HTTP {status}"
+    if status >= 500 or status == 429:
+        return Verdict(
+            vendor_status(OPPO, Failure.VENDOR_ERROR),
+            reason,
+            retry=True,
+            retry_after=retry_after(headers),
+        )
+    if status == 200 and code == 0:
+        return ACCEPTED
+    if code in _REAUTH:
+        return Verdict(vendor_status(OPPO, Failure.AUTH), reason, reauth=True)
+    if code == INVALID_REGISTRATION:
+        return Verdict(vendor_status(OPPO, Failure.DEAD_TOKEN), reason, dead_token=True)
+    return Verdict(vendor_status(OPPO, Failure.INVALID), reason)
+
+
+class OppoProtocol:
+    vendor = OPPO
+    needs_token = True
+
+    def __init__(self, config: ChannelConfig) -> None:
+        self._config = config
+        self._base = config["base_url"]
+
+    async def fetch_token(self, client: httpx.AsyncClient) -> tuple[str, float]:
+        timestamp = str(int(time.time() * 1000))
+        key, secret = self._config["app_key"], self._config["master_secret"]
+        form = {"app_key": key, "timestamp": timestamp, "sign": sign(key, timestamp, secret)}
+        body = token_answer(OPPO, await client.post(f"{self._base}/server/v1/auth", data=form))
+        token = (body.get("data") or {}).get("auth_token")
+        if body.get("code") != 0 or not token:
+            raise AuthFailed(
+                Verdict(vendor_status(OPPO, Failure.AUTH), f"auth refused: {body.get('message')}")
+            )
+        return token, TOKEN_LIFETIME
+
+    def request(self, out: Outbound, token: str | None, now: float) -> httpx.Request:
+        return httpx.Request(
+            "POST",
+            f"{self._base}/server/v1/message/notification/unicast",
+            data={
+                "auth_token": token or "",
+                "message": json.dumps(message(out, now), ensure_ascii=False),
+            },
+        )
+
+    def read(self, out: Outbound, status: int, headers: httpx.Headers, body: bytes) -> Verdict:
+        return read_answer(status, headers, body)
+
+
+def make_sender(config: ChannelConfig) -> HttpSender:
+    return HttpSender(OppoProtocol(config), config["concurrency"])

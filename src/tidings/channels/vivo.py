@@ -1,0 +1,143 @@
+"""vivo Push: an auth token from an md5-signed request, then JSON sends with a unique requestId.
+
+Classification ("0" operational, "1" system; MPS's default is 1) is vivo's ``classification``, and
+ThirdChannelCategory ``vivo`` its second-level ``category`` (IM, ACCOUNT, ..., MARKETING).
+``requestId`` is derived from the delivery, so a retried send is one vivo can recognise and drop.
+vivo's send API has no notification-channel field, so ChannelId does not apply.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from typing import Any
+
+import httpx
+
+from tidings.channels.config import ChannelConfig
+from tidings.channels.extensions import custom_data, delivery_uuid, ttl_seconds, vendor_field
+from tidings.channels.http import AuthFailed, HttpSender, retry_after, token_answer
+from tidings.channels.vendors import VIVO
+from tidings.channels.verdicts import ACCEPTED, Failure, Verdict, vendor_status
+from tidings.delivery.models import Outbound
+
+MAX_TTL = 7 * 24 * 3600
+MIN_TTL = 60
+MAX_CUSTOM_KEYS = 10
+TOKEN_LIFETIME = 24 * 3600.0
+_FAILURES = {
+    10302: Failure.DEAD_TOKEN,
+    10070: Failure.QUOTA,
+    10250: Failure.THROTTLED,
+    10200: Failure.AUTH,
+    10206: Failure.AUTH,
+    10207: Failure.AUTH,
+    10094: Failure.AUTH,
+}
+_REAUTH = frozenset({10050, 10051})  # authToken invalid or expired
+
+
+def sign(app_id: str, app_key: str, timestamp: str, app_secret: str) -> str:
+    return hashlib.md5((app_id + app_key + timestamp + app_secret).strip().encode()).hexdigest()
+
+
+def message(out: Outbound, app_id: str, now: float) -> dict[str, Any]:
+    options = out.options
+    custom = dict(list(custom_data(out).items())[:MAX_CUSTOM_KEYS])
+    body: dict[str, Any] = {
+        "appId": int(app_id),
+        "regId": out.device.third_token,
+        "notifyType": 1 if options.silent == 1 else 4,
+        "title": out.payload.title,
+        "content": out.payload.content,
+        "timeToLive": ttl_seconds(out, now, maximum=MAX_TTL, minimum=MIN_TTL),
+        "classification": int(options.classification or "1"),
+        "clientCustomMap": custom,
+        "requestId": delivery_uuid(out).hex,
+        "pushMode": 0,
+    }
+    if out.payload.uri and options.push_action == 1:
+        body.update(skipType=4, skipContent=out.payload.uri)
+    elif out.payload.uri:
+        body.update(skipType=2, skipContent=out.payload.uri)
+    else:
+        body["skipType"] = 1
+    category = vendor_field(options.third_channel_category, VIVO)
+    if category:
+        body["category"] = category
+    return body
+
+
+def read_answer(status: int, headers: httpx.Headers, body: bytes) -> Verdict:
+    try:
+        answer = json.loads(body)
+        code = int(answer.get("result", -1))
+        reason = f"{code} {answer.get('desc', '')}".strip()
+    except (ValueError, AttributeError, TypeError):
+        code, reason = -1, f"HTTP {status}"
+    if status >= 500 or status == 429:
+        return Verdict(
+            vendor_status(VIVO, Failure.VENDOR_ERROR),
+            reason,
+            retry=True,
+            retry_after=retry_after(headers),
+        )
+    if status == 200 and code == 0:
+        return ACCEPTED
+    if code in _REAUTH:
+        return Verdict(vendor_status(VIVO, Failure.AUTH), reason, reauth=True)
+    failure = _FAILURES.get(code, Failure.INVALID)
+    return Verdict(
+        vendor_status(VIVO, failure),
+        reason,
+        retry=failure == Failure.THROTTLED,
+        dead_token=failure == Failure.DEAD_TOKEN,
+    )
+
+
+class VivoProtocol:
+    vendor = VIVO
+    needs_token = True
+
+    def __init__(self, config: ChannelConfig) -> None:
+        self._config = config
+        self._base = config["base_url"]
+
+    async def fetch_token(self, client: httpx.AsyncClient) -> tuple[str, float]:
+        config = self._config
+        timestamp = str(int(time.time() * 1000))
+        body = {
+            "appId": int(config["app_id"]),
+            "appKey": config["app_key"],
+            "timestamp": int(timestamp),
+            "sign": sign(config["app_id"], config["app_key"], timestamp, config["app_secret"]),
+        }
+        answer = token_answer(VIVO, await client.post(f"{self._base}/message/auth", json=body))
+        token = answer.get("authToken")
+        if answer.get("result") != 0 or not token:
+            code = answer.get("result")
+            failure = _FAILURES.get(code, Failure.AUTH) if isinstance(code, int) else Failure.AUTH
+            raise AuthFailed(
+                Verdict(
+                    vendor_status(VIVO, failure),
+                    f"auth refused: {code} {answer.get('desc')}",
+                    retry=failure == Failure.THROTTLED,
+                )
+            )
+        return token, TOKEN_LIFETIME
+
+    def request(self, out: Outbound, token: str | None, now: float) -> httpx.Request:
+        return httpx.Request(
+            "POST",
+            f"{self._base}/message/send",
+            headers={"authToken": token or ""},
+            json=message(out, self._config["app_id"], now),
+        )
+
+    def read(self, out: Outbound, status: int, headers: httpx.Headers, body: bytes) -> Verdict:
+        return read_answer(status, headers, body)
+
+
+def make_sender(config: ChannelConfig) -> HttpSender:
+    return HttpSender(VivoProtocol(config), config["concurrency"])

@@ -1,0 +1,209 @@
+"""Vendor channels end to end: PushReport and PushMultiple through the official SDK, a real
+``tidings serve`` on both databases, and each fake vendor receiving what it should.
+
+A dead vendor token is removed from the device, and the message reaches the device over the
+self-built channel instead (``tidings device listen`` is the device).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import pytest
+from alibabacloud_mpaas20201028 import models
+from sqlalchemy import text
+
+from tests.conftest import BACKENDS
+from tests.fakes.apns import FakeApns
+from tests.fakes.credentials import apns_config, fcm_config
+from tests.fakes.fcm import FakeFcm
+from tests.fakes.hms import FakeHms
+from tests.fakes.honor import FakeHonor
+from tests.fakes.oppo import FakeOppo
+from tests.fakes.vivo import FakeVivo
+from tests.fakes.xiaomi import FakeXiaomi
+from tests.support.clients import new_sdk
+from tests.support.devices import Listener, push_multiple
+from tests.support.servers import running_server
+from tests.support.stored import connection
+from tidings.channels.vendors import THIRD_CHANNELS
+
+WORKSPACE = "vendorws"
+APP_ID = "ONEXVENDOR000001"
+TEMPLATE = "Prize"
+VALUES = {"name": "Zhang San", "money": "200"}
+HTTP_FAKES = {"fcm": FakeFcm, "hms": FakeHms, "honor": FakeHonor, "xiaomi": FakeXiaomi,
+              "oppo": FakeOppo, "vivo": FakeVivo}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def fakes(tmp_path_factory: pytest.TempPathFactory):
+    running = {name: cls().start() for name, cls in HTTP_FAKES.items()}
+    running["apns"] = FakeApns(tmp_path_factory.mktemp("apns-ca")).start()
+    yield running
+    for fake in running.values():
+        fake.stop()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def tenant(request, fakes, tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp(f"vendor-{request.param}")
+    settings = {"SSL_CERT_FILE": str(fakes["apns"].ca_file), "TIDINGS_DELIVERY_SWEEP_SECONDS": "1"}
+    with running_server(request.param, data_dir, settings) as server:
+        server.create_app(WORKSPACE, APP_ID)
+        key = server.create_key(WORKSPACE)
+        for name, fake in fakes.items():
+            if name == "apns":
+                config = apns_config(fake.url)
+            elif name == "fcm":
+                config = fcm_config(fake.url, fake.token_url)
+            else:
+                config = fake.config()
+            server.cli(
+                "channels", "set", "--workspace", WORKSPACE, "--app-id", APP_ID,
+                "--channel", name, "--config", json.dumps(config),
+            )  # fmt: skip
+        client = new_sdk(server, key)
+        created = client.create_template(
+            models.CreateTemplateRequest(
+                app_id=APP_ID, workspace_id=WORKSPACE, template_name=TEMPLATE,
+                title="Prize", content="Hello #name#, congratulations on winning #money# yuan",
+            )
+        ).body  # fmt: skip
+        assert created.success, created
+        yield server, client
+
+
+def report(client, token: str, vendor: str, vendor_token: str, os_type: int = 1) -> None:
+    answer = client.push_report(
+        models.PushReportRequest(
+            app_id=APP_ID, workspace_id=WORKSPACE, delivery_token=token, os_type=os_type,
+            third_channel=THIRD_CHANNELS[vendor], third_channel_device_token=vendor_token,
+        )
+    ).body  # fmt: skip
+    assert answer.result_code == "OK", answer
+
+
+def statuses(server, task_id: str) -> list[tuple]:
+    with connection(server) as conn:
+        rows = conn.execute(
+            text("SELECT channel, status, reason FROM deliveries WHERE task_id = :t ORDER BY id"),
+            {"t": int(task_id)},
+        )
+        return [tuple(row) for row in rows]
+
+
+def wait_for_status(server, task_id: str, wanted: int, timeout: float = 15) -> list[tuple]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = statuses(server, task_id)
+        if found and all(row[1] == wanted for row in found):
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"deliveries of task {task_id}: {statuses(server, task_id)}")
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:12]}"
+
+
+def test_ios_push_reaches_apns(tenant, fakes) -> None:
+    server, client = tenant
+    apns_token = uuid.uuid4().hex * 2
+    report(client, apns_token, "apns", apns_token, os_type=2)
+    task = push_multiple(
+        client, APP_ID, WORKSPACE, TEMPLATE, [(apns_token, unique("k"), VALUES)],
+        delivery_type=2, extended_params=json.dumps({"badge": "5", "sound": "ring.caf"}),
+    )  # fmt: skip
+    assert wait_for_status(server, task, 2) == [("apns", 2, None)]
+    (got,) = fakes["apns"].record.for_token(apns_token)
+    assert got.body["aps"]["alert"] == {
+        "title": "Prize",
+        "body": "Hello Zhang San, congratulations on winning 200 yuan",
+    }
+    assert got.body["aps"]["badge"] == 5 and got.body["aps"]["sound"] == "ring.caf"
+
+
+@pytest.mark.parametrize(
+    ("vendor", "options", "check"),
+    [
+        ("hms", {"third_channel_category": {"hms": "1"},
+                 "notify_level": {"hms": "2"}, "channel_id": "chat"},
+         lambda m: m["android"]["category"] == "IM"
+         and m["android"]["notification"]["importance"] == "NORMAL"
+         and m["android"]["notification"]["channel_id"] == "chat"),
+        ("honor", {"third_channel_category": {"honor": "LOW"}},
+         lambda m: m["android"]["notification"]["importance"] == "LOW"),
+        ("fcm", {"channel_id": "news"},
+         lambda m: m["android"]["notification"]["channel_id"] == "news"),
+        ("xiaomi", {"mi_channel_id": "mi-chat"},
+         lambda m: m["extra.channel_id"] == "mi-chat"),
+        ("oppo", {"third_channel_category": {"oppo": "ACCOUNT"},
+                  "notify_level": {"oppo": "2"}},
+         lambda m: m["notification"]["category"] == "ACCOUNT"
+         and m["notification"]["notify_level"] == 2),
+        ("vivo", {"classification": "0", "third_channel_category": {"vivo": "NEWS"}},
+         lambda m: m["classification"] == 0 and m["category"] == "NEWS"),
+    ],
+)  # fmt: skip
+def test_android_push_reaches_the_vendor(tenant, fakes, vendor, options, check) -> None:
+    server, client = tenant
+    device, vendor_token = unique("DT"), unique(f"{vendor}-")
+    report(client, device, vendor, vendor_token)
+    task = push_multiple(
+        client, APP_ID, WORKSPACE, TEMPLATE, [(device, unique("k"), VALUES)], **options
+    )
+    deadline = time.monotonic() + 15
+    while not fakes[vendor].record.for_token(vendor_token):
+        assert time.monotonic() < deadline, f"{vendor} received nothing"
+        time.sleep(0.05)
+    (got,) = fakes[vendor].record.for_token(vendor_token)
+    assert "Hello Zhang San, congratulations on winning 200 yuan" in json.dumps(
+        got.body, ensure_ascii=False
+    )
+    assert check(got.body), got.body
+    assert wait_for_status(server, task, 2) == [(vendor, 2, None)]
+
+
+def test_dead_token_is_removed_and_the_device_gets_it_itself(tenant, fakes, tmp_path) -> None:
+    server, client = tenant
+    listener = Listener(server, APP_ID, WORKSPACE, tmp_path / "device.json")
+    try:
+        device = listener.connected()["DeliveryToken"]
+        dead = unique("hms-dead-")
+        fakes["hms"].dead.add(dead)
+        report(client, device, "hms", dead)
+        task = push_multiple(client, APP_ID, WORKSPACE, TEMPLATE, [(device, unique("k"), VALUES)])
+        (message,) = listener.messages(1)
+        assert message["content"] == "Hello Zhang San, congratulations on winning 200 yuan"
+        assert wait_for_status(server, task, 2) == [("selfbuilt", 2, None)]
+        assert fakes["hms"].record.for_token(dead) == []
+        with connection(server) as conn:
+            row = conn.execute(
+                text("SELECT third_token, manufacturer FROM devices WHERE token = :t"),
+                {"t": device},
+            ).one()
+        assert tuple(row) == (None, "android")
+    finally:
+        listener.stop()
+
+
+def test_transparent_goes_over_the_self_built_channel(tenant, fakes, tmp_path) -> None:
+    server, client = tenant
+    listener = Listener(server, APP_ID, WORKSPACE, tmp_path / "device.json")
+    try:
+        device = listener.connected()["DeliveryToken"]
+        vendor_token = unique("xm-")
+        report(client, device, "xiaomi", vendor_token)
+        task = push_multiple(
+            client, APP_ID, WORKSPACE, TEMPLATE, [(device, unique("k"), VALUES)],
+            notify_type="transparent",
+        )  # fmt: skip
+        (message,) = listener.messages(1)
+        assert message["notifyType"] == "transparent"
+        assert wait_for_status(server, task, 2) == [("selfbuilt", 2, None)]
+        assert fakes["xiaomi"].record.for_token(vendor_token) == []
+    finally:
+        listener.stop()
