@@ -7,7 +7,7 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from tidings.cli.common import DatabaseUrl, DataDir, console, run, settings_from
 from tidings.schedule.listing import MAX_PAGE_SIZE, ListQuery, read_unique_ids
@@ -34,7 +34,14 @@ def list_upcoming(
         query = ListQuery(None, None, None, None, page=1, size=limit, waiting_only=True)
         items, total = await services.schedules.page(found.pk, query)
         zone = ZoneInfo(found.timezone)
-        table = Table("UniqueId", "ParentId", "Task", "Kind", f"Due ({found.timezone})", "Title")
+        table = Table(
+            Column("UniqueId", no_wrap=True),
+            Column("ParentId", no_wrap=True),
+            "Task",
+            Column("Kind", no_wrap=True),
+            Column(f"Due ({found.timezone})", no_wrap=True),
+            "Title",
+        )
         for item in items:
             table.add_row(
                 str(item.unique_id),
