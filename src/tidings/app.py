@@ -14,6 +14,9 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 
 from tidings.config import Settings
+from tidings.console.accounts import Accounts
+from tidings.console.routes import console_mount
+from tidings.console.web import Console
 from tidings.gateway.server import DeviceGateway
 from tidings.openapi.endpoint import RpcEndpoint
 from tidings.openapi.replay import DatabaseNonces, MemoryNonces, Nonces
@@ -36,6 +39,10 @@ def build_app(
             nonces = DatabaseNonces(services.db, settings.nonce_ttl_seconds, clock)
         app.state.services = services
         app.state.rpc = RpcEndpoint(services, nonces, clock=clock)
+        accounts = Accounts(
+            services.db, session_seconds=settings.console_session_seconds, clock=clock
+        )
+        app.state.console = Console(services, accounts)
         gateway = app.state.gateway = DeviceGateway(services)
         await gateway.start()
         services.delivery.start()
@@ -57,6 +64,7 @@ def build_app(
         Route("/", _Rpc()),
         Route("/healthz", healthz, methods=["GET"]),
         WebSocketRoute("/device", _Devices()),
+        console_mount(),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
 

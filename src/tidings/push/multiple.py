@@ -103,15 +103,38 @@ def render_targets(
 ) -> list[RenderedMessage]:
     """Each TargetMsg checked and its message rendered; the first problem names its entry."""
     seen: dict[str, int] = {}
-    unified_size = (
-        sum(len(k.encode()) + len(v.encode()) for k, v in options.extended_params.items())
-        if options.extended_params
-        else 0
-    )
+    unified_size = _unified_size(options)
     return [
         _render(index, entry, template, seen, unified_size, limits)
         for index, entry in enumerate(targets, start=1)
     ]
+
+
+def check_targets(
+    targets: Sequence[dict[str, Any]],
+    template: CompiledTemplate,
+    options: PushOptions,
+    limits: PushLimits,
+) -> list[RenderedMessage | ServiceError]:
+    """Every TargetMsg's message, or its first problem: ``render_targets`` going on past a
+    refused entry, so that a whole batch can be corrected at once (the console checks a CSV so).
+    """
+    seen: dict[str, int] = {}
+    unified_size = _unified_size(options)
+    checked: list[RenderedMessage | ServiceError] = []
+    for index, entry in enumerate(targets, start=1):
+        try:
+            checked.append(_render(index, entry, template, seen, unified_size, limits))
+        except ServiceError as exc:
+            checked.append(exc)
+    return checked
+
+
+def _unified_size(options: PushOptions) -> int:
+    """Bytes the call-wide extension parameters add to every message."""
+    if not options.extended_params:
+        return 0
+    return sum(len(k.encode()) + len(v.encode()) for k, v in options.extended_params.items())
 
 
 def _render(

@@ -15,8 +15,8 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from tidings.errors import Code, ServiceError
-from tidings.push.models import PushLimits, PushPlan
-from tidings.push.multiple import MultipleFields, check_call, render_targets
+from tidings.push.models import PushLimits, PushPlan, RenderedMessage
+from tidings.push.multiple import MultipleFields, check_call, check_targets, render_targets
 from tidings.push.states import ACCEPTED, SCHEDULED
 from tidings.schedule.acceptance import add_occurrences, check_room
 from tidings.store import pushes as store
@@ -44,6 +44,25 @@ class Pushes:
         self._clock = clock
         self._on_scheduled = on_scheduled
         self._on_accepted = on_accepted
+
+    @property
+    def max_targets(self) -> int:
+        """The most TargetMsg entries one PushMultiple call may carry."""
+        return self._limits.max_targets
+
+    async def check_multiple(
+        self, app: App, fields: MultipleFields, targets: Sequence[dict[str, Any]]
+    ) -> list[RenderedMessage | ServiceError]:
+        """What ``push_multiple`` would make of each entry, storing nothing: the call-wide rules
+        raise as they do there; each entry gets its message or its own first problem.
+
+        ``targets`` may hold more entries than one call takes, for a batch to be sent as several
+        calls: a msgKey repeated anywhere in it is reported. Whether a msgKey was used by an
+        earlier task is found out only when sending.
+        """
+        call = check_call(fields, self._limits, timezone=app.timezone, now=self._clock())
+        template = await self._templates.compiled(app.pk, fields.template_name)
+        return check_targets(targets, template, call.options, self._limits)
 
     async def push_multiple(
         self, app: App, fields: MultipleFields, targets: Callable[[], Sequence[dict[str, Any]]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, func, insert, select
+from sqlalchemy import Connection, Row, delete, func, insert, select, update
 
 from tidings.store.tables import templates
 
@@ -16,6 +16,11 @@ def count(conn: Connection, app_pk: int) -> int:
 
 def insert_template(conn: Connection, values: dict[str, Any]) -> Row:
     return conn.execute(insert(templates).values(values).returning(*templates.c)).one()
+
+
+def update_template(conn: Connection, pk: int, values: dict[str, Any]) -> Row:
+    query = update(templates).where(templates.c.pk == pk).values(values)
+    return conn.execute(query.returning(*templates.c)).one()
 
 
 def find(

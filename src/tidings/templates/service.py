@@ -1,7 +1,8 @@
 """Template CRUD for an app, and compiled templates for the push path.
 
 Pushes look templates up by name on every call, so compiled templates are cached per app for
-``cache_seconds``; a template deleted in another process stays usable that long at most.
+``cache_seconds``; a template deleted or changed in another process stays usable as it was that
+long at most. A change never reaches pushes already accepted: their messages were rendered then.
 """
 
 from __future__ import annotations
@@ -96,6 +97,38 @@ class Templates:
         assert number is not None and size is not None
         rows, total = await self._db.read(store.page, app_pk, (number - 1) * size, size)
         return [Template.from_row(r) for r in rows], total, number, size
+
+    async def update(
+        self, app_pk: int, template_id: str | None, fields: TemplateFields
+    ) -> Template:
+        """Replace every field of a template, its name too; its revision goes up by one."""
+        pk = _template_pk(template_id)
+        if pk is None:
+            raise ServiceError(Code.INVALID_PARAM, "TemplateId is required to change a template")
+        spec = draft(fields)
+        try:
+            old_name, template = await self._db.write(
+                self._replace, app_pk, pk, spec, int(self._clock() * 1000)
+            )
+        except IntegrityError:  # another process took the new name in between
+            raise _exists(spec.name) from None
+        self._compiled.pop((app_pk, old_name), None)
+        self._compiled.pop((app_pk, template.name), None)
+        return template
+
+    def _replace(
+        self, conn: Connection, app_pk: int, pk: int, spec: TemplateDraft, now_ms: int
+    ) -> tuple[str, Template]:
+        row = store.find(conn, app_pk, pk=pk)
+        if row is None:
+            raise ServiceError(Code.TEMPLATE_NOT_EXIST, f"no template with id {pk} in this app")
+        if spec.name != row.name and store.find(conn, app_pk, name=spec.name) is not None:
+            raise _exists(spec.name)
+        values = asdict(spec)
+        values.update(
+            variables=",".join(spec.variables), revision=row.revision + 1, updated_at=now_ms
+        )
+        return row.name, Template.from_row(store.update_template(conn, pk, values))
 
     async def delete(self, app_pk: int, template_id: str | None, name: str | None) -> None:
         template = await self.get(app_pk, template_id, name)

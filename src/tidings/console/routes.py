@@ -1,0 +1,35 @@
+"""The console's URL map, mounted at /console by the application."""
+
+from __future__ import annotations
+
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from tidings.console.pages import apps, auth, keys, push, templates
+from tidings.console.web import HERE
+
+APP = "/apps/{workspace}/{app_id}"
+GET, POST, BOTH = ["GET"], ["POST"], ["GET", "POST"]
+
+
+def console_mount() -> Mount:
+    return Mount(
+        "/console",
+        routes=[
+            Route("/", apps.overview, methods=GET),
+            Route("/login", auth.login, methods=BOTH),
+            Route("/logout", auth.logout, methods=POST),
+            Route("/apps", apps.create, methods=POST),
+            Route("/keys", keys.index, methods=GET),
+            Route("/keys", keys.create, methods=POST),
+            Route("/keys/{key_id}/{action:str}", keys.change, methods=POST),
+            Route(APP + "/templates", templates.index, methods=GET),
+            Route(APP + "/templates/new", templates.new, methods=BOTH),
+            Route(APP + "/templates/preview", templates.live_preview, methods=POST),
+            Route(APP + "/templates/{template_id}", templates.edit, methods=BOTH),
+            Route(APP + "/templates/{template_id}/delete", templates.delete, methods=POST),
+            Route(APP + "/push", push.compose, methods=GET),
+            Route(APP + "/push/batch", push.send_batch, methods=POST),
+            Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+        ],
+    )
