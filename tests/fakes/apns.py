@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import socket
 import ssl
 import time
 from pathlib import Path
@@ -45,14 +46,15 @@ class ApnsState:
         self.dead: set[str] = set()
         self.tokens_seen: set[str] = set()
         self.connections = 0
-        self._verified: set[str] = set()
+        self._verified: dict[str, int] = {}  # token -> its iat, once its signature checked
 
     def check_token(self, authorization: str | None) -> str | None:
         """None when the provider token is good, else the APNs reason."""
         if not authorization or not authorization.startswith("bearer "):
             return "MissingProviderToken"
         token = authorization[len("bearer ") :]
-        if token not in self._verified:
+        iat = self._verified.get(token)
+        if iat is None:
             try:
                 header = jwt.get_unverified_header(token)
                 claims = jwt.decode(
@@ -62,9 +64,8 @@ class ApnsState:
                 return "InvalidProviderToken"
             if header.get("kid") != KEY_ID or claims.get("iss") != TEAM_ID:
                 return "InvalidProviderToken"
-            self._verified.add(token)
+            iat = self._verified[token] = int(claims.get("iat", 0))
             self.tokens_seen.add(token)
-        iat = jwt.decode(token, options={"verify_signature": False}).get("iat", 0)
         if time.time() - iat > 3600:
             return "ExpiredProviderToken"
         return None
@@ -123,15 +124,19 @@ class _ServerProtocol(asyncio.Protocol):
         self.state = state
         config = h2.config.H2Configuration(
             client_side=False,
-            header_encoding="utf-8",
+            header_encoding=None,
             validate_outbound_headers=False,
             normalize_outbound_headers=False,
+            validate_inbound_headers=False,  # the checks that matter are APNs' own, below
+            normalize_inbound_headers=False,
         )
         self.conn = h2.connection.H2Connection(config)
         self.requests: dict[int, tuple[dict[str, str], bytearray]] = {}
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        sock = transport.get_extra_info("socket")
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.state.connections += 1
         self.conn.local_settings = h2.settings.Settings(
             client=False, initial_values={h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 1000}
@@ -142,7 +147,8 @@ class _ServerProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         for event in self.conn.receive_data(data):
             if isinstance(event, h2.events.RequestReceived):
-                self.requests[event.stream_id] = (dict(event.headers), bytearray())
+                headers = {k.decode(): v.decode() for k, v in event.headers}
+                self.requests[event.stream_id] = (headers, bytearray())
             elif isinstance(event, h2.events.DataReceived):
                 self.conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
                 if event.stream_id in self.requests:
@@ -155,14 +161,14 @@ class _ServerProtocol(asyncio.Protocol):
         self.transport.write(self.conn.data_to_send())
 
     def _respond(self, stream_id: int, status: int, body: Any, wait: int | None = None) -> None:
-        headers = [(":status", str(status)), ("apns-id", "00000000-0000-0000-0000-000000000000")]
+        headers = [(b":status", str(status).encode()), (b"apns-id", b"00000000-0000-0000-0000-0")]
         if wait is not None:
-            headers.append(("retry-after", str(wait)))
+            headers.append((b"retry-after", str(wait).encode()))
         if body is None:
             self.conn.send_headers(stream_id, headers, end_stream=True)
             return
         data = json.dumps(body).encode()
-        headers.append(("content-type", "application/json"))
+        headers.append((b"content-type", b"application/json"))
         self.conn.send_headers(stream_id, headers)
         self.conn.send_data(stream_id, data, end_stream=True)
 

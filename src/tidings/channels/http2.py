@@ -12,6 +12,7 @@ next request.
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 from collections.abc import Sequence
 from urllib.parse import urlsplit
@@ -46,6 +47,7 @@ class _Protocol(asyncio.Protocol):
             header_encoding=None,
             validate_outbound_headers=False,
             normalize_outbound_headers=False,
+            validate_inbound_headers=False,
         )
         self.h2 = h2.connection.H2Connection(config)
         self.transport: asyncio.Transport | None = None
@@ -57,6 +59,7 @@ class _Protocol(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        _no_delay(transport)
         self.h2.initiate_connection()
         self.open = True
         self.flush()
@@ -240,6 +243,14 @@ class Http2Connection:
                 protocol.h2.close_connection()
                 protocol.flush()
             protocol.transport.close()
+
+
+def _no_delay(transport: asyncio.BaseTransport) -> None:
+    """Send small frames at once: Nagle's algorithm would hold a lone answer-sized write back
+    until the peer acknowledges the previous one, stalling a request-response exchange."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 MAX_STREAMS = 1000  # until (and unless) the server announces fewer

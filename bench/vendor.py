@@ -1,0 +1,208 @@
+"""APNs benchmark: PushMultiple to 10,000 iOS devices through the APNs adapter into a fake APNs.
+
+Starts the fake APNs (TLS + HTTP/2, ES256 tokens checked) in a process of its own and
+``tidings serve`` on SQLite with the app's APNs channel pointed at it; registers ``--devices``
+iOS devices with APNs tokens (written straight into the database: setup, not measured); then sends
+PushMultiple calls of 100 personalised targets through the official SDK from a few threads and
+times from the first call until every delivery is recorded as accepted by APNs (status 2).
+
+In the same run it measures the fake's own ceiling: the same number of notifications, same
+payload and provider token, sent over one HTTP/2 connection by the bare client the adapter uses,
+with nothing of Tidings around it. It prints both rates and their ratio.
+
+    python bench/vendor.py [--devices 10000] [--streams 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from alibabacloud_mpaas20201028 import models
+from cryptography.hazmat.primitives import serialization
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import create_engine, insert, select, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.fakes.credentials import BUNDLE_ID, apns_config, apns_key  # noqa: E402
+from tests.support.clients import new_sdk  # noqa: E402
+from tests.support.servers import free_port, running_server  # noqa: E402
+
+from tidings.channels.apns import provider_token  # noqa: E402
+from tidings.channels.config import check_config  # noqa: E402
+from tidings.channels.http import tls_context  # noqa: E402
+from tidings.channels.http2 import Http2Connection  # noqa: E402
+from tidings.store.tables import apps, devices  # noqa: E402
+
+APP_ID = "ONEXBENCHAPNS001"
+WORKSPACE = "bench"
+TEMPLATE = "bench"
+TARGETS = 100
+console = Console()
+
+
+def start_fake(directory: Path) -> tuple[subprocess.Popen, str, Path]:
+    public = directory / "apns-public.pem"
+    public.write_bytes(
+        apns_key()
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes.apns", "--port", str(port), "--cert-dir",
+         str(directory), "--public-key", str(public)],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+    return process, f"https://127.0.0.1:{port}", directory / "fake-apns-ca.pem"
+
+
+def register_devices(database: str, count: int) -> list[str]:
+    """Write ``count`` iOS devices with APNs tokens for the app, as PushReport would."""
+    engine = create_engine(database)
+    tokens = [uuid.uuid4().hex * 2 for _ in range(count)]
+    now = int(time.time() * 1000)
+    with engine.begin() as conn:
+        app_pk = conn.execute(select(apps.c.pk).where(apps.c.app_id == APP_ID)).scalar_one()
+        rows = [
+            {"app_pk": app_pk, "token": t, "platform": "ios", "manufacturer": "ios",
+             "third_channel": 1, "third_token": t, "created_at": now}
+            for t in tokens
+        ]  # fmt: skip
+        conn.execute(insert(devices), rows)
+    engine.dispose()
+    return tokens
+
+
+def accepted(database: str) -> int:
+    engine = create_engine(database)
+    with engine.connect() as conn:
+        return conn.execute(
+            text("SELECT count(*) FROM deliveries WHERE channel = 'apns' AND status = 2")
+        ).scalar_one()
+
+
+def push_all(client, tokens: list[str]) -> None:
+    def call(chunk: list[str]) -> None:
+        body = client.push_multiple(
+            models.PushMultipleRequest(
+                app_id=APP_ID, workspace_id=WORKSPACE, delivery_type=2, task_name="bench",
+                template_name=TEMPLATE, expired_seconds=3600,
+                target_msg=[
+                    models.PushMultipleRequestTargetMsg(
+                        target=t, msg_key=uuid.uuid4().hex,
+                        template_key_value=json.dumps({"name": t[:8]}),
+                    )
+                    for t in chunk
+                ],
+            )
+        ).body  # fmt: skip
+        assert body.result_code == "OK", body
+
+    chunks = [tokens[i : i + TARGETS] for i in range(0, len(tokens), TARGETS)]
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(call, chunks))
+
+
+def through_tidings(directory: Path, fake_url: str, ca_file: Path, count: int) -> float:
+    settings = {"SSL_CERT_FILE": str(ca_file), "TIDINGS_LOG_LEVEL": "warning"}
+    with running_server("sqlite", directory / "data", settings) as server:
+        server.create_app(WORKSPACE, APP_ID)
+        key = server.create_key(WORKSPACE)
+        server.cli(
+            "channels", "set", "--workspace", WORKSPACE, "--app-id", APP_ID, "--channel", "apns",
+            "--config", json.dumps(apns_config(fake_url, concurrency=500)),
+        )  # fmt: skip
+        client = new_sdk(server, key)
+        client.create_template(
+            models.CreateTemplateRequest(
+                app_id=APP_ID, workspace_id=WORKSPACE, template_name=TEMPLATE,
+                title="Hello", content="Hello #name#, your parcel has arrived",
+            )
+        )  # fmt: skip
+        database = f"sqlite:///{(directory / 'data' / 'tidings.db').resolve()}"
+        tokens = register_devices(database, count)
+        started = time.perf_counter()
+        push_all(client, tokens)
+        while (done := accepted(database)) < count:
+            if time.perf_counter() - started > 300:
+                raise RuntimeError(f"only {done} of {count} accepted after 300 s")
+            time.sleep(0.05)
+        return count / (time.perf_counter() - started)
+
+
+async def ceiling(fake_url: str, ca_file: Path, count: int, streams: int) -> float:
+    """The fake's rate for bare requests over one connection (same payload and token)."""
+    os.environ["SSL_CERT_FILE"] = str(ca_file)
+    config = check_config("apns", apns_config(fake_url))
+    connection = Http2Connection(fake_url, tls_context(alpn=("h2",)))
+    bearer = provider_token(config, time.time()).encode()
+    body = json.dumps(
+        {"aps": {"alert": {"title": "Hello", "body": "Hello 0123abcd, your parcel has arrived"}},
+         "deliveryId": "1", "taskId": "1"}
+    ).encode()  # fmt: skip
+    headers = [
+        (b"authorization", b"bearer " + bearer),
+        (b"apns-push-type", b"alert"),
+        (b"apns-topic", BUNDLE_ID.encode()),
+        (b"apns-priority", b"10"),
+        (b"apns-expiration", str(int(time.time()) + 3600).encode()),
+    ]
+    tokens = iter(uuid.uuid4().hex * 2 for _ in range(count))
+
+    async def worker() -> None:
+        for token in tokens:
+            response = await connection.request(f"/3/device/{token}", headers, body)
+            assert response.status == 200, response.body
+
+    await connection.request(f"/3/device/{'0' * 64}", headers, body)  # connect first
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(streams)))
+    elapsed = time.perf_counter() - started
+    await connection.aclose()
+    return count / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--devices", type=int, default=10_000)
+    parser.add_argument("--streams", type=int, default=200, help="concurrent streams (ceiling)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        fake, url, ca_file = start_fake(directory)
+        try:
+            console.print(f"Fake APNs at {url}; measuring its ceiling ...")
+            try:
+                import uvloop
+
+                floor = uvloop.run(ceiling(url, ca_file, args.devices, args.streams))
+            except ImportError:
+                floor = asyncio.run(ceiling(url, ca_file, args.devices, args.streams))
+            console.print(f"PushMultiple to {args.devices} iOS devices through Tidings ...")
+            rate = through_tidings(directory, url, ca_file, args.devices)
+        finally:
+            fake.terminate()
+            fake.wait(10)
+    table = Table("measure", "notifications/s")
+    table.add_row("PushMultiple -> Tidings -> APNs adapter -> fake APNs", f"{rate:,.0f}")
+    table.add_row("bare HTTP/2 client -> fake APNs (one connection)", f"{floor:,.0f}")
+    table.add_row("ratio", f"{rate / floor:.2f}")
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()
