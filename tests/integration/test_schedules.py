@@ -52,6 +52,20 @@ def schedule(tenant: Tenant, fixed_ms: int, who: str, **fields: Any) -> tuple[st
     return body.push_result.data, key
 
 
+def add_template(tenant: Tenant, app_id: str) -> None:
+    """The module's template, in another app of the tenant's workspace."""
+    created = tenant.sdk().create_template(
+        models.CreateTemplateRequest(
+            app_id=app_id,
+            workspace_id=tenant.workspace,
+            template_name=TEMPLATE,
+            title="Prize",
+            content="Hello #name#, congratulations on winning #money# yuan",
+        )
+    )
+    assert created.body.success, created.body
+
+
 def listed(tenant: Tenant, unique_id: str | None = None, **fields: Any) -> list:
     request = models.QueryPushSchedulerListRequest(
         app_id=fields.pop("app_id", tenant.app_id),
@@ -118,15 +132,7 @@ def test_a_daily_loop_fires_today_and_lists_its_next_occurrence_tomorrow(tenant:
     app_id = f"LOOP{uuid.uuid4().hex[:8].upper()}"
     tenant.server.create_app(tenant.workspace, app_id, "--timezone", zone)
     sdk = tenant.sdk()
-    sdk.create_template(
-        models.CreateTemplateRequest(
-            app_id=app_id,
-            workspace_id=tenant.workspace,
-            template_name=TEMPLATE,
-            title="Daily",
-            content="Hello #name#, #money#",
-        )
-    )
+    add_template(tenant, app_id)
     due = seconds_ahead(3)
     local = datetime.fromtimestamp(due / 1000, UTC).astimezone(ZoneInfo(zone))
     midnight = local.replace(hour=0, minute=0, second=0)
@@ -253,15 +259,7 @@ def test_the_101st_waiting_push_is_refused(tenant: Tenant) -> None:
     app_id = f"LIMIT{uuid.uuid4().hex[:8].upper()}"
     tenant.server.create_app(tenant.workspace, app_id)
     sdk = tenant.sdk()
-    sdk.create_template(
-        models.CreateTemplateRequest(
-            app_id=app_id,
-            workspace_id=tenant.workspace,
-            template_name=TEMPLATE,
-            title="Prize",
-            content="Hello #name#, #money#",
-        )
-    )
+    add_template(tenant, app_id)
     fixed = json.dumps({"fixedTime": seconds_ahead(3600)})
 
     def push() -> Any:
@@ -306,15 +304,7 @@ def test_a_server_killed_across_a_due_time_fires_it_once_on_restart(
     with running_server(kind, tmp_path / "data") as server:
         server.create_app("crash", "CRASHAPP")
         tenant = Tenant(server, server.create_key("crash"), "crash", "CRASHAPP")
-        tenant.sdk().create_template(
-            models.CreateTemplateRequest(
-                app_id="CRASHAPP",
-                workspace_id="crash",
-                template_name=TEMPLATE,
-                title="Prize",
-                content="Hello #name#, #money#",
-            )
-        )
+        add_template(tenant, "CRASHAPP")
         listener = Listener(server, "CRASHAPP", "crash", tmp_path / "device.json")
         try:
             token = listener.connected()["DeliveryToken"]
@@ -352,15 +342,7 @@ def test_two_processes_on_one_postgresql_fire_each_occurrence_once(tmp_path: Pat
             one.create_app("pair", "PAIRAPP")
             key = one.create_key("pair")
             tenants = [Tenant(s, key, "pair", "PAIRAPP") for s in (one, two)]
-            tenants[0].sdk().create_template(
-                models.CreateTemplateRequest(
-                    app_id="PAIRAPP",
-                    workspace_id="pair",
-                    template_name=TEMPLATE,
-                    title="Prize",
-                    content="Hello #name#, #money#",
-                )
-            )
+            add_template(tenants[0], "PAIRAPP")
             due = seconds_ahead(3)
             parents = [schedule(tenants[i % 2], due, f"user{i}")[0] for i in range(20)]
             wait_until(due + 1500)

@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.support.servers import postgres_schema
+from tests.conftest import BACKENDS
+from tests.support.servers import database
 from tidings.config import Settings
 from tidings.errors import ServiceError
 from tidings.push.multiple import MultipleFields
@@ -94,13 +95,10 @@ class World:
         return Scheduler(self.services.db, clock=self.clock, recheck_seconds=86400, **options)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | None]:
-    if request.param == "sqlite":
-        yield None
-    else:
-        with postgres_schema() as url:
-            yield url
+    with database(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, insert, or_, select, update
+from sqlalchemy import Column, Connection, Row, and_, func, insert, or_, select, update
 
 from tidings.store.tables import apps, messages, tasks
 
@@ -71,24 +71,22 @@ def claim_due(conn: Connection, state: str, now_ms: int, limit: int) -> list[Row
 
 def move(conn: Connection, ids: Collection[int], old: str, new: str) -> list[int]:
     """Move the rows among ``ids`` that are in state ``old`` to ``new``; the ids it moved."""
-    if not ids:
-        return []
-    query = (
-        update(tasks)
-        .where(tasks.c.id.in_(list(ids)), tasks.c.state == old)
-        .values(state=new)
-        .returning(tasks.c.id)
-    )
-    return sorted(conn.execute(query).scalars())
+    return _move(conn, tasks.c.id, ids, old, new)
 
 
 def move_children(conn: Connection, parent_ids: Collection[int], old: str, new: str) -> list[int]:
     """Move every child of ``parent_ids`` in state ``old`` to ``new``; the ids it moved."""
-    if not parent_ids:
+    return _move(conn, tasks.c.parent_id, parent_ids, old, new)
+
+
+def _move(
+    conn: Connection, column: Column, values: Collection[int], old: str, new: str
+) -> list[int]:
+    if not values:
         return []
     query = (
         update(tasks)
-        .where(tasks.c.parent_id.in_(list(parent_ids)), tasks.c.state == old)
+        .where(column.in_(list(values)), tasks.c.state == old)
         .values(state=new)
         .returning(tasks.c.id)
     )
