@@ -11,11 +11,15 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 
 @dataclass
@@ -99,15 +103,29 @@ class LoopThread:
 
 
 class HttpFake:
-    """A Starlette app of a fake vendor, served by uvicorn on a free loopback port."""
+    """A fake vendor over HTTP: a Starlette app served by uvicorn on a free loopback port.
 
-    def __init__(self, app: Any) -> None:
+    Subclasses give ``routes``; the base issues and checks access tokens (``expire_tokens``
+    makes every issued one stale, as a vendor's expiry would) and answers scripted errors:
+    ``fail(status, body)`` answers the next request (to ``token``, or any) with that body.
+    """
+
+    token_lifetime = 3600
+
+    def __init__(self) -> None:
         self.record = Record()
-        self._config = uvicorn.Config(
+        self.dead: set[str] = set()
+        self._tokens: set[str] = set()
+        self._issued = 0
+        app = Starlette(routes=self.routes())
+        config = uvicorn.Config(
             app, host="127.0.0.1", port=0, log_level="warning", access_log=False, lifespan="off"
         )
-        self._server = uvicorn.Server(self._config)
+        self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    def routes(self) -> list[Route]:
+        raise NotImplementedError
 
     def start(self) -> HttpFake:
         self._thread.start()
@@ -123,3 +141,38 @@ class HttpFake:
     def stop(self) -> None:
         self._server.should_exit = True
         self._thread.join(10)
+
+    def reset(self) -> None:
+        self.record.clear()
+        self.dead.clear()
+
+    def issue_token(self) -> str:
+        self._issued += 1
+        self.record.auth_requests += 1
+        token = f"{type(self).__name__}-token-{self._issued}-{uuid.uuid4().hex[:8]}"
+        self._tokens.add(token)
+        return token
+
+    def valid_token(self, token: str | None) -> bool:
+        return token is not None and token in self._tokens
+
+    def expire_tokens(self) -> None:
+        self._tokens.clear()
+
+    def fail(
+        self,
+        status: int,
+        body: Any,
+        *,
+        times: int = 1,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.record.script((status, body, headers or {}), times=times, token=token)
+
+    def scripted(self, token: str | None) -> Response | None:
+        answer = self.record.scripted(token)
+        if answer is None:
+            return None
+        status, body, headers = answer
+        return JSONResponse(body, status_code=status, headers=headers)

@@ -1,7 +1,10 @@
-"""The HTTP clients vendor channels share: one TLS setup, timeouts and connection limits.
+"""HTTP for the vendor channels: clients with one TLS setup, timeouts and connection limits; the
+sender every vendor but APNs uses; and the OAuth token requests several of them share.
 
-Certificates are checked against certifi's roots, or against the file ``SSL_CERT_FILE`` names
-(the OpenSSL convention), which is how tests and private deployments add their own CA.
+A vendor module describes its protocol (``VendorHttp``: fetch a token, build a request, read an
+answer, all but the first pure) and ``HttpSender`` does the I/O around it. Certificates are
+checked against certifi's roots, or against the file ``SSL_CERT_FILE`` names (the OpenSSL
+convention), which is how tests and private deployments add their own CA.
 """
 
 from __future__ import annotations
@@ -9,9 +12,16 @@ from __future__ import annotations
 import functools
 import os
 import ssl
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import certifi
 import httpx
+
+from tidings.channels.tokens import CachedToken
+from tidings.channels.verdicts import Failure, Verdict, vendor_status
+from tidings.delivery.models import Outbound
 
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
@@ -50,3 +60,119 @@ def retry_after(headers: httpx.Headers | dict[str, str]) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         return None
+
+
+class AuthFailed(Exception):
+    """The vendor's token endpoint did not give a token; ``verdict`` says what to do."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__(verdict.reason)
+        self.verdict = verdict
+
+
+class VendorHttp(Protocol):
+    """One vendor's protocol over HTTP: how it authenticates, asks and answers."""
+
+    vendor: str
+    needs_token: bool
+
+    async def fetch_token(self, client: httpx.AsyncClient) -> tuple[str, float]:
+        """A new access token and its lifetime in seconds, or ``AuthFailed``."""
+        ...
+
+    def request(self, out: Outbound, token: str | None, now: float) -> httpx.Request: ...
+
+    def read(self, out: Outbound, status: int, headers: httpx.Headers, body: bytes) -> Verdict: ...
+
+
+class HttpSender:
+    """A ``Sender`` for the vendors that speak plain HTTP (all but APNs)."""
+
+    def __init__(
+        self,
+        protocol: VendorHttp,
+        concurrency: int,
+        *,
+        http2: bool = False,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._protocol = protocol
+        self._client = vendor_client(concurrency, http2=http2)
+        self._clock = clock
+        self._token = (
+            CachedToken(lambda: protocol.fetch_token(self._client))
+            if protocol.needs_token
+            else None
+        )
+
+    async def attempt(self, out: Outbound) -> Verdict:
+        unreachable = vendor_status(self._protocol.vendor, Failure.CONN_CLOSED)
+        try:
+            token = await self._token.get() if self._token is not None else None
+            response = await self._client.send(self._protocol.request(out, token, self._clock()))
+        except AuthFailed as exc:
+            return exc.verdict
+        except httpx.HTTPError as exc:
+            return Verdict(unreachable, f"{type(exc).__name__}: {exc}", retry=True)
+        return self._protocol.read(out, response.status_code, response.headers, response.content)
+
+    def refresh(self) -> None:
+        if self._token is not None:
+            self._token.invalidate()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def token_answer(vendor: str, response: httpx.Response) -> dict[str, Any]:
+    """A token endpoint's JSON answer, or ``AuthFailed``: retried when the vendor is down,
+    final when it refused the credentials."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if response.status_code >= 500 or response.status_code == 429:
+        failure = Failure.THROTTLED if response.status_code in (429, 503) else Failure.VENDOR_ERROR
+        reason = f"token endpoint answered {response.status_code}"
+        raise AuthFailed(
+            Verdict(
+                vendor_status(vendor, failure),
+                reason,
+                retry=True,
+                retry_after=retry_after(response.headers),
+            )
+        )
+    if response.status_code != 200 or not isinstance(body, dict):
+        raise AuthFailed(
+            Verdict(
+                vendor_status(vendor, Failure.AUTH),
+                f"token endpoint refused the credentials ({response.status_code}): "
+                f"{response.text[:200]}",
+            )
+        )
+    return body
+
+
+async def client_credentials(
+    vendor: str, client: httpx.AsyncClient, url: str, client_id: str, secret: str
+) -> tuple[str, float]:
+    """OAuth 2.0 client credentials (Huawei, Honor)."""
+    form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+    body = token_answer(vendor, await client.post(url, data=form))
+    return _access_token(vendor, body)
+
+
+def _access_token(vendor: str, body: dict[str, Any]) -> tuple[str, float]:
+    token = body.get("access_token")
+    if not isinstance(token, str) or not token:
+        raise AuthFailed(Verdict(vendor_status(vendor, Failure.AUTH), f"no access_token: {body}"))
+    return token, float(body.get("expires_in") or 3600)
+
+
+async def jwt_bearer(
+    vendor: str, client: httpx.AsyncClient, url: str, assertion: str
+) -> tuple[str, float]:
+    """OAuth 2.0 JWT bearer grant (a Google service account, for FCM)."""
+    form = {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion}
+    body = token_answer(vendor, await client.post(url, data=form))
+    return _access_token(vendor, body)

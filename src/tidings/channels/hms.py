@@ -1,0 +1,143 @@
+"""Huawei Push Kit (HMS), REST v1, with an OAuth 2.0 client-credentials access token.
+
+ThirdChannelCategory ``hms`` is given in mPaaS's numbering ("1" IM ... "14" MARKETING) and sent as
+Huawei's category name; NotifyLevel ``hms`` "1"/"2" becomes the notification's LOW/NORMAL
+importance.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from tidings.channels.config import ChannelConfig
+from tidings.channels.extensions import (
+    custom_data,
+    data_message,
+    ttl_seconds,
+    vendor_field,
+    wants_data_message,
+    whole_number,
+)
+from tidings.channels.http import HttpSender, client_credentials, retry_after
+from tidings.channels.vendors import HMS
+from tidings.channels.verdicts import ACCEPTED, Failure, Verdict, vendor_status
+from tidings.delivery.models import Outbound
+
+MAX_TTL = 15 * 24 * 3600
+CATEGORIES = {
+    "1": "IM", "2": "VOIP", "3": "SUBSCRIPTION", "4": "TRAVEL", "5": "HEALTH", "6": "WORK",
+    "7": "ACCOUNT", "8": "EXPRESS", "9": "FINANCE", "10": "DEVICE_REMINDER",
+    "11": "SYSTEM_REMINDER", "12": "MAIL", "13": "PLAY_VOICE", "14": "MARKETING",
+}  # fmt: skip
+IMPORTANCE = {"1": "LOW", "2": "NORMAL"}
+
+SUCCESS = "80000000"
+_FAILURES = {
+    "80100000": Failure.DEAD_TOKEN,  # partial success: our one token was the illegal one
+    "80300007": Failure.DEAD_TOKEN,
+    "80200001": Failure.AUTH,
+    "80200003": Failure.AUTH,
+    "80300002": Failure.AUTH,
+    "80300008": Failure.TOO_LARGE,
+    "81000001": Failure.VENDOR_ERROR,
+}
+_REAUTH = frozenset({"80200001", "80200003"})
+
+
+def click_action(out: Outbound) -> dict[str, Any]:
+    """Open the app, or the URI: as a web page (PushAction 0) or as an intent (1)."""
+    uri = out.payload.uri
+    if not uri:
+        return {"type": 3}
+    if out.options.push_action == 1:
+        return {"type": 1, "intent": uri}
+    return {"type": 2, "url": uri}
+
+
+def message(out: Outbound, now: float) -> dict[str, Any]:
+    options = out.options
+    android: dict[str, Any] = {"ttl": f"{ttl_seconds(out, now, maximum=MAX_TTL)}s"}
+    category = CATEGORIES.get(vendor_field(options.third_channel_category, HMS) or "")
+    if category:
+        android["category"] = category
+    body: dict[str, Any] = {"token": [out.device.third_token], "android": android}
+    if wants_data_message(out):
+        body["data"] = json.dumps(data_message(out, HMS), ensure_ascii=False)
+        android["urgency"] = options.transparent_urgency or "NORMAL"
+        return {"validate_only": False, "message": body}
+    extended = out.payload.extended_params
+    notification: dict[str, Any] = {
+        "title": out.payload.title,
+        "body": out.payload.content,
+        "click_action": click_action(out),
+    }
+    if options.channel_id:
+        notification["channel_id"] = options.channel_id
+    importance = IMPORTANCE.get(vendor_field(options.notify_level, HMS) or "")
+    if importance:
+        notification["importance"] = importance
+    badge_add = whole_number(extended.get("badge_add_num"))
+    if badge_add is not None and extended.get("badge_class"):
+        notification["badge"] = {"add_num": badge_add, "class": extended["badge_class"]}
+    if extended.get("big_text") == "1":
+        notification.update(style=1, big_title=out.payload.title, big_body=out.payload.content)
+    android["notification"] = notification
+    body["data"] = json.dumps(custom_data(out), ensure_ascii=False)
+    return {"validate_only": False, "message": body}
+
+
+def read_answer(status: int, headers: httpx.Headers, body: bytes) -> Verdict:
+    try:
+        answer = json.loads(body)
+        code, reason = str(answer.get("code", "")), str(answer.get("msg", ""))
+    except (ValueError, AttributeError):
+        code, reason = "", ""
+    reason = f"{code or status} {reason}".strip()
+    if status == 200 and code == SUCCESS:
+        return ACCEPTED
+    if status == 401 or code in _REAUTH:
+        return Verdict(vendor_status(HMS, Failure.AUTH), reason, reauth=True)
+    transient = status in (429, 502, 503) or status >= 500 or code == "81000001"
+    failure = _FAILURES.get(code, Failure.VENDOR_ERROR if transient else Failure.INVALID)
+    if status == 503:
+        failure = Failure.THROTTLED  # Huawei's flow control
+    return Verdict(
+        vendor_status(HMS, failure),
+        reason,
+        retry=transient,
+        retry_after=retry_after(headers) if transient else None,
+        dead_token=failure == Failure.DEAD_TOKEN,
+    )
+
+
+class HmsProtocol:
+    vendor = HMS
+    needs_token = True
+
+    def __init__(self, config: ChannelConfig) -> None:
+        self._config = config
+        self._send_url = f"{config['base_url']}/v1/{config['app_id']}/messages:send"
+
+    async def fetch_token(self, client: httpx.AsyncClient) -> tuple[str, float]:
+        config = self._config
+        return await client_credentials(
+            HMS, client, config["auth_url"], config["client_id"], config["client_secret"]
+        )
+
+    def request(self, out: Outbound, token: str | None, now: float) -> httpx.Request:
+        return httpx.Request(
+            "POST",
+            self._send_url,
+            headers={"authorization": f"Bearer {token}"},
+            json=message(out, now),
+        )
+
+    def read(self, out: Outbound, status: int, headers: httpx.Headers, body: bytes) -> Verdict:
+        return read_answer(status, headers, body)
+
+
+def make_sender(config: ChannelConfig) -> HttpSender:
+    return HttpSender(HmsProtocol(config), config["concurrency"])

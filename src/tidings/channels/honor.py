@@ -1,0 +1,121 @@
+"""Honor Push, with an OAuth 2.0 client-credentials access token.
+
+Honor sorts notifications by importance (NORMAL: service and communication; LOW: marketing and
+information). Both ThirdChannelCategory ``honor`` and NotifyLevel ``honor`` set it, as
+``NORMAL``/``LOW`` or in mPaaS's level numbering ("1" LOW, "2" NORMAL); the category wins when
+both are given. Honor's send API has no notification-channel field, so ChannelId does not apply.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from tidings.channels.config import ChannelConfig
+from tidings.channels.extensions import (
+    custom_data,
+    data_message,
+    ttl_seconds,
+    vendor_field,
+    wants_data_message,
+    whole_number,
+)
+from tidings.channels.hms import click_action
+from tidings.channels.http import HttpSender, client_credentials, retry_after
+from tidings.channels.vendors import HONOR
+from tidings.channels.verdicts import ACCEPTED, Failure, Verdict, vendor_status
+from tidings.delivery.models import Outbound
+
+MAX_TTL = 15 * 24 * 3600
+IMPORTANCE = {"1": "LOW", "2": "NORMAL", "LOW": "LOW", "NORMAL": "NORMAL"}
+SUCCESS = frozenset({200, 80000000})
+_REAUTH = frozenset({401, 80200001, 80200003})
+
+
+def importance(out: Outbound) -> str | None:
+    options = out.options
+    for given in (options.third_channel_category, options.notify_level):
+        value = IMPORTANCE.get((vendor_field(given, HONOR) or "").upper())
+        if value:
+            return value
+    return None
+
+
+def message(out: Outbound, now: float) -> dict[str, Any]:
+    android: dict[str, Any] = {"ttl": f"{ttl_seconds(out, now, maximum=MAX_TTL)}s"}
+    body: dict[str, Any] = {"token": [out.device.third_token], "android": android}
+    if wants_data_message(out):
+        body["data"] = json.dumps(data_message(out, HONOR), ensure_ascii=False)
+        return body
+    extended = out.payload.extended_params
+    action = click_action(out)
+    notification: dict[str, Any] = {
+        "title": out.payload.title,
+        "body": out.payload.content,
+        "clickAction": action,
+    }
+    level = importance(out)
+    if level:
+        notification["importance"] = level
+    badge_add = whole_number(extended.get("badge_add_num"))
+    if badge_add is not None and extended.get("badge_class"):
+        notification["badge"] = {"addNum": badge_add, "badgeClass": extended["badge_class"]}
+    if extended.get("big_text") == "1":
+        notification.update(style=1, bigTitle=out.payload.title, bigBody=out.payload.content)
+    android["notification"] = notification
+    body["data"] = json.dumps(custom_data(out), ensure_ascii=False)
+    return body
+
+
+def read_answer(status: int, headers: httpx.Headers, body: bytes, token: str) -> Verdict:
+    try:
+        answer = json.loads(body)
+        code = int(answer.get("code", 0))
+        data = answer.get("data") or {}
+        reason = f"{code} {answer.get('message', '')}".strip()
+    except (ValueError, AttributeError, TypeError):
+        code, data, reason = 0, {}, f"HTTP {status}"
+    if status == 401 or code in _REAUTH:
+        return Verdict(vendor_status(HONOR, Failure.AUTH), reason, reauth=True)
+    if status >= 500 or status == 429:
+        failure = Failure.THROTTLED if status in (429, 503) else Failure.VENDOR_ERROR
+        return Verdict(
+            vendor_status(HONOR, failure), reason, retry=True, retry_after=retry_after(headers)
+        )
+    if token in (data.get("expireTokens") or []):
+        return Verdict(vendor_status(HONOR, Failure.DEAD_TOKEN), reason, dead_token=True)
+    if status == 200 and code in SUCCESS and token not in (data.get("failTokens") or []):
+        return ACCEPTED
+    return Verdict(vendor_status(HONOR, Failure.INVALID), reason)
+
+
+class HonorProtocol:
+    vendor = HONOR
+    needs_token = True
+
+    def __init__(self, config: ChannelConfig) -> None:
+        self._config = config
+        self._send_url = f"{config['base_url']}/api/v1/{config['app_id']}/sendMessage"
+
+    async def fetch_token(self, client: httpx.AsyncClient) -> tuple[str, float]:
+        config = self._config
+        return await client_credentials(
+            HONOR, client, config["auth_url"], config["client_id"], config["client_secret"]
+        )
+
+    def request(self, out: Outbound, token: str | None, now: float) -> httpx.Request:
+        return httpx.Request(
+            "POST",
+            self._send_url,
+            headers={"authorization": f"Bearer {token}", "timestamp": str(int(now * 1000))},
+            json=message(out, now),
+        )
+
+    def read(self, out: Outbound, status: int, headers: httpx.Headers, body: bytes) -> Verdict:
+        return read_answer(status, headers, body, out.device.third_token or "")
+
+
+def make_sender(config: ChannelConfig) -> HttpSender:
+    return HttpSender(HonorProtocol(config), config["concurrency"])

@@ -1,0 +1,78 @@
+"""A fake Huawei Push Kit: the OAuth client-credentials token endpoint and ``messages:send``,
+answering with Huawei's result codes."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from tests.fakes.base import HttpFake, Received
+
+APP_ID = "10086"
+CLIENT_SECRET = "hms-client-secret"
+
+
+def answer(code: str, msg: str, status: int = 200) -> JSONResponse:
+    return JSONResponse({"code": code, "msg": msg, "requestId": "req-1"}, status_code=status)
+
+
+class FakeHms(HttpFake):
+    client_id = APP_ID
+    client_secret = CLIENT_SECRET
+    send_path = "/v1/{app_id}/messages:send"
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/oauth2/v3/token", self.token, methods=["POST"]),
+            Route(self.send_path, self.send, methods=["POST"]),
+        ]
+
+    def config(self) -> dict:
+        return {
+            "app_id": APP_ID,
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "base_url": self.url,
+            "auth_url": f"{self.url}/oauth2/v3/token",
+        }
+
+    async def token(self, request: Request) -> Response:
+        form = await request.form()
+        if form.get("grant_type") != "client_credentials":
+            return JSONResponse({"error": 1102, "error_description": "bad grant"}, 400)
+        if (
+            form.get("client_id") != self.client_id
+            or form.get("client_secret") != self.client_secret
+        ):
+            return JSONResponse({"error": 1101, "error_description": "invalid client"}, 400)
+        return JSONResponse(
+            {"access_token": self.issue_token(), "expires_in": self.token_lifetime,
+             "token_type": "Bearer"}
+        )  # fmt: skip
+
+    async def send(self, request: Request) -> Response:
+        bearer = request.headers.get("authorization", "").removeprefix("Bearer ")
+        if not self.valid_token(bearer):
+            return answer("80200003", "OAuth token expired", 401)
+        if request.path_params["app_id"] != APP_ID:
+            return answer("80300002", "The current app does not have permission", 200)
+        raw = await request.body()
+        try:
+            message = json.loads(raw)["message"]
+        except (ValueError, KeyError, TypeError):
+            return answer("80100003", "Illegal message structure")
+        tokens = message.get("token") or []
+        if len(tokens) > 1000:
+            return answer("80300010", "The number of tokens exceeds the limit")
+        scripted = self.scripted(tokens[0] if tokens else None)
+        if scripted is not None:
+            return scripted
+        if len(raw) - sum(len(t) for t in tokens) > 4096:
+            return answer("80300008", "The message body size exceeds the default value")
+        if any(t in self.dead for t in tokens):
+            return answer("80300007", "All the tokens are invalid")
+        self.record.add(Received(tokens[0], dict(request.headers), message))
+        return answer("80000000", "Success")

@@ -1,0 +1,66 @@
+"""A fake Honor Push: client-credentials tokens and ``sendMessage``, naming expired tokens in
+``expireTokens`` as Honor does."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from tests.fakes.base import HttpFake, Received
+
+APP_ID = "104"
+CLIENT_ID = "honor-client"
+CLIENT_SECRET = "honor-secret"
+
+
+class FakeHonor(HttpFake):
+    def routes(self) -> list[Route]:
+        return [
+            Route("/auth/token", self.token, methods=["POST"]),
+            Route("/api/v1/{app_id}/sendMessage", self.send, methods=["POST"]),
+        ]
+
+    def config(self) -> dict:
+        return {
+            "app_id": APP_ID,
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "base_url": self.url,
+            "auth_url": f"{self.url}/auth/token",
+        }
+
+    async def token(self, request: Request) -> Response:
+        form = await request.form()
+        if (
+            form.get("grant_type") != "client_credentials"
+            or form.get("client_id") != CLIENT_ID
+            or form.get("client_secret") != CLIENT_SECRET
+        ):
+            return JSONResponse({"error": "invalid_client"}, status_code=401)
+        return JSONResponse({"access_token": self.issue_token(), "expires_in": self.token_lifetime})
+
+    async def send(self, request: Request) -> Response:
+        bearer = request.headers.get("authorization", "").removeprefix("Bearer ")
+        if not self.valid_token(bearer):
+            return JSONResponse({"code": 80200003, "message": "token expired"}, status_code=401)
+        if not request.headers.get("timestamp", "").isdigit():
+            return JSONResponse({"code": 80100001, "message": "timestamp header missing"})
+        if request.path_params["app_id"] != APP_ID:
+            return JSONResponse({"code": 80300002, "message": "no permission"})
+        try:
+            message = json.loads(await request.body())
+        except ValueError:
+            return JSONResponse({"code": 80100003, "message": "Illegal message structure"})
+        tokens = message.get("token") or []
+        scripted = self.scripted(tokens[0] if tokens else None)
+        if scripted is not None:
+            return scripted
+        expired = [t for t in tokens if t in self.dead]
+        data = {"sendResult": not expired, "requestId": "r1", "failTokens": [],
+                "expireTokens": expired}  # fmt: skip
+        if not expired:
+            self.record.add(Received(tokens[0], dict(request.headers), message))
+        return JSONResponse({"code": 200, "message": "success", "data": data})
