@@ -4,6 +4,7 @@ what each operator may see, and the pages over tenancy, templates and PushMultip
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -341,3 +342,67 @@ def test_scheduling_fields_are_judged_by_the_push_rules_in_the_apps_time_zone(
     nine_thirty_in_shanghai = datetime(2099, 6, 1, 1, 30, tzinfo=UTC)
     fixed = int(nine_thirty_in_shanghai.timestamp()) * 1000
     assert task["strategy"] == f'{{"fixedTime":{fixed}}}'
+
+
+def test_tasks_count_deliveries_by_status_and_trace_shows_each_delivery(
+    alice: Visitor, site: Server, seed_template: None
+) -> None:
+    csv = "target,msgKey,name,money\nnobody1,t1,A,1\nnobody2,t2,B,2\n"
+    sent = batch(alice, csv, task_name="Counted")
+    task_id = re.findall(r'data-testid="sent-task">(\d+)<', sent.text)[0]
+    base = f"/console/apps/{ALPHA}/{APP_A}"
+    assert f'data-task="{task_id}"' in alice.get(base + "/tasks").text
+    deadline = time.monotonic() + 10
+    while 'data-status="1"' not in (detail := alice.get(f"{base}/tasks/{task_id}")).text:
+        assert time.monotonic() < deadline, "the users' deliveries were never written"
+        time.sleep(0.1)
+    assert re.search(r'data-testid="messages">2<', detail.text)
+    assert re.search(r'data-status="1">.*?no device bound to the user.*?>2</td>', detail.text, re.S)
+    assert "Deliveries of task" in detail.text  # the chart's accessible name
+
+    trace = alice.get(f"{base}/trace?msg_key=t2")
+    assert trace.status_code == 200
+    shown = text_of(trace)
+    assert "Message t2" in shown and "nobody2" in shown and "Hello B, 2 yuan" in shown
+    assert "no device bound to the user" in shown
+    missing = alice.get(f"{base}/trace?msg_key=never")
+    assert missing.status_code == 404
+    assert field_error(missing, "msg_key") == "no message with msgKey 'never' in app " + APP_A
+
+    assert alice.get(f"{base}/tasks/999999").status_code == 404
+    assert alice.get(f"{base}/tasks/abc").status_code == 404
+    other = f"/console/apps/{ALPHA}/ONEXALPHAPAGES01/tasks/{task_id}"
+    assert alice.get(other).status_code == 404
+
+
+def test_a_scheduled_push_is_listed_and_cancelled(
+    alice: Visitor, site: Server, seed_template: None
+) -> None:
+    csv = "target,msgKey,name,money\nu1,sched1,A,1\n"
+    sent = batch(alice, csv, when="once", at="2099-01-01T08:00", task_name="Later")
+    task_id = re.findall(r'data-testid="sent-task">(\d+)<', sent.text)[0]
+    base = f"/console/apps/{ALPHA}/{APP_A}/scheduled"
+    listed = alice.get(base)
+    row = re.search(rf'data-occurrence="{task_id}">(.*?)</tr>', listed.text, re.S)[1]
+    assert "2099-01-01 08:00:00" in row and "waiting" in row and "Later" in row
+
+    done = alice.post(f"{base}/{task_id}/cancel")
+    assert done.status_code == 303
+    after = alice.get(base)
+    assert f"Cancelled 1 waiting occurrence of {task_id}." in text_of(after)
+    assert f'data-occurrence="{task_id}"' not in after.text
+    everything = alice.get(base + "?all=1")
+    row = re.search(rf'data-occurrence="{task_id}">(.*?)</tr>', everything.text, re.S)[1]
+    assert "cancelled" in row and "<button" not in row
+    assert stored.task(site, task_id)["state"] == "cancelled"
+
+    alice.post(f"{base}/999999/cancel")
+    assert "Not cancelled: UniqueIds: no scheduled push or occurrence 999999" in text_of(
+        alice.get(base)
+    )
+    immediate = re.findall(
+        r'data-testid="sent-task">(\d+)<',
+        batch(alice, "target,msgKey,name,money\nu,imm1,A,1\n").text,
+    )[0]
+    alice.post(f"{base}/{immediate}/cancel")
+    assert "only scheduled ones can be cancelled" in text_of(alice.get(base))

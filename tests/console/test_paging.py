@@ -17,7 +17,7 @@ from tidings.console.paging import Paging
         ("-1", 45, 1),
         ("x", 45, 1),
         ("٣", 45, 1),
-        ("99999999999999999999", 45, 3),
+        ("99999999999999999999", 45, 1),
     ],
 )
 def test_the_asked_page_is_clamped_to_the_pages_there_are(

@@ -15,12 +15,9 @@ class Paging:
 
     @classmethod
     def of(cls, raw_number: str | None, total: int, size: int = PAGE_SIZE) -> Paging:
-        """The page a query parameter asks for; anything unreadable is the first page."""
-        number = (
-            int(raw_number) if raw_number and raw_number.isascii() and raw_number.isdigit() else 1
-        )
+        """The page a query parameter asks for, within the pages there are."""
         pages = max(1, -(-total // size))
-        return cls(min(max(number, 1), pages), size, total)
+        return cls(min(asked(raw_number), pages), size, total)
 
     @property
     def pages(self) -> int:
@@ -49,3 +46,10 @@ class Paging:
                 out.append(None)
             out.append(n)
         return out
+
+
+def asked(raw_number: str | None) -> int:
+    """The page number a query parameter asks for; anything unreadable is the first page."""
+    if raw_number and raw_number.isascii() and raw_number.isdigit() and len(raw_number) < 10:
+        return max(int(raw_number), 1)
+    return 1

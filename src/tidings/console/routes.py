@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from tidings.console.pages import apps, auth, keys, push, templates
+from tidings.console.pages import apps, auth, keys, push, scheduled, tasks, templates, trace
 from tidings.console.web import HERE
 
 APP = "/apps/{workspace}/{app_id}"
@@ -30,6 +30,11 @@ def console_mount() -> Mount:
             Route(APP + "/templates/{template_id}/delete", templates.delete, methods=POST),
             Route(APP + "/push", push.compose, methods=GET),
             Route(APP + "/push/batch", push.send_batch, methods=POST),
+            Route(APP + "/scheduled", scheduled.index, methods=GET),
+            Route(APP + "/scheduled/{task_id}/cancel", scheduled.cancel, methods=POST),
+            Route(APP + "/tasks", tasks.index, methods=GET),
+            Route(APP + "/tasks/{task_id}", tasks.detail, methods=GET),
+            Route(APP + "/trace", trace.index, methods=GET),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         ],
     )

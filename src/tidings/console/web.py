@@ -23,6 +23,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from tidings.console.accounts import Accounts, Operator, Session
+from tidings.console.reports import Reports
 from tidings.errors import ServiceError
 from tidings.services import Services
 from tidings.tenancy.models import App
@@ -55,6 +56,7 @@ class Console:
     def __init__(self, services: Services, accounts: Accounts) -> None:
         self.services = services
         self.accounts = accounts
+        self.reports = Reports(services.db)
         self.templates = Jinja2Templates(directory=HERE / "templates")
         env = self.templates.env
         env.filters["when"] = format_instant

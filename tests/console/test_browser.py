@@ -1,0 +1,234 @@
+"""The seed's flow in a real browser: Debian's Chromium driven by Playwright against a real server,
+with real device clients (``tidings device listen``) receiving what the console sends.
+
+Sign in (by keyboard), create a template and watch its preview, check and send a batch push from a
+CSV, see it arrive on two devices and the task's counts change when a third user binds a device,
+trace a msgKey, schedule a push and cancel it. Each main page is saved as a screenshot.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.console.browsing import add_operator
+from tests.support.clients import new_sdk
+from tests.support.devices import Listener, bind
+from tests.support.servers import Server, running_server
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WORKSPACE, APP_ID = "test", "ONEX570DA89211721"
+USER, PASSWORD = "operator", "operator passphrase"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+README_SHOTS = ("template", "task")  # the two the README shows
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, tuple[str, str]]]:
+    """The server, and an AccessKey for the SDK (made before Playwright's loop runs here)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    with running_server("sqlite", tmp_path_factory.mktemp("console-browser")) as server:
+        server.create_app(WORKSPACE, APP_ID)
+        add_operator(server, USER, PASSWORD, "--workspace", WORKSPACE)
+        yield server, server.create_key(WORKSPACE)
+
+
+@pytest.fixture(scope="module")
+def browser(site: tuple[Server, tuple[str, str]]) -> Iterator:
+    with playwright_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+class Shots:
+    """Screenshots of the main pages, into the test's temporary directory."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.taken: list[str] = []
+
+    def take(self, page, name: str) -> None:
+        page.screenshot(path=self.directory / f"{name}.png", full_page=True)
+        self.taken.append(name)
+
+
+@pytest.fixture
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shots]:
+    taken = Shots(tmp_path_factory.mktemp("screenshots"))
+    yield taken
+    DOCS.mkdir(parents=True, exist_ok=True)
+    for name in README_SHOTS:
+        if name in taken.taken:
+            shutil.copyfile(taken.directory / f"{name}.png", DOCS / f"{name}.png")
+
+
+def test_the_seed_flow_in_the_browser(
+    site: tuple[Server, tuple[str, str]], browser, shots: Shots, tmp_path: Path
+) -> None:
+    expect = playwright_api.expect
+    server, key = site
+    sdk = new_sdk(server, key)
+    devices = [Listener(server, APP_ID, WORKSPACE, tmp_path / f"device{n}.json") for n in range(3)]
+    try:
+        tokens = [device.connected()["DeliveryToken"] for device in devices]
+        for token, user in zip(tokens[:2], ("userid1024", "userid1025"), strict=True):
+            assert bind(sdk, APP_ID, WORKSPACE, token, user).result_code == "OK"
+
+        page = browser.new_page(viewport={"width": 1280, "height": 860})
+        page.set_default_timeout(15_000)
+        app = f"{server.url}/console/apps/{WORKSPACE}/{APP_ID}"
+
+        # Sign in with the keyboard alone: the username field has focus, Tab, Enter.
+        page.goto(f"{server.url}/console/")
+        expect(page).to_have_url(re.compile(r"/console/login\?next=/console/$"))
+        shots.take(page, "sign-in")
+        page.keyboard.type(USER)
+        page.keyboard.press("Tab")
+        page.keyboard.type(PASSWORD)
+        page.keyboard.press("Enter")
+        expect(page.get_by_role("heading", name="Workspace test")).to_be_visible()
+        shots.take(page, "apps")
+
+        # A template, previewed live as it is typed.
+        page.goto(f"{app}/templates/new")
+        page.get_by_label("Name", exact=True).fill("Test template")
+        page.get_by_label("Title", exact=True).fill("Congratulations")
+        page.get_by_label("Content", exact=True).fill(
+            "Hello #name#, congratulations on winning #money# yuan"
+        )
+        preview = page.get_by_test_id("preview")
+        expect(preview).to_contain_text("Hello [name], congratulations on winning [money] yuan")
+        page.get_by_label("#name# sample value").fill("Zhang San")
+        expect(preview).to_contain_text("Hello Zhang San, congratulations on winning [money]")
+        shots.take(page, "template")
+        page.get_by_role("button", name="Create template").click()
+        expect(page.get_by_role("status")).to_have_text("Created template Test template.")
+        shots.take(page, "templates")
+
+        # A batch from a CSV: checked row by row, then sent.
+        stamp = str(int(time.time() * 1000))
+        keys = [f"{stamp}-{n}" for n in range(3)]
+        page.goto(f"{app}/push")
+        page.get_by_label("Task name").fill("Multiple test")
+        page.get_by_label("CSV", exact=True).fill(
+            "target,msgKey,name,money\n"
+            f"userid1024,{keys[0]},Zhang San,200\n"
+            f"userid1025,{keys[0]},Li Si,300\n"
+        )
+        page.get_by_role("button", name="Check").click()
+        expect(page.get_by_test_id("batch-summary")).to_contain_text("2 rows, 1 with a problem")
+        expect(page.locator('tr[data-row="2"]')).to_contain_text("repeats TargetMsg.1.MsgKey")
+        page.get_by_label("CSV", exact=True).fill(
+            "target,msgKey,name,money\n"
+            f"userid1024,{keys[0]},Zhang San,200\n"
+            f"userid1025,{keys[1]},Li Si,300\n"
+            f"userid1026,{keys[2]},Wang Wu,400\n"
+        )
+        page.get_by_role("button", name="Check").click()
+        expect(page.get_by_test_id("batch-summary")).to_contain_text("3 rows, all ready")
+        expect(page.locator('tr[data-row="2"]')).to_contain_text(
+            "Hello Li Si, congratulations on winning 300 yuan"
+        )
+        shots.take(page, "push")
+        page.get_by_role("button", name="Send").click()
+        task_id = page.get_by_test_id("sent-task").inner_text()
+
+        # It arrives on the two bound devices.
+        [first] = devices[0].messages(1)
+        [second] = devices[1].messages(1)
+        assert (first["msgKey"], first["content"]) == (
+            keys[0],
+            "Hello Zhang San, congratulations on winning 200 yuan",
+        )
+        assert (second["msgKey"], second["taskId"]) == (keys[1], task_id)
+
+        # The task's counts: two delivered, one waiting for its user to bind a device...
+        page.goto(f"{app}/tasks/{task_id}")
+        _reload_until(page, "delivered", "2")
+        expect(page.locator('tr[data-status="1"]')).to_contain_text("no device bound to the user")
+        # ...until that user binds one.
+        assert bind(sdk, APP_ID, WORKSPACE, tokens[2], "userid1026").result_code == "OK"
+        assert devices[2].messages(1)[0]["msgKey"] == keys[2]
+        _reload_until(page, "delivered", "3")
+        expect(page.get_by_test_id("waiting")).to_have_text("0")
+        shots.take(page, "task")
+        page.goto(f"{app}/tasks")
+        expect(page.locator(f'tr[data-task="{task_id}"] [data-count="delivered"]')).to_have_text(
+            "3"
+        )
+        shots.take(page, "tasks")
+
+        # Trace one msgKey to the device that has it.
+        page.goto(f"{app}/trace")
+        page.get_by_label("msgKey").fill(keys[1])
+        page.get_by_role("button", name="Trace").click()
+        expect(page.get_by_test_id("delivery-status")).to_have_text("delivered")
+        expect(page.locator("tbody")).to_contain_text(tokens[1])
+        shots.take(page, "trace")
+
+        # Schedule a push for tomorrow morning in the app's time zone, then cancel it.
+        tomorrow = datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=1)
+        page.goto(f"{app}/push")
+        page.get_by_label("Task name").fill("Tomorrow's news")
+        page.get_by_label("CSV", exact=True).fill(
+            f"target,msgKey,name,money\nuserid1024,{stamp}-later,Zhang San,1\n"
+        )
+        page.get_by_label("Once, later").check()
+        page.get_by_label("Date and time").fill(f"{tomorrow.isoformat()}T09:00")
+        page.get_by_role("button", name="Send").click()
+        expect(page.get_by_role("heading", name="Scheduled")).to_be_visible()
+        scheduled_id = page.get_by_test_id("sent-task").inner_text()
+        page.goto(f"{app}/scheduled")
+        row = page.locator(f'tr[data-occurrence="{scheduled_id}"]')
+        expect(row).to_contain_text(f"{tomorrow.isoformat()} 09:00:00")
+        expect(row).to_contain_text("waiting")
+        shots.take(page, "scheduled")
+        page.once("dialog", lambda dialog: dialog.accept())
+        row.get_by_role("button", name="Cancel").click()
+        expect(page.get_by_role("status")).to_contain_text(
+            f"Cancelled 1 waiting occurrence of {scheduled_id}."
+        )
+        page.goto(f"{app}/scheduled?all=1")
+        expect(page.locator(f'tr[data-occurrence="{scheduled_id}"]')).to_contain_text("cancelled")
+        devices[0].quiet(0.3)
+
+        page.goto(f"{server.url}/console/keys")
+        shots.take(page, "keys")
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto(f"{app}/tasks/{task_id}")
+        shots.take(page, "task-phone")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.close()
+    finally:
+        for device in devices:
+            device.stop()
+
+
+def _reload_until(page, test_id: str, value: str, seconds: float = 10) -> None:
+    """Reload until the page shows ``value`` (the page is server-rendered: no live updates)."""
+    deadline = time.monotonic() + seconds
+    while page.get_by_test_id(test_id).inner_text() != value:
+        assert time.monotonic() < deadline, f"{test_id} stayed {page.get_by_test_id(test_id)}"
+        time.sleep(0.2)
+        page.reload()
