@@ -21,7 +21,7 @@ from tidings.channels.extensions import (
     wants_data_message,
     whole_number,
 )
-from tidings.channels.http import HttpSender, client_credentials, retry_after
+from tidings.channels.http import ClientCredentialsJson, HttpSender, retry_after
 from tidings.channels.vendors import HMS
 from tidings.channels.verdicts import ACCEPTED, Failure, Verdict, vendor_status
 from tidings.delivery.models import Outbound
@@ -113,27 +113,14 @@ def read_answer(status: int, headers: httpx.Headers, body: bytes) -> Verdict:
     )
 
 
-class HmsProtocol:
+class HmsProtocol(ClientCredentialsJson):
     vendor = HMS
-    needs_token = True
 
     def __init__(self, config: ChannelConfig) -> None:
-        self._config = config
-        self._send_url = f"{config['base_url']}/v1/{config['app_id']}/messages:send"
+        super().__init__(config, f"{config['base_url']}/v1/{config['app_id']}/messages:send")
 
-    async def fetch_token(self, client: httpx.AsyncClient) -> tuple[str, float]:
-        config = self._config
-        return await client_credentials(
-            HMS, client, config["auth_url"], config["client_id"], config["client_secret"]
-        )
-
-    def request(self, out: Outbound, token: str | None, now: float) -> httpx.Request:
-        return httpx.Request(
-            "POST",
-            self._send_url,
-            headers={"authorization": f"Bearer {token}"},
-            json=message(out, now),
-        )
+    def body(self, out: Outbound, now: float) -> dict[str, Any]:
+        return message(out, now)
 
     def read(self, out: Outbound, status: int, headers: httpx.Headers, body: bytes) -> Verdict:
         return read_answer(status, headers, body)

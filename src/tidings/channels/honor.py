@@ -23,7 +23,7 @@ from tidings.channels.extensions import (
     whole_number,
 )
 from tidings.channels.hms import click_action
-from tidings.channels.http import HttpSender, client_credentials, retry_after
+from tidings.channels.http import ClientCredentialsJson, HttpSender, retry_after
 from tidings.channels.vendors import HONOR
 from tidings.channels.verdicts import ACCEPTED, Failure, Verdict, vendor_status
 from tidings.delivery.models import Outbound
@@ -91,27 +91,17 @@ def read_answer(status: int, headers: httpx.Headers, body: bytes, token: str) ->
     return Verdict(vendor_status(HONOR, Failure.INVALID), reason)
 
 
-class HonorProtocol:
+class HonorProtocol(ClientCredentialsJson):
     vendor = HONOR
-    needs_token = True
 
     def __init__(self, config: ChannelConfig) -> None:
-        self._config = config
-        self._send_url = f"{config['base_url']}/api/v1/{config['app_id']}/sendMessage"
+        super().__init__(config, f"{config['base_url']}/api/v1/{config['app_id']}/sendMessage")
 
-    async def fetch_token(self, client: httpx.AsyncClient) -> tuple[str, float]:
-        config = self._config
-        return await client_credentials(
-            HONOR, client, config["auth_url"], config["client_id"], config["client_secret"]
-        )
+    def headers(self, token: str | None, now: float) -> dict[str, str]:
+        return {**super().headers(token, now), "timestamp": str(int(now * 1000))}
 
-    def request(self, out: Outbound, token: str | None, now: float) -> httpx.Request:
-        return httpx.Request(
-            "POST",
-            self._send_url,
-            headers={"authorization": f"Bearer {token}", "timestamp": str(int(now * 1000))},
-            json=message(out, now),
-        )
+    def body(self, out: Outbound, now: float) -> dict[str, Any]:
+        return message(out, now)
 
     def read(self, out: Outbound, status: int, headers: httpx.Headers, body: bytes) -> Verdict:
         return read_answer(status, headers, body, out.device.third_token or "")

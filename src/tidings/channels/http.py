@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import certifi
 import httpx
 
+from tidings.channels.config import ChannelConfig
 from tidings.channels.tokens import CachedToken
 from tidings.channels.verdicts import Failure, Verdict, vendor_status
 from tidings.delivery.models import Outbound
@@ -176,3 +177,32 @@ async def jwt_bearer(
     form = {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion}
     body = token_answer(vendor, await client.post(url, data=form))
     return _access_token(vendor, body)
+
+
+class ClientCredentialsJson:
+    """The shape Huawei and Honor share: an OAuth client-credentials token, then JSON posts
+    carrying it as a bearer token. Subclasses give ``vendor``, ``body`` and ``read``."""
+
+    vendor: str
+    needs_token = True
+
+    def __init__(self, config: ChannelConfig, send_url: str) -> None:
+        self._config = config
+        self._send_url = send_url
+
+    async def fetch_token(self, client: httpx.AsyncClient) -> tuple[str, float]:
+        config = self._config
+        return await client_credentials(
+            self.vendor, client, config["auth_url"], config["client_id"], config["client_secret"]
+        )
+
+    def headers(self, token: str | None, now: float) -> dict[str, str]:
+        return {"authorization": f"Bearer {token}"}
+
+    def body(self, out: Outbound, now: float) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def request(self, out: Outbound, token: str | None, now: float) -> httpx.Request:
+        return httpx.Request(
+            "POST", self._send_url, headers=self.headers(token, now), json=self.body(out, now)
+        )

@@ -12,6 +12,7 @@ docs/vendor-channels.md lists them.
 
 from __future__ import annotations
 
+import json
 from enum import IntEnum
 from typing import NamedTuple
 
@@ -53,3 +54,20 @@ class Verdict(NamedTuple):
 
 
 ACCEPTED = Verdict(Status.ACKED)
+
+
+def coded_answer(body: bytes, code_key: str, text_key: str, status: int) -> tuple[int, str]:
+    """The numeric result code and the words of a vendor's JSON answer (-1 when it has none)."""
+    try:
+        answer = json.loads(body)
+        code = int(answer.get(code_key, -1))
+        return code, f"{code} {answer.get(text_key) or ''}".strip()
+    except (ValueError, AttributeError, TypeError):
+        return -1, f"HTTP {status}"
+
+
+def unavailable(vendor: str, reason: str, retry_after: float | None) -> Verdict:
+    """The vendor is down or throttling (HTTP 429 or 5xx): try again later."""
+    return Verdict(
+        vendor_status(vendor, Failure.VENDOR_ERROR), reason, retry=True, retry_after=retry_after
+    )

@@ -9,7 +9,6 @@ vivo's send API has no notification-channel field, so ChannelId does not apply.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from typing import Any
 
@@ -19,7 +18,14 @@ from tidings.channels.config import ChannelConfig
 from tidings.channels.extensions import custom_data, delivery_uuid, ttl_seconds, vendor_field
 from tidings.channels.http import AuthFailed, HttpSender, retry_after, token_answer
 from tidings.channels.vendors import VIVO
-from tidings.channels.verdicts import ACCEPTED, Failure, Verdict, vendor_status
+from tidings.channels.verdicts import (
+    ACCEPTED,
+    Failure,
+    Verdict,
+    coded_answer,
+    unavailable,
+    vendor_status,
+)
 from tidings.delivery.models import Outbound
 
 MAX_TTL = 7 * 24 * 3600
@@ -70,19 +76,9 @@ def message(out: Outbound, app_id: str, now: float) -> dict[str, Any]:
 
 
 def read_answer(status: int, headers: httpx.Headers, body: bytes) -> Verdict:
-    try:
-        answer = json.loads(body)
-        code = int(answer.get("result", -1))
-        reason = f"{code} {answer.get('desc', '')}".strip()
-    except (ValueError, AttributeError, TypeError):
-        code, reason = -1, f"HTTP {status}"
+    code, reason = coded_answer(body, "result", "desc", status)
     if status >= 500 or status == 429:
-        return Verdict(
-            vendor_status(VIVO, Failure.VENDOR_ERROR),
-            reason,
-            retry=True,
-            retry_after=retry_after(headers),
-        )
+        return unavailable(VIVO, reason, retry_after(headers))
     if status == 200 and code == 0:
         return ACCEPTED
     if code in _REAUTH:

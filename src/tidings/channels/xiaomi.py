@@ -15,7 +15,14 @@ from tidings.channels.config import ChannelConfig
 from tidings.channels.extensions import custom_data, ttl_seconds, vendor_field, wants_data_message
 from tidings.channels.http import HttpSender, retry_after
 from tidings.channels.vendors import XIAOMI
-from tidings.channels.verdicts import ACCEPTED, Failure, Verdict, vendor_status
+from tidings.channels.verdicts import (
+    ACCEPTED,
+    Failure,
+    Verdict,
+    coded_answer,
+    unavailable,
+    vendor_status,
+)
 from tidings.delivery.models import Outbound
 
 MAX_TTL = 14 * 24 * 3600
@@ -69,19 +76,9 @@ def form(out: Outbound, package_name: str, now: float) -> dict[str, str]:
 
 
 def read_answer(status: int, headers: httpx.Headers, body: bytes) -> Verdict:
-    try:
-        answer = json.loads(body)
-        code = int(answer.get("code", -1))
-        reason = f"{code} {answer.get('reason') or answer.get('description') or ''}".strip()
-    except (ValueError, AttributeError, TypeError):
-        code, reason = -1, f"HTTP {status}"
+    code, reason = coded_answer(body, "code", "reason", status)
     if status >= 500 or status == 429:
-        return Verdict(
-            vendor_status(XIAOMI, Failure.VENDOR_ERROR),
-            reason,
-            retry=True,
-            retry_after=retry_after(headers),
-        )
+        return unavailable(XIAOMI, reason, retry_after(headers))
     if status == 200 and code == 0:
         return ACCEPTED
     if code == 20301 and "valid target" in reason.lower():
