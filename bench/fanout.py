@@ -28,6 +28,7 @@ import json
 import os
 import resource
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -45,6 +46,8 @@ from ingest import APP_ID, WORKSPACE, _wait_ready, call, cpu_seconds, free_port,
 
 TEMPLATE = "fanout template"
 TARGETS = 100
+PROFILE = ""  # set by --profile
+ALL_ACCEPTED = "(every call answered)"
 PORTS_PER_SOURCE = 20_000  # below the ~28,000 ephemeral ports one source address has
 console = Console()
 
@@ -229,6 +232,14 @@ class MqttDevice(asyncio.Protocol):
                 self.fleet.hello(self.index, f"dev/{self.index}")
 
 
+def report(text: str) -> None:
+    """Hand a (large) result to the parent: written to a file, its path on stdout."""
+    fd, path = tempfile.mkstemp(prefix="fanout-", suffix=".json")
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    print(path, flush=True)
+
+
 async def hold_devices(kind: str, host: str, port: int, count: int) -> None:
     """The client process: connect everything, report, then record the burst's receipts."""
     loop = asyncio.get_running_loop()
@@ -255,9 +266,9 @@ async def hold_devices(kind: str, host: str, port: int, count: int) -> None:
 
     await asyncio.gather(*(open_one(i) for i in range(count)))
     await fleet.ready
-    print(json.dumps({"tokens": fleet.tokens}), flush=True)
+    report(json.dumps({"tokens": fleet.tokens}))
     await fleet.done
-    print(json.dumps({"receipts": fleet.receipts, "last_ack": fleet.last_ack}), flush=True)
+    report(json.dumps({"receipts": fleet.receipts, "last_ack": fleet.last_ack}))
     await asyncio.sleep(3600)  # the parent ends this process
 
 
@@ -316,6 +327,7 @@ async def push_burst(
     await asyncio.gather(*(caller(r, w) for r, w in streams))
     for _, writer in streams:
         writer.close()
+    sent_at[ALL_ACCEPTED] = time.monotonic()
     return sent_at
 
 
@@ -368,6 +380,7 @@ async def publish_burst(port: int, count: int) -> dict[str, float]:
         for _ in window:
             await acked.get()
     transport.close()
+    sent_at[ALL_ACCEPTED] = time.monotonic()
     return sent_at
 
 
@@ -406,7 +419,10 @@ class Devices:
         while time.monotonic() < deadline:
             line = self.process.stdout.readline()
             if line:
-                return json.loads(line)
+                path = Path(line.strip())
+                found = json.loads(path.read_text())
+                path.unlink()
+                return found
             if self.process.poll() is not None:
                 raise RuntimeError("the device process exited")
         raise TimeoutError
@@ -425,6 +441,27 @@ def summarise(
     burst,
 ) -> dict[str, float | str]:
     """Run ``burst()`` (the pushes) and measure it from both ends."""
+    profiler = None
+    if PROFILE:  # py-spy on the server during the burst only: --profile FILE
+        profiler = subprocess.Popen(
+            [
+                "py-spy",
+                "record",
+                "--pid",
+                str(server_pid),
+                "--format",
+                "raw",
+                "--rate",
+                "200",
+                "--nonblocking",
+                "--threads",
+                "-o",
+                f"{PROFILE}.{name.split()[0].lower()}",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(1)
     cpu = {"server": cpu_seconds(server_pid), "devices": cpu_seconds(devices.process.pid)}
     pusher_cpu = time.process_time()
     started = time.monotonic()
@@ -437,7 +474,12 @@ def summarise(
         for k, p in (("server", server_pid), ("devices", devices.process.pid))
     }
     busy["pusher"] = (time.process_time() - pusher_cpu) / elapsed
-    latencies = sorted(report["receipts"][k] - sent_at[k] for k in sent_at)
+    if profiler is not None:
+        profiler.send_signal(signal.SIGINT)
+        profiler.wait()
+    accepted = sent_at.pop(ALL_ACCEPTED) - started
+    receipts = report["receipts"]
+    latencies = sorted(receipts[k] - sent_at[k] for k in sent_at)
     assert len(latencies) == count
     return {
         "name": name,
@@ -447,6 +489,8 @@ def summarise(
         "idle_kib": idle_kib / count,
         "busy": ", ".join(f"{k} {v:.2f}" for k, v in busy.items()),
         "saturated": max(busy, key=busy.__getitem__),
+        "timeline": f"{accepted * 1000:.0f} / {(min(receipts.values()) - started) * 1000:.0f}"
+        f" / {elapsed * 1000:.0f}",
     }
 
 
@@ -560,6 +604,7 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=5000)
     parser.add_argument("--callers", type=int, default=8, help="concurrent PushMultiple calls")
     parser.add_argument("--skip-mosquitto", action="store_true")
+    parser.add_argument("--profile", default="", help="py-spy the server's burst into FILE.*")
     parser.add_argument("--role", choices=("ws", "mqtt"), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -577,6 +622,8 @@ def main() -> None:
         asyncio.run(hold_devices(args.role, "127.0.0.1", args.port, args.devices))
         return
 
+    global PROFILE
+    PROFILE = args.profile
     with tempfile.TemporaryDirectory(prefix="tidings-fanout-") as tmp:
         results = [run_tidings(args.devices, args.callers, Path(tmp))]
         if not args.skip_mosquitto:
@@ -595,6 +642,7 @@ def main() -> None:
         ("memory per idle connection (KiB)", "idle_kib", "{:.1f}"),
         ("cores busy during the burst", "busy", "{}"),
         ("busiest process", "saturated", "{}"),
+        ("ms to: all accepted / first device / last ack", "timeline", "{}"),
     )
     for label, field, shape in rows:
         table.add_row(label, *(shape.format(r[field]) for r in results))
