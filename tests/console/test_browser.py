@@ -187,6 +187,33 @@ def test_the_seed_flow_in_the_browser(
         expect(page.locator("tbody")).to_contain_text(tokens[1])
         shots.take(page, "trace")
 
+        # The device behind a user: online, bound, no vendor token.
+        page.goto(f"{app}/devices")
+        page.get_by_label("userId").fill("userid1025")
+        page.get_by_role("button", name="Find the user's devices").click()
+        found = page.locator(f'section[data-device="{tokens[1]}"]')
+        expect(found.get_by_test_id("presence")).to_contain_text("online")
+        expect(found.get_by_test_id("binding")).to_contain_text("userid1025")
+        shots.take(page, "devices")
+
+        # Arrivals over the last day.
+        page.goto(f"{app}/analytics")
+        expect(page.get_by_test_id("arrived")).to_have_text("3")
+        shots.take(page, "analytics")
+
+        # A vendor channel: a missing key is named beside the settings, secrets never shown.
+        page.goto(f"{app}/channels")
+        page.get_by_label("Channel", exact=True).select_option("xiaomi")
+        settings = page.get_by_label("Settings (JSON)")
+        settings.fill('{"package_name": "com.example.news"}')
+        page.get_by_role("button", name="Save channel").click()
+        expect(page.locator("#config-error")).to_contain_text("app_secret")
+        settings.fill('{"package_name": "com.example.news", "app_secret": "s3cr3t-xiaomi"}')
+        page.get_by_role("button", name="Save channel").click()
+        expect(page.locator('tr[data-channel="xiaomi"]')).to_contain_text("com.example.news")
+        assert "s3cr3t-xiaomi" not in page.content()
+        shots.take(page, "channels")
+
         # Schedule a push for tomorrow morning in the app's time zone, then cancel it.
         tomorrow = datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=1)
         page.goto(f"{app}/push")

@@ -406,3 +406,75 @@ def test_a_scheduled_push_is_listed_and_cancelled(
     )[0]
     alice.post(f"{base}/{immediate}/cancel")
     assert "only scheduled ones can be cancelled" in text_of(alice.get(base))
+
+
+def test_device_lookup_shows_binding_vendor_token_and_presence(
+    alice: Visitor, site: Server
+) -> None:
+    sdk = new_sdk(site, site.create_key(ALPHA))
+    for token, vendor, os_type in (("hms-token-1", 3, 1), ("apns-token-1", 1, 2)):
+        reported = sdk.push_report(
+            models.PushReportRequest(
+                app_id=APP_A,
+                workspace_id=ALPHA,
+                delivery_token=token,
+                os_type=os_type,
+                third_channel=vendor,
+                third_channel_device_token=token + "-vendor",
+            )
+        ).body
+        assert reported.result_code == "OK", reported
+        bound = sdk.push_bind(
+            models.PushBindRequest(
+                app_id=APP_A,
+                workspace_id=ALPHA,
+                delivery_token=token,
+                os_type=os_type,
+                user_id="lookup-user",
+            )
+        ).body
+        assert bound.result_code == "OK", bound
+    base = f"/console/apps/{ALPHA}/{APP_A}/devices"
+    found = alice.get(base + "?user=lookup-user")
+    sections = dict(re.findall(r'data-device="([^"]+)">(.*?)</section>', found.text, re.S))
+    assert set(sections) == {"hms-token-1", "apns-token-1"}
+    android = " ".join(re.sub(r"<[^>]+>", " ", sections["hms-token-1"]).split())
+    assert (
+        "offline" in android and "lookup-user" in android and "hms: hms-token-1-vendor" in android
+    )
+    ios = " ".join(re.sub(r"<[^>]+>", " ", sections["apns-token-1"]).split())
+    assert "reached through its vendor" in ios and "apns: apns-token-1-vendor" in ios
+    one = alice.get(base + "?token=apns-token-1")
+    assert re.findall(r'data-device="([^"]+)"', one.text) == ["apns-token-1"]
+    unknown = alice.get(base + "?user=nobody-at-all")
+    assert unknown.status_code == 404
+    assert "no device bound to user 'nobody-at-all'" in field_error(unknown, "user")
+
+
+def test_vendor_channel_settings_are_checked_and_secrets_never_shown(
+    alice: Visitor, site: Server
+) -> None:
+    base = f"/console/apps/{ALPHA}/{APP_A}/channels"
+    bad = alice.post(base, {"channel": "xiaomi", "config": '{"package_name": "com.example"}'})
+    assert bad.status_code == 400 and "app_secret" in field_error(bad, "config")
+    odd = alice.post(base, {"channel": "pigeon", "config": "{}"})
+    assert odd.status_code == 400 and field_error(odd, "channel")
+    config = '{"package_name": "com.example", "app_secret": "never-shown-secret"}'
+    assert alice.post(base, {"channel": "xiaomi", "config": config}).status_code == 303
+    page = alice.get(base)
+    assert "Saved the xiaomi channel." in text_of(page)
+    assert "com.example" in page.text and "never-shown-secret" not in page.text
+    assert "never-shown-secret" not in alice.get(base + "?channel=xiaomi").text
+    assert "xiaomi" in site.cli("channels", "list").stdout
+    assert alice.post(f"{base}/xiaomi/delete").status_code == 303
+    assert 'data-channel="xiaomi"' not in alice.get(base).text
+    alice.post(f"{base}/xiaomi/delete")
+    assert "Not removed" in text_of(alice.get(base))
+
+
+def test_analytics_pages_render_every_range(alice: Visitor) -> None:
+    base = f"/console/apps/{ALPHA}/{APP_A}/analytics"
+    for query, buckets in (("", 24), ("?range=7d", 7), ("?range=30d", 30), ("?range=x", 24)):
+        page = alice.get(base + query)
+        assert page.status_code == 200
+        assert len(re.findall(r'<tr><th scope="row">', page.text)) == buckets

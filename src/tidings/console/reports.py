@@ -7,7 +7,9 @@ domain has that service, the console reads these reports through its own queries
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Row
 
@@ -116,6 +118,11 @@ class Reports:
     async def messages(self, task_id: int, offset: int, limit: int) -> tuple[list[Row], int]:
         return await self._db.read(store.push_messages, task_id, offset, limit)
 
+    async def activity(self, app_pk: int, timezone: str, hours: int, now_ms: int) -> Activity:
+        """Arrivals and opens over the last ``hours`` hours: by hour up to a day, else by day
+        of the app's time zone."""
+        return await _activity(self._db, app_pk, timezone, hours, now_ms)
+
     async def trace(self, app_pk: int, msg_key: str) -> MessageTrace | None:
         """The message an app sent under ``msg_key`` and every delivery of it."""
         return await self._db.read(_trace, app_pk, msg_key)
@@ -191,3 +198,52 @@ def _trace(conn: Connection, app_pk: int, msg_key: str) -> MessageTrace | None:
         created_at=message.created_at,
         deliveries=deliveries,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """Deliveries that arrived (acknowledged, or accepted by a vendor) and were opened, per
+    hour or per day of the app's time zone."""
+
+    labels: tuple[str, ...]
+    arrived: tuple[int, ...]
+    opened: tuple[int, ...]
+
+
+SLOT_MS = 15 * 60 * 1000  # every time zone's offset is a whole number of quarter hours
+
+
+async def _activity(db: Database, app_pk: int, timezone: str, hours: int, now_ms: int) -> Activity:
+    zone = ZoneInfo(timezone)
+    now = datetime.fromtimestamp(now_ms / 1000, zone)
+    by_day = hours > 24
+    if by_day:
+        first = datetime.combine(now.date() - timedelta(days=hours // 24 - 1), time(), zone)
+    else:
+        first = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=hours - 1)
+    since = int(first.timestamp()) * 1000
+    since -= since % SLOT_MS
+    arrived = await db.read(store.counted_by_slot, app_pk, "acked_at", since, now_ms + 1, SLOT_MS)
+    opened = await db.read(store.counted_by_slot, app_pk, "opened_at", since, now_ms + 1, SLOT_MS)
+
+    def bucket(slot: int) -> str:
+        local = datetime.fromtimestamp((since + slot * SLOT_MS) / 1000, zone)
+        return local.strftime("%m-%d") if by_day else local.strftime("%H:00")
+
+    labels: list[str] = []
+    moment = first
+    while moment <= now:
+        labels.append(moment.strftime("%m-%d") if by_day else moment.strftime("%H:00"))
+        moment = (
+            datetime.combine(moment.date() + timedelta(days=1), time(), zone)
+            if by_day
+            else moment + timedelta(hours=1)
+        )
+    index = {label: i for i, label in enumerate(labels)}
+    totals = ([0] * len(labels), [0] * len(labels))
+    for counts, total in zip((arrived, opened), totals, strict=True):
+        for slot, count in counts.items():
+            position = index.get(bucket(slot))
+            if position is not None:
+                total[position] += count
+    return Activity(tuple(labels), tuple(totals[0]), tuple(totals[1]))

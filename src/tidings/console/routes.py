@@ -5,7 +5,19 @@ from __future__ import annotations
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from tidings.console.pages import apps, auth, keys, push, scheduled, tasks, templates, trace
+from tidings.console.pages import (
+    analytics,
+    apps,
+    auth,
+    channels,
+    devices,
+    keys,
+    push,
+    scheduled,
+    tasks,
+    templates,
+    trace,
+)
 from tidings.console.web import HERE
 
 APP = "/apps/{workspace}/{app_id}"
@@ -35,6 +47,11 @@ def console_mount() -> Mount:
             Route(APP + "/tasks", tasks.index, methods=GET),
             Route(APP + "/tasks/{task_id}", tasks.detail, methods=GET),
             Route(APP + "/trace", trace.index, methods=GET),
+            Route(APP + "/devices", devices.index, methods=GET),
+            Route(APP + "/analytics", analytics.index, methods=GET),
+            Route(APP + "/channels", channels.index, methods=GET),
+            Route(APP + "/channels", channels.save, methods=POST),
+            Route(APP + "/channels/{channel}/delete", channels.remove, methods=POST),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         ],
     )

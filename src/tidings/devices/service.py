@@ -173,6 +173,20 @@ class Devices:
     async def state(self, app_pk: int, raw_type: str | None, raw_target: str | None) -> DeviceState:
         """PushQueryDeviceState: the device, or for a user the device to show (an online one
         first, then the most recently bound)."""
+        found, online = await self._present(app_pk, raw_type, raw_target)
+        return _state(next((d for d in found if d.pk in online), found[0]), online)
+
+    async def states(
+        self, app_pk: int, raw_type: str | None, raw_target: str | None
+    ) -> list[DeviceState]:
+        """Every device the target names (a user's: most recently bound first), for the console;
+        refused as PushQueryDeviceState refuses."""
+        found, online = await self._present(app_pk, raw_type, raw_target)
+        return [_state(device, online) for device in found]
+
+    async def _present(
+        self, app_pk: int, raw_type: str | None, raw_target: str | None
+    ) -> tuple[list[Device], set[int]]:
         target_type = read_int(
             raw_type, "TargetType", Code.INVALID_PARAM, allowed=(TARGET_DEVICE, TARGET_USER)
         )
@@ -190,11 +204,13 @@ class Devices:
         if not found:
             what = "device" if target_type == TARGET_DEVICE else "device bound to user"
             raise ServiceError(Code.INVALID_PARAM, f"no {what} {raw_target!r} in this app")
-        online = await self._broker.online([d.pk for d in found])
-        device = next((d for d in found if d.pk in online), found[0])
-        if device.platform != "android":
-            return DeviceState(device, None)
-        return DeviceState(device, device.pk in online)
+        return found, await self._broker.online([d.pk for d in found])
+
+
+def _state(device: Device, online: set[int]) -> DeviceState:
+    if device.platform != "android":
+        return DeviceState(device, None)
+    return DeviceState(device, device.pk in online)
 
 
 def _known(conn: Connection, app_pk: int, token: str) -> Device:

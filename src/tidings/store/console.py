@@ -204,3 +204,18 @@ def deliveries_of_message(conn: Connection, message_pk: int) -> list[Row]:
         .order_by(deliveries.c.id)
     )
     return list(conn.execute(query))
+
+
+def counted_by_slot(
+    conn: Connection, app_pk: int, column: str, since_ms: int, until_ms: int, slot_ms: int
+) -> dict[int, int]:
+    """How many of the app's deliveries have ``column`` (``acked_at`` or ``opened_at``) in each
+    ``slot_ms``-long slot from ``since_ms``; slot numbers from 0."""
+    at = deliveries.c[column]
+    slot = ((at - since_ms) // slot_ms).label("slot")
+    query = (
+        select(slot, func.count())
+        .where(deliveries.c.app_pk == app_pk, at >= since_ms, at < until_ms)
+        .group_by(slot)
+    )
+    return {number: count for number, count in conn.execute(query)}
