@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("tidings-data")
     database_url: str | None = None
     redis_url: str | None = None
+    redis_prefix: str = "tidings"
     secret_key: SecretStr | None = None
     log_level: str = "info"
 

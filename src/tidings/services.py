@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from tidings.broker.base import Broker
 from tidings.broker.memory import MemoryBroker
+from tidings.broker.redis import RedisBroker
 from tidings.channels.registry import vendor_channels
 from tidings.channels.settings import ChannelSettings
 from tidings.config import Settings
@@ -77,7 +78,11 @@ class Services:
         channels = ChannelSettings(db, box, clock=clock, cache_seconds=settings.key_cache_seconds)
         for vendor in vendor_channels(db, channels, delivery, clock=clock):
             delivery.add_channel(vendor)
-        broker = MemoryBroker()
+        broker: Broker = (
+            RedisBroker(settings.redis_url, prefix=settings.redis_prefix)
+            if settings.redis_url
+            else MemoryBroker()
+        )
         devices = Devices(db, broker, delivery, clock=clock)
         return cls(
             settings,

@@ -17,6 +17,10 @@ PokeHandler = Callable[[list[int]], Awaitable[None]]
 
 
 class Broker(Protocol):
+    # True when other processes hold devices too. A poke dies with the process that was to
+    # send it, so then the gateway re-sends, now and then, what its devices are still owed.
+    shared: bool
+
     async def start(self, on_poke: PokeHandler) -> None: ...
 
     async def attach(self, device_pk: int) -> None: ...

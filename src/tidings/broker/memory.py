@@ -9,6 +9,8 @@ from tidings.broker.base import PokeHandler
 
 
 class MemoryBroker:
+    shared = False
+
     def __init__(self) -> None:
         self._online: set[int] = set()
 

@@ -106,6 +106,9 @@ class Hub:
         del self._connections[connection.device_pk]
         return True
 
+    def device_pks(self) -> list[int]:
+        return list(self._connections)
+
     def silent_since(self, deadline: float) -> list[Connection]:
         return [c for c in self._connections.values() if c.last_heard < deadline]
 

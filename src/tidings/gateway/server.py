@@ -148,7 +148,8 @@ class DeviceGateway:
                 connection.push(item)
 
     async def _reap(self) -> None:
-        """Close connections that stopped sending heartbeats."""
+        """Close connections that stopped sending heartbeats; with other processes about,
+        send the devices here what a lost poke may have left pending."""
         while True:
             await asyncio.sleep(self._heartbeat)
             deadline = self._clock() - SILENT_HEARTBEATS * self._heartbeat
@@ -157,3 +158,8 @@ class DeviceGateway:
                 await connection.close(
                     protocol.SILENT, reason, protocol.error(protocol.SILENT, reason)
                 )
+            if self._services.broker.shared:
+                try:
+                    await self._poked(self.hub.device_pks())
+                except Exception:
+                    log.exception("re-sending pending deliveries failed")

@@ -1,0 +1,117 @@
+"""The broker of several processes: presence in Redis, pokes over Redis pub/sub.
+
+Presence is one hash, device pk -> the id of the process holding its connection. A process
+keeps a key of its own alive while it runs (``<prefix>:node:<id>``, refreshed every third of its
+time to live), so the devices of a process that died read as offline once that key expires,
+without anyone having to clean up after it. A poke is published on the holding process's own
+channel, carrying the device pks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Collection
+
+from redis.asyncio import Redis
+
+from tidings.broker.base import PokeHandler
+
+log = logging.getLogger("tidings.broker")
+
+NODE_TTL_SECONDS = 30
+# Delete the entry only if this process still holds the device (it may have reconnected to
+# another process meanwhile).
+_DETACH = """
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  return redis.call('HDEL', KEYS[1], ARGV[1])
+end
+return 0
+"""
+
+
+class RedisBroker:
+    shared = True
+
+    def __init__(self, url: str, *, prefix: str = "tidings") -> None:
+        self._redis = Redis.from_url(url)
+        self._prefix = prefix
+        self.node = uuid.uuid4().hex
+        self._presence = f"{prefix}:presence"
+        self._tasks: list[asyncio.Task[None]] = []
+        self._detach = self._redis.register_script(_DETACH)
+
+    def _node_key(self, node: str) -> str:
+        return f"{self._prefix}:node:{node}"
+
+    def _channel(self, node: str) -> str:
+        return f"{self._prefix}:poke:{node}"
+
+    async def start(self, on_poke: PokeHandler) -> None:
+        await self._redis.set(self._node_key(self.node), 1, ex=NODE_TTL_SECONDS)
+        pubsub = self._redis.pubsub()
+        await pubsub.subscribe(self._channel(self.node))
+        loop = asyncio.get_running_loop()
+        self._tasks = [
+            loop.create_task(self._listen(pubsub, on_poke)),
+            loop.create_task(self._stay_alive()),
+        ]
+
+    async def attach(self, device_pk: int) -> None:
+        await self._redis.hset(self._presence, str(device_pk), self.node)
+
+    async def detach(self, device_pk: int) -> None:
+        await self._detach(keys=[self._presence], args=[str(device_pk), self.node])
+
+    async def online(self, device_pks: Collection[int]) -> set[int]:
+        return set().union(*(await self._holders(device_pks)).values())
+
+    async def poke(self, device_pks: Collection[int]) -> None:
+        for node, pks in (await self._holders(device_pks)).items():
+            if node != self.node:
+                await self._redis.publish(self._channel(node), ",".join(map(str, pks)))
+
+    async def _holders(self, device_pks: Collection[int]) -> dict[str, list[int]]:
+        """The live processes holding these devices, with the devices each holds."""
+        pks = list(device_pks)
+        if not pks:
+            return {}
+        nodes = await self._redis.hmget(self._presence, [str(pk) for pk in pks])
+        held: dict[str, list[int]] = defaultdict(list)
+        for pk, node in zip(pks, nodes, strict=True):
+            if node is not None:
+                held[node.decode()].append(pk)
+        names = list(held)
+        alive = await self._redis.exists(*(self._node_key(n) for n in names)) if names else 0
+        if alive == len(names):
+            return held
+        return {n: held[n] for n in names if await self._redis.exists(self._node_key(n))}
+
+    async def _listen(self, pubsub, on_poke: PokeHandler) -> None:
+        async for message in pubsub.listen():
+            if message.get("type") != "message":
+                continue
+            try:
+                await on_poke([int(pk) for pk in message["data"].split(b",")])
+            except Exception:
+                log.exception("handling a poke failed; the devices get it when they reconnect")
+
+    async def _stay_alive(self) -> None:
+        while True:
+            await asyncio.sleep(NODE_TTL_SECONDS / 3)
+            try:
+                await self._redis.set(self._node_key(self.node), 1, ex=NODE_TTL_SECONDS)
+            except Exception:
+                log.exception("cannot reach Redis to stay registered")
+
+    async def aclose(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        with contextlib.suppress(Exception):
+            await self._redis.delete(self._node_key(self.node))
+        await self._redis.aclose()
