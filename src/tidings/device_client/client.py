@@ -125,10 +125,12 @@ class DeviceClient:
                                 yield message
                     finally:
                         pinger.cancel()
-                    _raise_if_final(socket)
-            except (ConnectionClosed, OSError, InvalidHandshake, TimeoutError) as exc:
-                if isinstance(exc, ConnectionClosed) and self._socket is not None:
-                    _raise_if_final(self._socket)
+                    _raise_if_final(socket.close_code, socket.close_reason)
+            except ConnectionClosed as closed:
+                if closed.rcvd is not None:
+                    _raise_if_final(closed.rcvd.code, closed.rcvd.reason)
+            except (OSError, InvalidHandshake, TimeoutError):
+                pass  # the server is down or restarting: try again after the backoff
             finally:
                 self._socket = None
             await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
@@ -171,7 +173,10 @@ class DeviceClient:
         if fresh:
             self.state.remember(delivery_id)
             self.state.save(self._path)
-        await socket.send(json.dumps({"type": "ack", "ids": [delivery_id]}))
+        # Seen is recorded, so the message is handed over even if the ack cannot be sent: the
+        # server resends it after the reconnect, and it is then acked as a known duplicate.
+        with contextlib.suppress(ConnectionClosed):
+            await socket.send(json.dumps({"type": "ack", "ids": [delivery_id]}))
         return Message.from_frame(frame) if fresh else None
 
     async def _ping(self, socket: ClientConnection, heartbeat: int) -> None:
@@ -181,7 +186,6 @@ class DeviceClient:
                 await socket.send('{"type":"ping"}')
 
 
-def _raise_if_final(socket: ClientConnection) -> None:
-    close = socket.close_rcvd
-    if close is not None and close.code in FINAL_CODES:
-        raise Refused(close.code, close.reason)
+def _raise_if_final(code: int | None, reason: str | None) -> None:
+    if code in FINAL_CODES:
+        raise Refused(code, reason or "")
