@@ -32,6 +32,7 @@ def unharmed(tenant: Tenant) -> Iterator[None]:
 
 def business_failure(response: httpx.Response, code: str, *named: str) -> dict:
     assert response.status_code == 200, response.text
+    assert "Traceback" not in response.text
     body = response.json()
     assert body["ResultCode"] == code, body
     assert body["PushResult"]["Success"] is False

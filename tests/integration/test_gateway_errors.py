@@ -237,8 +237,11 @@ def test_push_multiple_exists_in_both_versions(tenant: Tenant) -> None:
 
 def test_a_read_only_key_may_read_but_not_write(tenant: Tenant) -> None:
     server = tenant.server
-    client = new_sdk(server, server.create_key(WORKSPACE, "--read-only"))
+    key = server.create_key(WORKSPACE, "--read-only")
+    client = new_sdk(server, key)
     before = stored.counts(server)
+    raw = RawClient(server, key).v1("PushMultiple", tenant.multiple_params())
+    assert "read-only (PushMultiple)" in gateway_error(raw, 403, "Forbidden.RAM")["Message"]
     writes = [
         lambda: client.push_multiple(tenant.multiple()),
         lambda: client.create_template(
