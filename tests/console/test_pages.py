@@ -478,3 +478,15 @@ def test_analytics_pages_render_every_range(alice: Visitor) -> None:
         page = alice.get(base + query)
         assert page.status_code == 200
         assert len(re.findall(r'<tr><th scope="row">', page.text)) == buckets
+
+
+def test_oversized_forms_are_refused_before_they_are_read(alice: Visitor, site: Server) -> None:
+    huge = "x" * (3 * 1024 * 1024)
+    assert alice.post(PUSH + "/batch", {"csv": huge}).status_code == 413
+    visitor = Visitor(site)
+    visitor.get("/console/login")
+    assert (
+        visitor.post("/console/login", {"username": "alice", "password": huge}).status_code == 413
+    )
+    long_password = visitor.post("/console/login", {"username": "alice", "password": "y" * 5000})
+    assert long_password.status_code == 401

@@ -143,7 +143,8 @@ class Accounts:
             )
         row = await self._db.read(store.find_operator, username) if len(username) <= 64 else None
         stored = row.password_hash if row is not None else self._decoy
-        if not await asyncio.to_thread(self._verify, stored, password) or row is None:
+        fits = len(password) <= MAX_PASSWORD  # no longer one was ever accepted; skip the hashing
+        if not fits or not await asyncio.to_thread(self._verify, stored, password) or row is None:
             await self._db.write(
                 store.insert_failure,
                 username[:64],

@@ -32,6 +32,7 @@ HERE = Path(__file__).parent
 SESSION_COOKIE = "tidings_console"
 FLASH_COOKIE = "tidings_console_flash"
 MAX_UPLOAD = 2 * 1024 * 1024
+MAX_BODY = MAX_UPLOAD + 64 * 1024  # an upload and the form fields around it
 
 # Everything the console loads comes from the console itself; inline SVG needs no exception.
 SECURITY_HEADERS = {
@@ -154,6 +155,12 @@ def page(handler: Page) -> Callable[[Request], Awaitable[Response]]:
             response: Response = RedirectResponse(
                 "/console/login?next=" + quote(request.url.path), status_code=303
             )
+        elif too_large(request):
+            response = Response(
+                f"The form is larger than {MAX_BODY} bytes.",
+                status_code=413,
+                media_type="text/plain",
+            )
         else:
             form = FormData()
             if request.method == "POST":
@@ -175,6 +182,12 @@ def page(handler: Page) -> Callable[[Request], Awaitable[Response]]:
         return response
 
     return endpoint
+
+
+def too_large(request: Request) -> bool:
+    """Whether the body announces more than a console form can hold (checked before reading)."""
+    declared = request.headers.get("content-length", "")
+    return declared.isdigit() and int(declared) > MAX_BODY
 
 
 def csrf_ok(sent: object, expected: str) -> bool:
