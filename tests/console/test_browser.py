@@ -8,6 +8,7 @@ trace a msgKey, schedule a push and cancel it. Each main page is saved as a scre
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import time
@@ -40,6 +41,7 @@ WORKSPACE, APP_ID = "test", "ONEX570DA89211721"
 USER, PASSWORD = "operator", "operator passphrase"
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 README_SHOTS = ("template", "task")  # the two the README shows
+UPDATE = "TIDINGS_UPDATE_SCREENSHOTS"
 
 
 @pytest.fixture(scope="module")
@@ -75,12 +77,16 @@ class Shots:
 
 @pytest.fixture
 def shots(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shots]:
+    """Also copies the README's two into docs/screenshots/ when they are missing there, or when
+    TIDINGS_UPDATE_SCREENSHOTS is set (each run differs in times and ids, so copying on every
+    run would leave the committed pictures changed in every working tree)."""
     taken = Shots(tmp_path_factory.mktemp("screenshots"))
     yield taken
     DOCS.mkdir(parents=True, exist_ok=True)
     for name in README_SHOTS:
-        if name in taken.taken:
-            shutil.copyfile(taken.directory / f"{name}.png", DOCS / f"{name}.png")
+        target = DOCS / f"{name}.png"
+        if name in taken.taken and (os.environ.get(UPDATE) or not target.exists()):
+            shutil.copyfile(taken.directory / f"{name}.png", target)
 
 
 def test_the_seed_flow_in_the_browser(
