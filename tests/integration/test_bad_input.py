@@ -12,7 +12,7 @@ from tests.integration.conftest import APP_ID, WORKSPACE, Tenant, msg_key
 from tests.support import stored
 from tests.support.raw import V2019, V2020, RawClient, gateway_error
 from tests.support.servers import running_server
-from tests.support.signer import form_encode
+from tests.support.signer import flatten, form_encode
 
 DEEP = "[" * 100_000
 DEEP_BUT_SHORT = "[" * 60_000  # under the 64 KiB map limit, so the JSON parser sees it
@@ -78,10 +78,7 @@ def test_a_query_that_is_not_utf8(tenant: Tenant, unharmed) -> None:
 def test_broken_percent_escapes_are_taken_literally(tenant: Tenant, unharmed) -> None:
     """``%ZZ`` and a lone ``%`` escape nothing, so they stay as typed, as browsers do; the
     value then meets the rules like any other, under a valid signature over those values."""
-    params = tenant.multiple_params(TemplateName="100%ZZ", TaskName="50%")
-    signed = {k: v for k, v in params.items() if k != "TargetMsg"} | {
-        f"TargetMsg.1.{field}": value for field, value in params["TargetMsg"][0].items()
-    }
+    signed = flatten(tenant.multiple_params(TemplateName="100%ZZ", TaskName="50%"))
     body = form_encode(signed).replace("100%25ZZ", "100%ZZ").replace("50%25", "50%")
     response = v1_with_body(tenant, body.encode(), signed)
     business_failure(response, "3022", "'100%ZZ'")
