@@ -2,33 +2,13 @@
 
 from __future__ import annotations
 
+from tests.push.test_multiple import template
 from tidings.errors import Code, ServiceError
 from tidings.push.models import PushLimits
 from tidings.push.multiple import check_targets, render_targets
 from tidings.push.options import PushOptions
-from tidings.templates.models import CompiledTemplate, Template
 
-
-def compiled() -> CompiledTemplate:
-    template = Template(
-        pk=1,
-        app_pk=1,
-        name="T",
-        description=None,
-        title="Hi #name#",
-        content="#money# yuan",
-        uri=None,
-        variables=("name", "money"),
-        show_style=0,
-        push_style=0,
-        jump_action=0,
-        image_urls=None,
-        icon_urls=None,
-        revision=1,
-        created_at=0,
-        updated_at=0,
-    )
-    return CompiledTemplate.of(template)
+TEMPLATE = template(title="Hi #name#", content="#money# yuan")
 
 
 def entry(target: str, key: str, values: str = '{"name":"A","money":"1"}') -> dict[str, str]:
@@ -44,7 +24,7 @@ def test_every_entry_gets_its_message_or_its_own_first_problem() -> None:
         entry("u5", "k5", '{"name":"' + "x" * 5000 + '","money":"1"}'),
         entry("u6", "k6"),
     ]
-    checked = check_targets(entries, compiled(), PushOptions(), PushLimits())
+    checked = check_targets(entries, TEMPLATE, PushOptions(), PushLimits())
     assert checked[0].title == "Hi A" and checked[0].content == "1 yuan"
     assert [c.code if isinstance(c, ServiceError) else None for c in checked] == [
         None,
@@ -59,5 +39,5 @@ def test_every_entry_gets_its_message_or_its_own_first_problem() -> None:
 
 def test_on_a_clean_batch_it_agrees_with_rendering() -> None:
     entries = [entry(f"u{n}", f"k{n}") for n in range(150)]  # beyond one call's 100
-    checked = check_targets(entries, compiled(), PushOptions(), PushLimits())
-    assert checked == render_targets(entries, compiled(), PushOptions(), PushLimits())
+    checked = check_targets(entries, TEMPLATE, PushOptions(), PushLimits())
+    assert checked == render_targets(entries, TEMPLATE, PushOptions(), PushLimits())
