@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 from alibabacloud_mpaas20201028 import models
+from aliyunsdkmpaas.request.v20190821 import PushMultipleRequest
 
-from tests.support.clients import new_sdk
+from tests.support.clients import new_sdk, old_request
 from tests.support.raw import RawClient
 from tests.support.servers import Server
 
@@ -66,6 +67,18 @@ class Tenant:
         }
         call.update(fields)
         return models.PushMultipleRequest(**call)
+
+    def old_multiple(self, targets: list[dict[str, Any]]):
+        """The seed's Python example (the 2019-08-21 SDK) with ``targets``, aimed at the server."""
+        request = old_request(PushMultipleRequest.PushMultipleRequest(), self.server)
+        request.set_AppId(self.app_id)
+        request.set_WorkspaceId(self.workspace)
+        request.set_TemplateName(self.template)
+        request.set_DeliveryType(3)
+        request.set_TaskName("python test task")
+        request.set_ExpiredSeconds(600)
+        request.set_TargetMsgs(targets)
+        return request
 
     def multiple_params(self, **params: Any) -> dict[str, Any]:
         """The same call in wire names, for raw requests (``signer.flatten`` spreads lists)."""

@@ -6,11 +6,10 @@ import json
 import time
 
 import pytest
-from aliyunsdkmpaas.request.v20190821 import PushMultipleRequest
 
 from tests.integration.conftest import Tenant, msg_key, target
 from tests.support import stored
-from tests.support.clients import old_request, old_sdk
+from tests.support.clients import old_sdk
 
 DAY_MS = 24 * 3600 * 1000
 
@@ -128,15 +127,7 @@ def test_transparent_message_payload(tenant: Tenant, payload, expected) -> None:
 
 
 def test_old_sdk_sends_template_values_as_a_dict_literal(tenant: Tenant) -> None:
-    request = old_request(PushMultipleRequest.PushMultipleRequest(), tenant.server)
-    request.set_AppId(tenant.app_id)
-    request.set_WorkspaceId(tenant.workspace)
-    request.set_TemplateName(tenant.template)
-    request.set_DeliveryType(3)
-    request.set_TaskName("python test task")
-    request.set_ExpiredSeconds(600)
-    request.set_ExtendedParams({"key1": "value1"})
-    request.set_TargetMsgs(
+    request = tenant.old_multiple(
         [
             {
                 "Target": "user1024",
@@ -145,6 +136,7 @@ def test_old_sdk_sends_template_values_as_a_dict_literal(tenant: Tenant) -> None
             }
         ]
     )
+    request.set_ExtendedParams({"key1": "value1"})
     answer = json.loads(old_sdk(tenant.key).do_action_with_exception(request))
     assert answer["ResultCode"] == "OK", answer
     task_id = answer["PushResult"]["Data"]

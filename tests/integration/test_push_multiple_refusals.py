@@ -7,11 +7,10 @@ import json
 import time
 
 import pytest
-from aliyunsdkmpaas.request.v20190821 import PushMultipleRequest
 
 from tests.integration.conftest import Tenant, msg_key, target
 from tests.support import stored
-from tests.support.clients import old_request, old_sdk
+from tests.support.clients import old_sdk
 
 HOUR_MS = 3600 * 1000
 # The StrategyContent of the seed's Java example: a daily loop from 2021-07-08 to 2021-08-30.
@@ -167,14 +166,7 @@ def test_refusals_reach_the_v2_signing_sdk(tenant: Tenant) -> None:
 
 
 def test_refusals_reach_the_old_sdk(tenant: Tenant) -> None:
-    request = old_request(PushMultipleRequest.PushMultipleRequest(), tenant.server)
-    request.set_AppId(tenant.app_id)
-    request.set_WorkspaceId(tenant.workspace)
-    request.set_TemplateName(tenant.template)
-    request.set_DeliveryType(3)
-    request.set_TaskName("python test task")
-    request.set_ExpiredSeconds(600)
-    request.set_TargetMsgs(
+    request = tenant.old_multiple(
         [{"Target": "user1024", "MsgKey": msg_key(), "TemplateKeyValue": {"name": "Zhang San"}}]
     )
     before = stored.counts(tenant.server)
