@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import socket
 import subprocess
@@ -20,6 +19,7 @@ import httpx
 import psycopg
 import pytest
 
+from tidings.cli.common import run
 from tidings.config import Settings
 from tidings.services import Services
 from tidings.tenancy.models import DEFAULT_TIMEZONE
@@ -135,16 +135,7 @@ class Server:
         It is the command line's own path without a process start-up (about 30 ms against a
         second); the commands themselves are tested in tests/cli.
         """
-        settings = Settings(data_dir=self.data_dir, database_url=self.database_url)
-
-        async def main() -> T:
-            services = await Services.open(settings)
-            try:
-                return await job(services)
-            finally:
-                await services.aclose()
-
-        return asyncio.run(main())
+        return run(Settings(data_dir=self.data_dir, database_url=self.database_url), job)
 
     def start(self) -> None:
         self.process = subprocess.Popen(
