@@ -122,7 +122,7 @@ async def test_a_scheduled_push_fires_at_its_time_and_not_before(world: World) -
     scheduler = world.scheduler()
     assert await scheduler.tick() == 3600.0  # asleep until then, no polling in between
     world.clock.now += 3599.999
-    assert await scheduler.tick() == pytest.approx(0.001)
+    assert await scheduler.tick() == pytest.approx(0.001, abs=1e-6)
     [(_, state, _), (child, child_state, child_due)] = await world.rows(parent)
     assert (state, child_state, child_due) == ("scheduled", "pending", due)
 

@@ -117,7 +117,7 @@ class Scheduler:
             return self._recheck
         if due <= now_ms:  # another process holds them and is firing them right now
             return BUSY_SECONDS
-        return min((due - now_ms) / 1000, self._recheck)
+        return min(max(0.0, due / 1000 - self._clock()), self._recheck)
 
     async def _run(self) -> None:
         while True:
