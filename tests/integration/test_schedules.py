@@ -166,19 +166,42 @@ def test_a_daily_loop_fires_today_and_lists_its_next_occurrence_tomorrow(tenant:
 
 def test_listing_filters_pages_and_answers_in_the_documented_shape(tenant: Tenant) -> None:
     base = seconds_ahead(7 * 86400)
-    ids = [schedule(tenant, base + i * 1000, "userid1024")[0] for i in range(3)]
-    window = {"start_time": base, "end_time": base + 2000}
+    ids = [schedule(tenant, base + i * 2000, "userid1024")[0] for i in range(3)]
+    window = {"start_time": base, "end_time": base + 4000}
     assert [i.unique_id for i in listed(tenant, **window)] == ids
-    assert [i.unique_id for i in listed(tenant, **window, page_size=2, page_number=2)] == ids[2:]
-    assert listed(tenant, **window, type=0) == []
+    simple = (
+        tenant.sdk()
+        .push_simple(
+            models.PushSimpleRequest(
+                app_id=tenant.app_id,
+                workspace_id=tenant.workspace,
+                delivery_type=3,
+                task_name="simple later",
+                title="Simple",
+                content="A simple push",
+                target_msgkey=json.dumps({"userid1024": uuid.uuid4().hex}),
+                expired_seconds=600,
+                strategy_type=1,
+                strategy_content=json.dumps({"fixedTime": base + 1000}),
+            )
+        )
+        .body
+    )
+    assert simple.result_code == "OK", simple.result_message
+    [only] = listed(tenant, **window, type=0)
+    assert (only.unique_id, only.type, only.push_title) == (simple.push_result.data, 0, "Simple")
     assert [i.unique_id for i in listed(tenant, **window, type=2)] == ids
+    ids.insert(1, simple.push_result.data)  # by trigger time, whatever the action
+    assert [i.unique_id for i in listed(tenant, **window)] == ids
+    assert [i.unique_id for i in listed(tenant, **window, page_size=3, page_number=2)] == ids[3:]
+    ids.remove(simple.push_result.data)
     assert listed(tenant, start_time=base + 1, end_time=base + 999) == []
     [item] = listed(tenant, ids[1])
     assert (item.push_title, item.push_content) == (
         "Prize",
         "Hello Zhang San, congratulations on winning 200 yuan",
     )
-    assert (item.parent_id, item.push_time, item.delivery_type) == (ids[1], base + 1000, 3)
+    assert (item.parent_id, item.push_time, item.delivery_type) == (ids[1], base + 2000, 3)
     assert (item.strategy_type, item.executed_status, item.create_type) == (1, "0", 0)
 
     raw = tenant.raw().acs3(
@@ -218,7 +241,7 @@ def test_listing_filters_pages_and_answers_in_the_documented_shape(tenant: Tenan
 
     both = cancel(tenant, f"{ids[0]}, {ids[2]}")
     assert (both.result_code, both.result_content) == ("OK", "2")
-    assert [i.executed_status for i in listed(tenant, **window)] == ["2", "0", "2"]
+    assert [i.executed_status for i in listed(tenant, **window)] == ["2", "0", "0", "2"]
 
 
 def test_refusals_carry_the_code_and_name_the_field(tenant: Tenant) -> None:
