@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, insert, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, func, select, text, update
 
 from tidings.store.chunks import chunks
+from tidings.store.rows import insert_rows
 from tidings.store.tables import channel_configs, deliveries, devices, messages, tasks
 
 TASK_COLUMNS = (
@@ -101,11 +102,36 @@ def messages_of(conn: Connection, task_ids: Collection[int]) -> list[Row]:
 
 
 def insert_deliveries(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Insert delivery rows; their ids, in the order of ``rows``."""
+    """Insert delivery rows (all with the same keys); their ids, in the order of ``rows``.
+
+    The ids are drawn first and the rows written with them in multi-row statements
+    (store/rows.py says why RETURNING is no way to learn them on SQLite).
+    """
     if not rows:
         return []
-    query = insert(deliveries).returning(deliveries.c.id, sort_by_parameter_order=True)
-    return list(conn.execute(query, list(rows)).scalars())
+    ids = _new_ids(conn, len(rows))
+    columns = tuple(rows[0])
+    insert_rows(
+        conn,
+        deliveries.name,
+        ("id", *columns),
+        [(i, *(row[c] for c in columns)) for i, row in zip(ids, rows, strict=True)],
+    )
+    return ids
+
+
+def _new_ids(conn: Connection, count: int) -> list[int]:
+    """Ids for ``count`` new deliveries: from the column's sequence on PostgreSQL; on SQLite,
+    the ones after the largest, which no one else can take while this transaction holds the
+    database's only write lock."""
+    if conn.dialect.name == "postgresql":
+        query = text(
+            "SELECT nextval(pg_get_serial_sequence('deliveries', 'id')) "
+            "FROM generate_series(1, :count)"
+        )
+        return list(conn.execute(query, {"count": count}).scalars())
+    largest = conn.execute(select(func.max(deliveries.c.id))).scalar() or 0
+    return list(range(largest + 1, largest + 1 + count))
 
 
 def pending_outbound(
