@@ -56,7 +56,7 @@ async def compose(ctx: Context) -> Response:
 async def send_batch(ctx: Context) -> Response:
     app = await ctx.app()
     values = {name: ctx.field(name) for name in (*TEXT_INPUTS, *WHEN_INPUTS)}
-    weekdays = tuple(v for v in ctx.form.getlist("weekdays") if isinstance(v, str))
+    weekdays = read_weekdays(ctx)
     upload = ctx.form.get("csv_file")
     if isinstance(upload, UploadFile) and upload.filename:
         raw = await upload.read()
@@ -66,21 +66,7 @@ async def send_batch(ctx: Context) -> Response:
             errors = {"csv": f"{upload.filename} is not UTF-8 text; save the CSV as UTF-8"}
             return await _render(ctx, app, values, errors, weekdays=weekdays, status=400)
     errors: dict[str, str] = {}
-    when = When(
-        mode=values["when"] or "now",
-        at=values["at"],
-        start_day=values["start_day"],
-        end_day=values["end_day"],
-        circle=values["circle"],
-        weekdays=weekdays,
-        month_days=values["month_days"],
-        time=values["time"],
-    )
-    strategy_type, strategy_content = "0", None  # rows are still checked when "when" is wrong
-    try:
-        strategy_type, strategy_content = strategy(when, app.timezone)
-    except ScheduleProblem as problem:
-        errors[problem.field] = str(problem)
+    strategy_type, strategy_content = schedule(read_when(values, weekdays), app, errors)
     template = await _template(ctx, app, values["template"])
     if template is None:
         errors["template"] = "choose one of the app's templates"
@@ -124,6 +110,33 @@ async def send_batch(ctx: Context) -> Response:
     )
 
 
+def read_weekdays(ctx: Context) -> tuple[str, ...]:
+    return tuple(v for v in ctx.form.getlist("weekdays") if isinstance(v, str))
+
+
+def read_when(values: dict[str, str], weekdays: tuple[str, ...]) -> When:
+    return When(
+        mode=values["when"] or "now",
+        at=values["at"],
+        start_day=values["start_day"],
+        end_day=values["end_day"],
+        circle=values["circle"],
+        weekdays=weekdays,
+        month_days=values["month_days"],
+        time=values["time"],
+    )
+
+
+def schedule(when: When, app: App, errors: dict[str, str]) -> tuple[str, str | None]:
+    """StrategyType and StrategyContent; a problem goes into ``errors`` and the push is checked
+    as an immediate one meanwhile, so the rest of the form is still judged."""
+    try:
+        return strategy(when, app.timezone)
+    except ScheduleProblem as problem:
+        errors[problem.field] = str(problem)
+        return "0", None
+
+
 async def _check(ctx: Context, app: App, fields: MultipleFields, batch: csvbatch.Batch) -> None:
     checked = await ctx.services.pushes.check_multiple(
         app, fields, [row.entry for row in batch.rows if row.entry]
@@ -161,10 +174,10 @@ async def _send(
 
 
 async def _template(ctx: Context, app: App, name: str) -> Template | None:
-    return next((t for t in await _templates(ctx, app) if t.name == name), None)
+    return next((t for t in await templates_of(ctx, app) if t.name == name), None)
 
 
-async def _templates(ctx: Context, app: App) -> list[Template]:
+async def templates_of(ctx: Context, app: App) -> list[Template]:
     items, _, _, _ = await ctx.services.templates.page(app.pk, "1", "500")
     return sorted(items, key=lambda t: t.name)
 
@@ -185,7 +198,7 @@ async def _render(
         "push.html",
         status=status,
         app=app,
-        templates=await _templates(ctx, app),
+        templates=await templates_of(ctx, app),
         values=values,
         weekdays=weekdays,
         errors=errors,
