@@ -16,17 +16,19 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 
 from sqlalchemy import Connection, Row
 
 from tidings.channels.base import Channel
+from tidings.delivery.broadcast import resolve_batch
 from tidings.delivery.models import DeviceAddress, Outbound
 from tidings.delivery.outcomes import Recorder
 from tidings.delivery.payload import payload_of
 from tidings.delivery.plan import USER_TARGET, MessageRow, Planned, TaskRow, plan_task
 from tidings.delivery.routing import SELFBUILT, router_for
 from tidings.delivery.status import OPEN, Status
+from tidings.delivery.writing import VENDOR_LEASE_MS, write_planned
+from tidings.push.models import BROADCAST
 from tidings.push.options import PushOptions
 from tidings.push.states import ACCEPTED, DISPATCHED
 from tidings.store import deliveries as store
@@ -34,10 +36,6 @@ from tidings.store import devices as device_store
 from tidings.store.database import Database
 
 log = logging.getLogger("tidings.delivery")
-
-# A vendor delivery handed to its channel is due again this long after, unless the channel
-# reports first: a process that dies mid-send leaves it to another process's retry sweep.
-VENDOR_LEASE_MS = 60_000
 
 
 class Dispatcher:
@@ -93,6 +91,12 @@ class Dispatcher:
             )
             self.hand_over(outbound)
             if claimed < self._tasks_per_claim:
+                break
+        # Broadcasts a batch of devices per transaction, so other writes interleave.
+        while True:
+            batch = await self._db.write(resolve_batch, self._now_ms(), frozenset(self._channels))
+            self.hand_over(batch.outbound)
+            if not batch.claimed:
                 return
 
     async def _sweep(self) -> None:
@@ -132,7 +136,9 @@ class Dispatcher:
     def _claim(
         self, conn: Connection, now_ms: int, channels: frozenset[str]
     ) -> tuple[int, list[Outbound]]:
-        claimed = store.claim_due_tasks(conn, ACCEPTED, now_ms, self._tasks_per_claim)
+        claimed = store.claim_due_tasks(
+            conn, ACCEPTED, now_ms, self._tasks_per_claim, skip_action=BROADCAST
+        )
         tasks = [TaskRow(*row) for row in claimed]
         if not tasks:
             return 0, []
@@ -141,8 +147,7 @@ class Dispatcher:
             messages[row.task_id].append(MessageRow(*row))
         by_token, by_user = _devices_for(conn, tasks, messages)
         configured = store.configured_channels(conn, {t.app_pk for t in tasks})
-        rows: list[dict[str, Any]] = []
-        sendable: list[tuple[int, TaskRow, PushOptions, Planned]] = []
+        planned: list[tuple[TaskRow, PushOptions, Planned]] = []
         for task in tasks:
             options = PushOptions.from_json(task.options)
             plans = plan_task(
@@ -153,32 +158,9 @@ class Dispatcher:
                 router=router_for(options, task.delivery_type, configured[task.app_pk] & channels),
                 now_ms=now_ms,
             )
-            for planned in plans:
-                if planned.device is not None and planned.status == Status.PENDING:
-                    sendable.append((len(rows), task, options, planned))
-                rows.append(_row(task, planned, now_ms))
-        ids = store.insert_deliveries(conn, rows)
+            planned.extend((task, options, plan) for plan in plans)
+        outbound = write_planned(conn, planned, now_ms)
         store.set_task_state(conn, [t.id for t in tasks], DISPATCHED)
-        outbound = [
-            Outbound(
-                ids[index],
-                planned.channel or SELFBUILT,
-                planned.device,
-                payload_of(
-                    task.id,
-                    options,
-                    planned.message.msg_key,
-                    planned.message.title,
-                    planned.message.content,
-                    planned.message.uri,
-                    planned.message.extended_params,
-                    task.expires_at,
-                ),
-                options,
-            )
-            for index, task, options, planned in sendable
-            if planned.device is not None
-        ]
         return len(tasks), outbound
 
     async def aclose(self) -> None:
@@ -210,27 +192,6 @@ def _devices_for(
             grouped[user_id].append(DeviceAddress(*address))
         by_user[app_pk] = grouped
     return by_token, by_user
-
-
-def _row(task: TaskRow, planned: Planned, now_ms: int) -> dict[str, Any]:
-    vendor = planned.channel not in (None, SELFBUILT) and planned.status == Status.PENDING
-    return {
-        "task_id": task.id,
-        "message_pk": planned.message.pk,
-        "app_pk": task.app_pk,
-        "device_pk": planned.device.pk if planned.device else None,
-        "user_id": planned.user_id,
-        "channel": planned.channel,
-        "status": planned.status,
-        "reason": None,
-        "attempts": 0,
-        "next_attempt_at": now_ms + VENDOR_LEASE_MS if vendor else None,
-        "created_at": now_ms,
-        "expires_at": task.expires_at,
-        "updated_at": now_ms,
-        "acked_at": None,
-        "opened_at": None,
-    }
 
 
 def outbound_of(rows: Sequence[Row]) -> list[Outbound]:

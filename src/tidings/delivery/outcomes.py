@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from sqlalchemy import Connection
 
+from tidings.analytics import counters
 from tidings.channels.base import Outcome
 from tidings.delivery.status import ACKABLE, Status
 from tidings.store import deliveries as store
@@ -96,28 +97,48 @@ def _record(
     now_ms: int,
 ) -> None:
     if acks:
-        store.settle(
+        acked = store.settle(
             conn,
             acks,
             ACKABLE,
             {"status": Status.ACKED, "acked_at": now_ms, "updated_at": now_ms},
         )
+        counters.count(conn, counters.ACKED, (row.stat_pk for row in acked))
     if opens:
-        store.mark_opened(conn, opens, now_ms)
+        counters.count(conn, counters.OPENED, store.mark_opened(conn, opens, now_ms))
     if outcomes:
-        store.record_outcomes(
-            conn,
-            (
-                {
-                    "b_id": o.delivery_id,
-                    "b_from": Status.PENDING,
-                    "status": o.status,
-                    "reason": o.reason,
-                    "next_attempt_at": o.retry_at,
-                    "updated_at": now_ms,
-                }
-                for o in outcomes
-            ),
-        )
+        _record_outcomes(conn, outcomes, now_ms)
     if seen:
         device_store.touch(conn, seen, now_ms)
+
+
+def _record_outcomes(conn: Connection, outcomes: Sequence[Outcome], now_ms: int) -> None:
+    """Vendor verdicts: acceptance is counted for analytics; refusals and retries are kept as
+    events for the message trace, since the delivery row keeps only the latest."""
+    taken = [o.delivery_id for o in outcomes if o.status == Status.ACKED]
+    if taken:
+        pending = store.lock_in_status(conn, taken, Status.PENDING)
+        counters.count(conn, counters.ACCEPTED, (row.stat_pk for row in pending))
+    store.record_outcomes(
+        conn,
+        (
+            {
+                "b_id": o.delivery_id,
+                "b_from": Status.PENDING,
+                "status": o.status,
+                "reason": o.reason,
+                "next_attempt_at": o.retry_at,
+                "sent_at": now_ms if o.status == Status.ACKED else None,
+                "updated_at": now_ms,
+            }
+            for o in outcomes
+        ),
+    )
+    store.insert_events(
+        conn,
+        [
+            {"delivery_id": o.delivery_id, "at": now_ms, "status": o.status, "reason": o.reason}
+            for o in outcomes
+            if o.status != Status.ACKED
+        ],
+    )

@@ -10,10 +10,17 @@ from typing import NamedTuple
 from tidings.push.options import PushOptions
 from tidings.schedule.strategy import Strategy
 
+# The push actions, as tasks.action stores them.
+SIMPLE = "PushSimple"
+TEMPLATE = "PushTemplate"
+MULTIPLE = "PushMultiple"
+BROADCAST = "PushBroadcast"
+
 
 @dataclass(frozen=True, slots=True)
 class PushLimits:
-    max_targets: int = 100
+    max_targets: int = 100  # PushMultiple's TargetMsg entries
+    max_single_targets: int = 10  # PushSimple's and PushTemplate's TargetMsgkey pairs
     max_expired_seconds: int = 7 * 24 * 3600
     max_payload_bytes: int = 4096
     max_scheduled_tasks: int = 100
@@ -56,13 +63,26 @@ class RenderedMessage(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class PushPlan:
-    """A push ready to store: the task and its messages."""
+    """A push ready to store: the task and its messages.
+
+    ``audience`` is a broadcast's choice of devices (push/broadcast.py), as JSON; the other
+    actions name their targets in their messages.
+    """
 
     action: str
     call: CallSpec
     template_pk: int | None
     template_name: str | None
     messages: list[RenderedMessage]
+    audience: str | None = None
+
+    def key_field(self, index: int) -> str:
+        """Where the caller gave the msgKey of message ``index`` (from 1), for error messages."""
+        if self.action == MULTIPLE:
+            return f"TargetMsg.{index}.MsgKey"
+        if self.action == BROADCAST:
+            return "Msgkey"
+        return f"TargetMsgkey[{self.messages[index - 1].target!r}]"
 
     def digest(self) -> str:
         """A fingerprint of everything the push would send, to recognise a retried call."""
@@ -80,5 +100,7 @@ class PushPlan:
                 for m in self.messages
             ],
         ]
+        if self.audience is not None:
+            body.append(self.audience)
         text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
         return hashlib.blake2b(text.encode(), digest_size=32).hexdigest()

@@ -1,5 +1,7 @@
-"""The options every push action shares: channel, display, extension and vendor fields.
+"""The options of a push: channel, display, extension and vendor fields.
 
+Most are shared by every push action; a few belong to one action only (PushSimple's PushStyle,
+ImageUrls and IconUrls, PushBroadcast's AndroidChannel) and are simply absent from the others.
 Each field is checked against what the MPS documentation allows, and the first problem raises a
 ``ServiceError`` naming the field. The validated options are stored with the task as JSON and
 read again by delivery and the vendor channels.
@@ -13,6 +15,7 @@ from typing import Any
 
 from tidings.errors import Code, ServiceError
 from tidings.fields import read_choice, read_flat_map, read_int, read_map, read_text
+from tidings.templates.rules import read_image_urls
 
 MAX_EXTENDED_KEYS = 20
 MAX_TARGET_EXTENDED_KEYS = 9  # the documentation says "must be < 10"
@@ -24,6 +27,8 @@ VENDOR_KEYS = frozenset(
 )
 PAYLOAD_KEYS = frozenset({"hms", "honor", "fcm", "harmonyos"})
 NOTIFY_TYPES = ("notify", "transparent")
+PUSH_STYLES = (0, 1, 2)  # default, big text, image and text
+ANDROID_CHANNELS = (1, 2)  # PushBroadcast: 1 the self-built channel only, 2 the default routing
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +50,10 @@ class OptionFields:
     activity_event: str | None = None
     activity_content_state: str | dict | None = None
     dismissal_date: str | None = None
+    push_style: str | None = None
+    image_urls: str | dict | None = None
+    icon_urls: str | dict | None = None
+    android_channel: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +73,10 @@ class PushOptions:
     activity_event: str | None = None
     activity_content_state: dict[str, Any] | None = None
     dismissal_date: int | None = None
+    push_style: int = 0
+    image_urls: dict[str, str] | None = None
+    icon_urls: dict[str, str] | None = None
+    android_channel: int | None = None
 
     def to_json(self) -> str:
         """The options that differ from their defaults, as compact JSON."""
@@ -110,6 +123,12 @@ def read_options(fields: OptionFields) -> PushOptions:
         ),
         dismissal_date=read_int(
             fields.dismissal_date, "DismissalDate", Code.INVALID_PARAM, minimum=0
+        ),
+        push_style=_int(fields.push_style, "PushStyle", PUSH_STYLES),
+        image_urls=read_image_urls(fields.image_urls, "ImageUrls"),
+        icon_urls=read_image_urls(fields.icon_urls, "IconUrls"),
+        android_channel=read_int(
+            fields.android_channel, "AndroidChannel", Code.INVALID_PARAM, allowed=ANDROID_CHANNELS
         ),
     )
 

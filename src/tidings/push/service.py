@@ -1,5 +1,9 @@
 """Accepting pushes: validate, render, and commit the task before answering.
 
+The four push actions differ in how a call becomes a ``PushPlan`` (push/simple.py, template.py,
+multiple.py, broadcast.py); from the plan on they share one path, ``_accept``: the digest, the
+msgKey check, the write of the task, its messages and its occurrences, and the wake-ups.
+
 msgKeys are unique per app. A call whose msgKeys all belong to one earlier task with the same
 digest is a retry of that task: it gets that task's id and nothing new is written. Any other reuse
 of a msgKey is refused, naming the entry.
@@ -15,9 +19,13 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from tidings.errors import Code, ServiceError
-from tidings.push.models import PushLimits, PushPlan, RenderedMessage
+from tidings.push import broadcast, simple, template
+from tidings.push.broadcast import BroadcastFields
+from tidings.push.models import MULTIPLE, PushLimits, PushPlan, RenderedMessage
 from tidings.push.multiple import MultipleFields, check_call, check_targets, render_targets
+from tidings.push.simple import SimpleFields
 from tidings.push.states import ACCEPTED, SCHEDULED
+from tidings.push.template import TemplatePushFields
 from tidings.schedule.acceptance import add_occurrences, check_room
 from tidings.store import pushes as store
 from tidings.store.database import Database
@@ -61,8 +69,8 @@ class Pushes:
         earlier task is found out only when sending.
         """
         call = check_call(fields, self._limits, timezone=app.timezone, now=self._clock())
-        template = await self._templates.compiled(app.pk, fields.template_name)
-        return check_targets(targets, template, call.options, self._limits)
+        compiled = await self._templates.compiled(app.pk, fields.template_name)
+        return check_targets(targets, compiled, call.options, self._limits)
 
     async def push_multiple(
         self, app: App, fields: MultipleFields, targets: Callable[[], Sequence[dict[str, Any]]]
@@ -74,20 +82,49 @@ class Pushes:
         """
         now = self._clock()
         call = check_call(fields, self._limits, timezone=app.timezone, now=now)
-        template = await self._templates.compiled(app.pk, fields.template_name)
-        messages = render_targets(targets(), template, call.options, self._limits)
-        plan = PushPlan(
-            "PushMultiple", call, template.template.pk, template.template.name, messages
+        compiled = await self._templates.compiled(app.pk, fields.template_name)
+        messages = render_targets(targets(), compiled, call.options, self._limits)
+        row = compiled.template
+        return await self._accept(app, PushPlan(MULTIPLE, call, row.pk, row.name, messages), now)
+
+    async def push_simple(self, app: App, fields: SimpleFields) -> int:
+        """Accept a PushSimple call; its task id once committed."""
+        now = self._clock()
+        plan = simple.plan(fields, self._limits, timezone=app.timezone, now=now)
+        return await self._accept(app, plan, now)
+
+    async def push_template(self, app: App, fields: TemplatePushFields) -> int:
+        """Accept a PushTemplate call; its task id once committed."""
+        now = self._clock()
+        call, targets = template.check_call(fields, self._limits, timezone=app.timezone, now=now)
+        compiled = await self._templates.compiled(app.pk, fields.template_name)
+        plan = template.plan(call, targets, fields.template_key_value, compiled, self._limits)
+        return await self._accept(app, plan, now)
+
+    async def push_broadcast(self, app: App, fields: BroadcastFields) -> int:
+        """Accept a PushBroadcast call; its task id once committed. Its devices are found when
+        it is due, by delivery."""
+        now = self._clock()
+        call, audience, msg_key = broadcast.check_call(
+            fields, self._limits, timezone=app.timezone, now=now
         )
+        compiled = await self._templates.compiled(app.pk, fields.template_name)
+        plan = broadcast.plan(
+            call, audience, msg_key, fields.template_key_value, compiled, self._limits
+        )
+        return await self._accept(app, plan, now)
+
+    async def _accept(self, app: App, plan: PushPlan, now: float) -> int:
+        """Commit the plan (or recognise it as a retry); the task id."""
+        call = plan.call
         digest = plan.digest()
-        keys = [m.msg_key for m in plan.messages]
         now_ms = int(now * 1000)
         due_times = call.strategy.upcoming(app.timezone, now_ms) if call.strategy else [now_ms]
         for _ in range(3):
             try:
                 task_id = await self._db.write(self._store, app.pk, plan, digest, now_ms, due_times)
             except IntegrityError:  # a msgKey the app used before
-                earlier = await self._db.read(_retried_task, app.pk, keys, digest)
+                earlier = await self._db.read(_retried_task, app.pk, plan, digest)
                 if earlier is not None:
                     return earlier
             else:
@@ -124,6 +161,7 @@ class Pushes:
             "state": SCHEDULED if call.strategy else ACCEPTED,
             "digest": digest,
             "message_count": len(plan.messages),
+            "audience": plan.audience,
             "created_at": now_ms,
             "due_at": due_times[0],
         }
@@ -150,11 +188,12 @@ class Pushes:
         return task_id
 
 
-def _retried_task(conn: Connection, app_pk: int, keys: list[str], digest: str) -> int | None:
+def _retried_task(conn: Connection, app_pk: int, plan: PushPlan, digest: str) -> int | None:
     """The earlier task this call repeats, or the refusal naming the first reused msgKey.
 
     None when none of the msgKeys is taken any more: the write that collided did not commit.
     """
+    keys = [m.msg_key for m in plan.messages]
     used = store.tasks_of_msg_keys(conn, app_pk, keys)
     if not used:
         return None
@@ -167,6 +206,6 @@ def _retried_task(conn: Connection, app_pk: int, keys: list[str], digest: str) -
     first = min(used, key=lambda row: position[row.msg_key])
     raise ServiceError(
         Code.INVALID_PARAM,
-        f"TargetMsg.{position[first.msg_key]}.MsgKey {first.msg_key!r} was already used by task "
+        f"{plan.key_field(position[first.msg_key])} {first.msg_key!r} was already used by task "
         f"{first.task_id} with other content; msgKeys must be unique within the app",
     )

@@ -13,3 +13,4 @@ FINISHED = "finished"  # a parent none of whose occurrences waits any more
 PENDING = "pending"  # an occurrence waiting for its due_at
 SKIPPED = "skipped"  # an occurrence whose validity ran out while no server was running
 CANCELLED = "cancelled"  # a parent or an occurrence cancelled before it fired
+REVOKED = "revoked"  # RevokePushTask took it back before delivery had resolved all of it

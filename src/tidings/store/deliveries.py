@@ -9,11 +9,18 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, func, select, text, update
+from sqlalchemy import Connection, Row, and_, bindparam, func, insert, select, text, update
 
 from tidings.store.chunks import chunks
 from tidings.store.rows import insert_rows
-from tidings.store.tables import channel_configs, deliveries, devices, messages, tasks
+from tidings.store.tables import (
+    channel_configs,
+    deliveries,
+    delivery_events,
+    devices,
+    messages,
+    tasks,
+)
 
 TASK_COLUMNS = (
     tasks.c.id,
@@ -60,18 +67,20 @@ OUTBOUND = (
 )
 
 
-def claim_due_tasks(conn: Connection, state: str, now_ms: int, limit: int) -> list[Row]:
-    """Tasks in ``state`` that are due, locked for this transaction.
+def claim_due_tasks(
+    conn: Connection, state: str, now_ms: int, limit: int, skip_action: str | None = None
+) -> list[Row]:
+    """Tasks in ``state`` that are due, locked for this transaction; none of ``skip_action``
+    (broadcasts, which delivery resolves a batch at a time).
 
     On PostgreSQL ``SKIP LOCKED`` lets several processes claim side by side, each task going to
     one of them; SQLite has one writer at a time and ignores the clause.
     """
+    query = select(*TASK_COLUMNS).where(tasks.c.state == state, tasks.c.due_at <= now_ms)
+    if skip_action is not None:
+        query = query.where(tasks.c.action != skip_action)
     query = (
-        select(*TASK_COLUMNS)
-        .where(tasks.c.state == state, tasks.c.due_at <= now_ms)
-        .order_by(tasks.c.due_at, tasks.c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+        query.order_by(tasks.c.due_at, tasks.c.id).limit(limit).with_for_update(skip_locked=True)
     )
     return list(conn.execute(query))
 
@@ -93,10 +102,12 @@ def configured_channels(conn: Connection, app_pks: Collection[int]) -> dict[int,
 
 
 def messages_of(conn: Connection, task_ids: Collection[int]) -> list[Row]:
-    """The message rows of these tasks, in the order they were accepted."""
+    """The message rows of these tasks not revoked, in the order they were accepted."""
     rows: list[Row] = []
     for chunk in chunks(list(task_ids)):
-        query = select(*MESSAGE_COLUMNS).where(messages.c.task_id.in_(chunk))
+        query = select(*MESSAGE_COLUMNS).where(
+            messages.c.task_id.in_(chunk), messages.c.revoked_at.is_(None)
+        )
         rows.extend(conn.execute(query.order_by(messages.c.pk)))
     return rows
 
@@ -188,31 +199,62 @@ def settle(
     ids: Sequence[int],
     from_statuses: Collection[int],
     values: dict[str, Any],
-) -> int:
-    """Set ``values`` on the deliveries among ``ids`` whose status is one of ``from_statuses``."""
-    count = 0
+) -> list[Row]:
+    """Set ``values`` on the deliveries among ``ids`` whose status is one of ``from_statuses``;
+    (stat_pk, channel) of each one changed."""
+    changed: list[Row] = []
     for chunk in chunks(ids):
-        result = conn.execute(
-            update(deliveries)
-            .where(deliveries.c.id.in_(chunk), deliveries.c.status.in_(list(from_statuses)))
-            .values(values)
+        changed.extend(
+            conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id.in_(chunk), deliveries.c.status.in_(list(from_statuses)))
+                .values(values)
+                .returning(deliveries.c.stat_pk, deliveries.c.channel)
+            )
         )
-        count += result.rowcount
-    return count
+    return changed
 
 
-def mark_opened(conn: Connection, ids: Sequence[int], now_ms: int) -> None:
+def mark_opened(conn: Connection, ids: Sequence[int], now_ms: int) -> list[int | None]:
+    """Record the first open of these deliveries; the stat_pk of each one opened just now."""
+    opened: list[int | None] = []
     for chunk in chunks(ids):
-        conn.execute(
-            update(deliveries)
-            .where(deliveries.c.id.in_(chunk), deliveries.c.opened_at.is_(None))
-            .values(opened_at=now_ms, updated_at=now_ms)
+        opened.extend(
+            conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id.in_(chunk), deliveries.c.opened_at.is_(None))
+                .values(opened_at=now_ms, updated_at=now_ms)
+                .returning(deliveries.c.stat_pk)
+            ).scalars()
         )
+    return opened
+
+
+def lock_in_status(conn: Connection, ids: Sequence[int], status: int) -> list[Row]:
+    """(id, stat_pk, channel) of the deliveries among ``ids`` still in ``status``, locked until
+    the transaction ends (so what is read is what the next update changes)."""
+    rows: list[Row] = []
+    for chunk in chunks(sorted(ids)):
+        query = (
+            select(deliveries.c.id, deliveries.c.stat_pk, deliveries.c.channel)
+            .where(deliveries.c.id.in_(chunk), deliveries.c.status == status)
+            .order_by(deliveries.c.id)
+            .with_for_update()
+        )
+        rows.extend(conn.execute(query))
+    return rows
+
+
+def insert_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Delivery events: each ``delivery_id``, ``at``, ``status``, ``reason``."""
+    if rows:
+        conn.execute(insert(delivery_events), list(rows))
 
 
 def record_outcomes(conn: Connection, outcomes: Iterable[dict[str, Any]]) -> None:
     """Each outcome: ``b_id``, ``b_from`` (the status it must still have), ``status``,
-    ``reason``, ``next_attempt_at``, ``updated_at``."""
+    ``reason``, ``next_attempt_at``, ``sent_at`` (when a vendor took it, else None),
+    ``updated_at``."""
     rows = list(outcomes)
     if not rows:
         return
@@ -228,6 +270,7 @@ def record_outcomes(conn: Connection, outcomes: Iterable[dict[str, Any]]) -> Non
             status=bindparam("status"),
             reason=bindparam("reason"),
             next_attempt_at=bindparam("next_attempt_at"),
+            sent_at=bindparam("sent_at"),
             attempts=deliveries.c.attempts + 1,
             updated_at=bindparam("updated_at"),
         ),

@@ -106,7 +106,8 @@ templates = Table(
 # parent_id is the scheduled task; it has no messages of its own and sends its parent's).
 # state: "scheduled" (a parent with occurrences to come; due_at is the next one), "accepted"
 # (due for delivery from due_at on), and the later states delivery and scheduling give it.
-# An occurrence exists at most once: (parent_id, due_at) is unique.
+# An occurrence exists at most once: (parent_id, due_at) is unique. audience is a broadcast's
+# choice of devices (push/broadcast.py's Audience as JSON); other pushes name their targets.
 tasks = Table(
     "tasks",
     metadata,
@@ -127,12 +128,15 @@ tasks = Table(
     Column("message_count", Integer, nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("due_at", BigInteger),
+    Column("audience", Text),
     Index(None, "app_pk", "state"),
     Index(None, "state", "due_at"),
     UniqueConstraint("parent_id", "due_at"),
 )
 
-# One TargetMsg: its msgKey, its target and the text rendered for it.
+# One TargetMsg: its msgKey, its target and the text rendered for it. A broadcast's one message
+# has an empty target. revoked_at: RevokePushMessage or RevokePushTask took it back; delivery
+# never makes deliveries of a revoked message (a loop's later occurrences skip it too).
 messages = Table(
     "messages",
     metadata,
@@ -146,6 +150,7 @@ messages = Table(
     Column("uri", Text),
     Column("extended_params", Text),
     Column("created_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger),
     UniqueConstraint("app_pk", "msg_key"),
     Index(None, "task_id"),
 )
@@ -193,6 +198,7 @@ devices = Table(
     Column("last_seen_at", BigInteger),
     UniqueConstraint("app_pk", "token"),
     Index(None, "app_pk", "user_id"),
+    Index(None, "app_pk", "platform", "pk"),  # a broadcast walks a platform's devices in pk order
 )
 
 # One message to one device: the unit a device acknowledges. A user-addressed message with no
@@ -200,6 +206,10 @@ devices = Table(
 # to the device the user binds next within the message's validity. status holds the MPS
 # per-message codes (delivery/status.py lists them). An occurrence of a scheduled push delivers
 # its parent's messages again, so a message and a device meet once per task, not once in all.
+# sent_at: a vendor gateway accepted it; acked_at: the device acknowledged it (self-built);
+# opened_at: the device reported the user opened it. revoked_at: it was revoked (status 4); if
+# it was sent over the self-built channel, revoke_confirmed_at is when the device confirmed the
+# revoke frame. stat_pk is the push_stats row its analytics are counted in.
 deliveries = Table(
     "deliveries",
     metadata,
@@ -219,10 +229,54 @@ deliveries = Table(
     Column("updated_at", BigInteger, nullable=False),
     Column("acked_at", BigInteger),
     Column("opened_at", BigInteger),
+    Column("sent_at", BigInteger),
+    Column("revoked_at", BigInteger),
+    Column("revoke_confirmed_at", BigInteger),
+    Column("stat_pk", Serial),
     UniqueConstraint("task_id", "message_pk", "device_pk"),
+    Index(None, "message_pk"),
     Index(None, "device_pk", "status"),
     Index(None, "status", "expires_at"),
     Index(None, "app_pk", "user_id", "status"),
+)
+
+# What happened to a delivery that its own columns do not keep: every vendor refusal and retry
+# (status and the vendor's words), for the message trace.
+delivery_events = Table(
+    "delivery_events",
+    metadata,
+    Column("pk", Serial, primary_key=True, autoincrement=True),
+    Column("delivery_id", Serial, nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("reason", Text),
+    Index(None, "delivery_id"),
+)
+
+# Analytics counters, kept up to date as deliveries are made and change state (analytics/): one
+# row per task (or occurrence), quarter hour of the deliveries' creation, platform and channel
+# (MPS's labels: ANDROID, IOS, HMS, ...; '' when not known). pushed counts deliveries made,
+# successful those a device acknowledged or a vendor accepted, arrived those a device
+# acknowledged, opened those a device reported opened. push_id is the push (the parent of an
+# occurrence); action its push action.
+push_stats = Table(
+    "push_stats",
+    metadata,
+    Column("pk", Serial, primary_key=True, autoincrement=True),
+    Column("app_pk", Serial, nullable=False),
+    Column("task_id", Serial, nullable=False),
+    Column("push_id", Serial, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("slot", BigInteger, nullable=False),
+    Column("platform", String(16), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("pushed", BigInteger, nullable=False),
+    Column("successful", BigInteger, nullable=False),
+    Column("arrived", BigInteger, nullable=False),
+    Column("opened", BigInteger, nullable=False),
+    UniqueConstraint("task_id", "slot", "platform", "channel"),
+    Index(None, "app_pk", "slot"),
+    Index(None, "push_id"),
 )
 
 # People who sign in to the web console. password_hash is an argon2 hash; all_workspaces makes a

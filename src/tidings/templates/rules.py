@@ -143,6 +143,13 @@ def _small(raw: str | None, field: str, allowed: tuple[int, ...]) -> int:
 
 
 def _urls(raw: str | None, field: str) -> str | None:
+    urls = read_image_urls(raw, field)
+    return json.dumps(urls, ensure_ascii=False, separators=(",", ":")) if urls else None
+
+
+def read_image_urls(raw: str | dict | None, field: str) -> dict[str, str] | None:
+    """ImageUrls or IconUrls: one http(s) URL per vendor key (``defaultUrl``, ``hmsUrl``, ...);
+    templates and PushSimple take the same map."""
     urls = read_map(raw, field, Code.INVALID_PARAM)
     if not urls:
         return None
@@ -152,4 +159,4 @@ def _urls(raw: str | None, field: str) -> str | None:
             raise ServiceError(Code.INVALID_PARAM, f"{field}.{key} is not one of {listed}")
         if not isinstance(value, str) or not value.startswith(("http://", "https://")):
             raise ServiceError(Code.INVALID_PARAM, f"{field}.{key} must be an http(s) URL")
-    return json.dumps(urls, ensure_ascii=False, separators=(",", ":"))
+    return urls

@@ -1,0 +1,1 @@
+"""Analytics: counters kept with the deliveries, the MPS analysis queries, message traces."""

@@ -1,0 +1,75 @@
+"""Writing planned deliveries: the rows, their analytics counts, and what to send at once.
+
+Dispatch (ordinary tasks) and broadcast resolution both end here, so every delivery is made,
+counted and handed over the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection
+
+from tidings.analytics import counters
+from tidings.delivery.models import Outbound
+from tidings.delivery.payload import payload_of
+from tidings.delivery.plan import Planned, TaskRow
+from tidings.delivery.routing import SELFBUILT
+from tidings.delivery.status import Status
+from tidings.push.options import PushOptions
+from tidings.store import deliveries as store
+
+# A vendor delivery handed to its channel is due again this long after, unless the channel
+# reports first: a process that dies mid-send leaves it to another process's retry sweep.
+VENDOR_LEASE_MS = 60_000
+
+
+def write_planned(
+    conn: Connection, planned: Sequence[tuple[TaskRow, PushOptions, Planned]], now_ms: int
+) -> list[Outbound]:
+    """Insert the planned deliveries, counted for analytics; those to send now, as Outbound."""
+    rows = [_row(task, plan, now_ms) for task, _, plan in planned]
+    counters.count_new(conn, rows, [p.device.platform if p.device else None for _, _, p in planned])
+    ids = store.insert_deliveries(conn, rows)
+    return [
+        Outbound(
+            delivery_id,
+            plan.channel or SELFBUILT,
+            plan.device,
+            payload_of(
+                task.id,
+                options,
+                plan.message.msg_key,
+                plan.message.title,
+                plan.message.content,
+                plan.message.uri,
+                plan.message.extended_params,
+                task.expires_at,
+            ),
+            options,
+        )
+        for delivery_id, (task, options, plan) in zip(ids, planned, strict=True)
+        if plan.device is not None and plan.status == Status.PENDING
+    ]
+
+
+def _row(task: TaskRow, planned: Planned, now_ms: int) -> dict[str, Any]:
+    vendor = planned.channel not in (None, SELFBUILT) and planned.status == Status.PENDING
+    return {
+        "task_id": task.id,
+        "message_pk": planned.message.pk,
+        "app_pk": task.app_pk,
+        "device_pk": planned.device.pk if planned.device else None,
+        "user_id": planned.user_id,
+        "channel": planned.channel,
+        "status": planned.status,
+        "reason": None,
+        "attempts": 0,
+        "next_attempt_at": now_ms + VENDOR_LEASE_MS if vendor else None,
+        "created_at": now_ms,
+        "expires_at": task.expires_at,
+        "updated_at": now_ms,
+        "acked_at": None,
+        "opened_at": None,
+    }

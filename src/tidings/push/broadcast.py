@@ -1,0 +1,187 @@
+"""PushBroadcast's rules: one template message to every device of a platform, chosen by whether
+a user is bound to it and since when.
+
+The devices are not named by the caller, so the call stores an ``Audience`` instead of targets;
+delivery resolves it in batches when the push is due (delivery/broadcast.py). ``PushStatus``
+picks bound devices (0, the default), all devices (1) or unbound ones (2). ``BindPeriod`` and
+``UnBindPeriod`` narrow each side to devices bound, or unbound, within the last 7, 15 or 60 days
+(4: any time). With ``TimeMode`` 1 the windows are instants given explicitly
+(``BindStartTime``/``BindEndTime``, ``UnBindStartTime``/``UnBindEndTime``, epoch milliseconds).
+A device never bound counts as unbound since it registered.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+from tidings.errors import Code, ServiceError
+from tidings.fields import read_int
+from tidings.push.call import USER, CallFields, finish, read_task_name
+from tidings.push.models import BROADCAST, CallSpec, PushLimits, PushPlan, RenderedMessage
+from tidings.push.targets import check_msg_key, check_size, unified_size
+from tidings.push.template import render_once
+from tidings.templates.models import CompiledTemplate
+
+PLATFORMS = {1: "android", 2: "ios", 7: "harmonyos"}  # DeliveryType -> devices.platform
+KNOWN_TYPES = (1, 2, 3, 5, 6, 7)
+BOUND, ALL, UNBOUND = 0, 1, 2  # PushStatus
+PERIOD_DAYS = {1: 7, 2: 15, 3: 60, 4: None}  # BindPeriod / UnBindPeriod; 4 is "permanent"
+PERIODS, EXPLICIT = 0, 1  # TimeMode
+DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastFields(CallFields):
+    """PushBroadcast's parameters as they arrived."""
+
+    template_name: str | None
+    template_key_value: str | dict | None
+    msg_key: str | None
+    push_status: str | None
+    bind_period: str | None
+    unbind_period: str | None
+    time_mode: str | None
+    bind_start_time: str | None
+    bind_end_time: str | None
+    unbind_start_time: str | None
+    unbind_end_time: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """When a binding (or unbinding) must have happened: within ``days`` before the push's time,
+    or between two instants; neither means any time."""
+
+    days: int | None = None
+    since: int | None = None
+    until: int | None = None
+
+    def bounds(self, at_ms: int) -> tuple[int | None, int | None]:
+        """The window as instants, for a push due at ``at_ms``."""
+        if self.days is not None:
+            return at_ms - self.days * DAY_MS, None
+        return self.since, self.until
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """The devices a broadcast goes to: of one platform, bound ones in ``bound``'s window and
+    unbound ones in ``unbound``'s (None: that side is left out)."""
+
+    platform: str
+    bound: Window | None
+    unbound: Window | None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Audience:
+        raw = json.loads(text)
+        return cls(
+            raw["platform"],
+            Window(**raw["bound"]) if raw["bound"] is not None else None,
+            Window(**raw["unbound"]) if raw["unbound"] is not None else None,
+        )
+
+
+def check_call(
+    fields: BroadcastFields, limits: PushLimits, *, timezone: str, now: float
+) -> tuple[CallSpec, Audience, str]:
+    """Every rule that does not need the template, in the order a caller would fix them; the
+    call, its audience and its msgKey."""
+    task_name = read_task_name(fields.task_name)
+    delivery_type = read_int(
+        fields.delivery_type,
+        "DeliveryType",
+        Code.DELIVERY_TYPE_NOT_SUPPORTED,
+        allowed=KNOWN_TYPES,
+    )
+    if delivery_type is None:
+        raise ServiceError(Code.DELIVERY_TYPE_NOT_SUPPORTED, "DeliveryType is required")
+    if delivery_type not in PLATFORMS:
+        code = Code.BROADCAST_ONLY_SUPPORT_BY_DEVICE
+        if delivery_type != USER:
+            code = Code.DELIVERY_TYPE_NOT_SUPPORTED
+        raise ServiceError(
+            code,
+            f"DeliveryType {delivery_type}: a broadcast goes to every device of a platform; "
+            "use 1 (Android), 2 (iOS) or 7 (HarmonyOS)",
+        )
+    if not fields.template_name:
+        raise ServiceError(Code.NEED_TEMPLATE, "TemplateName is required")
+    msg_key = check_msg_key(fields.msg_key or "", "Msgkey", {})
+    call = finish(fields, task_name, delivery_type, limits, timezone=timezone, now=now)
+    return call, read_audience(fields, PLATFORMS[delivery_type]), msg_key
+
+
+def read_audience(fields: BroadcastFields, platform: str) -> Audience:
+    status = _read(fields.push_status, "PushStatus", (BOUND, ALL, UNBOUND), BOUND)
+    mode = _read(fields.time_mode, "TimeMode", (PERIODS, EXPLICIT), PERIODS)
+    bound = unbound = None
+    if status == BOUND:
+        bound = _window(
+            mode, fields.bind_period, "BindPeriod", fields.bind_start_time, fields.bind_end_time
+        )
+    if status == ALL:
+        bound = Window()
+    if status in (ALL, UNBOUND):
+        if mode == PERIODS and not fields.unbind_period:
+            raise ServiceError(
+                Code.INVALID_PARAM,
+                f"UnBindPeriod is required with PushStatus {status} "
+                "(1: 7 days, 2: 15 days, 3: 60 days, 4: any time)",
+            )
+        unbound = _window(
+            mode,
+            fields.unbind_period,
+            "UnBindPeriod",
+            fields.unbind_start_time,
+            fields.unbind_end_time,
+        )
+    return Audience(platform, bound, unbound)
+
+
+def _window(
+    mode: int, period: str | None, period_field: str, start: str | None, end: str | None
+) -> Window:
+    prefix = period_field.removesuffix("Period")
+    if mode == PERIODS:
+        chosen = _read(period, period_field, tuple(PERIOD_DAYS), 4)
+        return Window(days=PERIOD_DAYS[chosen])
+    since = read_int(start, f"{prefix}StartTime", Code.INVALID_PARAM, minimum=0)
+    until = read_int(end, f"{prefix}EndTime", Code.INVALID_PARAM, minimum=0)
+    if since is None or until is None:
+        raise ServiceError(
+            Code.INVALID_PARAM,
+            f"TimeMode 1 needs {prefix}StartTime and {prefix}EndTime (epoch milliseconds)",
+        )
+    if until < since:
+        raise ServiceError(
+            Code.INVALID_PARAM, f"{prefix}EndTime {until} is before {prefix}StartTime {since}"
+        )
+    return Window(since=since, until=until)
+
+
+def _read(raw: str | None, field: str, allowed: tuple[int, ...], default: int) -> int:
+    value = read_int(raw, field, Code.INVALID_PARAM, default=default, allowed=allowed)
+    assert value is not None
+    return value
+
+
+def plan(
+    call: CallSpec,
+    audience: Audience,
+    msg_key: str,
+    raw_values: str | dict | None,
+    template: CompiledTemplate,
+    limits: PushLimits,
+) -> PushPlan:
+    """The broadcast's one message, rendered once; its target is left empty, since the audience
+    names the devices."""
+    title, content, uri = render_once(raw_values, template)
+    message = RenderedMessage(msg_key, "", title, content, uri, None)
+    check_size(message, unified_size(call.options), limits, "TemplateKeyValue")
+    row = template.template
+    return PushPlan(BROADCAST, call, row.pk, row.name, [message], audience.to_json())

@@ -1,0 +1,91 @@
+"""The call-wide rules every push action shares: TaskName, DeliveryType, ExpiredSeconds, the
+options and the strategy.
+
+Each action checks its call in the order a caller would fix it: ``read_task_name`` and
+``read_delivery_type`` first, then the action's own fields (its template, its targets), then
+``finish`` for the rest. All of it is pure, so the rules are tested without a database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tidings.errors import Code, ServiceError
+from tidings.fields import read_int, read_text
+from tidings.push.models import CallSpec, PushLimits
+from tidings.push.options import OptionFields, read_options
+from tidings.schedule.strategy import read_strategy
+
+MAX_TASK_NAME = 200
+USER = 3  # DeliveryType 3: the targets are userIds bound with PushBind
+SMS_STRATEGIES = (0, 1, 2)  # none, when the push is not delivered, alongside the push
+
+
+@dataclass(frozen=True, slots=True)
+class CallFields:
+    """The call-wide parameters as they arrived; each action's fields add their own."""
+
+    task_name: str | None
+    delivery_type: str | None
+    expired_seconds: str | None
+    strategy_type: str | None
+    strategy_content: str | None
+    options: OptionFields
+
+
+def read_task_name(raw: str | None) -> str:
+    if not raw:
+        raise ServiceError(Code.TASKNAME_NULL, "TaskName is required")
+    name = read_text(raw, "TaskName", Code.INVALID_PARAM, max_length=MAX_TASK_NAME)
+    assert name is not None
+    return name
+
+
+def read_delivery_type(raw: str | None, allowed: tuple[int, ...]) -> int:
+    value = read_int(raw, "DeliveryType", Code.DELIVERY_TYPE_NOT_SUPPORTED, allowed=allowed)
+    if value is None:
+        raise ServiceError(Code.DELIVERY_TYPE_NOT_SUPPORTED, "DeliveryType is required")
+    return value
+
+
+def finish(
+    fields: CallFields,
+    task_name: str,
+    delivery_type: int,
+    limits: PushLimits,
+    *,
+    timezone: str,
+    now: float,
+) -> CallSpec:
+    """The rest of the call-wide rules, after the action's own: validity, options, strategy."""
+    expired = read_expired_seconds(fields.expired_seconds, limits)
+    options = read_options(fields.options)
+    strategy = read_strategy(
+        fields.strategy_type, fields.strategy_content, timezone=timezone, now=now
+    )
+    return CallSpec(task_name, delivery_type, expired, options, strategy)
+
+
+def read_expired_seconds(raw: str | None, limits: PushLimits) -> int:
+    if raw is None or raw == "":
+        raise ServiceError(Code.EXPIREDSECONDS_WRONG, "ExpiredSeconds is required")
+    value = read_int(raw, "ExpiredSeconds", Code.EXPIREDSECONDS_WRONG, minimum=1)
+    assert value is not None
+    if value > limits.max_expired_seconds:
+        raise ServiceError(
+            Code.EXPIREDTIME_TOO_LONG,
+            f"ExpiredSeconds is {value}; the longest validity is {limits.max_expired_seconds} s",
+        )
+    return value
+
+
+def check_sms_strategy(raw: str | None) -> None:
+    """PushSimple and PushTemplate may ask for an SMS supplement; this server sends no SMS, so a
+    call that asks for one is refused rather than silently sent without it."""
+    strategy = read_int(raw, "SmsStrategy", Code.INVALID_PARAM, allowed=SMS_STRATEGIES)
+    if strategy:
+        raise ServiceError(
+            Code.INVALID_PARAM,
+            f"SmsStrategy {strategy} asks for an SMS supplement, which this server does not "
+            "send; leave SmsStrategy out or set it to 0",
+        )

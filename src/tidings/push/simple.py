@@ -1,0 +1,65 @@
+"""PushSimple's rules: a title and content of the caller's own, sent to at most ten targets, each
+under its own msgKey (``TargetMsgkey``).
+
+No template is involved, so ``plan`` checks the whole call and builds its messages in one pure
+step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tidings.errors import Code, ServiceError
+from tidings.fields import read_text
+from tidings.push.call import (
+    CallFields,
+    check_sms_strategy,
+    finish,
+    read_delivery_type,
+    read_task_name,
+)
+from tidings.push.models import SIMPLE, PushLimits, PushPlan, RenderedMessage
+from tidings.push.targets import check_size, read_target_msgkey, unified_size
+from tidings.templates.rules import MAX_TITLE, MAX_URI
+
+# 5 and 6 address an iOS Live Activity by its push token or activity id.
+DELIVERY_TYPES = (1, 2, 3, 5, 6, 7)
+
+
+@dataclass(frozen=True, slots=True)
+class SimpleFields(CallFields):
+    """PushSimple's parameters as they arrived. PushStyle, ImageUrls and IconUrls travel in
+    ``options``."""
+
+    title: str | None
+    content: str | None
+    uri: str | None
+    target_msgkey: str | dict | None
+    sms_strategy: str | None
+
+
+def plan(fields: SimpleFields, limits: PushLimits, *, timezone: str, now: float) -> PushPlan:
+    """The push a PushSimple call asks for, or the first problem with it."""
+    task_name = read_task_name(fields.task_name)
+    delivery_type = read_delivery_type(fields.delivery_type, DELIVERY_TYPES)
+    if not fields.title or not fields.content:
+        missing = "Title" if not fields.title else "Content"
+        raise ServiceError(Code.PAYLOAD_NOT_ENOUGH, f"{missing} is required")
+    title = read_text(fields.title, "Title", Code.INVALID_PARAM, max_length=MAX_TITLE)
+    size = len(fields.content.encode(errors="replace"))
+    if size > limits.max_payload_bytes:
+        raise ServiceError(
+            Code.SINGLE_PUSH_CONTENT_TOO_LONG,
+            f"Content is {size} bytes; the limit is {limits.max_payload_bytes}",
+        )
+    content = read_text(fields.content, "Content", Code.INVALID_PARAM, max_length=size)
+    assert title is not None and content is not None
+    uri = read_text(fields.uri, "Uri", Code.INVALID_PARAM, max_length=MAX_URI)
+    if uri is not None and any(c.isspace() for c in uri):
+        raise ServiceError(Code.INVALID_PARAM, "Uri must not contain white space")
+    pairs = read_target_msgkey(fields.target_msgkey, limits)
+    call = finish(fields, task_name, delivery_type, limits, timezone=timezone, now=now)
+    check_sms_strategy(fields.sms_strategy)
+    messages = [RenderedMessage(key, target, title, content, uri, None) for target, key in pairs]
+    check_size(messages[0], unified_size(call.options), limits, "Title, Content and Uri")
+    return PushPlan(SIMPLE, call, None, None, messages)

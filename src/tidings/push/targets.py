@@ -1,0 +1,95 @@
+"""The rules for a push's messages, whichever action made them: a target and its msgKey, the
+values a template needs, the bytes a message carries.
+
+``where`` and ``who`` name the caller's field in every refusal, so a PushMultiple caller reads
+``TargetMsg.2.MsgKey`` and a PushSimple caller ``TargetMsgkey['user_2']``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from tidings.errors import Code, ServiceError
+from tidings.fields import read_flat_map
+from tidings.push.models import PushLimits, RenderedMessage
+from tidings.push.options import PushOptions
+from tidings.templates.models import CompiledTemplate
+
+MAX_TARGET_LENGTH = 128
+MAX_MSG_KEY_LENGTH = 128
+
+
+def check_target(target: str, where: str) -> str:
+    if not target:
+        raise ServiceError(Code.TOKEN_OR_USERID_NULL, f"{where} is empty")
+    if len(target) > MAX_TARGET_LENGTH:
+        raise ServiceError(
+            Code.INVALID_PARAM, f"{where} is longer than {MAX_TARGET_LENGTH} characters"
+        )
+    return target
+
+
+def check_msg_key(msg_key: str, where: str, seen: dict[str, str]) -> str:
+    """A msgKey present, short enough and not used before in the call; ``seen`` maps the call's
+    msgKeys so far to where they were given."""
+    if not msg_key:
+        raise ServiceError(Code.INVALID_PARAM, f"{where} is required")
+    if len(msg_key) > MAX_MSG_KEY_LENGTH:
+        raise ServiceError(
+            Code.INVALID_PARAM, f"{where} is longer than {MAX_MSG_KEY_LENGTH} characters"
+        )
+    if msg_key in seen:
+        raise ServiceError(
+            Code.INVALID_PARAM,
+            f"{where} {msg_key!r} repeats {seen[msg_key]}; msgKeys must be unique",
+        )
+    seen[msg_key] = where
+    return msg_key
+
+
+def check_values(template: CompiledTemplate, values: Mapping[str, str], who: str) -> None:
+    missing = [n for n in template.names if n not in values]
+    if missing:
+        raise ServiceError(
+            Code.TEMPLATEKV_NOT_ENOUGH,
+            f"{who} has no value for placeholder "
+            f"{', '.join(repr(n) for n in missing)} of template {template.template.name!r}",
+        )
+
+
+def unified_size(options: PushOptions) -> int:
+    """Bytes the call-wide extension parameters add to every message."""
+    if not options.extended_params:
+        return 0
+    return sum(len(k.encode()) + len(v.encode()) for k, v in options.extended_params.items())
+
+
+def check_size(message: RenderedMessage, unified: int, limits: PushLimits, who: str) -> None:
+    size = message.payload_size() + unified
+    if size > limits.max_payload_bytes:
+        raise ServiceError(
+            Code.MSG_PAYLOAD_TOO_LONG,
+            f"{who} renders to {size} bytes; the limit is {limits.max_payload_bytes}",
+        )
+
+
+def read_target_msgkey(raw: str | dict | None, limits: PushLimits) -> list[tuple[str, str]]:
+    """PushSimple's and PushTemplate's ``TargetMsgkey``: a JSON map of target to msgKey, each
+    msgKey unique; its (target, msgKey) pairs in the order given."""
+    pairs = read_flat_map(raw, "TargetMsgkey", Code.INVALID_PARAM)
+    if not pairs:
+        raise ServiceError(Code.TOKEN_OR_USERID_NULL, "TargetMsgkey is required: no targets given")
+    if len(pairs) > limits.max_single_targets:
+        raise ServiceError(
+            Code.TARGET_TOO_MUCH,
+            f"TargetMsgkey has {len(pairs)} targets; at most {limits.max_single_targets} "
+            "are allowed",
+        )
+    seen: dict[str, str] = {}
+    return [
+        (
+            check_target(target, "a target in TargetMsgkey"),
+            check_msg_key(msg_key, f"TargetMsgkey[{target[:40]!r}]", seen),
+        )
+        for target, msg_key in pairs.items()
+    ]

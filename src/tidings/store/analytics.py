@@ -1,0 +1,97 @@
+"""Queries for analytics: the counter rows (push_stats) and the tasks they describe.
+
+Counters change by increments inside the transactions that change deliveries, so they never
+disagree with them; a query sums counter rows, never deliveries. Increments touch rows in pk
+order, so two transactions counting into the same rows wait for each other instead of
+deadlocking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import Connection, Row, bindparam, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from tidings.store.chunks import chunks
+from tidings.store.tables import push_stats, tasks
+
+COUNTS = ("pushed", "successful", "arrived", "opened")
+KEY = ("task_id", "slot", "platform", "channel")
+
+
+def task_facts(conn: Connection, task_ids: Collection[int]) -> dict[int, Row]:
+    """(id, app_pk, push_id, action, delivery_type) of each task."""
+    found: dict[int, Row] = {}
+    for chunk in chunks(sorted(task_ids)):
+        query = select(
+            tasks.c.id,
+            tasks.c.app_pk,
+            func.coalesce(tasks.c.parent_id, tasks.c.id).label("push_id"),
+            tasks.c.action,
+            tasks.c.delivery_type,
+        ).where(tasks.c.id.in_(chunk))
+        found.update({row.id: row for row in conn.execute(query)})
+    return found
+
+
+def add_pushed(conn: Connection, values: Mapping[str, Any], pushed: int) -> int:
+    """Count ``pushed`` new deliveries in the row ``values`` names (made if missing); its pk."""
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    statement = insert(push_stats).values(
+        **values, pushed=pushed, successful=0, arrived=0, opened=0
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=[push_stats.c[name] for name in KEY],
+        set_={"pushed": push_stats.c.pushed + statement.excluded.pushed},
+    ).returning(push_stats.c.pk)
+    return conn.execute(statement).scalar_one()
+
+
+def add(conn: Connection, columns: Iterable[str], counts: Mapping[int, int]) -> None:
+    """Add ``counts[pk]`` to each of ``columns`` of row ``pk``."""
+    if not counts:
+        return
+    statement = (
+        update(push_stats)
+        .where(push_stats.c.pk == bindparam("b_pk"))
+        .values({name: push_stats.c[name] + bindparam("b_n") for name in columns})
+    )
+    conn.execute(statement, [{"b_pk": pk, "b_n": n} for pk, n in sorted(counts.items())])
+
+
+def totals(
+    conn: Connection,
+    app_pk: int,
+    since_slot: int,
+    until_slot: int,
+    *,
+    platform: str | None,
+    channel: str | None,
+    action: str | None,
+    task_id: int | None,
+) -> Row:
+    """The sums of the app's counters over slots in [since_slot, until_slot), filtered."""
+    query = select(*(func.coalesce(func.sum(push_stats.c[n]), 0).label(n) for n in COUNTS)).where(
+        push_stats.c.app_pk == app_pk,
+        push_stats.c.slot >= since_slot,
+        push_stats.c.slot < until_slot,
+    )
+    if platform is not None:
+        query = query.where(push_stats.c.platform == platform)
+    if channel is not None:
+        query = query.where(push_stats.c.channel == channel)
+    if action is not None:
+        query = query.where(push_stats.c.action == action)
+    if task_id is not None:
+        query = query.where(or_(push_stats.c.push_id == task_id, push_stats.c.task_id == task_id))
+    return conn.execute(query).one()
+
+
+def task_totals(conn: Connection, task_id: int) -> Row:
+    """The sums of a push's counters (every occurrence of a scheduled one), or an occurrence's."""
+    query = select(*(func.coalesce(func.sum(push_stats.c[n]), 0).label(n) for n in COUNTS)).where(
+        or_(push_stats.c.push_id == task_id, push_stats.c.task_id == task_id)
+    )
+    return conn.execute(query).one()

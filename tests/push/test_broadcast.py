@@ -1,0 +1,130 @@
+"""PushBroadcast's rules (push/broadcast.py): the call, the audience it stores, its windows."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from tests.push.test_multiple import NOW, SEED_TEMPLATE
+from tidings.errors import Code, ServiceError
+from tidings.push.broadcast import DAY_MS, Audience, BroadcastFields, Window, check_call, plan
+from tidings.push.models import BROADCAST, PushLimits
+from tidings.push.options import OptionFields
+
+LIMITS = PushLimits()
+CALL = BroadcastFields(
+    task_name="Broadcast test",
+    delivery_type="1",
+    template_name="Test template",
+    template_key_value='{"name": "everyone", "money": "5"}',
+    msg_key="bk1",
+    expired_seconds="300",
+    strategy_type=None,
+    strategy_content=None,
+    push_status=None,
+    bind_period=None,
+    unbind_period=None,
+    time_mode=None,
+    bind_start_time=None,
+    bind_end_time=None,
+    unbind_start_time=None,
+    unbind_end_time=None,
+    options=OptionFields(),
+)
+
+
+def checked(**changes):
+    return check_call(replace(CALL, **changes), LIMITS, timezone="Asia/Shanghai", now=NOW)
+
+
+def audience(**changes) -> Audience:
+    return checked(**changes)[1]
+
+
+def refused(code: Code, **changes) -> str:
+    with pytest.raises(ServiceError) as caught:
+        checked(**changes)
+    assert caught.value.code is code, caught.value.message
+    return caught.value.detail
+
+
+def test_the_plan_is_one_message_and_an_audience() -> None:
+    call, chosen, msg_key = checked()
+    push = plan(call, chosen, msg_key, CALL.template_key_value, SEED_TEMPLATE, LIMITS)
+    assert push.action == BROADCAST and push.key_field(1) == "Msgkey"
+    [message] = push.messages
+    assert (message.msg_key, message.target) == ("bk1", "")
+    assert message.content == "Hello everyone, congratulations on winning 5 yuan"
+    assert Audience.from_json(push.audience) == chosen
+    assert chosen == Audience("android", Window(days=None), None)  # bound, any time
+
+
+@pytest.mark.parametrize(
+    ("value", "platform"), [("1", "android"), ("2", "ios"), ("7", "harmonyos")]
+)
+def test_device_platforms(value: str, platform: str) -> None:
+    assert audience(delivery_type=value).platform == platform
+
+
+def test_user_dimension_is_refused_with_3030() -> None:
+    assert "DeliveryType 3" in refused(Code.BROADCAST_ONLY_SUPPORT_BY_DEVICE, delivery_type="3")
+    for other in ("5", "6", "4", "", None):
+        refused(Code.DELIVERY_TYPE_NOT_SUPPORTED, delivery_type=other)
+
+
+def test_msg_key() -> None:
+    assert "Msgkey is required" in refused(Code.INVALID_PARAM, msg_key=None)
+    assert "Msgkey is longer than 128" in refused(Code.INVALID_PARAM, msg_key="k" * 129)
+
+
+def test_push_status_and_periods() -> None:
+    assert audience(bind_period="1") == Audience("android", Window(days=7), None)
+    assert audience(push_status="1", unbind_period="2") == Audience(
+        "android", Window(), Window(days=15)
+    )
+    assert audience(push_status="2", unbind_period="3") == Audience(
+        "android", None, Window(days=60)
+    )
+    assert audience(push_status="2", unbind_period="4") == Audience("android", None, Window())
+    assert "UnBindPeriod is required with PushStatus 2" in refused(
+        Code.INVALID_PARAM, push_status="2"
+    )
+    assert "PushStatus must be one of 0, 1, 2" in refused(Code.INVALID_PARAM, push_status="3")
+    assert "BindPeriod must be one of 1, 2, 3, 4" in refused(Code.INVALID_PARAM, bind_period="5")
+    assert "AndroidChannel" in refused(
+        Code.INVALID_PARAM, options=OptionFields(android_channel="3")
+    )
+
+
+def test_explicit_windows() -> None:
+    chosen = audience(time_mode="1", bind_start_time="1000", bind_end_time="2000")
+    assert chosen.bound == Window(since=1000, until=2000)
+    chosen = audience(time_mode="1", push_status="2", unbind_start_time="5", unbind_end_time="9")
+    assert chosen.unbound == Window(since=5, until=9)
+    assert "TimeMode 1 needs BindStartTime and BindEndTime" in refused(
+        Code.INVALID_PARAM, time_mode="1", bind_start_time="1"
+    )
+    assert "UnBindEndTime 1 is before UnBindStartTime 9" in refused(
+        Code.INVALID_PARAM,
+        time_mode="1",
+        push_status="2",
+        unbind_start_time="9",
+        unbind_end_time="1",
+    )
+
+
+def test_window_bounds_are_taken_from_the_push_time() -> None:
+    at = 100 * DAY_MS
+    assert Window(days=7).bounds(at) == (93 * DAY_MS, None)
+    assert Window().bounds(at) == (None, None)
+    assert Window(since=1, until=2).bounds(at) == (1, 2)
+
+
+def test_audience_round_trips() -> None:
+    for chosen in (
+        Audience("ios", Window(days=15), None),
+        Audience("harmonyos", Window(), Window(since=1, until=2)),
+        Audience("android", None, Window(days=60)),
+    ):
+        assert Audience.from_json(chosen.to_json()) == chosen

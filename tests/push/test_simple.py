@@ -1,0 +1,203 @@
+"""PushSimple's rules (push/simple.py) and the TargetMsgkey map PushTemplate shares with it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.support.hostile import hostile_text
+from tidings.errors import Code, ServiceError
+from tidings.push.models import SIMPLE, PushLimits
+from tidings.push.options import OptionFields
+from tidings.push.simple import SimpleFields, plan
+
+NOW = datetime(2026, 6, 1, 2, tzinfo=UTC).timestamp()
+LIMITS = PushLimits()
+CALL = SimpleFields(
+    task_name="Simple test",
+    delivery_type="1",
+    title="Notice",
+    content="Maintenance tonight",
+    uri="https://example.com/notice",
+    target_msgkey='{"tok-1": "k1", "tok-2": "k2"}',
+    expired_seconds="300",
+    strategy_type=None,
+    strategy_content=None,
+    sms_strategy=None,
+    options=OptionFields(),
+)
+
+
+def planned(**changes):
+    return plan(replace(CALL, **changes), LIMITS, timezone="Asia/Shanghai", now=NOW)
+
+
+def refused(code: Code, **changes) -> str:
+    with pytest.raises(ServiceError) as caught:
+        planned(**changes)
+    assert caught.value.code is code, caught.value.message
+    return caught.value.detail
+
+
+def test_each_target_gets_the_text_under_its_own_msg_key() -> None:
+    push = planned()
+    assert push.action == SIMPLE and push.template_pk is None
+    assert [(m.target, m.msg_key) for m in push.messages] == [("tok-1", "k1"), ("tok-2", "k2")]
+    assert {(m.title, m.content, m.uri) for m in push.messages} == {
+        ("Notice", "Maintenance tonight", "https://example.com/notice")
+    }
+    assert push.key_field(2) == "TargetMsgkey['tok-2']"
+
+
+def test_problems_are_reported_in_the_order_a_caller_fixes_them() -> None:
+    fields = replace(
+        CALL,
+        task_name=None,
+        delivery_type="4",
+        title="",
+        target_msgkey=None,
+        expired_seconds="0",
+        options=OptionFields(push_style="3"),
+        sms_strategy="1",
+        strategy_type="1",
+        strategy_content="{}",
+    )
+    steps = [
+        (Code.TASKNAME_NULL, {"task_name": "t"}),
+        (Code.DELIVERY_TYPE_NOT_SUPPORTED, {"delivery_type": "5"}),
+        (Code.PAYLOAD_NOT_ENOUGH, {"title": "T"}),
+        (Code.TOKEN_OR_USERID_NULL, {"target_msgkey": '{"a": "k"}'}),
+        (Code.EXPIREDSECONDS_WRONG, {"expired_seconds": "60"}),
+        (Code.INVALID_PARAM, {"options": OptionFields()}),  # PushStyle
+        (Code.INVALID_PARAM, {"strategy_type": "0"}),  # StrategyContent
+        (Code.INVALID_PARAM, {"sms_strategy": "0"}),
+    ]
+    for code, fix in steps:
+        with pytest.raises(ServiceError) as caught:
+            plan(fields, LIMITS, timezone="Asia/Shanghai", now=NOW)
+        assert caught.value.code is code, caught.value.message
+        fields = replace(fields, **fix)
+    assert plan(fields, LIMITS, timezone="Asia/Shanghai", now=NOW).call.delivery_type == 5
+
+
+@pytest.mark.parametrize("value", ["1", "2", "3", "5", "6", "7"])
+def test_delivery_types(value: str) -> None:
+    assert planned(delivery_type=value).call.delivery_type == int(value)
+
+
+@pytest.mark.parametrize(("field", "value"), [("title", None), ("content", ""), ("title", "")])
+def test_title_and_content_are_required(field: str, value: str | None) -> None:
+    assert "is required" in refused(Code.PAYLOAD_NOT_ENOUGH, **{field: value})
+
+
+def test_content_size() -> None:
+    limit = LIMITS.max_payload_bytes
+    assert planned(content="x" * (limit - 100), title="T", uri=None)
+    detail = refused(Code.SINGLE_PUSH_CONTENT_TOO_LONG, content="中" * (limit // 3 + 1))
+    assert f"Content is {3 * (limit // 3 + 1)} bytes; the limit is {limit}" in detail
+    detail = refused(Code.MSG_PAYLOAD_TOO_LONG, content="x" * limit, title="Long title")
+    assert "Title, Content and Uri renders to" in detail
+
+
+@pytest.mark.parametrize(
+    ("changes", "said"),
+    [
+        ({"title": "t" * 201}, "Title is 201 characters long"),
+        ({"title": "bell\x07"}, "Title contains a control character"),
+        ({"content": "nul\x00"}, "Content contains a control character"),
+        ({"uri": "https://a b"}, "Uri must not contain white space"),
+        ({"uri": "https://" + "a" * 2048}, "Uri is 2056 characters long"),
+    ],
+)
+def test_text_fields(changes: dict, said: str) -> None:
+    assert said in refused(Code.INVALID_PARAM, **changes)
+
+
+def test_target_msgkey_rules() -> None:
+    assert "TargetMsgkey is required" in refused(Code.TOKEN_OR_USERID_NULL, target_msgkey="{}")
+    eleven = json.dumps({f"t{i}": f"k{i}" for i in range(11)})
+    assert "TargetMsgkey has 11 targets; at most 10" in refused(
+        Code.TARGET_TOO_MUCH, target_msgkey=eleven
+    )
+    ten = json.dumps({f"t{i}": f"k{i}" for i in range(10)})
+    assert len(planned(target_msgkey=ten).messages) == 10
+    detail = refused(Code.INVALID_PARAM, target_msgkey='{"a": "k1", "b": "k1"}')
+    assert detail == "TargetMsgkey['b'] 'k1' repeats TargetMsgkey['a']; msgKeys must be unique"
+    assert "TargetMsgkey['a'] is required" in refused(Code.INVALID_PARAM, target_msgkey='{"a": ""}')
+    assert "a target in TargetMsgkey is empty" in refused(
+        Code.TOKEN_OR_USERID_NULL, target_msgkey='{"": "k"}'
+    )
+    assert "TargetMsgkey" in refused(Code.INVALID_PARAM, target_msgkey="u1=k1")
+    assert "TargetMsgkey.a must be a string" in refused(
+        Code.INVALID_PARAM, target_msgkey='{"a": {"b": "c"}}'
+    )
+    # msgKeys given as numbers (as the MPS examples do) are their decimal text
+    push = planned(target_msgkey='{"u1": 1578807462788}')
+    assert push.messages[0].msg_key == "1578807462788"
+
+
+def test_display_options() -> None:
+    push = planned(
+        options=OptionFields(
+            push_style="2",
+            image_urls='{"defaultUrl": "https://example.com/big.png"}',
+            icon_urls={"hmsUrl": "https://example.com/icon.png"},
+        )
+    )
+    options = push.call.options
+    assert options.push_style == 2
+    assert options.image_urls == {"defaultUrl": "https://example.com/big.png"}
+    assert options.icon_urls == {"hmsUrl": "https://example.com/icon.png"}
+    assert "ImageUrls.otherUrl is not one of" in refused(
+        Code.INVALID_PARAM, options=OptionFields(image_urls='{"otherUrl": "https://x"}')
+    )
+    assert "IconUrls.defaultUrl must be an http(s) URL" in refused(
+        Code.INVALID_PARAM, options=OptionFields(icon_urls='{"defaultUrl": "ftp://x"}')
+    )
+
+
+def test_sms_supplement_is_refused_not_ignored() -> None:
+    assert planned(sms_strategy="0")
+    detail = refused(Code.INVALID_PARAM, sms_strategy="1")
+    assert "SmsStrategy 1 asks for an SMS supplement" in detail
+    assert "SmsStrategy must be one of 0, 1, 2" in refused(Code.INVALID_PARAM, sms_strategy="9")
+
+
+def test_digest_tells_calls_apart() -> None:
+    assert planned().digest() == planned().digest()
+    assert planned().digest() != planned(content="Other").digest()
+    assert planned().digest() != planned(options=OptionFields(push_style="1")).digest()
+
+
+maybe_hostile = st.none() | hostile_text
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.builds(
+        SimpleFields,
+        task_name=maybe_hostile,
+        delivery_type=maybe_hostile | st.sampled_from(["1", "3"]),
+        title=maybe_hostile,
+        content=maybe_hostile,
+        uri=maybe_hostile,
+        target_msgkey=maybe_hostile | st.just('{"u": "k"}'),
+        expired_seconds=maybe_hostile | st.just("600"),
+        strategy_type=maybe_hostile,
+        strategy_content=maybe_hostile,
+        sms_strategy=maybe_hostile,
+        options=st.builds(OptionFields, push_style=maybe_hostile, image_urls=maybe_hostile),
+    )
+)
+def test_any_text_raises_only_service_errors(fields: SimpleFields) -> None:
+    try:
+        push = plan(fields, LIMITS, timezone="Asia/Shanghai", now=NOW)
+    except ServiceError as exc:
+        assert isinstance(exc.code, Code)
+    else:
+        assert all(m.payload_size() <= LIMITS.max_payload_bytes for m in push.messages)
