@@ -7,7 +7,7 @@ caller's (delivery/status.py, push/service.py), passed in, so this module holds 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Row, and_, bindparam, func, insert, select, text, update
 
@@ -194,24 +194,42 @@ def lease(conn: Connection, ids: Sequence[int], until_ms: int) -> None:
         )
 
 
+class Changed(NamedTuple):
+    stat_pk: int | None
+    channel: str | None
+
+
 def settle(
     conn: Connection,
     ids: Sequence[int],
     from_statuses: Collection[int],
     values: dict[str, Any],
-) -> list[Row]:
+) -> list[Changed]:
     """Set ``values`` on the deliveries among ``ids`` whose status is one of ``from_statuses``;
-    (stat_pk, channel) of each one changed."""
-    changed: list[Row] = []
+    (stat_pk, channel) of each one changed.
+
+    On SQLite, where RETURNING steps once per row (store/rows.py), the rows about to change are
+    counted per (stat_pk, channel) first and then changed without RETURNING: a batch of acks
+    costs two statements, not one step per ack. The transaction holds SQLite's only write lock,
+    so nothing changes in between.
+    """
+    changed: list[Changed] = []
+    statuses = list(from_statuses)
     for chunk in chunks(ids):
-        changed.extend(
-            conn.execute(
-                update(deliveries)
-                .where(deliveries.c.id.in_(chunk), deliveries.c.status.in_(list(from_statuses)))
-                .values(values)
-                .returning(deliveries.c.stat_pk, deliveries.c.channel)
-            )
+        where = (deliveries.c.id.in_(chunk), deliveries.c.status.in_(statuses))
+        if conn.dialect.name != "sqlite":
+            query = update(deliveries).where(*where).values(values)
+            returned = query.returning(deliveries.c.stat_pk, deliveries.c.channel)
+            changed.extend(Changed(*row) for row in conn.execute(returned))
+            continue
+        groups = conn.execute(
+            select(deliveries.c.stat_pk, deliveries.c.channel, func.count())
+            .where(*where)
+            .group_by(deliveries.c.stat_pk, deliveries.c.channel)
         )
+        for stat_pk, channel, count in groups:
+            changed.extend([Changed(stat_pk, channel)] * count)
+        conn.execute(update(deliveries).where(*where).values(values))
     return changed
 
 
