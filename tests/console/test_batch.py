@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
-from tidings.console.batch import MAX_ROWS, chunks, read_batch, task_name
+from tidings.console.batch import (
+    MAX_ROWS,
+    LinesProblem,
+    chunks,
+    placeholder_values,
+    read_batch,
+    target_keys,
+    task_name,
+)
 
 NAMES = ("name", "money")
 
@@ -87,3 +96,24 @@ def test_large_batches_are_split_into_named_parts() -> None:
     assert chunks(rows, 100)[2][0].number == 201
     assert task_name("News", 1, 1) == "News"
     assert task_name("News", 2, 3) == "News (2/3)"
+
+
+def test_target_lines_become_target_msgkey() -> None:
+    assert json.loads(target_keys('u1, k1\n\n"u,2",k2\n')) == {"u1": "k1", "u,2": "k2"}
+    for text, problem in (
+        ("u1\n", "line 1: write target,msgKey"),
+        ("u1,k1\nu2,\n", "line 2: write target,msgKey"),
+        ("u1,k1,x\n", "line 1: write target,msgKey"),
+        ("u1,k1\nu1,k2\n", "line 2: target 'u1' is on line 1 too"),
+    ):
+        with pytest.raises(LinesProblem, match=re.escape(problem)):
+            target_keys(text)
+
+
+def test_value_lines_become_template_key_value() -> None:
+    values = placeholder_values("name=Zhang San\nmoney = 200\n\nformula=a=b\n")
+    assert json.loads(values) == {"name": "Zhang San", "money": " 200", "formula": "a=b"}
+    with pytest.raises(LinesProblem, match="line 2: write name=value"):
+        placeholder_values("name=x\nmoney\n")
+    with pytest.raises(LinesProblem, match="line 1: write name=value"):
+        placeholder_values("=x\n")

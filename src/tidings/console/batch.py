@@ -114,3 +114,43 @@ def chunks(rows: list[Row], size: int) -> list[list[Row]]:
 def task_name(name: str, part: int, parts: int) -> str:
     """A batch sent as several calls names each task after its part."""
     return name if parts == 1 else f"{name} ({part}/{parts})"
+
+
+class LinesProblem(ValueError):
+    """A line of a targets or values box that cannot be read, named by its number."""
+
+
+def target_keys(text: str) -> str:
+    """PushSimple's and PushTemplate's TargetMsgkey from lines of ``target,msgKey``."""
+    pairs: dict[str, str] = {}
+    lines: dict[str, int] = {}
+    for number, cells in _lines(text):
+        if len(cells) != 2 or not all(c.strip() for c in cells):
+            raise LinesProblem(f"line {number}: write target,msgKey")
+        target = cells[0].strip()
+        if target in lines:
+            raise LinesProblem(f"line {number}: target {target!r} is on line {lines[target]} too")
+        lines[target] = number
+        pairs[target] = cells[1].strip()
+    return json.dumps(pairs, ensure_ascii=False)
+
+
+def placeholder_values(text: str) -> str:
+    """TemplateKeyValue from lines of ``name=value`` (the value taken as it is, spaces kept)."""
+    values: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        name, equals, value = line.partition("=")
+        if not equals or not name.strip():
+            raise LinesProblem(f"line {number}: write name=value")
+        values[name.strip()] = value
+    return json.dumps(values, ensure_ascii=False)
+
+
+def _lines(text: str) -> list[tuple[int, list[str]]]:
+    try:
+        rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline="")))
+    except csv.Error as exc:
+        raise LinesProblem(f"the targets cannot be read: {exc}") from None
+    return [(n, cells) for n, cells in enumerate(rows, start=1) if any(c.strip() for c in cells)]

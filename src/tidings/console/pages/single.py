@@ -1,0 +1,170 @@
+"""Template and simple pushes: one text (a template filled in once, or written here) sent to up
+to ten targets, each with its own msgKey (PushTemplate and PushSimple)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+
+from starlette.responses import Response
+
+from tidings.console.batch import LinesProblem, placeholder_values, target_keys
+from tidings.console.fielderrors import field_errors
+from tidings.console.pages.push import (
+    DEFAULTS,
+    DELIVERY_TYPES,
+    WHEN_INPUTS,
+    read_weekdays,
+    read_when,
+    schedule,
+    templates_of,
+)
+from tidings.console.scheduling import CIRCLES, WEEKDAYS
+from tidings.console.scheduling import FIELDS as WHEN_FIELDS
+from tidings.console.web import Context, page
+from tidings.errors import ServiceError
+from tidings.push.options import OptionFields
+from tidings.push.simple import SimpleFields
+from tidings.push.template import TemplatePushFields
+from tidings.tenancy.models import App
+
+FIELDS = {
+    "TaskName": "task_name",
+    "DeliveryType": "delivery_type",
+    "TemplateName": "template",
+    "TemplateKeyValue": "values",
+    "TargetMsgkey": "targets",
+    "ExpiredSeconds": "expired_seconds",
+    "Title": "title",
+    "Content": "content",
+    "Uri": "uri",
+    **WHEN_FIELDS,
+}
+TEMPLATE_INPUTS = ("task_name", "delivery_type", "template", "values", "targets", "expired_seconds")
+SIMPLE_INPUTS = (
+    "task_name",
+    "delivery_type",
+    "title",
+    "content",
+    "uri",
+    "targets",
+    "expired_seconds",
+)
+
+Send = Callable[[Context, App, dict[str, str], str, str, str | None], Awaitable[int]]
+
+
+@page
+async def template_push(ctx: Context) -> Response:
+    return await _form(ctx, "push_template.html", TEMPLATE_INPUTS, _send_template)
+
+
+@page
+async def simple_push(ctx: Context) -> Response:
+    return await _form(ctx, "push_simple.html", SIMPLE_INPUTS, _send_simple)
+
+
+async def _form(ctx: Context, page_name: str, inputs: tuple[str, ...], send: Send) -> Response:
+    """The empty form (GET), or send what it holds (POST) and show the form again."""
+    app = await ctx.app()
+    if ctx.request.method == "GET":
+        return await _render(ctx, app, page_name, dict(DEFAULTS), {}, ())
+    values = {name: ctx.field(name) for name in (*inputs, *WHEN_INPUTS)}
+    weekdays = read_weekdays(ctx)
+    errors: dict[str, str] = {}
+    kind, content = schedule(read_when(values, weekdays), app, errors)
+    keys = "{}"
+    try:
+        keys = target_keys(values["targets"])
+    except LinesProblem as problem:
+        errors["targets"] = str(problem)
+    sent: list[tuple[int, int]] = []
+    if not errors:
+        try:
+            task_id = await send(ctx, app, values, keys, kind, content)
+        except (ServiceError, LinesProblem) as exc:
+            errors = _errors(exc)
+        else:
+            sent = [(task_id, len(json.loads(keys)))]
+    return await _render(
+        ctx,
+        app,
+        page_name,
+        values,
+        errors,
+        weekdays,
+        sent=sent,
+        scheduled=kind != "0",
+        status=400 if errors else 200,
+    )
+
+
+def _errors(exc: ServiceError | LinesProblem) -> dict[str, str]:
+    if isinstance(exc, LinesProblem):  # only the values box is read while sending
+        return {"values": str(exc)}
+    return field_errors(exc, FIELDS)
+
+
+async def _send_template(
+    ctx: Context, app: App, values: dict[str, str], keys: str, kind: str, content: str | None
+) -> int:
+    fields = TemplatePushFields(
+        task_name=values["task_name"],
+        delivery_type=values["delivery_type"],
+        template_name=values["template"],
+        template_key_value=placeholder_values(values["values"]),
+        target_msgkey=keys,
+        expired_seconds=values["expired_seconds"],
+        strategy_type=kind,
+        strategy_content=content,
+        sms_strategy=None,
+        options=OptionFields(),
+    )
+    return await ctx.services.pushes.push_template(app, fields)
+
+
+async def _send_simple(
+    ctx: Context, app: App, values: dict[str, str], keys: str, kind: str, content: str | None
+) -> int:
+    fields = SimpleFields(
+        task_name=values["task_name"],
+        delivery_type=values["delivery_type"],
+        title=values["title"],
+        content=values["content"],
+        uri=values["uri"] or None,
+        target_msgkey=keys,
+        expired_seconds=values["expired_seconds"],
+        strategy_type=kind,
+        strategy_content=content,
+        sms_strategy=None,
+        options=OptionFields(),
+    )
+    return await ctx.services.pushes.push_simple(app, fields)
+
+
+async def _render(
+    ctx: Context,
+    app: App,
+    page_name: str,
+    values: dict[str, str],
+    errors: dict[str, str],
+    weekdays: tuple[str, ...],
+    *,
+    sent: list[tuple[int, int]] | None = None,
+    scheduled: bool = False,
+    status: int = 200,
+) -> Response:
+    return ctx.render(
+        page_name,
+        status=status,
+        app=app,
+        templates=await templates_of(ctx, app),
+        values=values,
+        errors=errors,
+        weekdays=weekdays,
+        sent=sent or [],
+        scheduled=scheduled,
+        delivery_types=DELIVERY_TYPES,
+        circles=list(CIRCLES),
+        weekday_names=WEEKDAYS,
+    )
