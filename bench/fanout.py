@@ -249,27 +249,40 @@ async def hold_devices(kind: str, host: str, port: int, count: int) -> None:
     ).encode()
     opening = asyncio.Semaphore(200)
 
+    devices: list[asyncio.Protocol] = []
+
     async def open_one(index: int) -> None:
         source = f"127.0.0.{1 + index // PORTS_PER_SOURCE}"
         async with opening:
             if kind == "ws":
-                await loop.create_connection(
+                _, device = await loop.create_connection(
                     lambda: WsDevice(fleet, index, f"{host}:{port}", hello),
                     host,
                     port,
                     local_addr=(source, 0),
                 )
             else:
-                await loop.create_connection(
+                _, device = await loop.create_connection(
                     lambda: MqttDevice(fleet, index), host, port, local_addr=(source, 0)
                 )
+            devices.append(device)
 
+    async def heartbeats() -> None:
+        """Tidings closes devices silent for 2.5 heartbeat intervals (30 s each)."""
+        ping = ws_frame(b'{"type":"ping"}')
+        while True:
+            await asyncio.sleep(20)
+            for device in devices:
+                if isinstance(device, WsDevice) and device.transport is not None:
+                    device.transport.write(ping)
+
+    beating = loop.create_task(heartbeats())
     await asyncio.gather(*(open_one(i) for i in range(count)))
     await fleet.ready
     report(json.dumps({"tokens": fleet.tokens}))
     await fleet.done
     report(json.dumps({"receipts": fleet.receipts, "last_ack": fleet.last_ack}))
-    await asyncio.sleep(3600)  # the parent ends this process
+    await beating  # until the parent ends this process
 
 
 # ----------------------------------------------------------------------------- the pushers
