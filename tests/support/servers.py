@@ -138,6 +138,21 @@ class Server:
         return run(Settings(data_dir=self.data_dir, database_url=self.database_url), job)
 
     def start(self) -> None:
+        """Start ``tidings serve`` and wait until it answers.
+
+        The port was free when it was chosen, but another test run on the machine may start a
+        server on the same one meanwhile: only a socket this process listens on counts, and a
+        server that lost its port is started again on another one.
+        """
+        for _ in range(3):
+            if self._launch():
+                return
+            self.port = free_port()
+            self.url = f"http://{self.host}:{self.port}"
+        raise RuntimeError("tidings serve lost its port three times")
+
+    def _launch(self) -> bool:
+        """Run the process until it serves; False when its port was taken."""
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tidings", "serve", "--port", str(self.port)],
             env=self.env | self.settings,
@@ -148,13 +163,21 @@ class Server:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"tidings serve exited:\n{self.process.stdout.read()}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.05)
+                output = self.process.stdout.read()
+                self.process = None
+                if "address already in use" in output:
+                    return False
+                raise RuntimeError(f"tidings serve exited:\n{output}")
+            if _listens_on(self.process.pid, self.port) and self._healthy():
+                return True
+            time.sleep(0.05)
         raise RuntimeError("tidings serve did not become ready in 30 s")
+
+    def _healthy(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
 
     def stop(self) -> str:
         """Stop the server; what it printed."""
@@ -168,6 +191,27 @@ class Server:
             output, _ = self.process.communicate()
         self.process = None
         return output
+
+
+def _listens_on(pid: int, port: int) -> bool:
+    """Whether process ``pid`` has a socket listening on ``port`` (Linux; elsewhere assumed)."""
+    tables = [Path("/proc/net/tcp"), Path("/proc/net/tcp6")]
+    if not tables[0].exists():
+        return True
+    sockets = set()
+    fds = Path(f"/proc/{pid}/fd")
+    for fd in fds.iterdir() if fds.exists() else ():
+        try:
+            sockets.add(os.readlink(fd))
+        except OSError:  # closed in between
+            continue
+    for table in tables:
+        for line in table.read_text().splitlines()[1:]:
+            fields = line.split()  # local address, remote, state ("0A": listening), ... inode
+            local_port = int(fields[1].rsplit(":", 1)[1], 16)
+            if local_port == port and fields[3] == "0A" and f"socket:[{fields[9]}]" in sockets:
+                return True
+    return False
 
 
 @contextmanager
