@@ -13,7 +13,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from tidings import metrics
 from tidings.config import Settings
+from tidings.console import api as console_api
 from tidings.console.accounts import Accounts
 from tidings.console.routes import console_mount
 from tidings.console.web import Console
@@ -62,9 +64,17 @@ def build_app(
         await services.db.read(lambda conn: conn.execute(text("SELECT 1")))
         return JSONResponse({"status": "ok"})
 
+    async def metrics_text(request: Request) -> Response:
+        state = request.app.state
+        text = await metrics.render(state.services.db, len(state.gateway.hub), int(clock() * 1000))
+        return Response(text, media_type=metrics.CONTENT_TYPE)
+
     routes = [
         Route("/", _Rpc()),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics_text, methods=["GET"]),
+        # Before the console's mount, which would take every /console path.
+        Route("/console/api/apps/{workspace}/{app_id}/trace", console_api.trace, methods=["GET"]),
         console_mount(),
     ]
     return _DevicesFirst(Starlette(routes=routes, lifespan=lifespan))

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from tidings.analytics.service import Analytics
 from tidings.broker.base import Broker
 from tidings.broker.memory import MemoryBroker
 from tidings.broker.redis import RedisBroker
@@ -17,6 +18,7 @@ from tidings.delivery.service import Delivery
 from tidings.devices.service import Devices
 from tidings.push.models import PushLimits
 from tidings.push.service import Pushes
+from tidings.revoke.service import Revocations
 from tidings.schedule.firing import Scheduler
 from tidings.schedule.service import Schedules
 from tidings.secretbox import SecretBox
@@ -38,6 +40,8 @@ class Services:
     devices: Devices
     schedules: Schedules
     scheduler: Scheduler  # started by the server (app.py), not by the command line
+    revocations: Revocations
+    analytics: Analytics
 
     @classmethod
     async def open(cls, settings: Settings, *, clock: Callable[[], float] = time.time) -> Services:
@@ -96,6 +100,8 @@ class Services:
             devices,
             Schedules(db),
             scheduler,
+            Revocations(db, delivery, clock=clock),
+            Analytics(db, clock=clock),
         )
 
     async def aclose(self) -> None:

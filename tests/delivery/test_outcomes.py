@@ -68,7 +68,8 @@ def fill(db: Database, count: int) -> list[int]:
                 "task_id": 1,
                 "message_pk": 1,
                 "app_pk": 1,
-                "device_pk": None,  # (task, message, device) is unique; NULLs never collide
+                # (task, message, device) is unique; NULLs never collide
+                "device_pk": 1 if i == 1 else None,
                 "channel": "selfbuilt",
                 "status": Status.PENDING,
                 "attempts": 0,
@@ -95,7 +96,8 @@ async def test_acks_arriving_together_are_one_write(tmp_path: Path) -> None:
     recorder = Recorder(db, clock=lambda: 5.0)
     for i in ids[:200]:
         recorder.acked([i])  # 200 frames in one turn of the loop
-    recorder.opened([ids[0]])
+    recorder.opened(1, [ids[0]])
+    recorder.opened(1, [ids[1]])  # not this device's: ignored
     await asyncio.sleep(0)  # the write starts; these arrive while it runs
     for i in ids[200:250]:
         recorder.acked([i])
@@ -108,3 +110,4 @@ async def test_acks_arriving_together_are_one_write(tmp_path: Path) -> None:
     assert all(found[i][0] == Status.PENDING for i in ids[250:299])
     assert found[ids[299]][0] == 2009
     assert found[ids[0]][1] == 5000
+    assert found[ids[1]][1] is None

@@ -3,14 +3,16 @@
 A device connected to this process gets its delivery at once; one connected to another process
 is poked through the broker, and that process sends it what is pending; one connected nowhere
 gets it when it connects. The channel reports no outcome: the device's ack settles each delivery.
+``nudge`` tells devices, wherever they are connected, that they are owed something new (a
+revocation): the process holding each sends it what is pending.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Protocol
 
-from tidings.broker.base import Broker
+from tidings.broker.base import Broker, PokeHandler
 from tidings.channels.base import Outcome
 from tidings.channels.routing import SELFBUILT
 from tidings.delivery.models import Outbound
@@ -27,9 +29,11 @@ class Connections(Protocol):
 class SelfBuiltChannel:
     name = SELFBUILT
 
-    def __init__(self, connections: Connections, broker: Broker) -> None:
+    def __init__(self, connections: Connections, broker: Broker, resend: PokeHandler) -> None:
+        """``resend`` sends devices connected here what they are owed (the gateway's)."""
         self._connections = connections
         self._broker = broker
+        self._resend = resend
 
     async def send(self, batch: Sequence[Outbound]) -> Sequence[Outcome]:
         elsewhere = []
@@ -43,6 +47,14 @@ class SelfBuiltChannel:
         if elsewhere:
             await self._broker.poke(elsewhere)
         return ()
+
+    async def nudge(self, device_pks: Collection[int]) -> None:
+        here = [pk for pk in device_pks if self._connections.get(pk) is not None]
+        if len(here) < len(device_pks):
+            held = set(here)
+            await self._broker.poke([pk for pk in device_pks if pk not in held])
+        if here:
+            await self._resend(here)
 
     async def aclose(self) -> None:
         pass

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tidings.device_client import Connected, DeviceClient, Message, Refused
+from tidings.device_client import Connected, DeviceClient, Message, Refused, Revoked
 from tidings.devices.models import PLATFORMS
 
 app = typer.Typer(help="Act as a device on the self-built channel.", no_args_is_help=True)
@@ -29,9 +29,13 @@ def listen(
     ] = None,
     count: Annotated[int | None, typer.Option(help="Exit after this many messages")] = None,
     timeout: Annotated[float | None, typer.Option(help="Exit after this many seconds")] = None,
+    open_messages: Annotated[
+        bool,
+        typer.Option("--open", help="Report each message opened as soon as it arrives"),
+    ] = False,
 ) -> None:
     """Register (or resume from --state) and print one JSON object per line: the connection,
-    then each message."""
+    then each message, and each message the server revokes."""
     if platform not in PLATFORMS:
         raise typer.BadParameter(f"must be one of {', '.join(PLATFORMS)}", param_hint="--platform")
     client = DeviceClient(
@@ -39,7 +43,7 @@ def listen(
     )
     try:
         with contextlib.suppress(TimeoutError):
-            asyncio.run(asyncio.wait_for(_print_events(client, count), timeout))
+            asyncio.run(asyncio.wait_for(_print_events(client, count, open_messages), timeout))
     except Refused as refused:
         _emit({"event": "refused", "code": refused.code, "reason": refused.reason})
         raise typer.Exit(2) from None
@@ -47,7 +51,7 @@ def listen(
         raise typer.Exit(130) from None
 
 
-async def _print_events(client: DeviceClient, count: int | None) -> None:
+async def _print_events(client: DeviceClient, count: int | None, open_messages: bool) -> None:
     received = 0
     async with contextlib.aclosing(client.events()) as events:
         async for event in events:
@@ -55,7 +59,19 @@ async def _print_events(client: DeviceClient, count: int | None) -> None:
                 kind = "registered" if event.registered else "resumed"
                 _emit({"event": kind, "DeliveryToken": event.delivery_token})
                 continue
+            if isinstance(event, Revoked):
+                _emit(
+                    {
+                        "event": "revoked",
+                        "id": event.id,
+                        "taskId": event.task_id,
+                        "msgKey": event.msg_key,
+                    }
+                )
+                continue
             _emit(_message_line(event))
+            if open_messages:
+                await client.report_open(event.id)
             received += 1
             if count is not None and received >= count:
                 return

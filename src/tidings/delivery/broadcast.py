@@ -15,11 +15,11 @@ from typing import NamedTuple
 
 from sqlalchemy import Connection
 
-from tidings.delivery.models import DeviceAddress, Outbound
+from tidings.delivery.models import DeviceAddress
 from tidings.delivery.plan import MessageRow, Planned, TaskRow
 from tidings.delivery.routing import router_for
 from tidings.delivery.status import Status
-from tidings.delivery.writing import write_planned
+from tidings.delivery.writing import Written, write_planned
 from tidings.push.broadcast import Audience
 from tidings.push.models import BROADCAST
 from tidings.push.options import PushOptions
@@ -28,11 +28,12 @@ from tidings.store import broadcasts as store
 from tidings.store import deliveries as delivery_store
 
 BATCH = 1000
+NOTHING = Written([], [])
 
 
 class Batch(NamedTuple):
     claimed: bool  # a broadcast was due (call again: there may be more)
-    outbound: list[Outbound]
+    written: Written
 
 
 def resolve_batch(
@@ -40,12 +41,12 @@ def resolve_batch(
 ) -> Batch:
     row = store.claim(conn, ACCEPTED, BROADCAST, now_ms)
     if row is None:
-        return Batch(False, [])
+        return Batch(False, NOTHING)
     task = TaskRow(*row[: len(TaskRow._fields)])
     messages = [MessageRow(*m) for m in delivery_store.messages_of(conn, [task.messages_of])]
     if not messages:  # its message was revoked before any device got it
         delivery_store.set_task_state(conn, [task.id], DISPATCHED)
-        return Batch(True, [])
+        return Batch(True, NOTHING)
     message = messages[0]
     audience = Audience.from_json(row.audience)
     at = task.due_at if task.due_at is not None else task.created_at
@@ -61,7 +62,7 @@ def resolve_batch(
     if len(found) < batch:
         delivery_store.set_task_state(conn, [task.id], DISPATCHED)
     if not found:
-        return Batch(True, [])
+        return Batch(True, NOTHING)
     options = PushOptions.from_json(task.options)
     usable = delivery_store.configured_channels(conn, [task.app_pk])[task.app_pk] & set(channels)
     router = router_for(options, task.delivery_type, usable)

@@ -14,11 +14,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 
 from sqlalchemy import Connection, Row
 
+from tidings import metrics
 from tidings.channels.base import Channel
 from tidings.delivery.broadcast import resolve_batch
 from tidings.delivery.models import DeviceAddress, Outbound
@@ -27,7 +28,7 @@ from tidings.delivery.payload import payload_of
 from tidings.delivery.plan import USER_TARGET, MessageRow, Planned, TaskRow, plan_task
 from tidings.delivery.routing import SELFBUILT, router_for
 from tidings.delivery.status import OPEN, Status
-from tidings.delivery.writing import VENDOR_LEASE_MS, write_planned
+from tidings.delivery.writing import VENDOR_LEASE_MS, Written, write_planned
 from tidings.push.models import BROADCAST
 from tidings.push.options import PushOptions
 from tidings.push.states import ACCEPTED, DISPATCHED
@@ -86,24 +87,29 @@ class Dispatcher:
 
     async def _dispatch_due(self) -> None:
         while True:
-            claimed, outbound = await self._db.write(
+            claimed, written = await self._db.write(
                 self._claim, self._now_ms(), frozenset(self._channels)
             )
-            self.hand_over(outbound)
+            self._written(written)
             if claimed < self._tasks_per_claim:
                 break
         # Broadcasts a batch of devices per transaction, so other writes interleave.
         while True:
             batch = await self._db.write(resolve_batch, self._now_ms(), frozenset(self._channels))
-            self.hand_over(batch.outbound)
+            self._written(batch.written)
             if not batch.claimed:
                 return
+
+    def _written(self, written: Written) -> None:
+        metrics.deliveries(Counter(written.made))
+        self.hand_over(written.outbound)
 
     async def _sweep(self) -> None:
         now_ms = self._now_ms()
         expired = await self._db.write(store.expire, OPEN, Status.EXPIRED, now_ms)
         if expired:
-            log.info("%d deliveries expired", expired)
+            metrics.deliveries({(c, Status.EXPIRED): n for c, n in expired.items()})
+            log.info("%d deliveries expired", sum(expired.values()))
         rows = await self._db.read(
             store.due_retries, Status.PENDING, SELFBUILT, now_ms, 10 * self._tasks_per_claim
         )
@@ -131,17 +137,18 @@ class Dispatcher:
             log.exception("channel %s failed to send %d deliveries", channel.name, len(batch))
             return
         if outcomes:
+            metrics.deliveries(Counter((channel.name, o.status) for o in outcomes))
             self._recorder.settled(outcomes)
 
     def _claim(
         self, conn: Connection, now_ms: int, channels: frozenset[str]
-    ) -> tuple[int, list[Outbound]]:
+    ) -> tuple[int, Written]:
         claimed = store.claim_due_tasks(
             conn, ACCEPTED, now_ms, self._tasks_per_claim, skip_action=BROADCAST
         )
         tasks = [TaskRow(*row) for row in claimed]
         if not tasks:
-            return 0, []
+            return 0, Written([], [])
         messages: dict[int, list[MessageRow]] = defaultdict(list)
         for row in store.messages_of(conn, {t.messages_of for t in tasks}):
             messages[row.task_id].append(MessageRow(*row))
@@ -159,9 +166,9 @@ class Dispatcher:
                 now_ms=now_ms,
             )
             planned.extend((task, options, plan) for plan in plans)
-        outbound = write_planned(conn, planned, now_ms)
+        written = write_planned(conn, planned, now_ms)
         store.set_task_state(conn, [t.id for t in tasks], DISPATCHED)
-        return len(tasks), outbound
+        return len(tasks), written
 
     async def aclose(self) -> None:
         if self._loop_task is not None:

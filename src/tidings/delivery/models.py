@@ -41,3 +41,13 @@ class Outbound(NamedTuple):
     device: DeviceAddress
     payload: Payload
     options: PushOptions
+
+
+class Recall(NamedTuple):
+    """A revoked delivery its device may hold: the device is sent a revoke frame for it until
+    the device confirms."""
+
+    id: int
+    device_pk: int
+    task_id: int
+    msg_key: str

@@ -32,8 +32,9 @@ class Recorder:
         self._db = db
         self._clock = clock
         self._acks: list[int] = []
-        self._opens: list[int] = []
+        self._opens: list[tuple[int, int]] = []
         self._outcomes: list[Outcome] = []
+        self._withdrawn: list[int] = []
         self._seen: set[int] = set()
         self._writer: asyncio.Task[None] | None = None
 
@@ -41,12 +42,18 @@ class Recorder:
         self._acks.extend(ids)
         self._kick()
 
-    def opened(self, ids: Iterable[int]) -> None:
-        self._opens.extend(ids)
+    def opened(self, device_pk: int, ids: Iterable[int]) -> None:
+        """The device reports these deliveries of its own opened."""
+        self._opens.extend((device_pk, i) for i in ids)
         self._kick()
 
     def settled(self, outcomes: Iterable[Outcome]) -> None:
         self._outcomes.extend(outcomes)
+        self._kick()
+
+    def withdrawn(self, ids: Iterable[int]) -> None:
+        """Devices confirmed these revoked deliveries."""
+        self._withdrawn.extend(ids)
         self._kick()
 
     def seen(self, device_pk: int) -> None:
@@ -58,7 +65,7 @@ class Recorder:
             self._writer = asyncio.get_running_loop().create_task(self._write_all())
 
     def _pending(self) -> bool:
-        return bool(self._acks or self._opens or self._outcomes or self._seen)
+        return bool(self._acks or self._opens or self._outcomes or self._withdrawn or self._seen)
 
     async def _write_all(self) -> None:
         try:
@@ -66,10 +73,11 @@ class Recorder:
                 acks, self._acks = self._acks, []
                 opens, self._opens = self._opens, []
                 outcomes, self._outcomes = self._outcomes, []
+                withdrawn, self._withdrawn = self._withdrawn, []
                 seen, self._seen = sorted(self._seen), set()
                 now_ms = int(self._clock() * 1000)
                 try:
-                    await self._db.write(_record, acks, opens, outcomes, seen, now_ms)
+                    await self._db.write(_record, acks, opens, outcomes, withdrawn, seen, now_ms)
                 except Exception:
                     log.exception(
                         "recording %d acks, %d opens, %d outcomes failed; the deliveries stay "
@@ -91,8 +99,9 @@ class Recorder:
 def _record(
     conn: Connection,
     acks: Sequence[int],
-    opens: Sequence[int],
+    opens: Sequence[tuple[int, int]],
     outcomes: Sequence[Outcome],
+    withdrawn: Sequence[int],
     seen: Sequence[int],
     now_ms: int,
 ) -> None:
@@ -108,6 +117,8 @@ def _record(
         counters.count(conn, counters.OPENED, store.mark_opened(conn, opens, now_ms))
     if outcomes:
         _record_outcomes(conn, outcomes, now_ms)
+    if withdrawn:
+        store.confirm_revoked(conn, withdrawn, Status.REVOKED, now_ms)
     if seen:
         device_store.touch(conn, seen, now_ms)
 

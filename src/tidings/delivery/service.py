@@ -3,23 +3,30 @@
 - Acceptance (push/) and the scheduler (schedule/) call ``tasks_ready()`` after committing a
   task that is due; the dispatcher wakes and resolves it.
 - Channels register with ``add_channel``; routing picks among the registered names.
-- The gateway asks for a device's ``pending`` deliveries when it connects and reports
-  ``acked``/``opened`` as frames arrive.
+- The gateway asks for a device's ``pending`` deliveries (and ``pending_recalls``) when it
+  connects and reports ``acked``/``opened``/``revoke_confirmed`` as frames arrive.
+- Revocation (revoke/) calls ``recall`` for devices that may hold a delivery it revoked.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 
+from tidings import metrics
 from tidings.channels.base import Channel
+from tidings.channels.selfbuilt import SelfBuiltChannel
 from tidings.delivery.dispatcher import Dispatcher, outbound_of
-from tidings.delivery.models import Outbound
+from tidings.delivery.models import Outbound, Recall
 from tidings.delivery.outcomes import Recorder
 from tidings.delivery.routing import SELFBUILT
 from tidings.delivery.status import Status
 from tidings.store import deliveries as store
 from tidings.store.database import Database
+
+# How long a device is told of a revocation it has not confirmed: MPS revokes messages of the
+# last 7 days, so a notification older than that is not revoked either.
+RECALL_DAYS = 7
 
 
 class Delivery:
@@ -64,16 +71,35 @@ class Delivery:
         )
         return outbound_of(rows)
 
+    async def pending_recalls(self, device_pks: Sequence[int]) -> list[Recall]:
+        """The revoke frames these devices are owed: self-built deliveries revoked within
+        RECALL_DAYS that the device has not confirmed."""
+        since = int(self._clock() * 1000) - RECALL_DAYS * 86_400_000
+        rows = await self._db.read(
+            store.pending_recalls, device_pks, Status.REVOKED, SELFBUILT, since
+        )
+        return [Recall(*row) for row in rows]
+
+    async def recall(self, device_pks: Collection[int]) -> None:
+        """Revocations for these devices were committed: send them their revoke frames."""
+        channel = self._channels.get(SELFBUILT)
+        if device_pks and isinstance(channel, SelfBuiltChannel):
+            await channel.nudge(device_pks)
+
+    def revoke_confirmed(self, ids: Iterable[int]) -> None:
+        self._recorder.withdrawn(ids)
+
     async def send_stored(self, ids: Sequence[int]) -> None:
         """Send deliveries that already exist (a binding just handed them to a device)."""
         if ids:
             self._dispatcher.hand_over(outbound_of(await self._db.read(store.outbound_by_id, ids)))
 
-    def acked(self, ids: Iterable[int]) -> None:
+    def acked(self, ids: Sequence[int]) -> None:
+        metrics.deliveries({(SELFBUILT, Status.ACKED): len(ids)})
         self._recorder.acked(ids)
 
-    def opened(self, ids: Iterable[int]) -> None:
-        self._recorder.opened(ids)
+    def opened(self, device_pk: int, ids: Iterable[int]) -> None:
+        self._recorder.opened(device_pk, ids)
 
     def seen(self, device_pk: int) -> None:
         self._recorder.seen(device_pk)

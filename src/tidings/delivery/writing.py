@@ -7,7 +7,7 @@ counted and handed over the same way.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
 
@@ -25,14 +25,19 @@ from tidings.store import deliveries as store
 VENDOR_LEASE_MS = 60_000
 
 
+class Written(NamedTuple):
+    outbound: list[Outbound]  # to send now
+    made: list[tuple[str | None, int]]  # (channel, status) of each delivery written
+
+
 def write_planned(
     conn: Connection, planned: Sequence[tuple[TaskRow, PushOptions, Planned]], now_ms: int
-) -> list[Outbound]:
-    """Insert the planned deliveries, counted for analytics; those to send now, as Outbound."""
+) -> Written:
+    """Insert the planned deliveries, counted for analytics."""
     rows = [_row(task, plan, now_ms) for task, _, plan in planned]
     counters.count_new(conn, rows, [p.device.platform if p.device else None for _, _, p in planned])
     ids = store.insert_deliveries(conn, rows)
-    return [
+    outbound = [
         Outbound(
             delivery_id,
             plan.channel or SELFBUILT,
@@ -52,6 +57,7 @@ def write_planned(
         for delivery_id, (task, options, plan) in zip(ids, planned, strict=True)
         if plan.device is not None and plan.status == Status.PENDING
     ]
+    return Written(outbound, [(row["channel"], row["status"]) for row in rows])
 
 
 def _row(task: TaskRow, planned: Planned, now_ms: int) -> dict[str, Any]:

@@ -3,6 +3,10 @@
 Every delivery is recorded as seen (and the state saved) before it is acknowledged and handed to
 the app; one seen before is acknowledged again, since the server resends it only because the
 first ack did not reach its database, and is not handed over twice.
+
+A revoke frame takes a delivery back: the app is told (``Revoked``) if it had the message, and
+the id is recorded as seen either way, so a copy still on its way is dropped when it arrives.
+The client confirms every revoke frame, and the server stops sending it.
 """
 
 from __future__ import annotations
@@ -71,6 +75,15 @@ class Message:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Revoked:
+    """The server took back a message the app was handed: withdraw it from view."""
+
+    id: int
+    task_id: str
+    msg_key: str
+
+
 def device_url(server: str) -> str:
     """``http://host:port`` (the server's address) or a ``ws://`` URL, as the gateway's URL."""
     url = server.rstrip("/")
@@ -106,9 +119,10 @@ class DeviceClient:
         self._max_backoff = max_backoff
         self._socket: ClientConnection | None = None
 
-    async def events(self) -> AsyncIterator[Connected | Message]:
-        """Connected after each (re)connection, then a Message per new delivery; forever, or
-        until the server refuses the device (``Refused``)."""
+    async def events(self) -> AsyncIterator[Connected | Message | Revoked]:
+        """Connected after each (re)connection, then a Message per new delivery and a Revoked
+        per message taken back; forever, or until the server refuses the device
+        (``Refused``)."""
         backoff = self._min_backoff
         while True:
             try:
@@ -161,11 +175,15 @@ class DeviceClient:
             return Connected(False, reply["deliveryToken"]), reply["heartbeat"]
         raise Refused(reply.get("code", 1002), reply.get("reason", f"unexpected reply {reply}"))
 
-    async def _receive(self, socket: ClientConnection, raw: str | bytes) -> Message | None:
+    async def _receive(
+        self, socket: ClientConnection, raw: str | bytes
+    ) -> Message | Revoked | None:
         frame = json.loads(raw)
         kind = frame.get("type")
         if kind == "error":
             raise Refused(frame["code"], frame["reason"])
+        if kind == "revoke":
+            return await self._revoke(socket, frame)
         if kind != "message":
             return None  # pong
         delivery_id = frame["id"]
@@ -178,6 +196,16 @@ class DeviceClient:
         with contextlib.suppress(ConnectionClosed):
             await socket.send(json.dumps({"type": "ack", "ids": [delivery_id]}))
         return Message.from_frame(frame) if fresh else None
+
+    async def _revoke(self, socket: ClientConnection, frame: dict[str, Any]) -> Revoked | None:
+        delivery_id = frame["id"]
+        had = self.state.has_seen(delivery_id)
+        if not had:
+            self.state.remember(delivery_id)
+            self.state.save(self._path)
+        with contextlib.suppress(ConnectionClosed):
+            await socket.send(json.dumps({"type": "revoked", "ids": [delivery_id]}))
+        return Revoked(delivery_id, frame["taskId"], frame["msgKey"]) if had else None
 
     async def _ping(self, socket: ClientConnection, heartbeat: int) -> None:
         with contextlib.suppress(ConnectionClosed):

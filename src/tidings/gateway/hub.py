@@ -4,7 +4,8 @@ A delivery is pushed onto its connection's queue and written by a task that exis
 the queue has something in it, so an idle connection costs no task of its own; the same queue
 keeps one slow device from holding up a burst to every other one. ``in_flight`` holds the ids
 sent and not yet acknowledged on this connection: it drops a delivery pushed twice (dispatch
-racing the resend on connect) and is the list of acks this connection may make.
+racing the resend on connect) and is the list of acks this connection may make. ``recalled`` does
+the same for revoke frames and the confirmations they call for.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from tidings.delivery.models import Outbound
+from tidings.delivery.models import Outbound, Recall
 from tidings.gateway import protocol
 
 log = logging.getLogger("tidings.gateway")
@@ -34,6 +35,7 @@ class Connection:
         "device_pk",
         "in_flight",
         "last_heard",
+        "recalled",
     )
 
     def __init__(self, send: Send, close: Close, now: float) -> None:
@@ -43,6 +45,7 @@ class Connection:
         self._writer: asyncio.Task[None] | None = None
         self.device_pk = 0
         self.in_flight: set[int] = set()
+        self.recalled: set[int] = set()
         self.last_heard = now
         self.closed = False
 
@@ -52,6 +55,12 @@ class Connection:
         self.in_flight.add(item.id)
         self.write(protocol.message(item))
 
+    def recall(self, item: Recall) -> None:
+        if item.id in self.recalled or self.closed:
+            return
+        self.recalled.add(item.id)
+        self.write(protocol.revoke(item))
+
     def write(self, text: str) -> None:
         self._queue.append(text)
         if self._writer is None:
@@ -59,10 +68,11 @@ class Connection:
 
     def settle(self, ids: tuple[int, ...]) -> list[int]:
         """The acknowledged ids this connection was sent; others are ignored."""
-        in_flight = self.in_flight
-        known = [i for i in ids if i in in_flight]
-        in_flight.difference_update(known)
-        return known
+        return _take(self.in_flight, ids)
+
+    def withdrawn(self, ids: tuple[int, ...]) -> list[int]:
+        """The confirmed revocations this connection was sent; others are ignored."""
+        return _take(self.recalled, ids)
 
     async def _drain(self) -> None:
         try:
@@ -82,6 +92,12 @@ class Connection:
             if last_frame is not None:
                 await self._send(last_frame)
             await self._close(code, reason)
+
+
+def _take(sent: set[int], ids: tuple[int, ...]) -> list[int]:
+    known = [i for i in ids if i in sent]
+    sent.difference_update(known)
+    return known
 
 
 class Hub:

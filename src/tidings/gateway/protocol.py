@@ -5,8 +5,8 @@ The server feeds it each frame it receives and gets back an event to act on, or 
 frame it sends. docs/device-protocol.md is the specification this module implements.
 
 A connection starts in HELLO, where only ``register`` and ``resume`` are accepted; once the
-server has authenticated the device it calls ``ready()``, after which only ``ack``, ``open`` and
-``ping`` are.
+server has authenticated the device it calls ``ready()``, after which only ``ack``, ``open``,
+``revoked`` and ``ping`` are.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import json
 from enum import Enum
 from typing import Any, NamedTuple
 
-from tidings.delivery.models import Outbound
+from tidings.delivery.models import Outbound, Recall
 from tidings.devices.models import PLATFORMS
 
 # Close codes (RFC 6455 §7.4 and the 4000-4999 range kept for applications).
@@ -64,11 +64,17 @@ class Open(NamedTuple):
     id: int
 
 
+class Revoked(NamedTuple):
+    """The device withdrew these revoked deliveries (or never had them)."""
+
+    ids: tuple[int, ...]
+
+
 class Ping(NamedTuple):
     pass
 
 
-Event = Register | Resume | Ack | Open | Ping
+Event = Register | Resume | Ack | Open | Revoked | Ping
 PING = Ping()
 
 
@@ -111,6 +117,8 @@ class DeviceProtocol:
             return Ack(self._ids(frame))
         if kind == "open":
             return Open(self._id(frame, "id"))
+        if kind == "revoked":
+            return Revoked(self._ids(frame))
         if kind == "ping":
             return PING
         if kind in ("register", "resume"):
@@ -206,6 +214,13 @@ def message(item: Outbound) -> str:
             "pushAction": options.push_action,
             "expiresAt": payload.expires_at,
         }
+    )
+
+
+def revoke(item: Recall) -> str:
+    """Take back a delivery: the device withdraws it if it has it, and answers ``revoked``."""
+    return _encode(
+        {"type": "revoke", "id": item.id, "taskId": str(item.task_id), "msgKey": item.msg_key}
     )
 
 

@@ -19,7 +19,16 @@ from tidings.channels.selfbuilt import SelfBuiltChannel
 from tidings.errors import ServiceError
 from tidings.gateway import protocol
 from tidings.gateway.hub import Connection, Hub
-from tidings.gateway.protocol import Ack, DeviceProtocol, Event, Open, Register, Resume, Violation
+from tidings.gateway.protocol import (
+    Ack,
+    DeviceProtocol,
+    Event,
+    Open,
+    Register,
+    Resume,
+    Revoked,
+    Violation,
+)
 from tidings.services import Services
 
 log = logging.getLogger("tidings.gateway")
@@ -40,7 +49,7 @@ class DeviceGateway:
 
     async def start(self) -> None:
         services = self._services
-        services.delivery.add_channel(SelfBuiltChannel(self.hub, services.broker))
+        services.delivery.add_channel(SelfBuiltChannel(self.hub, services.broker, self._poked))
         await services.broker.start(self._poked)
         self._reaper = asyncio.get_running_loop().create_task(self._reap())
 
@@ -91,7 +100,11 @@ class DeviceGateway:
                 if known:
                     delivery.acked(known)
             case Open(delivery_id):
-                delivery.opened((delivery_id,))
+                delivery.opened(connection.device_pk, (delivery_id,))
+            case Revoked(ids):
+                withdrawn = connection.withdrawn(ids)
+                if withdrawn:
+                    delivery.revoke_confirmed(withdrawn)
             case Register() | Resume():
                 await self._hello(event, machine, connection)
             case _:
@@ -128,8 +141,7 @@ class DeviceGateway:
             )
         await services.broker.attach(device.pk)
         connection.write(hello)
-        for item in await services.delivery.pending([device.pk]):
-            connection.push(item)
+        await self._send_owed([device.pk])
 
     async def _refuse(
         self, connection: Connection, machine: DeviceProtocol, violation: Violation
@@ -138,14 +150,22 @@ class DeviceGateway:
         await connection.close(violation.code, violation.reason, last_frame)
 
     async def _poked(self, device_pks: list[int]) -> None:
-        """Another process has deliveries for devices connected here."""
+        """There is news (deliveries, revocations) for some devices, maybe connected here."""
         here = [pk for pk in device_pks if self.hub.get(pk) is not None]
-        if not here:
-            return
-        for item in await self._services.delivery.pending(here):
+        if here:
+            await self._send_owed(here)
+
+    async def _send_owed(self, device_pks: list[int]) -> None:
+        """What these devices are owed: pending deliveries, then revoke frames."""
+        delivery = self._services.delivery
+        for item in await delivery.pending(device_pks):
             connection = self.hub.get(item.device.pk)
             if connection is not None:
                 connection.push(item)
+        for recall in await delivery.pending_recalls(device_pks):
+            connection = self.hub.get(recall.device_pk)
+            if connection is not None:
+                connection.recall(recall)
 
     async def _reap(self) -> None:
         """Close connections that stopped sending heartbeats; with other processes about,

@@ -18,6 +18,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tidings import metrics
 from tidings.errors import ServiceError
 from tidings.openapi import actions, errors, signing
 from tidings.openapi.envelopes import JSON_TYPE, encode, gateway_error, new_request_id
@@ -67,6 +68,7 @@ class RpcEndpoint:
             body = gateway_error(
                 request_id, request.headers.get("host", ""), failure.code, failure.message
             )
+        metrics.request(_action_label(request), _code(body))
         return Response(
             encode(body),
             status_code=status,
@@ -89,6 +91,7 @@ class RpcEndpoint:
             body=raw_body,
         )
         claim = signing.read_claim(signed)
+        request.state.action = claim.action
         if len(claim.nonce) > MAX_NONCE_LENGTH:
             raise errors.invalid_parameter(
                 f"SignatureNonce is {len(claim.nonce)} characters long; "
@@ -132,6 +135,18 @@ class RpcEndpoint:
             if len(chunks) > self._body_limit:
                 raise errors.body_too_large(self._body_limit)
         return bytes(chunks)
+
+
+def _action_label(request: Request) -> str:
+    """The action a request named, for metrics; names no action serves are one label, so a
+    caller cannot mint labels."""
+    name = getattr(request.state, "action", None)
+    return name if name in actions.REGISTRY else "unknown"
+
+
+def _code(body: dict[str, Any]) -> str:
+    """The answer's result code, whichever family it is in."""
+    return str(body.get("ResultCode") or body.get("Code") or "")
 
 
 def _params(raw: bytes, source: str) -> dict[str, str]:

@@ -95,3 +95,65 @@ def task_totals(conn: Connection, task_id: int) -> Row:
         or_(push_stats.c.push_id == task_id, push_stats.c.task_id == task_id)
     )
     return conn.execute(query).one()
+
+
+_TASK = (
+    tasks.c.id,
+    tasks.c.parent_id,
+    tasks.c.name,
+    tasks.c.action,
+    tasks.c.template_pk,
+    tasks.c.template_name,
+    tasks.c.strategy_type,
+    tasks.c.expired_seconds,
+    tasks.c.created_at,
+    tasks.c.due_at,
+)
+
+
+def task_page(
+    conn: Connection,
+    app_pk: int,
+    actions: Collection[str],
+    since_ms: int,
+    *,
+    task_id: int | None,
+    name: str | None,
+    offset: int,
+    limit: int,
+) -> list[Row]:
+    """The app's pushes (not occurrences) of ``actions`` made since ``since_ms``, newest first."""
+    query = select(*_TASK).where(
+        tasks.c.app_pk == app_pk,
+        tasks.c.parent_id.is_(None),
+        tasks.c.action.in_(list(actions)),
+        tasks.c.created_at >= since_ms,
+    )
+    if task_id is not None:
+        query = query.where(tasks.c.id == task_id)
+    if name is not None:
+        query = query.where(tasks.c.name.contains(name, autoescape=True))
+    query = query.order_by(tasks.c.id.desc()).offset(offset).limit(limit)
+    return list(conn.execute(query))
+
+
+def occurrences(conn: Connection, parent_ids: Collection[int]) -> list[Row]:
+    """The occurrences of these scheduled pushes, by due time."""
+    rows: list[Row] = []
+    for chunk in chunks(sorted(parent_ids)):
+        query = select(*_TASK).where(tasks.c.parent_id.in_(chunk))
+        rows.extend(conn.execute(query.order_by(tasks.c.due_at, tasks.c.id)))
+    return rows
+
+
+def find_task(conn: Connection, app_pk: int, task_id: int) -> Row | None:
+    query = select(*_TASK).where(tasks.c.app_pk == app_pk, tasks.c.id == task_id)
+    return conn.execute(query).first()
+
+
+def due_span(conn: Connection, parent_id: int) -> Row:
+    """(first, last) due time of a scheduled push's occurrences."""
+    query = select(
+        func.min(tasks.c.due_at).label("first"), func.max(tasks.c.due_at).label("last")
+    ).where(tasks.c.parent_id == parent_id)
+    return conn.execute(query).one()

@@ -233,18 +233,29 @@ def settle(
     return changed
 
 
-def mark_opened(conn: Connection, ids: Sequence[int], now_ms: int) -> list[int | None]:
-    """Record the first open of these deliveries; the stat_pk of each one opened just now."""
+def mark_opened(
+    conn: Connection, opens: Sequence[tuple[int, int]], now_ms: int
+) -> list[int | None]:
+    """Record the first open of deliveries, each (device_pk, id): a device reports opens of its
+    own deliveries only. The stat_pk of each one opened just now."""
+    by_device: dict[int, list[int]] = {}
+    for device_pk, delivery_id in opens:
+        by_device.setdefault(device_pk, []).append(delivery_id)
     opened: list[int | None] = []
-    for chunk in chunks(ids):
-        opened.extend(
-            conn.execute(
-                update(deliveries)
-                .where(deliveries.c.id.in_(chunk), deliveries.c.opened_at.is_(None))
-                .values(opened_at=now_ms, updated_at=now_ms)
-                .returning(deliveries.c.stat_pk)
-            ).scalars()
-        )
+    for device_pk, ids in by_device.items():
+        for chunk in chunks(ids):
+            opened.extend(
+                conn.execute(
+                    update(deliveries)
+                    .where(
+                        deliveries.c.id.in_(chunk),
+                        deliveries.c.device_pk == device_pk,
+                        deliveries.c.opened_at.is_(None),
+                    )
+                    .values(opened_at=now_ms, updated_at=now_ms)
+                    .returning(deliveries.c.stat_pk)
+                ).scalars()
+            )
     return opened
 
 
@@ -296,13 +307,22 @@ def record_outcomes(conn: Connection, outcomes: Iterable[dict[str, Any]]) -> Non
     )
 
 
-def expire(conn: Connection, open_statuses: Collection[int], expired: int, now_ms: int) -> int:
-    result = conn.execute(
-        update(deliveries)
-        .where(deliveries.c.status.in_(list(open_statuses)), deliveries.c.expires_at <= now_ms)
-        .values(status=expired, updated_at=now_ms)
+def expire(
+    conn: Connection, open_statuses: Collection[int], expired: int, now_ms: int
+) -> dict[str | None, int]:
+    """Expire the open deliveries whose validity is over; how many, per channel.
+
+    Counted first and changed after, as ``settle`` does, rather than by RETURNING, which SQLite
+    steps through a row at a time.
+    """
+    where = (deliveries.c.status.in_(list(open_statuses)), deliveries.c.expires_at <= now_ms)
+    counts = conn.execute(
+        select(deliveries.c.channel, func.count()).where(*where).group_by(deliveries.c.channel)
     )
-    return result.rowcount
+    found = {channel: count for channel, count in counts}
+    if found:
+        conn.execute(update(deliveries).where(*where).values(status=expired, updated_at=now_ms))
+    return found
 
 
 def waiting_for_user(
@@ -348,3 +368,48 @@ def close_for_device(
         .values(status=status, updated_at=now_ms)
     )
     return result.rowcount
+
+
+def pending_recalls(
+    conn: Connection,
+    device_pks: Sequence[int],
+    revoked: int,
+    channel: str,
+    since_ms: int,
+) -> list[Row]:
+    """(id, device_pk, task_id, msg_key) of the revoked deliveries on ``channel`` to these
+    devices, revoked since ``since_ms`` and not yet confirmed by the device."""
+    rows: list[Row] = []
+    for chunk in chunks(device_pks):
+        query = (
+            select(
+                deliveries.c.id,
+                deliveries.c.device_pk,
+                deliveries.c.task_id,
+                messages.c.msg_key,
+            )
+            .join_from(deliveries, messages, deliveries.c.message_pk == messages.c.pk)
+            .where(
+                deliveries.c.device_pk.in_(chunk),
+                deliveries.c.status == revoked,
+                deliveries.c.channel == channel,
+                deliveries.c.revoke_confirmed_at.is_(None),
+                deliveries.c.revoked_at >= since_ms,
+            )
+            .order_by(deliveries.c.id)
+        )
+        rows.extend(conn.execute(query))
+    return rows
+
+
+def confirm_revoked(conn: Connection, ids: Sequence[int], revoked: int, now_ms: int) -> None:
+    for chunk in chunks(ids):
+        conn.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.id.in_(chunk),
+                deliveries.c.status == revoked,
+                deliveries.c.revoke_confirmed_at.is_(None),
+            )
+            .values(revoke_confirmed_at=now_ms, updated_at=now_ms)
+        )

@@ -71,4 +71,11 @@ def find(name: str, version: str) -> Action | None:
 
 
 # Importing the handler modules fills the registry.
-from tidings.openapi.actions import devices, push, schedules, templates  # noqa: E402,F401
+from tidings.openapi.actions import (  # noqa: E402,F401
+    analytics,
+    devices,
+    push,
+    revoke,
+    schedules,
+    templates,
+)

@@ -1,0 +1,235 @@
+"""A message's whole story, told from what was stored about it: accepted, resolved to devices
+(or left waiting for one), the channel each delivery took, sent, acknowledged, opened, expired,
+revoked, and every vendor refusal on the way.
+
+``build_trace`` is pure: it orders the facts the message, delivery and event rows hold into one
+timeline, so the rules of the telling are tested without a database. ``to_json`` is the shape the
+JSON endpoint and ``tidings trace --json`` give.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tidings.channels.routing import SELFBUILT
+from tidings.delivery.status import Status
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    at: int
+    event: str
+    delivery_id: int | None
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryTrace:
+    id: int
+    task_id: int
+    device: str | None  # the DeliveryToken
+    platform: str | None
+    user_id: str | None
+    channel: str | None
+    status: int
+    reason: str | None
+    attempts: int
+    created_at: int
+    expires_at: int
+    sent_at: int | None
+    acked_at: int | None
+    opened_at: int | None
+    revoked_at: int | None
+    revoke_confirmed_at: int | None
+
+    @property
+    def status_name(self) -> str:
+        return status_name(self.status)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageTrace:
+    msg_key: str
+    task_id: int
+    action: str
+    task_name: str
+    target: str
+    title: str
+    content: str
+    uri: str | None
+    accepted_at: int
+    revoked_at: int | None
+    deliveries: tuple[DeliveryTrace, ...]
+    steps: tuple[Step, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "msgKey": self.msg_key,
+            "taskId": str(self.task_id),
+            "action": self.action,
+            "taskName": self.task_name,
+            "target": self.target,
+            "title": self.title,
+            "content": self.content,
+            "uri": self.uri,
+            "acceptedAt": self.accepted_at,
+            "revokedAt": self.revoked_at,
+            "deliveries": [
+                {
+                    "id": d.id,
+                    "taskId": str(d.task_id),
+                    "device": d.device,
+                    "platform": d.platform,
+                    "userId": d.user_id,
+                    "channel": d.channel,
+                    "status": d.status,
+                    "statusName": d.status_name,
+                    "reason": d.reason,
+                    "attempts": d.attempts,
+                    "createdAt": d.created_at,
+                    "expiresAt": d.expires_at,
+                    "sentAt": d.sent_at,
+                    "ackedAt": d.acked_at,
+                    "openedAt": d.opened_at,
+                    "revokedAt": d.revoked_at,
+                    "revokeConfirmedAt": d.revoke_confirmed_at,
+                }
+                for d in self.deliveries
+            ],
+            "timeline": [
+                {"at": s.at, "event": s.event, "deliveryId": s.delivery_id, "detail": s.detail}
+                for s in self.steps
+            ],
+        }
+
+
+_NAMES: dict[int, str] = {
+    Status.WAITING_FOR_VERIFY: "waiting_for_verify",
+    Status.PENDING: "pending",
+    Status.NO_BIND: "no_bind",
+    Status.ACKED: "acked",
+    Status.EXPIRED: "expired",
+    Status.REVOKED: "revoked",
+}
+
+
+def status_name(status: int) -> str:
+    """A delivery status as a word: the MPS codes Tidings uses, or ``vendor_error``."""
+    return _NAMES.get(status, "vendor_error")
+
+
+def build_trace(message: Any, deliveries: Sequence[Any], events: Sequence[Any]) -> MessageTrace:
+    """``message``: a message row with its task's action, task_name, strategy_type and due_at;
+    ``deliveries``: its delivery rows with token, platform and task_due_at; ``events``: their
+    delivery_events rows."""
+    steps = [Step(message.created_at, "accepted", None, _accepted(message))]
+    fired: set[int] = set()
+    for row in deliveries:
+        if row.task_id != message.task_id and row.task_id not in fired:
+            fired.add(row.task_id)
+            steps.append(
+                Step(row.task_due_at, "fired", None, f"occurrence {row.task_id} of the schedule")
+            )
+        steps.extend(_delivery_steps(row))
+    for event in events:
+        steps.append(Step(event.at, *_event(event)))
+    if message.revoked_at is not None:
+        steps.append(Step(message.revoked_at, "revoked", None, "the message was revoked"))
+    steps.sort(key=lambda s: (s.at, _ORDER.get(s.event, 99)))
+    return MessageTrace(
+        msg_key=message.msg_key,
+        task_id=message.task_id,
+        action=message.action,
+        task_name=message.task_name,
+        target=message.target,
+        title=message.title,
+        content=message.content,
+        uri=message.uri,
+        accepted_at=message.created_at,
+        revoked_at=message.revoked_at,
+        deliveries=tuple(_delivery(row) for row in deliveries),
+        steps=tuple(steps),
+    )
+
+
+# Steps at the same millisecond in the order they happen.
+_ORDER = {"accepted": 0, "fired": 1, "resolved": 2, "waiting": 2, "sent": 3}
+
+
+def _accepted(message: Any) -> str:
+    target = f" for {message.target!r}" if message.target else " for every device it reaches"
+    text = f"{message.action} task {message.task_id} ({message.task_name!r}){target}"
+    if message.strategy_type:
+        text += "; scheduled"
+    return text
+
+
+def _delivery_steps(row: Any) -> list[Step]:
+    steps: list[Step] = []
+    if row.device_pk is None:
+        why = f"no device bound to user {row.user_id!r}" if row.user_id else "no such device"
+        steps.append(Step(row.created_at, "waiting", row.id, f"{why}; waiting until it expires"))
+    else:
+        steps.append(
+            Step(
+                row.created_at,
+                "resolved",
+                row.id,
+                f"device {row.token} ({row.platform}) over {row.channel}",
+            )
+        )
+    if row.sent_at is not None:
+        steps.append(Step(row.sent_at, "sent", row.id, f"accepted by {row.channel}"))
+    if row.acked_at is not None:
+        steps.append(Step(row.acked_at, "acked", row.id, "acknowledged by the device"))
+    if row.opened_at is not None:
+        steps.append(Step(row.opened_at, "opened", row.id, "opened on the device"))
+    if row.status == Status.EXPIRED:
+        steps.append(
+            Step(row.expires_at, "expired", row.id, "its validity ended before it arrived")
+        )
+    if row.revoked_at is not None:
+        steps.append(Step(row.revoked_at, "revoked", row.id, _revoked(row)))
+    if row.revoke_confirmed_at is not None:
+        steps.append(
+            Step(row.revoke_confirmed_at, "revoke_confirmed", row.id, "the device withdrew it")
+        )
+    return steps
+
+
+def _revoked(row: Any) -> str:
+    if row.channel == SELFBUILT and row.device_pk is not None:
+        if row.acked_at is not None:
+            return "revoked after delivery; the device is sent a revoke frame"
+        return "revoked before delivery; withdrawn (the device is told, in case it got it)"
+    return "revoked before delivery; withdrawn, never sent"
+
+
+def _event(event: Any) -> tuple[str, int, str]:
+    reason = f": {event.reason}" if event.reason else ""
+    if event.status == Status.PENDING:
+        return "retry", event.delivery_id, f"the vendor asked to try again later{reason}"
+    return "vendor_error", event.delivery_id, f"refused with status {event.status}{reason}"
+
+
+def _delivery(row: Any) -> DeliveryTrace:
+    return DeliveryTrace(
+        id=row.id,
+        task_id=row.task_id,
+        device=row.token,
+        platform=row.platform,
+        user_id=row.user_id,
+        channel=row.channel,
+        status=row.status,
+        reason=row.reason,
+        attempts=row.attempts,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        sent_at=row.sent_at,
+        acked_at=row.acked_at,
+        opened_at=row.opened_at,
+        revoked_at=row.revoked_at,
+        revoke_confirmed_at=row.revoke_confirmed_at,
+    )

@@ -1,0 +1,1 @@
+"""Revocation: RevokePushMessage and RevokePushTask take back what was pushed."""

@@ -1,0 +1,102 @@
+"""Queries for revocation: the message or task revoked, and its deliveries moved to revoked.
+
+Deliveries are revoked by conditional updates (status in a set, on a channel), so a delivery a
+device acknowledges while the revocation runs is counted by what it was when the update reached
+it, never twice and never missed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy import ColumnElement, Connection, Row, func, select, update
+
+from tidings.store.chunks import chunks
+from tidings.store.tables import deliveries, messages, tasks
+
+
+def find_message(conn: Connection, app_pk: int, msg_key: str) -> Row | None:
+    query = select(
+        messages.c.pk, messages.c.task_id, messages.c.target, messages.c.created_at
+    ).where(messages.c.app_pk == app_pk, messages.c.msg_key == msg_key)
+    return conn.execute(query).first()
+
+
+def last_delivery(conn: Connection, message_pk: int) -> int | None:
+    query = select(func.max(deliveries.c.created_at)).where(deliveries.c.message_pk == message_pk)
+    return conn.execute(query).scalar()
+
+
+def find_task(conn: Connection, app_pk: int, task_id: int) -> Row | None:
+    query = select(
+        tasks.c.id,
+        tasks.c.parent_id,
+        tasks.c.strategy_type,
+        tasks.c.state,
+        tasks.c.created_at,
+        tasks.c.due_at,
+    ).where(tasks.c.app_pk == app_pk, tasks.c.id == task_id)
+    return conn.execute(query).first()
+
+
+def occurrences(conn: Connection, parent_id: int) -> list[Row]:
+    query = select(tasks.c.id, tasks.c.due_at).where(tasks.c.parent_id == parent_id)
+    return list(conn.execute(query))
+
+
+def revoke_messages(
+    conn: Connection, now_ms: int, *, message_pk: int | None = None, task_id: int | None = None
+) -> None:
+    """Mark a message, or every message of a task, revoked (delivery skips them from now on)."""
+    where = messages.c.pk == message_pk if message_pk is not None else messages.c.task_id == task_id
+    conn.execute(
+        update(messages).where(where, messages.c.revoked_at.is_(None)).values(revoked_at=now_ms)
+    )
+
+
+def revoke_deliveries(
+    conn: Connection,
+    now_ms: int,
+    revoked: int,
+    from_statuses: Collection[int],
+    *,
+    message_pk: int | None = None,
+    task_ids: Collection[int] = (),
+    channel: str | None = None,
+) -> list[Row]:
+    """Move the deliveries of a message (or of tasks) in ``from_statuses`` (and on ``channel``,
+    when given) to ``revoked``; (device_pk, channel) of each."""
+    changed: list[Row] = []
+    for where in _scopes(message_pk, task_ids):
+        conditions = [where, deliveries.c.status.in_(list(from_statuses))]
+        if channel is not None:
+            conditions.append(deliveries.c.channel == channel)
+        changed.extend(
+            conn.execute(
+                update(deliveries)
+                .where(*conditions)
+                .values(status=revoked, revoked_at=now_ms, updated_at=now_ms)
+                .returning(deliveries.c.device_pk, deliveries.c.channel)
+            )
+        )
+    return changed
+
+
+def count_deliveries(
+    conn: Connection,
+    status: int,
+    *,
+    message_pk: int | None = None,
+    task_ids: Collection[int] = (),
+) -> int:
+    total = 0
+    for where in _scopes(message_pk, task_ids):
+        query = select(func.count()).select_from(deliveries).where(where)
+        total += conn.execute(query.where(deliveries.c.status == status)).scalar_one()
+    return total
+
+
+def _scopes(message_pk: int | None, task_ids: Collection[int]) -> list[ColumnElement[bool]]:
+    if message_pk is not None:
+        return [deliveries.c.message_pk == message_pk]
+    return [deliveries.c.task_id.in_(chunk) for chunk in chunks(sorted(task_ids))]

@@ -1,0 +1,55 @@
+"""Queries for message traces: a message by msgKey with its task, its deliveries with their
+devices, and their recorded events."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Connection, Row, select
+
+from tidings.store.chunks import chunks
+from tidings.store.tables import deliveries, delivery_events, devices, messages, tasks
+
+
+def message(conn: Connection, app_pk: int, msg_key: str) -> Row | None:
+    """The message and the columns of its task a trace shows."""
+    query = (
+        select(
+            messages,
+            tasks.c.action,
+            tasks.c.name.label("task_name"),
+            tasks.c.delivery_type,
+            tasks.c.strategy_type,
+            tasks.c.state,
+            tasks.c.due_at,
+        )
+        .join_from(messages, tasks, messages.c.task_id == tasks.c.id)
+        .where(messages.c.app_pk == app_pk, messages.c.msg_key == msg_key)
+    )
+    return conn.execute(query).first()
+
+
+def deliveries_of(conn: Connection, message_pk: int) -> list[Row]:
+    """The message's deliveries with their device and the due time of the task that made them
+    (an occurrence's, for a scheduled push)."""
+    query = (
+        select(
+            deliveries,
+            devices.c.token,
+            devices.c.platform,
+            tasks.c.due_at.label("task_due_at"),
+        )
+        .join_from(deliveries, tasks, deliveries.c.task_id == tasks.c.id)
+        .outerjoin(devices, deliveries.c.device_pk == devices.c.pk)
+        .where(deliveries.c.message_pk == message_pk)
+        .order_by(deliveries.c.id)
+    )
+    return list(conn.execute(query))
+
+
+def events_of(conn: Connection, delivery_ids: Sequence[int]) -> list[Row]:
+    rows: list[Row] = []
+    for chunk in chunks(list(delivery_ids)):
+        query = select(delivery_events).where(delivery_events.c.delivery_id.in_(chunk))
+        rows.extend(conn.execute(query.order_by(delivery_events.c.pk)))
+    return rows

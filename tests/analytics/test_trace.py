@@ -1,0 +1,137 @@
+"""Telling a message's story from its rows: every fact becomes a step, in time order."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from tidings.analytics.trace import build_trace, status_name
+from tidings.delivery.status import Status
+
+
+def message(**changes) -> SimpleNamespace:
+    row = {
+        "pk": 1,
+        "task_id": 10,
+        "msg_key": "k1",
+        "target": "user_1",
+        "title": "T",
+        "content": "C",
+        "uri": None,
+        "created_at": 1000,
+        "revoked_at": None,
+        "action": "PushSimple",
+        "task_name": "news",
+        "strategy_type": 0,
+        "due_at": 1000,
+    }
+    return SimpleNamespace(**{**row, **changes})
+
+
+def delivery(id: int, **changes) -> SimpleNamespace:
+    row = {
+        "id": id,
+        "task_id": 10,
+        "device_pk": 5,
+        "token": "tok-5",
+        "platform": "android",
+        "user_id": "user_1",
+        "channel": "selfbuilt",
+        "status": Status.PENDING,
+        "reason": None,
+        "attempts": 0,
+        "created_at": 1010,
+        "expires_at": 61_000,
+        "sent_at": None,
+        "acked_at": None,
+        "opened_at": None,
+        "revoked_at": None,
+        "revoke_confirmed_at": None,
+        "task_due_at": 1000,
+    }
+    return SimpleNamespace(**{**row, **changes})
+
+
+def event(delivery_id: int, at: int, status: int, reason: str | None) -> SimpleNamespace:
+    return SimpleNamespace(delivery_id=delivery_id, at=at, status=status, reason=reason)
+
+
+def steps(trace) -> list[tuple[int, str, int | None]]:
+    return [(s.at, s.event, s.delivery_id) for s in trace.steps]
+
+
+def test_a_delivered_opened_and_recalled_message() -> None:
+    trace = build_trace(
+        message(revoked_at=5000),
+        [
+            delivery(
+                1,
+                status=Status.REVOKED,
+                acked_at=1020,
+                opened_at=3000,
+                revoked_at=5000,
+                revoke_confirmed_at=5010,
+            )
+        ],
+        [],
+    )
+    assert steps(trace) == [
+        (1000, "accepted", None),
+        (1010, "resolved", 1),
+        (1020, "acked", 1),
+        (3000, "opened", 1),
+        (5000, "revoked", 1),
+        (5000, "revoked", None),
+        (5010, "revoke_confirmed", 1),
+    ]
+    assert "after delivery" in trace.steps[4].detail
+    assert trace.deliveries[0].status_name == "revoked"
+    shown = trace.to_json()
+    assert shown["taskId"] == "10" and shown["deliveries"][0]["ackedAt"] == 1020
+    assert [s["event"] for s in shown["timeline"]][:2] == ["accepted", "resolved"]
+
+
+def test_waiting_expired_and_vendor_errors() -> None:
+    trace = build_trace(
+        message(target="user_2"),
+        [
+            delivery(1, device_pk=None, token=None, platform=None, status=Status.EXPIRED),
+            delivery(2, channel="hms", status=2009, reason="BadDeviceToken", attempts=2),
+        ],
+        [event(2, 1500, Status.PENDING, "503"), event(2, 2500, 2009, "BadDeviceToken")],
+    )
+    assert steps(trace) == [
+        (1000, "accepted", None),
+        (1010, "waiting", 1),
+        (1010, "resolved", 2),
+        (1500, "retry", 2),
+        (2500, "vendor_error", 2),
+        (61_000, "expired", 1),
+    ]
+    assert "no device bound to user 'user_1'" in trace.steps[1].detail
+    assert "2009: BadDeviceToken" in trace.steps[4].detail
+    assert status_name(2009) == "vendor_error"
+
+
+def test_a_vendor_accepted_and_a_scheduled_occurrence() -> None:
+    trace = build_trace(
+        message(strategy_type=1, due_at=9000),
+        [delivery(1, task_id=11, task_due_at=9000, created_at=9001, channel="apns", sent_at=9002)],
+        [],
+    )
+    assert steps(trace) == [
+        (1000, "accepted", None),
+        (9000, "fired", None),
+        (9001, "resolved", 1),
+        (9002, "sent", 1),
+    ]
+    assert "scheduled" in trace.steps[0].detail
+    assert trace.steps[3].detail == "accepted by apns"
+
+
+def test_a_withdrawn_delivery_says_it_was_never_sent() -> None:
+    trace = build_trace(
+        message(),
+        [delivery(1, channel="hms", status=Status.REVOKED, revoked_at=2000)],
+        [],
+    )
+    assert trace.steps[-1].detail == "revoked before delivery; withdrawn, never sent"

@@ -1,0 +1,136 @@
+"""The migrations build exactly the schema tables.py defines, on both databases, and the analytics
+revision counts the deliveries made before it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, NullPool, create_engine, insert, select
+
+from tests.support.rows import one_push
+from tests.support.servers import postgres_schema
+from tidings.store.tables import (
+    deliveries,
+    devices,
+    metadata,
+    push_stats,
+)
+
+MIGRATIONS = Path(__file__).parents[2] / "src" / "tidings" / "store" / "migrations"
+BEFORE_ANALYTICS = "0004_console"
+NOW = 1_800_000_000_000
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        made = create_engine(f"sqlite:///{tmp_path / 'm.db'}", poolclass=NullPool)
+        yield made
+        made.dispose()
+        return
+    with postgres_schema() as url:
+        made = create_engine(
+            url.replace("postgresql://", "postgresql+psycopg://"), poolclass=NullPool
+        )
+        yield made
+        made.dispose()
+
+
+def upgrade(engine: Engine, revision: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+
+
+def test_the_migrations_build_the_schema_the_tables_define(engine: Engine) -> None:
+    upgrade(engine, "head")
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+
+
+def test_deliveries_made_before_analytics_are_counted(engine: Engine) -> None:
+    upgrade(engine, BEFORE_ANALYTICS)
+    with engine.begin() as conn:  # only columns the older schema has
+        one_push(conn, action="PushMultiple", delivery_type=3, now=NOW)
+        conn.execute(
+            insert(devices),
+            [
+                {
+                    "pk": pk,
+                    "app_pk": 1,
+                    "token": f"t{pk}",
+                    "platform": platform,
+                    "manufacturer": platform,
+                    "created_at": 0,
+                }
+                for pk, platform in ((1, "android"), (2, "android"), (3, "ios"))
+            ],
+        )
+        base = {
+            "task_id": 1,
+            "message_pk": 1,
+            "app_pk": 1,
+            "attempts": 0,
+            "created_at": NOW,
+            "expires_at": NOW + 600_000,
+            "updated_at": NOW,
+        }
+        conn.execute(
+            insert(deliveries),
+            [
+                {
+                    **base,
+                    "device_pk": 1,
+                    "channel": "selfbuilt",
+                    "status": 2,
+                    "acked_at": NOW + 1,
+                    "opened_at": NOW + 2,
+                },
+                {
+                    **base,
+                    "device_pk": 2,
+                    "channel": "selfbuilt",
+                    "status": 3,
+                    "acked_at": None,
+                    "opened_at": None,
+                },
+                {
+                    **base,
+                    "device_pk": 3,
+                    "channel": "apns",
+                    "status": 2,
+                    "acked_at": None,
+                    "opened_at": None,
+                },
+                {
+                    **base,
+                    "device_pk": None,
+                    "channel": None,
+                    "status": 1,
+                    "user_id": "u",
+                    "acked_at": None,
+                    "opened_at": None,
+                },
+            ],
+        )
+    upgrade(engine, "head")
+    with engine.connect() as conn:
+        stats = {
+            (row.platform, row.channel): (row.pushed, row.successful, row.arrived, row.opened)
+            for row in conn.execute(select(push_stats))
+        }
+        assert stats == {
+            ("ANDROID", "ANDROID"): (2, 1, 1, 1),
+            ("IOS", "IOS"): (1, 1, 0, 0),
+            ("", ""): (1, 0, 0, 0),  # a user target without a device has no platform
+        }
+        unpointed = conn.execute(select(deliveries.c.id).where(deliveries.c.stat_pk.is_(None)))
+        assert list(unpointed) == []
