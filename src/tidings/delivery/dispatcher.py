@@ -86,16 +86,15 @@ class Dispatcher:
             self._wake.clear()
 
     async def _dispatch_due(self) -> None:
+        """Resolve what is due: other tasks first, then one batch of a broadcast's devices at a
+        time, looking for other due tasks between batches so a long broadcast holds none up."""
+        channels = frozenset(self._channels)
         while True:
-            claimed, written = await self._db.write(
-                self._claim, self._now_ms(), frozenset(self._channels)
-            )
+            claimed, written = await self._db.write(self._claim, self._now_ms(), channels)
             self._written(written)
-            if claimed < self._tasks_per_claim:
-                break
-        # Broadcasts a batch of devices per transaction, so other writes interleave.
-        while True:
-            batch = await self._db.write(resolve_batch, self._now_ms(), frozenset(self._channels))
+            if claimed == self._tasks_per_claim:
+                continue
+            batch = await self._db.write(resolve_batch, self._now_ms(), channels)
             self._written(batch.written)
             if not batch.claimed:
                 return

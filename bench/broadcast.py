@@ -1,0 +1,317 @@
+"""Broadcast benchmark: one PushBroadcast to 100,000 registered devices, most of them offline.
+
+Setup, not timed: a fresh data directory (or a fresh PostgreSQL schema with ``--database-url``),
+an app, an AccessKey and a template made through the domain services, and ``--devices`` devices
+written straight into the devices table in bulk with the store's multi-row insert (registering
+100,000 devices over WebSocket would measure the gateway, not the broadcast). Then ``tidings
+serve`` starts and ``--online`` devices connect for real with the Python device client.
+
+Timed: the official SDK sends PushBroadcast (PushStatus 1: every device), and the run measures
+how long the answer took (accepted and committed), how long until the broadcast is materialised
+(a delivery for every device, the task marked dispatched, read from the database), and how long
+until every online device had the message.
+
+Baseline, in the same run: the same number of delivery rows inserted into a fresh copy of the
+schema with ``executemany``, 1,000 rows per transaction (the batch the server resolves at a
+time), with nothing else to do: the floor for writing that many rows on this machine. The ratio
+is the materialising time over the floor.
+
+    python bench/broadcast.py [--devices 100000] [--online 20] [--database-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+from alibabacloud_mpaas20201028 import models
+from alibabacloud_mpaas20201028.client import Client
+from alibabacloud_tea_openapi.models import Config
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Connection, Engine, NullPool, create_engine, insert, text
+
+from tidings.config import Settings
+from tidings.device_client import Connected, DeviceClient, Message
+from tidings.devices.tokens import hash_secret
+from tidings.services import Services
+from tidings.store.chunks import chunks
+from tidings.store.database import Database
+from tidings.store.rows import insert_rows
+from tidings.store.tables import apps, deliveries, devices, messages, metadata, tasks, workspaces
+from tidings.templates.rules import TemplateFields
+
+WORKSPACE = "bench"
+APP_ID = "ONEXBROADCAST0001"
+TEMPLATE = "announcement"
+BATCH = 1000
+console = Console()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def setup(settings: Settings, count: int) -> tuple[str, str]:
+    """The app, key and template; ``count`` offline devices written in bulk. The key."""
+    services = await Services.open(settings)
+    try:
+        app = await services.tenancy.create_app(WORKSPACE, APP_ID, None, "Asia/Shanghai")
+        key, secret = await services.tenancy.create_key(WORKSPACE, (), False)
+        await services.templates.create(
+            app.pk,
+            TemplateFields(name=TEMPLATE, title="Notice", content="Dear #name#, #news#"),
+        )
+        now = int(time.time() * 1000)
+        secret_hash = hash_secret("offline devices never resume")
+        columns = ("app_pk", "token", "secret_hash", "platform", "manufacturer", "created_at")
+        rows = [
+            (app.pk, uuid.uuid4().hex, secret_hash, "android", "android", now) for _ in range(count)
+        ]
+        for chunk in chunks(rows, 10_000):
+            await services.db.write(insert_rows, "devices", columns, chunk)
+        return key.access_key_id, secret
+    finally:
+        await services.aclose()
+
+
+async def floor(url: str, count: int) -> float:
+    """Seconds to insert ``count`` delivery rows raw into an empty copy of the schema, on the
+    server's own database settings (SQLite pragmas, foreign keys), its devices already there."""
+    db = Database(url)
+    metadata.create_all(db.engine)
+    now = int(time.time() * 1000)
+    with db.engine.begin() as conn:
+        one_push(conn, now)
+        for chunk in chunks(range(1, count + 1), 10_000):
+            conn.execute(
+                insert(devices),
+                [
+                    {
+                        "pk": pk,
+                        "app_pk": 1,
+                        "token": str(pk),
+                        "platform": "android",
+                        "manufacturer": "android",
+                        "created_at": now,
+                    }
+                    for pk in chunk
+                ],
+            )
+    rows = [
+        {
+            "task_id": 1,
+            "message_pk": 1,
+            "app_pk": 1,
+            "device_pk": pk,
+            "channel": "selfbuilt",
+            "status": 0,
+            "attempts": 0,
+            "created_at": now,
+            "expires_at": now + 600_000,
+            "updated_at": now,
+        }
+        for pk in range(1, count + 1)
+    ]
+    started = time.perf_counter()
+    for chunk in chunks(rows, BATCH):
+        with db.engine.begin() as conn:
+            conn.execute(insert(deliveries), list(chunk))
+    took = time.perf_counter() - started
+    await db.aclose()
+    return took
+
+
+def one_push(conn: Connection, now: int) -> None:
+    """App 1 with a broadcast task and its message, for the floor's deliveries to point at."""
+    conn.execute(insert(workspaces).values(pk=1, name="w", created_at=0))
+    conn.execute(
+        insert(apps).values(pk=1, workspace_pk=1, app_id="a", timezone="UTC", created_at=0)
+    )
+    conn.execute(
+        insert(tasks).values(
+            id=1,
+            app_pk=1,
+            action="PushBroadcast",
+            name="floor",
+            delivery_type=1,
+            expired_seconds=600,
+            strategy_type=0,
+            options="{}",
+            state="dispatched",
+            digest="",
+            message_count=1,
+            created_at=now,
+        )
+    )
+    conn.execute(
+        insert(messages).values(
+            pk=1,
+            task_id=1,
+            app_pk=1,
+            msg_key="k",
+            target="",
+            title="Notice",
+            content="Dear all, news",
+            created_at=now,
+        )
+    )
+
+
+@contextlib.contextmanager
+def fresh_database(base_url: str | None, directory: Path, name: str):
+    """A fresh database: a SQLite file, or a schema of its own on the PostgreSQL server."""
+    if base_url is None:
+        yield f"sqlite:///{directory / (name + '.db')}"
+        return
+    schema = f"{name}_{uuid.uuid4().hex[:10]}"
+    plain = base_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{plain}{'&' if '?' in plain else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+async def listen(client: DeviceClient, ready: asyncio.Event, got: list[float]) -> None:
+    async with contextlib.aclosing(client.events()) as events:
+        async for event in events:
+            if isinstance(event, Connected):
+                ready.set()
+            elif isinstance(event, Message):
+                got.append(time.perf_counter())
+                return
+
+
+async def run(args: argparse.Namespace, data_dir: Path) -> None:
+    database_url = None if args.base_url is None else args.database_url
+    settings = Settings(data_dir=data_dir, database_url=database_url)
+    console.print(f"writing {args.devices:,} offline devices ...")
+    key = await setup(settings, args.devices)
+    port = free_port()
+    env = dict(os.environ, TIDINGS_DATA_DIR=str(data_dir))
+    if database_url:
+        env["TIDINGS_DATABASE_URL"] = database_url
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tidings", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    engine = create_engine(settings.database, poolclass=NullPool)
+    try:
+        await wait_for_server(port)
+        url = f"http://127.0.0.1:{port}"
+        readies = [asyncio.Event() for _ in range(args.online)]
+        got: list[float] = []
+        clients = [
+            asyncio.create_task(
+                listen(DeviceClient(url, app_id=APP_ID, workspace_id=WORKSPACE), ready, got)
+            )
+            for ready in readies
+        ]
+        await asyncio.gather(*(r.wait() for r in readies))
+        sdk = Client(
+            Config(
+                access_key_id=key[0],
+                access_key_secret=key[1],
+                endpoint=f"127.0.0.1:{port}",
+                protocol="http",
+            )
+        )
+        request = models.PushBroadcastRequest(
+            app_id=APP_ID,
+            workspace_id=WORKSPACE,
+            task_name="everyone",
+            delivery_type=1,
+            template_name=TEMPLATE,
+            template_key_value='{"name": "user", "news": "maintenance"}',
+            msgkey=uuid.uuid4().hex,
+            expired_seconds=3600,
+            push_status=1,
+            un_bind_period=4,
+        )
+        started = time.perf_counter()
+        answer = await asyncio.to_thread(sdk.push_broadcast, request)
+        accepted = time.perf_counter() - started
+        assert answer.body.result_code == "OK", answer.body
+        task_id = int(answer.body.push_result.data)
+        total = args.devices + args.online
+        materialised = await wait_materialised(engine, task_id, total) - started
+        await asyncio.wait_for(asyncio.gather(*clients), 60)
+        online = max(got) - started
+    finally:
+        server.terminate()
+        server.wait()
+        engine.dispose()
+    with fresh_database(args.base_url, data_dir, "floor") as floor_url:
+        floor_seconds = await floor(Settings(database_url=floor_url).database, total)
+    table = Table("measure", "value")
+    table.add_row("devices (offline + online)", f"{args.devices:,} + {args.online}")
+    table.add_row("accepted (PushBroadcast answered)", f"{accepted * 1000:.0f} ms")
+    table.add_row("online devices had it", f"{online:.2f} s")
+    table.add_row("materialised (a delivery per device)", f"{materialised:.2f} s")
+    table.add_row("deliveries per second", f"{total / materialised:,.0f}")
+    table.add_row(f"floor: raw executemany, {BATCH} a transaction", f"{floor_seconds:.2f} s")
+    table.add_row("ratio (materialised / floor)", f"{materialised / floor_seconds:.2f}")
+    console.print(table)
+
+
+async def wait_for_server(port: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.1)
+            continue
+        writer.close()
+        return
+    raise RuntimeError("tidings serve did not start in 30 s")
+
+
+async def wait_materialised(engine: Engine, task_id: int, total: int) -> float:
+    """The moment the task is marked dispatched (in the transaction of its last batch)."""
+    state = text("SELECT state FROM tasks WHERE id = :id")
+    while True:
+        with engine.connect() as conn:
+            if conn.execute(state, {"id": task_id}).scalar() == "dispatched":
+                done = time.perf_counter()
+                count = text("SELECT count(*) FROM deliveries WHERE task_id = :id")
+                made = conn.execute(count, {"id": task_id}).scalar()
+                assert made == total, f"{made} deliveries, expected {total}"
+                return done
+        await asyncio.sleep(0.05)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--devices", type=int, default=100_000)
+    parser.add_argument("--online", type=int, default=20)
+    parser.add_argument("--database-url", help="PostgreSQL instead of SQLite (a fresh schema)")
+    args = parser.parse_args()
+    args.base_url = args.database_url
+    with (
+        tempfile.TemporaryDirectory(prefix="tidings-broadcast-") as directory,
+        fresh_database(args.base_url, Path(directory), "server") as url,
+    ):
+        args.database_url = url
+        asyncio.run(run(args, Path(directory)))
+
+
+if __name__ == "__main__":
+    main()
