@@ -10,7 +10,7 @@ import pytest
 from tests.push.test_multiple import NOW, SEED_TEMPLATE, template
 from tidings.errors import Code, ServiceError
 from tidings.push.models import TEMPLATE, PushLimits
-from tidings.push.options import OptionFields
+from tidings.push.options import OptionFields, PushOptions, with_template_style
 from tidings.push.template import TemplatePushFields, check_call, plan
 
 LIMITS = PushLimits()
@@ -86,3 +86,18 @@ def test_size_limit() -> None:
     values = json.dumps({"name": "x" * LIMITS.max_payload_bytes, "money": "1"})
     detail = refused(Code.MSG_PAYLOAD_TOO_LONG, template_key_value=values)
     assert "TemplateKeyValue renders to" in detail
+
+
+def test_a_template_push_shows_as_its_template_says() -> None:
+    styled = replace(
+        SEED_TEMPLATE.template,
+        push_style=2,
+        image_urls='{"defaultUrl": "https://example.com/big.png"}',
+        icon_urls=None,
+    )
+    options = with_template_style(PushOptions(silent=1), styled)
+    assert (options.push_style, options.silent) == (2, 1)
+    assert options.image_urls == {"defaultUrl": "https://example.com/big.png"}
+    assert options.icon_urls is None
+    plain = PushOptions()
+    assert with_template_style(plain, SEED_TEMPLATE.template) is plain

@@ -90,6 +90,9 @@ def _message_line(message: Message) -> dict[str, Any]:
         "silent": message.silent,
         "notifyType": message.notify_type,
         "pushAction": message.push_action,
+        "pushStyle": message.push_style,
+        "imageUrls": message.image_urls,
+        "iconUrls": message.icon_urls,
     }
 
 

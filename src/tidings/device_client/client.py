@@ -57,6 +57,9 @@ class Message:
     silent: int
     push_action: int
     expires_at: int
+    push_style: int = 0
+    image_urls: dict[str, str] | None = None
+    icon_urls: dict[str, str] | None = None
 
     @classmethod
     def from_frame(cls, frame: dict[str, Any]) -> Message:
@@ -72,6 +75,9 @@ class Message:
             silent=frame["silent"],
             push_action=frame["pushAction"],
             expires_at=frame["expiresAt"],
+            push_style=frame.get("pushStyle", 0),
+            image_urls=frame.get("imageUrls"),
+            icon_urls=frame.get("iconUrls"),
         )
 
 

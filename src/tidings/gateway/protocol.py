@@ -199,22 +199,25 @@ def error(code: int, reason: str) -> str:
 def message(item: Outbound) -> str:
     payload = item.payload
     options = item.options
-    return _encode(
-        {
-            "type": "message",
-            "id": item.id,
-            "taskId": str(payload.task_id),
-            "msgKey": payload.msg_key,
-            "title": payload.title,
-            "content": payload.content,
-            "uri": payload.uri,
-            "extendedParams": payload.extended_params,
-            "notifyType": options.notify_type,
-            "silent": options.silent,
-            "pushAction": options.push_action,
-            "expiresAt": payload.expires_at,
-        }
-    )
+    frame = {
+        "type": "message",
+        "id": item.id,
+        "taskId": str(payload.task_id),
+        "msgKey": payload.msg_key,
+        "title": payload.title,
+        "content": payload.content,
+        "uri": payload.uri,
+        "extendedParams": payload.extended_params,
+        "notifyType": options.notify_type,
+        "silent": options.silent,
+        "pushAction": options.push_action,
+        "expiresAt": payload.expires_at,
+    }
+    if options.push_style or options.image_urls or options.icon_urls:
+        frame.update(
+            pushStyle=options.push_style, imageUrls=options.image_urls, iconUrls=options.icon_urls
+        )
+    return _encode(frame)
 
 
 def revoke(item: Recall) -> str:

@@ -10,11 +10,12 @@ read again by delivery and the vendor channels.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from tidings.errors import Code, ServiceError
 from tidings.fields import read_choice, read_flat_map, read_int, read_map, read_text
+from tidings.templates.models import Template
 from tidings.templates.rules import read_image_urls
 
 MAX_EXTENDED_KEYS = 20
@@ -131,6 +132,25 @@ def read_options(fields: OptionFields) -> PushOptions:
             fields.android_channel, "AndroidChannel", Code.INVALID_PARAM, allowed=ANDROID_CHANNELS
         ),
     )
+
+
+def with_template_style(options: PushOptions, template: Template) -> PushOptions:
+    """A template push shows as its template says (PushStyle, ImageUrls, IconUrls), as the MPS
+    console's templates do; PushSimple's own fields are already in ``options``."""
+    if template.push_style == options.push_style == 0 and not (
+        template.image_urls or template.icon_urls
+    ):
+        return options
+    return replace(
+        options,
+        push_style=options.push_style or template.push_style,
+        image_urls=options.image_urls or _urls(template.image_urls),
+        icon_urls=options.icon_urls or _urls(template.icon_urls),
+    )
+
+
+def _urls(text: str | None) -> dict[str, str] | None:
+    return json.loads(text) if text else None
 
 
 def read_extended_params(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection
@@ -21,14 +22,16 @@ from sqlalchemy.exc import IntegrityError
 from tidings.errors import Code, ServiceError
 from tidings.push import broadcast, simple, template
 from tidings.push.broadcast import BroadcastFields
-from tidings.push.models import MULTIPLE, PushLimits, PushPlan, RenderedMessage
+from tidings.push.models import MULTIPLE, CallSpec, PushLimits, PushPlan, RenderedMessage
 from tidings.push.multiple import MultipleFields, check_call, check_targets, render_targets
+from tidings.push.options import with_template_style
 from tidings.push.simple import SimpleFields
 from tidings.push.states import ACCEPTED, SCHEDULED
 from tidings.push.template import TemplatePushFields
 from tidings.schedule.acceptance import add_occurrences, check_room
 from tidings.store import pushes as store
 from tidings.store.database import Database
+from tidings.templates.models import CompiledTemplate
 from tidings.templates.service import Templates
 from tidings.tenancy.models import App
 
@@ -83,6 +86,7 @@ class Pushes:
         now = self._clock()
         call = check_call(fields, self._limits, timezone=app.timezone, now=now)
         compiled = await self._templates.compiled(app.pk, fields.template_name)
+        call = _styled(call, compiled)
         messages = render_targets(targets(), compiled, call.options, self._limits)
         row = compiled.template
         return await self._accept(app, PushPlan(MULTIPLE, call, row.pk, row.name, messages), now)
@@ -98,6 +102,7 @@ class Pushes:
         now = self._clock()
         call, targets = template.check_call(fields, self._limits, timezone=app.timezone, now=now)
         compiled = await self._templates.compiled(app.pk, fields.template_name)
+        call = _styled(call, compiled)
         plan = template.plan(call, targets, fields.template_key_value, compiled, self._limits)
         return await self._accept(app, plan, now)
 
@@ -110,7 +115,12 @@ class Pushes:
         )
         compiled = await self._templates.compiled(app.pk, fields.template_name)
         plan = broadcast.plan(
-            call, audience, msg_key, fields.template_key_value, compiled, self._limits
+            _styled(call, compiled),
+            audience,
+            msg_key,
+            fields.template_key_value,
+            compiled,
+            self._limits,
         )
         return await self._accept(app, plan, now)
 
@@ -186,6 +196,10 @@ class Pushes:
         if call.strategy is not None:
             add_occurrences(conn, task_id, task, due_times)
         return task_id
+
+
+def _styled(call: CallSpec, compiled: CompiledTemplate) -> CallSpec:
+    return replace(call, options=with_template_style(call.options, compiled.template))
 
 
 def _retried_task(conn: Connection, app_pk: int, plan: PushPlan, digest: str) -> int | None:

@@ -35,6 +35,8 @@ def test_a_simple_push_reaches_each_target_under_its_msg_key(space: AppSpace) ->
         assert (message["title"], message["content"]) == ("Notice", "Maintenance tonight")
         assert message["uri"] == "https://example.com/notice"
         assert message["extendedParams"] == {"campaign": "spring"}
+        assert message["pushStyle"] == 2
+        assert message["imageUrls"] == {"defaultUrl": "https://example.com/big.png"}
     # the same call again is a retry: the same task, nothing sent twice
     assert ok(space.simple(keys, **fields)) == task_id
     phone.quiet(0.5)
