@@ -73,6 +73,7 @@ def test_a_delivered_opened_and_recalled_message() -> None:
             )
         ],
         [],
+        1,
     )
     assert steps(trace) == [
         (1000, "accepted", None),
@@ -98,6 +99,7 @@ def test_waiting_expired_and_vendor_errors() -> None:
             delivery(2, channel="hms", status=2009, reason="BadDeviceToken", attempts=2),
         ],
         [event(2, 1500, Status.PENDING, "503"), event(2, 2500, 2009, "BadDeviceToken")],
+        5,  # and three more deliveries the trace does not list
     )
     assert steps(trace) == [
         (1000, "accepted", None),
@@ -110,6 +112,7 @@ def test_waiting_expired_and_vendor_errors() -> None:
     assert "no device bound to user 'user_1'" in trace.steps[1].detail
     assert "2009: BadDeviceToken" in trace.steps[4].detail
     assert status_name(2009) == "vendor_error"
+    assert (trace.delivery_count, len(trace.to_json()["deliveries"])) == (5, 2)
 
 
 def test_a_vendor_accepted_and_a_scheduled_occurrence() -> None:
@@ -117,6 +120,7 @@ def test_a_vendor_accepted_and_a_scheduled_occurrence() -> None:
         message(strategy_type=1, due_at=9000),
         [delivery(1, task_id=11, task_due_at=9000, created_at=9001, channel="apns", sent_at=9002)],
         [],
+        1,
     )
     assert steps(trace) == [
         (1000, "accepted", None),
@@ -133,5 +137,6 @@ def test_a_withdrawn_delivery_says_it_was_never_sent() -> None:
         message(),
         [delivery(1, channel="hms", status=Status.REVOKED, revoked_at=2000)],
         [],
+        1,
     )
     assert trace.steps[-1].detail == "revoked before delivery; withdrawn, never sent"

@@ -21,6 +21,7 @@ from tidings.store import traces as trace_store
 from tidings.store.database import Database
 
 LISTED = (MULTIPLE, BROADCAST)  # QueryPushAnalysisTaskList lists batch and broadcast pushes
+TRACED_DELIVERIES = 200  # a broadcast's message may have millions; a trace tells the first ones
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +122,9 @@ def _trace(conn: Connection, app_pk: int, msg_key: str) -> MessageTrace | None:
     message = trace_store.message(conn, app_pk, msg_key)
     if message is None:
         return None
-    deliveries = trace_store.deliveries_of(conn, message.pk)
+    deliveries = trace_store.deliveries_of(conn, message.pk, TRACED_DELIVERIES)
+    count = len(deliveries)
+    if count == TRACED_DELIVERIES:
+        count = trace_store.count_deliveries(conn, message.pk)
     events = trace_store.events_of(conn, [d.id for d in deliveries])
-    return build_trace(message, deliveries, events)
+    return build_trace(message, deliveries, events, count)

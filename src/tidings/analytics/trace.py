@@ -61,6 +61,7 @@ class MessageTrace:
     uri: str | None
     accepted_at: int
     revoked_at: int | None
+    delivery_count: int  # all of them; ``deliveries`` may hold only the first
     deliveries: tuple[DeliveryTrace, ...]
     steps: tuple[Step, ...]
 
@@ -76,6 +77,7 @@ class MessageTrace:
             "uri": self.uri,
             "acceptedAt": self.accepted_at,
             "revokedAt": self.revoked_at,
+            "deliveryCount": self.delivery_count,
             "deliveries": [
                 {
                     "id": d.id,
@@ -120,10 +122,12 @@ def status_name(status: int) -> str:
     return _NAMES.get(status, "vendor_error")
 
 
-def build_trace(message: Any, deliveries: Sequence[Any], events: Sequence[Any]) -> MessageTrace:
+def build_trace(
+    message: Any, deliveries: Sequence[Any], events: Sequence[Any], delivery_count: int
+) -> MessageTrace:
     """``message``: a message row with its task's action, task_name, strategy_type and due_at;
-    ``deliveries``: its delivery rows with token, platform and task_due_at; ``events``: their
-    delivery_events rows."""
+    ``deliveries``: (the first of) its delivery rows with token, platform and task_due_at;
+    ``events``: their delivery_events rows; ``delivery_count``: how many deliveries it has."""
     steps = [Step(message.created_at, "accepted", None, _accepted(message))]
     fired: set[int] = set()
     for row in deliveries:
@@ -149,6 +153,7 @@ def build_trace(message: Any, deliveries: Sequence[Any], events: Sequence[Any]) 
         uri=message.uri,
         accepted_at=message.created_at,
         revoked_at=message.revoked_at,
+        delivery_count=delivery_count,
         deliveries=tuple(_delivery(row) for row in deliveries),
         steps=tuple(steps),
     )

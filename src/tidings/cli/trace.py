@@ -75,3 +75,8 @@ def _show(found: MessageTrace, zone: ZoneInfo) -> None:
             d.reason or "",
         )
     console.print(deliveries)
+    if found.delivery_count > len(found.deliveries):
+        console.print(
+            f"The first {len(found.deliveries)} of {found.delivery_count:,} deliveries.",
+            highlight=False,
+        )

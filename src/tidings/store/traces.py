@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, func, select
 
 from tidings.store.chunks import chunks
 from tidings.store.tables import deliveries, delivery_events, devices, messages, tasks
@@ -29,9 +29,9 @@ def message(conn: Connection, app_pk: int, msg_key: str) -> Row | None:
     return conn.execute(query).first()
 
 
-def deliveries_of(conn: Connection, message_pk: int) -> list[Row]:
-    """The message's deliveries with their device and the due time of the task that made them
-    (an occurrence's, for a scheduled push)."""
+def deliveries_of(conn: Connection, message_pk: int, limit: int) -> list[Row]:
+    """The message's first ``limit`` deliveries with their device and the due time of the task
+    that made them (an occurrence's, for a scheduled push)."""
     query = (
         select(
             deliveries,
@@ -43,8 +43,14 @@ def deliveries_of(conn: Connection, message_pk: int) -> list[Row]:
         .outerjoin(devices, deliveries.c.device_pk == devices.c.pk)
         .where(deliveries.c.message_pk == message_pk)
         .order_by(deliveries.c.id)
+        .limit(limit)
     )
     return list(conn.execute(query))
+
+
+def count_deliveries(conn: Connection, message_pk: int) -> int:
+    query = select(func.count()).where(deliveries.c.message_pk == message_pk)
+    return conn.execute(query).scalar_one()
 
 
 def events_of(conn: Connection, delivery_ids: Sequence[int]) -> list[Row]:

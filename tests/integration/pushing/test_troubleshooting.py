@@ -63,6 +63,7 @@ def test_the_trace_tells_a_message_from_acceptance_to_revocation(space: AppSpace
         "revoke_confirmed",
     ]
     [delivery] = found["deliveries"]
+    assert found["deliveryCount"] == 1
     assert (delivery["device"], delivery["channel"], delivery["statusName"]) == (
         token,
         "selfbuilt",
