@@ -9,7 +9,8 @@ serve`` starts and ``--online`` devices connect for real with the Python device 
 Timed: the official SDK sends PushBroadcast (PushStatus 1: every device), and the run measures
 how long the answer took (accepted and committed), how long until the broadcast is materialised
 (a delivery for every device, the task marked dispatched, read from the database), and how long
-until every online device had the message.
+until every online device had the message; then how long RevokePushTask takes to withdraw it
+from every device again.
 
 Baseline, in the same run: the same number of delivery rows inserted into a fresh copy of the
 schema with ``executemany``, 1,000 rows per transaction (the batch the server resolves at a
@@ -254,6 +255,13 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
         materialised = await wait_materialised(engine, task_id, total) - started
         await asyncio.wait_for(asyncio.gather(*clients), 60)
         online = max(got) - started
+        revoke = models.RevokePushTaskRequest(
+            app_id=APP_ID, workspace_id=WORKSPACE, task_id=str(task_id)
+        )
+        started = time.perf_counter()
+        revoked = await asyncio.to_thread(sdk.revoke_push_task, revoke)
+        revoking = time.perf_counter() - started
+        assert revoked.body.result_code == "OK", revoked.body
     finally:
         server.terminate()
         server.wait()
@@ -268,6 +276,8 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
     table.add_row("deliveries per second", f"{total / materialised:,.0f}")
     table.add_row(f"floor: raw executemany, {BATCH} a transaction", f"{floor_seconds:.2f} s")
     table.add_row("ratio (materialised / floor)", f"{materialised / floor_seconds:.2f}")
+    table.add_row("RevokePushTask answered", f"{revoking:.2f} s")
+    table.add_row("what it did", revoked.body.push_result.data)
     console.print(table)
 
 
