@@ -53,6 +53,16 @@ def read_int(
     return value
 
 
+# Instants callers give (StartTime, EndTime, ...) end in year 9999: a day of it in every time
+# zone, and far inside the 64-bit integers the databases store.
+LATEST_MS = 253402128000000  # 9999-12-30T00:00:00Z
+
+
+def read_instant(raw: str | None, field: str, code: Code) -> int | None:
+    """Epoch milliseconds from 0 to LATEST_MS; absent or empty gives None."""
+    return read_int(raw, field, code, minimum=0, maximum=LATEST_MS)
+
+
 def read_choice(
     raw: str | None, field: str, choices: Iterable[str], *, default: str | None = None
 ) -> str | None:

@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.push.test_multiple import NOW, SEED_TEMPLATE
+from tests.support.hostile import hostile_text
 from tidings.errors import Code, ServiceError
 from tidings.push.broadcast import DAY_MS, Audience, BroadcastFields, Window, check_call, plan
 from tidings.push.models import BROADCAST, PushLimits
@@ -128,3 +131,39 @@ def test_audience_round_trips() -> None:
         Audience("android", None, Window(days=60)),
     ):
         assert Audience.from_json(chosen.to_json()) == chosen
+
+
+maybe_hostile = st.none() | hostile_text
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.builds(
+        BroadcastFields,
+        task_name=maybe_hostile | st.just("t"),
+        delivery_type=maybe_hostile | st.sampled_from(["1", "3", "7"]),
+        template_name=maybe_hostile | st.just("Test template"),
+        template_key_value=maybe_hostile,
+        msg_key=maybe_hostile,
+        expired_seconds=maybe_hostile | st.just("600"),
+        strategy_type=maybe_hostile,
+        strategy_content=maybe_hostile,
+        push_status=maybe_hostile | st.sampled_from(["0", "1", "2"]),
+        bind_period=maybe_hostile | st.sampled_from(["1", "4"]),
+        unbind_period=maybe_hostile | st.sampled_from(["2", "3"]),
+        time_mode=maybe_hostile | st.sampled_from(["0", "1"]),
+        bind_start_time=maybe_hostile,
+        bind_end_time=maybe_hostile,
+        unbind_start_time=maybe_hostile,
+        unbind_end_time=maybe_hostile,
+        options=st.builds(OptionFields, android_channel=maybe_hostile),
+    )
+)
+def test_any_text_raises_only_service_errors(fields: BroadcastFields) -> None:
+    try:
+        call, chosen, msg_key = check_call(fields, LIMITS, timezone="Asia/Shanghai", now=NOW)
+        push = plan(call, chosen, msg_key, fields.template_key_value, SEED_TEMPLATE, LIMITS)
+    except ServiceError as exc:
+        assert isinstance(exc.code, Code)
+    else:
+        assert Audience.from_json(push.audience) == chosen

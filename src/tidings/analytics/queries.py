@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from tidings.analytics.labels import CHANNELS, PLATFORMS, TYPES
 from tidings.errors import Code, ServiceError
-from tidings.fields import read_int
+from tidings.fields import read_instant, read_int
 
 MAX_WINDOW_DAYS = 90
 DEFAULT_WINDOW_DAYS = 7
@@ -92,8 +92,8 @@ def read_filters(
     now_ms: int,
     window_required: bool,
 ) -> Filters:
-    start = read_int(start_time, "StartTime", Code.INVALID_PARAM, minimum=0)
-    end = read_int(end_time, "EndTime", Code.INVALID_PARAM, minimum=0)
+    start = read_instant(start_time, "StartTime", Code.INVALID_PARAM)
+    end = read_instant(end_time, "EndTime", Code.INVALID_PARAM)
     if window_required:
         for name, value in (("StartTime", start), ("EndTime", end)):
             if value is None:
@@ -170,7 +170,7 @@ def read_task_query(
     page_number: str | None,
     page_size: str | None,
 ) -> TaskQuery:
-    since = read_int(start_time, "StartTime", Code.INVALID_PARAM, minimum=0)
+    since = read_instant(start_time, "StartTime", Code.INVALID_PARAM)
     if since is None:
         raise ServiceError(Code.INVALID_PARAM, "StartTime is required: epoch milliseconds")
     page = read_int(

@@ -16,7 +16,7 @@ import json
 from dataclasses import asdict, dataclass
 
 from tidings.errors import Code, ServiceError
-from tidings.fields import read_int
+from tidings.fields import read_instant, read_int
 from tidings.push.call import USER, CallFields, finish, read_task_name
 from tidings.push.models import BROADCAST, CallSpec, PushLimits, PushPlan, RenderedMessage
 from tidings.push.targets import check_msg_key, check_size, unified_size
@@ -121,7 +121,7 @@ def read_audience(fields: BroadcastFields, platform: str) -> Audience:
     mode = _read(fields.time_mode, "TimeMode", (PERIODS, EXPLICIT), PERIODS)
     bound = unbound = None
     if status == BOUND:
-        bound = _window(
+        bound = read_window(
             mode, fields.bind_period, "BindPeriod", fields.bind_start_time, fields.bind_end_time
         )
     if status == ALL:
@@ -133,7 +133,7 @@ def read_audience(fields: BroadcastFields, platform: str) -> Audience:
                 f"UnBindPeriod is required with PushStatus {status} "
                 "(1: 7 days, 2: 15 days, 3: 60 days, 4: any time)",
             )
-        unbound = _window(
+        unbound = read_window(
             mode,
             fields.unbind_period,
             "UnBindPeriod",
@@ -143,15 +143,15 @@ def read_audience(fields: BroadcastFields, platform: str) -> Audience:
     return Audience(platform, bound, unbound)
 
 
-def _window(
+def read_window(
     mode: int, period: str | None, period_field: str, start: str | None, end: str | None
 ) -> Window:
     prefix = period_field.removesuffix("Period")
     if mode == PERIODS:
         chosen = _read(period, period_field, tuple(PERIOD_DAYS), 4)
         return Window(days=PERIOD_DAYS[chosen])
-    since = read_int(start, f"{prefix}StartTime", Code.INVALID_PARAM, minimum=0)
-    until = read_int(end, f"{prefix}EndTime", Code.INVALID_PARAM, minimum=0)
+    since = read_instant(start, f"{prefix}StartTime", Code.INVALID_PARAM)
+    until = read_instant(end, f"{prefix}EndTime", Code.INVALID_PARAM)
     if since is None or until is None:
         raise ServiceError(
             Code.INVALID_PARAM,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tidings.errors import Code, ServiceError
-from tidings.fields import read_int
+from tidings.fields import read_instant, read_int
 from tidings.push.states import CANCELLED, PENDING, SKIPPED
 from tidings.schedule import strategy
 
@@ -64,8 +64,8 @@ def read_list_query(
     *,
     window_required: bool,
 ) -> ListQuery:
-    since = read_int(start_time, "StartTime", Code.INVALID_PARAM, minimum=0)
-    until = read_int(end_time, "EndTime", Code.INVALID_PARAM, minimum=0)
+    since = read_instant(start_time, "StartTime", Code.INVALID_PARAM)
+    until = read_instant(end_time, "EndTime", Code.INVALID_PARAM)
     if window_required:
         for name, value in (("StartTime", since), ("EndTime", until)):
             if value is None:
