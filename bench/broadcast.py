@@ -40,7 +40,7 @@ from alibabacloud_mpaas20201028.client import Client
 from alibabacloud_tea_openapi.models import Config
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Connection, Engine, NullPool, create_engine, insert, text
+from sqlalchemy import Engine, NullPool, create_engine, insert, text
 
 from tidings.config import Settings
 from tidings.device_client import Connected, DeviceClient, Message
@@ -49,8 +49,13 @@ from tidings.services import Services
 from tidings.store.chunks import chunks
 from tidings.store.database import Database
 from tidings.store.rows import insert_rows
-from tidings.store.tables import apps, deliveries, devices, messages, metadata, tasks, workspaces
+from tidings.store.tables import deliveries, devices, metadata
 from tidings.templates.rules import TemplateFields
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.support.rows import one_push  # noqa: E402
 
 WORKSPACE = "bench"
 APP_ID = "ONEXBROADCAST0001"
@@ -95,7 +100,7 @@ async def floor(url: str, count: int) -> float:
     metadata.create_all(db.engine)
     now = int(time.time() * 1000)
     with db.engine.begin() as conn:
-        one_push(conn, now)
+        one_push(conn, action="PushBroadcast", delivery_type=1, now=now)
         for chunk in chunks(range(1, count + 1), 10_000):
             conn.execute(
                 insert(devices),
@@ -133,42 +138,6 @@ async def floor(url: str, count: int) -> float:
     took = time.perf_counter() - started
     await db.aclose()
     return took
-
-
-def one_push(conn: Connection, now: int) -> None:
-    """App 1 with a broadcast task and its message, for the floor's deliveries to point at."""
-    conn.execute(insert(workspaces).values(pk=1, name="w", created_at=0))
-    conn.execute(
-        insert(apps).values(pk=1, workspace_pk=1, app_id="a", timezone="UTC", created_at=0)
-    )
-    conn.execute(
-        insert(tasks).values(
-            id=1,
-            app_pk=1,
-            action="PushBroadcast",
-            name="floor",
-            delivery_type=1,
-            expired_seconds=600,
-            strategy_type=0,
-            options="{}",
-            state="dispatched",
-            digest="",
-            message_count=1,
-            created_at=now,
-        )
-    )
-    conn.execute(
-        insert(messages).values(
-            pk=1,
-            task_id=1,
-            app_pk=1,
-            msg_key="k",
-            target="",
-            title="Notice",
-            content="Dear all, news",
-            created_at=now,
-        )
-    )
 
 
 @contextlib.contextmanager
