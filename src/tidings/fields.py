@@ -63,6 +63,16 @@ def read_instant(raw: str | None, field: str, code: Code) -> int | None:
     return read_int(raw, field, code, minimum=0, maximum=LATEST_MS)
 
 
+def read_task_id(raw: str | None) -> int:
+    """``TaskId``: a task id as the push actions answer it (decimal, at most 18 digits)."""
+    text = (raw or "").strip()
+    if not text:
+        raise ServiceError(Code.INVALID_PARAM, "TaskId is required")
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        raise ServiceError(Code.INVALID_PARAM, f"TaskId {raw[:40]!r} is not a task id")
+    return int(text)
+
+
 def read_choice(
     raw: str | None, field: str, choices: Iterable[str], *, default: str | None = None
 ) -> str | None:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from tidings.analytics.labels import CHANNELS, PLATFORMS, TYPES
 from tidings.errors import Code, ServiceError
-from tidings.fields import read_instant, read_int
+from tidings.fields import read_instant, read_int, read_task_id
 
 MAX_WINDOW_DAYS = 90
 DEFAULT_WINDOW_DAYS = 7
@@ -143,15 +143,6 @@ def _label(raw: str | None, field: str, allowed: tuple[str, ...]) -> str | None:
             Code.INVALID_PARAM, f"{field} must be one of {', '.join(allowed)}, got {raw[:40]!r}"
         )
     return label
-
-
-def read_task_id(raw: str | None) -> int:
-    text = (raw or "").strip()
-    if not text:
-        raise ServiceError(Code.INVALID_PARAM, "TaskId is required")
-    if not (text.isascii() and text.isdigit()) or len(text) > 18:
-        raise ServiceError(Code.INVALID_PARAM, f"TaskId {raw[:40]!r} is not a task id")
-    return int(text)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,11 +18,11 @@ from typing import NamedTuple
 from sqlalchemy import Connection, Row
 
 from tidings import metrics
-from tidings.analytics.queries import read_task_id
 from tidings.channels.routing import SELFBUILT
 from tidings.delivery.service import Delivery
 from tidings.delivery.status import Status
 from tidings.errors import Code, ServiceError
+from tidings.fields import read_task_id
 from tidings.push.states import ACCEPTED, CANCELLED, PENDING, REVOKED
 from tidings.revoke.rules import WITHDRAWABLE, RevokeResult, check_recent, read_id
 from tidings.schedule.parents import settle

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tidings.analytics.queries import Filters, read_filters, read_task_id, read_task_query
+from tidings.analytics.queries import Filters, read_filters, read_task_query
 from tidings.analytics.service import TaskSummary
 from tidings.errors import Code, ServiceError
+from tidings.fields import read_task_id
 from tidings.openapi.actions import Body, Call, action
 from tidings.openapi.envelopes import query_failure, query_result
 from tidings.schedule.listing import PUSH_TYPES
