@@ -194,6 +194,7 @@ def _devices_for(
     by_user: dict[int, dict[str, list[DeviceAddress]]] = {}
     for app_pk, names in users.items():
         grouped: dict[str, list[DeviceAddress]] = defaultdict(list)
+        device_store.lock_users(conn, app_pk, sorted(names), exclusive=False)
         for user_id, *address in device_store.addresses_by_user(conn, app_pk, sorted(names)):
             grouped[user_id].append(DeviceAddress(*address))
         by_user[app_pk] = grouped

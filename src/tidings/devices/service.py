@@ -89,6 +89,8 @@ class Devices:
         now_ms: int,
     ) -> list[int]:
         device = _known(conn, app_pk, binding.token)
+        users = {binding.user_id} | ({device.user_id} if device.user_id else set())
+        store.lock_users(conn, app_pk, sorted(users), exclusive=True)
         if device.platform != binding.platform:
             raise ServiceError(
                 Code.INVALID_PARAM,
@@ -122,6 +124,7 @@ class Devices:
             raise ServiceError(
                 Code.INVALID_PARAM, f"device {token} is not bound to UserId {user_id!r}"
             )
+        store.lock_users(conn, app_pk, [user_id], exclusive=True)
         store.update_device(
             conn, device.pk, {"user_id": None, "phone_number": None, "unbound_at": now_ms}
         )

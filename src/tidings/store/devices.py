@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, insert, select, text, update
 
 from tidings.store.chunks import chunks
 from tidings.store.tables import devices
@@ -37,6 +37,27 @@ def by_user(conn: Connection, app_pk: int, user_id: str) -> list[Row]:
         .order_by(devices.c.bound_at.desc(), devices.c.pk.desc())
     )
     return list(conn.execute(query))
+
+
+def lock_users(conn: Connection, app_pk: int, user_ids: Sequence[str], *, exclusive: bool) -> None:
+    """Hold, until the transaction ends, a lock on each of these users' bindings.
+
+    Binding and unbinding take it exclusively, dispatch shared, so that a binding committed
+    while a task for the same user is being resolved is either seen by the resolution or sees
+    the NoBindInfo deliveries it wrote; without it each could miss the other (READ COMMITTED),
+    stranding a message. SQLite runs one write transaction at a time: nothing to lock there.
+    Locks are taken in key order, so transactions that lock several users cannot deadlock.
+    """
+    if conn.dialect.name != "postgresql" or not user_ids:
+        return
+    take = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    conn.execute(
+        text(
+            f"SELECT {take}(k) FROM (SELECT DISTINCT hashtextextended(:app || ':' || u, 0) AS k"
+            " FROM unnest(CAST(:users AS text[])) AS u ORDER BY k OFFSET 0) AS keys"
+        ),
+        {"app": str(app_pk), "users": list(user_ids)},
+    )
 
 
 def addresses_by_token(conn: Connection, app_pk: int, tokens: Sequence[str]) -> list[Row]:
