@@ -91,13 +91,25 @@ class RedisBroker:
         return {n: held[n] for n in names if await self._redis.exists(self._node_key(n))}
 
     async def _listen(self, pubsub, on_poke: PokeHandler) -> None:
-        async for message in pubsub.listen():
-            if message.get("type") != "message":
-                continue
+        """Handle pokes; if the subscription breaks (Redis restarted), subscribe again. Pokes
+        lost meanwhile are made up by the gateway's periodic re-send."""
+        while True:
             try:
-                await on_poke([int(pk) for pk in message["data"].split(b",")])
+                async for message in pubsub.listen():
+                    if message.get("type") != "message":
+                        continue
+                    try:
+                        await on_poke([int(pk) for pk in message["data"].split(b",")])
+                    except Exception:
+                        log.exception("handling a poke failed; the devices get it later")
             except Exception:
-                log.exception("handling a poke failed; the devices get it when they reconnect")
+                log.exception("lost the Redis subscription; subscribing again")
+            await asyncio.sleep(1)
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
+            pubsub = self._redis.pubsub()
+            with contextlib.suppress(Exception):
+                await pubsub.subscribe(self._channel(self.node))
 
     async def _stay_alive(self) -> None:
         while True:
