@@ -7,7 +7,7 @@ import pytest
 from tidings.devices import tokens
 from tidings.devices.models import Device, DeviceState
 from tidings.devices.rules import BindFields, Binding, ReportFields, check_bind, check_report
-from tidings.errors import ServiceError
+from tidings.errors import Code, ServiceError
 
 
 def code_of(call) -> tuple[str, str]:
@@ -78,3 +78,18 @@ def device(platform: str) -> Device:
 )
 def test_statue_spells_presence_as_mps_does(platform: str, online, statue: str) -> None:
     assert DeviceState(device(platform), online).statue == statue
+
+
+@pytest.mark.parametrize(
+    ("os_type", "third_channel", "fits"),
+    [("2", "1", True), ("1", "1", False), ("2", "3", False), ("1", "3", True), ("7", "3", True)],
+)
+def test_a_vendor_token_must_fit_the_device_platform(os_type, third_channel, fits) -> None:
+    fields = ReportFields("DT1", os_type, third_channel, "vendor-token", {})
+    if fits:
+        assert check_report(fields).third_token == "vendor-token"
+    else:
+        with pytest.raises(ServiceError) as refused:
+            check_report(fields)
+        assert refused.value.code is Code.INVALID_PARAM
+        assert "push tokens belong to" in refused.value.detail

@@ -16,6 +16,7 @@ from tidings.gateway.protocol import (
     Open,
     Ping,
     Register,
+    Report,
     Resume,
     State,
     Violation,
@@ -53,6 +54,7 @@ def test_an_established_connection_takes_acks_opens_and_pings() -> None:
     assert machine.receive('{"type":"ack","ids":[3,1,2]}') == Ack((3, 1, 2))
     assert machine.receive('{"type":"open","id":7}') == Open(7)
     assert machine.receive('{"type":"ping"}') == Ping()
+    assert machine.receive('{"type":"report","vendor":"hms","token":"t1"}') == Report("hms", "t1")
 
 
 @pytest.mark.parametrize(
@@ -60,6 +62,7 @@ def test_an_established_connection_takes_acks_opens_and_pings() -> None:
     [
         ('{"type":"ack","ids":[1]}', protocol.POLICY, "first frame must be register or resume"),
         ('{"type":"ping"}', protocol.POLICY, "first frame"),
+        ('{"type":"report","vendor":"hms","token":"t"}', protocol.POLICY, "first frame"),
         ("[1, 2]", protocol.MALFORMED, "JSON object"),
         ("{nope", protocol.MALFORMED, "not JSON"),
         (b'{"type":"ping"}', protocol.UNSUPPORTED, "binary"),
@@ -95,6 +98,9 @@ def test_refusals_before_the_connection_is_established(frame, code: int, words: 
         (json.dumps({"type": "ack", "ids": list(range(1, 1002))}), 1009, "larger"),
         ('{"type":"open","id":-1}', protocol.MALFORMED, "positive integer"),
         ('{"type":"open"}', protocol.MALFORMED, "positive integer"),
+        ('{"type":"report","vendor":"nokia","token":"t"}', protocol.MALFORMED, "vendor must"),
+        ('{"type":"report","vendor":"fcm"}', protocol.MALFORMED, "token must"),
+        (json.dumps({"type": "report", "vendor": "fcm", "token": "t" * 513}), 1007, "at most 512"),
         ('{"type":"subscribe"}', protocol.POLICY, "unknown frame type 'subscribe'"),
         ('{"kind":"ping"}', protocol.POLICY, "unknown frame type None"),
     ],

@@ -207,3 +207,43 @@ def test_transparent_goes_over_the_self_built_channel(tenant, fakes, tmp_path) -
         assert fakes["xiaomi"].record.for_token(vendor_token) == []
     finally:
         listener.stop()
+
+
+def test_a_device_reports_its_vendor_token_over_its_own_connection(tenant, fakes, tmp_path) -> None:
+    server, client = tenant
+    vendor_token = unique("hms-listen-")
+    listener = Listener(
+        server, APP_ID, WORKSPACE, tmp_path / "device.json",
+        "--vendor", "hms", "--vendor-token", vendor_token,
+    )  # fmt: skip
+    try:
+        device = listener.connected()["DeliveryToken"]
+        assert listener.next() == {"event": "reported", "vendor": "hms"}
+        state = client.push_query_device_state(
+            models.PushQueryDeviceStateRequest(
+                app_id=APP_ID, workspace_id=WORKSPACE, target_type=1, target=device
+            )
+        ).body.data  # fmt: skip
+        assert (state.manufacturer, state.third_token) == ("hms", vendor_token)
+        task = push_multiple(client, APP_ID, WORKSPACE, TEMPLATE, [(device, unique("k"), VALUES)])
+        assert wait_for_status(server, task, 2) == [("hms", 2, None)]
+        (got,) = fakes["hms"].record.for_token(vendor_token)
+        assert "Hello Zhang San" in json.dumps(got.body, ensure_ascii=False)
+        listener.quiet(0.5)  # the vendor carried it; the self-built channel did not
+    finally:
+        listener.stop()
+
+
+def test_a_vendor_token_that_does_not_fit_the_device_closes_its_connection(tenant, tmp_path):
+    server, _ = tenant
+    listener = Listener(
+        server, APP_ID, WORKSPACE, tmp_path / "device.json",
+        "--vendor", "apns", "--vendor-token", "ab" * 32,
+    )  # fmt: skip
+    try:
+        listener.connected()
+        refused = listener.next()
+        assert refused["event"] == "refused" and refused["code"] == 1008, refused
+        assert "apns push tokens belong to iOS devices" in refused["reason"]
+    finally:
+        listener.stop()

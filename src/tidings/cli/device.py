@@ -11,7 +11,8 @@ from typing import Annotated, Any
 
 import typer
 
-from tidings.device_client import Connected, DeviceClient, Message, Refused, Revoked
+from tidings.channels.vendors import VENDORS
+from tidings.device_client import Connected, DeviceClient, Message, Refused, Reported, Revoked
 from tidings.devices.models import PLATFORMS
 
 app = typer.Typer(help="Act as a device on the self-built channel.", no_args_is_help=True)
@@ -33,13 +34,30 @@ def listen(
         bool,
         typer.Option("--open", help="Report each message opened as soon as it arrives"),
     ] = False,
+    vendor: Annotated[
+        str | None,
+        typer.Option(help=f"Report a vendor push token too: one of {', '.join(VENDORS)}"),
+    ] = None,
+    vendor_token: Annotated[
+        str | None, typer.Option("--vendor-token", help="The token to report with --vendor")
+    ] = None,
 ) -> None:
-    """Register (or resume from --state) and print one JSON object per line: the connection,
-    then each message, and each message the server revokes."""
+    """Register (or resume from --state) and print one JSON object per line: the connection
+    (and, with --vendor, the vendor token reported), then each message, and each message the
+    server revokes."""
     if platform not in PLATFORMS:
         raise typer.BadParameter(f"must be one of {', '.join(PLATFORMS)}", param_hint="--platform")
+    if (vendor is None) != (vendor_token is None):
+        raise typer.BadParameter("give --vendor and --vendor-token together", param_hint="--vendor")
+    if vendor is not None and vendor not in VENDORS:
+        raise typer.BadParameter(f"must be one of {', '.join(VENDORS)}", param_hint="--vendor")
     client = DeviceClient(
-        server, app_id=app_id, workspace_id=workspace, platform=platform, state_path=state
+        server,
+        app_id=app_id,
+        workspace_id=workspace,
+        platform=platform,
+        state_path=state,
+        vendor_token=(vendor, vendor_token) if vendor and vendor_token else None,
     )
     try:
         with contextlib.suppress(TimeoutError):
@@ -58,6 +76,9 @@ async def _print_events(client: DeviceClient, count: int | None, open_messages: 
             if isinstance(event, Connected):
                 kind = "registered" if event.registered else "resumed"
                 _emit({"event": kind, "DeliveryToken": event.delivery_token})
+                continue
+            if isinstance(event, Reported):
+                _emit({"event": "reported", "vendor": event.vendor})
                 continue
             if isinstance(event, Revoked):
                 _emit(

@@ -4,14 +4,30 @@
                           workspace_id="default", state_path="device.json")
     async with contextlib.aclosing(client.events()) as events:
         async for event in events:
-            ...  # Connected first, then Message per delivery, Revoked per one taken back
+            ...  # Connected first (Reported after it, with vendor_token=(vendor, token)),
+                 # then Message per delivery, Revoked per one taken back
 
 It registers on first use and resumes with the saved DeliveryToken and secret afterwards,
 reconnects with backoff when the connection drops, acknowledges every delivery, and drops the
 duplicates that at-least-once delivery brings, so each message reaches the app once.
 """
 
-from tidings.device_client.client import Connected, DeviceClient, Message, Refused, Revoked
+from tidings.device_client.client import (
+    Connected,
+    DeviceClient,
+    Message,
+    Refused,
+    Reported,
+    Revoked,
+)
 from tidings.device_client.state import DeviceState
 
-__all__ = ["Connected", "DeviceClient", "DeviceState", "Message", "Refused", "Revoked"]
+__all__ = [
+    "Connected",
+    "DeviceClient",
+    "DeviceState",
+    "Message",
+    "Refused",
+    "Reported",
+    "Revoked",
+]

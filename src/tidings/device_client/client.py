@@ -82,6 +82,13 @@ class Message:
 
 
 @dataclass(frozen=True, slots=True)
+class Reported:
+    """The server recorded the device's vendor push token."""
+
+    vendor: str
+
+
+@dataclass(frozen=True, slots=True)
 class Revoked:
     """The server took back a message the app was handed: withdraw it from view."""
 
@@ -114,8 +121,12 @@ class DeviceClient:
         state_path: str | Path | None = None,
         min_backoff: float = 0.2,
         max_backoff: float = 30.0,
+        vendor_token: tuple[str, str] | None = None,
     ) -> None:
+        """``vendor_token`` is (vendor, token): the device's push token on a vendor channel,
+        reported on every connection as a phone's SDK reports it."""
         self.url = device_url(server)
+        self.vendor_token = vendor_token
         self.app_id = app_id
         self.workspace_id = workspace_id
         self.platform = platform
@@ -125,10 +136,10 @@ class DeviceClient:
         self._max_backoff = max_backoff
         self._socket: ClientConnection | None = None
 
-    async def events(self) -> AsyncIterator[Connected | Message | Revoked]:
-        """Connected after each (re)connection, then a Message per new delivery and a Revoked
-        per message taken back; forever, or until the server refuses the device
-        (``Refused``)."""
+    async def events(self) -> AsyncIterator[Connected | Reported | Message | Revoked]:
+        """Connected after each (re)connection (then Reported, when a vendor token is given),
+        a Message per new delivery and a Revoked per message taken back; forever, or until
+        the server refuses the device (``Refused``)."""
         backoff = self._min_backoff
         while True:
             try:
@@ -137,6 +148,11 @@ class DeviceClient:
                     connected, heartbeat = await self._hello(socket)
                     backoff = self._min_backoff
                     yield connected
+                    if self.vendor_token is not None:
+                        vendor, token = self.vendor_token
+                        await socket.send(
+                            json.dumps({"type": "report", "vendor": vendor, "token": token})
+                        )
                     pinger = asyncio.get_running_loop().create_task(self._ping(socket, heartbeat))
                     try:
                         async for frame in socket:
@@ -183,13 +199,15 @@ class DeviceClient:
 
     async def _receive(
         self, socket: ClientConnection, raw: str | bytes
-    ) -> Message | Revoked | None:
+    ) -> Message | Reported | Revoked | None:
         frame = json.loads(raw)
         kind = frame.get("type")
         if kind == "error":
             raise Refused(frame["code"], frame["reason"])
         if kind == "revoke":
             return await self._revoke(socket, frame)
+        if kind == "reported":
+            return Reported(frame["vendor"])
         if kind != "message":
             return None  # pong
         delivery_id = frame["id"]

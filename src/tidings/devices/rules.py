@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from tidings.channels.vendors import MANUFACTURERS, THIRD_CHANNEL_CODES
+from tidings.channels.vendors import APNS, MANUFACTURERS, THIRD_CHANNEL_CODES
 from tidings.devices.models import OS_TYPES
 from tidings.errors import Code, ServiceError
 from tidings.fields import read_int, read_text
@@ -109,6 +109,8 @@ def check_report(fields: ReportFields) -> Report:
             Code.INVALID_PARAM,
             "ThirdChannel and ThirdChannelDeviceToken go together: give both or neither",
         )
+    if code is not None:
+        check_vendor_platform(THIRD_CHANNEL_CODES[code], platform)
     manufacturer = MANUFACTURERS[THIRD_CHANNEL_CODES[code]] if code is not None else platform
     facts = {}
     for name in FACT_FIELDS:
@@ -116,3 +118,13 @@ def check_report(fields: ReportFields) -> Report:
         if value is not None:
             facts[name] = value
     return Report(token, platform, code, third_token, manufacturer, facts)
+
+
+def check_vendor_platform(vendor: str, platform: str) -> None:
+    """APNs tokens belong to iOS devices; the Android vendors' to Android (or HarmonyOS)."""
+    fits = platform == "ios" if vendor == APNS else platform in ("android", "harmonyos")
+    if not fits:
+        owners = "iOS devices" if vendor == APNS else "Android and HarmonyOS devices"
+        raise ServiceError(
+            Code.INVALID_PARAM, f"{vendor} push tokens belong to {owners}, not to {platform} ones"
+        )

@@ -16,11 +16,18 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from tidings.broker.base import Broker
+from tidings.channels.vendors import MANUFACTURERS, THIRD_CHANNELS
 from tidings.delivery.bindings import adopt_waiting, close_for_unbound
 from tidings.delivery.service import Delivery
 from tidings.devices import tokens
 from tidings.devices.models import PLATFORMS, Device, DeviceState
-from tidings.devices.rules import Binding, Report, read_token, read_user_id
+from tidings.devices.rules import (
+    Binding,
+    Report,
+    check_vendor_platform,
+    read_token,
+    read_user_id,
+)
 from tidings.errors import Code, ServiceError
 from tidings.fields import read_int
 from tidings.store import devices as store
@@ -172,6 +179,22 @@ class Devices:
             )
         facts = {**(json.loads(row.facts) if row.facts else {}), **report.facts}
         store.update_device(conn, row.pk, {"facts": json.dumps(facts) or None, **vendor})
+
+    async def report_vendor(self, device_pk: int, vendor: str, token: str) -> None:
+        """A connected device reports its push token on a vendor channel (the device protocol's
+        ``report`` frame): recorded as PushReport records ThirdChannel and its token."""
+        await self._db.write(self._report_vendor, device_pk, vendor, token)
+
+    def _report_vendor(self, conn: Connection, device_pk: int, vendor: str, token: str) -> None:
+        row = store.by_pk(conn, device_pk)
+        assert row is not None, "a connected device exists"
+        check_vendor_platform(vendor, row.platform)
+        vendor_fields = {
+            "third_channel": THIRD_CHANNELS[vendor],
+            "third_token": token,
+            "manufacturer": MANUFACTURERS[vendor],
+        }
+        store.update_device(conn, device_pk, vendor_fields)
 
     async def state(self, app_pk: int, raw_type: str | None, raw_target: str | None) -> DeviceState:
         """PushQueryDeviceState: the device, or for a user the device to show (an online one

@@ -6,7 +6,7 @@ frame it sends. docs/device-protocol.md is the specification this module impleme
 
 A connection starts in HELLO, where only ``register`` and ``resume`` are accepted; once the
 server has authenticated the device it calls ``ready()``, after which only ``ack``, ``open``,
-``revoked`` and ``ping`` are.
+``revoked``, ``report`` and ``ping`` are.
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ import json
 from enum import Enum
 from typing import Any, NamedTuple
 
+from tidings.channels.vendors import VENDORS
 from tidings.delivery.models import Outbound, Recall
 from tidings.devices.models import PLATFORMS
+from tidings.devices.rules import MAX_THIRD_TOKEN
 
 # Close codes (RFC 6455 §7.4 and the 4000-4999 range kept for applications).
 NORMAL = 1000
@@ -70,11 +72,18 @@ class Revoked(NamedTuple):
     ids: tuple[int, ...]
 
 
+class Report(NamedTuple):
+    """The device's push token on a vendor channel (what PushReport records, from the device)."""
+
+    vendor: str
+    token: str
+
+
 class Ping(NamedTuple):
     pass
 
 
-Event = Register | Resume | Ack | Open | Revoked | Ping
+Event = Register | Resume | Ack | Open | Revoked | Report | Ping
 PING = Ping()
 
 
@@ -119,6 +128,8 @@ class DeviceProtocol:
             return Open(self._id(frame, "id"))
         if kind == "revoked":
             return Revoked(self._ids(frame))
+        if kind == "report":
+            return self._report(frame)
         if kind == "ping":
             return PING
         if kind in ("register", "resume"):
@@ -152,10 +163,16 @@ class DeviceProtocol:
             self._text(frame, "secret"),
         )
 
-    def _text(self, frame: dict[str, Any], name: str) -> str:
+    def _report(self, frame: dict[str, Any]) -> Report:
+        vendor = self._text(frame, "vendor")
+        if vendor not in VENDORS:
+            raise self._fail(MALFORMED, f"vendor must be one of {', '.join(VENDORS)}")
+        return Report(vendor, self._text(frame, "token", MAX_THIRD_TOKEN))
+
+    def _text(self, frame: dict[str, Any], name: str, longest: int = MAX_TEXT_FIELD) -> str:
         value = frame.get(name)
-        if not isinstance(value, str) or not value or len(value) > MAX_TEXT_FIELD:
-            raise self._fail(MALFORMED, f"{name} must be a non-empty string")
+        if not isinstance(value, str) or not value or len(value) > longest:
+            raise self._fail(MALFORMED, f"{name} must be a non-empty string of at most {longest}")
         return value
 
     def _id(self, frame: dict[str, Any], name: str) -> int:
@@ -189,6 +206,10 @@ def resumed(delivery_token: str, heartbeat: int) -> str:
 
 
 PONG = '{"type":"pong"}'
+
+
+def reported(vendor: str) -> str:
+    return _encode({"type": "reported", "vendor": vendor})
 
 
 def error(code: int, reason: str) -> str:

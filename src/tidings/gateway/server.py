@@ -25,6 +25,7 @@ from tidings.gateway.protocol import (
     Event,
     Open,
     Register,
+    Report,
     Resume,
     Revoked,
     Violation,
@@ -105,6 +106,12 @@ class DeviceGateway:
                 withdrawn = connection.withdrawn(ids)
                 if withdrawn:
                     delivery.revoke_confirmed(withdrawn)
+            case Report(vendor, token):
+                try:
+                    await self._services.devices.report_vendor(connection.device_pk, vendor, token)
+                except ServiceError as error:
+                    raise Violation(protocol.POLICY, error.detail[:120]) from None
+                connection.write(protocol.reported(vendor))
             case Register() | Resume():
                 await self._hello(event, machine, connection)
             case _:

@@ -29,6 +29,10 @@ def find(conn: Connection, app_pk: int, token: str) -> Row | None:
     return conn.execute(query).first()
 
 
+def by_pk(conn: Connection, pk: int) -> Row | None:
+    return conn.execute(select(devices).where(devices.c.pk == pk)).first()
+
+
 def by_user(conn: Connection, app_pk: int, user_id: str) -> list[Row]:
     """The user's devices, most recently bound first."""
     query = (
