@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -241,8 +242,8 @@ def test_resume_with_a_wrong_secret_is_refused(server: Server, devices, tmp_path
     first = devices(state=state)
     token = first.connected()["DeliveryToken"]
     first.stop()
-    saved = json.loads(state.read_text())
-    state.write_text(json.dumps({**saved, "secret": "guessed"}))
+    with sqlite3.connect(state) as saved:
+        saved.execute("UPDATE credentials SET value = 'guessed' WHERE name = 'secret'")
     thief = devices(state=state)
     assert thief.next() == {
         "event": "refused",

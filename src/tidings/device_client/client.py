@@ -130,8 +130,7 @@ class DeviceClient:
         self.app_id = app_id
         self.workspace_id = workspace_id
         self.platform = platform
-        self._path = Path(state_path) if state_path else None
-        self.state = DeviceState.load(self._path)
+        self.state = DeviceState(Path(state_path) if state_path else None)
         self._min_backoff = min_backoff
         self._max_backoff = max_backoff
         self._socket: ClientConnection | None = None
@@ -191,7 +190,7 @@ class DeviceClient:
         if reply.get("type") == "registered":
             state.delivery_token = reply["deliveryToken"]
             state.secret = reply["secret"]
-            state.save(self._path)
+            state.save()
             return Connected(True, reply["deliveryToken"]), reply["heartbeat"]
         if reply.get("type") == "resumed":
             return Connected(False, reply["deliveryToken"]), reply["heartbeat"]
@@ -213,8 +212,7 @@ class DeviceClient:
         delivery_id = frame["id"]
         fresh = not self.state.has_seen(delivery_id)
         if fresh:
-            self.state.remember(delivery_id)
-            self.state.save(self._path)
+            self.state.remember(delivery_id, frame.get("expiresAt"))
         # Seen is recorded, so the message is handed over even if the ack cannot be sent: the
         # server resends it after the reconnect, and it is then acked as a known duplicate.
         with contextlib.suppress(ConnectionClosed):
@@ -226,7 +224,6 @@ class DeviceClient:
         had = self.state.has_seen(delivery_id)
         if not had:
             self.state.remember(delivery_id)
-            self.state.save(self._path)
         with contextlib.suppress(ConnectionClosed):
             await socket.send(json.dumps({"type": "revoked", "ids": [delivery_id]}))
         return Revoked(delivery_id, frame["taskId"], frame["msgKey"]) if had else None

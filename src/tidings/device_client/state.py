@@ -1,64 +1,77 @@
 """What a device keeps between runs: its credentials and the deliveries it has already seen.
 
-The file holds the device secret, so it is written with mode 0600, and always whole (written
-aside, then renamed over the old one), so a crash mid-write leaves the previous state.
-
-Only recent delivery ids are kept: the server resends a delivery only until it has recorded the
-device's ack, so a duplicate can only be one of the last few the device acknowledged.
+The state lives in a small SQLite database (the ``--state`` file), so each delivery the device
+sees is recorded on its own, durably, before it is acknowledged, without rewriting what was
+recorded before. A delivery id is kept until its message's validity has run out, plus a day for
+clocks that disagree: the server never sends a delivery after that, so a duplicate cannot arrive
+later, however many other messages came in between. The file holds the device secret, so it is
+created with mode 0600 (SQLite gives its journal files the same mode).
 """
 
 from __future__ import annotations
 
-import collections
-import json
 import os
-from dataclasses import dataclass, field
+import sqlite3
+import time
+from collections.abc import Callable
 from pathlib import Path
 
-SEEN_WINDOW = 1024
+CLOCK_SLACK_MS = 86_400_000
+# A revoke frame names no expiry; the server stops sending revoke frames after seven days.
+REVOKE_KEEP_MS = 7 * 86_400_000
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS credentials (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS seen (id INTEGER PRIMARY KEY, keep_until INTEGER NOT NULL)",
+)
 
 
-@dataclass
 class DeviceState:
-    delivery_token: str | None = None
-    secret: str | None = None
-    seen: collections.deque[int] = field(
-        default_factory=lambda: collections.deque(maxlen=SEEN_WINDOW)
-    )
+    def __init__(self, path: Path | None = None, *, clock: Callable[[], float] = time.time):
+        self._clock = clock
+        if path is not None and not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        self._db = sqlite3.connect(
+            ":memory:" if path is None else path, isolation_level=None, check_same_thread=False
+        )
+        self._db.execute("PRAGMA journal_mode=WAL")
+        for statement in _SCHEMA:
+            self._db.execute(statement)
+        self._db.execute("DELETE FROM seen WHERE keep_until < ?", (self._now_ms(),))
+        credentials = dict(self._db.execute("SELECT name, value FROM credentials"))
+        self.delivery_token: str | None = credentials.get("deliveryToken")
+        self.secret: str | None = credentials.get("secret")
+        self._seen = {row[0] for row in self._db.execute("SELECT id FROM seen")}
 
-    def __post_init__(self) -> None:
-        self._seen_set = set(self.seen)
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    def save(self) -> None:
+        """Record the credentials (after registering)."""
+        pairs = (("deliveryToken", self.delivery_token), ("secret", self.secret))
+        self._db.execute("BEGIN")
+        self._db.executemany(
+            "INSERT OR REPLACE INTO credentials (name, value) VALUES (?, ?)",
+            [(name, value) for name, value in pairs if value is not None],
+        )
+        self._db.execute("COMMIT")
 
     def has_seen(self, delivery_id: int) -> bool:
-        return delivery_id in self._seen_set
+        return delivery_id in self._seen
 
-    def remember(self, delivery_id: int) -> None:
-        if len(self.seen) == self.seen.maxlen:
-            self._seen_set.discard(self.seen[0])
-        self.seen.append(delivery_id)
-        self._seen_set.add(delivery_id)
-
-    @classmethod
-    def load(cls, path: Path | None) -> DeviceState:
-        if path is None or not path.exists():
-            return cls()
-        data = json.loads(path.read_text())
-        return cls(
-            data.get("deliveryToken"),
-            data.get("secret"),
-            collections.deque(data.get("seen", []), maxlen=SEEN_WINDOW),
+    def remember(self, delivery_id: int, expires_at: int | None = None) -> None:
+        """Record a delivery as seen, until ``expires_at`` (epoch ms) and the clock slack; one
+        named by a revoke frame alone (no expiry known) is kept as long as revocations last."""
+        keep_until = (
+            expires_at + CLOCK_SLACK_MS
+            if expires_at is not None
+            else self._now_ms() + REVOKE_KEEP_MS
         )
-
-    def save(self, path: Path | None) -> None:
-        if path is None:
-            return
-        text = json.dumps(
-            {"deliveryToken": self.delivery_token, "secret": self.secret, "seen": list(self.seen)}
+        self._db.execute(
+            "INSERT OR REPLACE INTO seen (id, keep_until) VALUES (?, ?)", (delivery_id, keep_until)
         )
-        aside = path.with_name(path.name + ".tmp")
-        fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(aside, path)
+        self._seen.add(delivery_id)
+
+    def close(self) -> None:
+        self._db.close()
