@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import gc
 import logging
 import shlex
 from typing import Annotated, TextIO
@@ -15,6 +16,8 @@ from tidings.app import build_app
 from tidings.cli.common import DatabaseUrl, DataDir, console, errors, settings_from
 from tidings.config import Settings
 from tidings.services import Services
+
+GC_THRESHOLD = 200_000  # allocations between young collections (CPython's default: 700)
 
 
 def serve(
@@ -36,6 +39,7 @@ def serve(
     )
 
     async def on_ready(services: Services) -> None:
+        _tune_garbage_collection()
         if not await services.tenancy.apps():
             _print_first_steps(settings)
 
@@ -56,6 +60,19 @@ def serve(
     finally:
         if lock is not None:
             lock.close()
+
+
+def _tune_garbage_collection() -> None:
+    """Collect less often, and never look again at what start-up made.
+
+    A push server keeps many long-lived objects (a connection's state per device) and makes
+    many short-lived ones per message; with CPython's default thresholds the full collections
+    that walk all the long-lived objects ran often enough to take a sizeable share of a burst's
+    time. Freezing moves everything alive after start-up out of the collector's sight.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, 20, 20)
 
 
 def _lock_data_dir(settings: Settings) -> TextIO:

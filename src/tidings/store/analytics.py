@@ -8,6 +8,7 @@ deadlocking.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
@@ -38,15 +39,23 @@ def task_facts(conn: Connection, task_ids: Collection[int]) -> dict[int, Row]:
 
 def add_pushed(conn: Connection, values: Mapping[str, Any], pushed: int) -> int:
     """Count ``pushed`` new deliveries in the row ``values`` names (made if missing); its pk."""
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    statement = _upsert_pushed(conn.dialect.name)
+    return conn.execute(statement, {**values, "pushed": pushed}).scalar_one()
+
+
+@functools.cache
+def _upsert_pushed(dialect: str) -> Any:
+    """The counting statement, built once: dispatch runs it for every group of deliveries, and
+    building it each time cost more than running it."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    columns = ("app_pk", "task_id", "push_id", "action", *KEY[1:], "pushed")
     statement = insert(push_stats).values(
-        **values, pushed=pushed, successful=0, arrived=0, opened=0
+        {name: bindparam(name) for name in columns} | {"successful": 0, "arrived": 0, "opened": 0}
     )
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=[push_stats.c[name] for name in KEY],
         set_={"pushed": push_stats.c.pushed + statement.excluded.pushed},
     ).returning(push_stats.c.pk)
-    return conn.execute(statement).scalar_one()
 
 
 def add(conn: Connection, columns: Iterable[str], counts: Mapping[int, int]) -> None:
