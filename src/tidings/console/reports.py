@@ -1,7 +1,9 @@
-"""What happened to pushes, read for the console: per-status delivery counts and message traces.
+"""What happened to pushes, read for the console: per-status delivery counts of its pushes and
+arrivals and opens over time.
 
-The MPS analytics actions (issue 5) will answer the same questions over the OpenAPI; until the
-domain has that service, the console reads these reports through its own queries.
+Message traces come from the analytics service (analytics/trace.py), which the OpenAPI's
+troubleshooting shares; the per-status counts here break deliveries down further than the MPS
+counters do (waiting, no device, expired, revoked).
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Row
 
+from tidings.analytics.labels import slot_of
 from tidings.delivery.status import Status
+from tidings.store import analytics as analytics_store
 from tidings.store import console as store
 from tidings.store.database import Database
 
@@ -70,40 +74,6 @@ class PushReport:
         return sum(c.opened for c in self.counts)
 
 
-@dataclass(frozen=True, slots=True)
-class DeliveryTrace:
-    id: int
-    task_id: int
-    device_token: str | None
-    platform: str | None
-    user_id: str | None
-    channel: str | None
-    status: int
-    reason: str | None
-    attempts: int
-    created_at: int
-    updated_at: int
-    expires_at: int
-    acked_at: int | None
-    opened_at: int | None
-
-    @property
-    def label(self) -> str:
-        return status_label(self.status)
-
-
-@dataclass(frozen=True, slots=True)
-class MessageTrace:
-    msg_key: str
-    task_id: int
-    target: str
-    title: str
-    content: str
-    uri: str | None
-    created_at: int
-    deliveries: tuple[DeliveryTrace, ...]
-
-
 class Reports:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -122,10 +92,6 @@ class Reports:
         """Arrivals and opens over the last ``hours`` hours: by hour up to a day, else by day
         of the app's time zone."""
         return await _activity(self._db, app_pk, timezone, hours, now_ms)
-
-    async def trace(self, app_pk: int, msg_key: str) -> MessageTrace | None:
-        """The message an app sent under ``msg_key`` and every delivery of it."""
-        return await self._db.read(_trace, app_pk, msg_key)
 
 
 def _pushes(conn: Connection, app_pk: int, offset: int, limit: int) -> tuple[list, int]:
@@ -165,52 +131,15 @@ def _report(row: Any, counts: tuple[StatusCount, ...]) -> PushReport:
     )
 
 
-def _trace(conn: Connection, app_pk: int, msg_key: str) -> MessageTrace | None:
-    message = store.message_by_key(conn, app_pk, msg_key)
-    if message is None:
-        return None
-    deliveries = tuple(
-        DeliveryTrace(
-            id=row.id,
-            task_id=row.task_id,
-            device_token=row.token,
-            platform=row.platform,
-            user_id=row.user_id,
-            channel=row.channel,
-            status=row.status,
-            reason=row.reason,
-            attempts=row.attempts,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            expires_at=row.expires_at,
-            acked_at=row.acked_at,
-            opened_at=row.opened_at,
-        )
-        for row in store.deliveries_of_message(conn, message.pk)
-    )
-    return MessageTrace(
-        msg_key=message.msg_key,
-        task_id=message.task_id,
-        target=message.target,
-        title=message.title,
-        content=message.content,
-        uri=message.uri,
-        created_at=message.created_at,
-        deliveries=deliveries,
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class Activity:
-    """Deliveries that arrived (acknowledged, or accepted by a vendor) and were opened, per
-    hour or per day of the app's time zone."""
+    """Messages pushed in each hour (or day, in the app's time zone) that arrived (acknowledged
+    by the device, or accepted by its vendor) and that were opened: read from the analytics
+    counters, which keep them per quarter hour of the push."""
 
     labels: tuple[str, ...]
     arrived: tuple[int, ...]
     opened: tuple[int, ...]
-
-
-SLOT_MS = 15 * 60 * 1000  # every time zone's offset is a whole number of quarter hours
 
 
 async def _activity(db: Database, app_pk: int, timezone: str, hours: int, now_ms: int) -> Activity:
@@ -221,13 +150,11 @@ async def _activity(db: Database, app_pk: int, timezone: str, hours: int, now_ms
         first = datetime.combine(now.date() - timedelta(days=hours // 24 - 1), time(), zone)
     else:
         first = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=hours - 1)
-    since = int(first.timestamp()) * 1000
-    since -= since % SLOT_MS
-    arrived = await db.read(store.counted_by_slot, app_pk, "acked_at", since, now_ms + 1, SLOT_MS)
-    opened = await db.read(store.counted_by_slot, app_pk, "opened_at", since, now_ms + 1, SLOT_MS)
+    since = slot_of(int(first.timestamp()) * 1000)
+    rows = await db.read(analytics_store.by_slot, app_pk, since, now_ms + 1)
 
-    def bucket(slot: int) -> str:
-        local = datetime.fromtimestamp((since + slot * SLOT_MS) / 1000, zone)
+    def bucket(instant_ms: int) -> str:
+        local = datetime.fromtimestamp(instant_ms / 1000, zone)
         return local.strftime("%m-%d") if by_day else local.strftime("%H:00")
 
     labels: list[str] = []
@@ -240,10 +167,10 @@ async def _activity(db: Database, app_pk: int, timezone: str, hours: int, now_ms
             else moment + timedelta(hours=1)
         )
     index = {label: i for i, label in enumerate(labels)}
-    totals = ([0] * len(labels), [0] * len(labels))
-    for counts, total in zip((arrived, opened), totals, strict=True):
-        for slot, count in counts.items():
-            position = index.get(bucket(slot))
-            if position is not None:
-                total[position] += count
-    return Activity(tuple(labels), tuple(totals[0]), tuple(totals[1]))
+    arrived, opened = [0] * len(labels), [0] * len(labels)
+    for row in rows:
+        position = index.get(bucket(row.slot))
+        if position is not None:
+            arrived[position] += row.successful
+            opened[position] += row.opened
+    return Activity(tuple(labels), tuple(arrived), tuple(opened))

@@ -23,7 +23,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from tidings.console.accounts import Accounts, Operator, Session
-from tidings.console.reports import Reports
+from tidings.console.reports import Reports, status_label
 from tidings.errors import ServiceError
 from tidings.services import Services
 from tidings.tenancy.models import App
@@ -61,6 +61,7 @@ class Console:
         self.templates = Jinja2Templates(directory=HERE / "templates")
         env = self.templates.env
         env.filters["when"] = format_instant
+        env.filters["status_label"] = status_label
         env.globals["base"] = "/console"
 
 

@@ -98,6 +98,24 @@ def totals(
     return conn.execute(query).one()
 
 
+def by_slot(conn: Connection, app_pk: int, since_slot: int, until_slot: int) -> list[Row]:
+    """(slot, successful, opened) summed per quarter hour of the app's pushes in the window."""
+    query = (
+        select(
+            push_stats.c.slot,
+            func.sum(push_stats.c.successful).label("successful"),
+            func.sum(push_stats.c.opened).label("opened"),
+        )
+        .where(
+            push_stats.c.app_pk == app_pk,
+            push_stats.c.slot >= since_slot,
+            push_stats.c.slot < until_slot,
+        )
+        .group_by(push_stats.c.slot)
+    )
+    return list(conn.execute(query))
+
+
 def task_totals(conn: Connection, task_id: int) -> Row:
     """The sums of a push's counters (every occurrence of a scheduled one), or an occurrence's."""
     query = select(*(func.coalesce(func.sum(push_stats.c[n]), 0).label(n) for n in COUNTS)).where(

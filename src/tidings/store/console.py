@@ -11,7 +11,6 @@ from tidings.store.tables import (
     console_login_failures,
     console_sessions,
     deliveries,
-    devices,
     messages,
     operator_workspaces,
     operators,
@@ -182,40 +181,3 @@ def push_messages(conn: Connection, task_id: int, offset: int, limit: int) -> tu
     )
     total = conn.execute(select(func.count()).select_from(messages).where(where)).scalar_one()
     return list(rows), total
-
-
-def message_by_key(conn: Connection, app_pk: int, msg_key: str) -> Row | None:
-    query = select(messages).where(messages.c.app_pk == app_pk, messages.c.msg_key == msg_key)
-    return conn.execute(query).first()
-
-
-def deliveries_of_message(conn: Connection, message_pk: int) -> list[Row]:
-    """The message's deliveries with their device and the task (or occurrence) that made them."""
-    query = (
-        select(
-            deliveries,
-            devices.c.token,
-            devices.c.platform,
-            tasks.c.due_at.label("task_due_at"),
-        )
-        .join_from(deliveries, tasks, deliveries.c.task_id == tasks.c.id)
-        .outerjoin(devices, deliveries.c.device_pk == devices.c.pk)
-        .where(deliveries.c.message_pk == message_pk)
-        .order_by(deliveries.c.id)
-    )
-    return list(conn.execute(query))
-
-
-def counted_by_slot(
-    conn: Connection, app_pk: int, column: str, since_ms: int, until_ms: int, slot_ms: int
-) -> dict[int, int]:
-    """How many of the app's deliveries have ``column`` (``acked_at`` or ``opened_at``) in each
-    ``slot_ms``-long slot from ``since_ms``; slot numbers from 0."""
-    at = deliveries.c[column]
-    slot = ((at - since_ms) // slot_ms).label("slot")
-    query = (
-        select(slot, func.count())
-        .where(deliveries.c.app_pk == app_pk, at >= since_ms, at < until_ms)
-        .group_by(slot)
-    )
-    return {number: count for number, count in conn.execute(query)}

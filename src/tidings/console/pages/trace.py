@@ -1,4 +1,5 @@
-"""Message trace: one msgKey's message and every delivery of it, with why it is where it is."""
+"""Message trace: one msgKey's message, every delivery of it and its timeline, as the analytics
+service tells it (the same story ``tidings trace`` and the JSON endpoint tell)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from tidings.console.web import Context, page
 async def index(ctx: Context) -> Response:
     app = await ctx.app()
     msg_key = ctx.request.query_params.get("msg_key", "").strip()
-    trace = await ctx.console.reports.trace(app.pk, msg_key) if msg_key else None
+    trace = await ctx.services.analytics.trace(app.pk, msg_key) if msg_key else None
     error = None
     if msg_key and trace is None:
         error = f"no message with msgKey {msg_key!r} in app {app.app_id}"
