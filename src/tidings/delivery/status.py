@@ -21,8 +21,6 @@ class Status(IntEnum):
     NONE = 99999999  # MPS's "unknown"
 
 
-# What may still be sent: only a pending delivery goes out, on any channel.
-SENDABLE = frozenset({Status.PENDING})
 # What an expiry sweep closes: still waiting for a device or a binding.
 OPEN = frozenset({Status.PENDING, Status.NO_BIND})
 # What a device's acknowledgement may settle: a late ack of a message the sweep had expired

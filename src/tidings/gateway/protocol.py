@@ -21,7 +21,6 @@ from tidings.devices.models import PLATFORMS
 from tidings.devices.rules import MAX_THIRD_TOKEN
 
 # Close codes (RFC 6455 §7.4 and the 4000-4999 range kept for applications).
-NORMAL = 1000
 UNSUPPORTED = 1003  # a binary frame
 MALFORMED = 1007  # not JSON, or a field of the wrong type
 POLICY = 1008  # a frame not allowed in this state, or of an unknown type
