@@ -7,11 +7,12 @@ from pathlib import Path
 
 from sqlalchemy import insert, select
 
+from tests.support.rows import one_push
 from tidings.channels.base import Outcome
 from tidings.delivery.outcomes import Recorder
 from tidings.delivery.status import Status
 from tidings.store.database import Database
-from tidings.store.tables import apps, deliveries, devices, messages, tasks, workspaces
+from tidings.store.tables import deliveries, devices
 
 
 class CountingDatabase(Database):
@@ -24,39 +25,7 @@ class CountingDatabase(Database):
 
 def fill(db: Database, count: int) -> list[int]:
     with db.engine.begin() as conn:
-        conn.execute(insert(workspaces).values(pk=1, name="w", created_at=0))
-        conn.execute(
-            insert(apps).values(pk=1, workspace_pk=1, app_id="a", timezone="UTC", created_at=0)
-        )
-        conn.execute(
-            insert(tasks).values(
-                id=1,
-                app_pk=1,
-                action="PushMultiple",
-                name="t",
-                delivery_type=1,
-                expired_seconds=60,
-                strategy_type=0,
-                options="{}",
-                state="dispatched",
-                digest="d",
-                message_count=1,
-                created_at=0,
-                due_at=0,
-            )
-        )
-        conn.execute(
-            insert(messages).values(
-                pk=1,
-                task_id=1,
-                app_pk=1,
-                msg_key="k",
-                target="t",
-                title="T",
-                content="C",
-                created_at=0,
-            )
-        )
+        one_push(conn, action="PushMultiple", delivery_type=1, now=0)
         conn.execute(
             insert(devices).values(
                 pk=1, app_pk=1, token="t", platform="android", manufacturer="android", created_at=0
