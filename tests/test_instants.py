@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 
 from tidings.analytics.queries import read_filters, read_task_query
+from tidings.delivery.audience import Window
 from tidings.errors import Code, ServiceError
 from tidings.fields import LATEST_MS, read_instant
-from tidings.push.broadcast import Window, read_window
+from tidings.push.broadcast import read_window
 from tidings.schedule.listing import read_list_query
 
 HUGE = "99999999999999999999"

@@ -22,10 +22,10 @@ from prometheus_client import (
 from sqlalchemy import Connection
 
 from tidings.analytics.trace import status_name
-from tidings.delivery.status import Status
-from tidings.push.states import ACCEPTED, PENDING
+from tidings.contract import Status
 from tidings.store import health
 from tidings.store.database import Database
+from tidings.tasks import ACCEPTED, PENDING
 
 __all__ = ["CONTENT_TYPE", "REGISTRY", "deliveries", "render", "request"]
 

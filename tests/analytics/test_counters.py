@@ -12,13 +12,10 @@ from sqlalchemy import Connection, func, insert, select
 from tests.support.rows import one_push
 from tests.support.servers import postgres_schema
 from tidings.analytics.labels import SLOT_MS
-from tidings.channels.base import Outcome
-from tidings.delivery.models import DeviceAddress
+from tidings.contract import DeviceAddress, Outcome, PushOptions, Status
 from tidings.delivery.outcomes import Recorder
 from tidings.delivery.plan import MessageRow, Planned, TaskRow
-from tidings.delivery.status import Status
 from tidings.delivery.writing import write_planned
-from tidings.push.options import PushOptions
 from tidings.store.database import Database
 from tidings.store.tables import deliveries, devices, push_stats
 

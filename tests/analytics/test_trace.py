@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from tidings.analytics.trace import build_trace, status_name
-from tidings.delivery.status import Status
+from tidings.contract import Status
 
 
 def message(**changes) -> SimpleNamespace:

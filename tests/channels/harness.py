@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from tidings.channels.config import ChannelConfig
 from tidings.channels.retry import Backoff
 from tidings.channels.vendor import MakeSender, VendorChannel
-from tidings.delivery.models import Outbound
+from tidings.contract import Outbound
 
 QUICK = Backoff(first=0.01, factor=2.0, cap=0.05, attempts=4)
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import itertools
 import time
 
-from tidings.delivery.models import DeviceAddress, Outbound, Payload
-from tidings.push.options import PushOptions
+from tidings.contract import DeviceAddress, Outbound, Payload, PushOptions
 
 _ids = itertools.count(1)
 

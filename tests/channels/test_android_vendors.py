@@ -20,7 +20,7 @@ from tests.fakes.xiaomi import FakeXiaomi
 from tidings.channels import fcm, hms, honor, oppo, vivo, xiaomi
 from tidings.channels.config import check_config
 from tidings.channels.verdicts import VENDOR_BLOCKS
-from tidings.delivery.status import Status
+from tidings.contract import Status
 
 FAKES = {
     "fcm": FakeFcm,

@@ -13,7 +13,7 @@ from tests.fakes.apns import FakeApns
 from tests.fakes.credentials import BUNDLE_ID, apns_config
 from tidings.channels import apns
 from tidings.channels.config import check_config
-from tidings.delivery.status import Status
+from tidings.contract import Status
 
 TOKEN = "a1" * 32
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tidings.channels.retry import Backoff, send_with_retries
 from tidings.channels.tokens import CachedToken
 from tidings.channels.verdicts import ACCEPTED, Verdict
-from tidings.delivery.status import Status
+from tidings.contract import Status
 
 BUSY = Verdict(2020, "ServiceUnavailable", retry=True)
 

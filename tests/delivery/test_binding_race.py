@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from tests.support.servers import postgres_schema
 from tidings.config import Settings
-from tidings.delivery.status import Status
+from tidings.contract import Status
 from tidings.devices.rules import Binding
 from tidings.push.multiple import MultipleFields
 from tidings.push.options import OptionFields

@@ -8,9 +8,8 @@ from pathlib import Path
 from sqlalchemy import insert, select
 
 from tests.support.rows import one_push
-from tidings.channels.base import Outcome
+from tidings.contract import Outcome, Status
 from tidings.delivery.outcomes import Recorder
-from tidings.delivery.status import Status
 from tidings.store.database import Database
 from tidings.store.tables import deliveries, devices
 

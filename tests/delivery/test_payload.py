@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from tidings.delivery.models import DeviceAddress
+from tidings.contract import DeviceAddress, PushOptions
 from tidings.delivery.payload import merge_extended, payload_of
 from tidings.delivery.routing import SELFBUILT, router_for
-from tidings.push.options import PushOptions
 
 
 def test_the_target_s_own_parameters_win_over_the_unified_ones() -> None:

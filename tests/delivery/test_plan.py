@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from tidings.delivery.models import DeviceAddress
+from tidings.contract import DeviceAddress, Status
 from tidings.delivery.plan import MessageRow, Planned, TaskRow, plan_task
-from tidings.delivery.status import Status
 
 PHONE = DeviceAddress(1, "tok-phone", "android", "android", None)
 TABLET = DeviceAddress(2, "tok-tablet", "harmonyos", "harmonyos", None)

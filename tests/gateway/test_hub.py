@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 
-from tidings.delivery.models import DeviceAddress, Outbound, Payload
+from tidings.contract import DeviceAddress, Outbound, Payload, PushOptions
 from tidings.gateway.hub import Connection, Hub
-from tidings.push.options import PushOptions
 
 
 def item(delivery_id: int, device_pk: int = 1) -> Outbound:

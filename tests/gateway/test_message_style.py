@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import json
 
-from tidings.delivery.models import DeviceAddress, Outbound, Payload
+from tidings.contract import DeviceAddress, Outbound, Payload, PushOptions
 from tidings.gateway import protocol
-from tidings.push.options import PushOptions
 
 
 def frame(options: PushOptions) -> dict:

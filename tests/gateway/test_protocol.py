@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tidings.delivery.models import DeviceAddress, Outbound, Payload
+from tidings.contract import DeviceAddress, Outbound, Payload, PushOptions
 from tidings.gateway import protocol
 from tidings.gateway.protocol import (
     Ack,
@@ -21,7 +21,6 @@ from tidings.gateway.protocol import (
     State,
     Violation,
 )
-from tidings.push.options import PushOptions
 
 REGISTER = {"type": "register", "appId": "A", "workspaceId": "W", "platform": "android"}
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.gateway.test_hub import Peer
 from tests.gateway.test_protocol import ready, refusal
-from tidings.delivery.models import Recall
+from tidings.contract import Recall
 from tidings.gateway import protocol
 from tidings.gateway.hub import Connection
 from tidings.gateway.protocol import Revoked

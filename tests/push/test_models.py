@@ -7,8 +7,8 @@ from datetime import date, time
 
 import pytest
 
+from tidings.contract import PushOptions
 from tidings.push.models import CallSpec, PushPlan, RenderedMessage
-from tidings.push.options import PushOptions
 from tidings.schedule.strategy import LOOP, SCHEDULED, Strategy
 
 

@@ -11,10 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.support.hostile import hostile_text
+from tidings.contract import PushOptions
 from tidings.errors import Code, ServiceError
 from tidings.push.models import PushLimits
 from tidings.push.multiple import MultipleFields, check_call, render_targets
-from tidings.push.options import OptionFields, PushOptions
+from tidings.push.options import OptionFields
 from tidings.templates.models import CompiledTemplate, Template
 
 NOW = datetime(2026, 6, 1, 2, tzinfo=UTC).timestamp()

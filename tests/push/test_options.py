@@ -9,12 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.support.hostile import hostile_text
+from tidings.contract import PushOptions
 from tidings.errors import Code, ServiceError
 from tidings.push.options import (
     MAX_EXTENDED_KEYS,
     RESERVED_EXTENSION_KEYS,
     OptionFields,
-    PushOptions,
     read_options,
 )
 

@@ -12,9 +12,10 @@ from hypothesis import strategies as st
 
 from tests.support.hostile import hostile_text
 from tidings.errors import Code, ServiceError
-from tidings.push.models import SIMPLE, PushLimits
+from tidings.push.models import PushLimits
 from tidings.push.options import OptionFields
 from tidings.push.simple import SimpleFields, plan
+from tidings.tasks import SIMPLE
 
 NOW = datetime(2026, 6, 1, 2, tzinfo=UTC).timestamp()
 LIMITS = PushLimits()

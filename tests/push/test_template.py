@@ -8,10 +8,12 @@ from dataclasses import replace
 import pytest
 
 from tests.push.test_multiple import NOW, SEED_TEMPLATE, template
+from tidings.contract import PushOptions
 from tidings.errors import Code, ServiceError
-from tidings.push.models import TEMPLATE, PushLimits
-from tidings.push.options import OptionFields, PushOptions, with_template_style
+from tidings.push.models import PushLimits
+from tidings.push.options import OptionFields, with_template_style
 from tidings.push.template import TemplatePushFields, check_call, plan
+from tidings.tasks import TEMPLATE
 
 LIMITS = PushLimits()
 CALL = TemplatePushFields(

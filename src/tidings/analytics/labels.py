@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from tidings.channels.routing import SELFBUILT
 from tidings.channels.vendors import APNS, FCM, HMS, HONOR, OPPO, VIVO, XIAOMI
-from tidings.push.models import BROADCAST, MULTIPLE, SIMPLE, TEMPLATE
+from tidings.tasks import BROADCAST, MULTIPLE, SIMPLE, TEMPLATE
 
 SLOT_MS = 15 * 60 * 1000  # a quarter hour: every time zone's offset is a whole number of them
 NONE = ""  # a delivery with no device yet has no platform or channel

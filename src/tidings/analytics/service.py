@@ -15,10 +15,10 @@ from sqlalchemy import Connection, Row
 from tidings.analytics.queries import Counts, Filters, TaskQuery
 from tidings.analytics.trace import MessageTrace, build_trace
 from tidings.errors import Code, ServiceError
-from tidings.push.models import BROADCAST, MULTIPLE
 from tidings.store import analytics as store
 from tidings.store import traces as trace_store
 from tidings.store.database import Database
+from tidings.tasks import BROADCAST, MULTIPLE
 
 LISTED = (MULTIPLE, BROADCAST)  # QueryPushAnalysisTaskList lists batch and broadcast pushes
 TRACED_DELIVERIES = 200  # a broadcast's message may have millions; a trace tells the first ones

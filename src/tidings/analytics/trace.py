@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tidings.channels.routing import SELFBUILT
-from tidings.delivery.status import Status
+from tidings.contract import Status
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from tidings.channels.http import retry_after, tls_context
 from tidings.channels.http2 import Headers, Http2Connection, Http2Error
 from tidings.channels.tokens import CachedToken
 from tidings.channels.verdicts import ACCEPTED, Verdict
-from tidings.delivery.models import Outbound
+from tidings.contract import Outbound
 
 TOKEN_LIFETIME = 3000.0
 LIVE_ACTIVITY_SUFFIX = ".push-type.liveactivity"

@@ -13,7 +13,7 @@ import json
 import math
 import uuid
 
-from tidings.delivery.models import Outbound
+from tidings.contract import Outbound
 
 MEANINGFUL_KEYS = frozenset(
     {"sound", "badge", "mutable-content", "badge_add_num", "badge_class", "big_text"}

@@ -23,7 +23,7 @@ from tidings.channels.extensions import (
 from tidings.channels.http import HttpSender, jwt_bearer, retry_after
 from tidings.channels.vendors import FCM
 from tidings.channels.verdicts import ACCEPTED, Failure, Verdict, vendor_status
-from tidings.delivery.models import Outbound
+from tidings.contract import Outbound
 
 SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 MAX_TTL = 28 * 24 * 3600

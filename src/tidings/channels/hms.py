@@ -24,7 +24,7 @@ from tidings.channels.extensions import (
 from tidings.channels.http import ClientCredentialsJson, HttpSender, retry_after
 from tidings.channels.vendors import HMS
 from tidings.channels.verdicts import ACCEPTED, Failure, Verdict, vendor_status
-from tidings.delivery.models import Outbound
+from tidings.contract import Outbound
 
 MAX_TTL = 15 * 24 * 3600
 CATEGORIES = {

@@ -26,7 +26,7 @@ from tidings.channels.hms import click_action
 from tidings.channels.http import ClientCredentialsJson, HttpSender, retry_after
 from tidings.channels.vendors import HONOR
 from tidings.channels.verdicts import ACCEPTED, Failure, Verdict, vendor_status
-from tidings.delivery.models import Outbound
+from tidings.contract import Outbound
 
 MAX_TTL = 15 * 24 * 3600
 IMPORTANCE = {"1": "LOW", "2": "NORMAL", "LOW": "LOW", "NORMAL": "NORMAL"}

@@ -22,7 +22,7 @@ import httpx
 from tidings.channels.config import ChannelConfig
 from tidings.channels.tokens import CachedToken
 from tidings.channels.verdicts import Failure, Verdict, vendor_status
-from tidings.delivery.models import Outbound
+from tidings.contract import Outbound
 
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 

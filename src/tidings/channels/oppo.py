@@ -27,7 +27,7 @@ from tidings.channels.verdicts import (
     unavailable,
     vendor_status,
 )
-from tidings.delivery.models import Outbound
+from tidings.contract import Outbound
 
 MAX_TTL = 10 * 24 * 3600
 TOKEN_LIFETIME = 24 * 3600.0

@@ -17,9 +17,8 @@ from tidings.channels.config import ChannelConfig
 from tidings.channels.routing import SELFBUILT
 from tidings.channels.settings import ChannelSettings
 from tidings.channels.vendor import MakeSender, VendorChannel
-from tidings.delivery.models import Outbound
+from tidings.contract import Outbound, Status
 from tidings.delivery.service import Delivery
-from tidings.delivery.status import Status
 from tidings.store import channels as store
 from tidings.store.database import Database
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from tidings.channels.verdicts import Verdict
-from tidings.delivery.status import Status
+from tidings.contract import Status
 
 
 @dataclass(frozen=True, slots=True)

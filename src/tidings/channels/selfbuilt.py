@@ -13,9 +13,8 @@ from collections.abc import Collection, Sequence
 from typing import Protocol
 
 from tidings.broker.base import Broker, PokeHandler
-from tidings.channels.base import Outcome
 from tidings.channels.routing import SELFBUILT
-from tidings.delivery.models import Outbound
+from tidings.contract import Outbound, Outcome
 
 
 class Receiver(Protocol):

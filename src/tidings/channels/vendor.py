@@ -18,12 +18,10 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
-from tidings.channels.base import Outcome
 from tidings.channels.config import ChannelConfig
 from tidings.channels.retry import DEFAULT_BACKOFF, Backoff, send_with_retries
 from tidings.channels.verdicts import Verdict
-from tidings.delivery.models import Outbound
-from tidings.delivery.status import Status
+from tidings.contract import Outbound, Outcome, Status
 
 log = logging.getLogger("tidings.channels")
 

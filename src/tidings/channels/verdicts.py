@@ -17,7 +17,7 @@ from enum import IntEnum
 from typing import NamedTuple
 
 from tidings.channels.vendors import FCM, HMS, HONOR, OPPO, VIVO, XIAOMI
-from tidings.delivery.status import Status
+from tidings.contract import Status
 
 
 class Failure(IntEnum):

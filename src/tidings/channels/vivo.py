@@ -26,7 +26,7 @@ from tidings.channels.verdicts import (
     unavailable,
     vendor_status,
 )
-from tidings.delivery.models import Outbound
+from tidings.contract import Outbound
 
 MAX_TTL = 7 * 24 * 3600
 MIN_TTL = 60

@@ -23,7 +23,7 @@ from tidings.channels.verdicts import (
     unavailable,
     vendor_status,
 )
-from tidings.delivery.models import Outbound
+from tidings.contract import Outbound
 
 MAX_TTL = 14 * 24 * 3600
 _FAILURES = {

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Row
 
 from tidings.analytics.labels import slot_of
-from tidings.delivery.status import Status
+from tidings.contract import Status
 from tidings.store import analytics as analytics_store
 from tidings.store import console as store
 from tidings.store.database import Database

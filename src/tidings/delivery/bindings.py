@@ -12,10 +12,8 @@ from collections.abc import Collection
 
 from sqlalchemy import Connection
 
-from tidings.delivery.models import DeviceAddress
+from tidings.contract import DeviceAddress, PushOptions, Status
 from tidings.delivery.routing import router_for
-from tidings.delivery.status import Status
-from tidings.push.options import PushOptions
 from tidings.store import deliveries as store
 
 

@@ -15,17 +15,14 @@ from typing import NamedTuple
 
 from sqlalchemy import Connection
 
-from tidings.delivery.models import DeviceAddress
+from tidings.contract import DeviceAddress, PushOptions, Status
+from tidings.delivery.audience import Audience
 from tidings.delivery.plan import MessageRow, Planned, TaskRow
 from tidings.delivery.routing import router_for
-from tidings.delivery.status import Status
 from tidings.delivery.writing import Written, write_planned
-from tidings.push.broadcast import Audience
-from tidings.push.models import BROADCAST
-from tidings.push.options import PushOptions
-from tidings.push.states import ACCEPTED, DISPATCHED
 from tidings.store import broadcasts as store
 from tidings.store import deliveries as delivery_store
+from tidings.tasks import ACCEPTED, BROADCAST, DISPATCHED
 
 BATCH = 1000
 NOTHING = Written([], [])

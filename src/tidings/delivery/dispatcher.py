@@ -20,21 +20,17 @@ from collections.abc import Callable, Mapping, Sequence
 from sqlalchemy import Connection, Row
 
 from tidings import metrics
-from tidings.channels.base import Channel
+from tidings.contract import OPEN, Channel, DeviceAddress, Outbound, PushOptions, Status
 from tidings.delivery.broadcast import resolve_batch
-from tidings.delivery.models import DeviceAddress, Outbound
 from tidings.delivery.outcomes import Recorder
 from tidings.delivery.payload import payload_of
 from tidings.delivery.plan import USER_TARGET, MessageRow, Planned, TaskRow, plan_task
 from tidings.delivery.routing import SELFBUILT, router_for
-from tidings.delivery.status import OPEN, Status
 from tidings.delivery.writing import VENDOR_LEASE_MS, Written, write_planned
-from tidings.push.models import BROADCAST
-from tidings.push.options import PushOptions
-from tidings.push.states import ACCEPTED, DISPATCHED
 from tidings.store import deliveries as store
 from tidings.store import devices as device_store
 from tidings.store.database import Database
+from tidings.tasks import ACCEPTED, BROADCAST, DISPATCHED
 
 log = logging.getLogger("tidings.delivery")
 

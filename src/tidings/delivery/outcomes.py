@@ -18,8 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from sqlalchemy import Connection
 
 from tidings.analytics import counters
-from tidings.channels.base import Outcome
-from tidings.delivery.status import ACKABLE, Status
+from tidings.contract import ACKABLE, Outcome, Status
 from tidings.store import deliveries as store
 from tidings.store import devices as device_store
 from tidings.store.database import Database

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 
-from tidings.delivery.models import Payload
-from tidings.push.options import PushOptions
+from tidings.contract import Payload, PushOptions
 
 
 def merge_extended(unified: dict[str, str] | None, own_json: str | None) -> dict[str, str]:

@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import NamedTuple
 
-from tidings.delivery.models import DeviceAddress
+from tidings.contract import DeviceAddress, Status
 from tidings.delivery.routing import Router
-from tidings.delivery.status import Status
 
 USER_TARGET = 3  # DeliveryType 3: Target is a userId; 1, 2 and 7 name a DeliveryToken
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 
 from tidings.channels.routing import SELFBUILT, route, vendor_of
-from tidings.delivery.models import DeviceAddress
-from tidings.push.options import PushOptions
+from tidings.contract import DeviceAddress, PushOptions
 
 Router = Callable[[DeviceAddress], str]
 

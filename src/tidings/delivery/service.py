@@ -14,13 +14,11 @@ import time
 from collections.abc import Callable, Collection, Iterable, Sequence
 
 from tidings import metrics
-from tidings.channels.base import Channel
 from tidings.channels.selfbuilt import SelfBuiltChannel
+from tidings.contract import Channel, Outbound, Recall, Status
 from tidings.delivery.dispatcher import Dispatcher, outbound_of
-from tidings.delivery.models import Outbound, Recall
 from tidings.delivery.outcomes import Recorder
 from tidings.delivery.routing import SELFBUILT
-from tidings.delivery.status import Status
 from tidings.store import deliveries as store
 from tidings.store.database import Database
 

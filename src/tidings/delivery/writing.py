@@ -12,12 +12,10 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection
 
 from tidings.analytics import counters
-from tidings.delivery.models import Outbound
+from tidings.contract import Outbound, PushOptions, Status
 from tidings.delivery.payload import payload_of
 from tidings.delivery.plan import Planned, TaskRow
 from tidings.delivery.routing import SELFBUILT
-from tidings.delivery.status import Status
-from tidings.push.options import PushOptions
 from tidings.store import deliveries as store
 
 # A vendor delivery handed to its channel is due again this long after, unless the channel

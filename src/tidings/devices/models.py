@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from tidings.delivery.models import DeviceAddress
+from tidings.contract import DeviceAddress
 
 PLATFORMS = ("android", "ios", "harmonyos")
 # PushBind and PushReport give the platform as OsType, numbered like DeliveryType's devices.

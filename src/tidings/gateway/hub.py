@@ -16,7 +16,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from tidings.delivery.models import Outbound, Recall
+from tidings.contract import Outbound, Recall
 from tidings.gateway import protocol
 
 log = logging.getLogger("tidings.gateway")

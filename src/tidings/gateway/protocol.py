@@ -16,7 +16,7 @@ from enum import Enum
 from typing import Any, NamedTuple
 
 from tidings.channels.vendors import VENDORS
-from tidings.delivery.models import Outbound, Recall
+from tidings.contract import Outbound, Recall
 from tidings.devices.models import PLATFORMS
 from tidings.devices.rules import MAX_THIRD_TOKEN
 

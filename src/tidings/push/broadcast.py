@@ -12,15 +12,16 @@ A device never bound counts as unbound since it registered.
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
+from tidings.delivery.audience import Audience, Window
 from tidings.errors import Code, ServiceError
 from tidings.fields import read_instant, read_int
 from tidings.push.call import USER, CallFields, finish, read_task_name
-from tidings.push.models import BROADCAST, CallSpec, PushLimits, PushPlan, RenderedMessage
+from tidings.push.models import CallSpec, PushLimits, PushPlan, RenderedMessage
 from tidings.push.targets import check_msg_key, check_size, unified_size
 from tidings.push.template import render_once
+from tidings.tasks import BROADCAST
 from tidings.templates.models import CompiledTemplate
 
 PLATFORMS = {1: "android", 2: "ios", 7: "harmonyos"}  # DeliveryType -> devices.platform
@@ -28,7 +29,6 @@ KNOWN_TYPES = (1, 2, 3, 5, 6, 7)
 BOUND, ALL, UNBOUND = 0, 1, 2  # PushStatus
 PERIOD_DAYS = {1: 7, 2: 15, 3: 60, 4: None}  # BindPeriod / UnBindPeriod; 4 is "permanent"
 PERIODS, EXPLICIT = 0, 1  # TimeMode
-DAY_MS = 86_400_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,44 +46,6 @@ class BroadcastFields(CallFields):
     bind_end_time: str | None
     unbind_start_time: str | None
     unbind_end_time: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    """When a binding (or unbinding) must have happened: within ``days`` before the push's time,
-    or between two instants; neither means any time."""
-
-    days: int | None = None
-    since: int | None = None
-    until: int | None = None
-
-    def bounds(self, at_ms: int) -> tuple[int | None, int | None]:
-        """The window as instants, for a push due at ``at_ms``."""
-        if self.days is not None:
-            return at_ms - self.days * DAY_MS, None
-        return self.since, self.until
-
-
-@dataclass(frozen=True, slots=True)
-class Audience:
-    """The devices a broadcast goes to: of one platform, bound ones in ``bound``'s window and
-    unbound ones in ``unbound``'s (None: that side is left out)."""
-
-    platform: str
-    bound: Window | None
-    unbound: Window | None
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> Audience:
-        raw = json.loads(text)
-        return cls(
-            raw["platform"],
-            Window(**raw["bound"]) if raw["bound"] is not None else None,
-            Window(**raw["unbound"]) if raw["unbound"] is not None else None,
-        )
 
 
 def check_call(

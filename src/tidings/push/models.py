@@ -7,14 +7,9 @@ import json
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from tidings.push.options import PushOptions
+from tidings.contract import PushOptions
 from tidings.schedule.strategy import Strategy
-
-# The push actions, as tasks.action stores them.
-SIMPLE = "PushSimple"
-TEMPLATE = "PushTemplate"
-MULTIPLE = "PushMultiple"
-BROADCAST = "PushBroadcast"
+from tidings.tasks import BROADCAST, MULTIPLE
 
 
 @dataclass(frozen=True, slots=True)

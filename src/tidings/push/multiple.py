@@ -12,15 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tidings.contract import PushOptions
 from tidings.errors import Code, ServiceError
 from tidings.fields import read_flat_map
 from tidings.push.call import CallFields, finish, read_delivery_type, read_task_name
 from tidings.push.models import CallSpec, PushLimits, RenderedMessage
-from tidings.push.options import (
-    MAX_TARGET_EXTENDED_KEYS,
-    PushOptions,
-    read_extended_params,
-)
+from tidings.push.options import MAX_TARGET_EXTENDED_KEYS, read_extended_params
 from tidings.push.targets import (
     check_msg_key,
     check_size,

@@ -10,9 +10,10 @@ read again by delivery and the vendor channels.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
+from tidings.contract import PushOptions
 from tidings.errors import Code, ServiceError
 from tidings.fields import read_choice, read_flat_map, read_int, read_map, read_text
 from tidings.templates.models import Template
@@ -55,46 +56,6 @@ class OptionFields:
     image_urls: str | dict | None = None
     icon_urls: str | dict | None = None
     android_channel: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PushOptions:
-    notify_type: str = "notify"
-    silent: int = 0
-    push_action: int = 0
-    classification: str | None = None
-    extended_params: dict[str, str] | None = None
-    third_channel_category: dict[str, str] | None = None
-    notify_level: dict[str, str] | None = None
-    channel_id: str | None = None
-    mi_channel_id: str | None = None
-    transparent_payload: dict[str, Any] | None = None
-    transparent_urgency: str | None = None
-    vendor_template: dict[str, Any] | None = None
-    activity_event: str | None = None
-    activity_content_state: dict[str, Any] | None = None
-    dismissal_date: int | None = None
-    push_style: int = 0
-    image_urls: dict[str, str] | None = None
-    icon_urls: dict[str, str] | None = None
-    android_channel: int | None = None
-
-    def to_json(self) -> str:
-        """The options that differ from their defaults, as compact JSON."""
-        defaults = _DEFAULTS
-        return json.dumps(
-            {k: v for k, v in asdict(self).items() if v != defaults[k]},
-            ensure_ascii=False,
-            separators=(",", ":"),
-            sort_keys=True,
-        )
-
-    @classmethod
-    def from_json(cls, text: str) -> PushOptions:
-        return cls(**json.loads(text))
-
-
-_DEFAULTS = asdict(PushOptions())
 
 
 def read_options(fields: OptionFields) -> PushOptions:

@@ -22,15 +22,15 @@ from sqlalchemy.exc import IntegrityError
 from tidings.errors import Code, ServiceError
 from tidings.push import broadcast, simple, template
 from tidings.push.broadcast import BroadcastFields
-from tidings.push.models import MULTIPLE, CallSpec, PushLimits, PushPlan, RenderedMessage
+from tidings.push.models import CallSpec, PushLimits, PushPlan, RenderedMessage
 from tidings.push.multiple import MultipleFields, check_call, check_targets, render_targets
 from tidings.push.options import with_template_style
 from tidings.push.simple import SimpleFields
-from tidings.push.states import ACCEPTED, SCHEDULED
 from tidings.push.template import TemplatePushFields
 from tidings.schedule.acceptance import add_occurrences, check_room
 from tidings.store import pushes as store
 from tidings.store.database import Database
+from tidings.tasks import ACCEPTED, MULTIPLE, SCHEDULED
 from tidings.templates.models import CompiledTemplate
 from tidings.templates.service import Templates
 from tidings.tenancy.models import App

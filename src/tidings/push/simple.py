@@ -18,8 +18,9 @@ from tidings.push.call import (
     read_delivery_type,
     read_task_name,
 )
-from tidings.push.models import SIMPLE, PushLimits, PushPlan, RenderedMessage
+from tidings.push.models import PushLimits, PushPlan, RenderedMessage
 from tidings.push.targets import check_size, read_target_msgkey, unified_size
+from tidings.tasks import SIMPLE
 from tidings.templates.rules import MAX_TITLE, MAX_URI
 
 # 5 and 6 address an iOS Live Activity by its push token or activity id.

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from tidings.contract import PushOptions
 from tidings.errors import Code, ServiceError
 from tidings.fields import read_flat_map
 from tidings.push.models import PushLimits, RenderedMessage
-from tidings.push.options import PushOptions
 from tidings.templates.models import CompiledTemplate
 
 MAX_TARGET_LENGTH = 128

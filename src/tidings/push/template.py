@@ -18,9 +18,10 @@ from tidings.push.call import (
     read_delivery_type,
     read_task_name,
 )
-from tidings.push.models import TEMPLATE, CallSpec, PushLimits, PushPlan, RenderedMessage
+from tidings.push.models import CallSpec, PushLimits, PushPlan, RenderedMessage
 from tidings.push.simple import DELIVERY_TYPES
 from tidings.push.targets import check_size, check_values, read_target_msgkey, unified_size
+from tidings.tasks import TEMPLATE
 from tidings.templates.models import CompiledTemplate
 
 

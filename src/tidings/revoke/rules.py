@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from tidings.delivery.status import Status
+from tidings.contract import Status
 from tidings.errors import Code, ServiceError
 
 WINDOW_DAYS = 7

@@ -19,16 +19,16 @@ from sqlalchemy import Connection, Row
 
 from tidings import metrics
 from tidings.channels.routing import SELFBUILT
+from tidings.contract import Status
 from tidings.delivery.service import Delivery
-from tidings.delivery.status import Status
 from tidings.errors import Code, ServiceError
 from tidings.fields import read_task_id
-from tidings.push.states import ACCEPTED, CANCELLED, PENDING, REVOKED
 from tidings.revoke.rules import WITHDRAWABLE, RevokeResult, check_recent, read_id
 from tidings.schedule.parents import settle
 from tidings.store import revocations as store
 from tidings.store import schedules as schedule_store
 from tidings.store.database import Database
+from tidings.tasks import ACCEPTED, CANCELLED, PENDING, REVOKED
 
 
 class Revoked(NamedTuple):

@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from tidings.errors import Code, ServiceError
-from tidings.push.states import PENDING, SCHEDULED
 from tidings.store import schedules as store
+from tidings.tasks import PENDING, SCHEDULED
 
 
 def check_room(conn: Connection, app_pk: int, limit: int) -> None:

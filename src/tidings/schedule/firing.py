@@ -30,10 +30,10 @@ from typing import NamedTuple
 
 from sqlalchemy import Connection
 
-from tidings.push.states import ACCEPTED, PENDING, SKIPPED
 from tidings.schedule.parents import settle
 from tidings.store import schedules as store
 from tidings.store.database import Database
+from tidings.tasks import ACCEPTED, PENDING, SKIPPED
 
 log = logging.getLogger("tidings.schedule")
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from tidings.errors import Code, ServiceError
 from tidings.fields import read_instant, read_int
-from tidings.push.states import CANCELLED, PENDING, SKIPPED
 from tidings.schedule import strategy
+from tidings.tasks import CANCELLED, PENDING, SKIPPED
 
 # The documented Type of each push action.
 PUSH_TYPES = {"PushSimple": 0, "PushTemplate": 1, "PushMultiple": 2, "PushBroadcast": 3}

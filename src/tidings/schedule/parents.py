@@ -11,8 +11,8 @@ from collections.abc import Collection
 
 from sqlalchemy import Connection
 
-from tidings.push.states import CANCELLED, FINISHED, PENDING, SCHEDULED
 from tidings.store import schedules as store
+from tidings.tasks import CANCELLED, FINISHED, PENDING, SCHEDULED
 
 
 def settle(

@@ -13,7 +13,6 @@ from collections.abc import Collection
 from sqlalchemy import Connection, Row
 
 from tidings.errors import Code, ServiceError
-from tidings.push.states import CANCELLED, FINISHED, PENDING, SKIPPED
 from tidings.schedule.listing import (
     PUSH_TYPES,
     ListQuery,
@@ -24,6 +23,7 @@ from tidings.schedule.listing import (
 from tidings.schedule.parents import settle
 from tidings.store import schedules as store
 from tidings.store.database import Database
+from tidings.tasks import CANCELLED, FINISHED, PENDING, SKIPPED
 
 
 class Schedules:

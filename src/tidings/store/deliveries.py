@@ -1,7 +1,7 @@
 """Queries for delivery: claiming due tasks, writing deliveries, settling their status.
 
 Every function takes plain values and returns rows; the status numbers and task states are the
-caller's (delivery/status.py, push/service.py), passed in, so this module holds no rules.
+caller's (contract.py, push/service.py), passed in, so this module holds no rules.
 """
 
 from __future__ import annotations

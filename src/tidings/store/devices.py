@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Row, insert, select, text, update
 from tidings.store.chunks import chunks
 from tidings.store.tables import devices
 
-# Columns in the order of delivery.models.DeviceAddress's fields.
+# Columns in the order of contract.DeviceAddress's fields.
 ADDRESS = (
     devices.c.pk,
     devices.c.token,

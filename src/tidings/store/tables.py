@@ -204,7 +204,7 @@ devices = Table(
 # One message to one device: the unit a device acknowledges. A user-addressed message with no
 # bound device is one row with device_pk NULL and status 1 (NoBindInfo), turned into a delivery
 # to the device the user binds next within the message's validity. status holds the MPS
-# per-message codes (delivery/status.py lists them). An occurrence of a scheduled push delivers
+# per-message codes (contract.Status lists them). An occurrence of a scheduled push delivers
 # its parent's messages again, so a message and a device meet once per task, not once in all.
 # sent_at: a vendor gateway accepted it; acked_at: the device acknowledged it (self-built);
 # opened_at: the device reported the user opened it. revoked_at: it was revoked (status 4); if

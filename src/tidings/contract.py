@@ -1,0 +1,148 @@
+"""The delivery contract: what acceptance hands to delivery and delivery hands to channels.
+
+Everything that crosses the line between deciding *what* to send and *how* a channel sends it
+is defined here, and nothing else: a delivery ready to go out (``Outbound``: its device's
+``DeviceAddress``, the ``Payload`` every channel shows and the call's ``PushOptions``), what a
+channel reports back (``Outcome``), the per-delivery ``Status`` codes, a revoked delivery a device
+may still hold (``Recall``), and the ``Channel`` protocol itself. This module imports nothing of
+Tidings, so the self-built channel, each vendor module, the dispatcher and the domain can all
+depend on it without depending on one another.
+
+Named tuples, not dataclasses, for what a burst builds one of per device, thousands at a time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from enum import IntEnum
+from typing import Any, NamedTuple, Protocol
+
+
+class Status(IntEnum):
+    """Per-delivery status codes: MPS's documented values, and the two Tidings adds.
+
+    MPS reports one status per message and device; Tidings keeps the documented numbers so an app
+    reading them sees what MPS would show, and adds EXPIRED and REVOKED for the two ends MPS
+    leaves unnamed. Vendor channels record their own error codes (APNs 2001-2024 and so on) in
+    the same column; docs/device-protocol.md lists them all.
+    """
+
+    WAITING_FOR_VERIFY = -1  # MPS's review step; Tidings does not hold messages for review
+    PENDING = 0  # DeviceNotOnlineOrNoResponse: offline, or sent and not yet acknowledged
+    NO_BIND = 1  # NoBindInfo: the user has no bound device (yet)
+    ACKED = 2  # the device acknowledged it, or the vendor gateway accepted it
+    EXPIRED = 3  # Tidings: its ExpiredSeconds ran out before the device acknowledged it
+    REVOKED = 4  # Tidings: revoked before it was acknowledged
+    NONE = 99999999  # MPS's "unknown"
+
+
+# What an expiry sweep closes: still waiting for a device or a binding.
+OPEN = frozenset({Status.PENDING, Status.NO_BIND})
+# What a device's acknowledgement may settle: a late ack of a message the sweep had expired
+# still proves the device has it.
+ACKABLE = frozenset({Status.PENDING, Status.EXPIRED})
+
+
+@dataclass(frozen=True, slots=True)
+class PushOptions:
+    """A push's channel, display, extension and vendor options, validated (push/options.py
+    holds the rules); stored with the task as JSON and carried by every Outbound."""
+
+    notify_type: str = "notify"
+    silent: int = 0
+    push_action: int = 0
+    classification: str | None = None
+    extended_params: dict[str, str] | None = None
+    third_channel_category: dict[str, str] | None = None
+    notify_level: dict[str, str] | None = None
+    channel_id: str | None = None
+    mi_channel_id: str | None = None
+    transparent_payload: dict[str, Any] | None = None
+    transparent_urgency: str | None = None
+    vendor_template: dict[str, Any] | None = None
+    activity_event: str | None = None
+    activity_content_state: dict[str, Any] | None = None
+    dismissal_date: int | None = None
+    push_style: int = 0
+    image_urls: dict[str, str] | None = None
+    icon_urls: dict[str, str] | None = None
+    android_channel: int | None = None
+
+    def to_json(self) -> str:
+        """The options that differ from their defaults, as compact JSON."""
+        defaults = _DEFAULTS
+        return json.dumps(
+            {k: v for k, v in asdict(self).items() if v != defaults[k]},
+            ensure_ascii=False,
+            separators=(",", ":"),
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> PushOptions:
+        return cls(**json.loads(text))
+
+
+_DEFAULTS = asdict(PushOptions())
+
+
+class DeviceAddress(NamedTuple):
+    """Where a delivery goes: the device and the vendor token it reported, if any."""
+
+    pk: int
+    token: str  # the DeliveryToken
+    platform: str  # android, ios, harmonyos
+    manufacturer: str  # android, ios, harmonyos, or the vendor of third_token (hms, miui, ...)
+    third_token: str | None
+
+
+class Payload(NamedTuple):
+    """One message as every channel shows it; extension parameters already merged."""
+
+    task_id: int
+    msg_key: str
+    title: str
+    content: str
+    uri: str | None
+    extended_params: dict[str, str]
+    expires_at: int  # epoch ms
+
+
+class Outbound(NamedTuple):
+    """One delivery ready to send. ``options`` carries the call's vendor fields for vendor
+    channels; ``id`` is the stable delivery id the device acknowledges."""
+
+    id: int
+    channel: str
+    device: DeviceAddress
+    payload: Payload
+    options: PushOptions
+
+
+class Recall(NamedTuple):
+    """A revoked delivery its device may hold: the device is sent a revoke frame for it until
+    the device confirms."""
+
+    id: int
+    device_pk: int
+    task_id: int
+    msg_key: str
+
+
+class Outcome(NamedTuple):
+    delivery_id: int
+    status: int  # a Status value or a vendor error code
+    reason: str | None = None  # the vendor's own words, kept for the message trace
+    retry_at: int | None = None  # epoch ms; with status PENDING, send it again from then on
+
+
+class Channel(Protocol):
+    name: str  # the value routing picks and deliveries.channel stores ("selfbuilt", "apns", ...)
+
+    async def send(self, batch: Sequence[Outbound]) -> Sequence[Outcome]:
+        """Send the batch; the outcomes known now (an empty list is fine)."""
+        ...
+
+    async def aclose(self) -> None: ...
