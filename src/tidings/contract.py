@@ -19,6 +19,11 @@ from dataclasses import asdict, dataclass
 from enum import IntEnum
 from typing import Any, NamedTuple, Protocol
 
+SELFBUILT = "selfbuilt"  # Tidings' own device connection: every device can be reached through it
+PLATFORMS = ("android", "ios", "harmonyos")  # what a device registers as (devices.platform)
+# MPS revokes what was pushed within the last 7 days; a device is told of a revocation as long.
+REVOCABLE_DAYS = 7
+
 
 class Status(IntEnum):
     """Per-delivery status codes: MPS's documented values, and the two Tidings adds.
@@ -36,6 +41,30 @@ class Status(IntEnum):
     EXPIRED = 3  # Tidings: its ExpiredSeconds ran out before the device acknowledged it
     REVOKED = 4  # Tidings: revoked before it was acknowledged
     NONE = 99999999  # MPS's "unknown"
+
+
+# Each status as a word (traces, /metrics) and in a reader's words (the console); the codes a
+# vendor refused with have neither of their own.
+_NAMES: dict[int, tuple[str, str]] = {
+    Status.WAITING_FOR_VERIFY: ("waiting_for_verify", "held for review"),
+    Status.PENDING: ("pending", "waiting for the device"),
+    Status.NO_BIND: ("no_bind", "no device bound to the user"),
+    Status.ACKED: ("acked", "delivered"),
+    Status.EXPIRED: ("expired", "expired"),
+    Status.REVOKED: ("revoked", "revoked"),
+}
+
+
+def status_name(status: int) -> str:
+    """A delivery status as a word: the MPS codes Tidings uses, or ``vendor_error``."""
+    found = _NAMES.get(status)
+    return found[0] if found is not None else "vendor_error"
+
+
+def status_label(status: int) -> str:
+    """A delivery status as a reader would say it."""
+    found = _NAMES.get(status)
+    return found[1] if found is not None else f"vendor refused ({status})"
 
 
 # What an expiry sweep closes: still waiting for a device or a binding.
@@ -96,6 +125,11 @@ class DeviceAddress(NamedTuple):
     platform: str  # android, ios, harmonyos
     manufacturer: str  # android, ios, harmonyos, or the vendor of third_token (hms, miui, ...)
     third_token: str | None
+
+    @classmethod
+    def from_row(cls, row: Any) -> DeviceAddress:
+        """From a row holding store.devices.ADDRESS's columns by name, among others."""
+        return cls(row.device_pk, row.token, row.platform, row.manufacturer, row.third_token)
 
 
 class Payload(NamedTuple):

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from tidings.errors import Code, ServiceError
+from tidings.instants import LATEST_MS
 
 MAX_MAP_TEXT = 64 * 1024
 MAX_MAP_DEPTH = 16
@@ -51,11 +52,6 @@ def read_int(
     if maximum is not None and value > maximum:
         raise ServiceError(code, f"{field} must be at most {maximum}, got {value}")
     return value
-
-
-# Instants callers give (StartTime, EndTime, ...) end in year 9999: a day of it in every time
-# zone, and far inside the 64-bit integers the databases store.
-LATEST_MS = 253402128000000  # 9999-12-30T00:00:00Z
 
 
 def read_instant(raw: str | None, field: str, code: Code) -> int | None:

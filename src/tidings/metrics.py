@@ -21,8 +21,7 @@ from prometheus_client import (
 )
 from sqlalchemy import Connection
 
-from tidings.analytics.trace import status_name
-from tidings.contract import Status
+from tidings.contract import Status, status_name
 from tidings.store import health
 from tidings.store.database import Database
 from tidings.tasks import ACCEPTED, PENDING

@@ -22,3 +22,19 @@ PENDING = "pending"  # an occurrence waiting for its due_at
 SKIPPED = "skipped"  # an occurrence whose validity ran out while no server was running
 CANCELLED = "cancelled"  # a parent or an occurrence cancelled before it fired
 REVOKED = "revoked"  # RevokePushTask took it back before delivery had resolved all of it
+
+# DeliveryType: 1, 2 and 7 address devices of a platform by DeliveryToken (PushBind's and
+# PushReport's OsType number platforms the same way); 3 addresses userIds bound with PushBind.
+DEVICE_TYPES = {1: "android", 2: "ios", 7: "harmonyos"}
+USER_TARGET = 3
+
+
+def validity_start(due_at: int | None, created_at: int) -> int:
+    """When a task's messages start to be valid: when it is due (an immediate push at its
+    acceptance, an occurrence at its time); a row without a due time counts from acceptance."""
+    return due_at if due_at is not None else created_at
+
+
+def validity_end(due_at: int | None, created_at: int, expired_seconds: int) -> int:
+    """When a task's messages stop being valid (epoch ms): ExpiredSeconds after it is due."""
+    return validity_start(due_at, created_at) + expired_seconds * 1000

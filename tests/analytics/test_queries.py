@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tidings.analytics.queries import (
-    DAY_MS,
     Counts,
     day_bounds,
     read_filters,
     read_task_query,
 )
 from tidings.errors import Code, ServiceError
+from tidings.instants import DAY_MS
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOON = int(datetime(2026, 6, 10, 12, tzinfo=SHANGHAI).timestamp() * 1000)

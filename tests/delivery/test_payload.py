@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from tidings.contract import DeviceAddress, PushOptions
-from tidings.delivery.payload import merge_extended, payload_of
+from tidings.delivery.outbound import build_outbound, merge_extended
+from tidings.delivery.plan import MessageRow
 from tidings.delivery.routing import SELFBUILT, router_for
 
 
@@ -19,8 +20,13 @@ def test_the_target_s_own_parameters_win_over_the_unified_ones() -> None:
 
 def test_payload_keeps_the_text_and_the_validity() -> None:
     options = PushOptions(extended_params={"a": "1"})
-    payload = payload_of(9, options, "k", "T", "C", "u", '{"b":"2"}', 77)
-    assert payload == (9, "k", "T", "C", "u", {"a": "1", "b": "2"}, 77)
+    device = DeviceAddress(1, "t", "android", "android", None)
+    message = MessageRow(5, 9, "k", "target", "T", "C", "u", '{"b":"2"}')
+    out = build_outbound(
+        3, SELFBUILT, device, task_id=9, message=message, options=options, expires_at=77
+    )
+    assert out.payload == (9, "k", "T", "C", "u", {"a": "1", "b": "2"}, 77)
+    assert (out.id, out.channel, out.device, out.options) == (3, SELFBUILT, device, options)
 
 
 def test_routing_only_uses_channels_the_app_configured_and_this_process_runs() -> None:

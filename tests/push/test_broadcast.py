@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 
 from tests.push.test_multiple import NOW, SEED_TEMPLATE
 from tests.support.hostile import hostile_text
-from tidings.delivery.audience import DAY_MS, Audience, Window
+from tidings.delivery.audience import Audience, Window
 from tidings.errors import Code, ServiceError
+from tidings.instants import DAY_MS
 from tidings.push.broadcast import BroadcastFields, check_call, plan
 from tidings.push.models import PushLimits
 from tidings.push.options import OptionFields

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from tidings.errors import Code, ServiceError
-from tidings.revoke.rules import DAY_MS, RevokeResult, check_recent, read_id
+from tidings.instants import DAY_MS
+from tidings.revoke.rules import RevokeResult, check_recent, read_id
 
 
 def test_the_result_says_what_happened_as_json_text() -> None:

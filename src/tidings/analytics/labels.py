@@ -12,14 +12,15 @@ from __future__ import annotations
 
 from tidings.channels.routing import SELFBUILT
 from tidings.channels.vendors import APNS, FCM, HMS, HONOR, OPPO, VIVO, XIAOMI
-from tidings.tasks import BROADCAST, MULTIPLE, SIMPLE, TEMPLATE
+from tidings.contract import PLATFORMS as DEVICE_PLATFORMS
+from tidings.tasks import BROADCAST, DEVICE_TYPES, MULTIPLE, SIMPLE, TEMPLATE
 
 SLOT_MS = 15 * 60 * 1000  # a quarter hour: every time zone's offset is a whole number of them
 NONE = ""  # a delivery with no device yet has no platform or channel
 
-PLATFORMS = {"android": "ANDROID", "ios": "IOS", "harmonyos": "HARMONYOS"}
+PLATFORMS = {platform: platform.upper() for platform in DEVICE_PLATFORMS}
 # Without a device (an unknown token, a user not bound yet), a device DeliveryType says which.
-TYPE_PLATFORMS = {1: "ANDROID", 2: "IOS", 7: "HARMONYOS"}
+TYPE_PLATFORMS = {number: PLATFORMS[platform] for number, platform in DEVICE_TYPES.items()}
 VENDOR_CHANNELS = {
     APNS: "IOS",
     FCM: "FCM",

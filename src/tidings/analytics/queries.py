@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 from tidings.analytics.labels import CHANNELS, PLATFORMS, TYPES
 from tidings.errors import Code, ServiceError
 from tidings.fields import read_instant, read_int, read_task_id
+from tidings.instants import DAY_MS
 
 MAX_WINDOW_DAYS = 90
 DEFAULT_WINDOW_DAYS = 7
-DAY_MS = 86_400_000
 MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 20
 

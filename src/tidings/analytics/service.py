@@ -18,7 +18,7 @@ from tidings.errors import Code, ServiceError
 from tidings.store import analytics as store
 from tidings.store import traces as trace_store
 from tidings.store.database import Database
-from tidings.tasks import BROADCAST, MULTIPLE
+from tidings.tasks import BROADCAST, MULTIPLE, validity_end, validity_start
 
 LISTED = (MULTIPLE, BROADCAST)  # QueryPushAnalysisTaskList lists batch and broadcast pushes
 TRACED_DELIVERIES = 200  # a broadcast's message may have millions; a trace tells the first ones
@@ -109,12 +109,12 @@ def _detail(conn: Connection, app_pk: int, task_id: int) -> TaskDetail:
     row = store.find_task(conn, app_pk, task_id)
     if row is None:
         raise ServiceError(Code.INVALID_PARAM, f"TaskId: no task {task_id} in this app")
-    first = last = row.due_at if row.due_at is not None else row.created_at
+    first = last = validity_start(row.due_at, row.created_at)
     if row.parent_id is None and row.strategy_type != 0:
         span = store.due_span(conn, row.id)
         if span.first is not None:
             first, last = span.first, span.last
-    end = last + row.expired_seconds * 1000
+    end = validity_end(last, row.created_at, row.expired_seconds)
     return TaskDetail(task_id, first, end, _counts(store.task_totals(conn, task_id)))
 
 

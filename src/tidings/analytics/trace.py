@@ -13,8 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tidings.channels.routing import SELFBUILT
-from tidings.contract import Status
+from tidings.contract import SELFBUILT, Status, status_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,21 +104,6 @@ class MessageTrace:
                 for s in self.steps
             ],
         }
-
-
-_NAMES: dict[int, str] = {
-    Status.WAITING_FOR_VERIFY: "waiting_for_verify",
-    Status.PENDING: "pending",
-    Status.NO_BIND: "no_bind",
-    Status.ACKED: "acked",
-    Status.EXPIRED: "expired",
-    Status.REVOKED: "revoked",
-}
-
-
-def status_name(status: int) -> str:
-    """A delivery status as a word: the MPS codes Tidings uses, or ``vendor_error``."""
-    return _NAMES.get(status, "vendor_error")
 
 
 def build_trace(

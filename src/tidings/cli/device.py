@@ -12,8 +12,8 @@ from typing import Annotated, Any
 import typer
 
 from tidings.channels.vendors import VENDORS
+from tidings.contract import PLATFORMS
 from tidings.device_client import Connected, DeviceClient, Message, Refused, Reported, Revoked
-from tidings.devices.models import PLATFORMS
 
 app = typer.Typer(help="Act as a device on the self-built channel.", no_args_is_help=True)
 

@@ -16,23 +16,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Row
 
 from tidings.analytics.labels import slot_of
-from tidings.contract import Status
+from tidings.contract import Status, status_label
 from tidings.store import analytics as analytics_store
 from tidings.store import console as store
 from tidings.store.database import Database
-
-LABELS = {
-    Status.WAITING_FOR_VERIFY: "held for review",
-    Status.PENDING: "waiting for the device",
-    Status.NO_BIND: "no device bound to the user",
-    Status.ACKED: "delivered",
-    Status.EXPIRED: "expired",
-    Status.REVOKED: "revoked",
-}
-
-
-def status_label(status: int) -> str:
-    return LABELS.get(status, f"vendor refused ({status})")
 
 
 @dataclass(frozen=True, slots=True)

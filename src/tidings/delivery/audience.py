@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
-DAY_MS = 86_400_000
+from tidings.instants import DAY_MS
 
 
 @dataclass(frozen=True, slots=True)

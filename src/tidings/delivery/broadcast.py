@@ -39,14 +39,15 @@ def resolve_batch(
     row = store.claim(conn, ACCEPTED, BROADCAST, now_ms)
     if row is None:
         return Batch(False, NOTHING)
-    task = TaskRow(*row[: len(TaskRow._fields)])
-    messages = [MessageRow(*m) for m in delivery_store.messages_of(conn, [task.messages_of])]
+    task = TaskRow.from_row(row)
+    found_messages = delivery_store.messages_of(conn, [task.messages_of])
+    messages = [MessageRow.from_row(m) for m in found_messages]
     if not messages:  # its message was revoked before any device got it
         delivery_store.set_task_state(conn, [task.id], DISPATCHED)
         return Batch(True, NOTHING)
     message = messages[0]
     audience = Audience.from_json(row.audience)
-    at = task.due_at if task.due_at is not None else task.created_at
+    at = task.valid_from
     found = store.audience_page(
         conn,
         task.app_pk,
@@ -66,6 +67,6 @@ def resolve_batch(
     status = Status.EXPIRED if task.expires_at <= now_ms else Status.PENDING
     planned = []
     for address in found:
-        device = DeviceAddress(*address)
+        device = DeviceAddress.from_row(address)
         planned.append((task, options, Planned(message, device, None, router(device), status)))
     return Batch(True, write_planned(conn, planned, now_ms))

@@ -17,20 +17,20 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 
-from sqlalchemy import Connection, Row
+from sqlalchemy import Connection
 
 from tidings import metrics
 from tidings.contract import OPEN, Channel, DeviceAddress, Outbound, PushOptions, Status
 from tidings.delivery.broadcast import resolve_batch
+from tidings.delivery.outbound import outbound_from_rows
 from tidings.delivery.outcomes import Recorder
-from tidings.delivery.payload import payload_of
-from tidings.delivery.plan import USER_TARGET, MessageRow, Planned, TaskRow, plan_task
+from tidings.delivery.plan import MessageRow, Planned, TaskRow, plan_task
 from tidings.delivery.routing import SELFBUILT, router_for
 from tidings.delivery.writing import VENDOR_LEASE_MS, Written, write_planned
 from tidings.store import deliveries as store
 from tidings.store import devices as device_store
 from tidings.store.database import Database
-from tidings.tasks import ACCEPTED, BROADCAST, DISPATCHED
+from tidings.tasks import ACCEPTED, BROADCAST, DISPATCHED, USER_TARGET
 
 log = logging.getLogger("tidings.delivery")
 
@@ -115,7 +115,7 @@ class Dispatcher:
         )
         if rows:
             await self._db.write(store.lease, [r.id for r in rows], now_ms + VENDOR_LEASE_MS)
-            self.hand_over(outbound_of(rows))
+            self.hand_over(outbound_from_rows(rows))
 
     def hand_over(self, outbound: Sequence[Outbound]) -> None:
         """Give each channel its share, without waiting for slow ones."""
@@ -146,12 +146,12 @@ class Dispatcher:
         claimed = store.claim_due_tasks(
             conn, ACCEPTED, now_ms, self._tasks_per_claim, skip_action=BROADCAST
         )
-        tasks = [TaskRow(*row) for row in claimed]
+        tasks = [TaskRow.from_row(row) for row in claimed]
         if not tasks:
             return 0, Written([], [])
         messages: dict[int, list[MessageRow]] = defaultdict(list)
         for row in store.messages_of(conn, {t.messages_of for t in tasks}):
-            messages[row.task_id].append(MessageRow(*row))
+            messages[row.task_id].append(MessageRow.from_row(row))
         by_token, by_user = _devices_for(conn, tasks, messages)
         configured = store.configured_channels(conn, {t.app_pk for t in tasks})
         planned: list[tuple[TaskRow, PushOptions, Planned]] = []
@@ -191,43 +191,12 @@ def _devices_for(
     by_token: dict[int, dict[str, DeviceAddress]] = {}
     for app_pk, names in tokens.items():
         found = device_store.addresses_by_token(conn, app_pk, sorted(names))
-        by_token[app_pk] = {row.token: DeviceAddress(*row) for row in found}
+        by_token[app_pk] = {row.token: DeviceAddress.from_row(row) for row in found}
     by_user: dict[int, dict[str, list[DeviceAddress]]] = {}
     for app_pk, names in users.items():
         grouped: dict[str, list[DeviceAddress]] = defaultdict(list)
         device_store.lock_users(conn, app_pk, sorted(names), exclusive=False)
-        for user_id, *address in device_store.addresses_by_user(conn, app_pk, sorted(names)):
-            grouped[user_id].append(DeviceAddress(*address))
+        for row in device_store.addresses_by_user(conn, app_pk, sorted(names)):
+            grouped[row.user_id].append(DeviceAddress.from_row(row))
         by_user[app_pk] = grouped
     return by_token, by_user
-
-
-def outbound_of(rows: Sequence[Row]) -> list[Outbound]:
-    """Outbound deliveries from store.OUTBOUND rows (options parsed once per task)."""
-    options: dict[int, PushOptions] = {}
-    out = []
-    for row in rows:
-        task_options = options.get(row.task_id)
-        if task_options is None:
-            task_options = options[row.task_id] = PushOptions.from_json(row.options)
-        out.append(
-            Outbound(
-                row.id,
-                row.channel,
-                DeviceAddress(
-                    row.device_pk, row.token, row.platform, row.manufacturer, row.third_token
-                ),
-                payload_of(
-                    row.task_id,
-                    task_options,
-                    row.msg_key,
-                    row.title,
-                    row.content,
-                    row.uri,
-                    row.extended_params,
-                    row.expires_at,
-                ),
-                task_options,
-            )
-        )
-    return out

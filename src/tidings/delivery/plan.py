@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import NamedTuple
 
+from sqlalchemy import Row
+
 from tidings.contract import DeviceAddress, Status
 from tidings.delivery.routing import Router
-
-USER_TARGET = 3  # DeliveryType 3: Target is a userId; 1, 2 and 7 name a DeliveryToken
+from tidings.tasks import USER_TARGET, validity_end, validity_start
 
 
 class TaskRow(NamedTuple):
@@ -28,16 +29,33 @@ class TaskRow(NamedTuple):
     created_at: int
     due_at: int | None
 
+    @classmethod
+    def from_row(cls, row: Row) -> TaskRow:
+        """From a row holding these columns by name (store.deliveries.TASK_COLUMNS), among
+        others."""
+        return cls(
+            row.id,
+            row.parent_id,
+            row.app_pk,
+            row.delivery_type,
+            row.expired_seconds,
+            row.options,
+            row.created_at,
+            row.due_at,
+        )
+
     @property
     def messages_of(self) -> int:
         """The task whose message rows this one sends: an occurrence sends its parent's."""
         return self.parent_id if self.parent_id is not None else self.id
 
     @property
+    def valid_from(self) -> int:
+        return validity_start(self.due_at, self.created_at)
+
+    @property
     def expires_at(self) -> int:
-        """Validity runs from the moment the task is due: acceptance, or the occurrence's time."""
-        start = self.due_at if self.due_at is not None else self.created_at
-        return start + self.expired_seconds * 1000
+        return validity_end(self.due_at, self.created_at, self.expired_seconds)
 
 
 class MessageRow(NamedTuple):
@@ -49,6 +67,20 @@ class MessageRow(NamedTuple):
     content: str
     uri: str | None
     extended_params: str | None
+
+    @classmethod
+    def from_row(cls, row: Row) -> MessageRow:
+        """From a row of store.deliveries.MESSAGE_COLUMNS."""
+        return cls(
+            row.pk,
+            row.task_id,
+            row.msg_key,
+            row.target,
+            row.title,
+            row.content,
+            row.uri,
+            row.extended_params,
+        )
 
 
 class Planned(NamedTuple):

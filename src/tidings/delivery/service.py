@@ -16,7 +16,8 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from tidings import metrics
 from tidings.channels.selfbuilt import SelfBuiltChannel
 from tidings.contract import Channel, Outbound, Recall, Status
-from tidings.delivery.dispatcher import Dispatcher, outbound_of
+from tidings.delivery.dispatcher import Dispatcher
+from tidings.delivery.outbound import outbound_from_rows
 from tidings.delivery.outcomes import Recorder
 from tidings.delivery.routing import SELFBUILT
 from tidings.store import deliveries as store
@@ -67,7 +68,7 @@ class Delivery:
             SELFBUILT,
             int(self._clock() * 1000),
         )
-        return outbound_of(rows)
+        return outbound_from_rows(rows)
 
     async def pending_recalls(self, device_pks: Sequence[int]) -> list[Recall]:
         """The revoke frames these devices are owed: self-built deliveries revoked within
@@ -76,7 +77,7 @@ class Delivery:
         rows = await self._db.read(
             store.pending_recalls, device_pks, Status.REVOKED, SELFBUILT, since
         )
-        return [Recall(*row) for row in rows]
+        return [Recall(row.id, row.device_pk, row.task_id, row.msg_key) for row in rows]
 
     async def recall(self, device_pks: Collection[int]) -> None:
         """Revocations for these devices were committed: send them their revoke frames."""
@@ -90,7 +91,9 @@ class Delivery:
     async def send_stored(self, ids: Sequence[int]) -> None:
         """Send deliveries that already exist (a binding just handed them to a device)."""
         if ids:
-            self._dispatcher.hand_over(outbound_of(await self._db.read(store.outbound_by_id, ids)))
+            self._dispatcher.hand_over(
+                outbound_from_rows(await self._db.read(store.outbound_by_id, ids))
+            )
 
     def acked(self, ids: Sequence[int]) -> None:
         metrics.deliveries({(SELFBUILT, Status.ACKED): len(ids)})

@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 
 from tidings.analytics import counters
 from tidings.contract import Outbound, PushOptions, Status
-from tidings.delivery.payload import payload_of
+from tidings.delivery.outbound import build_outbound
 from tidings.delivery.plan import Planned, TaskRow
 from tidings.delivery.routing import SELFBUILT
 from tidings.store import deliveries as store
@@ -36,21 +36,14 @@ def write_planned(
     counters.count_new(conn, rows, [p.device.platform if p.device else None for _, _, p in planned])
     ids = store.insert_deliveries(conn, rows)
     outbound = [
-        Outbound(
+        build_outbound(
             delivery_id,
             plan.channel or SELFBUILT,
             plan.device,
-            payload_of(
-                task.id,
-                options,
-                plan.message.msg_key,
-                plan.message.title,
-                plan.message.content,
-                plan.message.uri,
-                plan.message.extended_params,
-                task.expires_at,
-            ),
-            options,
+            task_id=task.id,
+            message=plan.message,
+            options=options,
+            expires_at=task.expires_at,
         )
         for delivery_id, (task, options, plan) in zip(ids, planned, strict=True)
         if plan.device is not None and plan.status == Status.PENDING

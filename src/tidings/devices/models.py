@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from tidings.contract import DeviceAddress
+from tidings.tasks import DEVICE_TYPES
 
-PLATFORMS = ("android", "ios", "harmonyos")
 # PushBind and PushReport give the platform as OsType, numbered like DeliveryType's devices.
-OS_TYPES = {1: "android", 2: "ios", 7: "harmonyos"}
+OS_TYPES = DEVICE_TYPES
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,10 +17,11 @@ from sqlalchemy.exc import IntegrityError
 
 from tidings.broker.base import Broker
 from tidings.channels.vendors import MANUFACTURERS, THIRD_CHANNELS
+from tidings.contract import PLATFORMS
 from tidings.delivery.bindings import adopt_waiting, close_for_unbound
 from tidings.delivery.service import Delivery
 from tidings.devices import tokens
-from tidings.devices.models import PLATFORMS, Device, DeviceState
+from tidings.devices.models import Device, DeviceState
 from tidings.devices.rules import (
     Binding,
     Report,

@@ -16,8 +16,7 @@ from enum import Enum
 from typing import Any, NamedTuple
 
 from tidings.channels.vendors import VENDORS
-from tidings.contract import Outbound, Recall
-from tidings.devices.models import PLATFORMS
+from tidings.contract import PLATFORMS, Outbound, Recall
 from tidings.devices.rules import MAX_THIRD_TOKEN
 
 # Close codes (RFC 6455 §7.4 and the 4000-4999 range kept for applications).

@@ -17,14 +17,13 @@ from dataclasses import dataclass
 from tidings.delivery.audience import Audience, Window
 from tidings.errors import Code, ServiceError
 from tidings.fields import read_instant, read_int
-from tidings.push.call import USER, CallFields, finish, read_task_name
+from tidings.push.call import CallFields, finish, read_task_name
 from tidings.push.models import CallSpec, PushLimits, PushPlan, RenderedMessage
 from tidings.push.targets import check_msg_key, check_size, unified_size
 from tidings.push.template import render_once
-from tidings.tasks import BROADCAST
+from tidings.tasks import BROADCAST, DEVICE_TYPES, USER_TARGET
 from tidings.templates.models import CompiledTemplate
 
-PLATFORMS = {1: "android", 2: "ios", 7: "harmonyos"}  # DeliveryType -> devices.platform
 KNOWN_TYPES = (1, 2, 3, 5, 6, 7)
 BOUND, ALL, UNBOUND = 0, 1, 2  # PushStatus
 PERIOD_DAYS = {1: 7, 2: 15, 3: 60, 4: None}  # BindPeriod / UnBindPeriod; 4 is "permanent"
@@ -62,9 +61,9 @@ def check_call(
     )
     if delivery_type is None:
         raise ServiceError(Code.DELIVERY_TYPE_NOT_SUPPORTED, "DeliveryType is required")
-    if delivery_type not in PLATFORMS:
+    if delivery_type not in DEVICE_TYPES:
         code = Code.BROADCAST_ONLY_SUPPORT_BY_DEVICE
-        if delivery_type != USER:
+        if delivery_type != USER_TARGET:
             code = Code.DELIVERY_TYPE_NOT_SUPPORTED
         raise ServiceError(
             code,
@@ -75,7 +74,7 @@ def check_call(
         raise ServiceError(Code.NEED_TEMPLATE, "TemplateName is required")
     msg_key = check_msg_key(fields.msg_key or "", "Msgkey", {})
     call = finish(fields, task_name, delivery_type, limits, timezone=timezone, now=now)
-    return call, read_audience(fields, PLATFORMS[delivery_type]), msg_key
+    return call, read_audience(fields, DEVICE_TYPES[delivery_type]), msg_key
 
 
 def read_audience(fields: BroadcastFields, platform: str) -> Audience:

@@ -17,7 +17,6 @@ from tidings.push.options import OptionFields, read_options
 from tidings.schedule.strategy import read_strategy
 
 MAX_TASK_NAME = 200
-USER = 3  # DeliveryType 3: the targets are userIds bound with PushBind
 SMS_STRATEGIES = (0, 1, 2)  # none, when the push is not delivered, alongside the push
 
 

@@ -13,11 +13,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from tidings.contract import Status
+from tidings.contract import REVOCABLE_DAYS, Status
 from tidings.errors import Code, ServiceError
+from tidings.instants import DAY_MS
 
-WINDOW_DAYS = 7
-DAY_MS = 86_400_000
 WITHDRAWABLE = frozenset({Status.PENDING, Status.NO_BIND})
 MAX_ID = 128
 
@@ -51,10 +50,10 @@ def read_id(raw: str | None, field: str) -> str:
 
 
 def check_recent(last_ms: int, now_ms: int, what: str) -> None:
-    """Only what was pushed within the last WINDOW_DAYS days can be revoked."""
-    if last_ms < now_ms - WINDOW_DAYS * DAY_MS:
+    """Only what was pushed within the last REVOCABLE_DAYS days can be revoked."""
+    if last_ms < now_ms - REVOCABLE_DAYS * DAY_MS:
         raise ServiceError(
             Code.INVALID_PARAM,
-            f"{what} was pushed more than {WINDOW_DAYS} days ago; only pushes of the last "
-            f"{WINDOW_DAYS} days can be revoked",
+            f"{what} was pushed more than {REVOCABLE_DAYS} days ago; only pushes of the last "
+            f"{REVOCABLE_DAYS} days can be revoked",
         )

@@ -33,7 +33,7 @@ from sqlalchemy import Connection
 from tidings.schedule.parents import settle
 from tidings.store import schedules as store
 from tidings.store.database import Database
-from tidings.tasks import ACCEPTED, PENDING, SKIPPED
+from tidings.tasks import ACCEPTED, PENDING, SKIPPED, validity_end
 
 log = logging.getLogger("tidings.schedule")
 
@@ -53,8 +53,8 @@ class Firing(NamedTuple):
 def fire_due(conn: Connection, now_ms: int, limit: int = BATCH) -> Firing:
     """Fire (or skip) up to ``limit`` occurrences due by ``now_ms``, and settle their parents."""
     due = store.claim_due(conn, PENDING, now_ms, limit)
-    live = [row.id for row in due if now_ms < row.due_at + row.expired_seconds * 1000]
-    dead = [row.id for row in due if now_ms >= row.due_at + row.expired_seconds * 1000]
+    live = [r.id for r in due if now_ms < validity_end(r.due_at, r.created_at, r.expired_seconds)]
+    dead = [r.id for r in due if now_ms >= validity_end(r.due_at, r.created_at, r.expired_seconds)]
     fired = store.move(conn, live, PENDING, ACCEPTED)
     skipped = store.move(conn, dead, PENDING, SKIPPED)
     settle(conn, {row.parent_id for row in due})

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from tidings.errors import Code, ServiceError
 from tidings.fields import read_int
+from tidings.instants import LATEST_MS
 
 IMMEDIATE, SCHEDULED, LOOP = 0, 1, 2
 DAILY, WEEKLY, MONTHLY = 1, 2, 3
@@ -188,7 +189,7 @@ def _millis(body: dict[str, Any], name: str) -> int:
         value = int(value)
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise _bad(f"StrategyContent.{name} is required: epoch milliseconds, got {value!r}")
-    if value > 253402128000000:  # 9999-12-30T00:00:00Z, a day of year 9999 in every time zone
+    if value > LATEST_MS:
         raise _bad(f"StrategyContent.{name} is out of range: {value}")
     return value
 

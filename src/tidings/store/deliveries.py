@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, Row, and_, bindparam, func, insert, select, text, update
 
 from tidings.store.chunks import chunks
+from tidings.store.devices import ADDRESS
 from tidings.store.rows import insert_rows
 from tidings.store.tables import (
     channel_configs,
@@ -48,11 +49,7 @@ OUTBOUND = (
         deliveries.c.id,
         deliveries.c.channel,
         deliveries.c.expires_at,
-        devices.c.pk.label("device_pk"),
-        devices.c.token,
-        devices.c.platform,
-        devices.c.manufacturer,
-        devices.c.third_token,
+        *ADDRESS,
         tasks.c.id.label("task_id"),
         tasks.c.options,
         messages.c.msg_key,
@@ -220,7 +217,7 @@ def settle(
         if conn.dialect.name != "sqlite":
             query = update(deliveries).where(*where).values(values)
             returned = query.returning(deliveries.c.stat_pk, deliveries.c.channel)
-            changed.extend(Changed(*row) for row in conn.execute(returned))
+            changed.extend(Changed(row.stat_pk, row.channel) for row in conn.execute(returned))
             continue
         groups = conn.execute(
             select(deliveries.c.stat_pk, deliveries.c.channel, func.count())

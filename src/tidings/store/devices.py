@@ -10,9 +10,9 @@ from sqlalchemy import Connection, Row, insert, select, text, update
 from tidings.store.chunks import chunks
 from tidings.store.tables import devices
 
-# Columns in the order of contract.DeviceAddress's fields.
+# A device's address: contract.DeviceAddress.from_row reads these.
 ADDRESS = (
-    devices.c.pk,
+    devices.c.pk.label("device_pk"),
     devices.c.token,
     devices.c.platform,
     devices.c.manufacturer,
@@ -73,7 +73,7 @@ def addresses_by_token(conn: Connection, app_pk: int, tokens: Sequence[str]) -> 
 
 
 def addresses_by_user(conn: Connection, app_pk: int, user_ids: Sequence[str]) -> list[Row]:
-    """(user_id, address columns...) for every device bound to one of ``user_ids``."""
+    """The user_id and address of every device bound to one of ``user_ids``."""
     rows: list[Row] = []
     for chunk in chunks(user_ids):
         query = select(devices.c.user_id, *ADDRESS).where(

@@ -60,7 +60,13 @@ def next_due(conn: Connection, state: str) -> int | None:
 def claim_due(conn: Connection, state: str, now_ms: int, limit: int) -> list[Row]:
     """Rows in ``state`` due by ``now_ms``, earliest first, locked; rows others hold are skipped."""
     query = (
-        select(tasks.c.id, tasks.c.parent_id, tasks.c.due_at, tasks.c.expired_seconds)
+        select(
+            tasks.c.id,
+            tasks.c.parent_id,
+            tasks.c.due_at,
+            tasks.c.created_at,
+            tasks.c.expired_seconds,
+        )
         .where(tasks.c.state == state, tasks.c.due_at <= now_ms)
         .order_by(tasks.c.due_at, tasks.c.id)
         .limit(limit)

@@ -1,0 +1,84 @@
+"""A delivery as channels get it, built from what the database holds: the one constructor of
+``Outbound``, for deliveries dispatch has just written and for stored ones sent again.
+
+Extension parameters come in two layers: the call-wide ``ExtendedParams`` and a target's own
+(PushMultiple's ``TargetMsg.N.ExtendedParams``). A device gets both merged, the target's value
+winning where a key is in both, since it is the more specific of the two.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Protocol
+
+from sqlalchemy import Row
+
+from tidings.contract import DeviceAddress, Outbound, Payload, PushOptions
+
+
+class MessageText(Protocol):
+    """What a message row holds for its devices (delivery/plan.py's MessageRow, and the
+    columns store.deliveries.OUTBOUND reads)."""
+
+    @property
+    def msg_key(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def content(self) -> str: ...
+    @property
+    def uri(self) -> str | None: ...
+    @property
+    def extended_params(self) -> str | None: ...  # the target's own, as stored (JSON)
+
+
+def merge_extended(unified: dict[str, str] | None, own_json: str | None) -> dict[str, str]:
+    merged = dict(unified) if unified else {}
+    if own_json:
+        merged.update(json.loads(own_json))
+    return merged
+
+
+def build_outbound(
+    delivery_id: int,
+    channel: str,
+    device: DeviceAddress,
+    *,
+    task_id: int,
+    message: MessageText,
+    options: PushOptions,
+    expires_at: int,
+) -> Outbound:
+    payload = Payload(
+        task_id,
+        message.msg_key,
+        message.title,
+        message.content,
+        message.uri,
+        merge_extended(options.extended_params, message.extended_params),
+        expires_at,
+    )
+    return Outbound(delivery_id, channel, device, payload, options)
+
+
+def outbound_from_rows(rows: Sequence[Row]) -> list[Outbound]:
+    """Outbound deliveries from store.deliveries.OUTBOUND rows (options parsed once per task)."""
+    options: dict[int, PushOptions] = {}
+    out = []
+    for row in rows:
+        task_options = options.get(row.task_id)
+        if task_options is None:
+            task_options = options[row.task_id] = PushOptions.from_json(row.options)
+        out.append(
+            build_outbound(
+                row.id,
+                row.channel,
+                DeviceAddress.from_row(row),
+                task_id=row.task_id,
+                message=row,
+                options=task_options,
+                expires_at=row.expires_at,
+            )
+        )
+    return out
