@@ -41,7 +41,7 @@ from tests.support.clients import new_sdk  # noqa: E402
 from tests.support.servers import free_port, running_server  # noqa: E402
 
 from tidings.channels.apns import provider_token  # noqa: E402
-from tidings.channels.config import check_config  # noqa: E402
+from tidings.channels.catalog import check_config  # noqa: E402
 from tidings.channels.http import tls_context  # noqa: E402
 from tidings.channels.http2 import Http2Connection  # noqa: E402
 from tidings.store.tables import apps, devices  # noqa: E402

@@ -14,9 +14,9 @@ Named tuples, not dataclasses, for what a burst builds one of per device, thousa
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass
-from enum import IntEnum
+from enum import Enum, IntEnum
 from typing import Any, NamedTuple, Protocol
 
 SELFBUILT = "selfbuilt"  # Tidings' own device connection: every device can be reached through it
@@ -165,18 +165,37 @@ class Recall(NamedTuple):
     msg_key: str
 
 
+class Reroute(Enum):
+    """Why a channel cannot take a delivery, which then goes over the self-built channel."""
+
+    DEAD_TOKEN = "dead_token"  # the device's vendor token is gone: forget it
+    UNCONFIGURED = "unconfigured"  # the app dropped the channel: the token stays
+
+
 class Outcome(NamedTuple):
     delivery_id: int
     status: int  # a Status value or a vendor error code
     reason: str | None = None  # the vendor's own words, kept for the message trace
     retry_at: int | None = None  # epoch ms; with status PENDING, send it again from then on
+    reroute: Reroute | None = None  # with status PENDING: not this channel's, send it otherwise
 
 
 class Channel(Protocol):
-    name: str  # the value routing picks and deliveries.channel stores ("selfbuilt", "apns", ...)
+    name: str  # the value routing picks and deliveries.channel stores (SELFBUILT, "apns", ...)
+    # Whether a delivered message can be taken back over this channel: revocation marks the
+    # channel's acknowledged deliveries revoked (Recalled) and calls ``recall``; otherwise it
+    # leaves them as they are (Unrecallable).
+    can_recall: bool
 
     async def send(self, batch: Sequence[Outbound]) -> Sequence[Outcome]:
         """Send the batch; the outcomes known now (an empty list is fine)."""
+        ...
+
+    async def recall(self, device_pks: Collection[int]) -> None:
+        """Deliveries of this channel to these devices were revoked, and the revocation is
+        committed: take back what the devices may hold of them. What each device is owed is
+        read from the database (delivery's ``pending_recalls``), so a device reached later is
+        still told."""
         ...
 
     async def aclose(self) -> None: ...

@@ -11,8 +11,9 @@ from tidings.analytics.service import Analytics
 from tidings.broker.base import Broker
 from tidings.broker.memory import MemoryBroker
 from tidings.broker.redis import RedisBroker
-from tidings.channels.registry import vendor_channels
-from tidings.channels.settings import ChannelSettings
+from tidings.channels import catalog
+from tidings.channels.app_configs import ChannelSettings
+from tidings.channels.vendor_channel import VendorChannel
 from tidings.config import Settings
 from tidings.delivery.service import Delivery
 from tidings.devices.service import Devices
@@ -80,8 +81,8 @@ class Services:
             on_scheduled=scheduler.wake,
         )
         channels = ChannelSettings(db, box, clock=clock, cache_seconds=settings.key_cache_seconds)
-        for vendor in vendor_channels(db, channels, delivery, clock=clock):
-            delivery.add_channel(vendor)
+        for vendor in catalog.REGISTERED:
+            delivery.add_channel(VendorChannel(vendor, channels, clock=clock))
         broker: Broker = (
             RedisBroker(settings.redis_url, prefix=settings.redis_prefix)
             if settings.redis_url

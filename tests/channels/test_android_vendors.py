@@ -18,8 +18,7 @@ from tests.fakes.oppo import FakeOppo
 from tests.fakes.vivo import FakeVivo
 from tests.fakes.xiaomi import FakeXiaomi
 from tidings.channels import fcm, hms, honor, oppo, vivo, xiaomi
-from tidings.channels.config import check_config
-from tidings.channels.verdicts import VENDOR_BLOCKS
+from tidings.channels.catalog import STATUS_BLOCKS, check_config
 from tidings.contract import Status
 
 FAKES = {
@@ -121,7 +120,7 @@ async def test_wrong_credentials_are_refused(fakes, name: str) -> None:
     config = check_config(name, {**fake.config(), secret_key: "wrong"})
     h = Harness(name, MODULES[name].make_sender, config)
     (outcome,) = await send(h, outbound(name, "t"))
-    assert outcome.status == VENDOR_BLOCKS[name] + 2  # the AUTH failure of the vendor's block
+    assert outcome.status == STATUS_BLOCKS[name] + 2  # the AUTH failure of the vendor's block
     assert fake.record.received == []
 
 
@@ -173,7 +172,7 @@ async def test_refusals_have_status_codes(fakes, name: str, body: dict, failure:
     h = harness(name, fakes)
     fakes[name].fail(200, body)
     (outcome,) = await send(h, outbound(name, "t"))
-    assert outcome.status == VENDOR_BLOCKS[name] + failure
+    assert outcome.status == STATUS_BLOCKS[name] + failure
     assert outcome.reason
 
 

@@ -12,7 +12,7 @@ from tests.channels.outbound import outbound
 from tests.fakes.apns import FakeApns
 from tests.fakes.credentials import BUNDLE_ID, apns_config
 from tidings.channels import apns
-from tidings.channels.config import check_config
+from tidings.channels.catalog import check_config
 from tidings.contract import Status
 
 TOKEN = "a1" * 32

@@ -7,7 +7,8 @@ import re
 import pytest
 
 from tests.fakes.credentials import apns_config, fcm_config, fcm_key, service_account
-from tidings.channels.config import ChannelConfigError, check_config
+from tidings.channels.catalog import check_config
+from tidings.channels.vendor_config import ChannelConfigError
 
 GOOD = {
     "hms": {"app_id": "10086", "client_id": "10086", "client_secret": "s3cret"},

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from tidings.contract import DeviceAddress, PushOptions
+from tidings.contract import SELFBUILT, DeviceAddress, PushOptions
 from tidings.delivery.outbound import build_outbound, merge_extended
 from tidings.delivery.plan import MessageRow
-from tidings.delivery.routing import SELFBUILT, router_for
+from tidings.delivery.routing import router_for
 
 
 def test_the_target_s_own_parameters_win_over_the_unified_ones() -> None:

@@ -28,7 +28,7 @@ from tests.support.clients import new_sdk
 from tests.support.devices import Listener, push_multiple
 from tests.support.servers import running_server
 from tests.support.stored import connection
-from tidings.channels.vendors import THIRD_CHANNELS
+from tidings.channels.catalog import THIRD_CHANNELS
 
 WORKSPACE = "vendorws"
 APP_ID = "ONEXVENDOR000001"

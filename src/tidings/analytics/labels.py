@@ -4,15 +4,15 @@ slots counters are kept in.
 MPS filters analytics by ``Platform`` (IOS, ANDROID, HARMONYOS), ``Channel`` (IOS for APNs, FCM,
 HMS, MIUI, OPPO, VIVO, ANDROID for its own connection, HARMONYOS) and ``Type`` (SIMPLE, TEMPLATE,
 MULTIPLE, BROADCAST). Tidings' own channel reaches any platform, so a self-built delivery is
-labelled with its device's platform (ANDROID, IOS or HARMONYOS); Honor, which MPS's list lacks,
-is HONOR.
+labelled with its device's platform (ANDROID, IOS or HARMONYOS); each vendor module declares its
+vendor's label (Honor, which MPS's list lacks, is HONOR).
 """
 
 from __future__ import annotations
 
-from tidings.channels.routing import SELFBUILT
-from tidings.channels.vendors import APNS, FCM, HMS, HONOR, OPPO, VIVO, XIAOMI
+from tidings.channels.catalog import ANALYTICS_CHANNELS
 from tidings.contract import PLATFORMS as DEVICE_PLATFORMS
+from tidings.contract import SELFBUILT
 from tidings.tasks import BROADCAST, DEVICE_TYPES, MULTIPLE, SIMPLE, TEMPLATE
 
 SLOT_MS = 15 * 60 * 1000  # a quarter hour: every time zone's offset is a whole number of them
@@ -21,16 +21,8 @@ NONE = ""  # a delivery with no device yet has no platform or channel
 PLATFORMS = {platform: platform.upper() for platform in DEVICE_PLATFORMS}
 # Without a device (an unknown token, a user not bound yet), a device DeliveryType says which.
 TYPE_PLATFORMS = {number: PLATFORMS[platform] for number, platform in DEVICE_TYPES.items()}
-VENDOR_CHANNELS = {
-    APNS: "IOS",
-    FCM: "FCM",
-    HMS: "HMS",
-    HONOR: "HONOR",
-    XIAOMI: "MIUI",
-    OPPO: "OPPO",
-    VIVO: "VIVO",
-}
-CHANNELS = ("IOS", "FCM", "HMS", "HONOR", "MIUI", "OPPO", "VIVO", "ANDROID", "HARMONYOS")
+# The Channel labels: each vendor's (channels/catalog.py), then the self-built channel's.
+CHANNELS = tuple(dict.fromkeys([*ANALYTICS_CHANNELS.values(), *PLATFORMS.values()]))
 TYPES = {"SIMPLE": SIMPLE, "TEMPLATE": TEMPLATE, "MULTIPLE": MULTIPLE, "BROADCAST": BROADCAST}
 
 
@@ -44,7 +36,7 @@ def channel_label(channel: str | None, platform: str) -> str:
     """``platform`` is the delivery's platform label."""
     if channel == SELFBUILT:
         return platform
-    return VENDOR_CHANNELS.get(channel or "", NONE)
+    return ANALYTICS_CHANNELS.get(channel or "", NONE)
 
 
 def slot_of(instant_ms: int) -> int:

@@ -15,15 +15,28 @@ from collections.abc import Callable
 from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric import ec
 
-from tidings.channels.config import ChannelConfig
 from tidings.channels.extensions import custom_data, delivery_uuid, whole_number
 from tidings.channels.http import retry_after, tls_context
 from tidings.channels.http2 import Headers, Http2Connection, Http2Error
 from tidings.channels.tokens import CachedToken
+from tidings.channels.vendor_channel import Transparent, Vendor
+from tidings.channels.vendor_config import (
+    CONCURRENCY,
+    ChannelConfig,
+    ChannelConfigError,
+    ConfigSchema,
+    Key,
+    choice,
+    pattern,
+    private_key,
+    url,
+)
 from tidings.channels.verdicts import ACCEPTED, Verdict
 from tidings.contract import Outbound
 
+NAME = "apns"
 TOKEN_LIFETIME = 3000.0
 LIVE_ACTIVITY_SUFFIX = ".push-type.liveactivity"
 
@@ -197,3 +210,59 @@ def sender_factory(clock: Callable[[], float] = time.time) -> Callable[[ChannelC
     """Senders that share connections and tokens per key."""
     links: dict[tuple[str, str, str], _KeyLink] = {}
     return lambda config: ApnsSender(config, links, clock=clock)
+
+
+HOSTS = {
+    "production": "https://api.push.apple.com",
+    "sandbox": "https://api.sandbox.push.apple.com",
+}
+_ID = pattern(r"[A-Z0-9]{10}", "10 upper-case letters or digits")
+
+
+def _https_url(name: str, value: Any) -> str:
+    found = url(name, value)
+    if not found.startswith("https://"):
+        raise ChannelConfigError(f"{name} must be an https URL (APNs speaks only HTTP/2 over TLS)")
+    return found
+
+
+def _key(name: str, value: Any) -> str:
+    key = private_key(name, value)
+    if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
+        raise ChannelConfigError(f"{name} must be the P-256 (ES256) key of an APNs .p8 file")
+    return value.strip() + "\n"
+
+
+def _defaults(values: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "environment": "production",
+        "base_url": HOSTS[values.get("environment", "production")],
+    }
+
+
+CONFIG = ConfigSchema(
+    (
+        Key("team_id", _ID),
+        Key("key_id", _ID),
+        Key("private_key", _key, secret=True),
+        Key("bundle_id", pattern(r"[A-Za-z0-9.-]{1,155}", "a bundle id such as com.example.app")),
+        Key("environment", choice(*HOSTS), required=False),
+        Key("base_url", _https_url, required=False),
+        CONCURRENCY,
+    ),
+    _defaults,
+    concurrency=200,
+)
+
+VENDOR = Vendor(
+    name=NAME,
+    third_channel=1,
+    manufacturer="ios",
+    analytics_channel="IOS",
+    platform="ios",
+    token_platforms=("ios",),
+    transparent=Transparent.BACKGROUND,
+    config=CONFIG,
+    senders=sender_factory,
+    live_activities=True,
+)

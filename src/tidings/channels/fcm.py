@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tidings.channels.config import ChannelConfig
 from tidings.channels.extensions import (
     custom_data,
     data_message,
@@ -21,9 +21,22 @@ from tidings.channels.extensions import (
     wants_data_message,
 )
 from tidings.channels.http import HttpSender, jwt_bearer, retry_after
-from tidings.channels.vendors import FCM
+from tidings.channels.vendor_channel import ANDROID_DEVICES, Transparent, Vendor
+from tidings.channels.vendor_config import (
+    COMMON,
+    ChannelConfig,
+    ChannelConfigError,
+    ConfigSchema,
+    Key,
+    private_key,
+    text,
+    url,
+)
 from tidings.channels.verdicts import ACCEPTED, Failure, Verdict, vendor_status
 from tidings.contract import Outbound
+
+NAME = "fcm"
+BLOCK = 2100  # its status codes: BLOCK + a verdicts.Failure
 
 SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 MAX_TTL = 28 * 24 * 3600
@@ -44,7 +57,7 @@ def message(out: Outbound, now: float) -> dict[str, Any]:
     android: dict[str, Any] = {"ttl": f"{ttl_seconds(out, now, maximum=MAX_TTL)}s"}
     body: dict[str, Any] = {"token": out.device.third_token, "android": android}
     if wants_data_message(out):
-        body["data"] = data_message(out, FCM)
+        body["data"] = data_message(out, NAME)
         android["priority"] = out.options.transparent_urgency or "NORMAL"
         return body
     body["data"] = custom_data(out)
@@ -73,11 +86,11 @@ def read_answer(status: int, headers: httpx.Headers, body: bytes) -> Verdict:
     )
     reason = f"{code or status}: {error.get('message', '')}".strip()
     if status == 401 or code == "UNAUTHENTICATED":
-        return Verdict(vendor_status(FCM, Failure.AUTH), reason, reauth=True)
+        return Verdict(vendor_status(BLOCK, Failure.AUTH), reason, reauth=True)
     failure = _FAILURES.get(code or "", Failure.INVALID if status < 500 else Failure.VENDOR_ERROR)
     transient = status == 429 or status >= 500
     return Verdict(
-        vendor_status(FCM, failure),
+        vendor_status(BLOCK, failure),
         reason,
         retry=transient,
         retry_after=retry_after(headers) if transient else None,
@@ -86,7 +99,7 @@ def read_answer(status: int, headers: httpx.Headers, body: bytes) -> Verdict:
 
 
 class FcmProtocol:
-    vendor = FCM
+    block = BLOCK
     needs_token = True
 
     def __init__(self, config: ChannelConfig, clock=time.time) -> None:
@@ -112,7 +125,7 @@ class FcmProtocol:
         return jwt.encode(claims, self._account["private_key"], algorithm="RS256", headers=headers)
 
     async def fetch_token(self, client: httpx.AsyncClient) -> tuple[str, float]:
-        return await jwt_bearer(FCM, client, self._auth_url, self.assertion())
+        return await jwt_bearer(BLOCK, client, self._auth_url, self.assertion())
 
     def request(self, out: Outbound, token: str | None, now: float) -> httpx.Request:
         return httpx.Request(
@@ -128,3 +141,52 @@ class FcmProtocol:
 
 def make_sender(config: ChannelConfig) -> HttpSender:
     return HttpSender(FcmProtocol(config), config["concurrency"], http2=True)
+
+
+def _service_account(name: str, value: Any) -> dict[str, str]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ChannelConfigError(f"{name} must be the service account's JSON object") from None
+    if not isinstance(value, dict):
+        raise ChannelConfigError(f"{name} must be the service account's JSON object")
+    for field in ("project_id", "client_email", "private_key"):
+        text(f"{name}.{field}", value.get(field))
+    if not isinstance(private_key(f"{name}.private_key", value["private_key"]), rsa.RSAPrivateKey):
+        raise ChannelConfigError(f"{name}.private_key must be an RSA key (RS256)")
+    if "token_uri" in value:
+        url(f"{name}.token_uri", value["token_uri"])
+    return {k: v for k, v in value.items() if isinstance(v, str)}
+
+
+def _defaults(values: dict[str, Any]) -> dict[str, Any]:
+    account = values["service_account"]
+    return {
+        "base_url": "https://fcm.googleapis.com",
+        "auth_url": account.get("token_uri", "https://oauth2.googleapis.com/token"),
+    }
+
+
+CONFIG = ConfigSchema(
+    (
+        Key("service_account", _service_account, secret=True),
+        Key("auth_url", url, required=False),
+        *COMMON,
+    ),
+    _defaults,
+    concurrency=100,
+)
+
+VENDOR = Vendor(
+    name=NAME,
+    third_channel=2,
+    manufacturer="fcm",
+    analytics_channel="FCM",
+    platform="android",
+    token_platforms=ANDROID_DEVICES,
+    transparent=Transparent.DATA_MESSAGE,
+    config=CONFIG,
+    senders=lambda: make_sender,
+    status_block=BLOCK,
+)

@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 
-from tidings.channels.config import ChannelConfig
 from tidings.channels.extensions import (
     custom_data,
     data_message,
@@ -22,9 +21,13 @@ from tidings.channels.extensions import (
     whole_number,
 )
 from tidings.channels.http import ClientCredentialsJson, HttpSender, retry_after
-from tidings.channels.vendors import HMS
+from tidings.channels.vendor_channel import ANDROID_DEVICES, Transparent, Vendor
+from tidings.channels.vendor_config import COMMON, OAUTH, ChannelConfig, ConfigSchema, hosts
 from tidings.channels.verdicts import ACCEPTED, Failure, Verdict, vendor_status
 from tidings.contract import Outbound
+
+NAME = "hms"
+BLOCK = 2200  # its status codes: BLOCK + a verdicts.Failure
 
 MAX_TTL = 15 * 24 * 3600
 CATEGORIES = {
@@ -60,12 +63,12 @@ def click_action(out: Outbound) -> dict[str, Any]:
 def message(out: Outbound, now: float) -> dict[str, Any]:
     options = out.options
     android: dict[str, Any] = {"ttl": f"{ttl_seconds(out, now, maximum=MAX_TTL)}s"}
-    category = CATEGORIES.get(vendor_field(options.third_channel_category, HMS) or "")
+    category = CATEGORIES.get(vendor_field(options.third_channel_category, NAME) or "")
     if category:
         android["category"] = category
     body: dict[str, Any] = {"token": [out.device.third_token], "android": android}
     if wants_data_message(out):
-        body["data"] = json.dumps(data_message(out, HMS), ensure_ascii=False)
+        body["data"] = json.dumps(data_message(out, NAME), ensure_ascii=False)
         android["urgency"] = options.transparent_urgency or "NORMAL"
         return {"validate_only": False, "message": body}
     extended = out.payload.extended_params
@@ -76,7 +79,7 @@ def message(out: Outbound, now: float) -> dict[str, Any]:
     }
     if options.channel_id:
         notification["channel_id"] = options.channel_id
-    importance = IMPORTANCE.get(vendor_field(options.notify_level, HMS) or "")
+    importance = IMPORTANCE.get(vendor_field(options.notify_level, NAME) or "")
     if importance:
         notification["importance"] = importance
     badge_add = whole_number(extended.get("badge_add_num"))
@@ -99,13 +102,13 @@ def read_answer(status: int, headers: httpx.Headers, body: bytes) -> Verdict:
     if status == 200 and code == SUCCESS:
         return ACCEPTED
     if status == 401 or code in _REAUTH:
-        return Verdict(vendor_status(HMS, Failure.AUTH), reason, reauth=True)
+        return Verdict(vendor_status(BLOCK, Failure.AUTH), reason, reauth=True)
     transient = status in (429, 502, 503) or status >= 500 or code == "81000001"
     failure = _FAILURES.get(code, Failure.VENDOR_ERROR if transient else Failure.INVALID)
     if status == 503:
         failure = Failure.THROTTLED  # Huawei's flow control
     return Verdict(
-        vendor_status(HMS, failure),
+        vendor_status(BLOCK, failure),
         reason,
         retry=transient,
         retry_after=retry_after(headers) if transient else None,
@@ -114,7 +117,7 @@ def read_answer(status: int, headers: httpx.Headers, body: bytes) -> Verdict:
 
 
 class HmsProtocol(ClientCredentialsJson):
-    vendor = HMS
+    block = BLOCK
 
     def __init__(self, config: ChannelConfig) -> None:
         super().__init__(config, f"{config['base_url']}/v1/{config['app_id']}/messages:send")
@@ -128,3 +131,26 @@ class HmsProtocol(ClientCredentialsJson):
 
 def make_sender(config: ChannelConfig) -> HttpSender:
     return HttpSender(HmsProtocol(config), config["concurrency"])
+
+
+CONFIG = ConfigSchema(
+    (*OAUTH, *COMMON),
+    hosts(
+        "https://push-api.cloud.huawei.com",
+        "https://oauth-login.cloud.huawei.com/oauth2/v3/token",
+    ),
+    concurrency=50,
+)
+
+VENDOR = Vendor(
+    name=NAME,
+    third_channel=3,
+    manufacturer="hms",
+    analytics_channel="HMS",
+    platform="android",
+    token_platforms=ANDROID_DEVICES,
+    transparent=Transparent.DATA_MESSAGE,
+    config=CONFIG,
+    senders=lambda: make_sender,
+    status_block=BLOCK,
+)

@@ -13,7 +13,6 @@ from typing import Any
 
 import httpx
 
-from tidings.channels.config import ChannelConfig
 from tidings.channels.extensions import (
     custom_data,
     data_message,
@@ -24,9 +23,13 @@ from tidings.channels.extensions import (
 )
 from tidings.channels.hms import click_action
 from tidings.channels.http import ClientCredentialsJson, HttpSender, retry_after
-from tidings.channels.vendors import HONOR
+from tidings.channels.vendor_channel import ANDROID_DEVICES, Transparent, Vendor
+from tidings.channels.vendor_config import COMMON, OAUTH, ChannelConfig, ConfigSchema, hosts
 from tidings.channels.verdicts import ACCEPTED, Failure, Verdict, vendor_status
 from tidings.contract import Outbound
+
+NAME = "honor"
+BLOCK = 2300  # its status codes: BLOCK + a verdicts.Failure
 
 MAX_TTL = 15 * 24 * 3600
 IMPORTANCE = {"1": "LOW", "2": "NORMAL", "LOW": "LOW", "NORMAL": "NORMAL"}
@@ -37,7 +40,7 @@ _REAUTH = frozenset({401, 80200001, 80200003})
 def importance(out: Outbound) -> str | None:
     options = out.options
     for given in (options.third_channel_category, options.notify_level):
-        value = IMPORTANCE.get((vendor_field(given, HONOR) or "").upper())
+        value = IMPORTANCE.get((vendor_field(given, NAME) or "").upper())
         if value:
             return value
     return None
@@ -47,7 +50,7 @@ def message(out: Outbound, now: float) -> dict[str, Any]:
     android: dict[str, Any] = {"ttl": f"{ttl_seconds(out, now, maximum=MAX_TTL)}s"}
     body: dict[str, Any] = {"token": [out.device.third_token], "android": android}
     if wants_data_message(out):
-        body["data"] = json.dumps(data_message(out, HONOR), ensure_ascii=False)
+        body["data"] = json.dumps(data_message(out, NAME), ensure_ascii=False)
         return body
     extended = out.payload.extended_params
     action = click_action(out)
@@ -78,21 +81,21 @@ def read_answer(status: int, headers: httpx.Headers, body: bytes, token: str) ->
     except (ValueError, AttributeError, TypeError):
         code, data, reason = 0, {}, f"HTTP {status}"
     if status == 401 or code in _REAUTH:
-        return Verdict(vendor_status(HONOR, Failure.AUTH), reason, reauth=True)
+        return Verdict(vendor_status(BLOCK, Failure.AUTH), reason, reauth=True)
     if status >= 500 or status == 429:
         failure = Failure.THROTTLED if status in (429, 503) else Failure.VENDOR_ERROR
         return Verdict(
-            vendor_status(HONOR, failure), reason, retry=True, retry_after=retry_after(headers)
+            vendor_status(BLOCK, failure), reason, retry=True, retry_after=retry_after(headers)
         )
     if token in (data.get("expireTokens") or []):
-        return Verdict(vendor_status(HONOR, Failure.DEAD_TOKEN), reason, dead_token=True)
+        return Verdict(vendor_status(BLOCK, Failure.DEAD_TOKEN), reason, dead_token=True)
     if status == 200 and code in SUCCESS and token not in (data.get("failTokens") or []):
         return ACCEPTED
-    return Verdict(vendor_status(HONOR, Failure.INVALID), reason)
+    return Verdict(vendor_status(BLOCK, Failure.INVALID), reason)
 
 
 class HonorProtocol(ClientCredentialsJson):
-    vendor = HONOR
+    block = BLOCK
 
     def __init__(self, config: ChannelConfig) -> None:
         super().__init__(config, f"{config['base_url']}/api/v1/{config['app_id']}/sendMessage")
@@ -109,3 +112,26 @@ class HonorProtocol(ClientCredentialsJson):
 
 def make_sender(config: ChannelConfig) -> HttpSender:
     return HttpSender(HonorProtocol(config), config["concurrency"])
+
+
+CONFIG = ConfigSchema(
+    (*OAUTH, *COMMON),
+    hosts(
+        "https://push-api.cloud.hihonor.com",
+        "https://iam.developer.hihonor.com/auth/realms/developer/protocol/openid-connect/token",
+    ),
+    concurrency=50,
+)
+
+VENDOR = Vendor(
+    name=NAME,
+    third_channel=4,
+    manufacturer="honor",
+    analytics_channel="HONOR",
+    platform="android",
+    token_platforms=ANDROID_DEVICES,
+    transparent=Transparent.DATA_MESSAGE,
+    config=CONFIG,
+    senders=lambda: make_sender,
+    status_block=BLOCK,
+)

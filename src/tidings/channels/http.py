@@ -19,8 +19,8 @@ from typing import Any, Protocol
 import certifi
 import httpx
 
-from tidings.channels.config import ChannelConfig
 from tidings.channels.tokens import CachedToken
+from tidings.channels.vendor_config import ChannelConfig
 from tidings.channels.verdicts import Failure, Verdict, vendor_status
 from tidings.contract import Outbound
 
@@ -74,7 +74,7 @@ class AuthFailed(Exception):
 class VendorHttp(Protocol):
     """One vendor's protocol over HTTP: how it authenticates, asks and answers."""
 
-    vendor: str
+    block: int  # the vendor's status codes (Vendor.status_block)
     needs_token: bool
 
     async def fetch_token(self, client: httpx.AsyncClient) -> tuple[str, float]:
@@ -107,7 +107,7 @@ class HttpSender:
         )
 
     async def attempt(self, out: Outbound) -> Verdict:
-        unreachable = vendor_status(self._protocol.vendor, Failure.CONN_CLOSED)
+        unreachable = vendor_status(self._protocol.block, Failure.CONN_CLOSED)
         try:
             token = await self._token.get() if self._token is not None else None
             response = await self._client.send(self._protocol.request(out, token, self._clock()))
@@ -125,7 +125,7 @@ class HttpSender:
         await self._client.aclose()
 
 
-def token_answer(vendor: str, response: httpx.Response) -> dict[str, Any]:
+def token_answer(block: int, response: httpx.Response) -> dict[str, Any]:
     """A token endpoint's JSON answer, or ``AuthFailed``: retried when the vendor is down,
     final when it refused the credentials."""
     try:
@@ -137,7 +137,7 @@ def token_answer(vendor: str, response: httpx.Response) -> dict[str, Any]:
         reason = f"token endpoint answered {response.status_code}"
         raise AuthFailed(
             Verdict(
-                vendor_status(vendor, failure),
+                vendor_status(block, failure),
                 reason,
                 retry=True,
                 retry_after=retry_after(response.headers),
@@ -146,7 +146,7 @@ def token_answer(vendor: str, response: httpx.Response) -> dict[str, Any]:
     if response.status_code != 200 or not isinstance(body, dict):
         raise AuthFailed(
             Verdict(
-                vendor_status(vendor, Failure.AUTH),
+                vendor_status(block, Failure.AUTH),
                 f"token endpoint refused the credentials ({response.status_code}): "
                 f"{response.text[:200]}",
             )
@@ -155,35 +155,35 @@ def token_answer(vendor: str, response: httpx.Response) -> dict[str, Any]:
 
 
 async def client_credentials(
-    vendor: str, client: httpx.AsyncClient, url: str, client_id: str, secret: str
+    block: int, client: httpx.AsyncClient, url: str, client_id: str, secret: str
 ) -> tuple[str, float]:
     """OAuth 2.0 client credentials (Huawei, Honor)."""
     form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
-    body = token_answer(vendor, await client.post(url, data=form))
-    return _access_token(vendor, body)
+    body = token_answer(block, await client.post(url, data=form))
+    return _access_token(block, body)
 
 
-def _access_token(vendor: str, body: dict[str, Any]) -> tuple[str, float]:
+def _access_token(block: int, body: dict[str, Any]) -> tuple[str, float]:
     token = body.get("access_token")
     if not isinstance(token, str) or not token:
-        raise AuthFailed(Verdict(vendor_status(vendor, Failure.AUTH), f"no access_token: {body}"))
+        raise AuthFailed(Verdict(vendor_status(block, Failure.AUTH), f"no access_token: {body}"))
     return token, float(body.get("expires_in") or 3600)
 
 
 async def jwt_bearer(
-    vendor: str, client: httpx.AsyncClient, url: str, assertion: str
+    block: int, client: httpx.AsyncClient, url: str, assertion: str
 ) -> tuple[str, float]:
     """OAuth 2.0 JWT bearer grant (a Google service account, for FCM)."""
     form = {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion}
-    body = token_answer(vendor, await client.post(url, data=form))
-    return _access_token(vendor, body)
+    body = token_answer(block, await client.post(url, data=form))
+    return _access_token(block, body)
 
 
 class ClientCredentialsJson:
     """The shape Huawei and Honor share: an OAuth client-credentials token, then JSON posts
-    carrying it as a bearer token. Subclasses give ``vendor``, ``body`` and ``read``."""
+    carrying it as a bearer token. Subclasses give ``block``, ``body`` and ``read``."""
 
-    vendor: str
+    block: int
     needs_token = True
 
     def __init__(self, config: ChannelConfig, send_url: str) -> None:
@@ -193,7 +193,7 @@ class ClientCredentialsJson:
     async def fetch_token(self, client: httpx.AsyncClient) -> tuple[str, float]:
         config = self._config
         return await client_credentials(
-            self.vendor, client, config["auth_url"], config["client_id"], config["client_secret"]
+            self.block, client, config["auth_url"], config["client_id"], config["client_secret"]
         )
 
     def headers(self, token: str | None, now: float) -> dict[str, str]:

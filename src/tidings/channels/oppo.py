@@ -15,10 +15,10 @@ from typing import Any
 
 import httpx
 
-from tidings.channels.config import ChannelConfig
 from tidings.channels.extensions import custom_data, delivery_uuid, ttl_seconds, vendor_field
 from tidings.channels.http import AuthFailed, HttpSender, retry_after, token_answer
-from tidings.channels.vendors import OPPO
+from tidings.channels.vendor_channel import ANDROID_DEVICES, Transparent, Vendor
+from tidings.channels.vendor_config import COMMON, ChannelConfig, ConfigSchema, Key, hosts, text
 from tidings.channels.verdicts import (
     ACCEPTED,
     Failure,
@@ -28,6 +28,9 @@ from tidings.channels.verdicts import (
     vendor_status,
 )
 from tidings.contract import Outbound
+
+NAME = "oppo"
+BLOCK = 2500  # its status codes: BLOCK + a verdicts.Failure
 
 MAX_TTL = 10 * 24 * 3600
 TOKEN_LIFETIME = 24 * 3600.0
@@ -57,10 +60,10 @@ def message(out: Outbound, now: float) -> dict[str, Any]:
         notification["click_action_type"] = 0
     if options.channel_id:
         notification["channel_id"] = options.channel_id
-    category = vendor_field(options.third_channel_category, OPPO)
+    category = vendor_field(options.third_channel_category, NAME)
     if category:
         notification["category"] = category
-    level = vendor_field(options.notify_level, OPPO)
+    level = vendor_field(options.notify_level, NAME)
     if level and level.isdigit():
         notification["notify_level"] = int(level)
     elif options.silent == 1:
@@ -73,18 +76,18 @@ def message(out: Outbound, now: float) -> dict[str, Any]:
 def read_answer(status: int, headers: httpx.Headers, body: bytes) -> Verdict:
     code, reason = coded_answer(body, "code", "message", status)
     if status >= 500 or status == 429:
-        return unavailable(OPPO, reason, retry_after(headers))
+        return unavailable(BLOCK, reason, retry_after(headers))
     if status == 200 and code == 0:
         return ACCEPTED
     if code in _REAUTH:
-        return Verdict(vendor_status(OPPO, Failure.AUTH), reason, reauth=True)
+        return Verdict(vendor_status(BLOCK, Failure.AUTH), reason, reauth=True)
     if code == INVALID_REGISTRATION:
-        return Verdict(vendor_status(OPPO, Failure.DEAD_TOKEN), reason, dead_token=True)
-    return Verdict(vendor_status(OPPO, Failure.INVALID), reason)
+        return Verdict(vendor_status(BLOCK, Failure.DEAD_TOKEN), reason, dead_token=True)
+    return Verdict(vendor_status(BLOCK, Failure.INVALID), reason)
 
 
 class OppoProtocol:
-    vendor = OPPO
+    block = BLOCK
     needs_token = True
 
     def __init__(self, config: ChannelConfig) -> None:
@@ -95,11 +98,11 @@ class OppoProtocol:
         timestamp = str(int(time.time() * 1000))
         key, secret = self._config["app_key"], self._config["master_secret"]
         form = {"app_key": key, "timestamp": timestamp, "sign": sign(key, timestamp, secret)}
-        body = token_answer(OPPO, await client.post(f"{self._base}/server/v1/auth", data=form))
+        body = token_answer(BLOCK, await client.post(f"{self._base}/server/v1/auth", data=form))
         token = (body.get("data") or {}).get("auth_token")
         if body.get("code") != 0 or not token:
             raise AuthFailed(
-                Verdict(vendor_status(OPPO, Failure.AUTH), f"auth refused: {body.get('message')}")
+                Verdict(vendor_status(BLOCK, Failure.AUTH), f"auth refused: {body.get('message')}")
             )
         return token, TOKEN_LIFETIME
 
@@ -119,3 +122,23 @@ class OppoProtocol:
 
 def make_sender(config: ChannelConfig) -> HttpSender:
     return HttpSender(OppoProtocol(config), config["concurrency"])
+
+
+CONFIG = ConfigSchema(
+    (Key("app_key", text), Key("master_secret", text, secret=True), *COMMON),
+    hosts("https://api.push.oppomobile.com"),
+    concurrency=50,
+)
+
+VENDOR = Vendor(
+    name=NAME,
+    third_channel=6,
+    manufacturer="oppo",
+    analytics_channel="OPPO",
+    platform="android",
+    token_platforms=ANDROID_DEVICES,
+    transparent=Transparent.NONE,
+    config=CONFIG,
+    senders=lambda: make_sender,
+    status_block=BLOCK,
+)

@@ -13,8 +13,7 @@ from collections.abc import Collection, Sequence
 from typing import Protocol
 
 from tidings.broker.base import Broker, PokeHandler
-from tidings.channels.routing import SELFBUILT
-from tidings.contract import Outbound, Outcome
+from tidings.contract import SELFBUILT, Outbound, Outcome
 
 
 class Receiver(Protocol):

@@ -5,9 +5,9 @@ send loop (``retry.py``) and the vendor channel act on verdicts alone, so retryi
 access tokens and removing dead tokens are written once for all vendors.
 
 Status codes: APNs reasons take MPS's documented 2001-2024 (the gaps in MPS's list carry the
-reasons MPS leaves unnamed). MPS's tables for the other vendors were not available, so each gets a
-block of its own, ``2100 + 100 * n``, with the same offsets for the same kind of failure;
-docs/vendor-channels.md lists them.
+reasons MPS leaves unnamed). MPS's tables for the other vendors were not available, so each
+declares a block of its own (``Vendor.status_block``: ``2100 + 100 * n``), with the same offsets
+for the same kind of failure; docs/vendor-channels.md lists them.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import json
 from enum import IntEnum
 from typing import NamedTuple
 
-from tidings.channels.vendors import FCM, HMS, HONOR, OPPO, VIVO, XIAOMI
 from tidings.contract import Status
 
 
@@ -33,11 +32,9 @@ class Failure(IntEnum):
     CONN_CLOSED = 8  # no answer: the connection failed, still failing when retrying stopped
 
 
-VENDOR_BLOCKS = {FCM: 2100, HMS: 2200, HONOR: 2300, XIAOMI: 2400, OPPO: 2500, VIVO: 2600}
-
-
-def vendor_status(vendor: str, failure: Failure) -> int:
-    return VENDOR_BLOCKS[vendor] + failure
+def vendor_status(block: int, failure: Failure) -> int:
+    """The status code of ``failure`` in a vendor's block."""
+    return block + failure
 
 
 class Verdict(NamedTuple):
@@ -66,8 +63,8 @@ def coded_answer(body: bytes, code_key: str, text_key: str, status: int) -> tupl
         return -1, f"HTTP {status}"
 
 
-def unavailable(vendor: str, reason: str, retry_after: float | None) -> Verdict:
+def unavailable(block: int, reason: str, retry_after: float | None) -> Verdict:
     """The vendor is down or throttling (HTTP 429 or 5xx): try again later."""
     return Verdict(
-        vendor_status(vendor, Failure.VENDOR_ERROR), reason, retry=True, retry_after=retry_after
+        vendor_status(block, Failure.VENDOR_ERROR), reason, retry=True, retry_after=retry_after
     )

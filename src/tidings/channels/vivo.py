@@ -14,10 +14,18 @@ from typing import Any
 
 import httpx
 
-from tidings.channels.config import ChannelConfig
 from tidings.channels.extensions import custom_data, delivery_uuid, ttl_seconds, vendor_field
 from tidings.channels.http import AuthFailed, HttpSender, retry_after, token_answer
-from tidings.channels.vendors import VIVO
+from tidings.channels.vendor_channel import ANDROID_DEVICES, Transparent, Vendor
+from tidings.channels.vendor_config import (
+    COMMON,
+    ChannelConfig,
+    ConfigSchema,
+    Key,
+    hosts,
+    pattern,
+    text,
+)
 from tidings.channels.verdicts import (
     ACCEPTED,
     Failure,
@@ -27,6 +35,9 @@ from tidings.channels.verdicts import (
     vendor_status,
 )
 from tidings.contract import Outbound
+
+NAME = "vivo"
+BLOCK = 2600  # its status codes: BLOCK + a verdicts.Failure
 
 MAX_TTL = 7 * 24 * 3600
 MIN_TTL = 60
@@ -69,7 +80,7 @@ def message(out: Outbound, app_id: str, now: float) -> dict[str, Any]:
         body.update(skipType=2, skipContent=out.payload.uri)
     else:
         body["skipType"] = 1
-    category = vendor_field(options.third_channel_category, VIVO)
+    category = vendor_field(options.third_channel_category, NAME)
     if category:
         body["category"] = category
     return body
@@ -78,14 +89,14 @@ def message(out: Outbound, app_id: str, now: float) -> dict[str, Any]:
 def read_answer(status: int, headers: httpx.Headers, body: bytes) -> Verdict:
     code, reason = coded_answer(body, "result", "desc", status)
     if status >= 500 or status == 429:
-        return unavailable(VIVO, reason, retry_after(headers))
+        return unavailable(BLOCK, reason, retry_after(headers))
     if status == 200 and code == 0:
         return ACCEPTED
     if code in _REAUTH:
-        return Verdict(vendor_status(VIVO, Failure.AUTH), reason, reauth=True)
+        return Verdict(vendor_status(BLOCK, Failure.AUTH), reason, reauth=True)
     failure = _FAILURES.get(code, Failure.INVALID)
     return Verdict(
-        vendor_status(VIVO, failure),
+        vendor_status(BLOCK, failure),
         reason,
         retry=failure == Failure.THROTTLED,
         dead_token=failure == Failure.DEAD_TOKEN,
@@ -93,7 +104,7 @@ def read_answer(status: int, headers: httpx.Headers, body: bytes) -> Verdict:
 
 
 class VivoProtocol:
-    vendor = VIVO
+    block = BLOCK
     needs_token = True
 
     def __init__(self, config: ChannelConfig) -> None:
@@ -109,14 +120,14 @@ class VivoProtocol:
             "timestamp": int(timestamp),
             "sign": sign(config["app_id"], config["app_key"], timestamp, config["app_secret"]),
         }
-        answer = token_answer(VIVO, await client.post(f"{self._base}/message/auth", json=body))
+        answer = token_answer(BLOCK, await client.post(f"{self._base}/message/auth", json=body))
         token = answer.get("authToken")
         if answer.get("result") != 0 or not token:
             code = answer.get("result")
             failure = _FAILURES.get(code, Failure.AUTH) if isinstance(code, int) else Failure.AUTH
             raise AuthFailed(
                 Verdict(
-                    vendor_status(VIVO, failure),
+                    vendor_status(BLOCK, failure),
                     f"auth refused: {code} {answer.get('desc')}",
                     retry=failure == Failure.THROTTLED,
                 )
@@ -137,3 +148,28 @@ class VivoProtocol:
 
 def make_sender(config: ChannelConfig) -> HttpSender:
     return HttpSender(VivoProtocol(config), config["concurrency"])
+
+
+CONFIG = ConfigSchema(
+    (
+        Key("app_id", pattern(r"[0-9]{1,18}", "the numeric vivo app id")),
+        Key("app_key", text),
+        Key("app_secret", text, secret=True),
+        *COMMON,
+    ),
+    hosts("https://api-push.vivo.com.cn"),
+    concurrency=20,
+)
+
+VENDOR = Vendor(
+    name=NAME,
+    third_channel=7,
+    manufacturer="vivo",
+    analytics_channel="VIVO",
+    platform="android",
+    token_platforms=ANDROID_DEVICES,
+    transparent=Transparent.NONE,
+    config=CONFIG,
+    senders=lambda: make_sender,
+    status_block=BLOCK,
+)

@@ -11,10 +11,10 @@ import json
 
 import httpx
 
-from tidings.channels.config import ChannelConfig
 from tidings.channels.extensions import custom_data, ttl_seconds, vendor_field, wants_data_message
 from tidings.channels.http import HttpSender, retry_after
-from tidings.channels.vendors import XIAOMI
+from tidings.channels.vendor_channel import ANDROID_DEVICES, Transparent, Vendor
+from tidings.channels.vendor_config import COMMON, ChannelConfig, ConfigSchema, Key, hosts, text
 from tidings.channels.verdicts import (
     ACCEPTED,
     Failure,
@@ -24,6 +24,9 @@ from tidings.channels.verdicts import (
     vendor_status,
 )
 from tidings.contract import Outbound
+
+NAME = "xiaomi"
+BLOCK = 2400  # its status codes: BLOCK + a verdicts.Failure
 
 MAX_TTL = 14 * 24 * 3600
 _FAILURES = {
@@ -57,7 +60,7 @@ def form(out: Outbound, package_name: str, now: float) -> dict[str, str]:
     }
     channel = (
         options.mi_channel_id
-        or vendor_field(options.third_channel_category, XIAOMI)
+        or vendor_field(options.third_channel_category, NAME)
         or options.channel_id
     )
     if channel:
@@ -78,14 +81,14 @@ def form(out: Outbound, package_name: str, now: float) -> dict[str, str]:
 def read_answer(status: int, headers: httpx.Headers, body: bytes) -> Verdict:
     code, reason = coded_answer(body, "code", "reason", status)
     if status >= 500 or status == 429:
-        return unavailable(XIAOMI, reason, retry_after(headers))
+        return unavailable(BLOCK, reason, retry_after(headers))
     if status == 200 and code == 0:
         return ACCEPTED
     if code == 20301 and "valid target" in reason.lower():
-        return Verdict(vendor_status(XIAOMI, Failure.DEAD_TOKEN), reason, dead_token=True)
+        return Verdict(vendor_status(BLOCK, Failure.DEAD_TOKEN), reason, dead_token=True)
     failure = _FAILURES.get(code, Failure.INVALID)
     return Verdict(
-        vendor_status(XIAOMI, failure),
+        vendor_status(BLOCK, failure),
         reason,
         retry=code in _TRANSIENT,
         dead_token=failure == Failure.DEAD_TOKEN,
@@ -93,7 +96,7 @@ def read_answer(status: int, headers: httpx.Headers, body: bytes) -> Verdict:
 
 
 class XiaomiProtocol:
-    vendor = XIAOMI
+    block = BLOCK
     needs_token = False
 
     def __init__(self, config: ChannelConfig) -> None:
@@ -118,3 +121,24 @@ class XiaomiProtocol:
 
 def make_sender(config: ChannelConfig) -> HttpSender:
     return HttpSender(XiaomiProtocol(config), config["concurrency"])
+
+
+CONFIG = ConfigSchema(
+    (Key("app_secret", text, secret=True), Key("package_name", text), *COMMON),
+    hosts("https://api.xmpush.xiaomi.com"),
+    concurrency=50,
+)
+
+VENDOR = Vendor(
+    name=NAME,
+    third_channel=5,
+    manufacturer="miui",
+    analytics_channel="MIUI",
+    platform="android",
+    token_platforms=ANDROID_DEVICES,
+    transparent=Transparent.NONE,
+    config=CONFIG,
+    senders=lambda: make_sender,
+    status_block=BLOCK,
+    option_keys=("xiaomi", "miui"),
+)

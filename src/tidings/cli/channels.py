@@ -9,8 +9,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from tidings.channels.config import ChannelConfigError
-from tidings.channels.vendors import VENDORS
+from tidings.channels.catalog import VENDORS
+from tidings.channels.vendor_config import ChannelConfigError
 from tidings.cli.common import DatabaseUrl, DataDir, console, errors, run, settings_from, utc_text
 from tidings.config import Settings
 from tidings.services import Services

@@ -20,12 +20,22 @@ from collections.abc import Callable, Mapping, Sequence
 from sqlalchemy import Connection
 
 from tidings import metrics
-from tidings.contract import OPEN, Channel, DeviceAddress, Outbound, PushOptions, Status
+from tidings.contract import (
+    OPEN,
+    SELFBUILT,
+    Channel,
+    DeviceAddress,
+    Outbound,
+    Outcome,
+    PushOptions,
+    Reroute,
+    Status,
+)
 from tidings.delivery.broadcast import resolve_batch
 from tidings.delivery.outbound import outbound_from_rows
 from tidings.delivery.outcomes import Recorder
 from tidings.delivery.plan import MessageRow, Planned, TaskRow, plan_task
-from tidings.delivery.routing import SELFBUILT, router_for
+from tidings.delivery.routing import router_for
 from tidings.delivery.writing import VENDOR_LEASE_MS, Written, write_planned
 from tidings.store import deliveries as store
 from tidings.store import devices as device_store
@@ -136,9 +146,34 @@ class Dispatcher:
         except Exception:
             log.exception("channel %s failed to send %d deliveries", channel.name, len(batch))
             return
-        if outcomes:
-            metrics.deliveries(Counter((channel.name, o.status) for o in outcomes))
-            self._recorder.settled(outcomes)
+        if not outcomes:
+            return
+        settled = [o for o in outcomes if o.reroute is None]
+        if settled:
+            metrics.deliveries(Counter((channel.name, o.status) for o in settled))
+            self._recorder.settled(settled)
+        if len(settled) < len(outcomes):
+            await self._reroute(batch, [o for o in outcomes if o.reroute is not None])
+
+    async def _reroute(self, batch: list[Outbound], outcomes: list[Outcome]) -> None:
+        """Move deliveries a vendor channel cannot take to the self-built channel, forgetting
+        the vendor tokens that died, in one transaction; then hand them over at once: a device
+        connected now gets its delivery now, any other when it connects, while it is valid."""
+        sent = {out.id: out for out in batch}
+        dead = [
+            (sent[o.delivery_id].device.pk, sent[o.delivery_id].device.third_token or "")
+            for o in outcomes
+            if o.reroute is Reroute.DEAD_TOKEN
+        ]
+        ids = [o.delivery_id for o in outcomes]
+        try:
+            await self._db.write(
+                store.move_to_channel, ids, dead, SELFBUILT, Status.PENDING, self._now_ms()
+            )
+            rows = await self._db.read(store.outbound_by_id, ids)
+            self.hand_over(outbound_from_rows(rows))
+        except Exception:
+            log.exception("moving %d deliveries to the self-built channel failed", len(ids))
 
     def _claim(
         self, conn: Connection, now_ms: int, channels: frozenset[str]

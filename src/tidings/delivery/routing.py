@@ -1,23 +1,67 @@
-"""Routing as dispatch applies it: channels/routing.py's rule, bound to one task's options.
+"""Which channel carries a delivery: the routing rule, as pure functions.
 
-The rule needs the channels an app can use: those it has configured (channel_configs) that this
-process also runs. Self-built is always among them. A broadcast with ``AndroidChannel`` 1 keeps
-its Android devices on the self-built channel whatever vendor they reported.
+iOS has no background connection of its own, so an iOS device is reached through APNs whenever
+the app has APNs configured and the device reported its APNs token. An Android notification goes
+through the vendor the device reported (Huawei, Xiaomi, ...) when the app has that vendor
+configured, because Chinese Android ROMs kill an app's own connection in the background. A
+transparent (pass-through) message goes over the self-built connection, unless the vendor carries
+it anyway (APNs, as a background push) or the call carries a TransparentMessagePayload for the
+device's vendor and that vendor can carry data messages (HMS, Honor, FCM): then the vendor
+delivers it as a data message. Live Activity updates go through APNs. Everything else, and every
+device without a usable vendor token, takes the self-built channel. Each vendor's part in this
+(its platform, what it does with transparent messages, Live Activities) is declared in its
+module; docs/vendor-channels.md states the rule as a table.
+
+Dispatch binds the rule to one task (``router_for``): the channels an app can use are those it
+has configured (channel_configs) that this process also runs. A broadcast with
+``AndroidChannel`` 1 keeps its Android devices on the self-built channel whatever vendor they
+reported.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
 
-from tidings.channels.routing import SELFBUILT, route, vendor_of
-from tidings.contract import DeviceAddress, PushOptions
+from tidings.channels.catalog import BY_NAME, REGISTERED, vendor_of
+from tidings.channels.vendor_channel import Transparent
+from tidings.contract import SELFBUILT, DeviceAddress, PushOptions
 
 Router = Callable[[DeviceAddress], str]
 
-__all__ = ["SELFBUILT", "Router", "router_for"]
-
-
+LIVE_ACTIVITY_TYPES = frozenset({5, 6})  # DeliveryType: a Live Activity's push token, its id
+LIVE_ACTIVITY_VENDORS = tuple(v.name for v in REGISTERED if v.live_activities)
 SELFBUILT_ONLY = 1  # AndroidChannel
+
+
+def route(
+    *,
+    platform: str,
+    vendor: str | None,
+    notify_type: str,
+    configured: Collection[str],
+    payload_vendors: Collection[str] = (),
+    delivery_type: int = 0,
+) -> str:
+    """The channel name for one delivery.
+
+    ``vendor`` is the vendor of the token the device reported (None without one);
+    ``configured`` the vendor channels the app has set up; ``payload_vendors`` the keys of the
+    call's TransparentMessagePayload.
+    """
+    if delivery_type in LIVE_ACTIVITY_TYPES:
+        return next((v for v in LIVE_ACTIVITY_VENDORS if v in configured), SELFBUILT)
+    if vendor is None or vendor not in configured:
+        return SELFBUILT
+    found = BY_NAME.get(vendor)
+    if found is None or platform != found.platform:
+        return SELFBUILT
+    if notify_type == "transparent":
+        if found.transparent is Transparent.BACKGROUND:
+            return vendor
+        if found.transparent is Transparent.DATA_MESSAGE and vendor in payload_vendors:
+            return vendor
+        return SELFBUILT
+    return vendor
 
 
 def router_for(options: PushOptions, delivery_type: int, usable: Collection[str]) -> Router:

@@ -15,11 +15,10 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 
 from tidings import metrics
 from tidings.channels.selfbuilt import SelfBuiltChannel
-from tidings.contract import Channel, Outbound, Recall, Status
+from tidings.contract import SELFBUILT, Channel, Outbound, Recall, Status
 from tidings.delivery.dispatcher import Dispatcher
 from tidings.delivery.outbound import outbound_from_rows
 from tidings.delivery.outcomes import Recorder
-from tidings.delivery.routing import SELFBUILT
 from tidings.store import deliveries as store
 from tidings.store.database import Database
 

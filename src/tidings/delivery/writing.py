@@ -12,10 +12,9 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection
 
 from tidings.analytics import counters
-from tidings.contract import Outbound, PushOptions, Status
+from tidings.contract import SELFBUILT, Outbound, PushOptions, Status
 from tidings.delivery.outbound import build_outbound
 from tidings.delivery.plan import Planned, TaskRow
-from tidings.delivery.routing import SELFBUILT
 from tidings.store import deliveries as store
 
 # A vendor delivery handed to its channel is due again this long after, unless the channel

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from tidings.channels.vendors import APNS, MANUFACTURERS, THIRD_CHANNEL_CODES
+from tidings.channels.catalog import BY_NAME, MANUFACTURERS, THIRD_CHANNEL_CODES
 from tidings.devices.models import OS_TYPES
 from tidings.errors import Code, ServiceError
 from tidings.fields import read_int, read_text
@@ -120,11 +120,16 @@ def check_report(fields: ReportFields) -> Report:
     return Report(token, platform, code, third_token, manufacturer, facts)
 
 
+PLATFORM_NAMES = {"android": "Android", "ios": "iOS", "harmonyos": "HarmonyOS"}
+
+
 def check_vendor_platform(vendor: str, platform: str) -> None:
-    """APNs tokens belong to iOS devices; the Android vendors' to Android (or HarmonyOS)."""
-    fits = platform == "ios" if vendor == APNS else platform in ("android", "harmonyos")
-    if not fits:
-        owners = "iOS devices" if vendor == APNS else "Android and HarmonyOS devices"
+    """A vendor's tokens belong to devices of its platforms: APNs tokens to iOS devices, the
+    Android vendors' to Android (or HarmonyOS) ones."""
+    owners = BY_NAME[vendor].token_platforms
+    if platform not in owners:
+        named = " and ".join(PLATFORM_NAMES[owner] for owner in owners)
         raise ServiceError(
-            Code.INVALID_PARAM, f"{vendor} push tokens belong to {owners}, not to {platform} ones"
+            Code.INVALID_PARAM,
+            f"{vendor} push tokens belong to {named} devices, not to {platform} ones",
         )

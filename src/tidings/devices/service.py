@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from tidings.broker.base import Broker
-from tidings.channels.vendors import MANUFACTURERS, THIRD_CHANNELS
+from tidings.channels.catalog import MANUFACTURERS, THIRD_CHANNELS
 from tidings.contract import PLATFORMS
 from tidings.delivery.bindings import adopt_waiting, close_for_unbound
 from tidings.delivery.service import Delivery

@@ -15,7 +15,7 @@ import json
 from enum import Enum
 from typing import Any, NamedTuple
 
-from tidings.channels.vendors import VENDORS
+from tidings.channels.catalog import VENDORS
 from tidings.contract import PLATFORMS, Outbound, Recall
 from tidings.devices.rules import MAX_THIRD_TOKEN
 

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any
 
+from tidings.channels.catalog import PAYLOAD_KEYS, VENDOR_KEYS
 from tidings.contract import PushOptions
 from tidings.errors import Code, ServiceError
 from tidings.fields import read_choice, read_flat_map, read_int, read_map, read_text
@@ -24,10 +25,6 @@ MAX_TARGET_EXTENDED_KEYS = 9  # the documentation says "must be < 10"
 RESERVED_EXTENSION_KEYS = frozenset(
     {"notifyType", "action", "silent", "pushType", "templateCode", "channel", "taskId"}
 )
-VENDOR_KEYS = frozenset(
-    {"hms", "honor", "harmonyos", "xiaomi", "miui", "oppo", "vivo", "fcm", "apns"}
-)
-PAYLOAD_KEYS = frozenset({"hms", "honor", "fcm", "harmonyos"})
 NOTIFY_TYPES = ("notify", "transparent")
 PUSH_STYLES = (0, 1, 2)  # default, big text, image and text
 ANDROID_CHANNELS = (1, 2)  # PushBroadcast: 1 the self-built channel only, 2 the default routing

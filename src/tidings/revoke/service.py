@@ -18,8 +18,7 @@ from typing import NamedTuple
 from sqlalchemy import Connection, Row
 
 from tidings import metrics
-from tidings.channels.routing import SELFBUILT
-from tidings.contract import Status
+from tidings.contract import SELFBUILT, Status
 from tidings.delivery.service import Delivery
 from tidings.errors import Code, ServiceError
 from tidings.fields import read_task_id

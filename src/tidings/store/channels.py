@@ -1,5 +1,5 @@
-"""Queries for vendor channels: their configurations (sealed JSON per app and channel), and
-moving deliveries off a vendor channel when it cannot take them."""
+"""Queries for vendor channels: their configurations (sealed JSON per app and channel), and the
+app of each delivery a channel sends."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import Connection, Row, delete, insert, select, update
 
 from tidings.store.chunks import chunks
-from tidings.store.tables import apps, channel_configs, deliveries, devices, workspaces
+from tidings.store.tables import apps, channel_configs, deliveries, workspaces
 
 
 def put_config(conn: Connection, app_pk: int, channel: str, ciphertext: bytes, now: int) -> None:
@@ -67,30 +67,3 @@ def apps_of_deliveries(conn: Connection, ids: Sequence[int]) -> dict[int, int]:
         query = select(deliveries.c.id, deliveries.c.app_pk).where(deliveries.c.id.in_(chunk))
         found.update({row.id: row.app_pk for row in conn.execute(query)})
     return found
-
-
-def move_to_channel(
-    conn: Connection,
-    ids: Sequence[int],
-    dead_tokens: Sequence[tuple[int, str]],
-    channel: str,
-    pending: int,
-    now_ms: int,
-) -> None:
-    """Hand pending deliveries to another channel, forgetting the vendor tokens that died.
-
-    A token is forgotten only if the device still holds it, so a token the device reported
-    again meanwhile survives; the device is then known by its platform again.
-    """
-    for device_pk, token in dead_tokens:
-        conn.execute(
-            update(devices)
-            .where(devices.c.pk == device_pk, devices.c.third_token == token)
-            .values(third_token=None, third_channel=None, manufacturer=devices.c.platform)
-        )
-    for chunk in chunks(list(ids)):
-        conn.execute(
-            update(deliveries)
-            .where(deliveries.c.id.in_(chunk), deliveries.c.status == pending)
-            .values(channel=channel, next_attempt_at=None, updated_at=now_ms)
-        )

@@ -410,3 +410,30 @@ def confirm_revoked(conn: Connection, ids: Sequence[int], revoked: int, now_ms: 
             )
             .values(revoke_confirmed_at=now_ms, updated_at=now_ms)
         )
+
+
+def move_to_channel(
+    conn: Connection,
+    ids: Sequence[int],
+    dead_tokens: Sequence[tuple[int, str]],
+    channel: str,
+    pending: int,
+    now_ms: int,
+) -> None:
+    """Hand pending deliveries to another channel, forgetting the vendor tokens that died.
+
+    A token is forgotten only if the device still holds it, so a token the device reported
+    again meanwhile survives; the device is then known by its platform again.
+    """
+    for device_pk, token in dead_tokens:
+        conn.execute(
+            update(devices)
+            .where(devices.c.pk == device_pk, devices.c.third_token == token)
+            .values(third_token=None, third_channel=None, manufacturer=devices.c.platform)
+        )
+    for chunk in chunks(list(ids)):
+        conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id.in_(chunk), deliveries.c.status == pending)
+            .values(channel=channel, next_attempt_at=None, updated_at=now_ms)
+        )

@@ -6,8 +6,8 @@ import json
 
 from starlette.responses import Response
 
-from tidings.channels.config import ChannelConfigError
-from tidings.channels.vendors import VENDORS
+from tidings.channels.catalog import VENDORS
+from tidings.channels.vendor_config import ChannelConfigError
 from tidings.console.web import Context, app_url, page, redirect
 from tidings.tenancy.models import App
 

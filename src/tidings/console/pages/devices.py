@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from tidings.channels.vendors import vendor_of_third_channel
+from tidings.channels.catalog import vendor_of_third_channel
 from tidings.console.fielderrors import describe
 from tidings.console.web import Context, page
 from tidings.devices.service import TARGET_DEVICE, TARGET_USER

@@ -1,20 +1,21 @@
-"""The vendor channels each app has configured: set, list, remove, and read for delivery.
+"""The vendor channels each app has configured: set, list, remove, and read for sending.
 
 Configs hold vendor secrets, so they are sealed with the service's SecretBox before they reach the
-database and opened only here. Delivery asks for an app's configs on every batch; they are cached
-for ``cache_seconds`` (like AccessKeys), which bounds how long a change made from the command
-line, possibly in another process, takes to reach a running server.
+database and opened only here. Vendor channels ask for their apps' configs on every batch; they
+are cached for ``cache_seconds`` (like AccessKeys), which bounds how long a change made from the
+command line, possibly in another process, takes to reach a running server.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from cachetools import TTLCache
 
-from tidings.channels.config import ChannelConfig, ChannelConfigError, check_config
+from tidings.channels.catalog import check_config
+from tidings.channels.vendor_config import ChannelConfig, ChannelConfigError
 from tidings.secretbox import SecretBox
 from tidings.store import channels as store
 from tidings.store import tenancy as tenancy_store
@@ -87,6 +88,16 @@ class ChannelSettings:
         configs = {row.channel: self._open(row.channel, row.config_ciphertext) for row in rows}
         self._cache[app_pk] = configs
         return configs
+
+    async def for_deliveries(self, channel: str, ids: Sequence[int]) -> dict[int, ChannelConfig]:
+        """The configuration of ``channel`` each delivery's app has, by delivery id (none for
+        a delivery whose app has not configured it)."""
+        found: dict[int, ChannelConfig] = {}
+        for delivery_id, app_pk in (await self._db.read(store.apps_of_deliveries, ids)).items():
+            config = (await self.of_app(app_pk)).get(channel)
+            if config is not None:
+                found[delivery_id] = config
+        return found
 
     def _open(self, channel: str, ciphertext: bytes) -> ChannelConfig:
         return check_config(channel, self._box.open(ciphertext))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tidings.channels.routing import SELFBUILT, route, vendor_of
+from tidings.contract import SELFBUILT
+from tidings.delivery.routing import route
 
 ALL = ("apns", "fcm", "hms", "honor", "xiaomi", "oppo", "vivo")
 
@@ -52,19 +53,3 @@ def test_route(platform, vendor, notify_type, configured, payload, delivery_type
         delivery_type=delivery_type,
     )
     assert chosen == expected
-
-
-@pytest.mark.parametrize(
-    ("label", "token", "vendor"),
-    [
-        ("miui", "t", "xiaomi"),
-        ("hms", "t", "hms"),
-        ("ios", "t", "apns"),
-        ("ios", None, None),
-        ("hms", "", None),
-        ("android", "t", None),
-        (None, None, None),
-    ],
-)
-def test_manufacturer_labels_name_vendors(label, token, vendor):
-    assert vendor_of(label, token) == vendor

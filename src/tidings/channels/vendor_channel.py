@@ -1,0 +1,158 @@
+"""A vendor as Tidings knows it (``Vendor``), and the channel every vendor shares around its own
+protocol module (``VendorChannel``).
+
+Each vendor module declares one ``Vendor``: its names and numbers in MPS's vocabulary, the
+routing facts about it, its configuration and its sender. channels/catalog.py registers them;
+everything else that needs to know about vendors derives it from there.
+
+A vendor module's ``Sender`` (one per app configuration: its credentials, its access token, its
+connections) makes one request per ``attempt`` and reads the answer into a ``Verdict``.
+``VendorChannel`` does the rest once for all vendors: it finds each delivery's app configuration,
+keeps a sender per configuration (a changed configuration gets a new one), holds each sender to
+its concurrency limit, retries, and turns verdicts into the outcomes delivery records. A delivery
+the vendor cannot take (the device's token is dead, or the app no longer has the channel) comes
+back as an outcome asking to be rerouted; delivery sends it over the self-built channel instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Protocol
+
+from tidings.channels.retry import DEFAULT_BACKOFF, Backoff, send_with_retries
+from tidings.channels.vendor_config import ChannelConfig, ConfigSchema
+from tidings.channels.verdicts import Verdict
+from tidings.contract import Outbound, Outcome, Reroute, Status
+
+log = logging.getLogger("tidings.channels")
+
+
+class Sender(Protocol):
+    async def attempt(self, out: Outbound) -> Verdict:
+        """One request for one delivery, its answer read into a verdict (never raises for
+        the vendor's or the network's failures)."""
+        ...
+
+    def refresh(self) -> None:
+        """The vendor refused the access token: fetch a new one before the next request."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+MakeSender = Callable[[ChannelConfig], Sender]
+
+# The Android vendors' tokens: HarmonyOS devices run Android apps, vendor SDKs included.
+ANDROID_DEVICES = ("android", "harmonyos")
+
+
+class Transparent(Enum):
+    """What a vendor does with a transparent (pass-through) message."""
+
+    NONE = "none"  # nothing: such messages take the self-built channel
+    DATA_MESSAGE = "data_message"  # a data message, when the call has a payload for the vendor
+    BACKGROUND = "background"  # a background push, always (APNs's content-available)
+
+
+@dataclass(frozen=True, slots=True)
+class Vendor:
+    """Everything Tidings knows about one vendor; its module declares it once."""
+
+    name: str  # the channel's name: routing, deliveries.channel, `tidings channels set --channel`
+    third_channel: int  # PushReport's ThirdChannel number (MPS publishes none; Tidings' own)
+    manufacturer: str  # PushQueryDeviceState's Manufacturer label of a device with its token
+    analytics_channel: str  # the Channel label MPS's analytics filter by
+    platform: str  # the platform of the devices it delivers to
+    token_platforms: tuple[str, ...]  # the platforms whose devices may report its token
+    transparent: Transparent
+    config: ConfigSchema
+    senders: Callable[[], MakeSender]  # called once per process (APNs's senders share links)
+    # Its status codes: 2100 + 100 * n plus a verdicts.Failure; None for APNs, whose reasons
+    # take the codes MPS documents.
+    status_block: int | None = None
+    live_activities: bool = False  # it carries iOS Live Activity updates (DeliveryType 5, 6)
+    # The keys naming it in ThirdChannelCategory, NotifyLevel and TransparentMessagePayload,
+    # when not just its name.
+    option_keys: tuple[str, ...] = ()
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return self.option_keys or (self.name,)
+
+
+class AppConfigs(Protocol):
+    async def for_deliveries(self, channel: str, ids: Sequence[int]) -> dict[int, ChannelConfig]:
+        """The configuration of ``channel`` each delivery's app has, by delivery id (none for
+        a delivery whose app has not configured it)."""
+        ...
+
+
+class VendorChannel:
+    can_recall = False  # no vendor recall yet: what a vendor accepted stays with it
+
+    def __init__(
+        self,
+        vendor: Vendor,
+        configs: AppConfigs,
+        *,
+        backoff: Backoff = DEFAULT_BACKOFF,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.name = vendor.name
+        self._make_sender = vendor.senders()
+        self._configs = configs
+        self._backoff = backoff
+        self._clock = clock
+        self._senders: dict[str, tuple[Sender, asyncio.Semaphore]] = {}
+
+    async def send(self, batch: Sequence[Outbound]) -> list[Outcome]:
+        configs = await self._configs.for_deliveries(self.name, [out.id for out in batch])
+        return list(
+            await asyncio.gather(*(self._send_one(out, configs.get(out.id)) for out in batch))
+        )
+
+    async def _send_one(self, out: Outbound, config: ChannelConfig | None) -> Outcome:
+        if config is None:
+            return Outcome(out.id, Status.PENDING, reroute=Reroute.UNCONFIGURED)
+        if not out.device.third_token:
+            return Outcome(out.id, Status.PENDING, reroute=Reroute.DEAD_TOKEN)
+        sender, limit = self._sender(config)
+        async with limit:
+            settled = await send_with_retries(
+                lambda: sender.attempt(out),
+                expires_at=out.payload.expires_at / 1000,
+                refresh=sender.refresh,
+                backoff=self._backoff,
+                clock=self._clock,
+            )
+        verdict = settled.verdict
+        if verdict.dead_token:
+            return Outcome(out.id, Status.PENDING, verdict.reason, reroute=Reroute.DEAD_TOKEN)
+        if settled.retry_at is not None:
+            retry_at = int(settled.retry_at * 1000)
+            return Outcome(out.id, Status.PENDING, verdict.reason, retry_at)
+        if not verdict.ok:
+            log.info("%s refused delivery %d: %s", self.name, out.id, verdict.reason)
+        return Outcome(out.id, verdict.status, verdict.reason)
+
+    def _sender(self, config: ChannelConfig) -> tuple[Sender, asyncio.Semaphore]:
+        key = config.to_json()
+        found = self._senders.get(key)
+        if found is None:
+            found = (self._make_sender(config), asyncio.Semaphore(config["concurrency"]))
+            self._senders[key] = found
+        return found
+
+    async def recall(self, device_pks: Collection[int]) -> None:
+        """Deliveries still waiting for this vendor were revoked: nothing was sent that the
+        vendor could take back (what it accepted counts as unrecallable)."""
+
+    async def aclose(self) -> None:
+        senders, self._senders = self._senders, {}
+        for sender, _ in senders.values():
+            await sender.aclose()
