@@ -1,4 +1,5 @@
-"""The composition root: one Starlette application wired to the services of one process."""
+"""The composition root: one Starlette application wired to the services of one process, and
+the routes that belong to no edge of their own (/healthz, /metrics)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -19,10 +20,13 @@ from tidings.console import api as console_api
 from tidings.console.accounts import Accounts
 from tidings.console.routes import console_mount
 from tidings.console.web import Console
+from tidings.contract import Status
 from tidings.gateway.server import DeviceGateway
 from tidings.openapi.endpoint import RpcEndpoint
 from tidings.openapi.replay import DatabaseNonces, MemoryNonces, Nonces
 from tidings.services import Services
+from tidings.store import health
+from tidings.tasks import ACCEPTED, PENDING
 
 DEVICE_PATH = "/device"
 
@@ -66,7 +70,9 @@ def build_app(
 
     async def metrics_text(request: Request) -> Response:
         state = request.app.state
-        text = await metrics.render(state.services.db, len(state.gateway.hub), int(clock() * 1000))
+        now_ms = int(clock() * 1000)
+        depths, oldest_due = await state.services.db.read(_waiting, now_ms)
+        text = metrics.render(depths, oldest_due, len(state.gateway.hub), now_ms)
         return Response(text, media_type=metrics.CONTENT_TYPE)
 
     routes = [
@@ -78,6 +84,18 @@ def build_app(
         console_mount(),
     ]
     return _DevicesFirst(Starlette(routes=routes, lifespan=lifespan))
+
+
+def _waiting(conn: Connection, now_ms: int) -> tuple[dict[str, int], int | None]:
+    """The queues /metrics shows, read from the database every process shares, and when the
+    most overdue occurrence was due."""
+    depths = {
+        "tasks_due": health.tasks_due(conn, ACCEPTED, now_ms),
+        "deliveries_pending": health.deliveries_open(conn, Status.PENDING, now_ms),
+        "deliveries_no_binding": health.deliveries_open(conn, Status.NO_BIND, now_ms),
+        "occurrences_waiting": health.tasks_in(conn, PENDING),
+    }
+    return depths, health.oldest_due(conn, PENDING)
 
 
 class _Rpc:

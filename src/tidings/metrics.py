@@ -1,10 +1,12 @@
 """What ``/metrics`` shows, in the Prometheus text format (prometheus-client).
 
 Counters count what happened in this process since it started: requests by action and result
-code, and deliveries reaching a status by channel. Prometheus sums them over processes. Gauges
-are read when scraped: devices connected to this process, and, from the database every process
-shares, the work waiting (due tasks, pending deliveries, occurrences) and how late the scheduler
-is running. docs/operations.md lists them.
+code, and deliveries reaching a status by channel; whatever counts them calls ``request`` or
+``deliveries``, so this module depends on nothing it counts. Prometheus sums them over
+processes. Gauges are read when scraped (app.py reads them and calls ``render``): devices
+connected to this process, and, from the database every process shares, the work waiting (due
+tasks, pending deliveries, occurrences) and how late the scheduler is running.
+docs/operations.md lists them.
 """
 
 from __future__ import annotations
@@ -19,12 +21,8 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
-from sqlalchemy import Connection
 
-from tidings.contract import Status, status_name
-from tidings.store import health
-from tidings.store.database import Database
-from tidings.tasks import ACCEPTED, PENDING
+from tidings.contract import status_name
 
 __all__ = ["CONTENT_TYPE", "REGISTRY", "deliveries", "render", "request"]
 
@@ -71,21 +69,11 @@ def deliveries(made: Mapping[tuple[str | None, int], int]) -> None:
         _DELIVERIES.labels(channel or "none", status_name(status)).inc(count)
 
 
-async def render(db: Database, connected: int, now_ms: int) -> bytes:
-    """The metrics text, gauges read now."""
-    depths, oldest = await db.read(_waiting, now_ms)
+def render(depths: Mapping[str, int], oldest_due: int | None, connected: int, now_ms: int) -> bytes:
+    """The metrics text, with the gauges as read now: the depth of each queue, the due time of
+    the most overdue occurrence (None: none waits) and the devices connected here."""
     for queue, depth in depths.items():
         QUEUES.labels(queue).set(depth)
-    SCHEDULER_LAG.set(max(0, now_ms - oldest) / 1000 if oldest is not None else 0)
+    SCHEDULER_LAG.set(max(0, now_ms - oldest_due) / 1000 if oldest_due is not None else 0)
     CONNECTED.set(connected)
     return generate_latest(REGISTRY)
-
-
-def _waiting(conn: Connection, now_ms: int) -> tuple[dict[str, int], int | None]:
-    depths = {
-        "tasks_due": health.tasks_due(conn, ACCEPTED, now_ms),
-        "deliveries_pending": health.deliveries_open(conn, Status.PENDING, now_ms),
-        "deliveries_no_binding": health.deliveries_open(conn, Status.NO_BIND, now_ms),
-        "occurrences_waiting": health.tasks_in(conn, PENDING),
-    }
-    return depths, health.oldest_due(conn, PENDING)

@@ -1,4 +1,11 @@
-"""The domain services one process runs, opened together on one database."""
+"""The domain services one process runs, opened together on one database: the composition root
+of the domain.
+
+Everything is built here once, in one go, the channels included: the self-built channel (which
+reaches devices through the broker until the process's gateway hands it its connections) and
+every vendor channel the catalog registers. The edges (the OpenAPI endpoint, the console, the
+device gateway) and the command line are handed the finished ``Services``.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +20,10 @@ from tidings.broker.memory import MemoryBroker
 from tidings.broker.redis import RedisBroker
 from tidings.channels import catalog
 from tidings.channels.app_configs import ChannelSettings
+from tidings.channels.selfbuilt import SelfBuiltChannel
 from tidings.channels.vendor_channel import VendorChannel
 from tidings.config import Settings
+from tidings.contract import Channel
 from tidings.delivery.service import Delivery
 from tidings.devices.service import Devices
 from tidings.push.models import PushLimits
@@ -35,14 +44,16 @@ class Services:
     tenancy: Tenancy
     templates: Templates
     pushes: Pushes
-    channels: ChannelSettings
+    channel_configs: ChannelSettings  # the vendor channels each app configured
     broker: Broker
+    selfbuilt: SelfBuiltChannel  # the gateway hands it this process's device connections
     delivery: Delivery
     devices: Devices
     schedules: Schedules
     scheduler: Scheduler  # started by the server (app.py), not by the command line
     revocations: Revocations
     analytics: Analytics
+    channels: dict[str, Channel]  # every channel this process runs, by name
 
     @classmethod
     async def open(cls, settings: Settings, *, clock: Callable[[], float] = time.time) -> Services:
@@ -70,7 +81,19 @@ class Services:
             max_payload_bytes=settings.max_payload_bytes,
             max_scheduled_tasks=settings.max_scheduled_tasks_per_app,
         )
-        delivery = Delivery(db, clock=clock, sweep_seconds=settings.delivery_sweep_seconds)
+        broker: Broker = (
+            RedisBroker(settings.redis_url, prefix=settings.redis_prefix)
+            if settings.redis_url
+            else MemoryBroker()
+        )
+        configs = ChannelSettings(db, box, clock=clock, cache_seconds=settings.key_cache_seconds)
+        selfbuilt = SelfBuiltChannel(broker)
+        channels: dict[str, Channel] = {selfbuilt.name: selfbuilt}
+        for vendor in catalog.REGISTERED:
+            channels[vendor.name] = VendorChannel(vendor, configs, clock=clock)
+        delivery = Delivery(
+            db, channels, clock=clock, sweep_seconds=settings.delivery_sweep_seconds
+        )
         scheduler = Scheduler(db, clock=clock, on_fired=delivery.tasks_ready)
         pushes = Pushes(
             db,
@@ -80,33 +103,28 @@ class Services:
             on_accepted=delivery.tasks_ready,
             on_scheduled=scheduler.wake,
         )
-        channels = ChannelSettings(db, box, clock=clock, cache_seconds=settings.key_cache_seconds)
-        for vendor in catalog.REGISTERED:
-            delivery.add_channel(VendorChannel(vendor, channels, clock=clock))
-        broker: Broker = (
-            RedisBroker(settings.redis_url, prefix=settings.redis_prefix)
-            if settings.redis_url
-            else MemoryBroker()
-        )
-        devices = Devices(db, broker, delivery, clock=clock)
         return cls(
-            settings,
-            db,
-            tenancy,
-            templates,
-            pushes,
-            channels,
-            broker,
-            delivery,
-            devices,
-            Schedules(db),
-            scheduler,
-            Revocations(db, delivery, clock=clock),
-            Analytics(db, clock=clock),
+            settings=settings,
+            db=db,
+            tenancy=tenancy,
+            templates=templates,
+            pushes=pushes,
+            channel_configs=configs,
+            broker=broker,
+            selfbuilt=selfbuilt,
+            delivery=delivery,
+            devices=Devices(db, broker, delivery, clock=clock),
+            schedules=Schedules(db),
+            scheduler=scheduler,
+            revocations=Revocations(db, channels, clock=clock),
+            analytics=Analytics(db, clock=clock),
+            channels=channels,
         )
 
     async def aclose(self) -> None:
         await self.scheduler.aclose()
         await self.delivery.aclose()
+        for channel in self.channels.values():
+            await channel.aclose()
         await self.broker.aclose()
         await self.db.aclose()

@@ -3,8 +3,10 @@
 A device connected to this process gets its delivery at once; one connected to another process
 is poked through the broker, and that process sends it what is pending; one connected nowhere
 gets it when it connects. The channel reports no outcome: the device's ack settles each delivery.
-``nudge`` tells devices, wherever they are connected, that they are owed something new (a
-revocation): the process holding each sends it what is pending.
+
+The channel is made with the other channels when the services are put together, so every process
+has it; a process that holds device connections (the server's gateway) hands it those with
+``serve``. Until then, as in a command-line process, every device is reached through the broker.
 """
 
 from __future__ import annotations
@@ -24,13 +26,28 @@ class Connections(Protocol):
     def get(self, device_pk: int) -> Receiver | None: ...
 
 
+class _NoConnections:
+    def get(self, device_pk: int) -> Receiver | None:
+        return None
+
+
+async def _nothing(device_pks: list[int]) -> None:
+    pass
+
+
 class SelfBuiltChannel:
     name = SELFBUILT
+    can_recall = True  # a device withdraws a message it was sent when told to
 
-    def __init__(self, connections: Connections, broker: Broker, resend: PokeHandler) -> None:
-        """``resend`` sends devices connected here what they are owed (the gateway's)."""
-        self._connections = connections
+    def __init__(self, broker: Broker) -> None:
         self._broker = broker
+        self._connections: Connections = _NoConnections()
+        self._resend: PokeHandler = _nothing
+
+    def serve(self, connections: Connections, resend: PokeHandler) -> None:
+        """This process holds ``connections``; ``resend`` sends devices connected here what
+        they are owed, deliveries and revocations (both the gateway's)."""
+        self._connections = connections
         self._resend = resend
 
     async def send(self, batch: Sequence[Outbound]) -> Sequence[Outcome]:
@@ -46,7 +63,11 @@ class SelfBuiltChannel:
             await self._broker.poke(elsewhere)
         return ()
 
-    async def nudge(self, device_pks: Collection[int]) -> None:
+    async def recall(self, device_pks: Collection[int]) -> None:
+        """Tell the devices, wherever they are connected, that they are owed revoke frames: the
+        process holding each sends them what is pending."""
+        if not device_pks:
+            return
         here = [pk for pk in device_pks if self._connections.get(pk) is not None]
         if len(here) < len(device_pks):
             held = set(here)

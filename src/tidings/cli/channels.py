@@ -45,7 +45,7 @@ def set_channel(
         raise typer.Exit(1) from None
 
     async def job(services: Services) -> None:
-        await services.channels.set(workspace, app_id, channel, text)
+        await services.channel_configs.set(workspace, app_id, channel, text)
         console.print(f"Configured {channel} for app {app_id} in {workspace}.", highlight=False)
 
     _run(settings_from(data_dir, database_url), job)
@@ -58,7 +58,7 @@ def list_channels(data_dir: DataDir = None, database_url: DatabaseUrl = None) ->
     async def job(services: Services) -> None:
         table = Table("Workspace", "AppId", "Channel", "Updated (UTC)")
         table.add_column("Settings", min_width=36, overflow="fold")
-        for item in await services.channels.listed():
+        for item in await services.channel_configs.listed():
             shown = "\n".join(f"{k}={v}" for k, v in sorted(item.public.items()))
             table.add_row(
                 item.workspace, item.app_id, item.channel, utc_text(item.updated_at), shown
@@ -79,7 +79,7 @@ def remove(
     """Remove a vendor channel; its deliveries go over the self-built channel from then on."""
 
     async def job(services: Services) -> None:
-        await services.channels.remove(workspace, app_id, channel)
+        await services.channel_configs.remove(workspace, app_id, channel)
         console.print(f"Removed {channel} from app {app_id} in {workspace}.", highlight=False)
 
     _run(settings_from(data_dir, database_url), job)

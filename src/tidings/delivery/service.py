@@ -2,53 +2,58 @@
 
 - Acceptance (push/) and the scheduler (schedule/) call ``tasks_ready()`` after committing a
   task that is due; the dispatcher wakes and resolves it.
-- Channels register with ``add_channel``; routing picks among the registered names.
+- The channels this process runs (the self-built one and the vendors') are handed in when the
+  services are put together; routing picks among their names.
 - The gateway asks for a device's ``pending`` deliveries (and ``pending_recalls``) when it
   connects and reports ``acked``/``opened``/``revoke_confirmed`` as frames arrive.
-- Revocation (revoke/) calls ``recall`` for devices that may hold a delivery it revoked.
+- Devices (devices/) bind and unbind users through ``adopt_waiting`` and ``close_for_unbound``
+  inside their own transactions (delivery/bindings.py), then ``send_stored`` what a binding
+  handed a device.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+
+from sqlalchemy import Connection
 
 from tidings import metrics
-from tidings.channels.selfbuilt import SelfBuiltChannel
-from tidings.contract import SELFBUILT, Channel, Outbound, Recall, Status
+from tidings.contract import (
+    REVOCABLE_DAYS,
+    SELFBUILT,
+    Channel,
+    DeviceAddress,
+    Outbound,
+    Recall,
+    Status,
+)
+from tidings.delivery import bindings
 from tidings.delivery.dispatcher import Dispatcher
 from tidings.delivery.outbound import outbound_from_rows
 from tidings.delivery.outcomes import Recorder
+from tidings.instants import DAY_MS
 from tidings.store import deliveries as store
 from tidings.store.database import Database
-
-# How long a device is told of a revocation it has not confirmed: MPS revokes messages of the
-# last 7 days, so a notification older than that is not revoked either.
-RECALL_DAYS = 7
 
 
 class Delivery:
     def __init__(
         self,
         db: Database,
+        channels: Mapping[str, Channel],
         *,
         clock: Callable[[], float] = time.time,
         sweep_seconds: float = 10.0,
     ) -> None:
         self._db = db
         self._clock = clock
-        self._channels: dict[str, Channel] = {}
+        self._channels = channels
+        self.channel_names = frozenset(channels)
         self._recorder = Recorder(db, clock=clock)
         self._dispatcher = Dispatcher(
-            db, self._channels, self._recorder, clock=clock, sweep_seconds=sweep_seconds
+            db, channels, self._recorder, clock=clock, sweep_seconds=sweep_seconds
         )
-
-    def add_channel(self, channel: Channel) -> None:
-        self._channels[channel.name] = channel
-
-    @property
-    def channel_names(self) -> frozenset[str]:
-        return frozenset(self._channels)
 
     def start(self) -> None:
         """Start dispatching: at once for whatever is due, then on every wake-up and sweep."""
@@ -71,21 +76,32 @@ class Delivery:
 
     async def pending_recalls(self, device_pks: Sequence[int]) -> list[Recall]:
         """The revoke frames these devices are owed: self-built deliveries revoked within
-        RECALL_DAYS that the device has not confirmed."""
-        since = int(self._clock() * 1000) - RECALL_DAYS * 86_400_000
+        REVOCABLE_DAYS that the device has not confirmed (a notification older than the
+        revocable ones is not recalled either)."""
+        since = int(self._clock() * 1000) - REVOCABLE_DAYS * DAY_MS
         rows = await self._db.read(
             store.pending_recalls, device_pks, Status.REVOKED, SELFBUILT, since
         )
         return [Recall(row.id, row.device_pk, row.task_id, row.msg_key) for row in rows]
 
-    async def recall(self, device_pks: Collection[int]) -> None:
-        """Revocations for these devices were committed: send them their revoke frames."""
-        channel = self._channels.get(SELFBUILT)
-        if device_pks and isinstance(channel, SelfBuiltChannel):
-            await channel.nudge(device_pks)
-
     def revoke_confirmed(self, ids: Iterable[int]) -> None:
         self._recorder.withdrawn(ids)
+
+    def adopt_waiting(
+        self,
+        conn: Connection,
+        app_pk: int,
+        user_id: str,
+        device: DeviceAddress,
+        channels: Collection[str],
+        now_ms: int,
+    ) -> list[int]:
+        """In a binding's transaction: give the user's waiting messages to ``device``."""
+        return bindings.adopt_waiting(conn, app_pk, user_id, device, channels, now_ms)
+
+    def close_for_unbound(self, conn: Connection, device_pk: int, user_id: str, now_ms: int) -> int:
+        """In an unbinding's transaction: close what the device was owed as that user's."""
+        return bindings.close_for_unbound(conn, device_pk, user_id, now_ms)
 
     async def send_stored(self, ids: Sequence[int]) -> None:
         """Send deliveries that already exist (a binding just handed them to a device)."""
@@ -107,5 +123,3 @@ class Delivery:
     async def aclose(self) -> None:
         await self._dispatcher.aclose()
         await self._recorder.aclose()
-        for channel in self._channels.values():
-            await channel.aclose()

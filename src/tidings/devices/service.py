@@ -2,24 +2,24 @@
 PushReport and PushQueryDeviceState for the OpenAPI.
 
 Bindings change what delivery owes a device, so bind and unbind settle the affected deliveries
-in the same transaction (delivery/bindings.py) and hand what a binding unlocked to delivery once
-it is committed.
+in the same transaction and hand what a binding unlocked to delivery once it is committed. What
+that means for deliveries is delivery's to say (delivery/bindings.py): the ``Deliveries`` it
+offers for it are handed in when the services are put together.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
+from typing import Protocol
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from tidings.broker.base import Broker
 from tidings.channels.catalog import MANUFACTURERS, THIRD_CHANNELS
-from tidings.contract import PLATFORMS
-from tidings.delivery.bindings import adopt_waiting, close_for_unbound
-from tidings.delivery.service import Delivery
+from tidings.contract import PLATFORMS, DeviceAddress
 from tidings.devices import tokens
 from tidings.devices.models import Device, DeviceState
 from tidings.devices.rules import (
@@ -38,18 +38,45 @@ TARGET_DEVICE = 1
 TARGET_USER = 2
 
 
+class Deliveries(Protocol):
+    """What binding and unbinding change for deliveries (delivery/service.py's Delivery)."""
+
+    channel_names: frozenset[str]  # the channels this process runs
+
+    def adopt_waiting(
+        self,
+        conn: Connection,
+        app_pk: int,
+        user_id: str,
+        device: DeviceAddress,
+        channels: Collection[str],
+        now_ms: int,
+    ) -> list[int]:
+        """In the binding's transaction: give the user's waiting messages to ``device``; the
+        ids of the deliveries it now has."""
+        ...
+
+    def close_for_unbound(self, conn: Connection, device_pk: int, user_id: str, now_ms: int) -> int:
+        """In the unbinding's transaction: close what the device was owed as that user's."""
+        ...
+
+    async def send_stored(self, ids: Sequence[int]) -> None:
+        """After the binding committed: send the deliveries it handed the device."""
+        ...
+
+
 class Devices:
     def __init__(
         self,
         db: Database,
         broker: Broker,
-        delivery: Delivery,
+        deliveries: Deliveries,
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._db = db
         self._broker = broker
-        self._delivery = delivery
+        self._deliveries = deliveries
         self._clock = clock
 
     def _now_ms(self) -> int:
@@ -84,9 +111,9 @@ class Devices:
 
     async def bind(self, app_pk: int, binding: Binding) -> None:
         ids = await self._db.write(
-            self._bind, app_pk, binding, self._delivery.channel_names, self._now_ms()
+            self._bind, app_pk, binding, self._deliveries.channel_names, self._now_ms()
         )
-        await self._delivery.send_stored(ids)
+        await self._deliveries.send_stored(ids)
 
     def _bind(
         self,
@@ -106,7 +133,7 @@ class Devices:
                 f"{device.platform}",
             )
         if device.user_id is not None and device.user_id != binding.user_id:
-            close_for_unbound(conn, device.pk, device.user_id, now_ms)
+            self._deliveries.close_for_unbound(conn, device.pk, device.user_id, now_ms)
         store.update_device(
             conn,
             device.pk,
@@ -117,7 +144,9 @@ class Devices:
                 "unbound_at": None,
             },
         )
-        return adopt_waiting(conn, app_pk, binding.user_id, device.address, channels, now_ms)
+        return self._deliveries.adopt_waiting(
+            conn, app_pk, binding.user_id, device.address, channels, now_ms
+        )
 
     async def unbind(self, app_pk: int, raw_token: str | None, raw_user_id: str | None) -> None:
         token = read_token(raw_token)
@@ -136,7 +165,7 @@ class Devices:
         store.update_device(
             conn, device.pk, {"user_id": None, "phone_number": None, "unbound_at": now_ms}
         )
-        close_for_unbound(conn, device.pk, user_id, now_ms)
+        self._deliveries.close_for_unbound(conn, device.pk, user_id, now_ms)
 
     async def report(self, app_pk: int, report: Report) -> None:
         """Record a device's vendor token and facts, adding the device if it is new (an iOS

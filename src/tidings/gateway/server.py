@@ -12,10 +12,10 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from starlette.types import Receive, Scope, Send
 
-from tidings.channels.selfbuilt import SelfBuiltChannel
 from tidings.errors import ServiceError
 from tidings.gateway import protocol
 from tidings.gateway.hub import Connection, Hub
@@ -30,7 +30,9 @@ from tidings.gateway.protocol import (
     Revoked,
     Violation,
 )
-from tidings.services import Services
+
+if TYPE_CHECKING:
+    from tidings.services import Services
 
 log = logging.getLogger("tidings.gateway")
 
@@ -50,7 +52,7 @@ class DeviceGateway:
 
     async def start(self) -> None:
         services = self._services
-        services.delivery.add_channel(SelfBuiltChannel(self.hub, services.broker, self._poked))
+        services.selfbuilt.serve(self.hub, self._poked)
         await services.broker.start(self._poked)
         self._reaper = asyncio.get_running_loop().create_task(self._reap())
 

@@ -1,25 +1,26 @@
 """RevokePushMessage and RevokePushTask: take back a message, or a whole push, in one
-transaction; then tell the devices that may hold what was revoked.
+transaction; then each channel takes back what its devices may hold (``Channel.recall``).
 
 Revoking marks the messages revoked (so delivery never makes new deliveries of them: a loop's
 later occurrences, a broadcast still being resolved, a user binding later), stops tasks that
 delivery has not resolved yet, cancels occurrences that have not fired, and moves the existing
-deliveries as revoke/rules.py says. Revoking again changes nothing and answers zeros.
+deliveries as revoke/rules.py says: what a device acknowledged is recalled on a channel that can
+take it back (``Channel.can_recall``) and unrecallable on any other. Revoking again changes
+nothing and answers zeros.
 """
 
 from __future__ import annotations
 
 import time
-from collections import Counter
-from collections.abc import Callable, Collection, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import NamedTuple
 
 from sqlalchemy import Connection, Row
 
 from tidings import metrics
-from tidings.contract import SELFBUILT, Status
-from tidings.delivery.service import Delivery
+from tidings.contract import Channel, Status
 from tidings.errors import Code, ServiceError
 from tidings.fields import read_task_id
 from tidings.revoke.rules import WITHDRAWABLE, RevokeResult, check_recent, read_id
@@ -32,16 +33,21 @@ from tidings.tasks import ACCEPTED, CANCELLED, PENDING, REVOKED
 
 class Revoked(NamedTuple):
     result: RevokeResult
-    devices: set[int]  # to be sent revoke frames
+    devices: dict[str, set[int]]  # by channel: devices that may hold a delivery revoked
     channels: list[str | None]  # the channel of each delivery revoked
 
 
 class Revocations:
     def __init__(
-        self, db: Database, delivery: Delivery, *, clock: Callable[[], float] = time.time
+        self,
+        db: Database,
+        channels: Mapping[str, Channel],
+        *,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._db = db
-        self._delivery = delivery
+        self._channels = channels
+        self._recalling = frozenset(name for name, c in channels.items() if c.can_recall)
         self._clock = clock
 
     async def revoke_message(
@@ -49,18 +55,23 @@ class Revocations:
     ) -> RevokeResult:
         msg_key = read_id(message_id, "MessageId")
         target = read_id(target_id, "TargetId")
+        now_ms = self._now_ms()
         return await self._done(
-            await self._db.write(_revoke_message, app_pk, msg_key, target, self._now_ms())
+            await self._db.write(_revoke_message, app_pk, msg_key, target, self._recalling, now_ms)
         )
 
     async def revoke_task(self, app_pk: int, task_id: str | None) -> RevokeResult:
+        task = read_task_id(task_id)
         return await self._done(
-            await self._db.write(_revoke_task, app_pk, read_task_id(task_id), self._now_ms())
+            await self._db.write(_revoke_task, app_pk, task, self._recalling, self._now_ms())
         )
 
     async def _done(self, revoked: Revoked) -> RevokeResult:
         metrics.deliveries(Counter((channel, Status.REVOKED) for channel in revoked.channels))
-        await self._delivery.recall(revoked.devices)
+        for name, devices in revoked.devices.items():
+            channel = self._channels.get(name)
+            if channel is not None:
+                await channel.recall(devices)
         return revoked.result
 
     def _now_ms(self) -> int:
@@ -68,7 +79,12 @@ class Revocations:
 
 
 def _revoke_message(
-    conn: Connection, app_pk: int, msg_key: str, target: str, now_ms: int
+    conn: Connection,
+    app_pk: int,
+    msg_key: str,
+    target: str,
+    recalling: Collection[str],
+    now_ms: int,
 ) -> Revoked:
     message = store.find_message(conn, app_pk, msg_key)
     if message is None:
@@ -87,10 +103,12 @@ def _revoke_message(
     last = max(message.created_at, store.last_delivery(conn, message.pk) or 0)
     check_recent(last, now_ms, f"message {msg_key!r}")
     store.revoke_messages(conn, now_ms, message_pk=message.pk)
-    return _revoke_deliveries(conn, now_ms, message_pk=message.pk)
+    return _revoke_deliveries(conn, now_ms, recalling, message_pk=message.pk)
 
 
-def _revoke_task(conn: Connection, app_pk: int, task_id: int, now_ms: int) -> Revoked:
+def _revoke_task(
+    conn: Connection, app_pk: int, task_id: int, recalling: Collection[str], now_ms: int
+) -> Revoked:
     task = store.find_task(conn, app_pk, task_id)
     if task is None:
         raise ServiceError(Code.INVALID_PARAM, f"TaskId: no task {task_id} in this app")
@@ -105,7 +123,7 @@ def _revoke_task(conn: Connection, app_pk: int, task_id: int, now_ms: int) -> Re
     ids = sorted({task.id, *sent})
     if task.parent_id is None:  # a push: its messages; an occurrence leaves the others be
         store.revoke_messages(conn, now_ms, task_id=task.id)
-    revoked = _revoke_deliveries(conn, now_ms, task_ids=ids)
+    revoked = _revoke_deliveries(conn, now_ms, recalling, task_ids=ids)
     return revoked._replace(result=replace(revoked.result, cancelled=len(cancelled)))
 
 
@@ -123,19 +141,25 @@ def _cancel_waiting(conn: Connection, task: Row, children: Sequence[int]) -> lis
 
 
 def _revoke_deliveries(
-    conn: Connection, now_ms: int, *, message_pk: int | None = None, task_ids: Collection[int] = ()
+    conn: Connection,
+    now_ms: int,
+    recalling: Collection[str],
+    *,
+    message_pk: int | None = None,
+    task_ids: Collection[int] = (),
 ) -> Revoked:
+    """Withdraw what waits, recall what was delivered over a channel that can take it back,
+    count the rest (delivered where it cannot) as unrecallable."""
     scope = {"message_pk": message_pk, "task_ids": task_ids}
     waiting = store.revoke_deliveries(conn, now_ms, Status.REVOKED, WITHDRAWABLE, **scope)
     held = store.revoke_deliveries(
-        conn, now_ms, Status.REVOKED, (Status.ACKED,), channel=SELFBUILT, **scope
+        conn, now_ms, Status.REVOKED, (Status.ACKED,), channels=recalling, **scope
     )
-    vendors = store.count_deliveries(conn, Status.ACKED, **scope)
-    # A waiting self-built delivery may be on the wire right now: its device is told too.
-    devices = {
-        row.device_pk
-        for row in (*waiting, *held)
-        if row.channel == SELFBUILT and row.device_pk is not None
-    }
+    unrecallable = store.count_deliveries(conn, Status.ACKED, **scope)
+    # A waiting delivery may be on the wire right now: its channel is told too.
+    devices: dict[str, set[int]] = defaultdict(set)
+    for row in (*waiting, *held):
+        if row.channel is not None and row.device_pk is not None:
+            devices[row.channel].add(row.device_pk)
     channels = [row.channel for row in (*waiting, *held)]
-    return Revoked(RevokeResult(len(waiting), len(held), vendors), devices, channels)
+    return Revoked(RevokeResult(len(waiting), len(held), unrecallable), devices, channels)

@@ -62,15 +62,15 @@ def revoke_deliveries(
     *,
     message_pk: int | None = None,
     task_ids: Collection[int] = (),
-    channel: str | None = None,
+    channels: Collection[str] | None = None,
 ) -> list[Row]:
-    """Move the deliveries of a message (or of tasks) in ``from_statuses`` (and on ``channel``,
-    when given) to ``revoked``; (device_pk, channel) of each."""
+    """Move the deliveries of a message (or of tasks) in ``from_statuses`` (and on one of
+    ``channels``, when given) to ``revoked``; (device_pk, channel) of each."""
     changed: list[Row] = []
     for where in _scopes(message_pk, task_ids):
         conditions = [where, deliveries.c.status.in_(list(from_statuses))]
-        if channel is not None:
-            conditions.append(deliveries.c.channel == channel)
+        if channels is not None:
+            conditions.append(deliveries.c.channel.in_(list(channels)))
         changed.extend(
             conn.execute(
                 update(deliveries)

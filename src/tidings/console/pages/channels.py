@@ -28,7 +28,7 @@ async def save(ctx: Context) -> Response:
     app = await ctx.app()
     values = {"channel": ctx.field("channel"), "config": ctx.field("config")}
     try:
-        await ctx.services.channels.set(
+        await ctx.services.channel_configs.set(
             app.workspace, app.app_id, values["channel"], values["config"]
         )
     except ChannelConfigError as exc:
@@ -42,7 +42,7 @@ async def remove(ctx: Context) -> Response:
     app = await ctx.app()
     channel = ctx.request.path_params["channel"]
     try:
-        await ctx.services.channels.remove(app.workspace, app.app_id, channel)
+        await ctx.services.channel_configs.remove(app.workspace, app.app_id, channel)
     except ChannelConfigError as exc:
         return redirect(app_url(app, "/channels"), f"Not removed: {exc}")
     return redirect(app_url(app, "/channels"), f"Removed the {channel} channel.")
@@ -51,7 +51,7 @@ async def remove(ctx: Context) -> Response:
 async def _configured(ctx: Context, app: App) -> dict:
     return {
         c.channel: c
-        for c in await ctx.services.channels.listed()
+        for c in await ctx.services.channel_configs.listed()
         if (c.workspace, c.app_id) == (app.workspace, app.app_id)
     }
 
