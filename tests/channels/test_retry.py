@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from tidings.channels.access_tokens import CachedToken
 from tidings.channels.retry import Backoff, send_with_retries
-from tidings.channels.tokens import CachedToken
 from tidings.channels.verdicts import ACCEPTED, Verdict
 from tidings.contract import Status
 

@@ -17,10 +17,10 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from tidings.channels.access_tokens import CachedToken
 from tidings.channels.extensions import custom_data, delivery_uuid, whole_number
 from tidings.channels.http import retry_after, tls_context
 from tidings.channels.http2 import Headers, Http2Connection, Http2Error
-from tidings.channels.tokens import CachedToken
 from tidings.channels.vendor_channel import Transparent, Vendor
 from tidings.channels.vendor_config import (
     CONCURRENCY,

@@ -17,7 +17,7 @@ from cachetools import TTLCache
 from tidings.channels.catalog import check_config
 from tidings.channels.vendor_config import ChannelConfig, ChannelConfigError
 from tidings.secretbox import SecretBox
-from tidings.store import channels as store
+from tidings.store import channel_configs as store
 from tidings.store import tenancy as tenancy_store
 from tidings.store.database import Database
 

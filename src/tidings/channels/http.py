@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import certifi
 import httpx
 
-from tidings.channels.tokens import CachedToken
+from tidings.channels.access_tokens import CachedToken
 from tidings.channels.vendor_config import ChannelConfig
 from tidings.channels.verdicts import Failure, Verdict, vendor_status
 from tidings.contract import Outbound

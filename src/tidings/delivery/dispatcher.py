@@ -31,7 +31,7 @@ from tidings.contract import (
     Reroute,
     Status,
 )
-from tidings.delivery.broadcast import resolve_batch
+from tidings.delivery.audience_batches import resolve_batch
 from tidings.delivery.outbound import outbound_from_rows
 from tidings.delivery.outcomes import Recorder
 from tidings.delivery.plan import MessageRow, Planned, TaskRow, plan_task

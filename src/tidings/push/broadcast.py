@@ -2,7 +2,7 @@
 a user is bound to it and since when.
 
 The devices are not named by the caller, so the call stores an ``Audience`` instead of targets;
-delivery resolves it in batches when the push is due (delivery/broadcast.py). ``PushStatus``
+delivery resolves it in batches when the push is due (delivery/audience_batches.py). ``PushStatus``
 picks bound devices (0, the default), all devices (1) or unbound ones (2). ``BindPeriod`` and
 ``UnBindPeriod`` narrow each side to devices bound, or unbound, within the last 7, 15 or 60 days
 (4: any time). With ``TimeMode`` 1 the windows are instants given explicitly
