@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import uuid
 from pathlib import Path
 
-import pytest
 import redis
 
 from tests.channels.outbound import outbound
+from tests.support.servers import REDIS_URL, require_redis
 from tidings.broker.memory import MemoryBroker
 from tidings.broker.redis import RedisBroker
 from tidings.channels.selfbuilt import SelfBuiltChannel
@@ -21,17 +20,6 @@ from tidings.config import Settings
 from tidings.contract import SELFBUILT
 from tidings.gateway.hub import Connection, Hub
 from tidings.services import Services
-
-REDIS_URL = os.environ.get("TIDINGS_TEST_REDIS", "redis://127.0.0.1:6379/0")
-
-
-def require_redis() -> None:
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
-    except redis.RedisError as exc:
-        if os.environ.get("TIDINGS_TEST_REQUIRE_SERVICES"):
-            raise
-        pytest.skip(f"Redis is not reachable at {REDIS_URL}: {exc}")
 
 
 async def test_a_command_line_process_pokes_devices_held_by_the_server(tmp_path: Path) -> None:

@@ -5,7 +5,6 @@ though both processes sweep for due tasks."""
 from __future__ import annotations
 
 import collections
-import os
 import shutil
 import time
 import uuid
@@ -19,22 +18,12 @@ from sqlalchemy import text
 
 from tests.support.clients import new_sdk
 from tests.support.devices import Listener, bind, push_multiple
-from tests.support.servers import Server, free_port, running_server
+from tests.support.servers import REDIS_URL, Server, free_port, require_redis, running_server
 from tests.support.stored import connection
 
 APP_ID = "ONEX570DA89211721"
 WORKSPACE = "test"
 TEMPLATE = "Cluster"
-REDIS_URL = os.environ.get("TIDINGS_TEST_REDIS", "redis://127.0.0.1:6379/0")
-
-
-def require_redis() -> None:
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
-    except redis.RedisError as exc:
-        if os.environ.get("TIDINGS_TEST_REQUIRE_SERVICES"):
-            raise
-        pytest.skip(f"Redis is not reachable at {REDIS_URL}: {exc}")
 
 
 @pytest.fixture(scope="module")

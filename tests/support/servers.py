@@ -18,12 +18,14 @@ from typing import TypeVar
 import httpx
 import psycopg
 import pytest
+import redis
 
 from tidings.cli.common import run
 from tidings.config import Settings
 from tidings.services import Services
 from tidings.tenancy.models import DEFAULT_TIMEZONE
 
+REDIS_URL = os.environ.get("TIDINGS_TEST_REDIS", "redis://127.0.0.1:6379/0")
 POSTGRES_ADMIN = os.environ.get(
     "TIDINGS_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
 )
@@ -43,6 +45,15 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def require_redis() -> None:
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+    except redis.RedisError as exc:
+        if os.environ.get("TIDINGS_TEST_REQUIRE_SERVICES"):
+            raise
+        pytest.skip(f"Redis is not reachable at {REDIS_URL}: {exc}")
 
 
 def require_postgres() -> None:

@@ -14,16 +14,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-
-from sqlalchemy import Connection
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from tidings import metrics
 from tidings.contract import (
     REVOCABLE_DAYS,
     SELFBUILT,
     Channel,
-    DeviceAddress,
     Outbound,
     Recall,
     Status,
@@ -87,21 +84,9 @@ class Delivery:
     def revoke_confirmed(self, ids: Iterable[int]) -> None:
         self._recorder.withdrawn(ids)
 
-    def adopt_waiting(
-        self,
-        conn: Connection,
-        app_pk: int,
-        user_id: str,
-        device: DeviceAddress,
-        channels: Collection[str],
-        now_ms: int,
-    ) -> list[int]:
-        """In a binding's transaction: give the user's waiting messages to ``device``."""
-        return bindings.adopt_waiting(conn, app_pk, user_id, device, channels, now_ms)
-
-    def close_for_unbound(self, conn: Connection, device_pk: int, user_id: str, now_ms: int) -> int:
-        """In an unbinding's transaction: close what the device was owed as that user's."""
-        return bindings.close_for_unbound(conn, device_pk, user_id, now_ms)
+    # In a binding's own transaction (devices/service.py): what it changes for deliveries.
+    adopt_waiting = staticmethod(bindings.adopt_waiting)
+    close_for_unbound = staticmethod(bindings.close_for_unbound)
 
     async def send_stored(self, ids: Sequence[int]) -> None:
         """Send deliveries that already exist (a binding just handed them to a device)."""
