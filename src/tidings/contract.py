@@ -8,7 +8,8 @@ may still hold (``Recall``), and the ``Channel`` protocol itself. This module im
 Tidings, so the self-built channel, each vendor module, the dispatcher and the domain can all
 depend on it without depending on one another.
 
-Named tuples, not dataclasses, for what a burst builds one of per device, thousands at a time.
+Named tuples, not dataclasses, for what a burst builds one of per device, thousands at a time;
+``from_rows`` reads them from database rows by column name at the cost of reading by position.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import json
 from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass
 from enum import Enum, IntEnum
-from typing import Any, NamedTuple, Protocol
+from operator import itemgetter
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 SELFBUILT = "selfbuilt"  # Tidings' own device connection: every device can be reached through it
 PLATFORMS = ("android", "ios", "harmonyos")  # what a device registers as (devices.platform)
@@ -117,6 +119,24 @@ class PushOptions:
 _DEFAULTS = asdict(PushOptions())
 
 
+Named = TypeVar("Named", bound=tuple)
+
+
+def from_rows(
+    cls: type[Named], rows: Sequence[Any], columns: Sequence[str] | None = None
+) -> list[Named]:
+    """A ``cls`` (a named tuple) from each of ``rows`` (database rows, or anything with
+    ``_fields``), each field read from the column of its name, or of the name in its place in
+    ``columns``. The columns are found by name once for all the rows, each row then read by
+    position: a dispatch reads thousands, and reading each by name costs several times more."""
+    if not rows:
+        return []
+    present = rows[0]._fields
+    pick = itemgetter(*(present.index(column) for column in columns or cls._fields))
+    make = cls._make  # type: ignore[attr-defined]
+    return [make(pick(row)) for row in rows]
+
+
 class DeviceAddress(NamedTuple):
     """Where a delivery goes: the device and the vendor token it reported, if any."""
 
@@ -127,9 +147,12 @@ class DeviceAddress(NamedTuple):
     third_token: str | None
 
     @classmethod
-    def from_row(cls, row: Any) -> DeviceAddress:
-        """From a row holding store.devices.ADDRESS's columns by name, among others."""
-        return cls(row.device_pk, row.token, row.platform, row.manufacturer, row.third_token)
+    def from_rows(cls, rows: Sequence[Any]) -> list[DeviceAddress]:
+        """From rows holding store.devices.ADDRESS's columns by name, among others."""
+        return from_rows(cls, rows, ADDRESS_COLUMNS)
+
+
+ADDRESS_COLUMNS = ("device_pk", "token", "platform", "manufacturer", "third_token")
 
 
 class Payload(NamedTuple):

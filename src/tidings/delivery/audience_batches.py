@@ -39,9 +39,8 @@ def resolve_batch(
     row = store.claim(conn, ACCEPTED, BROADCAST, now_ms)
     if row is None:
         return Batch(False, NOTHING)
-    task = TaskRow.from_row(row)
-    found_messages = delivery_store.messages_of(conn, [task.messages_of])
-    messages = [MessageRow.from_row(m) for m in found_messages]
+    (task,) = TaskRow.from_rows([row])
+    messages = MessageRow.from_rows(delivery_store.messages_of(conn, [task.messages_of]))
     if not messages:  # its message was revoked before any device got it
         delivery_store.set_task_state(conn, [task.id], DISPATCHED)
         return Batch(True, NOTHING)
@@ -66,7 +65,6 @@ def resolve_batch(
     router = router_for(options, task.delivery_type, usable)
     status = Status.EXPIRED if task.expires_at <= now_ms else Status.PENDING
     planned = []
-    for address in found:
-        device = DeviceAddress.from_row(address)
+    for device in DeviceAddress.from_rows(found):
         planned.append((task, options, Planned(message, device, None, router(device), status)))
     return Batch(True, write_planned(conn, planned, now_ms))

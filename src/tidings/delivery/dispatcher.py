@@ -16,6 +16,7 @@ import logging
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 
 from sqlalchemy import Connection
 
@@ -181,12 +182,13 @@ class Dispatcher:
         claimed = store.claim_due_tasks(
             conn, ACCEPTED, now_ms, self._tasks_per_claim, skip_action=BROADCAST
         )
-        tasks = [TaskRow.from_row(row) for row in claimed]
+        tasks = TaskRow.from_rows(claimed)
         if not tasks:
             return 0, Written([], [])
         messages: dict[int, list[MessageRow]] = defaultdict(list)
-        for row in store.messages_of(conn, {t.messages_of for t in tasks}):
-            messages[row.task_id].append(MessageRow.from_row(row))
+        rows = store.messages_of(conn, {t.messages_of for t in tasks})
+        for message in MessageRow.from_rows(rows):
+            messages[message.task_id].append(message)
         by_token, by_user = _devices_for(conn, tasks, messages)
         configured = store.configured_channels(conn, {t.app_pk for t in tasks})
         planned: list[tuple[TaskRow, PushOptions, Planned]] = []
@@ -226,12 +228,15 @@ def _devices_for(
     by_token: dict[int, dict[str, DeviceAddress]] = {}
     for app_pk, names in tokens.items():
         found = device_store.addresses_by_token(conn, app_pk, sorted(names))
-        by_token[app_pk] = {row.token: DeviceAddress.from_row(row) for row in found}
+        by_token[app_pk] = {a.token: a for a in DeviceAddress.from_rows(found)}
     by_user: dict[int, dict[str, list[DeviceAddress]]] = {}
     for app_pk, names in users.items():
         grouped: dict[str, list[DeviceAddress]] = defaultdict(list)
         device_store.lock_users(conn, app_pk, sorted(names), exclusive=False)
-        for row in device_store.addresses_by_user(conn, app_pk, sorted(names)):
-            grouped[row.user_id].append(DeviceAddress.from_row(row))
+        rows = device_store.addresses_by_user(conn, app_pk, sorted(names))
+        if rows:  # the user_id column found by name once, as DeviceAddress.from_rows does
+            user_of = itemgetter(rows[0]._fields.index("user_id"))
+            for row, address in zip(rows, DeviceAddress.from_rows(rows), strict=True):
+                grouped[user_of(row)].append(address)
         by_user[app_pk] = grouped
     return by_token, by_user

@@ -66,7 +66,7 @@ def outbound_from_rows(rows: Sequence[Row]) -> list[Outbound]:
     """Outbound deliveries from store.deliveries.OUTBOUND rows (options parsed once per task)."""
     options: dict[int, PushOptions] = {}
     out = []
-    for row in rows:
+    for row, device in zip(rows, DeviceAddress.from_rows(rows), strict=True):
         task_options = options.get(row.task_id)
         if task_options is None:
             task_options = options[row.task_id] = PushOptions.from_json(row.options)
@@ -74,7 +74,7 @@ def outbound_from_rows(rows: Sequence[Row]) -> list[Outbound]:
             build_outbound(
                 row.id,
                 row.channel,
-                DeviceAddress.from_row(row),
+                device,
                 task_id=row.task_id,
                 message=row,
                 options=task_options,

@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 from sqlalchemy import Row
 
-from tidings.contract import DeviceAddress, Status
+from tidings.contract import DeviceAddress, Status, from_rows
 from tidings.delivery.routing import Router
 from tidings.tasks import USER_TARGET, validity_end, validity_start
 
@@ -30,19 +30,10 @@ class TaskRow(NamedTuple):
     due_at: int | None
 
     @classmethod
-    def from_row(cls, row: Row) -> TaskRow:
-        """From a row holding these columns by name (store.deliveries.TASK_COLUMNS), among
+    def from_rows(cls, rows: Sequence[Row]) -> list[TaskRow]:
+        """From rows holding these columns by name (store.deliveries.TASK_COLUMNS), among
         others."""
-        return cls(
-            row.id,
-            row.parent_id,
-            row.app_pk,
-            row.delivery_type,
-            row.expired_seconds,
-            row.options,
-            row.created_at,
-            row.due_at,
-        )
+        return from_rows(cls, rows)
 
     @property
     def messages_of(self) -> int:
@@ -69,18 +60,9 @@ class MessageRow(NamedTuple):
     extended_params: str | None
 
     @classmethod
-    def from_row(cls, row: Row) -> MessageRow:
-        """From a row of store.deliveries.MESSAGE_COLUMNS."""
-        return cls(
-            row.pk,
-            row.task_id,
-            row.msg_key,
-            row.target,
-            row.title,
-            row.content,
-            row.uri,
-            row.extended_params,
-        )
+    def from_rows(cls, rows: Sequence[Row]) -> list[MessageRow]:
+        """From rows of store.deliveries.MESSAGE_COLUMNS."""
+        return from_rows(cls, rows)
 
 
 class Planned(NamedTuple):

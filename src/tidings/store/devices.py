@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Row, insert, select, text, update
 from tidings.store.chunks import chunks
 from tidings.store.tables import devices
 
-# A device's address: contract.DeviceAddress.from_row reads these.
+# A device's address: contract.DeviceAddress.from_rows reads these.
 ADDRESS = (
     devices.c.pk.label("device_pk"),
     devices.c.token,
