@@ -39,6 +39,7 @@ import asyncio
 import base64
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -53,16 +54,29 @@ from pathlib import Path
 from rich.progress import Progress
 
 from floors import MESSAGE, message_key
-from ingest import APP_ID, WORKSPACE, call, push_params, read_response, signed_request, wait_ready
+from ingest import (
+    APP_ID,
+    TIDINGS,
+    WORKSPACE,
+    call,
+    prepare,
+    push_params,
+    read_response,
+    signed_request,
+    wait_ready,
+)
 from procs import Busy, console, free_port, raise_open_files, rss_kib, spread_table
 
 TEMPLATE = "fanout template"
 TARGETS = 100
 PROFILE = ""  # set by --profile
-PORTS_PER_SOURCE = 20_000  # below the ~28,000 ephemeral ports one source address has
+PORTS_PER_SOURCE = 2_000  # few per source address: bind() finds a free port at once
 MQTT_TAG = 0
 FLOOR_TAG = 1
-_sources = iter(range(1, 250))  # a fresh 127.X.0.0/16 for each client process: no TIME_WAIT clash
+# A fresh 127.X.0.0/16 for each client process, from a random start so that a bench run soon
+# after another does not meet its TIME_WAIT sockets: bind() crawls on an address crowded by them.
+_start = random.randrange(1, 250)
+_sources = (1 + (_start + n) % 249 for n in range(249))
 
 
 # ----------------------------------------------------------------------------- device side
@@ -459,14 +473,15 @@ async def publish(port: int, first: int, count: int, window: int) -> None:
     state["acked"] = 0
     print("ready", flush=True)
     await loop.run_in_executor(None, sys.stdin.readline)  # go
-    sent: list[tuple[int, float]] = []
+    sent: list[tuple[int, int, float]] = []  # first device, how many, when
     for start in range(0, count, TARGETS):
         state["wanted"] = max(0, start + TARGETS - window)
         if state["acked"] < state["wanted"]:
             progress = loop.create_future()
             await progress
-        sent.append((first + start, time.monotonic()))
-        transport.write(b"".join(packets[start : start + TARGETS]))
+        chunk = packets[start : start + TARGETS]
+        sent.append((first + start, len(chunk), time.monotonic()))
+        transport.write(b"".join(chunk))
     state["wanted"] = count
     if state["acked"] < count:
         progress = loop.create_future()
@@ -529,21 +544,8 @@ def measure(
 
 def run_tidings(count: int, callers: int, directory: Path) -> dict[str, float]:
     port = free_port()
-    data = directory / f"data-{port}"
-    env = dict(os.environ, TIDINGS_DATA_DIR=str(data), TIDINGS_LOG_LEVEL="warning")
-    env.pop("TIDINGS_DATABASE_URL", None)
-    tidings = [sys.executable, "-m", "tidings"]
-    run = {"env": env, "check": True, "capture_output": True, "text": True}
-    subprocess.run(
-        [*tidings, "apps", "create", "--workspace", WORKSPACE, "--app-id", APP_ID], **run
-    )
-    made = json.loads(
-        subprocess.run(
-            [*tidings, "keys", "create", "--workspace", WORKSPACE, "--json"], **run
-        ).stdout
-    )
-    key = (made["AccessKeyId"], made["AccessKeySecret"])
-    server = subprocess.Popen([*tidings, "serve", "--port", str(port)], env=env)
+    env, key = prepare(directory / f"data-{port}", None)
+    server = subprocess.Popen([*TIDINGS, "serve", "--port", str(port)], env=env)
     devices = None
     try:
         asyncio.run(wait_ready(port))
@@ -682,8 +684,8 @@ def run_mosquitto(count: int, publishers: int, directory: Path) -> dict[str, flo
             for pusher in pushers:
                 done = read_report(pusher, 300)
                 accepted = max(accepted, done["accepted"])
-                for first, moment in done["sent"]:
-                    for i in range(first, min(first + TARGETS, count)):
+                for first, size, moment in done["sent"]:
+                    for i in range(first, first + size):
                         sent_at[message_key(MQTT_TAG, i)] = moment
             return {"sent_at": sent_at, "accepted": accepted}
 
@@ -701,7 +703,7 @@ def run_mosquitto(count: int, publishers: int, directory: Path) -> dict[str, flo
         broker.wait(timeout=30)
 
 
-TIDINGS = "Tidings"
+SUBJECT = "Tidings"
 FLOORS = {"uvicorn": "bare uvicorn WS", "protocol": "bare asyncio.Protocol WS"}
 MOSQUITTO = "Mosquitto QoS 1"
 
@@ -748,7 +750,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="tidings-fanout-") as tmp:
         for number in range(1, args.runs + 1):
             console.rule(f"run {number} of {args.runs}")
-            runs = {TIDINGS: run_tidings(args.devices, args.callers, Path(tmp))}
+            runs = {SUBJECT: run_tidings(args.devices, args.callers, Path(tmp))}
             if not args.skip_floors:
                 for transport, name in FLOORS.items():
                     runs[name] = run_floor(transport, args.devices)
@@ -782,13 +784,13 @@ def print_results(count: int, results: dict[str, list[dict[str, float]]]) -> Non
     ratios = []
     for name in [*FLOORS.values(), MOSQUITTO]:
         if name in results:
-            pairs = zip(results[TIDINGS], results[name], strict=True)
+            pairs = zip(results[SUBJECT], results[name], strict=True)
             ratios.append(
                 (f"throughput, Tidings / {name}", {"": [a["rate"] / b["rate"] for a, b in pairs]})
             )
     for name in FLOORS.values():
         if name in results:
-            pairs = zip(results[TIDINGS], results[name], strict=True)
+            pairs = zip(results[SUBJECT], results[name], strict=True)
             ratios.append(
                 (
                     f"idle memory, Tidings / {name}",

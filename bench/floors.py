@@ -187,7 +187,19 @@ def unmask(payload: bytes, mask: bytes) -> bytes:
     return (int.from_bytes(payload, "little") ^ key).to_bytes(size, "little")
 
 
-class RawWebSocket(asyncio.Protocol):
+class Held(asyncio.Protocol):
+    """A device connection's transport, held while it is open."""
+
+    transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+
+
+class RawWebSocket(Held):
     """Minimal RFC 6455 server side: handshake, masked client frames, text, ping, close.
 
     Also usable as uvicorn's ``ws`` class (its keyword arguments are ignored): uvicorn then
@@ -197,13 +209,6 @@ class RawWebSocket(asyncio.Protocol):
     def __init__(self, **_uvicorn: Any) -> None:
         self.buffer = b""
         self.open = False
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.transport = None
 
     def send_text(self, text: str) -> None:
         if self.transport is not None:
@@ -257,20 +262,13 @@ class RawWebSocket(asyncio.Protocol):
 # ----------------------------------------------------------------------------- websockets sans-I/O
 
 
-class SansIoWebSocket(asyncio.Protocol):
+class SansIoWebSocket(Held):
     """The ``websockets`` library's ``ServerProtocol`` (no compression) behind a Protocol."""
 
     def __init__(self, **_uvicorn: Any) -> None:
         from websockets.server import ServerProtocol
 
         self.ws = ServerProtocol(max_size=65536)
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.transport = None
 
     def send_text(self, text: str) -> None:
         self.ws.send_text(text.encode())

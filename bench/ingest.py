@@ -66,6 +66,7 @@ TEMPLATE = "bench template"
 VERSION = "2020-10-28"
 TARGETS = 100
 PRELOAD_BATCH = 10_000
+TIDINGS = (sys.executable, "-m", "tidings")
 
 
 @dataclass
@@ -401,27 +402,31 @@ def preload(url: str, count: int) -> None:
 # ----------------------------------------------------------------------------- the run
 
 
-def start_server(directory: Path, url: str | None, preloaded: int) -> tuple[Any, int, tuple]:
-    """Set up the app, the key (and the preload), start the server; the process, port, key."""
-    env = dict(os.environ, TIDINGS_DATA_DIR=str(directory / "data"), TIDINGS_LOG_LEVEL="warning")
+def prepare(data: Path, url: str | None) -> tuple[dict[str, str], tuple[str, str]]:
+    """The server's environment, with the bench app and an AccessKey made through the CLI."""
+    env = dict(os.environ, TIDINGS_DATA_DIR=str(data), TIDINGS_LOG_LEVEL="warning")
     env.pop("TIDINGS_DATABASE_URL", None)
     if url:
         env["TIDINGS_DATABASE_URL"] = url
-    tidings = [sys.executable, "-m", "tidings"]
     run = {"env": env, "check": True, "capture_output": True, "text": True}
     subprocess.run(
-        [*tidings, "apps", "create", "--workspace", WORKSPACE, "--app-id", APP_ID], **run
+        [*TIDINGS, "apps", "create", "--workspace", WORKSPACE, "--app-id", APP_ID], **run
     )
     made = json.loads(
         subprocess.run(
-            [*tidings, "keys", "create", "--workspace", WORKSPACE, "--json"], **run
+            [*TIDINGS, "keys", "create", "--workspace", WORKSPACE, "--json"], **run
         ).stdout
     )
-    key = (made["AccessKeyId"], made["AccessKeySecret"])
+    return env, (made["AccessKeyId"], made["AccessKeySecret"])
+
+
+def start_server(directory: Path, url: str | None, preloaded: int) -> tuple[Any, int, tuple]:
+    """Set up the app, the key (and the preload), start the server; the process, port, key."""
+    env, key = prepare(directory / "data", url)
     if preloaded:
         preload(Settings(data_dir=directory / "data", database_url=url).database, preloaded)
     port = free_port()
-    server = subprocess.Popen([*tidings, "serve", "--port", str(port)], env=env)
+    server = subprocess.Popen([*TIDINGS, "serve", "--port", str(port)], env=env)
     asyncio.run(wait_ready(port))
     created = asyncio.run(
         call(

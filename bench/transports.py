@@ -184,7 +184,12 @@ def checks(transports: list[str], loop: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--devices", type=int, default=10_000)
-    parser.add_argument("--idle", type=int, default=20_000, help="connections for memory")
+    parser.add_argument(
+        "--idle",
+        type=int,
+        default=19_800,
+        help="connections for memory (near 20,000: a process here may hold 20,000 files at most)",
+    )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--bursts", type=int, default=5)
     parser.add_argument("--transports", default=",".join(DEFAULT))
@@ -195,7 +200,9 @@ def main() -> None:
     for name in chosen:
         if name not in TRANSPORTS:
             raise SystemExit(f"unknown transport {name!r}: one of {', '.join(TRANSPORTS)}")
-    raise_open_files(max(args.idle, args.devices) + 1000)
+    limit = raise_open_files(max(args.idle, args.devices) + 1000)
+    if limit < max(args.idle, args.devices) + 100:
+        raise SystemExit(f"the open-file limit ({limit}) is too low for {args.idle} connections")
     with contextlib.suppress(ImportError):
         import uvloop
 
