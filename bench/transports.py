@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import socket
 import ssl
 import subprocess
 import sys
@@ -128,6 +129,7 @@ def check(transport: str, loop: str, tls: tuple[str, str] | None, ca: str | None
     import httpx
     from websockets.sync.client import connect
 
+    socket.setdefaulttimeout(10)  # a handshake that never comes fails instead of hanging
     server = FloorServer(transport, loop, 100, tls or ())
     scheme = "s" if tls else ""
     context = ssl.create_default_context(cafile=ca) if ca else None
