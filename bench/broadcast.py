@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,11 +33,9 @@ import time
 import uuid
 from pathlib import Path
 
-import psycopg
 from alibabacloud_mpaas20201028 import models
 from alibabacloud_mpaas20201028.client import Client
 from alibabacloud_tea_openapi.models import Config
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine, NullPool, create_engine, insert, text
 
@@ -57,17 +54,12 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support.rows import one_push  # noqa: E402
 
+from procs import console, free_port, fresh_database  # noqa: E402
+
 WORKSPACE = "bench"
 APP_ID = "ONEXBROADCAST0001"
 TEMPLATE = "announcement"
 BATCH = 1000
-console = Console()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def setup(settings: Settings, count: int) -> tuple[str, str]:
@@ -138,23 +130,6 @@ async def floor(url: str, count: int) -> float:
     took = time.perf_counter() - started
     await db.aclose()
     return took
-
-
-@contextlib.contextmanager
-def fresh_database(base_url: str | None, directory: Path, name: str):
-    """A fresh database: a SQLite file, or a schema of its own on the PostgreSQL server."""
-    if base_url is None:
-        yield f"sqlite:///{directory / (name + '.db')}"
-        return
-    schema = f"{name}_{uuid.uuid4().hex[:10]}"
-    plain = base_url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{plain}{'&' if '?' in plain else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(plain, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 async def listen(client: DeviceClient, ready: asyncio.Event, got: list[float]) -> None:

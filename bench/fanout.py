@@ -1,22 +1,35 @@
-"""Fan-out benchmark: one burst of personalised messages to N connected devices, against Mosquitto.
+"""Fan-out benchmark: one burst of personalised messages to N connected devices, beside its floors.
 
-Starts ``tidings serve`` (embedded SQLite, temporary data directory) and a client process holding
-N device connections on the self-built channel; measures the server's memory per idle
-connection; then pushes one burst of N personalised messages (one per device) through signed
-PushMultiple calls of 100 targets and waits until every device has received and acknowledged its
-message. In the same run it repeats the workload over a Mosquitto broker it starts itself (one
-topic per device, QoS 1 both ways, TCP_NODELAY on), and prints the two side by side with their
-ratio and how busy each process was, so the saturated side is visible.
+Each run starts ``tidings serve`` (embedded SQLite, temporary data directory) and a client process
+holding N device connections on the self-built channel; measures the connect rate and the server's
+memory per idle connection; then pushes one burst of N personalised messages (one per device)
+through signed PushMultiple calls of 100 targets (signed before the clock starts) and waits until
+every device has received and acknowledged its message.
+
+In the same run, the same devices and the same burst over three floors:
+
+* bare uvicorn WebSocket, no database (floors.py ``uvicorn``: what Tidings' transport costs);
+* a bare ``asyncio.Protocol`` WebSocket server, no database (floors.py ``protocol``: handshake,
+  one pre-framed message per device, acks read);
+* a Mosquitto broker it starts itself (one topic per device, QoS 1 both ways, TCP_NODELAY on),
+  fed by ``--publishers`` processes, each publishing its share of pre-built packets as fast as
+  the broker acknowledges them, so the broker, not a Python publisher, is the limit.
+
+Everything runs ``--runs`` times (three by default); every figure and every ratio is printed as
+median [min–max], with each process's CPU during the burst, so the saturated side is visible.
 
 Both client sides are equally light: hand-written framing on asyncio protocols (uvloop), one
 process for all N connections, no library client per connection. A client masks its WebSocket
-frames with a zero key, which servers accept and which saves the client the XOR.
+frames with a zero key, which servers accept and which saves the client the XOR. A device pings
+the server every 20 s once it is registered (never mid-handshake), and a device that loses its
+connection before the burst is over stops the run with an error instead of leaving it waiting.
 
-    python bench/fanout.py [--devices 5000] [--callers 8] [--skip-mosquitto]
+    python bench/fanout.py [--devices 5000] [--runs 3] [--callers 8] [--publishers 3]
+                           [--skip-mosquitto] [--skip-floors]
 
-Latency is measured from the moment the call (or MQTT publish) carrying a message was sent to
-the moment its device had it; throughput is messages delivered and acknowledged per second,
-from the first call sent to the last ack written by a device.
+Latency is measured from the moment the call (or MQTT publish, or floor burst) carrying a message
+was sent to the moment its device had it; throughput is messages delivered and acknowledged per
+second, from the first call sent to the last ack written by a device.
 """
 
 from __future__ import annotations
@@ -26,7 +39,7 @@ import asyncio
 import base64
 import json
 import os
-import resource
+import random
 import shutil
 import signal
 import socket
@@ -35,21 +48,35 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
+from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlencode
 
-from rich.console import Console
-from rich.table import Table
+from rich.progress import Progress
 
-from ingest import APP_ID, WORKSPACE, _wait_ready, call, cpu_seconds, free_port, read_response, sign
+from floors import MESSAGE, message_key
+from ingest import (
+    APP_ID,
+    TIDINGS,
+    WORKSPACE,
+    call,
+    prepare,
+    push_params,
+    read_response,
+    signed_request,
+    wait_ready,
+)
+from procs import Busy, console, free_port, raise_open_files, rss_kib, spread_table
 
 TEMPLATE = "fanout template"
 TARGETS = 100
 PROFILE = ""  # set by --profile
-ALL_ACCEPTED = "(every call answered)"
-PORTS_PER_SOURCE = 20_000  # below the ~28,000 ephemeral ports one source address has
-console = Console()
+PORTS_PER_SOURCE = 2_000  # few per source address: bind() finds a free port at once
+MQTT_TAG = 0
+FLOOR_TAG = 1
+# A fresh 127.X.0.0/16 for each client process, from a random start so that a bench run soon
+# after another does not meet its TIME_WAIT sockets: bind() crawls on an address crowded by them.
+_start = random.randrange(1, 250)
+_sources = (1 + (_start + n) % 249 for n in range(249))
 
 
 # ----------------------------------------------------------------------------- device side
@@ -58,10 +85,12 @@ console = Console()
 class Fleet:
     """What all connections of one client process share: counts, receipt times, completion."""
 
-    def __init__(self, count: int) -> None:
+    def __init__(self, count: int, record: bool) -> None:
+        loop = asyncio.get_running_loop()
         self.count = count
-        self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.record = record
+        self.ready: asyncio.Future[None] = loop.create_future()
+        self.done: asyncio.Future[None] = loop.create_future()
         self.tokens: list[str | None] = [None] * count
         self.connected = 0
         self.receipts: dict[str, float] = {}
@@ -74,12 +103,19 @@ class Fleet:
             self.ready.set_result(None)
 
     def received(self, msg_key: str) -> None:
-        self.receipts[msg_key] = time.monotonic()
+        if self.record:
+            self.receipts[msg_key] = time.monotonic()
 
     def acked(self) -> None:
         self.last_ack = time.monotonic()
         if len(self.receipts) == self.count and not self.done.done():
             self.done.set_result(None)
+
+    def lost(self, index: int, exc: Exception | None) -> None:
+        """A connection closed: the run cannot finish, so say so instead of hanging."""
+        for waiting in (self.ready, self.done):
+            if not waiting.done():
+                waiting.set_exception(RuntimeError(f"device {index} lost its connection: {exc}"))
 
 
 def ws_frame(text: bytes) -> bytes:
@@ -98,6 +134,7 @@ class WsDevice(asyncio.Protocol):
         self.hello = hello
         self.buffer = b""
         self.upgraded = False
+        self.registered = False
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -108,6 +145,10 @@ class WsDevice(asyncio.Protocol):
             f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
             "Sec-WebSocket-Version: 13\r\n\r\n".encode()
         )
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        self.fleet.lost(self.index, exc)
 
     def data_received(self, data: bytes) -> None:
         buffer = self.buffer + data
@@ -155,6 +196,7 @@ class WsDevice(asyncio.Protocol):
             self.transport.write(ws_frame(b'{"type":"ack","ids":[%d]}' % frame["id"]))
             self.fleet.acked()
         elif kind == "registered":
+            self.registered = True
             self.fleet.hello(self.index, frame["deliveryToken"])
         elif kind == "error":
             raise RuntimeError(frame)
@@ -213,6 +255,10 @@ class MqttDevice(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
         transport.write(mqtt_connect(f"dev{self.index}"))
 
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        self.fleet.lost(self.index, exc)
+
     def data_received(self, data: bytes) -> None:
         packets, self.buffer = mqtt_packets(self.buffer + data)
         assert self.transport is not None
@@ -232,107 +278,159 @@ class MqttDevice(asyncio.Protocol):
                 self.fleet.hello(self.index, f"dev/{self.index}")
 
 
-def report(text: str) -> None:
+def report(found: dict) -> None:
     """Hand a (large) result to the parent: written to a file, its path on stdout."""
     fd, path = tempfile.mkstemp(prefix="fanout-", suffix=".json")
     with os.fdopen(fd, "w") as handle:
-        handle.write(text)
+        json.dump(found, handle)
     print(path, flush=True)
 
 
-async def hold_devices(kind: str, host: str, port: int, count: int) -> None:
-    """The client process: connect everything, report, then record the burst's receipts."""
+async def hold_devices(
+    kind: str, host: str, port: int, count: int, source: int, record: bool
+) -> None:
+    """The client process: connect everything, report, then record the burst's receipts.
+
+    With ``record`` off (transports.py's repeated bursts) it only acknowledges what comes.
+    """
     loop = asyncio.get_running_loop()
-    fleet = Fleet(count)
+    fleet = Fleet(count, record)
     hello = json.dumps(
         {"type": "register", "appId": APP_ID, "workspaceId": WORKSPACE, "platform": "android"}
     ).encode()
     opening = asyncio.Semaphore(200)
-
     devices: list[asyncio.Protocol] = []
 
     async def open_one(index: int) -> None:
-        source = f"127.0.0.{1 + index // PORTS_PER_SOURCE}"
+        address = f"127.{source}.{index // PORTS_PER_SOURCE}.1"
         async with opening:
             if kind == "ws":
                 _, device = await loop.create_connection(
                     lambda: WsDevice(fleet, index, f"{host}:{port}", hello),
                     host,
                     port,
-                    local_addr=(source, 0),
+                    local_addr=(address, 0),
                 )
             else:
                 _, device = await loop.create_connection(
-                    lambda: MqttDevice(fleet, index), host, port, local_addr=(source, 0)
+                    lambda: MqttDevice(fleet, index), host, port, local_addr=(address, 0)
                 )
             devices.append(device)
 
     async def heartbeats() -> None:
-        """Tidings closes devices silent for 2.5 heartbeat intervals (30 s each)."""
+        """Tidings closes devices silent for 2.5 heartbeat intervals (30 s each).
+
+        Only registered devices ping: a ping sent before the upgrade answer would reach the
+        server as garbage after the HTTP request, and the server would close that device.
+        """
         ping = ws_frame(b'{"type":"ping"}')
         while True:
             await asyncio.sleep(20)
             for device in devices:
-                if isinstance(device, WsDevice) and device.transport is not None:
+                if isinstance(device, WsDevice) and device.registered and device.transport:
                     device.transport.write(ping)
 
     beating = loop.create_task(heartbeats())
+    started = time.monotonic()
     await asyncio.gather(*(open_one(i) for i in range(count)))
     await fleet.ready
-    report(json.dumps({"tokens": fleet.tokens}))
-    await fleet.done
-    report(json.dumps({"receipts": fleet.receipts, "last_ack": fleet.last_ack}))
+    report({"tokens": fleet.tokens, "connect_seconds": time.monotonic() - started})
+    if record:
+        await fleet.done
+        report({"receipts": fleet.receipts, "last_ack": fleet.last_ack})
     await beating  # until the parent ends this process
+
+
+class Devices:
+    """A client process holding ``count`` connections, and the results it reports."""
+
+    def __init__(self, kind: str, port: int, count: int, record: bool = True) -> None:
+        command = [sys.executable, __file__, "--role", kind, "--port", str(port)]
+        command += ["--devices", str(count), "--source", str(next(_sources))]
+        if not record:
+            command.append("--no-receipts")
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def report(self, timeout: float) -> dict:
+        return read_report(self.process, timeout)
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+def read_report(process: subprocess.Popen, timeout: float) -> dict:
+    assert process.stdout is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if line:
+            path = Path(line.strip())
+            found = json.loads(path.read_text())
+            path.unlink()
+            return found
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args[1:4]} exited with {process.returncode}")
+    raise TimeoutError(process.args)
+
+
+def connect(kind: str, port: int, count: int, label: str, server_pid: int) -> tuple[Devices, dict]:
+    """Connect ``count`` devices; the client process and its first report, with progress."""
+    before = rss_kib(server_pid)
+    console.print(f"{label}: connecting {count:,} devices ...")
+    devices = Devices(kind, port, count)
+    found = devices.report(900)
+    time.sleep(2)  # let allocations from the connect burst settle
+    found["idle_kib"] = (rss_kib(server_pid) - before) / count
+    found["connect_rate"] = count / found["connect_seconds"]
+    return devices, found
 
 
 # ----------------------------------------------------------------------------- the pushers
 
 
-def push_bodies(tokens: list[str]) -> tuple[list[bytes], list[list[str]]]:
-    bodies, keys = [], []
-    for start in range(0, len(tokens), TARGETS):
-        pairs = [
-            ("AppId", APP_ID),
-            ("WorkspaceId", WORKSPACE),
-            ("DeliveryType", "1"),
-            ("TemplateName", TEMPLATE),
-            ("TaskName", f"fanout {start}"),
-            ("ExpiredSeconds", "300"),
-            ("ExtendedParams", json.dumps({"campaign": "fanout"})),
-        ]
-        batch = []
-        for i, token in enumerate(tokens[start : start + TARGETS], start=1):
-            msg_key = uuid.uuid4().hex
-            batch.append(msg_key)
-            pairs += [
-                (f"TargetMsg.{i}.Target", token),
-                (f"TargetMsg.{i}.MsgKey", msg_key),
-                (
-                    f"TargetMsg.{i}.TemplateKeyValue",
-                    json.dumps({"name": f"User {start + i}", "money": str(start + i)}),
-                ),
-            ]
-        bodies.append(urlencode(sorted(pairs)).encode())
-        keys.append(batch)
-    return bodies, keys
+def push_calls(
+    key: tuple[str, str], authority: str, tokens: list[str]
+) -> tuple[list[bytes], list[list[str]]]:
+    """PushMultiple calls of 100 targets, signed now (before the clock starts), and their keys."""
+    calls, keys = [], []
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("signing PushMultiple calls", total=len(tokens))
+        for start in range(0, len(tokens), TARGETS):
+            batch = tokens[start : start + TARGETS]
+            batch_keys = [message_key(start // TARGETS, i) for i in range(len(batch))]
+            params = push_params(
+                TEMPLATE,
+                f"fanout {start}",
+                [
+                    (token, msg_key, {"name": f"User {start + i}", "money": str(start + i)})
+                    for i, (token, msg_key) in enumerate(zip(batch, batch_keys, strict=True))
+                ],
+                delivery_type=1,
+                extended={"campaign": "fanout"},
+            )
+            calls.append(signed_request(key, authority, "PushMultiple", params, "acs3"))
+            keys.append(batch_keys)
+            progress.advance(task, len(batch))
+    return calls, keys
 
 
-async def push_burst(
-    port: int, key: tuple[str, str], bodies: list[bytes], keys: list[list[str]], callers: int
-) -> dict[str, float]:
+async def push_burst(port: int, calls: list[bytes], keys: list[list[str]], callers: int) -> dict:
     """Send every call over ``callers`` keep-alive connections; when each message's call left."""
     sent_at: dict[str, float] = {}
-    work = iter(range(len(bodies)))
-    authority = f"127.0.0.1:{port}"
+    work = iter(range(len(calls)))
     streams = [await asyncio.open_connection("127.0.0.1", port) for _ in range(callers)]
 
     async def caller(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         for index in work:
-            body = bodies[index]
             now = time.monotonic()
             for msg_key in keys[index]:
                 sent_at[msg_key] = now
-            writer.write(sign(*key, authority, "PushMultiple", body) + body)
+            writer.write(calls[index])
             answer = await read_response(reader)
             if b'"ResultCode":"OK"' not in answer:
                 raise RuntimeError(answer[:300])
@@ -340,120 +438,65 @@ async def push_burst(
     await asyncio.gather(*(caller(r, w) for r, w in streams))
     for _, writer in streams:
         writer.close()
-    sent_at[ALL_ACCEPTED] = time.monotonic()
-    return sent_at
+    return {"sent_at": sent_at, "accepted": time.monotonic()}
 
 
-async def publish_burst(port: int, count: int) -> dict[str, float]:
-    """The MQTT counterpart: one publisher, QoS 1, in windows of 100 like the calls."""
+async def publish(port: int, first: int, count: int, window: int) -> None:
+    """One MQTT publisher process: QoS 1 to devices first..first+count, ``window`` in flight.
+
+    Packets are built before the parent says go, so the burst costs this process little more
+    than its writes and the acks it counts.
+    """
     loop = asyncio.get_running_loop()
-    sent_at: dict[str, float] = {}
-    acked: asyncio.Queue[int] = asyncio.Queue()
+    packets = []
+    for i in range(first, first + count):
+        payload = (MESSAGE % (i + 1, MQTT_TAG, i, i, i)).encode()
+        packet_id = struct.pack("!H", i % 65535 + 1)
+        packets.append(mqtt_packet(0x32, mqtt_string(f"dev/{i}") + packet_id + payload))
+    state = {"acked": 0, "wanted": 0}
+    progress: asyncio.Future[None] = loop.create_future()
 
     class Publisher(asyncio.Protocol):
         buffer = b""
 
         def data_received(self, data: bytes) -> None:
-            packets, self.buffer = mqtt_packets(self.buffer + data)
-            for first, _ in packets:
-                if first >> 4 == 4:
-                    acked.put_nowait(1)
-                elif first >> 4 == 2:
-                    acked.put_nowait(0)
+            nonlocal progress
+            found, self.buffer = mqtt_packets(self.buffer + data)
+            state["acked"] += sum(1 for first_byte, _ in found if first_byte >> 4 in (2, 4))
+            if state["acked"] >= state["wanted"] and not progress.done():
+                progress.set_result(None)
 
     transport, _ = await loop.create_connection(Publisher, "127.0.0.1", port)
-    transport.write(mqtt_connect("publisher"))
-    await acked.get()
+    transport.write(mqtt_connect(f"publisher{first}"))
+    state["wanted"] = 1
+    await progress
+    state["acked"] = 0
+    print("ready", flush=True)
+    await loop.run_in_executor(None, sys.stdin.readline)  # go
+    sent: list[tuple[int, int, float]] = []  # first device, how many, when
     for start in range(0, count, TARGETS):
-        window = range(start, min(start + TARGETS, count))
-        now = time.monotonic()
-        out = bytearray()
-        for i in window:
-            msg_key = uuid.uuid4().hex
-            sent_at[msg_key] = now
-            payload = json.dumps(
-                {
-                    "type": "message",
-                    "id": i + 1,
-                    "taskId": "1",
-                    "msgKey": msg_key,
-                    "title": "Congratulations",
-                    "content": f"Hello User {i}, congratulations on winning {i} yuan",
-                    "uri": None,
-                    "extendedParams": {"campaign": "fanout"},
-                    "notifyType": "notify",
-                    "silent": 0,
-                    "pushAction": 0,
-                    "expiresAt": 0,
-                }
-            ).encode()
-            packet_id = struct.pack("!H", i % 65535 + 1)
-            out += mqtt_packet(0x32, mqtt_string(f"dev/{i}") + packet_id + payload)
-        transport.write(bytes(out))
-        for _ in window:
-            await acked.get()
+        state["wanted"] = max(0, start + TARGETS - window)
+        if state["acked"] < state["wanted"]:
+            progress = loop.create_future()
+            await progress
+        chunk = packets[start : start + TARGETS]
+        sent.append((first + start, len(chunk), time.monotonic()))
+        transport.write(b"".join(chunk))
+    state["wanted"] = count
+    if state["acked"] < count:
+        progress = loop.create_future()
+        await progress
+    report({"sent": sent, "accepted": time.monotonic()})
     transport.close()
-    sent_at[ALL_ACCEPTED] = time.monotonic()
-    return sent_at
 
 
 # ----------------------------------------------------------------------------- measurement
 
 
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
-
-
-class Devices:
-    """The client process and the lines it reports."""
-
-    def __init__(self, kind: str, port: int, count: int) -> None:
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                __file__,
-                "--role",
-                kind,
-                "--port",
-                str(port),
-                "--devices",
-                str(count),
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-
-    def report(self, timeout: float) -> dict:
-        assert self.process.stdout is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if line:
-                path = Path(line.strip())
-                found = json.loads(path.read_text())
-                path.unlink()
-                return found
-            if self.process.poll() is not None:
-                raise RuntimeError("the device process exited")
-        raise TimeoutError
-
-    def stop(self) -> None:
-        self.process.kill()
-        self.process.wait()
-
-
-def summarise(
-    name: str,
-    server_pid: int,
-    devices: Devices,
-    idle_kib: int,
-    count: int,
-    burst,
-) -> dict[str, float | str]:
-    """Run ``burst()`` (the pushes) and measure it from both ends."""
+def measure(
+    pids: dict[str, int], devices: Devices, count: int, burst: Callable[[], dict]
+) -> dict[str, float]:
+    """Run ``burst()`` and measure it from both ends: rate, latency, cores busy per process."""
     profiler = None
     if PROFILE:  # py-spy on the server during the burst only: --profile FILE
         profiler = subprocess.Popen(
@@ -461,7 +504,7 @@ def summarise(
                 "py-spy",
                 "record",
                 "--pid",
-                str(server_pid),
+                str(pids["server"]),
                 "--format",
                 "raw",
                 "--rate",
@@ -469,71 +512,45 @@ def summarise(
                 "--nonblocking",
                 "--threads",
                 "-o",
-                f"{PROFILE}.{name.split()[0].lower()}",
+                f"{PROFILE}.{len(pids)}.{time.time():.0f}",
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         time.sleep(1)
-    cpu = {"server": cpu_seconds(server_pid), "devices": cpu_seconds(devices.process.pid)}
-    pusher_cpu = time.process_time()
+    busy = Busy(pids, time.monotonic)
     started = time.monotonic()
-    sent_at = burst()
-    report = devices.report(120)
-    ended = report["last_ack"]
-    elapsed = ended - started
-    busy = {
-        k: (cpu_seconds(p) - cpu[k]) / elapsed
-        for k, p in (("server", server_pid), ("devices", devices.process.pid))
-    }
-    busy["pusher"] = (time.process_time() - pusher_cpu) / elapsed
+    sent = burst()
+    receipts = devices.report(300)
+    cores = busy.cores()
+    elapsed = receipts["last_ack"] - started
     if profiler is not None:
         profiler.send_signal(signal.SIGINT)
         profiler.wait()
-    accepted = sent_at.pop(ALL_ACCEPTED) - started
-    receipts = report["receipts"]
-    latencies = sorted(receipts[k] - sent_at[k] for k in sent_at)
-    assert len(latencies) == count
-    return {
-        "name": name,
+    got = receipts["receipts"]
+    latencies = sorted(got[k] - t for k, t in sent["sent_at"].items())
+    assert len(latencies) == count == len(got), (len(latencies), count, len(got))
+    figures = {
         "rate": count / elapsed,
         "p50": latencies[len(latencies) // 2] * 1000,
         "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
-        "idle_kib": idle_kib / count,
-        "busy": ", ".join(f"{k} {v:.2f}" for k, v in busy.items()),
-        "saturated": max(busy, key=busy.__getitem__),
-        "timeline": f"{accepted * 1000:.0f} / {(min(receipts.values()) - started) * 1000:.0f}"
-        f" / {elapsed * 1000:.0f}",
+        "accepted": (sent["accepted"] - started) * 1000,
+        "first": (min(got.values()) - started) * 1000,
+        "last": elapsed * 1000,
     }
+    figures.update({f"cpu {name}": value for name, value in cores.items()})
+    return figures
 
 
-def idle_growth(pid: int, before: int) -> int:
-    time.sleep(2)  # let allocations from the connect burst settle
-    return rss_kib(pid) - before
-
-
-def run_tidings(count: int, callers: int, directory: Path) -> dict[str, float | str]:
+def run_tidings(count: int, callers: int, directory: Path) -> dict[str, float]:
     port = free_port()
-    env = dict(os.environ, TIDINGS_DATA_DIR=str(directory / "data"), TIDINGS_LOG_LEVEL="warning")
-    env.pop("TIDINGS_DATABASE_URL", None)
-    tidings = [sys.executable, "-m", "tidings"]
-    run = {"env": env, "check": True, "capture_output": True, "text": True}
-    subprocess.run(
-        [*tidings, "apps", "create", "--workspace", WORKSPACE, "--app-id", APP_ID], **run
-    )
-    made = json.loads(
-        subprocess.run(
-            [*tidings, "keys", "create", "--workspace", WORKSPACE, "--json"], **run
-        ).stdout
-    )
-    key = (made["AccessKeyId"], made["AccessKeySecret"])
-    server = subprocess.Popen([*tidings, "serve", "--port", str(port)], env=env)
+    env, key = prepare(directory / f"data-{port}", None)
+    server = subprocess.Popen([*TIDINGS, "serve", "--port", str(port)], env=env)
     devices = None
     try:
-        asyncio.run(_wait_ready(port))
+        asyncio.run(wait_ready(port))
         created = asyncio.run(
             call(
-                "127.0.0.1",
                 port,
                 key,
                 "CreateTemplate",
@@ -548,21 +565,14 @@ def run_tidings(count: int, callers: int, directory: Path) -> dict[str, float | 
         )
         assert created.get("Success"), created
         time.sleep(1)
-        before = rss_kib(server.pid)
-        console.print(f"Tidings: connecting {count:,} devices ...")
-        devices = Devices("ws", port, count)
-        tokens = devices.report(300)["tokens"]
-        idle = idle_growth(server.pid, before)
-        bodies, keys = push_bodies(tokens)
-        console.print(f"Tidings: one burst of {count:,} messages in {len(bodies)} calls ...")
-        return summarise(
-            "Tidings (self-built channel)",
-            server.pid,
-            devices,
-            idle,
-            count,
-            lambda: asyncio.run(push_burst(port, key, bodies, keys, callers)),
+        devices, found = connect("ws", port, count, "Tidings", server.pid)
+        calls, keys = push_calls(key, f"127.0.0.1:{port}", found["tokens"])
+        console.print(f"Tidings: one burst of {count:,} messages in {len(calls)} calls ...")
+        pids = {"server": server.pid, "devices": devices.pid, "pusher": os.getpid()}
+        figures = measure(
+            pids, devices, count, lambda: asyncio.run(push_burst(port, calls, keys, callers))
         )
+        return figures | {"idle_kib": found["idle_kib"], "connect_rate": found["connect_rate"]}
     finally:
         if devices is not None:
             devices.stop()
@@ -570,7 +580,51 @@ def run_tidings(count: int, callers: int, directory: Path) -> dict[str, float | 
         server.wait(timeout=30)
 
 
-def run_mosquitto(count: int, directory: Path) -> dict[str, float | str] | None:
+def run_floor(transport: str, count: int) -> dict[str, float]:
+    """The same devices and burst against a floor server of floors.py, no database."""
+    port = free_port()
+    here = Path(__file__).parent
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            str(here / "floors.py"),
+            "--transport",
+            transport,
+            "--port",
+            str(port),
+            "--connections",
+            str(count),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    devices = None
+    try:
+        assert server.stdin is not None and server.stdout is not None
+        if server.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"floor {transport} did not start")
+        devices, found = connect("ws", port, count, f"floor {transport}", server.pid)
+        console.print(f"floor {transport}: one burst of {count:,} messages ...")
+
+        def burst() -> dict:
+            started = time.monotonic()
+            server.stdin.write(f"burst {FLOOR_TAG} 0\n")
+            server.stdin.flush()
+            server.stdout.readline()
+            sent_at = {message_key(FLOOR_TAG, i): started for i in range(count)}
+            return {"sent_at": sent_at, "accepted": started}
+
+        figures = measure({"server": server.pid, "devices": devices.pid}, devices, count, burst)
+        return figures | {"idle_kib": found["idle_kib"], "connect_rate": found["connect_rate"]}
+    finally:
+        if devices is not None:
+            devices.stop()
+        server.kill()
+        server.wait()
+
+
+def run_mosquitto(count: int, publishers: int, directory: Path) -> dict[str, float] | None:
     binary = shutil.which("mosquitto") or (
         "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
     )
@@ -578,91 +632,176 @@ def run_mosquitto(count: int, directory: Path) -> dict[str, float | str] | None:
         console.print("mosquitto is not installed: no baseline")
         return None
     port = free_port()
-    config = directory / "mosquitto.conf"
+    config = directory / f"mosquitto-{port}.conf"
     config.write_text(
         f"listener {port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\n"
         "persistence false\nmax_queued_messages 0\nlog_dest none\n"
     )
     broker = subprocess.Popen([binary, "-c", str(config)])
     devices = None
+    pushers: list[subprocess.Popen] = []
     try:
         for _ in range(100):
             with socket.socket() as probe:
                 if probe.connect_ex(("127.0.0.1", port)) == 0:
                     break
             time.sleep(0.05)
-        before = rss_kib(broker.pid)
-        console.print(f"Mosquitto: connecting {count:,} devices ...")
-        devices = Devices("mqtt", port, count)
-        devices.report(300)
-        idle = idle_growth(broker.pid, before)
-        console.print(f"Mosquitto: one burst of {count:,} messages ...")
-        return summarise(
-            "Mosquitto (QoS 1)",
-            broker.pid,
-            devices,
-            idle,
-            count,
-            lambda: asyncio.run(publish_burst(port, count)),
-        )
+        devices, found = connect("mqtt", port, count, "Mosquitto", broker.pid)
+        share = -(-count // publishers)
+        for first in range(0, count, share):
+            pushers.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        __file__,
+                        "--role",
+                        "publisher",
+                        "--port",
+                        str(port),
+                        "--first",
+                        str(first),
+                        "--devices",
+                        str(min(share, count - first)),
+                    ],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
+            )
+        for pusher in pushers:
+            assert pusher.stdout is not None
+            if pusher.stdout.readline().strip() != "ready":
+                raise RuntimeError("a publisher did not start")
+        console.print(f"Mosquitto: one burst of {count:,} messages from {len(pushers)} publishers")
+
+        def burst() -> dict:
+            for pusher in pushers:
+                assert pusher.stdin is not None
+                pusher.stdin.write("go\n")
+                pusher.stdin.flush()
+            sent_at: dict[str, float] = {}
+            accepted = 0.0
+            for pusher in pushers:
+                done = read_report(pusher, 300)
+                accepted = max(accepted, done["accepted"])
+                for first, size, moment in done["sent"]:
+                    for i in range(first, first + size):
+                        sent_at[message_key(MQTT_TAG, i)] = moment
+            return {"sent_at": sent_at, "accepted": accepted}
+
+        pids = {"server": broker.pid, "devices": devices.pid}
+        pids |= {f"publisher {n}": p.pid for n, p in enumerate(pushers, start=1)}
+        figures = measure(pids, devices, count, burst)
+        return figures | {"idle_kib": found["idle_kib"], "connect_rate": found["connect_rate"]}
     finally:
+        for pusher in pushers:
+            pusher.kill()
+            pusher.wait()
         if devices is not None:
             devices.stop()
         broker.terminate()
         broker.wait(timeout=30)
 
 
+SUBJECT = "Tidings"
+FLOORS = {"uvicorn": "bare uvicorn WS", "protocol": "bare asyncio.Protocol WS"}
+MOSQUITTO = "Mosquitto QoS 1"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--devices", type=int, default=5000)
+    parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--callers", type=int, default=8, help="concurrent PushMultiple calls")
+    parser.add_argument("--publishers", type=int, default=3, help="MQTT publisher processes")
     parser.add_argument("--skip-mosquitto", action="store_true")
+    parser.add_argument("--skip-floors", action="store_true", help="no bare WebSocket floors")
     parser.add_argument("--profile", default="", help="py-spy the server's burst into FILE.*")
-    parser.add_argument("--role", choices=("ws", "mqtt"), help=argparse.SUPPRESS)
+    parser.add_argument("--role", choices=("ws", "mqtt", "publisher"), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--source", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--first", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--no-receipts", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    if hard < args.devices + 100:
-        raise SystemExit(f"the open-file limit ({hard}) is below {args.devices} connections")
+    limit = raise_open_files(args.devices + 1000)
+    if limit < args.devices + 100:
+        raise SystemExit(f"the open-file limit ({limit}) is below {args.devices} connections")
     if args.role:
-        try:
-            import uvloop
+        import uvloop
 
-            uvloop.install()
-        except ImportError:
-            pass
-        asyncio.run(hold_devices(args.role, "127.0.0.1", args.port, args.devices))
+        if args.role == "publisher":
+            uvloop.run(publish(args.port, args.first, args.devices, window=1000))
+        else:
+            uvloop.run(
+                hold_devices(
+                    args.role,
+                    "127.0.0.1",
+                    args.port,
+                    args.devices,
+                    args.source,
+                    not args.no_receipts,
+                )
+            )
         return
 
     global PROFILE
     PROFILE = args.profile
+    results: dict[str, list[dict[str, float]]] = {}
     with tempfile.TemporaryDirectory(prefix="tidings-fanout-") as tmp:
-        results = [run_tidings(args.devices, args.callers, Path(tmp))]
-        if not args.skip_mosquitto:
-            baseline = run_mosquitto(args.devices, Path(tmp))
-            if baseline is not None:
-                results.append(baseline)
+        for number in range(1, args.runs + 1):
+            console.rule(f"run {number} of {args.runs}")
+            runs = {SUBJECT: run_tidings(args.devices, args.callers, Path(tmp))}
+            if not args.skip_floors:
+                for transport, name in FLOORS.items():
+                    runs[name] = run_floor(transport, args.devices)
+            if not args.skip_mosquitto:
+                baseline = run_mosquitto(args.devices, args.publishers, Path(tmp))
+                if baseline is not None:
+                    runs[MOSQUITTO] = baseline
+            for name, figures in runs.items():
+                results.setdefault(name, []).append(figures)
+    print_results(args.devices, results)
 
-    table = Table(title=f"Fan-out: one personalised message to each of {args.devices:,} devices")
-    table.add_column("measure")
-    for result in results:
-        table.add_column(str(result["name"]), justify="right")
-    rows = (
-        ("delivered + acked messages/s", "rate", "{:,.0f}"),
-        ("latency p50 (ms)", "p50", "{:,.0f}"),
-        ("latency p99 (ms)", "p99", "{:,.0f}"),
-        ("memory per idle connection (KiB)", "idle_kib", "{:.1f}"),
-        ("cores busy during the burst", "busy", "{}"),
-        ("busiest process", "saturated", "{}"),
-        ("ms to: all accepted / first device / last ack", "timeline", "{}"),
-    )
-    for label, field, shape in rows:
-        table.add_row(label, *(shape.format(r[field]) for r in results))
-    console.print(table)
-    if len(results) == 2:
-        ratio = float(results[0]["rate"]) / float(results[1]["rate"])
-        console.print(f"Tidings / Mosquitto throughput ratio: [bold]{ratio:.2f}[/bold]")
+
+def print_results(count: int, results: dict[str, list[dict[str, float]]]) -> None:
+    def cells(field: str) -> dict[str, list[float]]:
+        return {name: [r[field] for r in runs if field in r] for name, runs in results.items()}
+
+    rows = [
+        ("delivered + acked messages/s", cells("rate"), "{:,.0f}"),
+        ("latency p50 (ms)", cells("p50"), "{:,.0f}"),
+        ("latency p99 (ms)", cells("p99"), "{:,.0f}"),
+        ("memory per idle connection (KiB)", cells("idle_kib"), "{:.1f}"),
+        ("connect rate (devices/s)", cells("connect_rate"), "{:,.0f}"),
+        ("ms to all accepted", cells("accepted"), "{:,.0f}"),
+        ("ms to first device", cells("first"), "{:,.0f}"),
+        ("ms to last ack", cells("last"), "{:,.0f}"),
+    ]
+    processes = sorted({k for runs in results.values() for r in runs for k in r if "cpu " in k})
+    rows += [(f"cores busy: {k[4:]}", cells(k), "{:.2f}") for k in processes]
+    title = f"Fan-out: one personalised message to each of {count:,} devices"
+    console.print(spread_table(title, rows))
+    ratios = []
+    for name in [*FLOORS.values(), MOSQUITTO]:
+        if name in results:
+            pairs = zip(results[SUBJECT], results[name], strict=True)
+            ratios.append(
+                (f"throughput, Tidings / {name}", {"": [a["rate"] / b["rate"] for a, b in pairs]})
+            )
+    for name in FLOORS.values():
+        if name in results:
+            pairs = zip(results[SUBJECT], results[name], strict=True)
+            ratios.append(
+                (
+                    f"idle memory, Tidings / {name}",
+                    {"": [a["idle_kib"] / b["idle_kib"] for a, b in pairs]},
+                )
+            )
+    if ratios:
+        table = spread_table(
+            "Ratios, each from figures of the same run", [(*r, "{:.2f}") for r in ratios]
+        )
+        console.print(table)
 
 
 if __name__ == "__main__":

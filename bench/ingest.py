@@ -1,54 +1,72 @@
 """Ingest benchmark: signed PushMultiple calls of 100 personalised targets against a real server.
 
-Starts ``tidings serve`` on the embedded SQLite database in a temporary data directory, creates
-an app, a key and a template, then keeps ``--connections`` keep-alive connections busy with
-ACS3-signed PushMultiple calls for ``--seconds``. The server dispatches what it accepts as it
-goes (the targets are users with no device bound, so each message gets a NoBindInfo delivery).
-In the same run it measures two floors, each the same rows inserted into a fresh SQLite database
-(same pragmas, same tables and indexes) with ``executemany``, 100 messages per transaction: the
-task and message rows acceptance writes, and those plus the delivery and counter rows dispatch
-writes. It prints messages accepted per second and its ratio to each floor.
+Starts ``tidings serve`` on the embedded SQLite database in a temporary data directory (or, with
+``--database-url``, on a fresh PostgreSQL schema of its own), creates an app, a key and a
+template, then, ``--runs`` times, keeps ``--connections`` keep-alive connections busy with
+signed PushMultiple calls for ``--seconds``. ``--signature`` picks how the calls are signed:
+``acs3`` (ACS3-HMAC-SHA256, the new SDK's default) or ``v1`` (RPC HMAC-SHA1, as the old Python
+SDK and ``@alicloud/pop-core`` sign); the signing is the tests' client-side signer
+(tests/support/signer.py), done for each run's calls before its clock starts. The server
+dispatches what it accepts as it goes (the targets are users with no device bound, so each
+message gets a NoBindInfo delivery).
 
-The client is deliberately light (pre-built bodies, hand-written HTTP/1.1 on asyncio streams),
+After each run, two floors: the same rows inserted into a fresh database of the same kind (same
+tables and indexes; on SQLite the server's pragmas, on PostgreSQL a schema of its own) with raw
+``executemany`` (stdlib sqlite3, or psycopg), 100 messages per transaction: the task and message
+rows acceptance writes, and those plus the delivery and counter rows dispatch writes. It prints
+messages accepted per second, server CPU per message and the ratio to each floor, as median
+[min–max] over the runs.
+
+``--preload N`` first fills the server's database with N stored messages (with their tasks and
+deliveries, random msgKeys), raw and in large transactions, so ingest can be compared on a full
+database against a fresh one; the floors stay on fresh databases.
+
+The client is deliberately light (pre-signed requests, hand-written HTTP/1.1 on asyncio streams),
 because it shares the machine's cores with the server.
 
-    python bench/ingest.py [--seconds 15] [--connections 64]
+    python bench/ingest.py [--seconds 15] [--connections 64] [--runs 3] [--signature acs3|v1]
+                           [--database-url postgresql://...] [--preload 5000000]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
-import hmac
+import contextlib
 import json
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlencode
+from typing import Any
 
-from rich.console import Console
+import psycopg
 from rich.progress import Progress
-from rich.table import Table
 from sqlalchemy import create_engine
 
-from tidings.openapi.signing import Claim, SignedRequest, acs3_string_to_sign
+from procs import console, cpu_seconds, free_port, fresh_database, spread_table
+from tidings.config import Settings
 from tidings.store.database import SQLITE_PRAGMAS
 from tidings.store.tables import metadata
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.support.signer import SignedCall, sign_acs3, sign_v1  # noqa: E402
 
 APP_ID = "ONEX570DA89211721"
 WORKSPACE = "bench"
 TEMPLATE = "bench template"
+VERSION = "2020-10-28"
 TARGETS = 100
-console = Console()
+PRELOAD_BATCH = 10_000
+TIDINGS = (sys.executable, "-m", "tidings")
 
 
 @dataclass
@@ -58,64 +76,65 @@ class Tally:
     latencies: list[float] = field(default_factory=list)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# ----------------------------------------------------------------------------- the client
 
 
-def sign(key_id: str, secret: str, host: str, action: str, body: bytes) -> bytes:
-    """The request head of an ACS3-HMAC-SHA256 signed call, as the new SDK builds it."""
-    headers = {
-        "accept": "application/json",
-        "content-type": "application/x-www-form-urlencoded",
-        "host": host,
-        "user-agent": "tidings-bench",
-        "x-acs-action": action,
-        "x-acs-content-sha256": hashlib.sha256(body).hexdigest(),
-        "x-acs-date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "x-acs-signature-nonce": uuid.uuid4().hex,
-        "x-acs-version": "2020-10-28",
-    }
-    names = tuple(sorted(headers))
-    claim = Claim("ACS3-HMAC-SHA256", key_id, "", "", 0, action, "", "", names)
-    request = SignedRequest("POST", {}, {}, headers, body)
-    to_sign = acs3_string_to_sign(claim, request)
-    signature = hmac.new(secret.encode(), to_sign.encode(), hashlib.sha256).hexdigest()
-    headers["authorization"] = (
-        f"ACS3-HMAC-SHA256 Credential={key_id},SignedHeaders={';'.join(names)},"
-        f"Signature={signature}"
-    )
-    headers["content-length"] = str(len(body))
+def signed_request(
+    key: tuple[str, str], authority: str, action: str, params: dict[str, str], signature: str
+) -> bytes:
+    """A whole HTTP/1.1 request (head and form body), signed as the SDKs sign."""
+    if signature == "v1":
+        signed: SignedCall = sign_v1(*key, action, params, VERSION)
+    else:
+        signed = sign_acs3(*key, authority, action, params, VERSION)
+    headers = {"host": authority, **signed.headers, "content-length": str(len(signed.body))}
     lines = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-    return f"POST / HTTP/1.1\r\n{lines}\r\n".encode()
+    return f"POST {signed.path_and_query} HTTP/1.1\r\n{lines}\r\n".encode() + signed.body
 
 
-def push_body(serial: int) -> bytes:
-    pairs = [
-        ("AppId", APP_ID),
-        ("WorkspaceId", WORKSPACE),
-        ("DeliveryType", "3"),
-        ("TemplateName", TEMPLATE),
-        ("TaskName", f"bench {serial}"),
-        ("ExpiredSeconds", "300"),
-    ]
-    for i in range(1, TARGETS + 1):
-        pairs += [
-            (f"TargetMsg.{i}.Target", f"user{serial % 5000:05d}{i:03d}"),
-            (f"TargetMsg.{i}.MsgKey", uuid.uuid4().hex),
+def push_params(
+    template: str,
+    task_name: str,
+    targets: Sequence[tuple[str, str, dict[str, str]]],
+    delivery_type: int = 3,
+    extended: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """PushMultiple's parameters: each target is (target, msgKey, template values)."""
+    params = {
+        "AppId": APP_ID,
+        "WorkspaceId": WORKSPACE,
+        "DeliveryType": str(delivery_type),
+        "TemplateName": template,
+        "TaskName": task_name,
+        "ExpiredSeconds": "300",
+    }
+    if extended:
+        params["ExtendedParams"] = json.dumps(extended)
+    for i, (target, msg_key, values) in enumerate(targets, start=1):
+        params[f"TargetMsg.{i}.Target"] = target
+        params[f"TargetMsg.{i}.MsgKey"] = msg_key
+        params[f"TargetMsg.{i}.TemplateKeyValue"] = json.dumps(values)
+    return params
+
+
+def user_push(serial: int) -> dict[str, str]:
+    return push_params(
+        TEMPLATE,
+        f"bench {serial}",
+        [
             (
-                f"TargetMsg.{i}.TemplateKeyValue",
-                json.dumps({"name": f"User {serial}-{i}", "money": str(serial % 1000 + i)}),
-            ),
-        ]
-    return urlencode(sorted(pairs)).encode()
+                f"user{serial % 5000:05d}{i:03d}",
+                uuid.uuid4().hex,
+                {"name": f"User {serial}-{i}", "money": str(serial % 1000 + i)},
+            )
+            for i in range(1, TARGETS + 1)
+        ],
+    )
 
 
-async def call(host: str, port: int, key: tuple[str, str], action: str, params: dict) -> dict:
-    reader, writer = await asyncio.open_connection(host, port)
-    body = urlencode(params).encode()
-    writer.write(sign(*key, f"{host}:{port}", action, body) + body)
+async def call(port: int, key: tuple[str, str], action: str, params: dict) -> dict:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(signed_request(key, f"127.0.0.1:{port}", action, params, "acs3"))
     answer = await read_response(reader)
     writer.close()
     return json.loads(answer)
@@ -130,23 +149,36 @@ async def read_response(reader: asyncio.StreamReader) -> bytes:
     return await reader.readexactly(length)
 
 
+async def wait_ready(port: int) -> None:
+    for _ in range(600):
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.05)
+            continue
+        writer.write(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n")
+        await read_response(reader)
+        writer.close()
+        return
+    raise RuntimeError("the server did not start")
+
+
 async def drive(
-    host: str, port: int, key: tuple[str, str], bodies: list[bytes], seconds: float, conns: int
+    port: int, requests: list[bytes], seconds: float, conns: int, warn: bool = True
 ) -> tuple[Tally, float]:
     tally = Tally()
-    queue = iter(bodies)
+    queue = iter(requests)
     deadline = time.perf_counter() + seconds
-    authority = f"{host}:{port}"
 
     async def worker() -> None:
-        reader, writer = await asyncio.open_connection(host, port)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
         try:
             while time.perf_counter() < deadline:
-                body = next(queue, None)
-                if body is None:
+                request = next(queue, None)
+                if request is None:
                     return
                 started = time.perf_counter()
-                writer.write(sign(*key, authority, "PushMultiple", body) + body)
+                writer.write(request)
                 answer = await read_response(reader)
                 tally.latencies.append(time.perf_counter() - started)
                 if b'"ResultCode":"OK"' in answer:
@@ -160,197 +192,336 @@ async def drive(
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(conns)))
-    return tally, time.perf_counter() - started
+    elapsed = time.perf_counter() - started
+    if warn and next(queue, None) is None:
+        console.print("[red]ran out of signed calls before the time was up: raise the budget")
+    return tally, elapsed
 
 
-def floor(rows_wanted: int, directory: Path, *, with_deliveries: bool) -> float:
+def sign_calls(
+    key: tuple[str, str], port: int, first: int, count: int, signature: str
+) -> list[bytes]:
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(f"building and signing {count:,} calls ({signature})", total=count)
+        requests = []
+        for serial in range(first, first + count):
+            params = user_push(serial)
+            requests.append(
+                signed_request(key, f"127.0.0.1:{port}", "PushMultiple", params, signature)
+            )
+            progress.advance(task)
+    return requests
+
+
+# ----------------------------------------------------------------------------- raw rows
+
+
+class RawDatabase:
+    """Plain DB-API access to a Tidings schema: stdlib sqlite3 (the server's pragmas) or psycopg.
+
+    Statements are written with ``?`` placeholders and adapted for psycopg.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.sqlite = url.startswith("sqlite")
+        if self.sqlite:
+            self.conn: Any = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+            for pragma in SQLITE_PRAGMAS:
+                self.conn.execute(pragma)
+        else:
+            plain = url.replace("postgresql+psycopg://", "postgresql://")
+            self.conn = psycopg.connect(plain, autocommit=True)
+
+    def _sql(self, statement: str) -> str:
+        return statement if self.sqlite else statement.replace("?", "%s")
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self.sqlite:
+            self.conn.execute("BEGIN")
+            yield
+            self.conn.execute("COMMIT")
+        else:
+            with self.conn.transaction():
+                yield
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> Any:
+        return self.conn.execute(self._sql(statement), params)
+
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+        if self.sqlite:
+            self.conn.executemany(statement, rows)
+        else:
+            with self.conn.cursor() as cursor:
+                cursor.executemany(self._sql(statement), rows)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+INSERT_TASK = (
+    "INSERT INTO tasks (id, app_pk, action, name, delivery_type, expired_seconds,"
+    " strategy_type, options, state, digest, message_count, created_at)"
+    " VALUES (?, ?, 'PushMultiple', 'bench', 3, 300, 0, '{}', ?, '', ?, ?)"
+)
+INSERT_MESSAGE = (
+    "INSERT INTO messages (pk, task_id, app_pk, msg_key, target, title, content, uri,"
+    " extended_params, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+INSERT_STATS = (
+    "INSERT INTO push_stats (pk, app_pk, task_id, push_id, action, slot, platform, channel,"
+    " pushed, successful, arrived, opened) VALUES (?, ?, ?, ?, 'PushMultiple', ?, '', '', ?,"
+    " 0, 0, 0)"
+)
+INSERT_DELIVERY = (
+    "INSERT INTO deliveries (id, task_id, message_pk, app_pk, user_id, status, attempts,"
+    " created_at, expires_at, updated_at, stat_pk) VALUES (?, ?, ?, ?, ?, 1, 0, ?, ?, ?, ?)"
+)
+
+
+@dataclass
+class Ids:
+    """The next id of each table, so raw rows never collide with each other or earlier rows."""
+
+    task: int = 1
+    message: int = 1
+    stat: int = 1
+    delivery: int = 1
+
+
+def write_push(
+    db: RawDatabase, app_pk: int, ids: Ids, size: int, *, deliveries: bool, state: str
+) -> None:
+    """One push of ``size`` personalised messages (random msgKeys), as acceptance stores it;
+    with ``deliveries``, also what dispatch writes for user targets with no device bound: a
+    NoBindInfo delivery per message and the task's counter row. The caller holds a transaction.
+    """
+    now = int(time.time() * 1000)
+    task = ids.task
+    ids.task += 1
+    db.execute(INSERT_TASK, (task, app_pk, state, size, now))
+    first = ids.message
+    ids.message += size
+    rows = [
+        (
+            first + i,
+            task,
+            app_pk,
+            uuid.uuid4().hex,
+            f"user{task % 5000:05d}{i:03d}",
+            f"Hello User {task}-{i}",
+            f"Hello User {task}-{i}, congratulations on winning {task % 1000 + i} yuan",
+            None,
+            None,
+            now,
+        )
+        for i in range(size)
+    ]
+    db.executemany(INSERT_MESSAGE, rows)
+    if deliveries:
+        stat = ids.stat
+        ids.stat += 1
+        db.execute(INSERT_STATS, (stat, app_pk, task, task, now, size))
+        start = ids.delivery
+        ids.delivery += size
+        db.executemany(
+            INSERT_DELIVERY,
+            [
+                (start + i, task, row[0], app_pk, row[4], now, now + 300_000, now, stat)
+                for i, row in enumerate(rows)
+            ],
+        )
+
+
+def floor(url: str, messages: int, *, with_deliveries: bool) -> float:
     """Messages per second for the same rows inserted raw: executemany, 100 a transaction.
 
     Without ``with_deliveries``: the task and its message rows (what acceptance writes). With it,
-    also what dispatch writes for those messages in this benchmark (targets are users with no
-    device bound): one NoBindInfo delivery per message and the task's analytics counter row.
+    also what dispatch writes for those messages in this benchmark.
     """
-    path = directory / f"floor-{with_deliveries}.db"
-    engine = create_engine(f"sqlite:///{path}")
+    engine = create_engine(Settings(database_url=url).database)
     metadata.create_all(engine)  # the server's own tables and indexes
     engine.dispose()
-    db = sqlite3.connect(path, isolation_level=None)
-    for pragma in SQLITE_PRAGMAS:  # the server's own settings
-        db.execute(pragma)
-    db.execute("INSERT INTO workspaces (pk, name, created_at) VALUES (1, 'w', 0);")
+    db = RawDatabase(url)
+    db.execute("INSERT INTO workspaces (pk, name, created_at) VALUES (1, 'w', 0)")
     db.execute(
         "INSERT INTO apps (pk, workspace_pk, app_id, timezone, created_at)"
         " VALUES (1, 1, 'a', 'UTC', 0)"
     )
-    now = int(time.time() * 1000)
-    batches = [
-        [
-            (
-                b + 1,
-                1,
-                uuid.uuid4().hex,
-                f"user{b % 5000:05d}{i:03d}",
-                f"Hello User {b}-{i}",
-                f"Hello User {b}-{i}, congratulations on winning {b % 1000 + i} yuan",
-                None,
-                None,
-                now,
-            )
-            for i in range(1, TARGETS + 1)
-        ]
-        for b in range(rows_wanted // TARGETS)
-    ]
-    insert_task = (
-        "INSERT INTO tasks (id, app_pk, action, name, delivery_type, expired_seconds,"
-        " strategy_type, options, state, digest, message_count, created_at)"
-        " VALUES (?, 1, 'PushMultiple', 'bench', 3, 300, 0, '{}', 'accepted', '', 100, ?)"
-    )
-    insert_messages = (
-        "INSERT INTO messages (task_id, app_pk, msg_key, target, title, content, uri,"
-        " extended_params, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    )
-    insert_stats = (
-        "INSERT INTO push_stats (app_pk, task_id, push_id, action, slot, platform, channel,"
-        " pushed, successful, arrived, opened) VALUES (1, ?, ?, 'PushMultiple', ?, '', '', ?,"
-        " 0, 0, 0)"
-    )
-    insert_deliveries = (
-        "INSERT INTO deliveries (task_id, message_pk, app_pk, user_id, status, attempts,"
-        " created_at, expires_at, updated_at, stat_pk) VALUES (?, ?, 1, ?, 1, 0, ?, ?, ?, ?)"
-    )
+    ids = Ids()
     started = time.perf_counter()
-    for number, rows in enumerate(batches, start=1):
-        db.execute("BEGIN")
-        db.execute(insert_task, (number, now))
-        db.executemany(insert_messages, rows)
-        if with_deliveries:
-            last = db.execute("SELECT last_insert_rowid()").fetchone()[0]
-            stat = db.execute(insert_stats, (number, number, now, len(rows))).lastrowid
-            db.executemany(
-                insert_deliveries,
-                [
-                    (number, last - len(rows) + i + 1, row[3], now, now + 300_000, now, stat)
-                    for i, row in enumerate(rows)
-                ],
-            )
-        db.execute("COMMIT")
+    for _ in range(messages // TARGETS):
+        with db.transaction():
+            write_push(db, 1, ids, TARGETS, deliveries=with_deliveries, state="accepted")
     elapsed = time.perf_counter() - started
     db.close()
-    return len(batches) * TARGETS / elapsed
+    return messages // TARGETS * TARGETS / elapsed
+
+
+def preload(url: str, count: int) -> None:
+    """Fill the server's database with ``count`` stored (dispatched) messages of the bench app,
+    with their tasks, deliveries and counters: raw, ``PRELOAD_BATCH`` messages a transaction."""
+    db = RawDatabase(url)
+    app_pk = db.execute("SELECT pk FROM apps WHERE app_id = ?", (APP_ID,)).fetchone()[0]
+    ids = Ids()
+    for table, column, name in (
+        ("tasks", "id", "task"),
+        ("messages", "pk", "message"),
+        ("push_stats", "pk", "stat"),
+        ("deliveries", "id", "delivery"),
+    ):
+        top = db.execute(f"SELECT max({column}) FROM {table}").fetchone()[0]
+        setattr(ids, name, (top or 0) + 1)
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(f"preloading {count:,} stored messages", total=count)
+        done = 0
+        while done < count:
+            with db.transaction():
+                for _ in range(PRELOAD_BATCH // 1000):
+                    size = min(1000, count - done)
+                    if size <= 0:
+                        break
+                    write_push(db, app_pk, ids, size, deliveries=True, state="dispatched")
+                    done += size
+            progress.update(task, completed=done)
+    if not db.sqlite:  # explicit ids leave the identity sequences behind: move them on
+        for table, column in (
+            ("tasks", "id"),
+            ("messages", "pk"),
+            ("push_stats", "pk"),
+            ("deliveries", "id"),
+        ):
+            db.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'),"
+                f" (SELECT max({column}) FROM {table}))"
+            )
+        db.execute("ANALYZE")
+    db.close()
+
+
+# ----------------------------------------------------------------------------- the run
+
+
+def prepare(data: Path, url: str | None) -> tuple[dict[str, str], tuple[str, str]]:
+    """The server's environment, with the bench app and an AccessKey made through the CLI."""
+    env = dict(os.environ, TIDINGS_DATA_DIR=str(data), TIDINGS_LOG_LEVEL="warning")
+    env.pop("TIDINGS_DATABASE_URL", None)
+    if url:
+        env["TIDINGS_DATABASE_URL"] = url
+    run = {"env": env, "check": True, "capture_output": True, "text": True}
+    subprocess.run(
+        [*TIDINGS, "apps", "create", "--workspace", WORKSPACE, "--app-id", APP_ID], **run
+    )
+    made = json.loads(
+        subprocess.run(
+            [*TIDINGS, "keys", "create", "--workspace", WORKSPACE, "--json"], **run
+        ).stdout
+    )
+    return env, (made["AccessKeyId"], made["AccessKeySecret"])
+
+
+def start_server(directory: Path, url: str | None, preloaded: int) -> tuple[Any, int, tuple]:
+    """Set up the app, the key (and the preload), start the server; the process, port, key."""
+    env, key = prepare(directory / "data", url)
+    if preloaded:
+        preload(Settings(data_dir=directory / "data", database_url=url).database, preloaded)
+    port = free_port()
+    server = subprocess.Popen([*TIDINGS, "serve", "--port", str(port)], env=env)
+    asyncio.run(wait_ready(port))
+    created = asyncio.run(
+        call(
+            port,
+            key,
+            "CreateTemplate",
+            {
+                "AppId": APP_ID,
+                "WorkspaceId": WORKSPACE,
+                "TemplateName": TEMPLATE,
+                "Title": "Hello #name#",
+                "Content": "Hello #name#, congratulations on winning #money# yuan",
+            },
+        )
+    )
+    assert created.get("Success"), created
+    return server, port, key
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--signature", choices=("acs3", "v1"), default="acs3")
+    parser.add_argument("--database-url", help="PostgreSQL instead of SQLite (fresh schemas)")
+    parser.add_argument("--preload", type=int, default=0, help="stored messages to start with")
+    parser.add_argument(
+        "--budget", type=int, default=400, help="calls signed per second of a run (a ceiling)"
+    )
     args = parser.parse_args()
+    kind = "PostgreSQL" if args.database_url else "SQLite"
+    figures: dict[str, list[float]] = {}
 
-    with tempfile.TemporaryDirectory(prefix="tidings-bench-") as tmp:
+    def keep(name: str, value: float) -> None:
+        figures.setdefault(name, []).append(value)
+
+    with (
+        tempfile.TemporaryDirectory(prefix="tidings-bench-") as tmp,
+        fresh_database(args.database_url, Path(tmp), "ingest") as url,
+    ):
         directory = Path(tmp)
-        port = free_port()
-        env = dict(
-            os.environ, TIDINGS_DATA_DIR=str(directory / "data"), TIDINGS_LOG_LEVEL="warning"
+        server, port, key = start_server(
+            directory, url if args.database_url else None, args.preload
         )
-        env.pop("TIDINGS_DATABASE_URL", None)
-        tidings = [sys.executable, "-m", "tidings"]
-        server = subprocess.Popen([*tidings, "serve", "--port", str(port)], env=env)
         try:
-            subprocess.run(
-                [*tidings, "apps", "create", "--workspace", WORKSPACE, "--app-id", APP_ID],
-                env=env,
-                check=True,
-                capture_output=True,
-            )
-            made = subprocess.run(
-                [*tidings, "keys", "create", "--workspace", WORKSPACE, "--json"],
-                env=env,
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            secret = json.loads(made.stdout)
-            key = (secret["AccessKeyId"], secret["AccessKeySecret"])
-            asyncio.run(_wait_ready(port))
-            created = asyncio.run(
-                call(
-                    "127.0.0.1",
-                    port,
-                    key,
-                    "CreateTemplate",
-                    {
-                        "AppId": APP_ID,
-                        "WorkspaceId": WORKSPACE,
-                        "TemplateName": TEMPLATE,
-                        "Title": "Hello #name#",
-                        "Content": "Hello #name#, congratulations on winning #money# yuan",
-                    },
-                )
-            )
-            assert created.get("Success"), created
-            needed = int(args.seconds * 400) + 200
-            with Progress(console=console, transient=True) as progress:
-                task = progress.add_task("building request bodies", total=needed)
-                bodies = []
-                for serial in range(needed):
-                    bodies.append(push_body(serial))
-                    progress.advance(task)
-            console.print(f"warming up, then {args.seconds:.0f} s of PushMultiple ...")
-            asyncio.run(drive("127.0.0.1", port, key, bodies[:100], 60, 8))
-            server_cpu, client_cpu = cpu_seconds(server.pid), time.process_time()
-            tally, elapsed = asyncio.run(
-                drive("127.0.0.1", port, key, bodies[100:], args.seconds, args.connections)
-            )
-            server_cpu = cpu_seconds(server.pid) - server_cpu
-            client_cpu = time.process_time() - client_cpu
+            needed = int(args.seconds * args.budget) + 100
+            serial = 0
+            warm_up = sign_calls(key, port, serial, 100, args.signature)
+            asyncio.run(drive(port, warm_up, 60, 8, warn=False))
+            serial += 100
+            for number in range(1, args.runs + 1):
+                console.rule(f"run {number} of {args.runs}")
+                requests = sign_calls(key, port, serial, needed, args.signature)
+                serial += needed
+                console.print(f"{args.seconds:.0f} s of PushMultiple ({args.signature}) ...")
+                server_cpu, client_cpu = cpu_seconds(server.pid), time.process_time()
+                tally, elapsed = asyncio.run(drive(port, requests, args.seconds, args.connections))
+                server_cpu = cpu_seconds(server.pid) - server_cpu
+                client_cpu = time.process_time() - client_cpu
+                del requests
+                console.print(f"measuring the raw {kind} floors ...")
+                wanted = max(tally.accepted, 20_000)
+                with fresh_database(args.database_url, directory, f"floor{number}a") as floor_url:
+                    bare = floor(floor_url, wanted, with_deliveries=False)
+                with fresh_database(args.database_url, directory, f"floor{number}b") as floor_url:
+                    full = floor(floor_url, wanted, with_deliveries=True)
+                rate = tally.accepted / elapsed
+                latencies = sorted(tally.latencies) or [0.0]
+                keep("messages accepted per second", rate)
+                keep("calls refused", tally.refused)
+                keep("call latency p50 (ms)", latencies[len(latencies) // 2] * 1000)
+                keep("call latency p99 (ms)", latencies[int(len(latencies) * 0.99)] * 1000)
+                keep("server CPU (cores busy)", server_cpu / elapsed)
+                keep("server CPU per message (µs)", server_cpu / max(tally.accepted, 1) * 1e6)
+                keep("bench client CPU (cores busy)", client_cpu / elapsed)
+                keep("raw floor: task + messages (messages/s)", bare)
+                keep("ratio to that floor", rate / bare)
+                keep("raw floor with dispatch's rows too (messages/s)", full)
+                keep("ratio to that floor ", rate / full)
         finally:
             server.terminate()
             server.wait(timeout=30)
-        console.print("measuring the raw SQLite floors ...")
-        wanted = max(tally.accepted, 20_000)
-        floor_rate = floor(wanted, directory, with_deliveries=False)
-        full_floor_rate = floor(wanted, directory, with_deliveries=True)
 
-    rate = tally.accepted / elapsed
-    latencies = sorted(tally.latencies)
-    p50 = latencies[len(latencies) // 2] * 1000 if latencies else 0.0
-    p99 = latencies[int(len(latencies) * 0.99)] * 1000 if latencies else 0.0
-    table = Table(title="PushMultiple ingest (100 personalised targets per call, SQLite)")
-    table.add_column("measure")
-    table.add_column("value", justify="right")
-    table.add_row("calls answered OK", f"{tally.accepted // TARGETS:,}")
-    table.add_row("calls refused", f"{tally.refused:,}")
-    table.add_row("messages accepted per second", f"{rate:,.0f}")
-    table.add_row("call latency p50 / p99 (ms)", f"{p50:.1f} / {p99:.1f}")
-    table.add_row("server CPU (cores busy)", f"{server_cpu / elapsed:.2f}")
-    table.add_row("benchmark client CPU (cores busy)", f"{client_cpu / elapsed:.2f}")
-    table.add_row("raw SQLite floor: task + messages, messages/s", f"{floor_rate:,.0f}")
-    table.add_row("ratio to that floor", f"{rate / floor_rate:.2f}")
-    table.add_row(
-        "raw floor with dispatch's rows too (deliveries, counters), messages/s",
-        f"{full_floor_rate:,.0f}",
+    shapes = {"ratio": "{:.2f}", "cores": "{:.2f}", "ms": "{:.1f}", "µs": "{:.1f}"}
+    rows = []
+    for name, values in figures.items():
+        shape = next((s for word, s in shapes.items() if word in name), "{:,.0f}")
+        rows.append((name, {"": values}, shape))
+    preloaded = f", {args.preload:,} messages stored first" if args.preload else ""
+    title = (
+        f"PushMultiple ingest: 100 personalised targets per call, {kind}, "
+        f"{args.signature} signatures{preloaded}"
     )
-    table.add_row("ratio to that floor", f"{rate / full_floor_rate:.2f}")
-    console.print(table)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time a process has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-async def _wait_ready(port: int) -> None:
-    for _ in range(200):
-        try:
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        except OSError:
-            await asyncio.sleep(0.05)
-            continue
-        writer.write(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n")
-        await read_response(reader)
-        writer.close()
-        return
-    raise RuntimeError("the server did not start")
+    console.print(spread_table(title, rows))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,488 @@
+"""WebSocket floor servers: the device channel's fan-out with no database, over several transports.
+
+Each is a server process that does only what a push gateway cannot avoid: the WebSocket handshake
+on ``/device``, answering a ``register`` frame with a ``registered`` one, pushing one small JSON
+message to each registered connection when told to, and reading (``json.loads``) each ack. The
+benches (fanout.py, transports.py) drive it through its standard input and output:
+
+    ready                 (it prints, once it listens)
+    burst TAG N           (it reads: push one message to each of the first N connections, 0 = all)
+    acked TAG SECONDS     (it prints, once every one of them acked: the burst's duration)
+    count                 (it reads)  ->  registered K  (it prints)
+    reset                 (it reads: forget the connections registered so far)
+
+Transports, by ``--transport``:
+
+* ``uvicorn``: uvicorn + an ASGI app (uvicorn's default WebSocket implementation, as Tidings
+  uses today), a coroutine per connection, ``await send(...)`` per message.
+* ``protocol``: a hand-written ``asyncio.Protocol`` with minimal RFC 6455 framing.
+* ``sansio``: the ``websockets`` library's sans-I/O ``ServerProtocol`` driven by an
+  ``asyncio.Protocol``.
+* ``picows``: picows (Cython) on the event loop's own transports; ``picows-fastnet``: picows with
+  its default, the aiofastnet transports.
+* ``uvicorn+protocol``, ``uvicorn+sansio``, ``uvicorn+picows``: the same protocols behind uvicorn
+  on one port: uvicorn's HTTP protocol answers every HTTP request (``GET /healthz`` here) and hands
+  the transport of a WebSocket upgrade to the protocol (uvicorn's ``ws`` setting takes a class), so
+  the API and the devices share the port, and TLS (``--certfile``/``--keyfile``) covers both.
+
+The message is the size and shape of Tidings' message frame; its msgKey is ``message_key(tag, i)``
+so a bench can match receipts without being told the keys.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import hashlib
+import json
+import logging
+import ssl
+import struct
+import sys
+import time
+from typing import Any
+
+from procs import raise_open_files
+
+MESSAGE = (
+    '{"type":"message","id":%d,"taskId":"1","msgKey":"%08x%024x","title":"Congratulations",'
+    '"content":"Hello User %d, congratulations on winning %d yuan","uri":null,'
+    '"extendedParams":{"campaign":"fanout"},"notifyType":"notify","silent":0,"pushAction":0,'
+    '"expiresAt":0}'
+)
+REGISTERED = '{"type":"registered","deliveryToken":"%d","deliverySecret":"s","heartbeat":30}'
+GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+TRANSPORTS = (
+    "uvicorn",
+    "protocol",
+    "sansio",
+    "picows",
+    "picows-fastnet",
+    "uvicorn+protocol",
+    "uvicorn+sansio",
+    "uvicorn+picows",
+)
+
+
+def message_key(tag: int, index: int) -> str:
+    return f"{tag:08x}{index:024x}"
+
+
+class Floor:
+    """What every transport shares: the registered connections, a burst and its acks."""
+
+    def __init__(self) -> None:
+        self.connections: list[Any] = []
+        self.pending = 0
+        self.finished: asyncio.Future[float] | None = None
+
+    def text_in(self, connection: Any, payload: str | bytes) -> str | None:
+        """A text frame from a device; what to answer, if anything."""
+        frame = json.loads(payload)
+        kind = frame["type"]
+        if kind == "ack":
+            self.pending -= len(frame["ids"])
+            if self.pending <= 0 and self.finished is not None and not self.finished.done():
+                self.finished.set_result(time.monotonic())
+        elif kind == "register":
+            self.connections.append(connection)
+            return REGISTERED % len(self.connections)
+        return None
+
+    async def burst(self, tag: int, count: int) -> float:
+        """Push one message to each of the first ``count`` connections; seconds until all acked.
+
+        Yields to the loop every 100 messages (a PushMultiple call's worth), so acks are read
+        while the burst goes out.
+        """
+        targets = self.connections[:count] if count else list(self.connections)
+        self.finished = asyncio.get_running_loop().create_future()
+        self.pending = len(targets)
+        started = time.monotonic()
+        for index, connection in enumerate(targets):
+            sent = connection.send_text(MESSAGE % (index + 1, tag, index, index, index))
+            if sent is not None:
+                await sent
+            if index % 100 == 99:
+                await asyncio.sleep(0)
+        return await self.finished - started
+
+
+FLOOR = Floor()
+
+
+# ----------------------------------------------------------------------------- uvicorn + ASGI
+
+
+class AsgiConnection:
+    __slots__ = ("send",)
+
+    def __init__(self, send: Any) -> None:
+        self.send = send
+
+    def send_text(self, text: str) -> Any:
+        return self.send({"type": "websocket.send", "text": text})
+
+
+async def asgi_app(scope: dict, receive: Any, send: Any) -> None:
+    """``GET /healthz`` over HTTP, the device channel over WebSocket on ``/device``."""
+    if scope["type"] == "http":
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+        return
+    if scope["type"] != "websocket" or scope["path"] != "/device":
+        return
+    await receive()  # websocket.connect
+    await send({"type": "websocket.accept"})
+    connection = AsgiConnection(send)
+    while True:
+        message = await receive()
+        if message["type"] != "websocket.receive":
+            return
+        answer = FLOOR.text_in(connection, message.get("text") or message.get("bytes"))
+        if answer is not None:
+            await connection.send_text(answer)
+
+
+# ----------------------------------------------------------------------------- asyncio.Protocol
+
+
+def accept_key(key: bytes) -> bytes:
+    return base64.b64encode(hashlib.sha1(key + GUID).digest())
+
+
+def handshake(head: bytes) -> bytes | None:
+    """The 101 answer to an upgrade request's head, or None when it is not one for /device."""
+    lines = head.split(b"\r\n")
+    if not lines[0].startswith(b"GET /device "):
+        return None
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"sec-websocket-key":
+            return (
+                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                b"Connection: Upgrade\r\nSec-WebSocket-Accept: "
+                + accept_key(value.strip())
+                + b"\r\n\r\n"
+            )
+    return None
+
+
+def frame(opcode: int, payload: bytes) -> bytes:
+    """A server frame (unmasked, final)."""
+    size = len(payload)
+    if size < 126:
+        return bytes((0x80 | opcode, size)) + payload
+    if size < 65536:
+        return struct.pack("!BBH", 0x80 | opcode, 126, size) + payload
+    return struct.pack("!BBQ", 0x80 | opcode, 127, size) + payload
+
+
+def unmask(payload: bytes, mask: bytes) -> bytes:
+    if mask == b"\0\0\0\0":
+        return payload
+    size = len(payload)
+    key = int.from_bytes((mask * (size // 4 + 1))[:size], "little")
+    return (int.from_bytes(payload, "little") ^ key).to_bytes(size, "little")
+
+
+class Held(asyncio.Protocol):
+    """A device connection's transport, held while it is open."""
+
+    transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+
+
+class RawWebSocket(Held):
+    """Minimal RFC 6455 server side: handshake, masked client frames, text, ping, close.
+
+    Also usable as uvicorn's ``ws`` class (its keyword arguments are ignored): uvicorn then
+    hands over the transport with the upgrade request it parsed.
+    """
+
+    def __init__(self, **_uvicorn: Any) -> None:
+        self.buffer = b""
+        self.open = False
+
+    def send_text(self, text: str) -> None:
+        if self.transport is not None:
+            self.transport.write(frame(1, text.encode()))
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self.buffer + data if self.buffer else data
+        transport = self.transport
+        assert transport is not None
+        if not self.open:
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                self.buffer = buffer
+                return
+            answer = handshake(buffer[:end])
+            if answer is None:
+                transport.write(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")
+                transport.close()
+                return
+            transport.write(answer)
+            self.open = True
+            buffer = buffer[end + 4 :]
+        while len(buffer) >= 6:
+            size, at = buffer[1] & 0x7F, 2
+            if size == 126:
+                size, at = struct.unpack_from("!H", buffer, 2)[0], 4
+            elif size == 127:
+                size, at = struct.unpack_from("!Q", buffer, 2)[0], 10
+            if len(buffer) < at + 4 + size:
+                break
+            if not buffer[1] & 0x80:  # a client frame must be masked
+                transport.write(frame(8, struct.pack("!H", 1002)))
+                transport.close()
+                return
+            payload = unmask(buffer[at + 4 : at + 4 + size], buffer[at : at + 4])
+            opcode = buffer[0] & 0x0F
+            buffer = buffer[at + 4 + size :]
+            if opcode == 1:
+                answer_text = FLOOR.text_in(self, payload)
+                if answer_text is not None:
+                    transport.write(frame(1, answer_text.encode()))
+            elif opcode == 9:
+                transport.write(frame(10, payload))
+            elif opcode == 8:
+                transport.write(frame(8, payload[:2]))
+                transport.close()
+                return
+        self.buffer = buffer
+
+
+# ----------------------------------------------------------------------------- websockets sans-I/O
+
+
+class SansIoWebSocket(Held):
+    """The ``websockets`` library's ``ServerProtocol`` (no compression) behind a Protocol."""
+
+    def __init__(self, **_uvicorn: Any) -> None:
+        from websockets.server import ServerProtocol
+
+        self.ws = ServerProtocol(max_size=65536)
+
+    def send_text(self, text: str) -> None:
+        self.ws.send_text(text.encode())
+        self.flush()
+
+    def flush(self) -> None:
+        if self.transport is None:
+            return
+        for chunk in self.ws.data_to_send():
+            if chunk:
+                self.transport.write(chunk)
+            else:
+                self.transport.close()
+
+    def data_received(self, data: bytes) -> None:
+        from websockets.frames import Opcode
+        from websockets.http11 import Request
+
+        ws = self.ws
+        ws.receive_data(data)
+        for event in ws.events_received():
+            if isinstance(event, Request):
+                if event.path == "/device":
+                    ws.send_response(ws.accept(event))
+                else:
+                    ws.send_response(ws.reject(404, "not found"))
+            elif event.opcode is Opcode.TEXT:
+                answer = FLOOR.text_in(self, event.data)
+                if answer is not None:
+                    ws.send_text(answer.encode())
+        self.flush()
+
+
+# ----------------------------------------------------------------------------- picows
+
+
+# picows' defaults cost ~23 KiB per idle connection: a 16 KiB read buffer each, and a child
+# logger each when given a Logger (none for a logger-like adapter). Device frames are small.
+PICOWS_READ_BUFFER = 1024
+PICOWS_LOGGER = logging.LoggerAdapter(logging.getLogger("picows.server"), {})
+
+
+def picows_listener() -> Any:
+    from picows import WSListener, WSMsgType
+
+    class Device(WSListener):
+        transport: Any = None
+
+        def on_ws_connected(self, transport: Any) -> None:
+            self.transport = transport
+
+        def send_text(self, text: str) -> None:
+            self.transport.send(WSMsgType.TEXT, text.encode())
+
+        def on_ws_frame(self, transport: Any, frame: Any) -> None:
+            kind = frame.msg_type
+            if kind == WSMsgType.TEXT:
+                answer = FLOOR.text_in(self, frame.get_payload_as_bytes())
+                if answer is not None:
+                    transport.send(WSMsgType.TEXT, answer.encode())
+            elif kind == WSMsgType.CLOSE:
+                transport.send_close(frame.get_close_code())
+                transport.disconnect()
+
+    return Device
+
+
+def picows_for_uvicorn() -> type:
+    """picows' protocol as uvicorn's ``ws`` class: uvicorn hands it the parsed upgrade request.
+
+    picows has no public way to adopt an accepted transport on the server side; this builds its
+    (Cython) ``WSProtocol`` with the arguments ``ws_create_server`` passes, an internal detail
+    that may change between picows releases.
+    """
+    from picows import WSAutoPingStrategy
+    from picows.picows import WSProtocol
+
+    device = picows_listener()
+
+    def route(request: Any) -> Any:
+        return device() if request.path == b"/device" else None
+
+    class Adopted(WSProtocol):
+        def __init__(self, **_uvicorn: Any) -> None:
+            super().__init__(
+                None,
+                None,
+                False,
+                route,
+                PICOWS_LOGGER,
+                True,
+                5,
+                False,
+                20,
+                20,
+                WSAutoPingStrategy.PING_WHEN_IDLE,
+                True,
+                65536,
+                None,
+                PICOWS_READ_BUFFER,
+            )
+
+        def data_received(self, data: bytes) -> None:
+            """uvicorn passes the upgrade request as bytes; picows reads into its own buffer."""
+            while data:
+                buffer = self.get_buffer(len(data))
+                size = min(len(buffer), len(data))
+                buffer[:size] = data[:size]
+                self.buffer_updated(size)
+                data = data[size:]
+
+    return Adopted
+
+
+# ----------------------------------------------------------------------------- the process
+
+
+async def commands() -> None:
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    while line := await reader.readline():
+        words = line.split()
+        if words[0] == b"burst":
+            tag, count = int(words[1]), int(words[2])
+            seconds = await FLOOR.burst(tag, count)
+            print(f"acked {tag} {seconds:.6f}", flush=True)
+        elif words[0] == b"count":
+            print(f"registered {len(FLOOR.connections)}", flush=True)
+        elif words[0] == b"reset":  # the devices went away: forget them
+            FLOOR.connections.clear()
+
+
+async def serve(name: str, port: int, tls: ssl.SSLContext | None, files: tuple[str, str]) -> None:
+    loop = asyncio.get_running_loop()
+    host = "127.0.0.1"
+    if name.startswith("uvicorn"):
+        import uvicorn
+
+        shared = {
+            "uvicorn": "websockets-sansio",
+            "uvicorn+protocol": RawWebSocket,
+            "uvicorn+sansio": SansIoWebSocket,
+            "uvicorn+picows": picows_for_uvicorn() if name == "uvicorn+picows" else None,
+        }[name]
+        certfile, keyfile = files
+        config = uvicorn.Config(
+            asgi_app,
+            host=host,
+            port=port,
+            loop="none",
+            http="httptools",
+            ws=shared,
+            lifespan="off",
+            log_level="warning",
+            access_log=False,
+            ws_ping_interval=None,
+            ws_ping_timeout=None,
+            ws_max_size=65536,
+            backlog=4096,
+            ssl_certfile=certfile or None,
+            ssl_keyfile=keyfile or None,
+        )
+        server = uvicorn.Server(config)
+        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        serving = loop.create_task(server.serve())
+        while not server.started:
+            if serving.done():
+                serving.result()
+            await asyncio.sleep(0.02)
+    elif name in ("protocol", "sansio"):
+        factory = RawWebSocket if name == "protocol" else SansIoWebSocket
+        await loop.create_server(factory, host, port, backlog=4096, ssl=tls)
+    else:
+        from picows import ws_create_server
+
+        device = picows_listener()
+        await ws_create_server(
+            lambda request: device() if request.path == b"/device" else None,
+            host,
+            port,
+            backlog=4096,
+            ssl=tls,
+            max_frame_size=65536,
+            use_aiofastnet=name == "picows-fastnet",
+            logger_name=PICOWS_LOGGER,
+            read_buffer_init_size=PICOWS_READ_BUFFER,
+        )
+    print("ready", flush=True)
+    await commands()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--transport", choices=TRANSPORTS, required=True)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
+    parser.add_argument("--certfile", default="")
+    parser.add_argument("--keyfile", default="")
+    parser.add_argument("--connections", type=int, default=20_000)
+    args = parser.parse_args()
+    raise_open_files(args.connections + 1000)
+    tls = None
+    if args.certfile:
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(args.certfile, args.keyfile)
+    running = serve(args.transport, args.port, tls, (args.certfile, args.keyfile))
+    if args.loop == "uvloop":
+        import uvloop
+
+        uvloop.run(running)
+    else:
+        asyncio.run(running)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""What the benches share about processes and figures: CPU, memory, file limits, min/median/max.
+
+Every bench runs its subject and its floors in the same run, several times, on a machine whose
+cores the load generators share; these helpers read how busy each process was (Linux /proc) and
+print every figure and every ratio as min / median / max over the runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import socket
+import statistics
+import sys
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import psycopg
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+# Wide enough for the tables when the output goes to a file or a pipe.
+console = Console(width=None if sys.stdout.isatty() else 150)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process (all its threads) has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+def raise_open_files(needed: int) -> int:
+    """Lift this process's open-file limit to at least ``needed`` if it can; the new soft limit.
+
+    The soft limit goes up to the hard one; a root process (as on the project's machines) may
+    raise the hard limit too. Child processes inherit what this sets.
+    """
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if needed > hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (needed, needed))
+            return needed
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
+class Busy:
+    """Cores each named process kept busy between ``__init__`` and ``cores()``."""
+
+    def __init__(self, pids: dict[str, int], clock: Callable[[], float]) -> None:
+        self._pids = pids
+        self._clock = clock
+        self._started = clock()
+        self._cpu = {name: cpu_seconds(pid) for name, pid in pids.items()}
+
+    def cores(self) -> dict[str, float]:
+        elapsed = self._clock() - self._started
+        return {
+            name: (cpu_seconds(pid) - self._cpu[name]) / elapsed for name, pid in self._pids.items()
+        }
+
+
+def spread(values: Sequence[float], shape: str = "{:,.0f}") -> str:
+    """``median [min–max]`` of one figure over the runs."""
+    if not values:
+        return "-"
+    if len(values) == 1:
+        return shape.format(values[0])
+    middle = shape.format(statistics.median(values))
+    return f"{middle} [{shape.format(min(values))}–{shape.format(max(values))}]"
+
+
+def spread_table(title: str, rows: Sequence[tuple[str, dict[str, list[float]], str]]) -> Table:
+    """One row per figure, one column per subject: each cell median [min–max] over the runs.
+
+    ``rows`` are (label, {subject: values}, format); subjects keep the order they first appear in.
+    """
+    subjects: list[str] = []
+    for _, cells, _ in rows:
+        subjects += [s for s in cells if s not in subjects]
+    table = Table(title=title, caption=escape("median [min–max] over the runs"))
+    table.add_column("measure")
+    for subject in subjects:
+        table.add_column(subject, justify="right")
+    for label, cells, shape in rows:
+        table.add_row(label, *(spread(cells.get(s, []), shape) for s in subjects))
+    return table
+
+
+@contextlib.contextmanager
+def fresh_database(base_url: str | None, directory: Path, name: str) -> Iterator[str]:
+    """A fresh database: a SQLite file, or a schema of its own on the PostgreSQL server."""
+    if base_url is None:
+        yield f"sqlite:///{directory / (name + '.db')}"
+        return
+    schema = f"{name}_{uuid.uuid4().hex[:10]}"
+    plain = base_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{plain}{'&' if '?' in plain else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
