@@ -23,7 +23,7 @@ from tidings.console.web import Console
 from tidings.contract import Status
 from tidings.gateway.server import DeviceGateway
 from tidings.openapi.endpoint import RpcEndpoint
-from tidings.openapi.replay import DatabaseNonces, MemoryNonces, Nonces
+from tidings.openapi.replay import DatabaseNonces
 from tidings.services import Services
 from tidings.store import health
 from tidings.tasks import ACCEPTED, PENDING
@@ -40,11 +40,7 @@ def build_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         services = await Services.open(settings, clock=clock)
-        nonces: Nonces
-        if settings.embedded:
-            nonces = MemoryNonces(settings.nonce_ttl_seconds, clock)
-        else:
-            nonces = DatabaseNonces(services.db, settings.nonce_ttl_seconds, clock)
+        nonces = DatabaseNonces(services.db, settings.nonce_ttl_seconds, clock)
         app.state.services = services
         app.state.rpc = RpcEndpoint(services, nonces, clock=clock)
         accounts = Accounts(

@@ -76,7 +76,8 @@ def _tune_garbage_collection() -> None:
 
 
 def _lock_data_dir(settings: Settings) -> TextIO:
-    """One server per SQLite data directory: it keeps state (nonces) that is not shared."""
+    """One server per SQLite data directory: an embedded database is not shared between processes
+    (several processes share PostgreSQL instead)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     handle = open(settings.data_dir / "serve.lock", "w")  # noqa: SIM115 - held while serving
     try:
