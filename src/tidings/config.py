@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     log_level: str = "info"
 
     body_limit: int = Field(default=1024 * 1024, ge=1024)
+    console_form_limit: int = Field(default=256 * 1024, ge=1024)
+    upload_limit: int = Field(default=2 * 1024 * 1024 + 64 * 1024, ge=1024)
     timestamp_skew_seconds: int = Field(default=900, ge=1)
     nonce_ttl_seconds: int = Field(default=1800, ge=1)
     key_cache_seconds: float = Field(default=1.0, ge=0)
