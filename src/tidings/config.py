@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     max_payload_bytes: int = Field(default=4096, ge=256)
 
     console_session_seconds: int = Field(default=8 * 3600, ge=60)
+    # Addresses (or networks) of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto
+    # are believed, comma-separated; "*" trusts any. None by default: the peer's address counts.
+    trusted_proxies: str = ""
 
     @classmethod
     def settings_customise_sources(

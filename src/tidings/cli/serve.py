@@ -51,6 +51,8 @@ def serve(
             log_level=settings.log_level,
             access_log=False,
             server_header=False,
+            proxy_headers=bool(settings.trusted_proxies),
+            forwarded_allow_ips=settings.trusted_proxies or None,
             # Devices send their own heartbeats (gateway/server.py closes silent ones), so the
             # WebSocket layer's pings would only add a task and a timer to every connection.
             ws_ping_interval=None,
