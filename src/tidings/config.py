@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     log_level: str = "info"
 
     body_limit: int = Field(default=1024 * 1024, ge=1024)
+    console_form_limit: int = Field(default=256 * 1024, ge=1024)
+    upload_limit: int = Field(default=2 * 1024 * 1024 + 64 * 1024, ge=1024)
     timestamp_skew_seconds: int = Field(default=900, ge=1)
     nonce_ttl_seconds: int = Field(default=1800, ge=1)
     key_cache_seconds: float = Field(default=1.0, ge=0)
@@ -50,6 +52,9 @@ class Settings(BaseSettings):
     max_payload_bytes: int = Field(default=4096, ge=256)
 
     console_session_seconds: int = Field(default=8 * 3600, ge=60)
+    # Addresses (or networks) of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto
+    # are believed, comma-separated; "*" trusts any. None by default: the peer's address counts.
+    trusted_proxies: str = ""
 
     @classmethod
     def settings_customise_sources(
