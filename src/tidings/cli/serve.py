@@ -13,7 +13,7 @@ import uvicorn
 from sqlalchemy.engine import make_url
 
 from tidings.app import build_app
-from tidings.cli.common import DatabaseUrl, DataDir, console, errors, settings_from
+from tidings.cli.common import ConfigFile, DatabaseUrl, DataDir, console, errors, settings_from
 from tidings.config import Settings
 from tidings.services import Services
 
@@ -23,16 +23,28 @@ GC_THRESHOLD = 200_000  # allocations between young collections (CPython's defau
 def serve(
     host: Annotated[
         str | None,
-        typer.Option(envvar="TIDINGS_HOST", help="Address to listen on [default: 127.0.0.1]"),
+        typer.Option(help="Address to listen on [default: 127.0.0.1]"),
     ] = None,
-    port: Annotated[
-        int | None, typer.Option(envvar="TIDINGS_PORT", help="Port to listen on [default: 8080]")
-    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on [default: 8080]")] = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
+    config: ConfigFile = None,
+    log_format: Annotated[
+        str | None,
+        typer.Option(
+            "--log-format",
+            help="'text' or 'json' (one object per line) [default: text]",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Run the OpenAPI server (migrating the database first)."""
-    settings = settings_from(data_dir, database_url, host=host, port=port)
+    """Run the OpenAPI server (migrating the database first).
+
+    Each flag's environment variable (TIDINGS_HOST, TIDINGS_PORT, ...) is read with the other
+    settings, so a bad value is reported as every setting's is: naming the key."""
+    settings = settings_from(
+        data_dir, database_url, config, host=host, port=port, log_format=log_format
+    )
     lock = _lock_data_dir(settings) if settings.embedded else None
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
