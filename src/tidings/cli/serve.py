@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fcntl
 import gc
-import logging
 import shlex
 from typing import Annotated, TextIO
 
@@ -12,6 +11,7 @@ import typer
 import uvicorn
 from sqlalchemy.engine import make_url
 
+from tidings import logs
 from tidings.app import build_app
 from tidings.cli.common import ConfigFile, DatabaseUrl, DataDir, console, errors, settings_from
 from tidings.config import Settings
@@ -46,9 +46,7 @@ def serve(
         data_dir, database_url, config, host=host, port=port, log_format=log_format
     )
     lock = _lock_data_dir(settings) if settings.embedded else None
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    logs.configure(settings.log_level, settings.log_format)
 
     async def on_ready(services: Services) -> None:
         _tune_garbage_collection()
@@ -61,6 +59,7 @@ def serve(
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,
+            log_config=None,  # uvicorn's lines go through logs.configure's handler and format
             access_log=False,
             server_header=False,
             # Devices send their own heartbeats (gateway/server.py closes silent ones), so the

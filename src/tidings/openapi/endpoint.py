@@ -18,7 +18,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tidings import metrics
+from tidings import logs, metrics
 from tidings.errors import ServiceError
 from tidings.openapi import actions, errors, signing
 from tidings.openapi.envelopes import JSON_TYPE, encode, gateway_error, new_request_id
@@ -30,6 +30,7 @@ from tidings.tenancy.permissions import denial
 log = logging.getLogger("tidings.openapi")
 
 _FORM_TYPE = "application/x-www-form-urlencoded"
+_OK_CODES = frozenset({"OK", "100"})
 
 
 class RpcEndpoint:
@@ -49,6 +50,10 @@ class RpcEndpoint:
 
     async def __call__(self, request: Request) -> Response:
         request_id = new_request_id()
+        with logs.bound(requestId=request_id):
+            return await self._respond(request, request_id)
+
+    async def _respond(self, request: Request, request_id: str) -> Response:
         try:
             body = await self._answer(request, request_id)
             status = 200
@@ -62,13 +67,22 @@ class RpcEndpoint:
                 request_id, request.headers.get("host", ""), failure.code, failure.message
             )
         except Exception:
-            log.exception("request %s failed", request_id)
+            log.exception("request failed")
             failure = errors.internal_error()
             status = failure.status
             body = gateway_error(
                 request_id, request.headers.get("host", ""), failure.code, failure.message
             )
-        metrics.request(_action_label(request), _code(body))
+        action, code = _action_label(request), _code(body)
+        metrics.request(action, code)
+        # Every request is logged with its id: refusals at info, the rest only at debug.
+        log.log(
+            logging.DEBUG if status == 200 and code in _OK_CODES else logging.INFO,
+            "%s answered %s %s",
+            action,
+            status,
+            code,
+        )
         return Response(
             encode(body),
             status_code=status,
@@ -111,6 +125,7 @@ class RpcEndpoint:
         if action is None:
             raise errors.api_not_found(claim.action, claim.version)
         params = Params(signing.params_of(signed))
+        logs.bind(workspace=params.get("WorkspaceId"), app=params.get("AppId"))
         reason = denial(
             key,
             workspace=params.get("WorkspaceId"),
