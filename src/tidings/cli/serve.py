@@ -15,6 +15,7 @@ from tidings import logs
 from tidings.app import build_app
 from tidings.cli.common import ConfigFile, DatabaseUrl, DataDir, console, errors, settings_from
 from tidings.config import Settings
+from tidings.draining import Drain, DrainingServer
 from tidings.services import Services
 
 GC_THRESHOLD = 200_000  # allocations between young collections (CPython's default: 700)
@@ -53,21 +54,23 @@ def serve(
         if not await services.tenancy.apps():
             _print_first_steps(settings)
 
+    drain = Drain()
+    server_config = uvicorn.Config(
+        build_app(settings, on_ready=on_ready, drain=drain),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        log_config=None,  # uvicorn's lines go through logs.configure's handler and format
+        access_log=False,
+        server_header=False,
+        # Devices send their own heartbeats (gateway/server.py closes silent ones), so the
+        # WebSocket layer's pings would only add a task and a timer to every connection.
+        ws_ping_interval=None,
+        ws_ping_timeout=None,
+        ws_max_size=settings.device_frame_limit,
+    )
     try:
-        uvicorn.run(
-            build_app(settings, on_ready=on_ready),
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level,
-            log_config=None,  # uvicorn's lines go through logs.configure's handler and format
-            access_log=False,
-            server_header=False,
-            # Devices send their own heartbeats (gateway/server.py closes silent ones), so the
-            # WebSocket layer's pings would only add a task and a timer to every connection.
-            ws_ping_interval=None,
-            ws_ping_timeout=None,
-            ws_max_size=settings.device_frame_limit,
-        )
+        DrainingServer(server_config, drain, settings.drain_seconds).run()
     finally:
         if lock is not None:
             lock.close()

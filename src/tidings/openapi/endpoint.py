@@ -53,6 +53,15 @@ class RpcEndpoint:
         with logs.bound(requestId=request_id):
             return await self._respond(request, request_id)
 
+    def stopping(self) -> Response:
+        """The answer to a call that came after the server began to stop: 503, nothing done,
+        so the caller may send it again (to another server)."""
+        request_id = new_request_id()
+        failure = errors.stopping()
+        return _reply(
+            request_id, failure.status, gateway_error(request_id, "", failure.code, failure.message)
+        )
+
     async def _respond(self, request: Request, request_id: str) -> Response:
         try:
             body = await self._answer(request, request_id)
@@ -83,12 +92,7 @@ class RpcEndpoint:
             status,
             code,
         )
-        return Response(
-            encode(body),
-            status_code=status,
-            media_type=JSON_TYPE,
-            headers={"x-acs-request-id": request_id},
-        )
+        return _reply(request_id, status, body)
 
     async def _answer(self, request: Request, request_id: str) -> dict[str, Any]:
         if request.method not in ("GET", "POST"):
@@ -150,6 +154,15 @@ class RpcEndpoint:
             if len(chunks) > self._body_limit:
                 raise errors.body_too_large(self._body_limit)
         return bytes(chunks)
+
+
+def _reply(request_id: str, status: int, body: dict[str, Any]) -> Response:
+    return Response(
+        encode(body),
+        status_code=status,
+        media_type=JSON_TYPE,
+        headers={"x-acs-request-id": request_id},
+    )
 
 
 def _action_label(request: Request) -> str:
