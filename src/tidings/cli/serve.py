@@ -6,6 +6,7 @@ import fcntl
 import gc
 import logging
 import shlex
+import socket
 from typing import Annotated, TextIO
 
 import typer
@@ -44,7 +45,8 @@ def serve(
             _print_first_steps(settings)
 
     try:
-        uvicorn.run(
+        listening = _listen(settings)
+        config = uvicorn.Config(
             build_app(settings, on_ready=on_ready),
             host=settings.host,
             port=settings.port,
@@ -57,9 +59,39 @@ def serve(
             ws_ping_timeout=None,
             ws_max_size=settings.device_frame_limit,
         )
+        uvicorn.Server(config).run(sockets=[listening])
     finally:
         if lock is not None:
             lock.close()
+
+
+def _listen(settings: Settings) -> socket.socket:
+    """The API's listening socket.
+
+    On PostgreSQL it is opened with ``SO_REUSEPORT``: several ``tidings serve`` processes on one
+    machine then listen on the same port and the kernel spreads new connections over them, so
+    one process per core uses every core with no balancer in front (they already share nonces,
+    tasks and, through Redis, devices). The embedded database allows one process, which the
+    data directory's lock enforces before this runs.
+    """
+    family, kind, proto, _, address = socket.getaddrinfo(
+        settings.host, settings.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if not settings.embedded:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        errors.print(
+            f"[red]error:[/red] cannot listen on {settings.host}:{settings.port}: "
+            f"{(exc.strerror or str(exc)).lower()}",
+            highlight=False,
+        )
+        raise typer.Exit(1) from None
+    return sock
 
 
 def _tune_garbage_collection() -> None:
