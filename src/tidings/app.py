@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from tidings import metrics
 from tidings.config import Settings
@@ -28,15 +28,16 @@ from tidings.services import Services
 from tidings.store import health
 from tidings.tasks import ACCEPTED, PENDING
 
-DEVICE_PATH = "/device"
-
 
 def build_app(
     settings: Settings,
     *,
     clock: Callable[[], float] = time.time,
     on_ready: Callable[[Services], Awaitable[None]] | None = None,
-) -> ASGIApp:
+) -> Starlette:
+    """The application; devices connect through ``gateway.transport.socket_class(app)``,
+    given to uvicorn as its WebSocket protocol."""
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         services = await Services.open(settings, clock=clock)
@@ -83,7 +84,7 @@ def build_app(
         Route("/console/api/apps/{workspace}/{app_id}/trace", console_api.trace, methods=["GET"]),
         console_mount(),
     ]
-    return _DevicesFirst(Starlette(routes=routes, lifespan=lifespan))
+    return Starlette(routes=routes, lifespan=lifespan)
 
 
 def _waiting(conn: Connection, now_ms: int) -> tuple[dict[str, int], int | None]:
@@ -106,21 +107,3 @@ class _Rpc:
         request = Request(scope, receive)
         response = await scope["app"].state.rpc(request)
         await response(scope, receive, send)
-
-
-class _DevicesFirst:
-    """Device connections go straight to the gateway, everything else to Starlette.
-
-    Starlette's router and error middleware wrap every ``send`` and ``receive`` of a WebSocket;
-    on the device path that is two extra coroutine layers per frame, for thousands of frames a
-    second, around a gateway that handles its own errors. Only ``/device`` skips them.
-    """
-
-    def __init__(self, app: Starlette) -> None:
-        self._app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket" and scope["path"] == DEVICE_PATH:
-            await self._app.state.gateway(scope, receive, send)
-        else:
-            await self._app(scope, receive, send)

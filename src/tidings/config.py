@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     delivery_sweep_seconds: float = Field(default=10.0, gt=0)
     device_heartbeat_seconds: int = Field(default=30, ge=5)
     device_frame_limit: int = Field(default=64 * 1024, ge=1024)
+    device_hello_seconds: float = Field(default=10.0, gt=0)
+    device_window: int = Field(default=100, ge=1, le=10_000)
+    device_unread_limit: int = Field(default=1024 * 1024, ge=64 * 1024)
 
     max_templates_per_app: int = Field(default=100, ge=1)
     max_scheduled_tasks_per_app: int = Field(default=100, ge=1)

@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from tidings.app import build_app
 from tidings.cli.common import DatabaseUrl, DataDir, console, errors, settings_from
 from tidings.config import Settings
+from tidings.gateway.transport import socket_class
 from tidings.services import Services
 
 GC_THRESHOLD = 200_000  # allocations between young collections (CPython's default: 700)
@@ -43,19 +44,18 @@ def serve(
         if not await services.tenancy.apps():
             _print_first_steps(settings)
 
+    app = build_app(settings, on_ready=on_ready)
     try:
         uvicorn.run(
-            build_app(settings, on_ready=on_ready),
+            app,
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,
             access_log=False,
             server_header=False,
-            # Devices send their own heartbeats (gateway/server.py closes silent ones), so the
-            # WebSocket layer's pings would only add a task and a timer to every connection.
-            ws_ping_interval=None,
-            ws_ping_timeout=None,
-            ws_max_size=settings.device_frame_limit,
+            # uvicorn answers HTTP (and TLS) and hands every WebSocket upgrade to the gateway's
+            # own protocol, which serves /device.
+            ws=socket_class(app),
         )
     finally:
         if lock is not None:
