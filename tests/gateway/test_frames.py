@@ -10,7 +10,8 @@ import os
 import pytest
 
 from tidings.gateway import frames
-from tidings.gateway.frames import BINARY, CLOSE, PING, TEXT, FrameReader, Refusal, WireError
+from tidings.gateway.frames import BINARY, CLOSE, PING, TEXT, FrameReader, Refusal
+from tidings.gateway.protocol import Violation
 
 
 def client_frame(opcode: int, payload: bytes, *, fin: bool = True, rsv: int = 0) -> bytes:
@@ -73,14 +74,14 @@ def test_binary_messages_are_handed_on_for_the_protocol_to_refuse() -> None:
     ],
 )
 def test_a_frame_breaking_the_rules_is_refused_with_its_code(data: bytes, code: int) -> None:
-    with pytest.raises(WireError) as refused:
+    with pytest.raises(Violation) as refused:
         FrameReader(1000).feed(data)
     assert refused.value.code == code
 
 
 def test_a_message_over_the_limit_is_refused_on_its_header_alone() -> None:
     header = client_frame(TEXT, b"x" * 2000)[:8]  # the length and mask, no payload yet
-    with pytest.raises(WireError) as refused:
+    with pytest.raises(Violation) as refused:
         FrameReader(1000).feed(header)
     assert refused.value.code == frames.TOO_BIG
 
@@ -88,7 +89,7 @@ def test_a_message_over_the_limit_is_refused_on_its_header_alone() -> None:
 def test_fragments_count_together_against_the_limit() -> None:
     reader = FrameReader(1000)
     reader.feed(client_frame(TEXT, b"x" * 600, fin=False))
-    with pytest.raises(WireError) as refused:
+    with pytest.raises(Violation) as refused:
         reader.feed(client_frame(0, b"x" * 600)[:8])
     assert refused.value.code == frames.TOO_BIG
 
@@ -109,7 +110,7 @@ def test_close_status_is_read(payload: bytes, status: tuple[int, str]) -> None:
     "payload", [b"\x03", b"\x03\xed", b"\x03\xf7", b"\x07\xd0", b"\x03\xe8\xff"]
 )
 def test_a_close_frame_with_a_code_no_peer_may_send_is_refused(payload: bytes) -> None:
-    with pytest.raises(WireError):
+    with pytest.raises(Violation):
         frames.close_status(payload)
 
 

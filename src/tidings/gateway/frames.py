@@ -8,7 +8,7 @@ connection object cost 3 to 4 times the memory of the rest of a device's state).
 kept are the ones a server must enforce: client frames masked, no reserved bits (no extension
 is ever agreed), control frames short and unfragmented, fragments in order, text valid UTF-8,
 close codes from the allowed ranges, and a size cap checked on the frame header, before the
-payload is buffered.
+payload is buffered. A broken rule raises the protocol's ``Violation``, with RFC 6455's code.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import base64
 import binascii
 import hashlib
 from typing import NamedTuple
+
+from tidings.gateway.protocol import Violation
 
 CONTINUATION, TEXT, BINARY, CLOSE, PING, PONG = 0, 1, 2, 8, 9, 10
 
@@ -29,15 +31,6 @@ TOO_BIG = 1009
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 _MAX_REASON = 123  # a control frame carries at most 125 bytes, two of them the code
-
-
-class WireError(Exception):
-    """The peer broke RFC 6455: close the connection with ``code``."""
-
-    def __init__(self, code: int, reason: str) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
 
 
 class Refusal(NamedTuple):
@@ -121,14 +114,14 @@ def close_status(payload: bytes) -> tuple[int, str]:
     if not payload:
         return NO_STATUS, ""
     if len(payload) == 1:
-        raise WireError(PROTOCOL_ERROR, "a close frame's code takes two bytes")
+        raise Violation(PROTOCOL_ERROR, "a close frame's code takes two bytes")
     code = int.from_bytes(payload[:2], "big")
     if not (1000 <= code <= 1003 or 1007 <= code <= 1011 or 3000 <= code <= 4999):
-        raise WireError(PROTOCOL_ERROR, f"close code {code} may not be sent")
+        raise Violation(PROTOCOL_ERROR, f"close code {code} may not be sent")
     try:
         return code, payload[2:].decode()
     except UnicodeDecodeError:
-        raise WireError(INVALID_DATA, "close reason is not UTF-8") from None
+        raise Violation(INVALID_DATA, "close reason is not UTF-8") from None
 
 
 class FrameReader:
@@ -153,9 +146,9 @@ class FrameReader:
         while end - at >= 2:
             first, second = buffer[at], buffer[at + 1]
             if first & 0x70:
-                raise WireError(PROTOCOL_ERROR, "reserved bits set; no extension was agreed")
+                raise Violation(PROTOCOL_ERROR, "reserved bits set; no extension was agreed")
             if not second & 0x80:
-                raise WireError(PROTOCOL_ERROR, "client frames must be masked")
+                raise Violation(PROTOCOL_ERROR, "client frames must be masked")
             opcode = first & 0x0F
             size = second & 0x7F
             head = at + 2
@@ -171,9 +164,9 @@ class FrameReader:
                 head += 8
             if opcode >= 8:
                 if not first & 0x80 or size > 125:
-                    raise WireError(PROTOCOL_ERROR, "control frames are unfragmented, ≤ 125 bytes")
+                    raise Violation(PROTOCOL_ERROR, "control frames are unfragmented, ≤ 125 bytes")
             elif size + self._size > self._limit:
-                raise WireError(TOO_BIG, f"message larger than {self._limit} bytes")
+                raise Violation(TOO_BIG, f"message larger than {self._limit} bytes")
             start = head + 4
             if end < start + size:
                 break
@@ -181,7 +174,7 @@ class FrameReader:
             at = start + size
             if opcode >= 8:
                 if opcode > PONG:
-                    raise WireError(PROTOCOL_ERROR, f"unknown opcode {opcode}")
+                    raise Violation(PROTOCOL_ERROR, f"unknown opcode {opcode}")
                 out.append((opcode, payload))
                 continue
             message = self._data(opcode, bool(first & 0x80), payload)
@@ -193,7 +186,7 @@ class FrameReader:
     def _data(self, opcode: int, fin: bool, payload: bytes) -> tuple[int, str | bytes] | None:
         if opcode == CONTINUATION:
             if not self._kind:
-                raise WireError(PROTOCOL_ERROR, "continuation frame with no message under way")
+                raise Violation(PROTOCOL_ERROR, "continuation frame with no message under way")
             self._fragments.append(payload)
             self._size += len(payload)
             if not fin:
@@ -201,9 +194,9 @@ class FrameReader:
             opcode, payload = self._kind, b"".join(self._fragments)
             self._fragments, self._kind, self._size = [], 0, 0
         elif opcode > BINARY:
-            raise WireError(PROTOCOL_ERROR, f"unknown opcode {opcode}")
+            raise Violation(PROTOCOL_ERROR, f"unknown opcode {opcode}")
         elif self._kind:
-            raise WireError(PROTOCOL_ERROR, "a new message began before the last one ended")
+            raise Violation(PROTOCOL_ERROR, "a new message began before the last one ended")
         elif not fin:
             self._kind, self._fragments, self._size = opcode, [payload], len(payload)
             return None
@@ -212,7 +205,7 @@ class FrameReader:
         try:
             return TEXT, payload.decode()
         except UnicodeDecodeError:
-            raise WireError(INVALID_DATA, "text frame is not UTF-8") from None
+            raise Violation(INVALID_DATA, "text frame is not UTF-8") from None
 
 
 def _unmask(payload: bytes, mask: bytes) -> bytes:

@@ -106,10 +106,6 @@ class Session:
             seconds = self._gateway.hello_seconds
             self.refuse(Violation(protocol.SILENT, f"no register or resume within {seconds:g} s"))
 
-    def fail(self, code: int, reason: str) -> None:
-        """The transport read a frame RFC 6455 forbids."""
-        self.refuse(Violation(code, reason))
-
     def refuse(self, violation: Violation) -> None:
         last_frame = self.machine.close(violation.code, violation.reason)
         self.connection.close(violation.code, violation.reason, last_frame)
@@ -256,6 +252,8 @@ class DeviceGateway:
                 log.exception("reading a device's next page of deliveries failed")
             finally:
                 connection.catching_up = False
+            if connection.wants_more():  # the acks for this page came while it was read
+                self._catch_up(connection)
 
         self._spawn(next_page())
 
@@ -274,10 +272,16 @@ class DeviceGateway:
         """What these devices are owed, a window's worth each: pending deliveries, then revoke
         frames. What does not fit comes as acks make room."""
         delivery = self._services.delivery
+        paged: collections.Counter[int] = collections.Counter()
         for item in await delivery.pending(device_pks, self.window):
+            paged[item.device.pk] += 1
             connection = self.hub.get(item.device.pk)
             if connection is not None:
                 connection.push(item)
+        for device_pk, count in paged.items():
+            connection = self.hub.get(device_pk)
+            if count == self.window and connection is not None:
+                connection.behind = True  # a full page: more may wait behind it
         for recall in await delivery.pending_recalls(device_pks, self.window):
             connection = self.hub.get(recall.device_pk)
             if connection is not None:

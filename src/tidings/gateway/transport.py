@@ -19,7 +19,8 @@ import logging
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tidings.gateway import frames
-from tidings.gateway.frames import CLOSE, PING, PONG, FrameReader, Refusal, WireError
+from tidings.gateway.frames import CLOSE, PING, PONG, FrameReader, Refusal
+from tidings.gateway.protocol import Violation
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -102,8 +103,8 @@ class DeviceSocket(asyncio.Protocol):
                 elif opcode == CLOSE:
                     self._peer_closed(payload)  # type: ignore[arg-type]
                     return
-        except WireError as error:
-            self._session.fail(error.code, error.reason)  # type: ignore[union-attr]
+        except Violation as violation:
+            self._session.refuse(violation)  # type: ignore[union-attr]
 
     def _upgrade(self, head: bytes) -> None:
         transport = self._transport
