@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import socket
@@ -28,7 +29,9 @@ APP_ID = "ONEXBOUNDS000001"
 WORKSPACE = "bounds"
 TEMPLATE = "Bounds template"
 WINDOW = 5
+HEARTBEAT = 5  # the shortest allowed: a stalled device is closed after 2.5 of them
 BOUNDS = {
+    "TIDINGS_DEVICE_HEARTBEAT_SECONDS": str(HEARTBEAT),
     "TIDINGS_DEVICE_HELLO_SECONDS": "1",
     "TIDINGS_DEVICE_WINDOW": str(WINDOW),
     "TIDINGS_DEVICE_UNREAD_LIMIT": str(64 * 1024),
@@ -221,6 +224,26 @@ def test_a_device_that_does_not_read_its_answers_is_dropped_past_the_unread_limi
     seconds, grown = asyncio.run(run())
     assert seconds < 60
     assert grown < 16 * 1024, f"RSS grew {grown} KiB for one device that does not read"
+
+
+def test_a_device_that_pings_but_never_acknowledges_is_closed_with_4009(server: Server) -> None:
+    async def run() -> tuple[int, float]:
+        async with websockets.connect(ws_url(server)) as ws:
+            await ws.send(REGISTER)
+            token = json.loads(await ws.recv())["deliveryToken"]
+            await asyncio.to_thread(push_to, server, token, 1, "stalled")
+            assert json.loads(await ws.recv())["type"] == "message"
+            started = time.monotonic()
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                while time.monotonic() < started + 60:
+                    await ws.send('{"type":"ping"}')  # alive, so never closed as silent
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(ws.recv(), 1)
+        return closed.value.rcvd.code, time.monotonic() - started
+
+    code, seconds = asyncio.run(run())
+    assert code == 4009
+    assert seconds < 3.5 * HEARTBEAT + 5  # 2.5 intervals, found at the next sweep, under load
 
 
 def test_stopping_the_server_sends_going_away_and_logs_no_secret(tmp_path: Path) -> None:
