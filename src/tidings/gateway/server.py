@@ -235,7 +235,8 @@ class DeviceGateway:
             replaced.close(protocol.REPLACED, reason, protocol.error(protocol.REPLACED, reason))
         await services.broker.attach(device.pk)
         connection.write(hello)
-        await self._send_owed([device.pk])
+        if isinstance(event, Resume):  # a device registered just now is owed nothing yet
+            await self._send_owed([device.pk])
 
     def _catch_up(self, connection: Connection) -> None:
         """Acks drained the window of a connection that was left messages: read its next page
@@ -271,9 +272,9 @@ class DeviceGateway:
     async def _send_owed(self, device_pks: list[int]) -> None:
         """What these devices are owed, a window's worth each: pending deliveries, then revoke
         frames. What does not fit comes as acks make room."""
-        delivery = self._services.delivery
+        pending, recalls = await self._services.delivery.owed(device_pks, self.window)
         paged: collections.Counter[int] = collections.Counter()
-        for item in await delivery.pending(device_pks, self.window):
+        for item in pending:
             paged[item.device.pk] += 1
             connection = self.hub.get(item.device.pk)
             if connection is not None:
@@ -282,7 +283,7 @@ class DeviceGateway:
             connection = self.hub.get(device_pk)
             if count == self.window and connection is not None:
                 connection.behind = True  # a full page: more may wait behind it
-        for recall in await delivery.pending_recalls(device_pks, self.window):
+        for recall in recalls:
             connection = self.hub.get(recall.device_pk)
             if connection is not None:
                 connection.recall(recall)
