@@ -125,9 +125,18 @@ class Session:
 
 
 class DeviceGateway:
-    def __init__(self, services: Services, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        services: Services,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        draining: Callable[[], bool] = lambda: False,
+    ) -> None:
+        """``draining``: whether the server is stopping (draining.py), when a device that
+        connects is told at once to go elsewhere."""
         settings = services.settings
         self._services = services
+        self._draining = draining
         self.clock = clock
         self._heartbeat = settings.device_heartbeat_seconds
         self.frame_limit = settings.device_frame_limit
@@ -156,6 +165,8 @@ class DeviceGateway:
         """A device connected (its WebSocket handshake is done)."""
         session = Session(self, link)
         self._sessions.add(session)
+        if self._draining():
+            session.go_away()
         return session
 
     def forget(self, session: Session) -> None:

@@ -23,8 +23,7 @@ from tidings.gateway.frames import CLOSE, PING, PONG, FrameReader, Refusal
 from tidings.gateway.protocol import Violation
 
 if TYPE_CHECKING:
-    from starlette.applications import Starlette
-
+    from tidings.app import Served
     from tidings.gateway.server import DeviceGateway, Session
 
 log = logging.getLogger("tidings.gateway")
@@ -52,7 +51,7 @@ class Outbox:
             socket.flush()
 
 
-def socket_class(app: Starlette) -> type[DeviceSocket]:
+def socket_class(app: Served) -> type[DeviceSocket]:
     """``DeviceSocket`` bound to ``app``, whose lifespan starts the gateway (uvicorn takes a
     class for its ``ws`` setting and makes one per upgrade)."""
     return type("DeviceSocketOf", (DeviceSocket,), {"app": app, "__slots__": ()})
@@ -73,7 +72,7 @@ def _release(http: asyncio.BaseProtocol) -> None:
 
 
 class DeviceSocket(asyncio.Protocol):
-    app: ClassVar[Starlette]
+    app: ClassVar[Served]
 
     __slots__ = (
         "_closer",
