@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy import Connection, text
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -20,12 +21,15 @@ from tidings.console import api as console_api
 from tidings.console.accounts import Accounts
 from tidings.console.routes import console_mount
 from tidings.console.web import Console
+from tidings.console.web import too_large as console_too_large
 from tidings.contract import Status
 from tidings.draining import Drain
 from tidings.gateway import protocol
 from tidings.gateway.server import DeviceGateway
+from tidings.limits.bodies import BodyCap, BodyLimits
 from tidings.openapi.endpoint import RpcEndpoint
-from tidings.openapi.replay import DatabaseNonces, MemoryNonces, Nonces
+from tidings.openapi.endpoint import too_large as rpc_too_large
+from tidings.openapi.replay import DatabaseNonces
 from tidings.services import Services
 from tidings.store import health
 from tidings.tasks import ACCEPTED, PENDING
@@ -46,11 +50,7 @@ def build_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         services = await Services.open(settings, clock=clock)
-        nonces: Nonces
-        if settings.embedded:
-            nonces = MemoryNonces(settings.nonce_ttl_seconds, clock)
-        else:
-            nonces = DatabaseNonces(services.db, settings.nonce_ttl_seconds, clock)
+        nonces = DatabaseNonces(services.db, settings.nonce_ttl_seconds, clock)
         app.state.services = services
         app.state.rpc = RpcEndpoint(services, nonces, clock=clock)
         accounts = Accounts(
@@ -61,7 +61,7 @@ def build_app(
         await gateway.start()
         drain.serve_devices(gateway)
         services.delivery.start()
-        services.scheduler.start()
+        services.firing_loop.start()
         if on_ready is not None:
             await on_ready(services)
         try:
@@ -99,7 +99,24 @@ def build_app(
         Route("/console/api/apps/{workspace}/{app_id}/trace", console_api.trace, methods=["GET"]),
         console_mount(),
     ]
-    return _DevicesFirst(Starlette(routes=routes, lifespan=lifespan), drain)
+    starlette = Starlette(routes=routes, lifespan=lifespan)
+    return _DevicesFirst(starlette, BodyLimits(starlette, _body_caps(settings)), drain)
+
+
+def _body_caps(settings: Settings) -> Callable[[Scope], BodyCap]:
+    """Which cap a request's body has: the console's forms and its multipart uploads (the
+    batch CSV) their own, everything else (the OpenAPI) ``body_limit``."""
+    api = BodyCap(settings.body_limit, rpc_too_large)
+    form = BodyCap(settings.console_form_limit, console_too_large)
+    upload = BodyCap(settings.upload_limit, console_too_large)
+
+    def cap_for(scope: Scope) -> BodyCap:
+        if not scope["path"].startswith("/console"):
+            return api
+        content_type = Headers(scope=scope).get("content-type", "")
+        return upload if content_type.startswith("multipart/form-data") else form
+
+    return cap_for
 
 
 def _waiting(conn: Connection, now_ms: int) -> tuple[dict[str, int], int | None]:
@@ -139,8 +156,9 @@ class _DevicesFirst:
     second, around a gateway that handles its own errors. Only ``/device`` skips them.
     """
 
-    def __init__(self, app: Starlette, drain: Drain) -> None:
+    def __init__(self, app: Starlette, wrapped: ASGIApp, drain: Drain) -> None:
         self._app = app
+        self._wrapped = wrapped  # ``app`` inside its middleware
         self._drain = drain
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -150,7 +168,7 @@ class _DevicesFirst:
             else:
                 await self._app.state.gateway(scope, receive, send)
         else:
-            await self._app(scope, receive, send)
+            await self._wrapped(scope, receive, send)
 
 
 async def _going_away(receive: Receive, send: Send) -> None:

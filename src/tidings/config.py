@@ -91,7 +91,20 @@ class Settings(BaseSettings):
     body_limit: int = Field(
         default=1024 * 1024,
         ge=1024,
-        description="the largest request body in bytes; larger ones are answered 413",
+        description="the largest request body in bytes (the OpenAPI and every other path "
+        "outside the console); larger ones are answered 413 and the connection closed, chunked "
+        "or not",
+    )
+    console_form_limit: int = Field(
+        default=256 * 1024,
+        ge=1024,
+        description="the largest web console form in bytes (sign-in and every page's form)",
+    )
+    upload_limit: int = Field(
+        default=2 * 1024 * 1024 + 64 * 1024,
+        ge=1024,
+        description="the largest web console multipart upload in bytes (the batch push's CSV, "
+        "2 MiB, and the form around it)",
     )
     timestamp_skew_seconds: int = Field(
         default=900,
@@ -151,6 +164,12 @@ class Settings(BaseSettings):
         default=8 * 3600,
         ge=60,
         description="how long a web console sign-in lasts (8 hours); see [console.md](console.md)",
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="comma-separated addresses or networks of reverse proxies whose "
+        "`X-Forwarded-For` and `X-Forwarded-Proto` are believed (`*`: any); without it the "
+        "connection's peer is the client, whatever those headers say",
     )
 
     @classmethod

@@ -63,6 +63,8 @@ def serve(
         log_config=None,  # uvicorn's lines go through logs.configure's handler and format
         access_log=False,
         server_header=False,
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
         # Devices send their own heartbeats (gateway/server.py closes silent ones), so the
         # WebSocket layer's pings would only add a task and a timer to every connection.
         ws_ping_interval=None,
@@ -90,7 +92,8 @@ def _tune_garbage_collection() -> None:
 
 
 def _lock_data_dir(settings: Settings) -> TextIO:
-    """One server per SQLite data directory: it keeps state (nonces) that is not shared."""
+    """One server per SQLite data directory: an embedded database is not shared between processes
+    (several processes share PostgreSQL instead)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     handle = open(settings.data_dir / "serve.lock", "w")  # noqa: SIM115 - held while serving
     try:
