@@ -154,14 +154,17 @@ class DeviceGateway:
             hello = protocol.resumed(device.token, self._heartbeat)
         connection.device_pk = device.pk
         machine.ready()
+        # Presence first: it may wait on Redis, and until the hello is written the connection
+        # must not be in the hub, where a poke or the reaper would send it messages before the
+        # reply the device is waiting for.
+        await services.broker.attach(device.pk)
         replaced = self.hub.attach(connection)
+        connection.write(hello)
         if replaced is not None:
             reason = "the device connected again"
             await replaced.close(
                 protocol.REPLACED, reason, protocol.error(protocol.REPLACED, reason)
             )
-        await services.broker.attach(device.pk)
-        connection.write(hello)
         await self._send_owed([device.pk])
 
     async def _refuse(
