@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from tests.support.plans import NO_PLAN
 from tests.support.servers import postgres_schema
 from tidings.config import Settings
 from tidings.contract import Status
@@ -47,8 +48,7 @@ async def _race(settings: Settings) -> None:
             delivery_type="3",
             template_name="t",
             expired_seconds="600",
-            strategy_type=None,
-            strategy_content=None,
+            plan=NO_PLAN,
             target_count=1,
             options=OptionFields(),
         )

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import BACKENDS
+from tests.support.plans import wire_plan
 from tests.support.servers import database
 from tidings.config import Settings
 from tidings.errors import ServiceError
@@ -62,8 +63,7 @@ class World:
             delivery_type="3",
             template_name="news",
             expired_seconds=str(expired),
-            strategy_type=str(strategy_type),
-            strategy_content=json.dumps(content),
+            plan=wire_plan(str(strategy_type), json.dumps(content)),
             target_count=1,
             options=OptionFields(),
         )
