@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from tidings.analytics.reports import Reports
 from tidings.analytics.service import Analytics
 from tidings.broker.base import Broker
 from tidings.broker.memory import MemoryBroker
@@ -53,6 +54,7 @@ class Services:
     firing_loop: FiringLoop  # started by the server (app.py), not by the command line
     revocations: Revocations
     analytics: Analytics
+    reports: Reports  # the console's task and analytics pages
     channels: dict[str, Channel]  # every channel this process runs, by name
 
     @classmethod
@@ -118,6 +120,7 @@ class Services:
             firing_loop=firing_loop,
             revocations=Revocations(db, channels, clock=clock),
             analytics=Analytics(db, clock=clock),
+            reports=Reports(db),
             channels=channels,
         )
 
