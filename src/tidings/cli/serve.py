@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import gc
 import shlex
+import socket
 from typing import Annotated, TextIO
 
 import typer
@@ -72,10 +73,40 @@ def serve(
         ws=socket_class(app),
     )
     try:
-        DrainingServer(server_config, drain, settings.drain_seconds).run()
+        listening = _listen(settings)
+        DrainingServer(server_config, drain, settings.drain_seconds).run(sockets=[listening])
     finally:
         if lock is not None:
             lock.close()
+
+
+def _listen(settings: Settings) -> socket.socket:
+    """The API's listening socket.
+
+    On PostgreSQL it is opened with ``SO_REUSEPORT``: several ``tidings serve`` processes on one
+    machine then listen on the same port and the kernel spreads new connections over them, so
+    one process per core uses every core with no balancer in front (they already share nonces,
+    tasks and, through Redis, devices). The embedded database allows one process, which the
+    data directory's lock enforces before this runs.
+    """
+    family, kind, proto, _, address = socket.getaddrinfo(
+        settings.host, settings.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if not settings.embedded:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        errors.print(
+            f"[red]error:[/red] cannot listen on {settings.host}:{settings.port}: "
+            f"{(exc.strerror or str(exc)).lower()}",
+            highlight=False,
+        )
+        raise typer.Exit(1) from None
+    return sock
 
 
 def _tune_garbage_collection() -> None:

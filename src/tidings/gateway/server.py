@@ -240,12 +240,18 @@ class DeviceGateway:
             return
         connection.device_pk = device.pk
         session.ready()
+        # Presence first: it may wait on Redis, and until the hello is written the connection
+        # must not be in the hub, where a poke or the reaper would send it messages before the
+        # reply the device is waiting for.
+        await services.broker.attach(device.pk)
+        if connection.closed:  # it left meanwhile, and its close found it in no hub
+            await services.broker.detach(device.pk)
+            return
         replaced = self.hub.attach(connection)
+        connection.write(hello)
         if replaced is not None:
             reason = "the device connected again"
             replaced.close(protocol.REPLACED, reason, protocol.error(protocol.REPLACED, reason))
-        await services.broker.attach(device.pk)
-        connection.write(hello)
         if isinstance(event, Resume):  # a device registered just now is owed nothing yet
             await self._send_owed([device.pk])
 

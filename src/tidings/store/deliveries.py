@@ -120,8 +120,10 @@ def messages_of(conn: Connection, task_ids: Collection[int]) -> list[Row]:
     return rows
 
 
-def insert_deliveries(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Insert delivery rows (all with the same keys); their ids, in the order of ``rows``.
+def insert_deliveries(
+    conn: Connection, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> list[int]:
+    """Insert delivery rows (values in ``columns`` order); their ids, in the order of ``rows``.
 
     The ids are drawn first and the rows written with them in multi-row statements
     (store/rows.py says why RETURNING is no way to learn them on SQLite).
@@ -129,12 +131,11 @@ def insert_deliveries(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[
     if not rows:
         return []
     ids = _new_ids(conn, len(rows))
-    columns = tuple(rows[0])
     insert_rows(
         conn,
         deliveries.name,
         ("id", *columns),
-        [(i, *(row[c] for c in columns)) for i, row in zip(ids, rows, strict=True)],
+        [(i, *row) for i, row in zip(ids, rows, strict=True)],
     )
     return ids
 
