@@ -17,6 +17,7 @@ from tidings.app import build_app
 from tidings.cli.common import ConfigFile, DatabaseUrl, DataDir, console, errors, settings_from
 from tidings.config import Settings
 from tidings.draining import Drain, DrainingServer
+from tidings.gateway.transport import socket_class
 from tidings.services import Services
 
 GC_THRESHOLD = 200_000  # allocations between young collections (CPython's default: 700)
@@ -55,10 +56,10 @@ def serve(
         if not await services.tenancy.apps():
             _print_first_steps(settings)
 
-    listening = _listen(settings)
     drain = Drain()
+    app = build_app(settings, on_ready=on_ready, drain=drain)
     server_config = uvicorn.Config(
-        build_app(settings, on_ready=on_ready, drain=drain),
+        app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
@@ -67,13 +68,12 @@ def serve(
         server_header=False,
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=settings.trusted_proxies or None,
-        # Devices send their own heartbeats (gateway/server.py closes silent ones), so the
-        # WebSocket layer's pings would only add a task and a timer to every connection.
-        ws_ping_interval=None,
-        ws_ping_timeout=None,
-        ws_max_size=settings.device_frame_limit,
+        # uvicorn answers HTTP (and TLS) and hands every WebSocket upgrade to the gateway's
+        # own protocol, which serves /device.
+        ws=socket_class(app),
     )
     try:
+        listening = _listen(settings)
         DrainingServer(server_config, drain, settings.drain_seconds).run(sockets=[listening])
     finally:
         if lock is not None:
