@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     log_level: str = "info"
 
     body_limit: int = Field(default=1024 * 1024, ge=1024)
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    max_connections: int = Field(default=10_000, ge=1)
+    max_connections_per_address: int = Field(default=1_000, ge=1)
     console_form_limit: int = Field(default=256 * 1024, ge=1024)
     upload_limit: int = Field(default=2 * 1024 * 1024 + 64 * 1024, ge=1024)
     timestamp_skew_seconds: int = Field(default=900, ge=1)

@@ -5,16 +5,20 @@ from __future__ import annotations
 import fcntl
 import gc
 import logging
+import resource
 import shlex
 from typing import Annotated, TextIO
 
 import typer
 import uvicorn
 from sqlalchemy.engine import make_url
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.websockets.auto import AutoWebSocketsProtocol
 
 from tidings.app import build_app
 from tidings.cli.common import DatabaseUrl, DataDir, console, errors, settings_from
 from tidings.config import Settings
+from tidings.limits.connections import ConnectionCaps, guarded_protocols
 from tidings.services import Services
 
 GC_THRESHOLD = 200_000  # allocations between young collections (CPython's default: 700)
@@ -43,6 +47,13 @@ def serve(
         if not await services.tenancy.apps():
             _print_first_steps(settings)
 
+    _raise_open_file_limit(settings.max_connections)
+    caps = ConnectionCaps(
+        settings.max_connections_per_address, settings.max_connections, settings.trusted_proxies
+    )
+    http, ws = guarded_protocols(
+        HttpToolsProtocol, AutoWebSocketsProtocol, caps, settings.header_timeout_seconds
+    )
     try:
         uvicorn.run(
             build_app(settings, on_ready=on_ready),
@@ -50,6 +61,8 @@ def serve(
             port=settings.port,
             log_level=settings.log_level,
             access_log=False,
+            http=http,
+            ws=ws,
             server_header=False,
             proxy_headers=bool(settings.trusted_proxies),
             forwarded_allow_ips=settings.trusted_proxies or None,
@@ -62,6 +75,22 @@ def serve(
     finally:
         if lock is not None:
             lock.close()
+
+
+def _raise_open_file_limit(connections: int) -> None:
+    """Let the process hold ``max_connections`` sockets beside its own files: raise the soft
+    limit on open files towards the hard one (often 1,024 against 524,288)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = connections + 256  # the database, logs, the listening socket, outgoing HTTP/2
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        raised = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+        if raised < wanted:
+            logging.getLogger("tidings").warning(
+                "the open-file limit (%d) is below max_connections + 256; lower "
+                "max_connections or raise the limit",
+                hard,
+            )
 
 
 def _tune_garbage_collection() -> None:
