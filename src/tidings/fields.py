@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -136,7 +137,11 @@ def _decode_map(raw: str | dict | None, field: str, code: Code) -> dict[str, Any
     if len(text) > MAX_MAP_TEXT:
         raise ServiceError(code, f"{field} is longer than {MAX_MAP_TEXT} characters")
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_not_finite, parse_float=_finite_float)
+    except _NotFinite as exc:
+        raise ServiceError(
+            code, f"{field} holds {exc.args[0][:40]}, which is not a finite number"
+        ) from None
     except (ValueError, RecursionError):
         value = _python_literal(text)
         if value is None:
@@ -145,6 +150,22 @@ def _decode_map(raw: str | dict | None, field: str, code: Code) -> dict[str, Any
         raise ServiceError(code, f"{field} must be a JSON object, got {_show(raw)}")
     if "\\" in text or _UNSTORABLE.search(text):
         _refuse_unstorable(value, field, code)
+    return value
+
+
+class _NotFinite(Exception):
+    """A JSON number no float holds (``NaN``, ``Infinity``, ``1e999999``): it would be stored and
+    rendered as the words "NaN" or "Infinity"."""
+
+
+def _not_finite(text: str) -> float:
+    raise _NotFinite(text)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotFinite(text)
     return value
 
 
@@ -178,7 +199,7 @@ def _python_literal(text: str) -> Any:
     if not (isinstance(value, dict) and all(isinstance(k, str) for k in value)):
         return None
     try:
-        return json.loads(json.dumps(value))
+        return json.loads(json.dumps(value, allow_nan=False))  # no NaN or infinity either
     except (TypeError, ValueError, RecursionError):
         return None
 
