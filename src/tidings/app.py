@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tidings import metrics
+from tidings import metrics, readiness
 from tidings.config import Settings
 from tidings.console import api as console_api
 from tidings.console.accounts import Accounts
@@ -23,6 +23,8 @@ from tidings.console.routes import console_mount
 from tidings.console.web import Console
 from tidings.console.web import too_large as console_too_large
 from tidings.contract import Status
+from tidings.draining import Drain
+from tidings.gateway import protocol
 from tidings.gateway.server import DeviceGateway
 from tidings.limits.bodies import BodyCap, BodyLimits
 from tidings.openapi.endpoint import RpcEndpoint
@@ -40,7 +42,11 @@ def build_app(
     *,
     clock: Callable[[], float] = time.time,
     on_ready: Callable[[Services], Awaitable[None]] | None = None,
+    drain: Drain | None = None,
 ) -> ASGIApp:
+    """``drain``: the graceful stop the server starts on SIGTERM (draining.py)."""
+    drain = drain or Drain()
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         services = await Services.open(settings, clock=clock)
@@ -53,6 +59,7 @@ def build_app(
         app.state.console = Console(services, accounts)
         gateway = app.state.gateway = DeviceGateway(services)
         await gateway.start()
+        drain.serve_devices(gateway)
         services.delivery.start()
         services.firing_loop.start()
         if on_ready is not None:
@@ -68,6 +75,14 @@ def build_app(
         await services.db.read(lambda conn: conn.execute(text("SELECT 1")))
         return JSONResponse({"status": "ok"})
 
+    async def readyz(request: Request) -> Response:
+        verdicts = await readiness.check(request.app.state.services, drain.draining)
+        ready = readiness.is_ready(verdicts)
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "checks": verdicts},
+            status_code=200 if ready else 503,
+        )
+
     async def metrics_text(request: Request) -> Response:
         state = request.app.state
         now_ms = int(clock() * 1000)
@@ -76,15 +91,16 @@ def build_app(
         return Response(text, media_type=metrics.CONTENT_TYPE)
 
     routes = [
-        Route("/", _Rpc()),
+        Route("/", _Rpc(drain)),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics_text, methods=["GET"]),
         # Before the console's mount, which would take every /console path.
         Route("/console/api/apps/{workspace}/{app_id}/trace", console_api.trace, methods=["GET"]),
         console_mount(),
     ]
     starlette = Starlette(routes=routes, lifespan=lifespan)
-    return _DevicesFirst(starlette, BodyLimits(starlette, _body_caps(settings)))
+    return _DevicesFirst(starlette, BodyLimits(starlette, _body_caps(settings)), drain)
 
 
 def _body_caps(settings: Settings) -> Callable[[Scope], BodyCap]:
@@ -119,9 +135,16 @@ class _Rpc:
     """The RPC route as a plain ASGI app, so every HTTP method reaches the endpoint, which
     answers the ones it does not take with the gateway's UnsupportedHTTPMethod."""
 
+    def __init__(self, drain: Drain) -> None:
+        self._drain = drain
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
-        response = await scope["app"].state.rpc(request)
+        if self._drain.draining:
+            response = scope["app"].state.rpc.stopping()
+        else:
+            with self._drain.request():
+                response = await scope["app"].state.rpc(request)
         await response(scope, receive, send)
 
 
@@ -133,12 +156,26 @@ class _DevicesFirst:
     second, around a gateway that handles its own errors. Only ``/device`` skips them.
     """
 
-    def __init__(self, app: Starlette, wrapped: ASGIApp) -> None:
+    def __init__(self, app: Starlette, wrapped: ASGIApp, drain: Drain) -> None:
         self._app = app
         self._wrapped = wrapped  # ``app`` inside its middleware
+        self._drain = drain
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and scope["path"] == DEVICE_PATH:
-            await self._app.state.gateway(scope, receive, send)
+            if self._drain.draining:
+                await _going_away(receive, send)
+            else:
+                await self._app.state.gateway(scope, receive, send)
         else:
             await self._wrapped(scope, receive, send)
+
+
+async def _going_away(receive: Receive, send: Send) -> None:
+    """A device connecting to a draining server is told to go elsewhere at once (1001)."""
+    if (await receive())["type"] != "websocket.connect":
+        return
+    await send({"type": "websocket.accept"})
+    reason = "server shutting down"
+    await send({"type": "websocket.send", "text": protocol.error(protocol.GOING_AWAY, reason)})
+    await send({"type": "websocket.close", "code": protocol.GOING_AWAY, "reason": reason})

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Scope
 
-from tidings import metrics
+from tidings import logs, metrics
 from tidings.errors import ServiceError
 from tidings.limits.bodies import BodyTooLarge
 from tidings.openapi import actions, errors, signing
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("tidings.openapi")
 
 _FORM_TYPE = "application/x-www-form-urlencoded"
+_OK_CODES = frozenset({"OK", "100"})
 
 
 class RpcEndpoint:
@@ -53,6 +54,19 @@ class RpcEndpoint:
 
     async def __call__(self, request: Request) -> Response:
         request_id = new_request_id()
+        with logs.bound(requestId=request_id):
+            return await self._respond(request, request_id)
+
+    def stopping(self) -> Response:
+        """The answer to a call that came after the server began to stop: 503, nothing done,
+        so the caller may send it again (to another server)."""
+        request_id = new_request_id()
+        failure = errors.stopping()
+        return _reply(
+            request_id, failure.status, gateway_error(request_id, "", failure.code, failure.message)
+        )
+
+    async def _respond(self, request: Request, request_id: str) -> Response:
         try:
             body = await self._answer(request, request_id)
             status = 200
@@ -68,14 +82,23 @@ class RpcEndpoint:
         except BodyTooLarge:
             raise  # limits.bodies answers it
         except Exception:
-            log.exception("request %s failed", request_id)
+            log.exception("request failed")
             failure = errors.internal_error()
             status = failure.status
             body = gateway_error(
                 request_id, request.headers.get("host", ""), failure.code, failure.message
             )
-        metrics.request(_action_label(request), _code(body))
-        return _json(body, status, request_id)
+        action, code = _action_label(request), _code(body)
+        metrics.request(action, code)
+        # Every request is logged with its id: refusals at info, the rest only at debug.
+        log.log(
+            logging.DEBUG if status == 200 and code in _OK_CODES else logging.INFO,
+            "%s answered %s %s",
+            action,
+            status,
+            code,
+        )
+        return _reply(request_id, status, body)
 
     async def _answer(self, request: Request, request_id: str) -> dict[str, Any]:
         if request.method not in ("GET", "POST"):
@@ -112,6 +135,7 @@ class RpcEndpoint:
         if action is None:
             raise errors.api_not_found(claim.action, claim.version)
         params = Params(signing.params_of(signed))
+        logs.bind(workspace=params.get("WorkspaceId"), app=params.get("AppId"))
         reason = denial(
             key,
             workspace=params.get("WorkspaceId"),
@@ -134,10 +158,10 @@ def too_large(scope: Scope, limit: int) -> Response:
     failure = errors.body_too_large(limit)
     body = gateway_error(request_id, host, failure.code, failure.message)
     metrics.request("unknown", _code(body))
-    return _json(body, failure.status, request_id)
+    return _reply(request_id, failure.status, body)
 
 
-def _json(body: dict[str, Any], status: int, request_id: str) -> Response:
+def _reply(request_id: str, status: int, body: dict[str, Any]) -> Response:
     return Response(
         encode(body),
         status_code=status,
