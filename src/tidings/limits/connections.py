@@ -136,6 +136,13 @@ def guarded_protocols(
             self._headers_arrived()
             super().on_headers_complete()
 
+        def handle_websocket_upgrade(self) -> None:
+            super().handle_websocket_upgrade()
+            # Done with this connection: let go of the request parser, which holds this
+            # protocol in a reference cycle that only a full collection (rare in tidings
+            # serve) would free, some kilobytes per idle device.
+            self.parser = None
+
         def _await_headers(self) -> None:
             if self._deadline is None:
                 self._deadline = self.loop.call_later(header_seconds, self._headers_late)
@@ -154,7 +161,7 @@ def guarded_protocols(
     class GuardedWebSocket(ws):  # type: ignore[valid-type, misc]
         """Takes over the slot of the HTTP connection it was upgraded from."""
 
-        _slot: _Slot | None = None
+        __slots__ = ("_slot",)  # one per device connection: no instance dictionary
 
         def connection_made(self, transport: Any) -> None:
             self._slot = slots.pop(transport, None)
