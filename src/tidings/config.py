@@ -50,7 +50,8 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         default=Path("tidings-data"),
         description="the embedded database `tidings.db`, the secret key `secret.key`, "
-        "the serve lock and the default `tidings.toml`",
+        "the serve lock and the default `tidings.toml`; made 0700, its files 0600 (a database "
+        "file left readable by others is tightened at start)",
     )
     database_url: str | None = Field(
         default=None,
@@ -71,7 +72,8 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(
         default=None,
         description="the key that seals secrets at rest (Fernet, 32 url-safe base64 bytes); "
-        "without it, `secret.key` in the data directory is used, and created on first start",
+        "without it, `secret.key` in the data directory is used, and created on first start "
+        "(never for a database sealed by another key: that refuses to start and writes no key)",
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", description="`debug`, `info`, `warning` or `error`"
@@ -94,6 +96,25 @@ class Settings(BaseSettings):
         description="the largest request body in bytes (the OpenAPI and every other path "
         "outside the console); larger ones are answered 413 and the connection closed, chunked "
         "or not",
+    )
+    header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="how long a request's headers may take to arrive, from the connection's "
+        "start or the request's first byte; a connection past it is answered 408 and closed",
+    )
+    max_connections: int = Field(
+        default=10_000,
+        ge=1,
+        description="open connections in all (HTTP, console and `/device` WebSockets); one more "
+        "is answered 503 and closed. The server raises its open-file limit to fit, up to the "
+        "hard limit",
+    )
+    max_connections_per_address: int = Field(
+        default=1_000,
+        ge=1,
+        description="open connections from one client address; the `trusted_proxies` are held "
+        "to `max_connections` only",
     )
     console_form_limit: int = Field(
         default=256 * 1024,

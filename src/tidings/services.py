@@ -69,6 +69,7 @@ class Services:
             )
             tenancy = Tenancy(db, box, clock=clock, cache_seconds=settings.key_cache_seconds)
             await tenancy.check_secret_key()
+            box.keep()
         except BaseException:
             await db.aclose()
             raise

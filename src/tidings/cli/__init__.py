@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from tidings.cli import admin, apps, channels, config, device, keys, schedules, serve, trace
@@ -24,4 +26,7 @@ app.command("trace")(trace.trace)
 
 
 def main() -> None:
+    # Whatever the commands write holds secrets or what points at them: the database, its key,
+    # the serve lock, a device's state file. None of it is for other users to read.
+    os.umask(0o077)
     app()
