@@ -92,7 +92,9 @@ def message(out: Outbound, now: float) -> dict[str, Any]:
     return {"validate_only": False, "message": body}
 
 
-def read_answer(status: int, headers: httpx.Headers, body: bytes) -> Verdict:
+def read_answer(status: int, headers: httpx.Headers, body: bytes, block: int = BLOCK) -> Verdict:
+    """Huawei's answer (``code``, ``msg``), which Push Kit for HarmonyOS shares: its block
+    takes the status codes."""
     try:
         answer = json.loads(body)
         code, reason = str(answer.get("code", "")), str(answer.get("msg", ""))
@@ -102,13 +104,13 @@ def read_answer(status: int, headers: httpx.Headers, body: bytes) -> Verdict:
     if status == 200 and code == SUCCESS:
         return ACCEPTED
     if status == 401 or code in _REAUTH:
-        return Verdict(vendor_status(BLOCK, Failure.AUTH), reason, reauth=True)
+        return Verdict(vendor_status(block, Failure.AUTH), reason, reauth=True)
     transient = status in (429, 502, 503) or status >= 500 or code == "81000001"
     failure = _FAILURES.get(code, Failure.VENDOR_ERROR if transient else Failure.INVALID)
     if status == 503:
         failure = Failure.THROTTLED  # Huawei's flow control
     return Verdict(
-        vendor_status(BLOCK, failure),
+        vendor_status(block, failure),
         reason,
         retry=transient,
         retry_after=retry_after(headers) if transient else None,
