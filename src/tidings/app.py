@@ -15,12 +15,14 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tidings import metrics
+from tidings.channels.receipts import ReceiptMalformed, ReceiptRefused
 from tidings.config import Settings
 from tidings.console import api as console_api
 from tidings.console.accounts import Accounts
 from tidings.console.routes import console_mount
 from tidings.console.web import Console
 from tidings.contract import Status
+from tidings.delivery.receipts import NoReceipts, VendorReceipts
 from tidings.gateway.server import DeviceGateway
 from tidings.openapi.endpoint import RpcEndpoint
 from tidings.openapi.replay import DatabaseNonces, MemoryNonces, Nonces
@@ -29,6 +31,7 @@ from tidings.store import health
 from tidings.tasks import ACCEPTED, PENDING
 
 DEVICE_PATH = "/device"
+RECEIPT_PATH = "/receipts/{channel}/{workspace}/{app_id}"
 
 
 def build_app(
@@ -51,6 +54,7 @@ def build_app(
             services.db, session_seconds=settings.console_session_seconds, clock=clock
         )
         app.state.console = Console(services, accounts)
+        app.state.receipts = VendorReceipts(services.db, services.channel_configs, clock=clock)
         gateway = app.state.gateway = DeviceGateway(services)
         await gateway.start()
         services.delivery.start()
@@ -75,8 +79,25 @@ def build_app(
         text = metrics.render(depths, oldest_due, len(state.gateway.hub), now_ms)
         return Response(text, media_type=metrics.CONTENT_TYPE)
 
+    async def receipt(request: Request) -> Response:
+        """A vendor's receipt callback: the URL an app configures in the vendor's console."""
+        path = request.path_params
+        try:
+            reply = await request.app.state.receipts.take(
+                path["channel"], path["workspace"], path["app_id"],
+                request.headers, await request.body(),
+            )  # fmt: skip
+        except NoReceipts as exc:
+            return JSONResponse({"error": str(exc)}, 404)
+        except ReceiptRefused as exc:
+            return JSONResponse({"error": str(exc)}, 401)
+        except ReceiptMalformed as exc:
+            return JSONResponse({"error": str(exc)}, 400)
+        return JSONResponse(reply)
+
     routes = [
         Route("/", _Rpc()),
+        Route(RECEIPT_PATH, receipt, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics_text, methods=["GET"]),
         # Before the console's mount, which would take every /console path.

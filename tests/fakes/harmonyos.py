@@ -19,6 +19,7 @@ from starlette.routing import Route
 from tests.fakes.base import HttpFake, Received
 
 PROJECT_ID = "388421841222199046"
+CLIENT_ID = "1234567890123456789"  # the app's OAuth client id: recall's path names it
 KEY_ID = "harmony-key-1"
 SUB_ACCOUNT = "109876543"
 AUDIENCE_PATH = "/oauth2/v3/token"
@@ -110,6 +111,18 @@ def _notification_error(notification: Any) -> str | None:
     return None
 
 
+def harmony_receipt(message: dict, push_type: int, result: int = 0) -> dict:
+    """Push Kit for HarmonyOS's receipt (v2) of a message the fake accepted."""
+    return {
+        "token": message["target"]["token"][0],
+        "pushType": push_type,
+        "appPackageName": "com.example.tidings",
+        "biTag": message["pushOptions"].get("biTag", ""),
+        "requestId": "harmony-req-1",
+        "deliveryStatus": {"result": result, "timestamp": int(time.time() * 1000)},
+    }
+
+
 class FakeHarmony(HttpFake):
     send_path = "/v3/{project_id}/messages:send"
 
@@ -117,9 +130,14 @@ class FakeHarmony(HttpFake):
         super().__init__()
         self.jwts: set[str] = set()  # every distinct JWT that authorised a request
         self.refused: set[str] = set()  # JWTs to answer 401 for, as a revoked key would be
+        self.recalled: list[tuple[int, str]] = []  # (notifyId, token) of each recall taken
+        self.unrecallable: set[str] = set()  # tokens whose recall to answer with an error
 
     def routes(self) -> list[Route]:
-        return [Route(self.send_path, self.send, methods=["POST"])]
+        return [
+            Route(self.send_path, self.send, methods=["POST"]),
+            Route("/v1/{client_id}/messages:revoke", self.revoke, methods=["POST"]),
+        ]
 
     def config(self, **extra) -> dict:
         return {
@@ -127,6 +145,7 @@ class FakeHarmony(HttpFake):
             "key_id": KEY_ID,
             "private_key": account_pem(),
             "sub_account": SUB_ACCOUNT,
+            "client_id": CLIENT_ID,
             "base_url": self.url,
             "auth_url": f"{self.url}{AUDIENCE_PATH}",
             **extra,
@@ -136,6 +155,8 @@ class FakeHarmony(HttpFake):
         super().reset()
         self.jwts.clear()
         self.refused.clear()
+        self.recalled.clear()
+        self.unrecallable.clear()
 
     def jwt_error(self, bearer: str) -> str | None:
         """Why the bearer JWT is refused, or None: Huawei checks the signature with the
@@ -190,4 +211,33 @@ class FakeHarmony(HttpFake):
         if any(t in self.dead for t in tokens):
             return answer("80300007", "All the tokens are invalid")
         self.record.add(Received(tokens[0], dict(request.headers), message))
+        return answer("80000000", "Success")
+
+    async def revoke(self, request: Request) -> Response:
+        """Message recall: ``{"notifyId", "token": [...]}`` under the app's client id, for
+        notification (push-type 0) and text-to-speech (2) messages only."""
+        bearer = request.headers.get("authorization", "").removeprefix("Bearer ")
+        refused = self.jwt_error(bearer)
+        if refused is not None:
+            return answer("80200003", f"Authorization failed: {refused}", 401)
+        if request.path_params["client_id"] != CLIENT_ID:
+            return answer("80300002", "The current app does not have permission", 200)
+        if request.headers.get("push-type") not in ("0", "2"):
+            return answer(
+                "80100003", "Illegal payload, The header does not contain valid push-type"
+            )
+        try:
+            body = json.loads(await request.body())
+            notify_id, tokens = body["notifyId"], body["token"]
+        except (ValueError, KeyError, TypeError):
+            return answer("80100003", "Illegal message structure", 400)
+        if (
+            type(notify_id) is not int
+            or not isinstance(tokens, list)
+            or not 0 < len(tokens) <= 1000
+        ):
+            return answer("80100003", "notifyId must be an integer and token a list of tokens", 400)
+        if any(t in self.unrecallable or t in self.dead for t in tokens):
+            return answer("80300007", "All the tokens are invalid")
+        self.recalled.extend((notify_id, t) for t in tokens)
         return answer("80000000", "Success")

@@ -18,7 +18,12 @@ from sqlalchemy import text
 
 from tests.conftest import BACKENDS
 from tests.fakes.harmonyos import FakeHarmony
-from tests.integration.test_vendor_delivery import statuses, unique, wait_for_status
+from tests.integration.test_vendor_delivery import (
+    create_prize_template,
+    statuses,
+    unique,
+    wait_for_status,
+)
 from tests.support.clients import new_sdk
 from tests.support.devices import Listener, push_multiple
 from tests.support.servers import running_server
@@ -51,13 +56,7 @@ def tenant(request, fake, tmp_path_factory):
             "--channel", "harmonyos", "--config", json.dumps(fake.config()),
         )  # fmt: skip
         client = new_sdk(server, key)
-        created = client.create_template(
-            models.CreateTemplateRequest(
-                app_id=APP_ID, workspace_id=WORKSPACE, template_name=TEMPLATE,
-                title="Prize", content="Hello #name#, congratulations on winning #money# yuan",
-            )
-        ).body  # fmt: skip
-        assert created.success, created
+        create_prize_template(client, APP_ID, WORKSPACE)
         yield server, client
 
 

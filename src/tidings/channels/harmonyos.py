@@ -129,7 +129,7 @@ def message(out: Outbound, now: float) -> tuple[int, dict[str, Any]]:
     """The ``push-type`` and the body of the send request."""
     options: dict[str, Any] = {
         "ttl": ttl_seconds(out, now, maximum=MAX_TTL),
-        "biTag": receipt_tag(out),
+        "biTag": hms.receipt_tag(out),
     }
     body: dict[str, Any] = {"target": {"token": [out.device.third_token]}, "pushOptions": options}
     if out.options.activity_content_state is not None:
@@ -138,18 +138,6 @@ def message(out: Outbound, now: float) -> tuple[int, dict[str, Any]]:
         extra = json.dumps(data_message(out, NAME), ensure_ascii=False)
         return PushType.BACKGROUND, {**body, "payload": {"extraData": extra}}
     return PushType.ALERT, {**body, "payload": {"notification": notification(out)}}
-
-
-def receipt_tag(out: Outbound) -> str:
-    """The ``biTag`` Push Kit echoes in its receipts: the delivery it was for."""
-    return f"d{out.id}"
-
-
-def delivery_of_tag(tag: str | None) -> int | None:
-    """The delivery a receipt's ``biTag`` names, or None when it names none."""
-    if tag and tag.startswith("d") and tag[1:].isdigit():
-        return int(tag[1:])
-    return None
 
 
 def signed_jwt(config: ChannelConfig, now: float) -> str:
@@ -200,7 +188,9 @@ CONFIG = ConfigSchema(
         Key("key_id", text),
         Key("private_key", _rsa_key, secret=True),
         Key("sub_account", text),
+        Key("client_id", text, required=False),  # the app's OAuth client id: recall needs it
         Key("auth_url", url, required=False),
+        *hms.RECEIPT_KEYS,
         *COMMON,
     ),
     hosts(
@@ -221,4 +211,5 @@ VENDOR = Vendor(
     config=CONFIG,
     senders=lambda: make_sender,
     status_block=BLOCK,
+    receipts=hms.RECEIPTS,
 )

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
+from tidings.channels.receipts import ReceiptFormat
 from tidings.channels.retry import DEFAULT_BACKOFF, Backoff, send_with_retries
 from tidings.channels.vendor_config import ChannelConfig, ConfigSchema
 from tidings.channels.verdicts import Verdict
@@ -79,6 +80,8 @@ class Vendor:
     # The keys naming it in ThirdChannelCategory, NotifyLevel and TransparentMessagePayload,
     # when not just its name.
     option_keys: tuple[str, ...] = ()
+    # How it reports what became of its messages (channels/receipts.py); None: it does not.
+    receipts: ReceiptFormat | None = None
 
     @property
     def keys(self) -> tuple[str, ...]:
