@@ -205,3 +205,32 @@ def test_routing_takes_harmonyos_devices_only() -> None:
     check_vendor_platform("harmonyos", "harmonyos")
     with pytest.raises(ServiceError, match="harmonyos push tokens belong to HarmonyOS devices"):
         check_vendor_platform("harmonyos", "android")
+
+
+async def test_recall_asks_push_kit_by_notify_id_and_token(fake) -> None:
+    h = harness(fake)
+    kept = harmony_out("kept")
+    fake.unrecallable.add("kept")
+    taken = harmony_out("taken")
+    background = harmony_out(
+        "quiet", notify_type="transparent", transparent_payload={"harmonyos": {"k": "v"}}
+    )
+    try:
+        assert await h.channel.send([kept, taken, background]) != []
+        refused = await h.channel.recall([1], [kept, taken, background])
+        assert sorted(refused) == sorted([kept.id, background.id])
+        assert fake.recalled == [(harmonyos.notify_id(taken), "taken")]
+    finally:
+        await h.channel.aclose()
+
+
+async def test_recall_needs_the_client_id(fake) -> None:
+    config = {k: v for k, v in fake.config().items() if k != "client_id"}
+    fake.reset()
+    h = Harness("harmonyos", harmonyos.make_sender, check_config("harmonyos", config))
+    out = harmony_out()
+    try:
+        assert await h.channel.recall([1], [out]) == [out.id]
+        assert fake.recalled == []
+    finally:
+        await h.channel.aclose()

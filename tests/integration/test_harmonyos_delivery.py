@@ -172,3 +172,35 @@ def test_a_dead_push_token_is_removed_and_the_device_gets_it_itself(tenant, fake
         assert tuple(row) == (None, "harmonyos")
     finally:
         listener.stop()
+
+
+def revoke(client, msg_key: str, device: str) -> dict[str, int]:
+    body = client.revoke_push_message(
+        models.RevokePushMessageRequest(
+            app_id=APP_ID, workspace_id=WORKSPACE, message_id=msg_key, target_id=device
+        )
+    ).body  # fmt: skip
+    assert body.result_code == "OK", body
+    return json.loads(body.push_result.data)
+
+
+@pytest.mark.parametrize("push_kit_recalls", [True, False])
+def test_revoking_a_message_push_kit_delivered(tenant, fake, push_kit_recalls) -> None:
+    server, client = tenant
+    device, push_token, key = unique("DT"), unique("harmony-revoke-"), unique("k")
+    report(client, device, push_token)
+    if not push_kit_recalls:
+        fake.unrecallable.add(push_token)
+    task = push_multiple(
+        client, APP_ID, WORKSPACE, TEMPLATE, [(device, key, VALUES)], delivery_type=HARMONYOS
+    )
+    assert wait_for_status(server, task, 2) == [("harmonyos", 2, None)]
+    notify_id = arrived(fake, push_token).body["payload"]["notification"]["notifyId"]
+    answer = revoke(client, key, device)
+    if push_kit_recalls:
+        assert (answer["Recalled"], answer["Unrecallable"]) == (1, 0)
+        assert (notify_id, push_token) in fake.recalled
+        assert statuses(server, task) == [("harmonyos", 4, None)]
+    else:  # Push Kit would not take it back: said so, and the delivery stays delivered
+        assert (answer["Recalled"], answer["Unrecallable"]) == (0, 1)
+        assert statuses(server, task) == [("harmonyos", 2, None)]

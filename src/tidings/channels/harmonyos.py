@@ -35,7 +35,7 @@ from tidings.channels.extensions import (
     wants_data_message,
     whole_number,
 )
-from tidings.channels.http import HttpSender
+from tidings.channels.http import HttpSender, NotRecallable
 from tidings.channels.vendor_channel import Transparent, Vendor
 from tidings.channels.vendor_config import (
     COMMON,
@@ -167,6 +167,19 @@ class HarmonyProtocol:
         headers = {"authorization": f"Bearer {token}", "push-type": str(push_type)}
         return httpx.Request("POST", self._send_url, headers=headers, json=body)
 
+    def revoke_request(self, out: Outbound, token: str | None, now: float) -> httpx.Request:
+        """Push Kit recalls a notification by its ``notifyId`` and token, under the app's
+        client id (not the project id); other scenarios cannot be recalled."""
+        if message(out, now)[0] != PushType.ALERT:
+            raise NotRecallable("Push Kit recalls notifications only")
+        client_id = self._config.values.get("client_id")
+        if not client_id:
+            raise NotRecallable("the harmonyos channel recalls once client_id is configured")
+        url = f"{self._config['base_url']}/v1/{client_id}/messages:revoke"
+        headers = {"authorization": f"Bearer {token}", "push-type": str(PushType.ALERT)}
+        body = {"notifyId": notify_id(out), "token": [out.device.third_token]}
+        return httpx.Request("POST", url, headers=headers, json=body)
+
     def read(self, out: Outbound, status: int, headers: httpx.Headers, body: bytes) -> Verdict:
         return hms.read_answer(status, headers, body, block=BLOCK)
 
@@ -212,4 +225,5 @@ VENDOR = Vendor(
     senders=lambda: make_sender,
     status_block=BLOCK,
     receipts=hms.RECEIPTS,
+    recalls=True,
 )
