@@ -231,11 +231,7 @@ def read_receipts(config: ChannelConfig, headers: Any, body: bytes) -> list[Rece
     return read_statuses(body)
 
 
-RECEIPTS = ReceiptFormat(
-    read_receipts,
-    {"errno": "0", "errmsg": "success"},
-    needs=("receipt_username", "receipt_secret"),
-)
+RECEIPTS = ReceiptFormat(read_receipts, {"errno": "0", "errmsg": "success"})
 
 CONFIG = ConfigSchema(
     (*OAUTH, *RECEIPT_KEYS, *COMMON),

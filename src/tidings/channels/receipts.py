@@ -48,8 +48,6 @@ ReadReceipts = Callable[[ChannelConfig, Mapping[str, str], bytes], list[Receipt]
 class ReceiptFormat:
     read: ReadReceipts
     reply: dict[str, Any]  # the JSON the vendor expects back for a receipt taken
-    # What the app configures in the vendor's console, for docs and errors.
-    needs: tuple[str, ...] = ()
 
 
 def hmac_sha256_b64(secret: str, text: str) -> str:

@@ -53,11 +53,11 @@ class VendorReceipts:
         receipts = vendor.receipts.read(config, headers, body)
         if receipts:
             now_ms = int(self._clock() * 1000)
-            await self._db.write(_record, app.pk, channel, receipts, now_ms)
+            await self._db.write(record, app.pk, channel, receipts, now_ms)
         return vendor.receipts.reply
 
 
-def _record(
+def record(
     conn: Connection, app_pk: int, channel: str, receipts: list[Receipt], now_ms: int
 ) -> None:
     def ids(event: Event) -> list[int]:
