@@ -51,6 +51,15 @@ class Settings(BaseSettings):
 
     console_session_seconds: int = Field(default=8 * 3600, ge=60)
 
+    webhook_batch_size: int = Field(default=50, ge=1, le=1000)
+    webhook_poll_seconds: float = Field(default=1.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_backoff_seconds: float = Field(default=5.0, gt=0)
+    webhook_backoff_cap_seconds: float = Field(default=3600.0, gt=0)
+    webhook_retry_seconds: float = Field(default=3 * 86400.0, gt=0)
+    webhook_disable_seconds: float = Field(default=5 * 86400.0, gt=0)
+    webhook_keep_seconds: float = Field(default=7 * 86400.0, gt=0)
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -65,7 +65,7 @@ def revoke_deliveries(
     channels: Collection[str] | None = None,
 ) -> list[Row]:
     """Move the deliveries of a message (or of tasks) in ``from_statuses`` (and on one of
-    ``channels``, when given) to ``revoked``; (device_pk, channel) of each."""
+    ``channels``, when given) to ``revoked``; (id, device_pk, channel) of each."""
     changed: list[Row] = []
     for where in _scopes(message_pk, task_ids):
         conditions = [where, deliveries.c.status.in_(list(from_statuses))]
@@ -76,7 +76,7 @@ def revoke_deliveries(
                 update(deliveries)
                 .where(*conditions)
                 .values(status=revoked, revoked_at=now_ms, updated_at=now_ms)
-                .returning(deliveries.c.device_pk, deliveries.c.channel)
+                .returning(deliveries.c.id, deliveries.c.device_pk, deliveries.c.channel)
             )
         )
     return changed
