@@ -7,12 +7,13 @@ killed mid-send leaves them due again when the lease runs out, and another proce
 one, restarted) sends them. That is what makes delivery at least once; the event ids let the
 receiver drop what it saw before.
 
-Each endpoint's events go in batches of up to ``batch_size``, one request each; endpoints are
-served side by side, so a slow one holds up only itself. A 2xx answer settles the batch;
-anything else (or no answer within the timeout) moves it to its next attempt with backoff, until
-the retry period runs out. The endpoint is marked failing from its first failure and disabled
-once it has failed for ``disable_after`` without one success. Nothing here runs on a push's
-path: the sender only reads and writes the outbox.
+Each endpoint's events go in batches of up to ``batch_size``, one request each: the first alone,
+and only if the endpoint takes it the others side by side, so a dead endpoint costs one request a
+pass. Endpoints are served side by side, so a slow one holds up only itself. A 2xx answer settles
+the batch; anything else (or no answer within the timeout) moves it to its next attempt with
+backoff, until the retry period runs out. The endpoint is marked failing from its first failure and
+disabled once it has failed for ``disable_after`` without one success. Nothing here runs on a
+push's path: the sender only reads and writes the outbox.
 """
 
 from __future__ import annotations
@@ -101,9 +102,9 @@ class Sender:
         return int(self._clock() * 1000)
 
     def _lease_ms(self) -> int:
-        """Long enough for every batch of a pass to run into its timeout one after another."""
-        per_endpoint = self._settings.endpoints_per_pass
-        return int((self._settings.timeout_seconds * per_endpoint + 30) * 1000)
+        """Long enough for a pass: an endpoint's first batch, then the rest side by side, each
+        within the timeout, and the writes that record them."""
+        return int((2 * self._settings.timeout_seconds + 5) * 1000)
 
     async def send_due(self) -> int:
         """One pass: claim due events, send them; how many were claimed."""
@@ -131,14 +132,15 @@ class Sender:
         return len(rows)
 
     async def _serve(self, endpoint: Row, owed: list[Row]) -> None:
+        """The first batch alone; if the endpoint took it, the rest side by side, else the rest
+        waits for the endpoint's next attempt without a request of its own."""
         size = self._settings.batch_size
-        for start in range(0, len(owed), size):
-            ok = await self.post(endpoint, owed[start : start + size])
-            if not ok:  # the rest waits for the endpoint's next attempt too
-                rest = owed[start + size :]
-                if rest:
-                    await self._fail(endpoint.pk, None, rest)
-                return
+        batches = [owed[start : start + size] for start in range(0, len(owed), size)]
+        if not await self.post(endpoint, batches[0]):
+            if len(batches) > 1:
+                await self._fail(endpoint.pk, None, owed[size:])
+            return
+        await asyncio.gather(*(self.post(endpoint, batch) for batch in batches[1:]))
 
     async def post(self, endpoint: Row, rows: Sequence[Row]) -> bool:
         """Send one batch and record how it went; whether the endpoint took it."""
