@@ -29,8 +29,8 @@ from tidings.devices.service import Devices
 from tidings.push.models import PushLimits
 from tidings.push.service import Pushes
 from tidings.revoke.service import Revocations
-from tidings.schedule.firing import Scheduler
-from tidings.schedule.service import Schedules
+from tidings.schedule.firing import FiringLoop
+from tidings.schedule.service import Occurrences
 from tidings.secretbox import SecretBox
 from tidings.store.database import Database
 from tidings.templates.service import Templates
@@ -52,8 +52,8 @@ class Services:
     selfbuilt: SelfBuiltChannel  # the gateway hands it this process's device connections
     delivery: Delivery
     devices: Devices
-    schedules: Schedules
-    scheduler: Scheduler  # started by the server (app.py), not by the command line
+    occurrences: Occurrences
+    firing_loop: FiringLoop  # started by the server (app.py), not by the command line
     revocations: Revocations
     analytics: Analytics
     channels: dict[str, Channel]  # every channel this process runs, by name
@@ -98,14 +98,14 @@ class Services:
         delivery = Delivery(
             db, channels, clock=clock, sweep_seconds=settings.delivery_sweep_seconds
         )
-        scheduler = Scheduler(db, clock=clock, on_fired=delivery.tasks_ready)
+        firing_loop = FiringLoop(db, clock=clock, on_fired=delivery.tasks_ready)
         pushes = Pushes(
             db,
             templates,
             limits,
             clock=clock,
             on_accepted=delivery.tasks_ready,
-            on_scheduled=scheduler.wake,
+            on_scheduled=firing_loop.wake,
         )
         return cls(
             settings=settings,
@@ -118,8 +118,8 @@ class Services:
             selfbuilt=selfbuilt,
             delivery=delivery,
             devices=Devices(db, broker, delivery, clock=clock),
-            schedules=Schedules(db),
-            scheduler=scheduler,
+            occurrences=Occurrences(db),
+            firing_loop=firing_loop,
             revocations=Revocations(db, channels, clock=clock),
             analytics=Analytics(db, clock=clock),
             channels=channels,
@@ -128,7 +128,7 @@ class Services:
 
     async def aclose(self) -> None:
         await self.webhooks.sender.aclose()
-        await self.scheduler.aclose()
+        await self.firing_loop.aclose()
         await self.delivery.aclose()
         for channel in self.channels.values():
             await channel.aclose()

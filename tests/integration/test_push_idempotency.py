@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from tests.integration.conftest import Tenant, msg_key, target
@@ -61,3 +63,40 @@ def test_concurrent_identical_calls_store_one_task(tenant: Tenant) -> None:
     assert len(set(task_ids)) == 1
     assert stored.counts(tenant.server) == (before.tasks + 1, before.messages + 20)
     assert [t["id"] for t in stored.tasks_named(tenant.server, name)] == [int(task_ids[0])]
+
+
+def test_a_retry_of_a_call_using_every_stored_field_is_recognised(tenant: Tenant) -> None:
+    """The retry's digest is compared with one computed from the stored task and messages, so
+    everything the call stores must come back as it went in: options, strategy, per-target
+    extension parameters."""
+    fixed = int((time.time() + 3600) * 1000)
+    first, second = (
+        target("u1", extended='{"k":"v","n":"1"}'),
+        target("u2", extended='{"\u00e9":"\u4e2d"}'),
+    )
+    call = tenant.multiple(
+        target_msg=[first, second],
+        strategy_type=1,
+        strategy_content=json.dumps({"fixedTime": fixed}),
+        extended_params='{"call":"wide"}',
+        silent=1,
+        push_action=1,
+    )
+    client = tenant.sdk()
+    accepted = client.push_multiple(call).body
+    assert accepted.result_code == "OK", accepted.result_message
+    before = stored.counts(tenant.server)
+    again = tenant.sdk("v2").push_multiple(call).body
+    assert (again.result_code, again.push_result.data) == ("OK", accepted.push_result.data)
+
+    changed = tenant.multiple(
+        target_msg=[first, second],
+        strategy_type=1,
+        strategy_content=json.dumps({"fixedTime": fixed + 60_000}),
+        extended_params='{"call":"wide"}',
+        silent=1,
+        push_action=1,
+    )
+    refused = client.push_multiple(changed).body
+    assert refused.result_code == "3028"
+    assert stored.counts(tenant.server) == before

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fcntl
 import gc
-import logging
 import shlex
 from typing import Annotated, TextIO
 
@@ -12,9 +11,11 @@ import typer
 import uvicorn
 from sqlalchemy.engine import make_url
 
+from tidings import logs
 from tidings.app import build_app
-from tidings.cli.common import DatabaseUrl, DataDir, console, errors, settings_from
+from tidings.cli.common import ConfigFile, DatabaseUrl, DataDir, console, errors, settings_from
 from tidings.config import Settings
+from tidings.draining import Drain, DrainingServer
 from tidings.services import Services
 
 GC_THRESHOLD = 200_000  # allocations between young collections (CPython's default: 700)
@@ -23,40 +24,55 @@ GC_THRESHOLD = 200_000  # allocations between young collections (CPython's defau
 def serve(
     host: Annotated[
         str | None,
-        typer.Option(envvar="TIDINGS_HOST", help="Address to listen on [default: 127.0.0.1]"),
+        typer.Option(help="Address to listen on [default: 127.0.0.1]"),
     ] = None,
-    port: Annotated[
-        int | None, typer.Option(envvar="TIDINGS_PORT", help="Port to listen on [default: 8080]")
-    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on [default: 8080]")] = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
+    config: ConfigFile = None,
+    log_format: Annotated[
+        str | None,
+        typer.Option(
+            "--log-format",
+            help="'text' or 'json' (one object per line) [default: text]",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Run the OpenAPI server (migrating the database first)."""
-    settings = settings_from(data_dir, database_url, host=host, port=port)
-    lock = _lock_data_dir(settings) if settings.embedded else None
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    """Run the OpenAPI server (migrating the database first).
+
+    Each flag's environment variable (TIDINGS_HOST, TIDINGS_PORT, ...) is read with the other
+    settings, so a bad value is reported as every setting's is: naming the key."""
+    settings = settings_from(
+        data_dir, database_url, config, host=host, port=port, log_format=log_format
     )
+    lock = _lock_data_dir(settings) if settings.embedded else None
+    logs.configure(settings.log_level, settings.log_format)
 
     async def on_ready(services: Services) -> None:
         _tune_garbage_collection()
         if not await services.tenancy.apps():
             _print_first_steps(settings)
 
+    drain = Drain()
+    server_config = uvicorn.Config(
+        build_app(settings, on_ready=on_ready, drain=drain),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        log_config=None,  # uvicorn's lines go through logs.configure's handler and format
+        access_log=False,
+        server_header=False,
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
+        # Devices send their own heartbeats (gateway/server.py closes silent ones), so the
+        # WebSocket layer's pings would only add a task and a timer to every connection.
+        ws_ping_interval=None,
+        ws_ping_timeout=None,
+        ws_max_size=settings.device_frame_limit,
+    )
     try:
-        uvicorn.run(
-            build_app(settings, on_ready=on_ready),
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level,
-            access_log=False,
-            server_header=False,
-            # Devices send their own heartbeats (gateway/server.py closes silent ones), so the
-            # WebSocket layer's pings would only add a task and a timer to every connection.
-            ws_ping_interval=None,
-            ws_ping_timeout=None,
-            ws_max_size=settings.device_frame_limit,
-        )
+        DrainingServer(server_config, drain, settings.drain_seconds).run()
     finally:
         if lock is not None:
             lock.close()
@@ -76,7 +92,8 @@ def _tune_garbage_collection() -> None:
 
 
 def _lock_data_dir(settings: Settings) -> TextIO:
-    """One server per SQLite data directory: it keeps state (nonces) that is not shared."""
+    """One server per SQLite data directory: an embedded database is not shared between processes
+    (several processes share PostgreSQL instead)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     handle = open(settings.data_dir / "serve.lock", "w")  # noqa: SIM115 - held while serving
     try:

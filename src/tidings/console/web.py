@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 from zoneinfo import ZoneInfo
 
@@ -21,18 +21,20 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
+from starlette.types import Scope
 
 from tidings.console.accounts import Accounts, Operator, Session
 from tidings.console.reports import Reports, status_label
 from tidings.errors import ServiceError
-from tidings.services import Services
 from tidings.tenancy.models import App
+
+if TYPE_CHECKING:
+    from tidings.services import Services
 
 HERE = Path(__file__).parent
 SESSION_COOKIE = "tidings_console"
 FLASH_COOKIE = "tidings_console_flash"
-MAX_UPLOAD = 2 * 1024 * 1024
-MAX_BODY = MAX_UPLOAD + 64 * 1024  # an upload and the form fields around it
+MAX_UPLOAD = 2 * 1024 * 1024  # one part of a form; the whole body is capped by limits.bodies
 
 # Everything the console loads comes from the console itself; inline SVG needs no exception.
 SECURITY_HEADERS = {
@@ -156,12 +158,6 @@ def page(handler: Page) -> Callable[[Request], Awaitable[Response]]:
             response: Response = RedirectResponse(
                 "/console/login?next=" + quote(request.url.path), status_code=303
             )
-        elif too_large(request):
-            response = Response(
-                f"The form is larger than {MAX_BODY} bytes.",
-                status_code=413,
-                media_type="text/plain",
-            )
         else:
             form = FormData()
             if request.method == "POST":
@@ -185,10 +181,11 @@ def page(handler: Page) -> Callable[[Request], Awaitable[Response]]:
     return endpoint
 
 
-def too_large(request: Request) -> bool:
-    """Whether the body announces more than a console form can hold (checked before reading)."""
-    declared = request.headers.get("content-length", "")
-    return declared.isdigit() and int(declared) > MAX_BODY
+def too_large(scope: Scope, limit: int) -> Response:
+    """The console's 413, for a form limits.bodies refused."""
+    return Response(
+        f"The form is larger than {limit} bytes.", status_code=413, media_type="text/plain"
+    )
 
 
 def csrf_ok(sent: object, expected: str) -> bool:

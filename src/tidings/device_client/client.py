@@ -27,6 +27,7 @@ from tidings.device_client.state import DeviceState
 
 # Close codes after which reconnecting cannot help (docs/device-protocol.md).
 FINAL_CODES = frozenset({1003, 1007, 1008, 1009, 4000, 4001, 4004})
+# 1001 (going away: the server is stopping) is not final: connect again, maybe elsewhere.
 
 
 class Refused(Exception):
@@ -202,7 +203,9 @@ class DeviceClient:
         frame = json.loads(raw)
         kind = frame.get("type")
         if kind == "error":
-            raise Refused(frame["code"], frame["reason"])
+            # The close follows; only a final code ends the client (1001, 1011, 4008 do not).
+            _raise_if_final(frame["code"], frame["reason"])
+            return None
         if kind == "revoke":
             return await self._revoke(socket, frame)
         if kind == "reported":

@@ -24,6 +24,7 @@ UNSUPPORTED = 1003  # a binary frame
 MALFORMED = 1007  # not JSON, or a field of the wrong type
 POLICY = 1008  # a frame not allowed in this state, or of an unknown type
 TOO_BIG = 1009
+GOING_AWAY = 1001  # the server is stopping; connect again (to another server)
 SERVER_ERROR = 1011
 REPLACED = 4000  # the same device connected again; the newer connection wins
 REFUSED = 4001  # resume with an unknown DeliveryToken or a wrong secret

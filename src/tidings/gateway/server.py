@@ -49,6 +49,7 @@ class DeviceGateway:
         self._max_frame = settings.device_frame_limit
         self.hub = Hub()
         self._reaper: asyncio.Task[None] | None = None
+        self._closing: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         services = self._services
@@ -61,6 +62,17 @@ class DeviceGateway:
             self._reaper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reaper
+
+    def go_away(self) -> None:
+        """Close every device connection with 1001 (going away): the server is stopping, and
+        devices connect again, to another server or to this one once it is back."""
+        code, reason = protocol.GOING_AWAY, "server shutting down"
+        for connection in self.hub.silent_since(float("inf")):
+            closing = asyncio.get_running_loop().create_task(
+                connection.close(code, reason, protocol.error(code, reason))
+            )
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (await receive())["type"] != "websocket.connect":

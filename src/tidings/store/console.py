@@ -60,8 +60,8 @@ def grants(conn: Connection, operator_pks: Iterable[int]) -> dict[int, set[str]]
         operator_workspaces.c.operator_pk.in_(list(operator_pks))
     )
     found: dict[int, set[str]] = {}
-    for operator_pk, workspace in conn.execute(query):
-        found.setdefault(operator_pk, set()).add(workspace)
+    for row in conn.execute(query):
+        found.setdefault(row.operator_pk, set()).add(row.workspace)
     return found
 
 
@@ -103,6 +103,16 @@ def find_session(conn: Connection, token_hash: str, now_ms: int) -> Row | None:
 
 def delete_session(conn: Connection, token_hash: str) -> None:
     conn.execute(delete(console_sessions).where(console_sessions.c.token_hash == token_hash))
+
+
+_SIGN_IN_LOCK = 0x7469_6473  # any constant shared by every Tidings process
+
+
+def lock_sign_ins(conn: Connection) -> None:
+    """Serialise sign-in counting across processes until the transaction ends (PostgreSQL; a
+    SQLite write transaction is alone already)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_SIGN_IN_LOCK})")
 
 
 def recent_failures(
