@@ -81,6 +81,10 @@ class Webhooks:
         self.sender = sender
         self._clock = clock
 
+    def now(self) -> float:
+        """The time on the clock the endpoints' events are stamped by."""
+        return self._clock()
+
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
 
