@@ -3,6 +3,8 @@ enable, remove. A new endpoint's secret is shown once, on the page that made it.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from starlette.responses import Response
 
 from tidings.console.web import Context, app_url, page, redirect
@@ -62,24 +64,27 @@ async def replay(ctx: Context) -> Response:
 
 @page
 async def enable(ctx: Context) -> Response:
-    app = await ctx.app()
-    pk = _endpoint(ctx)
-    try:
-        await ctx.services.webhooks.enable(app.pk, pk)
-    except WebhookError as exc:
-        return _back(app, f"Not enabled: {exc}")
-    return _back(app, f"Enabled endpoint {pk}.")
+    return await _on_endpoint(ctx, ctx.services.webhooks.enable, "Not enabled", "Enabled")
 
 
 @page
 async def remove(ctx: Context) -> Response:
+    return await _on_endpoint(ctx, ctx.services.webhooks.remove, "Not removed", "Removed")
+
+
+async def _on_endpoint(
+    ctx: Context,
+    act: Callable[[int, int], Awaitable[None]],
+    refused: str,
+    done: str,
+) -> Response:
     app = await ctx.app()
     pk = _endpoint(ctx)
     try:
-        await ctx.services.webhooks.remove(app.pk, pk)
+        await act(app.pk, pk)
     except WebhookError as exc:
-        return _back(app, f"Not removed: {exc}")
-    return _back(app, f"Removed endpoint {pk}.")
+        return _back(app, f"{refused}: {exc}")
+    return _back(app, f"{done} endpoint {pk}.")
 
 
 def _endpoint(ctx: Context) -> int:
