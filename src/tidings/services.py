@@ -123,7 +123,9 @@ class Services:
             revocations=Revocations(db, channels, clock=clock),
             analytics=Analytics(db, clock=clock),
             channels=channels,
-            webhooks=Webhooks(db, box, Sender(db, box, _sender_settings(settings)), clock=clock),
+            webhooks=Webhooks(
+                db, box, Sender(db, box, _sender_settings(settings), clock=clock), clock=clock
+            ),
         )
 
     async def aclose(self) -> None:

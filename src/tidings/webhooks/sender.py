@@ -42,6 +42,7 @@ log = logging.getLogger("tidings.webhooks")
 
 RESPONSE_KEPT = 500  # characters of an answer's body kept with the attempt, for the console
 USER_AGENT = "Tidings-Webhooks/1"
+PRUNE_SECONDS = 60  # how often a sender deletes what outlived the keeping period
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,9 @@ class Sender:
         msg_id = events.message_id(batch)
         secrets = json.loads(self._box.open(endpoint.secrets_ciphertext))
         started = self._clock()
-        headers = signing.headers(secrets, msg_id, int(started), body)
+        # The wall clock, whatever clock schedules the attempts: the receiver checks the
+        # timestamp against its own to refuse replays.
+        headers = signing.headers(secrets, msg_id, int(time.time()), body)
         headers.update({"content-type": "application/json", "user-agent": USER_AGENT})
         status_code: int | None = None
         response: str | None = None
@@ -201,10 +204,12 @@ class Sender:
         metrics.webhooks("expired", len(dropped))
 
     async def _prune_now_and_then(self) -> None:
-        now = self._clock()
-        if now - self._pruned_at < 60:
-            return
-        self._pruned_at = now
+        if self._clock() - self._pruned_at >= PRUNE_SECONDS:
+            await self.prune()
+
+    async def prune(self) -> None:
+        """Delete the events settled, and the attempts made, before the keeping period."""
+        now = self._pruned_at = self._clock()
         before = int((now - self._settings.keep_seconds) * 1000)
         gone = await self._db.write(store.prune, before, before)
         if gone:
