@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from tidings.cli.common import DatabaseUrl, DataDir, console, errors, run, settings_from, utc_text
 from tidings.config import Settings
@@ -56,21 +55,22 @@ def list_endpoints(
 
     async def job(services: Services) -> None:
         found = await services.tenancy.resolve_app(workspace, app_id, None)
-        table = Table("Id", "URL", "Events", "State", "Pending", "Delivered", "Dropped")
-        for e in await services.webhooks.endpoints(found.pk):
-            state = "disabled" if not e.enabled else "enabled"
+        endpoints = await services.webhooks.endpoints(found.pk)
+        if not endpoints:
+            console.print(f"App {app_id} has no webhook endpoint.", highlight=False)
+        for e in endpoints:
+            state = "enabled" if e.enabled else "disabled"
             if e.failing_since is not None:
                 state += f", failing since {utc_text(e.failing_since)} UTC"
-            table.add_row(
-                str(e.pk),
-                e.url,
-                ", ".join(e.events),
-                state,
-                str(e.owed.get("pending", 0)),
-                str(e.owed.get("delivered", 0)),
-                str(e.owed.get("expired", 0)),
+            owed = e.owed
+            lines = (
+                f"Endpoint {e.pk}: {e.url}",
+                f"  state:  {state}",
+                f"  outbox: {owed.get('pending', 0)} pending, {owed.get('delivered', 0)} "
+                f"delivered, {owed.get('expired', 0)} dropped",
+                f"  events: {', '.join(e.events)}",
             )
-        console.print(table)
+            console.print("\n".join(lines), highlight=False, markup=False, soft_wrap=True)
 
     _run(settings_from(data_dir, database_url), job)
 

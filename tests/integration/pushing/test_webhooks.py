@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import httpx
+from alibabacloud_mpaas20201028 import models
 
 from tests.support.pushes import WORKSPACE, AppSpace, ok, unique
 from tests.support.webhook_receiver import Receiver, receiving
@@ -96,3 +98,32 @@ def test_a_failing_endpoint_gets_everything_once_it_recovers(space: AppSpace) ->
         assert sorted(e["data"]["msgKey"] for e in found) == sorted([*first.values(), *later])
         ids = [e["id"] for e in found]
         assert len(ids) == len(set(ids)), "each event once among the accepted batches"
+
+
+def test_expiry_revocation_and_a_fired_schedule_are_reported(space: AppSpace) -> None:
+    with receiving() as receiver:
+        subscribe(space, receiver, events="delivery.expired,delivery.revoked,schedule.fired")
+        away = space.device()
+        token = away.connected()["DeliveryToken"]
+        away.stop()
+        short, gone, later = unique("short"), unique("gone"), unique("later")
+        ok(space.simple({token: short}, expired_seconds=1))
+        ok(space.simple({token: gone}))
+        revoked = space.sdk.revoke_push_message(
+            models.RevokePushMessageRequest(**space.ids(), message_id=gone, target_id=token)
+        ).body
+        assert '"Withdrawn":1' in ok(revoked)
+        fire_at = (int(time.time()) + 2) * 1000
+        task_id = ok(
+            space.simple(
+                {token: later}, strategy_type=1, strategy_content=json.dumps({"fixedTime": fire_at})
+            )
+        )
+        (expired,) = receiver.wait_for(1, kind="delivery.expired")
+        assert expired["data"]["msgKey"] == short and expired["data"]["status"] == 3
+        (withdrawn,) = receiver.wait_for(1, kind="delivery.revoked")
+        assert withdrawn["data"]["msgKey"] == gone and withdrawn["data"]["status"] == 4
+        assert withdrawn["data"]["device"] == token
+        (fired,) = receiver.wait_for(1, kind="schedule.fired")
+        assert fired["data"]["parentTaskId"] == task_id and fired["data"]["dueAt"] == fire_at
+        assert receiver.unverified == 0
