@@ -22,7 +22,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from tidings.contract import status_name
+from tidings.contract import SELFBUILT, Status, status_name
 
 __all__ = [
     "CONTENT_TYPE",
@@ -30,6 +30,7 @@ __all__ = [
     "deliveries",
     "render",
     "request",
+    "selfbuilt_acked",
     "webhook_request",
     "webhooks",
 ]
@@ -62,6 +63,7 @@ _WEBHOOK_REQUESTS = Counter(
     ["code"],
     registry=REGISTRY,
 )
+_SELFBUILT_ACKED = _DELIVERIES.labels(SELFBUILT, status_name(Status.ACKED))
 CONNECTED = Gauge(
     "tidings_connected_devices", "Devices connected to this process", registry=REGISTRY
 )
@@ -97,6 +99,11 @@ def webhooks(result: str, count: int) -> None:
 
 def webhook_request(code: int | None) -> None:
     _WEBHOOK_REQUESTS.labels(str(code) if code is not None else "error").inc()
+
+
+def selfbuilt_acked(count: int) -> None:
+    """Count a batch of acks from devices (the counter's child is looked up once)."""
+    _SELFBUILT_ACKED.inc(count)
 
 
 def render(depths: Mapping[str, int], oldest_due: int | None, connected: int, now_ms: int) -> bytes:
