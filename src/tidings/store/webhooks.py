@@ -24,14 +24,16 @@ DELIVERED = "delivered"
 EXPIRED = "expired"
 
 
+_ENABLED = select(
+    webhook_endpoints.c.pk, webhook_endpoints.c.app_pk, webhook_endpoints.c.events
+).where(webhook_endpoints.c.enabled.is_(True))
+
+
 def subscribers(conn: Connection, event_type: str) -> dict[int, list[int]]:
     """The enabled endpoints taking ``event_type``, by app. The table is small (a few rows per
     app), so reading it whole in every transaction that makes events costs next to nothing."""
-    query = select(
-        webhook_endpoints.c.pk, webhook_endpoints.c.app_pk, webhook_endpoints.c.events
-    ).where(webhook_endpoints.c.enabled.is_(True))
     found: dict[int, list[int]] = {}
-    for pk, app_pk, events in conn.execute(query):
+    for pk, app_pk, events in conn.execute(_ENABLED):
         if event_type in events.split(","):
             found.setdefault(app_pk, []).append(pk)
     return found
