@@ -212,6 +212,43 @@ class Settings(BaseSettings):
         "connection's peer is the client, whatever those headers say",
     )
 
+    webhook_batch_size: int = Field(
+        default=50,
+        ge=1,
+        le=1000,
+        description="webhook events per request at most; see [webhooks.md](webhooks.md)",
+    )
+    webhook_poll_seconds: float = Field(
+        default=1.0, gt=0, description="how often each process looks for webhook events due"
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="how long to wait for a webhook endpoint's answer"
+    )
+    webhook_backoff_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="the first webhook retry's wait, doubling after each failure (with jitter)",
+    )
+    webhook_backoff_cap_seconds: float = Field(
+        default=3600.0, gt=0, description="the longest wait between webhook retries"
+    )
+    webhook_retry_seconds: float = Field(
+        default=3 * 86400.0,
+        gt=0,
+        description="how long a webhook event is retried before it is dropped (3 days)",
+    )
+    webhook_disable_seconds: float = Field(
+        default=5 * 86400.0,
+        gt=0,
+        description="how long a webhook endpoint may fail without one success before it is "
+        "disabled (5 days)",
+    )
+    webhook_keep_seconds: float = Field(
+        default=7 * 86400.0,
+        gt=0,
+        description="how long delivered webhook events and attempts are kept (7 days)",
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,
