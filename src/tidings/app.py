@@ -55,6 +55,7 @@ def build_app(
         await gateway.start()
         services.delivery.start()
         services.scheduler.start()
+        services.pruner.start()
         if on_ready is not None:
             await on_ready(services)
         try:

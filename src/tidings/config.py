@@ -12,13 +12,28 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from tidings.analytics.queries import MAX_WINDOW_DAYS
+from tidings.contract import REVOCABLE_DAYS
+
+# The least each retention setting may be, and the feature that needs that much.
+RETENTION_FLOORS = {
+    "retention_days": (
+        REVOCABLE_DAYS,
+        f"revocation reaches messages pushed in the last {REVOCABLE_DAYS} days",
+    ),
+    "analytics_retention_days": (
+        MAX_WINDOW_DAYS,
+        f"analytics queries span up to {MAX_WINDOW_DAYS} days",
+    ),
+}
 
 _toml_file: ContextVar[Path | None] = ContextVar("tidings_toml_file", default=None)
 
@@ -50,6 +65,22 @@ class Settings(BaseSettings):
     max_payload_bytes: int = Field(default=4096, ge=256)
 
     console_session_seconds: int = Field(default=8 * 3600, ge=60)
+
+    # Retention (retention/): how long finished work is kept, and how pruning paces itself.
+    retention_days: int = 30
+    analytics_retention_days: int = 400
+    retention_sweep_seconds: float = Field(default=60.0, gt=0)
+    retention_batch_rows: int = Field(default=500, ge=1, le=100_000)
+    retention_day_seconds: int = Field(default=86_400, ge=1)
+
+    @field_validator("retention_days", "analytics_retention_days")
+    @classmethod
+    def _keeps_what_features_need(cls, days: int, info: ValidationInfo) -> int:
+        # pydantic names the setting (its field) in the error it raises from this ValueError.
+        need, feature = RETENTION_FLOORS[info.field_name or ""]
+        if days < need:
+            raise ValueError(f"must be at least {need} days: {feature}")
+        return days
 
     @classmethod
     def settings_customise_sources(

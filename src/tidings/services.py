@@ -28,6 +28,8 @@ from tidings.delivery.service import Delivery
 from tidings.devices.service import Devices
 from tidings.push.models import PushLimits
 from tidings.push.service import Pushes
+from tidings.retention.policy import RetentionPolicy
+from tidings.retention.pruner import Pruner
 from tidings.revoke.service import Revocations
 from tidings.schedule.firing import Scheduler
 from tidings.schedule.service import Schedules
@@ -51,6 +53,7 @@ class Services:
     devices: Devices
     schedules: Schedules
     scheduler: Scheduler  # started by the server (app.py), not by the command line
+    pruner: Pruner  # likewise
     revocations: Revocations
     analytics: Analytics
     channels: dict[str, Channel]  # every channel this process runs, by name
@@ -116,12 +119,20 @@ class Services:
             devices=Devices(db, broker, delivery, clock=clock),
             schedules=Schedules(db),
             scheduler=scheduler,
+            pruner=Pruner(
+                db,
+                RetentionPolicy.of(settings),
+                clock=clock,
+                sweep_seconds=settings.retention_sweep_seconds,
+                batch_rows=settings.retention_batch_rows,
+            ),
             revocations=Revocations(db, channels, clock=clock),
             analytics=Analytics(db, clock=clock),
             channels=channels,
         )
 
     async def aclose(self) -> None:
+        await self.pruner.aclose()
         await self.scheduler.aclose()
         await self.delivery.aclose()
         for channel in self.channels.values():

@@ -32,7 +32,10 @@ _MIGRATIONS = Path(__file__).parent / "migrations"
 # A large page cache and memory-mapped reads matter more than they seem: a cache miss is a
 # read() system call, the driver lets go of the GIL around it, and getting the GIL back from a
 # busy event loop is what makes a missed page expensive.
+# auto_vacuum=INCREMENTAL (only takes on a new database, so it comes first) lets retention
+# hand the pages of deleted rows back with incremental_vacuum (reclaim_space).
 SQLITE_PRAGMAS = (
+    "PRAGMA auto_vacuum=INCREMENTAL",
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=FULL",
     "PRAGMA foreign_keys=ON",
@@ -87,6 +90,25 @@ class Database:
         if kwargs:
             work = functools.partial(work, **kwargs)
         return await self._writer.submit(work, args)
+
+    async def reclaim_space(self, pages: int) -> int:
+        """SQLite: give up to ``pages`` free pages back to the file system, in a short write
+        transaction of its own; the free pages left (0 on PostgreSQL, whose autovacuum reuses
+        space by itself)."""
+        if not self.is_sqlite:
+            return 0
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._readers, self._reclaim_sync, pages)
+
+    def _reclaim_sync(self, pages: int) -> int:
+        raw = self._write_engine.raw_connection()
+        try:
+            driver: Any = raw.driver_connection
+            # executescript steps the pragma to its end; execute() frees one page a call.
+            driver.executescript(f"PRAGMA incremental_vacuum({int(pages)})")
+            return driver.execute("PRAGMA freelist_count").fetchone()[0]
+        finally:
+            raw.close()
 
     def _read_sync(self, work: Work, args: tuple[Any, ...]) -> Any:
         with self._read_engine.connect() as conn, conn.begin():

@@ -5,18 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select
+from sqlalchemy import Connection, insert, select
 
 from tidings.store.rows import insert_rows
 from tidings.store.tables import messages, tasks
-
-
-def tasks_of_msg_keys(conn: Connection, app_pk: int, keys: Sequence[str]) -> list[Row]:
-    """(msg_key, task_id) for each of ``keys`` the app has used before."""
-    query = select(messages.c.msg_key, messages.c.task_id).where(
-        messages.c.app_pk == app_pk, messages.c.msg_key.in_(keys)
-    )
-    return list(conn.execute(query))
 
 
 def task_digest(conn: Connection, task_id: int) -> str | None:
