@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tidings.cli import admin, apps, channels, device, keys, schedules, serve, trace
+from tidings.cli import admin, apps, backup, channels, device, keys, schedules, serve, trace
 
 app = typer.Typer(
     name="tidings",
@@ -20,6 +20,7 @@ app.add_typer(device.app, name="device")
 app.add_typer(schedules.app, name="schedules")
 app.add_typer(admin.app, name="admin")
 app.command("trace")(trace.trace)
+app.command("backup")(backup.backup)
 
 
 def main() -> None:
