@@ -54,7 +54,7 @@ def build_app(
         gateway = app.state.gateway = DeviceGateway(services)
         await gateway.start()
         services.delivery.start()
-        services.scheduler.start()
+        services.firing_loop.start()
         services.pruner.start()
         if on_ready is not None:
             await on_ready(services)

@@ -31,8 +31,8 @@ from tidings.push.service import Pushes
 from tidings.retention.policy import RetentionPolicy
 from tidings.retention.pruner import Pruner
 from tidings.revoke.service import Revocations
-from tidings.schedule.firing import Scheduler
-from tidings.schedule.service import Schedules
+from tidings.schedule.firing import FiringLoop
+from tidings.schedule.service import Occurrences
 from tidings.secretbox import SecretBox
 from tidings.store.database import Database
 from tidings.templates.service import Templates
@@ -51,8 +51,8 @@ class Services:
     selfbuilt: SelfBuiltChannel  # the gateway hands it this process's device connections
     delivery: Delivery
     devices: Devices
-    schedules: Schedules
-    scheduler: Scheduler  # started by the server (app.py), not by the command line
+    occurrences: Occurrences
+    firing_loop: FiringLoop  # started by the server (app.py), not by the command line
     pruner: Pruner  # likewise
     revocations: Revocations
     analytics: Analytics
@@ -97,14 +97,14 @@ class Services:
         delivery = Delivery(
             db, channels, clock=clock, sweep_seconds=settings.delivery_sweep_seconds
         )
-        scheduler = Scheduler(db, clock=clock, on_fired=delivery.tasks_ready)
+        firing_loop = FiringLoop(db, clock=clock, on_fired=delivery.tasks_ready)
         pushes = Pushes(
             db,
             templates,
             limits,
             clock=clock,
             on_accepted=delivery.tasks_ready,
-            on_scheduled=scheduler.wake,
+            on_scheduled=firing_loop.wake,
         )
         return cls(
             settings=settings,
@@ -117,8 +117,8 @@ class Services:
             selfbuilt=selfbuilt,
             delivery=delivery,
             devices=Devices(db, broker, delivery, clock=clock),
-            schedules=Schedules(db),
-            scheduler=scheduler,
+            occurrences=Occurrences(db),
+            firing_loop=firing_loop,
             pruner=Pruner(
                 db,
                 RetentionPolicy.of(settings),
@@ -133,7 +133,7 @@ class Services:
 
     async def aclose(self) -> None:
         await self.pruner.aclose()
-        await self.scheduler.aclose()
+        await self.firing_loop.aclose()
         await self.delivery.aclose()
         for channel in self.channels.values():
             await channel.aclose()

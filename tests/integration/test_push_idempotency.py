@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -100,3 +101,40 @@ def test_a_msg_key_older_than_the_window_may_be_used_again(tenant: Tenant) -> No
     later = client.push_multiple(call).body
     assert later.result_code == "OK"
     assert later.push_result.data != first
+
+
+def test_a_retry_of_a_call_using_every_stored_field_is_recognised(tenant: Tenant) -> None:
+    """The retry's digest is compared with one computed from the stored task and messages, so
+    everything the call stores must come back as it went in: options, strategy, per-target
+    extension parameters."""
+    fixed = int((time.time() + 3600) * 1000)
+    first, second = (
+        target("u1", extended='{"k":"v","n":"1"}'),
+        target("u2", extended='{"\u00e9":"\u4e2d"}'),
+    )
+    call = tenant.multiple(
+        target_msg=[first, second],
+        strategy_type=1,
+        strategy_content=json.dumps({"fixedTime": fixed}),
+        extended_params='{"call":"wide"}',
+        silent=1,
+        push_action=1,
+    )
+    client = tenant.sdk()
+    accepted = client.push_multiple(call).body
+    assert accepted.result_code == "OK", accepted.result_message
+    before = stored.counts(tenant.server)
+    again = tenant.sdk("v2").push_multiple(call).body
+    assert (again.result_code, again.push_result.data) == ("OK", accepted.push_result.data)
+
+    changed = tenant.multiple(
+        target_msg=[first, second],
+        strategy_type=1,
+        strategy_content=json.dumps({"fixedTime": fixed + 60_000}),
+        extended_params='{"call":"wide"}',
+        silent=1,
+        push_action=1,
+    )
+    refused = client.push_multiple(changed).body
+    assert refused.result_code == "3028"
+    assert stored.counts(tenant.server) == before

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import replace
+from urllib.parse import quote
 
 import pytest
 from hypothesis import given, settings
@@ -126,3 +127,38 @@ def test_any_single_change_is_refused(
         assert caught.value.code == "IncompleteSignature"
     else:
         assert caught.value.code == "SignatureDoesNotMatch"
+
+
+def reference_v1_string_to_sign(method: str, params: dict[str, str]) -> str:
+    """RPC v1's string to sign as the SDKs write it, with ``urllib.parse.quote`` twice."""
+
+    def pct(text: str) -> str:
+        return quote(text, safe="~")
+
+    canonical = "&".join(f"{pct(k)}={pct(v)}" for k, v in sorted(params.items()))
+    return f"{method}&%2F&{pct(canonical)}"
+
+
+# Any text a decoded form can hold: every plane, no lone surrogates (not UTF-8), no NUL (refused).
+any_text = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"))
+
+
+@settings(max_examples=2000, deadline=None)
+@given(any_text)
+def test_percent_encoding_is_urllib_quote(text: str) -> None:
+    assert signing._pct(text) == quote(text, safe="~")
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.sampled_from(("GET", "POST")),
+    st.dictionaries(any_text.filter(bool), any_text, max_size=8),
+    st.dictionaries(any_text.filter(bool), any_text, max_size=8),
+)
+def test_v1_string_to_sign_is_the_reference_one(
+    method: str, query: dict[str, str], form: dict[str, str]
+) -> None:
+    request = signing.SignedRequest(method, query, form, {}, b"")
+    signed = {**query, **form}
+    signed.pop("Signature", None)
+    assert signing.v1_string_to_sign(request) == reference_v1_string_to_sign(method, signed)

@@ -24,8 +24,8 @@ from tidings.config import Settings
 from tidings.errors import ServiceError
 from tidings.push.multiple import MultipleFields
 from tidings.push.options import OptionFields
-from tidings.schedule.firing import Scheduler, fire_due
-from tidings.schedule.service import Schedules
+from tidings.schedule.firing import FiringLoop, fire_due
+from tidings.schedule.service import Occurrences
 from tidings.services import Services
 from tidings.store.database import Database
 from tidings.store.tables import tasks
@@ -91,8 +91,8 @@ class World:
 
         return await self.services.db.read(read)
 
-    def scheduler(self, **options: Any) -> Scheduler:
-        return Scheduler(self.services.db, clock=self.clock, recheck_seconds=86400, **options)
+    def scheduler(self, **options: Any) -> FiringLoop:
+        return FiringLoop(self.services.db, clock=self.clock, recheck_seconds=86400, **options)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -175,12 +175,12 @@ async def test_waiting_pushes_are_limited_and_leave_the_count_once_done(world: W
     fourth = await world.at(soon + 2 * HOUR)
     with pytest.raises(ServiceError):
         await world.at(soon + 3 * HOUR)
-    assert await Schedules(world.services.db).cancel(world.app.pk, [later]) == 1
+    assert await Occurrences(world.services.db).cancel(world.app.pk, [later]) == 1
     assert await world.at(soon + 3 * HOUR) > fourth
 
 
 async def test_cancelling_a_push_or_one_occurrence(world: World) -> None:
-    schedules = Schedules(world.services.db)
+    schedules = Occurrences(world.services.db)
     loop = await world.daily(3, "12:30:00")
     [_, first, second, third] = await world.rows(loop)
     assert await schedules.cancel(world.app.pk, [second[0]]) == 1
@@ -210,7 +210,7 @@ async def test_cancelling_a_push_or_one_occurrence(world: World) -> None:
 
 
 async def test_cancel_refuses_what_is_not_a_waiting_push_of_the_app(world: World) -> None:
-    schedules = Schedules(world.services.db)
+    schedules = Occurrences(world.services.db)
     done = await world.at(world.clock.ms + 1000)
     world.clock.now += 1
     await world.scheduler().tick()
@@ -232,7 +232,7 @@ async def test_cancel_refuses_what_is_not_a_waiting_push_of_the_app(world: World
 
 async def test_a_push_accepted_here_wakes_the_sleeping_scheduler(world: World) -> None:
     """The service's scheduler re-checks only every 30 s; the push must not wait for that."""
-    world.services.scheduler.start()
+    world.services.firing_loop.start()
     await asyncio.sleep(0.1)  # it found nothing due and went to sleep
     parent = await world.at(world.clock.ms)  # due this very second
     for _ in range(100):

@@ -32,7 +32,7 @@ def list_upcoming(
     async def job(services: Services) -> None:
         found = await services.tenancy.resolve_app(workspace, app_id, None)
         query = ListQuery(None, None, None, None, page=1, size=limit, waiting_only=True)
-        items, total = await services.schedules.page(found.pk, query)
+        items, total = await services.occurrences.page(found.pk, query)
         zone = ZoneInfo(found.timezone)
         table = Table(
             Column("UniqueId", no_wrap=True),
@@ -76,7 +76,7 @@ def cancel(
     """Cancel a scheduled push, or one occurrence of a loop."""
 
     async def job(services: Services) -> None:
-        cancelled = await services.schedules.cancel(None, read_unique_ids(unique_ids))
+        cancelled = await services.occurrences.cancel(None, read_unique_ids(unique_ids))
         console.print(f"Cancelled {cancelled} waiting occurrence(s).", highlight=False)
 
     run(settings_from(data_dir, database_url), job)

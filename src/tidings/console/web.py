@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 from zoneinfo import ZoneInfo
 
@@ -25,8 +25,10 @@ from starlette.templating import Jinja2Templates
 from tidings.console.accounts import Accounts, Operator, Session
 from tidings.console.reports import Reports, status_label
 from tidings.errors import ServiceError
-from tidings.services import Services
 from tidings.tenancy.models import App
+
+if TYPE_CHECKING:
+    from tidings.services import Services
 
 HERE = Path(__file__).parent
 SESSION_COOKIE = "tidings_console"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -24,8 +24,10 @@ from tidings.openapi import actions, errors, signing
 from tidings.openapi.envelopes import JSON_TYPE, encode, gateway_error, new_request_id
 from tidings.openapi.form import FormError, Params, decode_pairs, unique_map
 from tidings.openapi.replay import MAX_NONCE_LENGTH, Nonces
-from tidings.services import Services
 from tidings.tenancy.permissions import denial
+
+if TYPE_CHECKING:
+    from tidings.services import Services
 
 log = logging.getLogger("tidings.openapi")
 

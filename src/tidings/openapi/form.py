@@ -74,19 +74,30 @@ def unique_map(pairs: Iterable[tuple[str, str]], source: str) -> dict[str, str]:
 class Params:
     """The request's parameters after decoding, with the SDKs' structure rebuilt on demand.
 
-    Dotted keys are grouped by their first segment once, so rebuilding a list or an object reads
-    only its own keys, not every parameter of a 400-key PushMultiple call.
+    One pass over the keys groups every dotted key by its first segment and then by its second
+    (``TargetMsg`` → ``"1"`` → ``[("Target", v), ("MsgKey", v), ...]``), so counting a list's
+    entries reads nothing and rebuilding a list or an object reads only its own keys, each once,
+    not every parameter of a 400-key PushMultiple call.
     """
 
     __slots__ = ("_groups", "_values")
 
     def __init__(self, values: Mapping[str, str]) -> None:
         self._values = values
-        groups: dict[str, list[tuple[str, str]]] = {}
-        for key, value in values.items():
-            head, dot, rest = key.partition(".")
-            if dot:
-                groups.setdefault(head, []).append((rest, value))
+        # head -> second segment -> (rest after it, or None when the key ends there; value)
+        groups: dict[str, dict[str, list[tuple[str | None, str]]]] = {}
+        for key in values:
+            if "." not in key:
+                continue
+            head, _, rest = key.partition(".")
+            second, dot, tail = rest.partition(".")
+            group = groups.get(head)
+            if group is None:
+                group = groups[head] = {}
+            keys = group.get(second)
+            if keys is None:
+                keys = group[second] = []
+            keys.append((tail if dot else None, values[key]))
         self._groups = groups
 
     def __contains__(self, name: str) -> bool:
@@ -102,37 +113,38 @@ class Params:
         """
         allowed = frozenset(fields)
         entries: dict[int, dict[str, Any]] = {}
-        nested: dict[tuple[int, str], dict[str, str]] = {}
-        for rest, value in self._groups.get(prefix, ()):
-            index_text, dot, tail = rest.partition(".")
-            if not (dot and _is_index(index_text)):
-                raise ServiceError(
-                    Code.INVALID_PARAM,
-                    f"{prefix}.{rest} is not a valid {prefix} key: "
-                    f"expected {prefix}.N.Field with N from 1",
-                )
-            field, dot, sub = tail.partition(".")
-            if field not in allowed:
-                listed = ", ".join(sorted(allowed))
-                raise ServiceError(
-                    Code.INVALID_PARAM,
-                    f"{prefix}.{rest}: {prefix} entries have only the fields {listed}",
-                )
+        for index_text, keys in self._groups.get(prefix, {}).items():
+            if not _is_index(index_text):
+                raise _not_a_list_key(prefix, index_text, keys[0][0])
             index = int(index_text)
-            entry = entries.get(index)
-            if entry is None:
-                entry = entries[index] = {}
-            if dot:
-                nested.setdefault((index, field), {})[sub] = value
-            else:
-                entry[field] = value
-        for (index, field), flat in nested.items():
-            name = f"{prefix}.{index}.{field}"
-            if field in entries[index]:
-                raise ServiceError(
-                    Code.INVALID_PARAM, f"{name} is given both as text and as {name}.* sub-keys"
-                )
-            entries[index][field] = _nest(name, flat)
+            entry: dict[str, Any] = {}
+            nested: dict[str, dict[str, str]] = {}
+            for tail, value in keys:
+                if tail is None:
+                    raise _not_a_list_key(prefix, index_text, None)
+                field, dot, sub = tail.partition(".")
+                if field not in allowed:
+                    listed = ", ".join(sorted(allowed))
+                    raise ServiceError(
+                        Code.INVALID_PARAM,
+                        f"{prefix}.{index_text}.{tail}: {prefix} entries have only the "
+                        f"fields {listed}",
+                    )
+                if dot:
+                    flat = nested.get(field)
+                    if flat is None:
+                        flat = nested[field] = {}
+                    flat[sub] = value
+                else:
+                    entry[field] = value
+            for field, flat in nested.items():
+                name = f"{prefix}.{index}.{field}"
+                if field in entry:
+                    raise ServiceError(
+                        Code.INVALID_PARAM, f"{name} is given both as text and as {name}.* sub-keys"
+                    )
+                entry[field] = _nest(name, flat)
+            entries[index] = entry
         ordered = sorted(entries)
         for position, index in enumerate(ordered, start=1):
             if index != position:
@@ -145,19 +157,32 @@ class Params:
 
     def count_items(self, prefix: str) -> int:
         """How many distinct indexes ``Prefix.N.*`` carries, without building the entries."""
-        return len({rest.partition(".")[0] for rest, _ in self._groups.get(prefix, ())})
+        return len(self._groups.get(prefix, ()))
 
     def object(self, name: str) -> str | dict[str, Any] | None:
         """An ``Any``-typed field: its JSON text, or the nested dict its dotted sub-keys spell."""
-        nested = self._groups.get(name)
+        group = self._groups.get(name)
         plain = self._values.get(name)
-        if not nested:
+        if not group:
             return plain
         if plain is not None:
             raise ServiceError(
                 Code.INVALID_PARAM, f"{name} is given both as text and as {name}.* sub-keys"
             )
-        return _nest(name, dict(nested))
+        flat = {
+            second if tail is None else f"{second}.{tail}": value
+            for second, keys in group.items()
+            for tail, value in keys
+        }
+        return _nest(name, flat)
+
+
+def _not_a_list_key(prefix: str, index_text: str, tail: str | None) -> ServiceError:
+    rest = index_text if tail is None else f"{index_text}.{tail}"
+    return ServiceError(
+        Code.INVALID_PARAM,
+        f"{prefix}.{rest} is not a valid {prefix} key: expected {prefix}.N.Field with N from 1",
+    )
 
 
 def _is_index(text: str) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -80,22 +81,32 @@ class PushPlan:
         return f"TargetMsgkey[{self.messages[index - 1].target!r}]"
 
     def digest(self) -> str:
-        """A fingerprint of everything the push would send, to recognise a retried call."""
+        """A fingerprint of everything the push would send, to recognise a retried call.
+
+        Computed only when a msgKey collides: ``stored_digest`` computes the same fingerprint
+        of the earlier task from its stored rows, so acceptance never hashes a call up front.
+        """
         call = self.call
-        body = [
-            self.action,
-            call.task_name,
-            call.delivery_type,
-            call.expired_seconds,
-            call.options.to_json(),
-            call.strategy.to_json() if call.strategy else None,
-            self.template_name,
+        return fingerprint(
             [
-                [m.msg_key, m.target, m.title, m.content, m.uri, m.extended_params]
-                for m in self.messages
+                self.action,
+                call.task_name,
+                call.delivery_type,
+                call.expired_seconds,
+                call.options.to_json(),
+                call.strategy.to_json() if call.strategy else None,
+                self.template_name,
             ],
-        ]
-        if self.audience is not None:
-            body.append(self.audience)
-        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-        return hashlib.blake2b(text.encode(), digest_size=32).hexdigest()
+            self.messages,
+            self.audience,
+        )
+
+
+def fingerprint(head: list, messages: Iterable[Sequence[str | None]], audience: str | None) -> str:
+    """The digest of a push: its call-wide values (``head``), each message's
+    (msg_key, target, title, content, uri, extended_params) and a broadcast's audience."""
+    body = [*head, [list(m) for m in messages]]
+    if audience is not None:
+        body.append(audience)
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.blake2b(text.encode(), digest_size=32).hexdigest()

@@ -8,6 +8,8 @@ msgKeys are unique per app within the retry window (the 24 hours before a call; 
 are looked up by msgKey only to trace or revoke them, store/msg_keys.py says why). A call whose
 msgKeys all belong to one earlier task with the same digest is a retry of that task: it gets that
 task's id and nothing new is written. Any other reuse of a msgKey is refused, naming the entry.
+The digest is computed only then, of the call and of the earlier task's stored rows, so the
+calls that collide with nothing (nearly all) never pay for it.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from tidings.errors import Code, ServiceError
 from tidings.push import broadcast, simple, template
 from tidings.push.broadcast import BroadcastFields
-from tidings.push.models import CallSpec, PushLimits, PushPlan, RenderedMessage
+from tidings.push.models import CallSpec, PushLimits, PushPlan, RenderedMessage, fingerprint
 from tidings.push.multiple import MultipleFields, check_call, check_targets, render_targets
 from tidings.push.options import with_template_style
 from tidings.push.simple import SimpleFields
@@ -129,14 +131,13 @@ class Pushes:
     async def _accept(self, app: App, plan: PushPlan, now: float) -> int:
         """Commit the plan (or recognise it as a retry); the task id."""
         call = plan.call
-        digest = plan.digest()
         now_ms = int(now * 1000)
         due_times = call.strategy.upcoming(app.timezone, now_ms) if call.strategy else [now_ms]
         for _ in range(3):
             try:
-                task_id = await self._db.write(self._store, app.pk, plan, digest, now_ms, due_times)
+                task_id = await self._db.write(self._store, app.pk, plan, now_ms, due_times)
             except (IntegrityError, _KeyUsed):  # a msgKey the app used within the window
-                earlier = await self._db.read(_retried_task, app.pk, plan, digest, now_ms)
+                earlier = await self._db.read(_retried_task, app.pk, plan, now_ms)
                 if earlier is not None:
                     return earlier
             else:
@@ -152,7 +153,6 @@ class Pushes:
         conn: Connection,
         app_pk: int,
         plan: PushPlan,
-        digest: str,
         now_ms: int,
         due_times: list[int],
     ) -> int:
@@ -173,7 +173,7 @@ class Pushes:
             "strategy": call.strategy.to_json() if call.strategy else None,
             "options": call.options.to_json(),
             "state": SCHEDULED if call.strategy else ACCEPTED,
-            "digest": digest,
+            "digest": "",  # not kept: _retried_task computes it from the stored rows
             "message_count": len(plan.messages),
             "audience": plan.audience,
             "created_at": now_ms,
@@ -210,9 +210,7 @@ class _KeyUsed(Exception):
     """A msgKey of the call was used within the retry window (found before writing)."""
 
 
-def _retried_task(
-    conn: Connection, app_pk: int, plan: PushPlan, digest: str, now_ms: int
-) -> int | None:
+def _retried_task(conn: Connection, app_pk: int, plan: PushPlan, now_ms: int) -> int | None:
     """The earlier task this call repeats, or the refusal naming the first reused msgKey.
 
     None when none of the msgKeys is taken any more: the write that collided did not commit.
@@ -224,7 +222,7 @@ def _retried_task(
     task_ids = {row.task_id for row in used}
     if len(used) == len(keys) and len(task_ids) == 1:
         task_id = task_ids.pop()
-        if store.task_digest(conn, task_id) == digest:
+        if _stored_digest(conn, task_id) == plan.digest():
             return task_id
     position = {key: i for i, key in enumerate(keys, start=1)}
     first = min(used, key=lambda row: position[row.msg_key])
@@ -233,3 +231,21 @@ def _retried_task(
         f"{plan.key_field(position[first.msg_key])} {first.msg_key!r} was already used by task "
         f"{first.task_id} with other content; msgKeys must be unique within the app",
     )
+
+
+def _stored_digest(conn: Connection, task_id: int) -> str | None:
+    """The digest ``PushPlan.digest`` gave the stored task when it was accepted."""
+    stored = store.stored_push(conn, task_id)
+    if stored is None:
+        return None
+    task, messages = stored
+    head = [
+        task.action,
+        task.name,
+        task.delivery_type,
+        task.expired_seconds,
+        task.options,
+        task.strategy,
+        task.template_name,
+    ]
+    return fingerprint(head, messages, task.audience)

@@ -13,7 +13,7 @@ and whichever process runs next fires them. An occurrence that fell due while no
 fires late if its validity (ExpiredSeconds after its due time) has not run out; otherwise nobody
 could receive it any more, and it is recorded ``skipped``.
 
-One ``Scheduler`` runs per server process. It sleeps until the earliest pending occurrence is due;
+One ``FiringLoop`` runs per server process. It sleeps until the earliest pending occurrence is due;
 a push accepted in this process wakes it when it is due sooner. It cannot hear pushes accepted by
 other processes (those processes fire them), so it only re-checks every ``recheck_seconds`` to take
 over the occurrences of a process that has died.
@@ -61,7 +61,12 @@ def fire_due(conn: Connection, now_ms: int, limit: int = BATCH) -> Firing:
     return Firing(fired, skipped, len(due) == limit)
 
 
-class Scheduler:
+class FiringLoop:
+    """The background task that fires due occurrences (see the module's docstring).
+
+    Listing and cancelling occurrences is schedule/service.py's ``Occurrences``.
+    """
+
     def __init__(
         self,
         db: Database,

@@ -26,7 +26,12 @@ from tidings.store.database import Database
 from tidings.tasks import CANCELLED, FINISHED, PENDING, SKIPPED
 
 
-class Schedules:
+class Occurrences:
+    """What the API, the console and the command line ask of the occurrences: list and cancel.
+
+    Firing them at their time is schedule/firing.py's ``FiringLoop``, which runs in the server.
+    """
+
     def __init__(self, db: Database) -> None:
         self._db = db
 

@@ -60,8 +60,8 @@ def grants(conn: Connection, operator_pks: Iterable[int]) -> dict[int, set[str]]
         operator_workspaces.c.operator_pk.in_(list(operator_pks))
     )
     found: dict[int, set[str]] = {}
-    for operator_pk, workspace in conn.execute(query):
-        found.setdefault(operator_pk, set()).add(workspace)
+    for row in conn.execute(query):
+        found.setdefault(row.operator_pk, set()).add(row.workspace)
     return found
 
 

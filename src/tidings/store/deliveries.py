@@ -93,8 +93,8 @@ def configured_channels(conn: Connection, app_pks: Collection[int]) -> dict[int,
     query = select(channel_configs.c.app_pk, channel_configs.c.channel).where(
         channel_configs.c.app_pk.in_(list(app_pks))
     )
-    for app_pk, channel in conn.execute(query):
-        found[app_pk].add(channel)
+    for row in conn.execute(query):
+        found[row.app_pk].add(row.channel)
     return found
 
 

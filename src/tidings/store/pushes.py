@@ -5,31 +5,44 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, Row, insert, select
 
 from tidings.store.rows import insert_rows
 from tidings.store.tables import messages, tasks
 
 
-def task_digest(conn: Connection, task_id: int) -> str | None:
-    return conn.execute(select(tasks.c.digest).where(tasks.c.id == task_id)).scalar()
+def stored_push(conn: Connection, task_id: int) -> tuple[Row, list[Row]] | None:
+    """A task's call-wide values and its messages as accepted (in order, revoked ones too):
+    what a retried call is compared with."""
+    task = conn.execute(
+        select(
+            tasks.c.action,
+            tasks.c.name,
+            tasks.c.delivery_type,
+            tasks.c.expired_seconds,
+            tasks.c.options,
+            tasks.c.strategy,
+            tasks.c.template_name,
+            tasks.c.audience,
+        ).where(tasks.c.id == task_id)
+    ).first()
+    if task is None:
+        return None
+    query = (
+        select(*(messages.c[name] for name in MESSAGE_TEXT))
+        .where(messages.c.task_id == task_id)
+        .order_by(messages.c.pk)
+    )
+    return task, list(conn.execute(query))
 
 
 def insert_task(conn: Connection, values: dict[str, Any]) -> int:
     return conn.execute(insert(tasks).values(values).returning(tasks.c.id)).scalar_one()
 
 
-MESSAGE_COLUMNS = (
-    "task_id",
-    "app_pk",
-    "msg_key",
-    "target",
-    "title",
-    "content",
-    "uri",
-    "extended_params",
-    "created_at",
-)
+# What a message says, in RenderedMessage's order.
+MESSAGE_TEXT = ("msg_key", "target", "title", "content", "uri", "extended_params")
+MESSAGE_COLUMNS = ("task_id", "app_pk", *MESSAGE_TEXT, "created_at")
 
 
 def insert_messages(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:

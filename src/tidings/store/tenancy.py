@@ -9,7 +9,7 @@ from sqlalchemy import Connection, Row, delete, insert, select, update
 
 from tidings.store.tables import access_key_apps, access_keys, apps, workspaces
 
-# Columns in the order of tenancy.models.App's fields.
+# Columns named as tenancy.models.App's fields (App.from_row reads them by name).
 _APP = select(
     apps.c.pk,
     workspaces.c.name.label("workspace"),
@@ -86,8 +86,8 @@ def key_scopes(conn: Connection, key_pks: Iterable[int]) -> dict[int, set[str]]:
         .where(access_key_apps.c.key_pk.in_(list(key_pks)))
     )
     scopes: dict[int, set[str]] = {}
-    for key_pk, app_id in conn.execute(query):
-        scopes.setdefault(key_pk, set()).add(app_id)
+    for row in conn.execute(query):
+        scopes.setdefault(row.key_pk, set()).add(row.app_id)
     return scopes
 
 

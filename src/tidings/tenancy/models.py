@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy import Row
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
@@ -17,6 +21,11 @@ class App:
     tenant_id: str | None
     timezone: str
     created_at: int
+
+    @classmethod
+    def from_row(cls, row: Row) -> App:
+        """From a row holding the fields' columns by name (store/tenancy.py's app queries)."""
+        return cls(**row._mapping)
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,7 +94,7 @@ class Tenancy:
             ) from None
 
     async def apps(self) -> list[App]:
-        return [App(*row) for row in await self._db.read(store.list_apps)]
+        return [App.from_row(row) for row in await self._db.read(store.list_apps)]
 
     async def create_key(
         self, workspace: str, app_ids: Iterable[str] = (), read_only: bool = False
@@ -146,7 +146,10 @@ class Tenancy:
         except KeyError:
             pass
         found = await self._db.read(_key_with_secret, access_key_id)
-        value = (found[0], self._box.open(found[1])) if found else None
+        value = None
+        if found is not None:
+            key, ciphertext = found
+            value = (key, self._box.open(ciphertext))
         self._keys[access_key_id] = value
         return value
 
@@ -161,7 +164,7 @@ class Tenancy:
             app = self._apps[cache_key]
         except KeyError:
             row = await self._db.read(store.find_app, workspace, app_id)
-            app = App(*row) if row else None
+            app = App.from_row(row) if row else None
             self._apps[cache_key] = app
         if app is None:
             raise ServiceError(

@@ -20,7 +20,7 @@ async def index(ctx: Context) -> Response:
     waiting = ctx.request.query_params.get("all") != "1"
     number = asked(ctx.request.query_params.get("page"))
     query = ListQuery(None, None, None, None, number, PAGE_SIZE, waiting_only=waiting)
-    occurrences, total = await ctx.services.schedules.page(app.pk, query)
+    occurrences, total = await ctx.services.occurrences.page(app.pk, query)
     return ctx.render(
         "scheduled.html",
         app=app,
@@ -42,7 +42,7 @@ async def cancel(ctx: Context) -> Response:
     if not (raw.isascii() and raw.isdigit() and len(raw) < 19):
         return redirect(back, f"There is no scheduled push {raw[:40]}.")
     try:
-        count = await ctx.services.schedules.cancel(app.pk, [int(raw)])
+        count = await ctx.services.occurrences.cancel(app.pk, [int(raw)])
     except ServiceError as exc:
         return redirect(back, f"Not cancelled: {describe(exc)}")
     plural = "" if count == 1 else "s"

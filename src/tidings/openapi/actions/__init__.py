@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tidings.errors import ServiceError
 from tidings.openapi.form import Params
-from tidings.services import Services
 from tidings.tenancy.models import AccessKey, App
+
+if TYPE_CHECKING:
+    from tidings.services import Services
 
 V2019 = "2019-08-21"
 V2020 = "2020-10-28"

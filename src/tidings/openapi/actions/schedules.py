@@ -45,7 +45,7 @@ async def _list(call: Call, app: App, *, window_required: bool) -> Body:
         p.get("PageSize"),
         window_required=window_required,
     )
-    items, total = await call.services.schedules.page(app.pk, query)
+    items, total = await call.services.occurrences.page(app.pk, query)
     return query_result(
         call.request_id, {"Data": {"TotalCount": total, "List": [_wire(i) for i in items]}}
     )
@@ -68,5 +68,5 @@ async def cancel_push_scheduler(call: Call) -> Body:
     p = call.params
     app = await call.app()
     ids = read_unique_ids(p.get("UniqueIds"))
-    cancelled = await call.services.schedules.cancel(app.pk, ids, read_actions(p.get("Type")))
+    cancelled = await call.services.occurrences.cancel(app.pk, ids, read_actions(p.get("Type")))
     return query_result(call.request_id, str(cancelled))
