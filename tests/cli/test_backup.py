@@ -11,29 +11,13 @@ from pathlib import Path
 
 from alibabacloud_mpaas20201028 import models
 
-from tests.integration.conftest import APP_ID, CONTENT, TEMPLATE, WORKSPACE, Tenant, target
+from tests.integration.conftest import APP_ID, WORKSPACE, Tenant, make_tenant, target
 from tests.support.servers import running_server
-
-
-def _tenant(server) -> Tenant:  # type: ignore[no-untyped-def]
-    server.create_app(WORKSPACE, APP_ID)
-    made = Tenant(server, server.create_key(WORKSPACE))
-    created = made.sdk().create_template(
-        models.CreateTemplateRequest(
-            app_id=APP_ID,
-            workspace_id=WORKSPACE,
-            template_name=TEMPLATE,
-            title="Prize",
-            content=CONTENT,
-        )
-    )
-    assert created.body.success, created.body
-    return made
 
 
 def test_a_backup_taken_while_serving_restores_to_a_working_server(tmp_path: Path) -> None:
     with running_server("sqlite", tmp_path / "live") as live:
-        tenant = _tenant(live)
+        tenant = make_tenant(live)
         answered: list[tuple[models.PushMultipleRequest, str]] = []
         stop = threading.Event()
 
