@@ -72,11 +72,26 @@ class Database:
         """Bring the schema to the newest revision; safe when several processes start at once."""
         config = Config()
         config.set_main_option("script_location", str(_MIGRATIONS))
-        with self._write_engine.begin() as conn:
-            if not self.is_sqlite:
-                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})")
-            config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+        with self._write_engine.connect() as conn:
+            # SQLite changes a constraint by rebuilding the table, dropping the old one, which
+            # other tables refer to: references are checked once, after the migrations, instead
+            # (Alembic's recipe; the pragma only takes outside a transaction).
+            driver: Any = conn.connection.driver_connection
+            if self.is_sqlite:
+                driver.execute("PRAGMA foreign_keys=OFF")
+            try:
+                with conn.begin():
+                    if not self.is_sqlite:
+                        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})")
+                    config.attributes["connection"] = conn
+                    command.upgrade(config, "head")
+                    if self.is_sqlite and (
+                        broken := conn.exec_driver_sql("PRAGMA foreign_key_check").first()
+                    ):
+                        raise RuntimeError(f"a migration broke a reference: {tuple(broken)}")
+            finally:
+                if self.is_sqlite:
+                    driver.execute("PRAGMA foreign_keys=ON")
 
     async def read(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``work(conn, *args, **kwargs)`` in a read transaction; its result."""
