@@ -9,26 +9,29 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy import Connection, text
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tidings import metrics
+from tidings import metrics, readiness
 from tidings.config import Settings
 from tidings.console import api as console_api
 from tidings.console.accounts import Accounts
 from tidings.console.routes import console_mount
 from tidings.console.web import Console
+from tidings.console.web import too_large as console_too_large
 from tidings.contract import Status
+from tidings.draining import Drain
 from tidings.gateway.server import DeviceGateway
+from tidings.limits.bodies import BodyCap, BodyLimits
 from tidings.openapi.endpoint import RpcEndpoint
-from tidings.openapi.replay import DatabaseNonces, MemoryNonces, Nonces
+from tidings.openapi.endpoint import too_large as rpc_too_large
+from tidings.openapi.replay import DatabaseNonces
 from tidings.services import Services
 from tidings.store import health
 from tidings.tasks import ACCEPTED, PENDING
-
-DEVICE_PATH = "/device"
 
 
 def build_app(
@@ -36,23 +39,26 @@ def build_app(
     *,
     clock: Callable[[], float] = time.time,
     on_ready: Callable[[Services], Awaitable[None]] | None = None,
-) -> ASGIApp:
+    drain: Drain | None = None,
+) -> Served:
+    """``drain``: the graceful stop the server starts on SIGTERM (draining.py). Devices connect
+    through ``gateway.transport.socket_class(app)``, given to uvicorn as its WebSocket
+    protocol."""
+    drain = drain or Drain()
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         services = await Services.open(settings, clock=clock)
-        nonces: Nonces
-        if settings.embedded:
-            nonces = MemoryNonces(settings.nonce_ttl_seconds, clock)
-        else:
-            nonces = DatabaseNonces(services.db, settings.nonce_ttl_seconds, clock)
+        nonces = DatabaseNonces(services.db, settings.nonce_ttl_seconds, clock)
         app.state.services = services
         app.state.rpc = RpcEndpoint(services, nonces, clock=clock)
         accounts = Accounts(
             services.db, session_seconds=settings.console_session_seconds, clock=clock
         )
         app.state.console = Console(services, accounts)
-        gateway = app.state.gateway = DeviceGateway(services)
+        gateway = app.state.gateway = DeviceGateway(services, draining=lambda: drain.draining)
         await gateway.start()
+        drain.serve_devices(gateway)
         services.delivery.start()
         services.firing_loop.start()
         services.pruner.start()
@@ -69,6 +75,14 @@ def build_app(
         await services.db.read(lambda conn: conn.execute(text("SELECT 1")))
         return JSONResponse({"status": "ok"})
 
+    async def readyz(request: Request) -> Response:
+        verdicts = await readiness.check(request.app.state.services, drain.draining)
+        ready = readiness.is_ready(verdicts)
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "checks": verdicts},
+            status_code=200 if ready else 503,
+        )
+
     async def metrics_text(request: Request) -> Response:
         state = request.app.state
         now_ms = int(clock() * 1000)
@@ -77,14 +91,32 @@ def build_app(
         return Response(text, media_type=metrics.CONTENT_TYPE)
 
     routes = [
-        Route("/", _Rpc()),
+        Route("/", _Rpc(drain)),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics_text, methods=["GET"]),
         # Before the console's mount, which would take every /console path.
         Route("/console/api/apps/{workspace}/{app_id}/trace", console_api.trace, methods=["GET"]),
         console_mount(),
     ]
-    return _DevicesFirst(Starlette(routes=routes, lifespan=lifespan))
+    starlette = Starlette(routes=routes, lifespan=lifespan)
+    return Served(starlette, BodyLimits(starlette, _body_caps(settings)))
+
+
+def _body_caps(settings: Settings) -> Callable[[Scope], BodyCap]:
+    """Which cap a request's body has: the console's forms and its multipart uploads (the
+    batch CSV) their own, everything else (the OpenAPI) ``body_limit``."""
+    api = BodyCap(settings.body_limit, rpc_too_large)
+    form = BodyCap(settings.console_form_limit, console_too_large)
+    upload = BodyCap(settings.upload_limit, console_too_large)
+
+    def cap_for(scope: Scope) -> BodyCap:
+        if not scope["path"].startswith("/console"):
+            return api
+        content_type = Headers(scope=scope).get("content-type", "")
+        return upload if content_type.startswith("multipart/form-data") else form
+
+    return cap_for
 
 
 def _waiting(conn: Connection, now_ms: int) -> tuple[dict[str, int], int | None]:
@@ -103,25 +135,27 @@ class _Rpc:
     """The RPC route as a plain ASGI app, so every HTTP method reaches the endpoint, which
     answers the ones it does not take with the gateway's UnsupportedHTTPMethod."""
 
+    def __init__(self, drain: Drain) -> None:
+        self._drain = drain
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
-        response = await scope["app"].state.rpc(request)
+        if self._drain.draining:
+            response = scope["app"].state.rpc.stopping()
+        else:
+            with self._drain.request():
+                response = await scope["app"].state.rpc(request)
         await response(scope, receive, send)
 
 
-class _DevicesFirst:
-    """Device connections go straight to the gateway, everything else to Starlette.
+class Served:
+    """The application as uvicorn runs it: Starlette inside its body limits. ``state`` is
+    Starlette's, where the device socket (gateway/transport.py) finds the gateway: devices
+    never reach the ASGI application, uvicorn hands their upgrades to that socket."""
 
-    Starlette's router and error middleware wrap every ``send`` and ``receive`` of a WebSocket;
-    on the device path that is two extra coroutine layers per frame, for thousands of frames a
-    second, around a gateway that handles its own errors. Only ``/device`` skips them.
-    """
-
-    def __init__(self, app: Starlette) -> None:
-        self._app = app
+    def __init__(self, app: Starlette, wrapped: ASGIApp) -> None:
+        self.state = app.state
+        self._wrapped = wrapped
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket" and scope["path"] == DEVICE_PATH:
-            await self._app.state.gateway(scope, receive, send)
-        else:
-            await self._app(scope, receive, send)
+        await self._wrapped(scope, receive, send)

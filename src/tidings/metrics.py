@@ -23,7 +23,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from tidings.contract import status_name
+from tidings.contract import SELFBUILT, Status, status_name
 
 __all__ = [
     "CONTENT_TYPE",
@@ -50,6 +50,7 @@ _DELIVERIES = Counter(
     ["channel", "status"],
     registry=REGISTRY,
 )
+_SELFBUILT_ACKED = _DELIVERIES.labels(SELFBUILT, status_name(Status.ACKED))
 CONNECTED = Gauge(
     "tidings_connected_devices", "Devices connected to this process", registry=REGISTRY
 )
@@ -89,6 +90,11 @@ def deliveries(made: Mapping[tuple[str | None, int], int]) -> None:
     device."""
     for (channel, status), count in made.items():
         _DELIVERIES.labels(channel or "none", status_name(status)).inc(count)
+
+
+def selfbuilt_acked(count: int) -> None:
+    """Count a batch of acks from devices (the counter's child is looked up once)."""
+    _SELFBUILT_ACKED.inc(count)
 
 
 def pruned(work_rows: int, counter_rows: int) -> None:

@@ -17,6 +17,9 @@ class MemoryBroker:
     async def start(self, on_poke: PokeHandler) -> None:
         pass
 
+    async def ping(self) -> None:
+        pass
+
     async def attach(self, device_pk: int) -> None:
         self._online.add(device_pk)
 

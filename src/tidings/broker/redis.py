@@ -119,6 +119,9 @@ class RedisBroker:
             except Exception:
                 log.exception("cannot reach Redis to stay registered")
 
+    async def ping(self) -> None:
+        await self._redis.ping()
+
     async def aclose(self) -> None:
         for task in self._tasks:
             task.cancel()

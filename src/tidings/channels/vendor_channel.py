@@ -137,7 +137,13 @@ class VendorChannel:
             retry_at = int(settled.retry_at * 1000)
             return Outcome(out.id, Status.PENDING, verdict.reason, retry_at)
         if not verdict.ok:
-            log.info("%s refused delivery %d: %s", self.name, out.id, verdict.reason)
+            log.info(
+                "%s refused delivery %d: %s",
+                self.name,
+                out.id,
+                verdict.reason,
+                extra={"task": out.payload.task_id, "msgKey": out.payload.msg_key},
+            )
         return Outcome(out.id, verdict.status, verdict.reason)
 
     def _sender(self, config: ChannelConfig) -> tuple[Sender, asyncio.Semaphore]:

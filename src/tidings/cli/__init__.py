@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from tidings.cli import admin, apps, backup, channels, device, keys, schedules, serve, trace
+from tidings.cli import (
+    admin,
+    apps,
+    backup,
+    channels,
+    config,
+    device,
+    keys,
+    schedules,
+    serve,
+    trace,
+)
 
 app = typer.Typer(
     name="tidings",
@@ -19,6 +30,7 @@ app.add_typer(channels.app, name="channels")
 app.add_typer(device.app, name="device")
 app.add_typer(schedules.app, name="schedules")
 app.add_typer(admin.app, name="admin")
+app.add_typer(config.app, name="config")
 app.command("trace")(trace.trace)
 app.command("backup")(backup.backup)
 

@@ -11,7 +11,7 @@ from typing import Annotated, TypeVar
 import typer
 from rich.console import Console
 
-from tidings.config import Settings, load_settings
+from tidings.config import ConfigError, Settings, load_settings
 from tidings.errors import ServiceError
 from tidings.secretbox import SecretKeyError
 from tidings.services import Services
@@ -40,10 +40,27 @@ DatabaseUrl = Annotated[
         show_default=False,
     ),
 ]
+ConfigFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        envvar="TIDINGS_CONFIG",
+        help="TOML file of settings [default: tidings.toml in the data directory, if any]",
+        show_default=False,
+    ),
+]
 
 
-def settings_from(data_dir: Path | None, database_url: str | None, **flags: object) -> Settings:
-    return load_settings(data_dir=data_dir, database_url=database_url, **flags)
+def settings_from(
+    data_dir: Path | None, database_url: str | None, config: Path | None = None, **flags: object
+) -> Settings:
+    """The effective settings; settings that cannot be used end the command naming each key."""
+    try:
+        return load_settings(config, data_dir=data_dir, database_url=database_url, **flags)
+    except ConfigError as exc:
+        for line in str(exc).splitlines():
+            errors.print(f"[red]error:[/red] {line}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
 
 
 def utc_text(millis: int) -> str:

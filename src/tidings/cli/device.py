@@ -20,7 +20,13 @@ app = typer.Typer(help="Act as a device on the self-built channel.", no_args_is_
 
 @app.command("listen")
 def listen(
-    server: Annotated[str, typer.Option(help="The server, e.g. http://127.0.0.1:8080")],
+    server: Annotated[
+        list[str],
+        typer.Option(
+            help="A server, e.g. http://127.0.0.1:8080; repeat it for every node of a cluster: "
+            "the device moves to the next one when its connection is lost"
+        ),
+    ],
     workspace: Annotated[str, typer.Option(help="mPaaS workspace (WorkspaceId)")],
     app_id: Annotated[str, typer.Option("--app-id", help="mPaaS App ID (AppId)")],
     platform: Annotated[str, typer.Option(help=f"One of {', '.join(PLATFORMS)}")] = "android",

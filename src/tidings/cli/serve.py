@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import fcntl
 import gc
-import logging
 import shlex
+import socket
 from typing import Annotated, TextIO
 
 import typer
 import uvicorn
 from sqlalchemy.engine import make_url
 
+from tidings import logs
 from tidings.app import build_app
-from tidings.cli.common import DatabaseUrl, DataDir, console, errors, settings_from
+from tidings.cli.common import ConfigFile, DatabaseUrl, DataDir, console, errors, settings_from
 from tidings.config import Settings
+from tidings.draining import Drain, DrainingServer
+from tidings.gateway.transport import socket_class
 from tidings.services import Services
 
 GC_THRESHOLD = 200_000  # allocations between young collections (CPython's default: 700)
@@ -23,43 +26,87 @@ GC_THRESHOLD = 200_000  # allocations between young collections (CPython's defau
 def serve(
     host: Annotated[
         str | None,
-        typer.Option(envvar="TIDINGS_HOST", help="Address to listen on [default: 127.0.0.1]"),
+        typer.Option(help="Address to listen on [default: 127.0.0.1]"),
     ] = None,
-    port: Annotated[
-        int | None, typer.Option(envvar="TIDINGS_PORT", help="Port to listen on [default: 8080]")
-    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on [default: 8080]")] = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
+    config: ConfigFile = None,
+    log_format: Annotated[
+        str | None,
+        typer.Option(
+            "--log-format",
+            help="'text' or 'json' (one object per line) [default: text]",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Run the OpenAPI server (migrating the database first)."""
-    settings = settings_from(data_dir, database_url, host=host, port=port)
-    lock = _lock_data_dir(settings) if settings.embedded else None
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    """Run the OpenAPI server (migrating the database first).
+
+    Each flag's environment variable (TIDINGS_HOST, TIDINGS_PORT, ...) is read with the other
+    settings, so a bad value is reported as every setting's is: naming the key."""
+    settings = settings_from(
+        data_dir, database_url, config, host=host, port=port, log_format=log_format
     )
+    lock = _lock_data_dir(settings) if settings.embedded else None
+    logs.configure(settings.log_level, settings.log_format)
 
     async def on_ready(services: Services) -> None:
         _tune_garbage_collection()
         if not await services.tenancy.apps():
             _print_first_steps(settings)
 
+    drain = Drain()
+    app = build_app(settings, on_ready=on_ready, drain=drain)
+    server_config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        log_config=None,  # uvicorn's lines go through logs.configure's handler and format
+        access_log=False,
+        server_header=False,
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
+        # uvicorn answers HTTP (and TLS) and hands every WebSocket upgrade to the gateway's
+        # own protocol, which serves /device.
+        ws=socket_class(app),
+    )
     try:
-        uvicorn.run(
-            build_app(settings, on_ready=on_ready),
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level,
-            access_log=False,
-            server_header=False,
-            # Devices send their own heartbeats (gateway/server.py closes silent ones), so the
-            # WebSocket layer's pings would only add a task and a timer to every connection.
-            ws_ping_interval=None,
-            ws_ping_timeout=None,
-            ws_max_size=settings.device_frame_limit,
-        )
+        listening = _listen(settings)
+        DrainingServer(server_config, drain, settings.drain_seconds).run(sockets=[listening])
     finally:
         if lock is not None:
             lock.close()
+
+
+def _listen(settings: Settings) -> socket.socket:
+    """The API's listening socket.
+
+    On PostgreSQL it is opened with ``SO_REUSEPORT``: several ``tidings serve`` processes on one
+    machine then listen on the same port and the kernel spreads new connections over them, so
+    one process per core uses every core with no balancer in front (they already share nonces,
+    tasks and, through Redis, devices). The embedded database allows one process, which the
+    data directory's lock enforces before this runs.
+    """
+    family, kind, proto, _, address = socket.getaddrinfo(
+        settings.host, settings.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if not settings.embedded:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        errors.print(
+            f"[red]error:[/red] cannot listen on {settings.host}:{settings.port}: "
+            f"{(exc.strerror or str(exc)).lower()}",
+            highlight=False,
+        )
+        raise typer.Exit(1) from None
+    return sock
 
 
 def _tune_garbage_collection() -> None:
@@ -76,7 +123,8 @@ def _tune_garbage_collection() -> None:
 
 
 def _lock_data_dir(settings: Settings) -> TextIO:
-    """One server per SQLite data directory: it keeps state (nonces) that is not shared."""
+    """One server per SQLite data directory: an embedded database is not shared between processes
+    (several processes share PostgreSQL instead)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     handle = open(settings.data_dir / "serve.lock", "w")  # noqa: SIM115 - held while serving
     try:

@@ -132,10 +132,10 @@ class Accounts:
     async def sign_in(self, username: str, password: str, address: str) -> tuple[str, Session]:
         """A new session's cookie token and the session, or ``SignInRefused``."""
         now = self._now_ms()
-        user_failures, address_failures = await self._db.read(
-            store.recent_failures, username[:64], address[:64], now - self._limits.window_ms
-        )
-        wait = wait_ms(user_failures, address_failures, now, self._limits)
+        # The attempt is counted as a failure before the password is checked, in the same
+        # transaction that reads the count: attempts made at once cannot all pass the limit.
+        # A right password clears the username's count when the session starts.
+        wait = await self._db.write(_admit, username[:64], address[:64], now, self._limits)
         if wait:
             seconds = -(-wait // 1000)
             raise SignInRefused(
@@ -145,13 +145,6 @@ class Accounts:
         stored = row.password_hash if row is not None else self._decoy
         fits = len(password) <= MAX_PASSWORD  # no longer one was ever accepted; skip the hashing
         if not fits or not await asyncio.to_thread(self._verify, stored, password) or row is None:
-            await self._db.write(
-                store.insert_failure,
-                username[:64],
-                address[:64],
-                now,
-                now - self._limits.window_ms,
-            )
             raise SignInRefused("wrong username or password")
         if self._hasher.check_needs_rehash(stored):
             rehashed = await asyncio.to_thread(self._hasher.hash, password)
@@ -189,6 +182,18 @@ def check_password(password: str) -> None:
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _admit(conn: Connection, username: str, address: str, now_ms: int, limits: LoginLimits) -> int:
+    """Milliseconds to wait before another sign-in; 0 when this one may be tried, and is
+    then counted."""
+    store.lock_sign_ins(conn)
+    since = now_ms - limits.window_ms
+    user_failures, address_failures = store.recent_failures(conn, username, address, since)
+    wait = wait_ms(user_failures, address_failures, now_ms, limits)
+    if not wait:
+        store.insert_failure(conn, username, address, now_ms, since)
+    return wait
 
 
 def _start_session(

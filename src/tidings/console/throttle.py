@@ -2,7 +2,9 @@
 
 Failures are counted per username (slowing a guesser aiming at one account from many addresses)
 and per client address (slowing one address trying many usernames). The failures live in the
-database, so every process behind one PostgreSQL counts the same ones.
+database, so every process behind one PostgreSQL counts the same ones. An attempt counts as a
+failure from the moment it is admitted, before its password is checked, so attempts sent at once
+are counted as they arrive, not after their checks end.
 """
 
 from __future__ import annotations

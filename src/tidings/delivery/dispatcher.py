@@ -145,7 +145,13 @@ class Dispatcher:
         try:
             outcomes = await channel.send(batch)
         except Exception:
-            log.exception("channel %s failed to send %d deliveries", channel.name, len(batch))
+            tasks = ",".join(sorted({str(item.payload.task_id) for item in batch}))
+            log.exception(
+                "channel %s failed to send %d deliveries",
+                channel.name,
+                len(batch),
+                extra={"task": tasks},
+            )
             return
         if not outcomes:
             return

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import json
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,10 +23,12 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
+from tidings.device_client import reconnect
 from tidings.device_client.state import DeviceState
 
 # Close codes after which reconnecting cannot help (docs/device-protocol.md).
-FINAL_CODES = frozenset({1003, 1007, 1008, 1009, 4000, 4001, 4004})
+FINAL_CODES = frozenset({1002, 1003, 1007, 1008, 1009, 4000, 4001, 4004})
+# 1001 (going away: the server is stopping) is not final: connect again, maybe elsewhere.
 
 
 class Refused(Exception):
@@ -113,7 +115,7 @@ def device_url(server: str) -> str:
 class DeviceClient:
     def __init__(
         self,
-        server: str,
+        server: str | Sequence[str],
         *,
         app_id: str,
         workspace_id: str,
@@ -123,9 +125,15 @@ class DeviceClient:
         max_backoff: float = 30.0,
         vendor_token: tuple[str, str] | None = None,
     ) -> None:
-        """``vendor_token`` is (vendor, token): the device's push token on a vendor channel,
-        reported on every connection as a phone's SDK reports it."""
-        self.url = device_url(server)
+        """``server`` is one server's address or several (every node of a cluster): the
+        client connects to the first and moves to the next whenever a connection is lost
+        (device_client/reconnect.py). ``vendor_token`` is (vendor, token): the device's push
+        token on a vendor channel, reported on every connection as a phone's SDK reports it."""
+        servers = [server] if isinstance(server, str) else list(server)
+        if not servers:
+            raise ValueError("give at least one server")
+        self.urls = [device_url(s) for s in servers]
+        self._index = 0
         self.vendor_token = vendor_token
         self.app_id = app_id
         self.workspace_id = workspace_id
@@ -139,13 +147,13 @@ class DeviceClient:
         """Connected after each (re)connection (then Reported, when a vendor token is given),
         a Message per new delivery and a Revoked per message taken back; forever, or until
         the server refuses the device (``Refused``)."""
-        backoff = self._min_backoff
+        failures = 0
         while True:
             try:
                 async with connect(self.url, ping_interval=None, max_size=2**20) as socket:
                     self._socket = socket
                     connected, heartbeat = await self._hello(socket)
-                    backoff = self._min_backoff
+                    failures = -1  # counted up to 0 below: the next wait is a short one
                     yield connected
                     if self.vendor_token is not None:
                         vendor, token = self.vendor_token
@@ -168,8 +176,18 @@ class DeviceClient:
                 pass  # the server is down or restarting: try again after the backoff
             finally:
                 self._socket = None
-            await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
-            backoff = min(backoff * 2, self._max_backoff)
+            failures += 1
+            self._index = reconnect.next_server(self._index, len(self.urls))
+            await asyncio.sleep(
+                reconnect.delay(
+                    failures, len(self.urls), self._min_backoff, self._max_backoff, random.random
+                )
+            )
+
+    @property
+    def url(self) -> str:
+        """The gateway URL the client is on, or tries next."""
+        return self.urls[self._index]
 
     async def report_open(self, message_id: int) -> None:
         """Tell the server the user opened this message (analytics counts opens)."""
@@ -202,7 +220,9 @@ class DeviceClient:
         frame = json.loads(raw)
         kind = frame.get("type")
         if kind == "error":
-            raise Refused(frame["code"], frame["reason"])
+            # The close follows; only a final code ends the client (1001, 1011, 4008 do not).
+            _raise_if_final(frame["code"], frame["reason"])
+            return None
         if kind == "revoke":
             return await self._revoke(socket, frame)
         if kind == "reported":

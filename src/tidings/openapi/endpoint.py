@@ -15,11 +15,14 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Scope
 
-from tidings import metrics
+from tidings import logs, metrics
 from tidings.errors import ServiceError
+from tidings.limits.bodies import BodyTooLarge
 from tidings.openapi import actions, errors, signing
 from tidings.openapi.envelopes import JSON_TYPE, encode, gateway_error, new_request_id
 from tidings.openapi.form import FormError, Params, decode_pairs, unique_map
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("tidings.openapi")
 
 _FORM_TYPE = "application/x-www-form-urlencoded"
+_OK_CODES = frozenset({"OK", "100"})
 
 
 class RpcEndpoint:
@@ -46,11 +50,23 @@ class RpcEndpoint:
         self._services = services
         self._nonces = nonces
         self._clock = clock
-        self._body_limit = settings.body_limit
         self._skew = settings.timestamp_skew_seconds
 
     async def __call__(self, request: Request) -> Response:
         request_id = new_request_id()
+        with logs.bound(requestId=request_id):
+            return await self._respond(request, request_id)
+
+    def stopping(self) -> Response:
+        """The answer to a call that came after the server began to stop: 503, nothing done,
+        so the caller may send it again (to another server)."""
+        request_id = new_request_id()
+        failure = errors.stopping()
+        return _reply(
+            request_id, failure.status, gateway_error(request_id, "", failure.code, failure.message)
+        )
+
+    async def _respond(self, request: Request, request_id: str) -> Response:
         try:
             body = await self._answer(request, request_id)
             status = 200
@@ -63,25 +79,31 @@ class RpcEndpoint:
             body = gateway_error(
                 request_id, request.headers.get("host", ""), failure.code, failure.message
             )
+        except BodyTooLarge:
+            raise  # limits.bodies answers it
         except Exception:
-            log.exception("request %s failed", request_id)
+            log.exception("request failed")
             failure = errors.internal_error()
             status = failure.status
             body = gateway_error(
                 request_id, request.headers.get("host", ""), failure.code, failure.message
             )
-        metrics.request(_action_label(request), _code(body))
-        return Response(
-            encode(body),
-            status_code=status,
-            media_type=JSON_TYPE,
-            headers={"x-acs-request-id": request_id},
+        action, code = _action_label(request), _code(body)
+        metrics.request(action, code)
+        # Every request is logged with its id: refusals at info, the rest only at debug.
+        log.log(
+            logging.DEBUG if status == 200 and code in _OK_CODES else logging.INFO,
+            "%s answered %s %s",
+            action,
+            status,
+            code,
         )
+        return _reply(request_id, status, body)
 
     async def _answer(self, request: Request, request_id: str) -> dict[str, Any]:
         if request.method not in ("GET", "POST"):
             raise errors.unsupported_method(request.method)
-        raw_body = await self._read_body(request)
+        raw_body = await request.body()  # capped by limits.bodies
         content_type = request.headers.get("content-type", _FORM_TYPE)
         if raw_body and not content_type.lower().startswith(_FORM_TYPE):
             raise FormError(f"the body must be {_FORM_TYPE}, not {content_type[:60]!r}")
@@ -113,6 +135,7 @@ class RpcEndpoint:
         if action is None:
             raise errors.api_not_found(claim.action, claim.version)
         params = Params(signing.params_of(signed))
+        logs.bind(workspace=params.get("WorkspaceId"), app=params.get("AppId"))
         reason = denial(
             key,
             workspace=params.get("WorkspaceId"),
@@ -127,16 +150,24 @@ class RpcEndpoint:
         except ServiceError as exc:
             return action.failure(request_id, exc)
 
-    async def _read_body(self, request: Request) -> bytes:
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > self._body_limit:
-            raise errors.body_too_large(self._body_limit)
-        chunks = bytearray()
-        async for chunk in request.stream():
-            chunks += chunk
-            if len(chunks) > self._body_limit:
-                raise errors.body_too_large(self._body_limit)
-        return bytes(chunks)
+
+def too_large(scope: Scope, limit: int) -> Response:
+    """The gateway's RequestEntityTooLarge, for a body limits.bodies refused."""
+    request_id = new_request_id()
+    host = Headers(scope=scope).get("host", "")
+    failure = errors.body_too_large(limit)
+    body = gateway_error(request_id, host, failure.code, failure.message)
+    metrics.request("unknown", _code(body))
+    return _reply(request_id, failure.status, body)
+
+
+def _reply(request_id: str, status: int, body: dict[str, Any]) -> Response:
+    return Response(
+        encode(body),
+        status_code=status,
+        media_type=JSON_TYPE,
+        headers={"x-acs-request-id": request_id},
+    )
 
 
 def _action_label(request: Request) -> str:

@@ -105,3 +105,11 @@ def internal_error() -> GatewayError:
     return GatewayError(
         500, "InternalError", "The request processing has failed due to some unknown error."
     )
+
+
+def stopping() -> GatewayError:
+    return GatewayError(
+        503,
+        "ServiceUnavailable",
+        "The server is stopping; nothing was done. Send the request again.",
+    )

@@ -2,8 +2,9 @@
 
 The window is twice the allowed clock skew, so a request can never be replayed while its
 timestamp is still acceptable. A nonce is recorded only after its signature verified, so forged
-requests cannot fill the store. One process on SQLite keeps nonces in memory; processes sharing
-PostgreSQL record them in the database, where each is claimed exactly once.
+requests cannot fill the store. Nonces are recorded in the database, SQLite or PostgreSQL, where
+each is claimed exactly once and outlives a restart (an expired one is purged a minute or so after
+its window closes).
 """
 
 from __future__ import annotations
@@ -23,27 +24,6 @@ class Nonces(Protocol):
     async def remember(self, access_key_id: str, nonce: str) -> bool:
         """Record the nonce; False when it was seen within the window."""
         ...
-
-
-class MemoryNonces:
-    def __init__(self, ttl_seconds: float, clock: Callable[[], float] = time.time) -> None:
-        self._ttl = ttl_seconds
-        self._clock = clock
-        self._seen: dict[tuple[str, str], float] = {}  # insertion order is expiry order
-
-    async def remember(self, access_key_id: str, nonce: str) -> bool:
-        now = self._clock()
-        seen = self._seen
-        while seen:
-            oldest = next(iter(seen))
-            if seen[oldest] > now:
-                break
-            del seen[oldest]
-        key = (access_key_id, nonce)
-        if key in seen:
-            return False
-        seen[key] = now + self._ttl
-        return True
 
 
 class DatabaseNonces:

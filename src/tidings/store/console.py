@@ -105,6 +105,16 @@ def delete_session(conn: Connection, token_hash: str) -> None:
     conn.execute(delete(console_sessions).where(console_sessions.c.token_hash == token_hash))
 
 
+_SIGN_IN_LOCK = 0x7469_6473  # any constant shared by every Tidings process
+
+
+def lock_sign_ins(conn: Connection) -> None:
+    """Serialise sign-in counting across processes until the transaction ends (PostgreSQL; a
+    SQLite write transaction is alone already)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_SIGN_IN_LOCK})")
+
+
 def recent_failures(
     conn: Connection, username: str, address: str, since_ms: int
 ) -> tuple[list[int], list[int]]:

@@ -21,6 +21,8 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
 
 T = TypeVar("T")
@@ -44,6 +46,24 @@ SQLITE_PRAGMAS = (
     "PRAGMA mmap_size=268435456",
 )
 _PG_MIGRATION_LOCK = 0x7469_6469  # any constant shared by every Tidings process
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    return config
+
+
+@functools.cache
+def newest_revisions() -> frozenset[str]:
+    """The heads of the migrations this code ships."""
+    return frozenset(ScriptDirectory.from_config(_alembic_config()).get_heads())
+
+
+def schema_is_current(conn: Connection) -> bool:
+    """Whether the database is at the revisions this code ships (another node may have
+    migrated it further, or not yet)."""
+    return frozenset(MigrationContext.configure(conn).get_current_heads()) == newest_revisions()
 
 
 class Database:
@@ -70,8 +90,7 @@ class Database:
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision; safe when several processes start at once."""
-        config = Config()
-        config.set_main_option("script_location", str(_MIGRATIONS))
+        config = _alembic_config()
         with self._write_engine.connect() as conn:
             # SQLite changes a constraint by rebuilding the table, dropping the old one, which
             # other tables refer to: references are checked once, after the migrations, instead

@@ -1,16 +1,18 @@
-"""Queries for signature nonces shared between processes."""
+"""Queries for signature nonces: kept in the database on SQLite as on PostgreSQL, so a request
+captured before a restart cannot be replayed after it."""
 
 from __future__ import annotations
 
 from sqlalchemy import Connection, delete
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects import postgresql, sqlite
 
 from tidings.store.tables import nonces
 
 
 def claim(conn: Connection, access_key_id: str, nonce: str, now_ms: int, expires_at: int) -> bool:
     """Record the nonce; False when it is recorded already and has not expired."""
-    insert = pg_insert(nonces).values(
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(nonces).values(
         access_key_id=access_key_id, nonce=nonce, expires_at=expires_at
     )
     query = insert.on_conflict_do_update(

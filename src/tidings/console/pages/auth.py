@@ -21,7 +21,6 @@ from tidings.console.web import (
     csrf_ok,
     new_token,
     page,
-    too_large,
 )
 
 LOGIN_COOKIE = "tidings_console_login"
@@ -34,8 +33,6 @@ async def login(request: Request) -> Response:
         if await console.accounts.session(request.cookies.get(SESSION_COOKIE)):
             return RedirectResponse(target, status_code=303)
         return _form(request, console, target)
-    if too_large(request):
-        return _form(request, console, target, "The form is too large.", status=413)
     form = await request.form()
     username = form.get("username")
     password = form.get("password")

@@ -1,0 +1,62 @@
+"""The server's logs as a log pipeline reads them: ``--log-format json`` at debug level gives one
+JSON object a line, each request's lines carry its request id, and no secret is ever printed."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from pathlib import Path
+
+import pytest
+from alibabacloud_mpaas20201028 import models
+from alibabacloud_tea_openapi.exceptions import ClientException
+
+from tests.support.clients import new_sdk
+from tests.support.devices import Listener, bind, push_multiple
+from tests.support.servers import running_server
+
+WORKSPACE, APP_ID = "logws", "ONEXLOGS00000001"
+
+
+def test_json_lines_with_request_ids_and_no_secret(tmp_path: Path) -> None:
+    settings = {"TIDINGS_LOG_FORMAT": "json", "TIDINGS_LOG_LEVEL": "debug"}
+    with running_server("sqlite", tmp_path / "data", settings) as server:
+        server.create_app(WORKSPACE, APP_ID)
+        key_id, key_secret = server.create_key(WORKSPACE)
+        sdk = new_sdk(server, (key_id, key_secret))
+        created = sdk.create_template(
+            models.CreateTemplateRequest(
+                app_id=APP_ID, workspace_id=WORKSPACE, template_name="t", title="T", content="#a#"
+            )
+        )
+        device = Listener(server, APP_ID, WORKSPACE, tmp_path / "device.db", "--count", "1")
+        token = device.connected()["DeliveryToken"]
+        assert bind(sdk, APP_ID, WORKSPACE, token, "u1").result_code == "OK"
+        push_multiple(
+            sdk, APP_ID, WORKSPACE, "t", [("u1", uuid.uuid4().hex, {"a": "hi"})], delivery_type=3
+        )
+        assert device.messages(1)[0]["event"] == "message"
+        device.stop()
+        with pytest.raises(ClientException) as refused:
+            new_sdk(server, (key_id, "not-the-secret")).list_template_page(
+                models.ListTemplatePageRequest(app_id=APP_ID, workspace_id=WORKSPACE)
+            )
+        output = server.stop()
+
+    with sqlite3.connect(tmp_path / "device.db") as state:
+        device_secret = dict(state.execute("SELECT name, value FROM credentials"))["secret"]
+    for secret in (key_secret, device_secret):
+        assert secret not in output, "a secret reached the log"
+
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    assert lines, output
+    assert all({"time", "level", "logger", "message"} <= line.keys() for line in lines)
+    by_request = {
+        line.get("requestId"): line for line in lines if line["logger"] == "tidings.openapi"
+    }
+    made = by_request[created.body.request_id]
+    assert (made["level"], made["workspace"], made["app"]) == ("debug", WORKSPACE, APP_ID)
+    assert "CreateTemplate answered 200" in made["message"]
+    denied = by_request[refused.value.request_id]
+    assert denied["level"] == "info" and "SignatureDoesNotMatch" in denied["message"]

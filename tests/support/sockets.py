@@ -1,0 +1,80 @@
+"""Raw sockets for attacks no HTTP client would make: bodies streamed chunk by chunk, headers
+that never end, and measures of the server process they aim at (RSS, open temporary files)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class Exchange:
+    """What a raw request got: the bytes the server answered, and how much body it took."""
+
+    answer: bytes = b""
+    sent: int = 0
+    closed: bool = False  # the server closed the connection (EOF or reset)
+    _done: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def status(self) -> int:
+        return int(self.answer.split(b" ", 2)[1]) if self.answer.startswith(b"HTTP/") else 0
+
+
+def chunked_post(
+    port: int, path: str, headers: dict[str, str], chunks: Iterable[bytes]
+) -> Exchange:
+    """POST ``chunks`` with Transfer-Encoding: chunked, reading the answer while sending (the
+    server may answer and close before the body ends)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+    exchange = Exchange()
+
+    def read() -> None:
+        try:
+            while data := sock.recv(65536):
+                exchange.answer += data
+        except OSError:
+            pass
+        exchange.closed = True
+        exchange._done.set()
+
+    head = [f"POST {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Transfer-Encoding: chunked"]
+    head += [f"{name}: {value}" for name, value in headers.items()]
+    sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        for chunk in chunks:
+            if exchange.closed:
+                break
+            sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            exchange.sent += len(chunk)
+        sock.sendall(b"0\r\n\r\n")
+    except OSError:
+        pass
+    exchange._done.wait(60)
+    sock.close()
+    return exchange
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def open_bytes_under(pid: int, directory: Path) -> int:
+    """The size of the files process ``pid`` holds open under ``directory`` (deleted or not)."""
+    total = 0
+    fds = Path(f"/proc/{pid}/fd")
+    for fd in fds.iterdir():
+        try:
+            if os.readlink(fd).startswith(str(directory)):
+                total += os.stat(fd).st_size
+        except OSError:  # closed in between
+            continue
+    return total
