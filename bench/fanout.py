@@ -8,7 +8,8 @@ every device has received and acknowledged its message.
 
 In the same run, the same devices and the same burst over three floors:
 
-* bare uvicorn WebSocket, no database (floors.py ``uvicorn``: what Tidings' transport costs);
+* bare uvicorn WebSocket, no database (floors.py ``uvicorn``: the ASGI transport Tidings used
+  before its own WebSocket protocol, gateway/transport.py);
 * a bare ``asyncio.Protocol`` WebSocket server, no database (floors.py ``protocol``: handshake,
   one pre-framed message per device, acks read);
 * a Mosquitto broker it starts itself (one topic per device, QoS 1 both ways, TCP_NODELAY on),

@@ -14,7 +14,8 @@ benches (fanout.py, transports.py) drive it through its standard input and outpu
 Transports, by ``--transport``:
 
 * ``uvicorn``: uvicorn + an ASGI app (uvicorn's default WebSocket implementation, as Tidings
-  uses today), a coroutine per connection, ``await send(...)`` per message.
+  used before gateway/transport.py), a coroutine per connection, ``await send(...)`` per
+  message.
 * ``protocol``: a hand-written ``asyncio.Protocol`` with minimal RFC 6455 framing.
 * ``sansio``: the ``websockets`` library's sans-I/O ``ServerProtocol`` driven by an
   ``asyncio.Protocol``.

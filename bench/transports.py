@@ -1,8 +1,8 @@
 """WebSocket transports for the device gateway, measured on the same fan-out with no database.
 
-For each transport of floors.py (uvicorn + ASGI as Tidings uses today, a hand-written
-``asyncio.Protocol``, the ``websockets`` sans-I/O protocol, picows, and the same protocols behind
-uvicorn on one port), each run:
+For each transport of floors.py (uvicorn + ASGI as Tidings used before gateway/transport.py, a
+hand-written ``asyncio.Protocol``, the ``websockets`` sans-I/O protocol, picows, and the same
+protocols behind uvicorn on one port, the shape gateway/transport.py took), each run:
 
 1. starts the server process, connects ``--idle`` devices from a client process (fanout.py's
    light hand-written client: handshake, ``register``, ack every message), and measures the

@@ -24,7 +24,6 @@ from tidings.console.web import Console
 from tidings.console.web import too_large as console_too_large
 from tidings.contract import Status
 from tidings.draining import Drain
-from tidings.gateway import protocol
 from tidings.gateway.server import DeviceGateway
 from tidings.limits.bodies import BodyCap, BodyLimits
 from tidings.openapi.endpoint import RpcEndpoint
@@ -34,8 +33,6 @@ from tidings.services import Services
 from tidings.store import health
 from tidings.tasks import ACCEPTED, PENDING
 
-DEVICE_PATH = "/device"
-
 
 def build_app(
     settings: Settings,
@@ -43,8 +40,10 @@ def build_app(
     clock: Callable[[], float] = time.time,
     on_ready: Callable[[Services], Awaitable[None]] | None = None,
     drain: Drain | None = None,
-) -> ASGIApp:
-    """``drain``: the graceful stop the server starts on SIGTERM (draining.py)."""
+) -> Served:
+    """``drain``: the graceful stop the server starts on SIGTERM (draining.py). Devices connect
+    through ``gateway.transport.socket_class(app)``, given to uvicorn as its WebSocket
+    protocol."""
     drain = drain or Drain()
 
     @asynccontextmanager
@@ -57,7 +56,7 @@ def build_app(
             services.db, session_seconds=settings.console_session_seconds, clock=clock
         )
         app.state.console = Console(services, accounts)
-        gateway = app.state.gateway = DeviceGateway(services)
+        gateway = app.state.gateway = DeviceGateway(services, draining=lambda: drain.draining)
         await gateway.start()
         drain.serve_devices(gateway)
         services.delivery.start()
@@ -100,7 +99,7 @@ def build_app(
         console_mount(),
     ]
     starlette = Starlette(routes=routes, lifespan=lifespan)
-    return _DevicesFirst(starlette, BodyLimits(starlette, _body_caps(settings)), drain)
+    return Served(starlette, BodyLimits(starlette, _body_caps(settings)))
 
 
 def _body_caps(settings: Settings) -> Callable[[Scope], BodyCap]:
@@ -148,34 +147,14 @@ class _Rpc:
         await response(scope, receive, send)
 
 
-class _DevicesFirst:
-    """Device connections go straight to the gateway, everything else to Starlette.
+class Served:
+    """The application as uvicorn runs it: Starlette inside its body limits. ``state`` is
+    Starlette's, where the device socket (gateway/transport.py) finds the gateway: devices
+    never reach the ASGI application, uvicorn hands their upgrades to that socket."""
 
-    Starlette's router and error middleware wrap every ``send`` and ``receive`` of a WebSocket;
-    on the device path that is two extra coroutine layers per frame, for thousands of frames a
-    second, around a gateway that handles its own errors. Only ``/device`` skips them.
-    """
-
-    def __init__(self, app: Starlette, wrapped: ASGIApp, drain: Drain) -> None:
-        self._app = app
-        self._wrapped = wrapped  # ``app`` inside its middleware
-        self._drain = drain
+    def __init__(self, app: Starlette, wrapped: ASGIApp) -> None:
+        self.state = app.state
+        self._wrapped = wrapped
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket" and scope["path"] == DEVICE_PATH:
-            if self._drain.draining:
-                await _going_away(receive, send)
-            else:
-                await self._app.state.gateway(scope, receive, send)
-        else:
-            await self._wrapped(scope, receive, send)
-
-
-async def _going_away(receive: Receive, send: Send) -> None:
-    """A device connecting to a draining server is told to go elsewhere at once (1001)."""
-    if (await receive())["type"] != "websocket.connect":
-        return
-    await send({"type": "websocket.accept"})
-    reason = "server shutting down"
-    await send({"type": "websocket.send", "text": protocol.error(protocol.GOING_AWAY, reason)})
-    await send({"type": "websocket.close", "code": protocol.GOING_AWAY, "reason": reason})
+        await self._wrapped(scope, receive, send)

@@ -138,8 +138,27 @@ class Settings(BaseSettings):
     device_frame_limit: int = Field(
         default=64 * 1024,
         ge=1024,
-        description="the largest frame a device may send, in bytes; a larger one closes its "
-        "connection (1009)",
+        description="the largest message a device may send, in bytes; one announcing more "
+        "closes its connection (1009) before its payload is read",
+    )
+    device_hello_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="how long a new device connection may take to send `register` or "
+        "`resume`; then it is closed (4008)",
+    )
+    device_window: int = Field(
+        default=100,
+        ge=1,
+        le=10_000,
+        description="the most messages sent to one device and not yet acknowledged; the rest "
+        "wait in the database and are read a page at a time as acks come back",
+    )
+    device_unread_limit: int = Field(
+        default=1024 * 1024,
+        ge=64 * 1024,
+        description="bytes the server may hold for a device that does not read them; past it "
+        "the connection is dropped, its unacknowledged messages kept for its next connection",
     )
 
     max_templates_per_app: int = Field(default=100, ge=1, description="templates an app may have")

@@ -53,14 +53,35 @@ class Code(Enum):
         return self.value[1]
 
 
-class ServiceError(Exception):
-    """A request the service refuses, with the MPS code and a message naming the field at fault."""
+# Where in a call a refused value sits, as the wire nests it: ("TargetMsg", 3, "TemplateKeyValue")
+# is the TemplateKeyValue of the third TargetMsg entry. Empty: the call as a whole.
+FieldPath = tuple[str | int, ...]
 
-    def __init__(self, code: Code, detail: str) -> None:
+
+def path_of(name: str) -> FieldPath:
+    """The path a dotted field name spells: TargetMsg.3.MsgKey -> ("TargetMsg", 3, "MsgKey")."""
+    return tuple(int(part) if part.isdigit() else part for part in name.split("."))
+
+
+class ServiceError(Exception):
+    """A request the service refuses, with the MPS code and a message naming the field at fault.
+
+    ``path`` says which field it is, for an edge to point at it without reading the message:
+    the console shows the message beside the input the path names.
+    """
+
+    def __init__(self, code: Code, detail: str, path: FieldPath = ()) -> None:
         super().__init__(f"{code.label}: {detail}")
         self.code = code
         self.detail = detail
+        self.path = path
 
     @property
     def message(self) -> str:
         return str(self)
+
+
+def refused(code: Code, field: str, problem: str) -> ServiceError:
+    """The refusal of one field: the message is the field's name and the problem, the path the
+    name's parts (``refused(code, "TargetMsg.2.MsgKey", "is required")``)."""
+    return ServiceError(code, f"{field} {problem}", path_of(field))

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from tidings.errors import Code, ServiceError
+from tidings.errors import Code, refused
 from tidings.instants import LATEST_MS
 
 MAX_MAP_TEXT = 64 * 1024
@@ -40,17 +40,17 @@ def read_int(
         return default
     text = raw.strip()
     if not (text.isascii() and text.removeprefix("-").isdigit()) or len(text) > 20:
-        raise ServiceError(code, f"{field} must be a whole number, got {_show(raw)}")
+        raise refused(code, field, f"must be a whole number, got {_show(raw)}")
     value = int(text)
     if allowed is not None:
         choices = tuple(allowed)
         if value not in choices:
             listed = ", ".join(str(c) for c in choices)
-            raise ServiceError(code, f"{field} must be one of {listed}, got {value}")
+            raise refused(code, field, f"must be one of {listed}, got {value}")
     if minimum is not None and value < minimum:
-        raise ServiceError(code, f"{field} must be at least {minimum}, got {value}")
+        raise refused(code, field, f"must be at least {minimum}, got {value}")
     if maximum is not None and value > maximum:
-        raise ServiceError(code, f"{field} must be at most {maximum}, got {value}")
+        raise refused(code, field, f"must be at most {maximum}, got {value}")
     return value
 
 
@@ -63,9 +63,9 @@ def read_task_id(raw: str | None) -> int:
     """``TaskId``: a task id as the push actions answer it (decimal, at most 18 digits)."""
     text = (raw or "").strip()
     if not text:
-        raise ServiceError(Code.INVALID_PARAM, "TaskId is required")
+        raise refused(Code.INVALID_PARAM, "TaskId", "is required")
     if not (text.isascii() and text.isdigit()) or len(text) > 18:
-        raise ServiceError(Code.INVALID_PARAM, f"TaskId {raw[:40]!r} is not a task id")
+        raise refused(Code.INVALID_PARAM, "TaskId", f"{raw[:40]!r} is not a task id")
     return int(text)
 
 
@@ -78,7 +78,7 @@ def read_choice(
     options = tuple(choices)
     if raw not in options:
         listed = ", ".join(options)
-        raise ServiceError(Code.INVALID_PARAM, f"{field} must be one of {listed}, got {_show(raw)}")
+        raise refused(Code.INVALID_PARAM, field, f"must be one of {listed}, got {_show(raw)}")
     return raw
 
 
@@ -88,14 +88,12 @@ def read_text(
     """A free-text field with a length limit; control characters other than newlines refused."""
     if raw is None or raw == "":
         if required:
-            raise ServiceError(code, f"{field} is required")
+            raise refused(code, field, "is required")
         return None
     if len(raw) > max_length:
-        raise ServiceError(
-            code, f"{field} is {len(raw)} characters long; the limit is {max_length}"
-        )
+        raise refused(code, field, f"is {len(raw)} characters long; the limit is {max_length}")
     if any(ord(c) < 32 and c not in "\n\r\t" for c in raw):
-        raise ServiceError(code, f"{field} contains a control character")
+        raise refused(code, field, "contains a control character")
     return raw
 
 
@@ -103,7 +101,7 @@ def read_map(raw: str | dict | None, field: str, code: Code) -> dict[str, Any] |
     """A map field in any of its wire shapes; ``null`` and empty count as absent."""
     value = _decode_map(raw, field, code)
     if value is not None and _depth(value) > MAX_MAP_DEPTH:
-        raise ServiceError(code, f"{field} is nested more than {MAX_MAP_DEPTH} levels deep")
+        raise refused(code, field, f"is nested more than {MAX_MAP_DEPTH} levels deep")
     return value
 
 
@@ -121,7 +119,7 @@ def read_flat_map(raw: str | dict | None, field: str, code: Code) -> dict[str, s
         elif isinstance(item, bool | int | float):
             flat[key] = json.dumps(item)
         else:
-            raise ServiceError(code, f"{field}.{key} must be a string or a number")
+            raise refused(code, f"{field}.{key}", "must be a string or a number")
     return flat
 
 
@@ -134,15 +132,15 @@ def _decode_map(raw: str | dict | None, field: str, code: Code) -> dict[str, Any
     if text in ("", "null"):
         return None
     if len(text) > MAX_MAP_TEXT:
-        raise ServiceError(code, f"{field} is longer than {MAX_MAP_TEXT} characters")
+        raise refused(code, field, f"is longer than {MAX_MAP_TEXT} characters")
     try:
         value = json.loads(text)
     except (ValueError, RecursionError):
         value = _python_literal(text)
         if value is None:
-            raise ServiceError(code, f"{field} is not a JSON object: {_show(raw)}") from None
+            raise refused(code, field, f"is not a JSON object: {_show(raw)}") from None
     if not isinstance(value, dict):
-        raise ServiceError(code, f"{field} must be a JSON object, got {_show(raw)}")
+        raise refused(code, field, f"must be a JSON object, got {_show(raw)}")
     if "\\" in text or _UNSTORABLE.search(text):
         _refuse_unstorable(value, field, code)
     return value
@@ -160,7 +158,7 @@ def _refuse_unstorable(value: Any, field: str, code: Code) -> None:
         elif isinstance(item, list):
             pending.extend(item)
         elif isinstance(item, str) and _UNSTORABLE.search(item):
-            raise ServiceError(code, f"{field} holds a NUL character or a lone surrogate")
+            raise refused(code, field, "holds a NUL character or a lone surrogate")
 
 
 def _python_literal(text: str) -> Any:

@@ -22,7 +22,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from tidings.contract import status_name
+from tidings.contract import SELFBUILT, Status, status_name
 
 __all__ = ["CONTENT_TYPE", "REGISTRY", "deliveries", "render", "request"]
 
@@ -41,6 +41,7 @@ _DELIVERIES = Counter(
     ["channel", "status"],
     registry=REGISTRY,
 )
+_SELFBUILT_ACKED = _DELIVERIES.labels(SELFBUILT, status_name(Status.ACKED))
 CONNECTED = Gauge(
     "tidings_connected_devices", "Devices connected to this process", registry=REGISTRY
 )
@@ -67,6 +68,11 @@ def deliveries(made: Mapping[tuple[str | None, int], int]) -> None:
     device."""
     for (channel, status), count in made.items():
         _DELIVERIES.labels(channel or "none", status_name(status)).inc(count)
+
+
+def selfbuilt_acked(count: int) -> None:
+    """Count a batch of acks from devices (the counter's child is looked up once)."""
+    _SELFBUILT_ACKED.inc(count)
 
 
 def render(depths: Mapping[str, int], oldest_due: int | None, connected: int, now_ms: int) -> bytes:

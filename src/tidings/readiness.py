@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from tidings.services import Services
 from tidings.store.database import schema_is_current
+
+if TYPE_CHECKING:
+    from tidings.services import Services
 
 CHECK_SECONDS = 2.0
 T = TypeVar("T")

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 
 from alibabacloud_mpaas20201028 import models
 
 from tests.support.clients import new_sdk
-from tests.support.servers import Server, free_port, postgres_schema, running_server
+from tests.support.servers import (
+    Server,
+    database,
+    free_port,
+    postgres_schema,
+    require_postgres,
+    running_server,
+)
 
 
 def option(step: list[str], name: str) -> str:
@@ -72,3 +83,35 @@ def test_a_database_password_is_never_printed(tmp_path) -> None:
     assert "hunter2" not in output
     [step, _] = [shlex.split(line) for line in output.splitlines() if line.startswith("  tidings ")]
     assert option(step, "--database-url") == url.replace("postgres@", "postgres:***@", 1)
+
+
+def requests_answered(url: str) -> int:
+    """What one process's /metrics says it answered (on a new connection each time)."""
+    with urllib.request.urlopen(f"{url}/metrics", timeout=10) as answer:
+        text = answer.read().decode()
+    counted = re.findall(r"^tidings_requests_total\{[^}]*\} ([0-9.e+]+)$", text, re.MULTILINE)
+    return int(sum(float(n) for n in counted))
+
+
+def test_processes_on_postgresql_share_one_port(tmp_path) -> None:
+    """SO_REUSEPORT: a second process on the same port starts, and the kernel spreads new
+    connections over both (each counts only what it answered)."""
+    require_postgres()
+    with database("postgresql", tmp_path) as url:
+        port = free_port()
+        servers = [
+            Server(f"http://127.0.0.1:{port}", "127.0.0.1", port, tmp_path, url) for _ in range(2)
+        ]
+        for server in servers:
+            server.start()
+        try:
+            assert [s.port for s in servers] == [port, port]
+            for _ in range(40):  # unsigned: refused, and counted by the process that answered
+                request = urllib.request.Request(f"{servers[0].url}/?Action=PushMultiple")
+                with contextlib.suppress(urllib.error.HTTPError):
+                    urllib.request.urlopen(request, timeout=10).close()
+            seen = {requests_answered(servers[0].url) for _ in range(30)}
+            assert len(seen) == 2 and sum(seen) == 40, seen
+        finally:
+            for server in servers:
+                server.stop()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 from tidings.contract import DeviceAddress, Outbound, Payload, PushOptions
+from tidings.gateway.frames import FrameReader
 from tidings.gateway.hub import Connection, Hub
 
 
@@ -20,43 +20,85 @@ def item(delivery_id: int, device_pk: int = 1) -> Outbound:
 
 
 class Peer:
+    """A link that keeps what it is given; frames are read back the way a client reads them."""
+
     def __init__(self) -> None:
-        self.frames: list[str] = []
+        self.sent: list[bytes] = []
         self.closed: tuple[int, str] | None = None
 
-    async def send(self, text: str) -> None:
-        await asyncio.sleep(0)
-        self.frames.append(text)
+    def send(self, data: bytes) -> None:
+        self.sent.append(data)
 
-    async def close(self, code: int, reason: str) -> None:
+    def close(self, code: int, reason: str) -> None:
         self.closed = (code, reason)
 
+    @property
+    def frames(self) -> list[str]:
+        reader = FrameReader(1 << 20)
+        return [str(text) for _, text in reader.feed(b"".join(_masked(f) for f in self.sent))]
 
-async def test_pushes_are_written_once_each_in_order() -> None:
+
+def _masked(frame: bytes) -> bytes:
+    """A server frame as a client would send it (masked), so FrameReader can read it back."""
+    size = frame[1]
+    head = 2 + {126: 2, 127: 8}.get(size, 0)
+    return frame[:1] + bytes((frame[1] | 0x80,)) + frame[2:head] + b"\0\0\0\0" + frame[head:]
+
+
+def connection(peer: Peer, window: int = 100, now: float = 0.0) -> Connection:
+    return Connection(peer, lambda: now, window)
+
+
+def test_pushes_are_written_once_each_in_order() -> None:
     peer = Peer()
-    connection = Connection(peer.send, peer.close, 0.0)
+    sending = connection(peer)
     for delivery_id in (3, 1, 3, 2):
-        connection.push(item(delivery_id))
-    while connection._writer is not None:
-        await asyncio.sleep(0)
+        sending.push(item(delivery_id))
     assert [json.loads(f)["id"] for f in peer.frames] == [3, 1, 2]
-    assert connection.settle((1, 9, 2)) == [1, 2]  # 9 was never sent here
-    assert connection.in_flight == {3}
-    assert connection.settle((1,)) == []  # acked already
+    assert sending.settle((1, 9, 2)) == [1, 2]  # 9 was never sent here
+    assert sending.in_flight == {3}
+    assert sending.settle((1,)) == []  # acked already
 
 
-async def test_closing_sends_the_last_frame_then_closes_once() -> None:
+def test_closing_sends_the_last_frame_then_closes_once() -> None:
     peer = Peer()
-    connection = Connection(peer.send, peer.close, 0.0)
-    await connection.close(4001, "no", '{"type":"error"}')
-    await connection.close(1000, "again")
-    connection.push(item(1))
+    closing = connection(peer)
+    closing.close(4001, "no", '{"type":"error"}')
+    closing.close(1000, "again")
+    closing.push(item(1))
     assert peer.frames == ['{"type":"error"}'] and peer.closed == (4001, "no")
+
+
+def test_past_the_window_pushes_wait_until_acks_drain_half_of_it() -> None:
+    peer = Peer()
+    sending = connection(peer, window=4)
+    for delivery_id in range(1, 7):
+        sending.push(item(delivery_id))
+    assert [json.loads(f)["id"] for f in peer.frames] == [1, 2, 3, 4]
+    assert sending.behind and not sending.wants_more()
+    sending.settle((1,))
+    assert not sending.wants_more()  # 3 of 4 still in flight
+    sending.settle((2,))
+    assert sending.wants_more()  # half the window is free: read the next page
+    sending.catching_up = True
+    assert not sending.wants_more()  # one page at a time
+
+
+def test_a_connection_is_stalled_when_nothing_it_was_sent_is_acked_in_time() -> None:
+    now = [10.0]
+    sending = Connection(Peer(), lambda: now[0], 10)
+    assert not sending.stalled(100.0)  # nothing in flight: nothing to wait for
+    sending.push(item(1))
+    now[0] = 50.0
+    sending.push(item(2))
+    assert sending.stalled(20.0)  # waiting since 10
+    sending.settle((1,))
+    assert not sending.stalled(20.0)  # an ack at 50 restarts the wait
 
 
 def test_a_device_connected_twice_keeps_its_newer_connection() -> None:
     hub = Hub()
-    first, second = (Connection(Peer().send, Peer().close, t) for t in (1.0, 2.0))
+    first, second = (connection(Peer(), now=t) for t in (1.0, 2.0))
     first.device_pk = second.device_pk = 7
     assert hub.attach(first) is None
     assert hub.attach(second) is first

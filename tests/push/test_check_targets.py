@@ -41,3 +41,19 @@ def test_on_a_clean_batch_it_agrees_with_rendering() -> None:
     entries = [entry(f"u{n}", f"k{n}") for n in range(150)]  # beyond one call's 100
     checked = check_targets(entries, TEMPLATE, PushOptions(), PushLimits())
     assert checked == render_targets(entries, TEMPLATE, PushOptions(), PushLimits())
+
+
+def test_each_problem_carries_the_path_of_its_field() -> None:
+    paths = {  # an entry after a good first one -> the path of its problem
+        ("u2", "k1", None): ("TargetMsg", 2, "MsgKey"),
+        ("", "k2", None): ("TargetMsg", 2, "Target"),
+        ("u2", "k2", '{"name":"B"}'): ("TargetMsg", 2, "TemplateKeyValue"),
+        ("u2", "k2", '{"name":"' + "x" * 5000 + '","money":"1"}'): ("TargetMsg", 2),
+        ("u2", "k2", "[1]"): ("TargetMsg", 2, "TemplateKeyValue"),
+    }
+    for (target, key, values), path in paths.items():
+        second = entry(target, key) if values is None else entry(target, key, values)
+        _, problem = check_targets(
+            [entry("u1", "k1"), second], TEMPLATE, PushOptions(), PushLimits()
+        )
+        assert isinstance(problem, ServiceError) and problem.path == path, (second, problem)

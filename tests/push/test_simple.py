@@ -86,6 +86,27 @@ def test_problems_are_reported_in_the_order_a_caller_fixes_them() -> None:
     assert plan(fields, LIMITS, timezone="Asia/Shanghai", now=NOW).call.delivery_type == 5
 
 
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        ({"task_name": None}, ("TaskName",)),
+        ({"delivery_type": "4"}, ("DeliveryType",)),
+        ({"content": ""}, ("Content",)),
+        ({"uri": "a b"}, ("Uri",)),
+        ({"target_msgkey": '{"a": ""}'}, ("TargetMsgkey", "a")),
+        ({"expired_seconds": "0"}, ("ExpiredSeconds",)),
+        ({"options": OptionFields(push_style="3")}, ("PushStyle",)),
+        ({"strategy_type": "1", "strategy_content": "{}"}, ("StrategyContent", "fixedTime")),
+        ({"sms_strategy": "1"}, ("SmsStrategy",)),
+    ],
+)
+def test_each_refusal_carries_the_path_of_its_field(change: dict, path: tuple) -> None:
+    """The edges place a refusal by its path (the console beside the form's input)."""
+    with pytest.raises(ServiceError) as caught:
+        planned(**change)
+    assert caught.value.path == path, caught.value.message
+
+
 @pytest.mark.parametrize("value", ["1", "2", "3", "5", "6", "7"])
 def test_delivery_types(value: str) -> None:
     assert planned(delivery_type=value).call.delivery_type == int(value)

@@ -12,8 +12,7 @@ would give, without any query ever making that count. Expiry and revocation chan
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, MutableMapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Connection
 
@@ -26,24 +25,28 @@ OPENED = ("opened",)
 
 
 def count_new(
-    conn: Connection,
-    rows: Sequence[MutableMapping[str, Any]],
-    platforms: Sequence[str | None],
-) -> None:
-    """Count delivery rows about to be inserted and set their ``stat_pk``.
-
-    ``platforms`` holds each row's device platform (None for a row without a device).
-    """
-    facts = store.task_facts(conn, {row["task_id"] for row in rows})
-    groups: dict[tuple[int, int, str, str], list[MutableMapping[str, Any]]] = {}
-    for row, platform in zip(rows, platforms, strict=True):
-        task = facts[row["task_id"]]
-        label = platform_label(platform, task.delivery_type)
-        key = (task.id, slot_of(row["created_at"]), label, channel_label(row["channel"], label))
-        groups.setdefault(key, []).append(row)
-    for (task_id, slot, platform, channel), members in groups.items():
+    conn: Connection, made: Sequence[tuple[int, str | None, str | None]], now_ms: int
+) -> list[int]:
+    """Count deliveries about to be made at ``now_ms``, each given as (task id, channel, device
+    platform or None for a row without a device); the ``stat_pk`` of each, in order."""
+    facts = store.task_facts(conn, {task_id for task_id, _, _ in made})
+    slot = slot_of(now_ms)
+    group_of: dict[tuple[int, str | None, str | None], tuple[int, str, str]] = {}
+    sizes: Counter[tuple[int, str, str]] = Counter()
+    keys = []
+    for delivery in made:
+        key = group_of.get(delivery)
+        if key is None:
+            task_id, channel, platform = delivery
+            label = platform_label(platform, facts[task_id].delivery_type)
+            key = group_of[delivery] = (task_id, label, channel_label(channel, label))
+        sizes[key] += 1
+        keys.append(key)
+    pks: dict[tuple[int, str, str], int] = {}
+    for key, size in sizes.items():
+        task_id, platform, channel = key
         task = facts[task_id]
-        pk = store.add_pushed(
+        pks[key] = store.add_pushed(
             conn,
             {
                 "app_pk": task.app_pk,
@@ -54,10 +57,9 @@ def count_new(
                 "platform": platform,
                 "channel": channel,
             },
-            len(members),
+            size,
         )
-        for row in members:
-            row["stat_pk"] = pk
+    return [pks[key] for key in keys]
 
 
 def count(conn: Connection, facts: tuple[str, ...], stat_pks: Iterable[int | None]) -> None:

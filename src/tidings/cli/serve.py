@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import gc
 import shlex
+import socket
 from typing import Annotated, TextIO
 
 import typer
@@ -16,6 +17,7 @@ from tidings.app import build_app
 from tidings.cli.common import ConfigFile, DatabaseUrl, DataDir, console, errors, settings_from
 from tidings.config import Settings
 from tidings.draining import Drain, DrainingServer
+from tidings.gateway.transport import socket_class
 from tidings.services import Services
 
 GC_THRESHOLD = 200_000  # allocations between young collections (CPython's default: 700)
@@ -55,8 +57,9 @@ def serve(
             _print_first_steps(settings)
 
     drain = Drain()
+    app = build_app(settings, on_ready=on_ready, drain=drain)
     server_config = uvicorn.Config(
-        build_app(settings, on_ready=on_ready, drain=drain),
+        app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
@@ -65,17 +68,45 @@ def serve(
         server_header=False,
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=settings.trusted_proxies or None,
-        # Devices send their own heartbeats (gateway/server.py closes silent ones), so the
-        # WebSocket layer's pings would only add a task and a timer to every connection.
-        ws_ping_interval=None,
-        ws_ping_timeout=None,
-        ws_max_size=settings.device_frame_limit,
+        # uvicorn answers HTTP (and TLS) and hands every WebSocket upgrade to the gateway's
+        # own protocol, which serves /device.
+        ws=socket_class(app),
     )
     try:
-        DrainingServer(server_config, drain, settings.drain_seconds).run()
+        listening = _listen(settings)
+        DrainingServer(server_config, drain, settings.drain_seconds).run(sockets=[listening])
     finally:
         if lock is not None:
             lock.close()
+
+
+def _listen(settings: Settings) -> socket.socket:
+    """The API's listening socket.
+
+    On PostgreSQL it is opened with ``SO_REUSEPORT``: several ``tidings serve`` processes on one
+    machine then listen on the same port and the kernel spreads new connections over them, so
+    one process per core uses every core with no balancer in front (they already share nonces,
+    tasks and, through Redis, devices). The embedded database allows one process, which the
+    data directory's lock enforces before this runs.
+    """
+    family, kind, proto, _, address = socket.getaddrinfo(
+        settings.host, settings.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if not settings.embedded:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        errors.print(
+            f"[red]error:[/red] cannot listen on {settings.host}:{settings.port}: "
+            f"{(exc.strerror or str(exc)).lower()}",
+            highlight=False,
+        )
+        raise typer.Exit(1) from None
+    return sock
 
 
 def _tune_garbage_collection() -> None:

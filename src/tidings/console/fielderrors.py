@@ -1,16 +1,16 @@
-"""Which form field a service's refusal concerns, so the console can show it beside that field.
+"""Which form input a service's refusal concerns, so the console can show it beside that input.
 
-The domain's messages name the field at fault by its MPS parameter name ("TaskName is required",
-"StrategyContent.fixedTime ... is in the past"); a form maps those names to its inputs. The few
-codes whose message names no field are mapped by code.
+A refusal carries the path of the field at fault in MPS parameter names (``("TaskName",)``,
+``("StrategyContent", "fixedTime")``, ``("TargetMsg", 3, "MsgKey")``); each form maps those names
+to its inputs, the longest mapped start of the path winning. The few codes that concern one field
+whatever the path are mapped by code.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
-from tidings.errors import Code, ServiceError
+from tidings.errors import Code, FieldPath, ServiceError
 
 FORM = "_form"  # the error concerns the form as a whole
 
@@ -27,20 +27,17 @@ def describe(error: ServiceError) -> str:
 
 
 def field_errors(error: ServiceError, fields: Mapping[str, str]) -> dict[str, str]:
-    """``{form field: message}`` for ``error``; ``fields`` maps MPS parameter names to inputs."""
+    """``{form input: message}`` for ``error``; ``fields`` maps MPS parameter names (dotted for
+    a nested one: ``StrategyContent.time``) to inputs."""
     wire = _BY_CODE.get(error.code)
-    if wire not in fields:
-        wire = first_mentioned(error.detail, fields)
-    return {fields[wire] if wire is not None else FORM: describe(error)}
+    found = fields[wire] if wire in fields else input_for(error.path, fields)
+    return {found: describe(error)}
 
 
-def first_mentioned(text: str, names: Mapping[str, str] | list[str]) -> str | None:
-    """The name mentioned earliest in ``text`` as a whole word (``Title`` is not in ``Titles``);
-    of names mentioned at the same place, the longest (``StrategyContent.time`` over
-    ``StrategyContent``)."""
-    best: tuple[int, int, str] | None = None
-    for name in names:
-        match = re.search(rf"(?<![A-Za-z0-9]){re.escape(name)}(?![A-Za-z0-9])", text)
-        if match and (best is None or (match.start(), -len(name)) < best[:2]):
-            best = (match.start(), -len(name), name)
-    return best[2] if best else None
+def input_for(path: FieldPath, fields: Mapping[str, str]) -> str:
+    """The input of the longest start of ``path`` that ``fields`` maps, else the whole form."""
+    for end in range(len(path), 0, -1):
+        found = fields.get(".".join(str(part) for part in path[:end]))
+        if found is not None:
+            return found
+    return FORM

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from sqlalchemy import Connection
 
+from tidings import metrics
 from tidings.analytics import counters
 from tidings.contract import ACKABLE, Outcome, Status
 from tidings.store import deliveries as store
@@ -36,6 +37,9 @@ class Recorder:
         self._withdrawn: list[int] = []
         self._seen: set[int] = set()
         self._writer: asyncio.Task[None] | None = None
+        self._batches_begun = 0
+        self._batches_done = 0
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
 
     def acked(self, ids: Iterable[int]) -> None:
         self._acks.extend(ids)
@@ -63,6 +67,16 @@ class Recorder:
         if self._writer is None:
             self._writer = asyncio.get_running_loop().create_task(self._write_all())
 
+    async def written(self) -> None:
+        """Returns once everything gathered before the call is written (or its write failed):
+        the batch being written, and the next one if something waits for it."""
+        target = self._batches_begun + (1 if self._pending() else 0)
+        if self._batches_done >= target:
+            return
+        future = asyncio.get_running_loop().create_future()
+        self._waiters.append((target, future))
+        await future
+
     def _pending(self) -> bool:
         return bool(self._acks or self._opens or self._outcomes or self._withdrawn or self._seen)
 
@@ -75,6 +89,9 @@ class Recorder:
                 withdrawn, self._withdrawn = self._withdrawn, []
                 seen, self._seen = sorted(self._seen), set()
                 now_ms = int(self._clock() * 1000)
+                self._batches_begun += 1
+                if acks:
+                    metrics.selfbuilt_acked(len(acks))
                 try:
                     await self._db.write(_record, acks, opens, outcomes, withdrawn, seen, now_ms)
                 except Exception:
@@ -85,8 +102,19 @@ class Recorder:
                         len(opens),
                         len(outcomes),
                     )
+                self._batch_done()
         finally:
             self._writer = None
+
+    def _batch_done(self) -> None:
+        self._batches_done += 1
+        waiting = []
+        for target, future in self._waiters:
+            if target > self._batches_done:
+                waiting.append((target, future))
+            elif not future.done():
+                future.set_result(None)
+        self._waiters = waiting
 
     async def aclose(self) -> None:
         """Write what is gathered, then stop."""

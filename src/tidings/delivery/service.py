@@ -16,7 +16,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from tidings import metrics
+from sqlalchemy import Connection, Row
+
 from tidings.contract import (
     REVOCABLE_DAYS,
     SELFBUILT,
@@ -60,26 +61,29 @@ class Delivery:
         """Tasks in state 'accepted' with due_at <= now were committed: deliver them now."""
         self._dispatcher.wake()
 
-    async def pending(self, device_pks: Sequence[int]) -> list[Outbound]:
-        """What the self-built channel still owes these devices, oldest first."""
-        rows = await self._db.read(
-            store.pending_outbound,
-            device_pks,
-            Status.PENDING,
-            SELFBUILT,
-            int(self._clock() * 1000),
-        )
-        return outbound_from_rows(rows)
+    async def owed(
+        self, device_pks: Sequence[int], per_device: int
+    ) -> tuple[list[Outbound], list[Recall]]:
+        """What the self-built channel still owes these devices, at most ``per_device`` of each
+        kind, oldest first, in one read: pending deliveries, and the revoke frames for
+        self-built deliveries revoked within REVOCABLE_DAYS that the device has not confirmed (a
+        notification older than the revocable ones is not recalled either)."""
+        now_ms = int(self._clock() * 1000)
+        since = now_ms - REVOCABLE_DAYS * DAY_MS
 
-    async def pending_recalls(self, device_pks: Sequence[int]) -> list[Recall]:
-        """The revoke frames these devices are owed: self-built deliveries revoked within
-        REVOCABLE_DAYS that the device has not confirmed (a notification older than the
-        revocable ones is not recalled either)."""
-        since = int(self._clock() * 1000) - REVOCABLE_DAYS * DAY_MS
-        rows = await self._db.read(
-            store.pending_recalls, device_pks, Status.REVOKED, SELFBUILT, since
-        )
-        return [Recall(row.id, row.device_pk, row.task_id, row.msg_key) for row in rows]
+        def read(conn: Connection) -> tuple[list[Row], list[Row]]:
+            pending = store.pending_outbound(
+                conn, device_pks, Status.PENDING, SELFBUILT, now_ms, per_device
+            )
+            recalls = store.pending_recalls(
+                conn, device_pks, Status.REVOKED, SELFBUILT, since, per_device
+            )
+            return pending, recalls
+
+        pending, recalls = await self._db.read(read)
+        return outbound_from_rows(pending), [
+            Recall(row.id, row.device_pk, row.task_id, row.msg_key) for row in recalls
+        ]
 
     def revoke_confirmed(self, ids: Iterable[int]) -> None:
         self._recorder.withdrawn(ids)
@@ -96,8 +100,13 @@ class Delivery:
             )
 
     def acked(self, ids: Sequence[int]) -> None:
-        metrics.deliveries({(SELFBUILT, Status.ACKED): len(ids)})
+        """Devices acknowledged these self-built deliveries (written, and counted in the
+        metrics, with the others of the recorder's next batch)."""
         self._recorder.acked(ids)
+
+    async def acks_written(self) -> None:
+        """Returns once every ack reported so far is written (or its write failed)."""
+        await self._recorder.written()
 
     def opened(self, device_pk: int, ids: Iterable[int]) -> None:
         self._recorder.opened(device_pk, ids)

@@ -7,7 +7,7 @@ counted and handed over the same way.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from sqlalchemy import Connection
 
@@ -27,13 +27,60 @@ class Written(NamedTuple):
     made: list[tuple[str | None, int]]  # (channel, status) of each delivery written
 
 
+# The columns write_planned fills, in the order of its row tuples; the rest start empty.
+DELIVERY_COLUMNS = (
+    "task_id",
+    "message_pk",
+    "app_pk",
+    "device_pk",
+    "user_id",
+    "channel",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+    "expires_at",
+    "updated_at",
+    "stat_pk",
+)
+
+
 def write_planned(
     conn: Connection, planned: Sequence[tuple[TaskRow, PushOptions, Planned]], now_ms: int
 ) -> Written:
-    """Insert the planned deliveries, counted for analytics."""
-    rows = [_row(task, plan, now_ms) for task, _, plan in planned]
-    counters.count_new(conn, rows, [p.device.platform if p.device else None for _, _, p in planned])
-    ids = store.insert_deliveries(conn, rows)
+    """Insert the planned deliveries, counted for analytics.
+
+    Rows are tuples in ``DELIVERY_COLUMNS`` order, built in one pass: a dispatch of 100 user
+    targets writes 100 rows, and a dict per row, read back by name, cost more than the insert.
+    """
+    stat_pks = counters.count_new(
+        conn,
+        [
+            (task.id, plan.channel, plan.device.platform if plan.device else None)
+            for task, _, plan in planned
+        ],
+        now_ms,
+    )
+    lease = now_ms + VENDOR_LEASE_MS
+    rows = [
+        (
+            task.id,
+            plan.message.pk,
+            task.app_pk,
+            plan.device.pk if plan.device else None,
+            plan.user_id,
+            plan.channel,
+            plan.status,
+            0,
+            lease if _leased(plan) else None,
+            now_ms,
+            task.expires_at,
+            now_ms,
+            stat_pk,
+        )
+        for (task, _, plan), stat_pk in zip(planned, stat_pks, strict=True)
+    ]
+    ids = store.insert_deliveries(conn, DELIVERY_COLUMNS, rows)
     outbound = [
         build_outbound(
             delivery_id,
@@ -47,25 +94,9 @@ def write_planned(
         for delivery_id, (task, options, plan) in zip(ids, planned, strict=True)
         if plan.device is not None and plan.status == Status.PENDING
     ]
-    return Written(outbound, [(row["channel"], row["status"]) for row in rows])
+    return Written(outbound, [(plan.channel, plan.status) for _, _, plan in planned])
 
 
-def _row(task: TaskRow, planned: Planned, now_ms: int) -> dict[str, Any]:
-    vendor = planned.channel not in (None, SELFBUILT) and planned.status == Status.PENDING
-    return {
-        "task_id": task.id,
-        "message_pk": planned.message.pk,
-        "app_pk": task.app_pk,
-        "device_pk": planned.device.pk if planned.device else None,
-        "user_id": planned.user_id,
-        "channel": planned.channel,
-        "status": planned.status,
-        "reason": None,
-        "attempts": 0,
-        "next_attempt_at": now_ms + VENDOR_LEASE_MS if vendor else None,
-        "created_at": now_ms,
-        "expires_at": task.expires_at,
-        "updated_at": now_ms,
-        "acked_at": None,
-        "opened_at": None,
-    }
+def _leased(planned: Planned) -> bool:
+    """A vendor delivery handed over at once: due again when its lease runs out."""
+    return planned.channel not in (None, SELFBUILT) and planned.status == Status.PENDING

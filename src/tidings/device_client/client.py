@@ -27,7 +27,7 @@ from tidings.device_client import reconnect
 from tidings.device_client.state import DeviceState
 
 # Close codes after which reconnecting cannot help (docs/device-protocol.md).
-FINAL_CODES = frozenset({1003, 1007, 1008, 1009, 4000, 4001, 4004})
+FINAL_CODES = frozenset({1002, 1003, 1007, 1008, 1009, 4000, 4001, 4004})
 # 1001 (going away: the server is stopping) is not final: connect again, maybe elsewhere.
 
 

@@ -97,8 +97,7 @@ class Devices:
             "created_at": now,
             "last_seen_at": now,
         }
-        await self._db.write(store.insert_device, values)
-        row = await self._db.read(store.find, app_pk, values["token"])
+        row = await self._db.write(store.insert_device, values)
         return Device.from_row(row), secret
 
     async def authenticate(self, app_pk: int, token: str, secret: str) -> Device | None:

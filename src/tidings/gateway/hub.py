@@ -1,97 +1,113 @@
-"""The devices connected to this process, and the writing side of each connection.
+"""The devices connected to this process, and the sending side of each connection.
 
-A delivery is pushed onto its connection's queue and written by a task that exists only while
-the queue has something in it, so an idle connection costs no task of its own; the same queue
-keeps one slow device from holding up a burst to every other one. ``in_flight`` holds the ids
-sent and not yet acknowledged on this connection: it drops a delivery pushed twice (dispatch
-racing the resend on connect) and is the list of acks this connection may make. ``recalled`` does
-the same for revoke frames and the confirmations they call for.
+A connection writes through its ``Link`` (gateway/transport.py), which frames nothing itself:
+every frame arrives as finished bytes and is written with the others of the same loop turn, so
+a burst costs no task and no await per message. ``in_flight`` holds the ids sent and not yet
+acknowledged on this connection: it drops a delivery pushed twice (dispatch racing the resend on
+connect), is the list of acks this connection may make, and is the flow-control window: past
+``window`` unacknowledged messages a push is left in the database (``behind``), and the gateway
+reads the next page once acks have drained half the window. ``recalled`` does the same for
+revoke frames and the confirmations they call for.
 """
 
 from __future__ import annotations
 
-import asyncio
-import collections
-import contextlib
-import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from typing import Protocol
 
 from tidings.contract import Outbound, Recall
-from tidings.gateway import protocol
+from tidings.gateway import frames, protocol
 
-log = logging.getLogger("tidings.gateway")
 
-Send = Callable[[str], Awaitable[None]]
-Close = Callable[[int, str], Awaitable[None]]
+class Link(Protocol):
+    def send(self, data: bytes) -> None:
+        """Queue one finished frame; written with the others at the end of this loop turn."""
+
+    def close(self, code: int, reason: str) -> None:
+        """Send what is queued, then the close frame, and close the connection."""
 
 
 class Connection:
     __slots__ = (
-        "_close",
-        "_queue",
-        "_send",
-        "_writer",
+        "_clock",
+        "_link",
+        "behind",
+        "catching_up",
         "closed",
         "device_pk",
         "in_flight",
         "last_heard",
         "recalled",
+        "waiting_since",
+        "window",
     )
 
-    def __init__(self, send: Send, close: Close, now: float) -> None:
-        self._send = send
-        self._close = close
-        self._queue: collections.deque[str] = collections.deque()
-        self._writer: asyncio.Task[None] | None = None
+    def __init__(self, link: Link, clock: Callable[[], float], window: int) -> None:
+        self._link = link
+        self._clock = clock
+        self.window = window
         self.device_pk = 0
         self.in_flight: set[int] = set()
         self.recalled: set[int] = set()
-        self.last_heard = now
+        self.last_heard = self.waiting_since = clock()
+        self.behind = False  # a push was left for later: the window was full
+        self.catching_up = False  # the gateway is reading the next page for this connection
         self.closed = False
 
     def push(self, item: Outbound) -> None:
-        if item.id in self.in_flight or self.closed:
+        in_flight = self.in_flight
+        if item.id in in_flight or self.closed:
             return
-        self.in_flight.add(item.id)
-        self.write(protocol.message(item))
+        if len(in_flight) >= self.window:
+            self.behind = True
+            return
+        if not in_flight:
+            self.waiting_since = self._clock()
+        in_flight.add(item.id)
+        self._link.send(frames.text(protocol.message(item)))
 
     def recall(self, item: Recall) -> None:
         if item.id in self.recalled or self.closed:
             return
         self.recalled.add(item.id)
-        self.write(protocol.revoke(item))
+        self._link.send(frames.text(protocol.revoke(item)))
 
     def write(self, text: str) -> None:
-        self._queue.append(text)
-        if self._writer is None:
-            self._writer = asyncio.get_running_loop().create_task(self._drain())
+        if not self.closed:
+            self._link.send(frames.text(text))
 
     def settle(self, ids: tuple[int, ...]) -> list[int]:
         """The acknowledged ids this connection was sent; others are ignored."""
-        return _take(self.in_flight, ids)
+        known = _take(self.in_flight, ids)
+        if known:
+            self.waiting_since = self._clock()
+        return known
 
     def withdrawn(self, ids: tuple[int, ...]) -> list[int]:
         """The confirmed revocations this connection was sent; others are ignored."""
         return _take(self.recalled, ids)
 
-    async def _drain(self) -> None:
-        try:
-            while self._queue and not self.closed:
-                await self._send(self._queue.popleft())
-        except Exception:  # the peer went away mid-write; the receive loop sees it too
-            self.closed = True
-        finally:
-            self._writer = None
+    def wants_more(self) -> bool:
+        """Messages were left waiting and acks have emptied half the window."""
+        return (
+            self.behind
+            and not self.catching_up
+            and not self.closed
+            and len(self.in_flight) <= self.window // 2
+        )
 
-    async def close(self, code: int, reason: str, last_frame: str | None = None) -> None:
+    def stalled(self, deadline: float) -> bool:
+        """Messages are in flight and none was acknowledged since ``deadline``."""
+        return bool(self.in_flight) and self.waiting_since < deadline
+
+    def close(self, code: int, reason: str, last_frame: str | None = None) -> None:
         """Close with ``code``; ``last_frame`` (the protocol's error frame) is sent first."""
         if self.closed:
             return
         self.closed = True
-        with contextlib.suppress(Exception):
-            if last_frame is not None:
-                await self._send(last_frame)
-            await self._close(code, reason)
+        if last_frame is not None:
+            self._link.send(frames.text(last_frame))
+        self._link.close(code, reason)
 
 
 def _take(sent: set[int], ids: tuple[int, ...]) -> list[int]:
@@ -127,6 +143,9 @@ class Hub:
 
     def silent_since(self, deadline: float) -> list[Connection]:
         return [c for c in self._connections.values() if c.last_heard < deadline]
+
+    def stalled_since(self, deadline: float) -> list[Connection]:
+        return [c for c in self._connections.values() if c.stalled(deadline)]
 
     def __len__(self) -> int:
         return len(self._connections)

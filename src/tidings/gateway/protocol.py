@@ -29,7 +29,8 @@ SERVER_ERROR = 1011
 REPLACED = 4000  # the same device connected again; the newer connection wins
 REFUSED = 4001  # resume with an unknown DeliveryToken or a wrong secret
 UNKNOWN_APP = 4004  # no such AppId in that WorkspaceId
-SILENT = 4008  # nothing heard for too long (missed heartbeats)
+SILENT = 4008  # nothing heard for too long (missed heartbeats), or no register/resume in time
+SLOW = 4009  # messages sent and not acknowledged for too long
 
 MAX_TEXT_FIELD = 256
 MAX_IDS_PER_ACK = 1000
@@ -216,28 +217,28 @@ def error(code: int, reason: str) -> str:
     return _encode({"type": "error", "code": code, "reason": reason})
 
 
+_string = json.encoder.encode_basestring  # a JSON string, as json.dumps(ensure_ascii=False)
+
+
 def message(item: Outbound) -> str:
+    """The message frame, written straight as text: it is built for every delivery sent."""
     payload = item.payload
     options = item.options
-    frame = {
-        "type": "message",
-        "id": item.id,
-        "taskId": str(payload.task_id),
-        "msgKey": payload.msg_key,
-        "title": payload.title,
-        "content": payload.content,
-        "uri": payload.uri,
-        "extendedParams": payload.extended_params,
-        "notifyType": options.notify_type,
-        "silent": options.silent,
-        "pushAction": options.push_action,
-        "expiresAt": payload.expires_at,
-    }
+    uri = payload.uri
+    styled = ""
     if options.push_style or options.image_urls or options.icon_urls:
-        frame.update(
-            pushStyle=options.push_style, imageUrls=options.image_urls, iconUrls=options.icon_urls
+        styled = (
+            f',"pushStyle":{_encode(options.push_style)},"imageUrls":{_encode(options.image_urls)}'
+            f',"iconUrls":{_encode(options.icon_urls)}'
         )
-    return _encode(frame)
+    return (
+        f'{{"type":"message","id":{int(item.id)},"taskId":{_string(str(payload.task_id))}'
+        f',"msgKey":{_string(payload.msg_key)},"title":{_string(payload.title)}'
+        f',"content":{_string(payload.content)},"uri":{"null" if uri is None else _string(uri)}'
+        f',"extendedParams":{_encode(payload.extended_params)}'
+        f',"notifyType":{_string(options.notify_type)},"silent":{int(options.silent)}'
+        f',"pushAction":{int(options.push_action)},"expiresAt":{int(payload.expires_at)}{styled}}}'
+    )
 
 
 def revoke(item: Recall) -> str:
@@ -247,7 +248,7 @@ def revoke(item: Recall) -> str:
     )
 
 
-def _encode(frame: dict[str, Any]) -> str:
+def _encode(frame: object) -> str:
     return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
 
 

@@ -1,24 +1,28 @@
-"""The WebSocket endpoint devices connect to (``/device``), on the same server as the OpenAPI.
+"""The device gateway: a session per connection, driving the protocol (gateway/protocol.py) with
+the frames the transport (gateway/transport.py) reads, and sending devices what they are owed.
 
-Each connection is one loop: read a frame, let the protocol turn it into an event, act on it.
-Only that loop reads; writes go through the connection's queue (gateway/hub.py). A violation
-closes that connection alone, with the protocol's code and reason.
+Frames are handled as they are read, with no task: acks, opens, confirmations and pings need no
+await. A frame that needs the database (register, resume, report) runs as the session's one task,
+and the frames that come meanwhile wait for it, in order. A violation closes that connection
+alone, with the protocol's code and reason. Connections are bounded: a first frame within
+``device_hello_seconds``; at most ``device_window`` unacknowledged messages, the rest read from
+the database page by page as acks come back; a connection whose messages go unacknowledged for
+as long as a silent one is closed (4009).
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING
-
-from starlette.types import Receive, Scope, Send
 
 from tidings.errors import ServiceError
 from tidings.gateway import protocol
-from tidings.gateway.hub import Connection, Hub
+from tidings.gateway.hub import Connection, Hub, Link
 from tidings.gateway.protocol import (
     Ack,
     DeviceProtocol,
@@ -28,8 +32,10 @@ from tidings.gateway.protocol import (
     Report,
     Resume,
     Revoked,
+    State,
     Violation,
 )
+from tidings.gateway.transport import Outbox
 
 if TYPE_CHECKING:
     from tidings.services import Services
@@ -40,16 +46,108 @@ log = logging.getLogger("tidings.gateway")
 SILENT_HEARTBEATS = 2.5
 
 
+class Session:
+    """One device connection, from the upgrade to the socket's end."""
+
+    __slots__ = ("_backlog", "_deadline", "_gateway", "_task", "connection", "machine")
+
+    def __init__(self, gateway: DeviceGateway, link: Link) -> None:
+        self._gateway = gateway
+        self.connection = Connection(link, gateway.clock, gateway.window)
+        self.machine = DeviceProtocol(gateway.frame_limit)
+        self._backlog: collections.deque[str | bytes] | None = None  # frames waiting for _task
+        self._task: asyncio.Task[None] | None = None
+        self._deadline: asyncio.TimerHandle | None = asyncio.get_running_loop().call_later(
+            gateway.hello_seconds, self._too_late
+        )
+
+    def received(self, data: str | bytes) -> None:
+        if self._backlog is not None:
+            self._backlog.append(data)
+            return
+        connection = self.connection
+        if connection.closed:
+            return
+        connection.last_heard = self._gateway.clock()
+        try:
+            work = self._gateway.handle(self.machine.receive(data), self)
+        except Violation as violation:
+            self.refuse(violation)
+            return
+        if work is not None:
+            self._backlog = collections.deque()
+            self._task = asyncio.get_running_loop().create_task(self._run(work))
+
+    async def _run(self, work: Awaitable[None]) -> None:
+        try:
+            await work
+        except Violation as violation:
+            self.refuse(violation)
+        except Exception:
+            log.exception("device connection failed")
+            self.refuse(Violation(protocol.SERVER_ERROR, "server error"))
+        self._task = None
+        backlog, self._backlog = self._backlog, None
+        while backlog:
+            self.received(backlog.popleft())
+            if self._backlog is not None:  # another frame needs the database: it goes first
+                self._backlog.extend(backlog)
+                return
+
+    def ready(self) -> None:
+        self.machine.ready()
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _too_late(self) -> None:
+        self._deadline = None
+        if self.machine.state is State.HELLO and self._task is None:
+            seconds = self._gateway.hello_seconds
+            self.refuse(Violation(protocol.SILENT, f"no register or resume within {seconds:g} s"))
+
+    def refuse(self, violation: Violation) -> None:
+        last_frame = self.machine.close(violation.code, violation.reason)
+        self.connection.close(violation.code, violation.reason, last_frame)
+
+    def go_away(self) -> None:
+        code, reason = protocol.GOING_AWAY, "server shutting down"
+        self.connection.close(code, reason, protocol.error(code, reason))
+
+    def lost(self) -> None:
+        """The socket closed (or the peer sent its close frame)."""
+        connection = self.connection
+        connection.closed = True
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+        self._gateway.forget(self)
+
+
 class DeviceGateway:
-    def __init__(self, services: Services, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        services: Services,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        draining: Callable[[], bool] = lambda: False,
+    ) -> None:
+        """``draining``: whether the server is stopping (draining.py), when a device that
+        connects is told at once to go elsewhere."""
         settings = services.settings
         self._services = services
-        self._clock = clock
+        self._draining = draining
+        self.clock = clock
         self._heartbeat = settings.device_heartbeat_seconds
-        self._max_frame = settings.device_frame_limit
+        self.frame_limit = settings.device_frame_limit
+        self.hello_seconds = settings.device_hello_seconds
+        self.window = settings.device_window
+        self.unread_limit = settings.device_unread_limit
         self.hub = Hub()
+        self.outbox = Outbox()
+        self._sessions: set[Session] = set()
         self._reaper: asyncio.Task[None] | None = None
-        self._closing: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()  # held until done
 
     async def start(self) -> None:
         services = self._services
@@ -63,78 +161,64 @@ class DeviceGateway:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reaper
 
+    def open(self, link: Link) -> Session:
+        """A device connected (its WebSocket handshake is done)."""
+        session = Session(self, link)
+        self._sessions.add(session)
+        if self._draining():
+            session.go_away()
+        return session
+
+    def forget(self, session: Session) -> None:
+        if session not in self._sessions:
+            return
+        self._sessions.discard(session)
+        connection = session.connection
+        if connection.device_pk and self.hub.detach(connection):
+            self._spawn(self._services.broker.detach(connection.device_pk))
+
     def go_away(self) -> None:
         """Close every device connection with 1001 (going away): the server is stopping, and
-        devices connect again, to another server or to this one once it is back."""
-        code, reason = protocol.GOING_AWAY, "server shutting down"
-        for connection in self.hub.silent_since(float("inf")):
-            closing = asyncio.get_running_loop().create_task(
-                connection.close(code, reason, protocol.error(code, reason))
-            )
-            self._closing.add(closing)
-            closing.add_done_callback(self._closing.discard)
+        devices connect again, to this server once it is back or to another one."""
+        for session in list(self._sessions):
+            session.go_away()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (await receive())["type"] != "websocket.connect":
-            return
-        await send({"type": "websocket.accept"})
-
-        async def send_text(text: str) -> None:
-            await send({"type": "websocket.send", "text": text})
-
-        async def close(code: int, reason: str) -> None:
-            await send({"type": "websocket.close", "code": code, "reason": reason})
-
-        connection = Connection(send_text, close, self._clock())
-        machine = DeviceProtocol(self._max_frame)
-        try:
-            while True:
-                message = await receive()
-                if message["type"] != "websocket.receive":
-                    break
-                connection.last_heard = self._clock()
-                event = machine.receive(message.get("text", message.get("bytes")))
-                await self._handle(event, machine, connection)
-        except Violation as violation:
-            await self._refuse(connection, machine, violation)
-        except Exception:
-            log.exception("device connection failed")
-            await self._refuse(
-                connection, machine, Violation(protocol.SERVER_ERROR, "server error")
-            )
-        finally:
-            connection.closed = True
-            if connection.device_pk and self.hub.detach(connection):
-                await self._services.broker.detach(connection.device_pk)
-
-    async def _handle(self, event: Event, machine: DeviceProtocol, connection: Connection) -> None:
-        delivery = self._services.delivery
+    def handle(self, event: Event, session: Session) -> Awaitable[None] | None:
+        """Act on ``event``; what needs the database comes back as an awaitable to run."""
+        connection = session.connection
         match event:
             case Ack(ids):
                 known = connection.settle(ids)
                 if known:
-                    delivery.acked(known)
+                    self._services.delivery.acked(known)
+                    if connection.wants_more():
+                        self._catch_up(connection)
             case Open(delivery_id):
-                delivery.opened(connection.device_pk, (delivery_id,))
+                self._services.delivery.opened(connection.device_pk, (delivery_id,))
             case Revoked(ids):
                 withdrawn = connection.withdrawn(ids)
                 if withdrawn:
-                    delivery.revoke_confirmed(withdrawn)
-            case Report(vendor, token):
-                try:
-                    await self._services.devices.report_vendor(connection.device_pk, vendor, token)
-                except ServiceError as error:
-                    raise Violation(protocol.POLICY, error.detail[:120]) from None
-                connection.write(protocol.reported(vendor))
+                    self._services.delivery.revoke_confirmed(withdrawn)
+            case Report():
+                return self._report(event, connection)
             case Register() | Resume():
-                await self._hello(event, machine, connection)
+                return self._hello(event, session)
             case _:
                 connection.write(protocol.PONG)
+        return None
 
-    async def _hello(
-        self, event: Register | Resume, machine: DeviceProtocol, connection: Connection
-    ) -> None:
+    async def _report(self, event: Report, connection: Connection) -> None:
+        try:
+            await self._services.devices.report_vendor(
+                connection.device_pk, event.vendor, event.token
+            )
+        except ServiceError as error:
+            raise Violation(protocol.POLICY, error.detail[:120]) from None
+        connection.write(protocol.reported(event.vendor))
+
+    async def _hello(self, event: Register | Resume, session: Session) -> None:
         services = self._services
+        connection = session.connection
         try:
             app = await services.tenancy.resolve_app(event.workspace_id, event.app_id, None)
         except ServiceError:
@@ -152,26 +236,49 @@ class DeviceGateway:
             device = found
             services.delivery.seen(device.pk)
             hello = protocol.resumed(device.token, self._heartbeat)
+        if connection.closed:
+            return
         connection.device_pk = device.pk
-        machine.ready()
+        session.ready()
         # Presence first: it may wait on Redis, and until the hello is written the connection
         # must not be in the hub, where a poke or the reaper would send it messages before the
         # reply the device is waiting for.
         await services.broker.attach(device.pk)
+        if connection.closed:  # it left meanwhile, and its close found it in no hub
+            await services.broker.detach(device.pk)
+            return
         replaced = self.hub.attach(connection)
         connection.write(hello)
         if replaced is not None:
             reason = "the device connected again"
-            await replaced.close(
-                protocol.REPLACED, reason, protocol.error(protocol.REPLACED, reason)
-            )
-        await self._send_owed([device.pk])
+            replaced.close(protocol.REPLACED, reason, protocol.error(protocol.REPLACED, reason))
+        if isinstance(event, Resume):  # a device registered just now is owed nothing yet
+            await self._send_owed([device.pk])
 
-    async def _refuse(
-        self, connection: Connection, machine: DeviceProtocol, violation: Violation
-    ) -> None:
-        last_frame = machine.close(violation.code, violation.reason)
-        await connection.close(violation.code, violation.reason, last_frame)
+    def _catch_up(self, connection: Connection) -> None:
+        """Acks drained the window of a connection that was left messages: read its next page
+        once those acks are written (until then they would read as still pending)."""
+        connection.catching_up = True
+
+        async def next_page() -> None:
+            try:
+                await self._services.delivery.acks_written()
+                connection.behind = False
+                if not connection.closed:
+                    await self._send_owed([connection.device_pk])
+            except Exception:
+                log.exception("reading a device's next page of deliveries failed")
+            finally:
+                connection.catching_up = False
+            if connection.wants_more():  # the acks for this page came while it was read
+                self._catch_up(connection)
+
+        self._spawn(next_page())
+
+    def _spawn(self, work: Coroutine[None, None, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _poked(self, device_pks: list[int]) -> None:
         """There is news (deliveries, revocations) for some devices, maybe connected here."""
@@ -180,30 +287,42 @@ class DeviceGateway:
             await self._send_owed(here)
 
     async def _send_owed(self, device_pks: list[int]) -> None:
-        """What these devices are owed: pending deliveries, then revoke frames."""
-        delivery = self._services.delivery
-        for item in await delivery.pending(device_pks):
+        """What these devices are owed, a window's worth each: pending deliveries, then revoke
+        frames. What does not fit comes as acks make room."""
+        pending, recalls = await self._services.delivery.owed(device_pks, self.window)
+        paged: collections.Counter[int] = collections.Counter()
+        for item in pending:
+            paged[item.device.pk] += 1
             connection = self.hub.get(item.device.pk)
             if connection is not None:
                 connection.push(item)
-        for recall in await delivery.pending_recalls(device_pks):
+        for device_pk, count in paged.items():
+            connection = self.hub.get(device_pk)
+            if count == self.window and connection is not None:
+                connection.behind = True  # a full page: more may wait behind it
+        for recall in recalls:
             connection = self.hub.get(recall.device_pk)
             if connection is not None:
                 connection.recall(recall)
 
     async def _reap(self) -> None:
-        """Close connections that stopped sending heartbeats; with other processes about,
-        send the devices here what a lost poke may have left pending."""
+        """Close connections that stopped sending heartbeats or acknowledging what they are
+        sent; with other processes about, send the devices here what a lost poke may have
+        left pending."""
         while True:
             await asyncio.sleep(self._heartbeat)
-            deadline = self._clock() - SILENT_HEARTBEATS * self._heartbeat
-            for connection in self.hub.silent_since(deadline):
-                reason = "no heartbeat"
-                await connection.close(
-                    protocol.SILENT, reason, protocol.error(protocol.SILENT, reason)
-                )
+            deadline = self.clock() - SILENT_HEARTBEATS * self._heartbeat
+            self._close_all(self.hub.silent_since(deadline), protocol.SILENT, "no heartbeat")
+            self._close_all(
+                self.hub.stalled_since(deadline), protocol.SLOW, "messages not acknowledged"
+            )
             if self._services.broker.shared:
                 try:
                     await self._poked(self.hub.device_pks())
                 except Exception:
                     log.exception("re-sending pending deliveries failed")
+
+    @staticmethod
+    def _close_all(connections: list[Connection], code: int, reason: str) -> None:
+        for connection in connections:
+            connection.close(code, reason, protocol.error(code, reason))

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tidings.delivery.audience import Audience, Window
-from tidings.errors import Code, ServiceError
+from tidings.errors import Code, refused
 from tidings.fields import read_instant, read_int
 from tidings.push.call import CallFields, finish, read_task_name
 from tidings.push.models import CallSpec, PushLimits, PushPlan, RenderedMessage
@@ -60,19 +60,20 @@ def check_call(
         allowed=KNOWN_TYPES,
     )
     if delivery_type is None:
-        raise ServiceError(Code.DELIVERY_TYPE_NOT_SUPPORTED, "DeliveryType is required")
+        raise refused(Code.DELIVERY_TYPE_NOT_SUPPORTED, "DeliveryType", "is required")
     if delivery_type not in DEVICE_TYPES:
         code = Code.BROADCAST_ONLY_SUPPORT_BY_DEVICE
         if delivery_type != USER_TARGET:
             code = Code.DELIVERY_TYPE_NOT_SUPPORTED
-        raise ServiceError(
+        raise refused(
             code,
-            f"DeliveryType {delivery_type}: a broadcast goes to every device of a platform; "
+            "DeliveryType",
+            f"{delivery_type}: a broadcast goes to every device of a platform; "
             "use 1 (Android), 2 (iOS) or 7 (HarmonyOS)",
         )
     if not fields.template_name:
-        raise ServiceError(Code.NEED_TEMPLATE, "TemplateName is required")
-    msg_key = check_msg_key(fields.msg_key or "", "Msgkey", {})
+        raise refused(Code.NEED_TEMPLATE, "TemplateName", "is required")
+    msg_key = check_msg_key(fields.msg_key or "", "Msgkey", {}, ("Msgkey",))
     call = finish(fields, task_name, delivery_type, limits, timezone=timezone, now=now)
     return call, read_audience(fields, DEVICE_TYPES[delivery_type]), msg_key
 
@@ -89,9 +90,10 @@ def read_audience(fields: BroadcastFields, platform: str) -> Audience:
         bound = Window()
     if status in (ALL, UNBOUND):
         if mode == PERIODS and not fields.unbind_period:
-            raise ServiceError(
+            raise refused(
                 Code.INVALID_PARAM,
-                f"UnBindPeriod is required with PushStatus {status} "
+                "UnBindPeriod",
+                f"is required with PushStatus {status} "
                 "(1: 7 days, 2: 15 days, 3: 60 days, 4: any time)",
             )
         unbound = read_window(
@@ -114,13 +116,14 @@ def read_window(
     since = read_instant(start, f"{prefix}StartTime", Code.INVALID_PARAM)
     until = read_instant(end, f"{prefix}EndTime", Code.INVALID_PARAM)
     if since is None or until is None:
-        raise ServiceError(
+        raise refused(
             Code.INVALID_PARAM,
-            f"TimeMode 1 needs {prefix}StartTime and {prefix}EndTime (epoch milliseconds)",
+            "TimeMode",
+            f"1 needs {prefix}StartTime and {prefix}EndTime (epoch milliseconds)",
         )
     if until < since:
-        raise ServiceError(
-            Code.INVALID_PARAM, f"{prefix}EndTime {until} is before {prefix}StartTime {since}"
+        raise refused(
+            Code.INVALID_PARAM, f"{prefix}EndTime", f"{until} is before {prefix}StartTime {since}"
         )
     return Window(since=since, until=until)
 
@@ -143,6 +146,8 @@ def plan(
     names the devices."""
     title, content, uri = render_once(raw_values, template)
     message = RenderedMessage(msg_key, "", title, content, uri, None)
-    check_size(message, unified_size(call.options), limits, "TemplateKeyValue")
+    check_size(
+        message, unified_size(call.options), limits, "TemplateKeyValue", ("TemplateKeyValue",)
+    )
     row = template.template
     return PushPlan(BROADCAST, call, row.pk, row.name, [message], audience.to_json())

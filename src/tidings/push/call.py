@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tidings.errors import Code, ServiceError
+from tidings.errors import Code, refused
 from tidings.fields import read_int, read_text
 from tidings.push.models import CallSpec, PushLimits
 from tidings.push.options import OptionFields, read_options
@@ -34,7 +34,7 @@ class CallFields:
 
 def read_task_name(raw: str | None) -> str:
     if not raw:
-        raise ServiceError(Code.TASKNAME_NULL, "TaskName is required")
+        raise refused(Code.TASKNAME_NULL, "TaskName", "is required")
     name = read_text(raw, "TaskName", Code.INVALID_PARAM, max_length=MAX_TASK_NAME)
     assert name is not None
     return name
@@ -43,7 +43,7 @@ def read_task_name(raw: str | None) -> str:
 def read_delivery_type(raw: str | None, allowed: tuple[int, ...]) -> int:
     value = read_int(raw, "DeliveryType", Code.DELIVERY_TYPE_NOT_SUPPORTED, allowed=allowed)
     if value is None:
-        raise ServiceError(Code.DELIVERY_TYPE_NOT_SUPPORTED, "DeliveryType is required")
+        raise refused(Code.DELIVERY_TYPE_NOT_SUPPORTED, "DeliveryType", "is required")
     return value
 
 
@@ -67,13 +67,14 @@ def finish(
 
 def read_expired_seconds(raw: str | None, limits: PushLimits) -> int:
     if raw is None or raw == "":
-        raise ServiceError(Code.EXPIREDSECONDS_WRONG, "ExpiredSeconds is required")
+        raise refused(Code.EXPIREDSECONDS_WRONG, "ExpiredSeconds", "is required")
     value = read_int(raw, "ExpiredSeconds", Code.EXPIREDSECONDS_WRONG, minimum=1)
     assert value is not None
     if value > limits.max_expired_seconds:
-        raise ServiceError(
+        raise refused(
             Code.EXPIREDTIME_TOO_LONG,
-            f"ExpiredSeconds is {value}; the longest validity is {limits.max_expired_seconds} s",
+            "ExpiredSeconds",
+            f"is {value}; the longest validity is {limits.max_expired_seconds} s",
         )
     return value
 
@@ -83,8 +84,9 @@ def check_sms_strategy(raw: str | None) -> None:
     call that asks for one is refused rather than silently sent without it."""
     strategy = read_int(raw, "SmsStrategy", Code.INVALID_PARAM, allowed=SMS_STRATEGIES)
     if strategy:
-        raise ServiceError(
+        raise refused(
             Code.INVALID_PARAM,
-            f"SmsStrategy {strategy} asks for an SMS supplement, which this server does not "
+            "SmsStrategy",
+            f"{strategy} asks for an SMS supplement, which this server does not "
             "send; leave SmsStrategy out or set it to 0",
         )

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from tidings.contract import PushOptions
+from tidings.errors import FieldPath
 from tidings.schedule.strategy import Strategy
 from tidings.tasks import BROADCAST, MULTIPLE
 
@@ -79,6 +80,14 @@ class PushPlan:
         if self.action == BROADCAST:
             return "Msgkey"
         return f"TargetMsgkey[{self.messages[index - 1].target!r}]"
+
+    def key_path(self, index: int) -> FieldPath:
+        """The path of ``key_field``: where an edge points at the msgKey of message ``index``."""
+        if self.action == MULTIPLE:
+            return ("TargetMsg", index, "MsgKey")
+        if self.action == BROADCAST:
+            return ("Msgkey",)
+        return ("TargetMsgkey", self.messages[index - 1].target)
 
     def digest(self) -> str:
         """A fingerprint of everything the push would send, to recognise a retried call.

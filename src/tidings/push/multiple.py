@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tidings.contract import PushOptions
-from tidings.errors import Code, ServiceError
+from tidings.errors import Code, ServiceError, refused
 from tidings.fields import read_flat_map
 from tidings.push.call import CallFields, finish, read_delivery_type, read_task_name
 from tidings.push.models import CallSpec, PushLimits, RenderedMessage
@@ -28,7 +28,6 @@ from tidings.push.targets import (
 from tidings.templates.models import CompiledTemplate
 
 DELIVERY_TYPES = (1, 2, 3, 7)
-TARGET_FIELDS = ("Target", "MsgKey", "TemplateKeyValue", "ExtendedParams")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,14 +45,14 @@ def check_call(
     task_name = read_task_name(fields.task_name)
     delivery_type = read_delivery_type(fields.delivery_type, DELIVERY_TYPES)
     if not fields.template_name:
-        raise ServiceError(Code.NEED_TEMPLATE, "TemplateName is required")
+        raise refused(Code.NEED_TEMPLATE, "TemplateName", "is required")
     if fields.target_count == 0:
-        raise ServiceError(Code.TOKEN_OR_USERID_NULL, "TargetMsg is required: no targets given")
+        raise refused(Code.TOKEN_OR_USERID_NULL, "TargetMsg", "is required: no targets given")
     if fields.target_count > limits.max_targets:
-        raise ServiceError(
+        raise refused(
             Code.TARGET_TOO_MUCH,
-            f"TargetMsg has {fields.target_count} targets; "
-            f"at most {limits.max_targets} are allowed",
+            "TargetMsg",
+            f"has {fields.target_count} targets; at most {limits.max_targets} are allowed",
         )
     return finish(fields, task_name, delivery_type, limits, timezone=timezone, now=now)
 
@@ -101,8 +100,13 @@ def _render(
     unified: int,
     limits: PushLimits,
 ) -> RenderedMessage:
-    target = check_target(_text(entry, "Target", index), f"TargetMsg.{index}.Target")
-    msg_key = check_msg_key(_text(entry, "MsgKey", index), f"TargetMsg.{index}.MsgKey", seen)
+    where = f"TargetMsg.{index}"
+    target = check_target(
+        _text(entry, "Target", index), f"{where}.Target", ("TargetMsg", index, "Target")
+    )
+    msg_key = check_msg_key(
+        _text(entry, "MsgKey", index), f"{where}.MsgKey", seen, ("TargetMsg", index, "MsgKey")
+    )
     values = (
         read_flat_map(
             entry.get("TemplateKeyValue"), f"TargetMsg.{index}.TemplateKeyValue", Code.INVALID_PARAM
@@ -110,7 +114,7 @@ def _render(
         or {}
     )
     who = f"TargetMsg.{index} (target {target!r})"
-    check_values(template, values, who)
+    check_values(template, values, who, ("TargetMsg", index, "TemplateKeyValue"))
     extended_json = None
     if "ExtendedParams" in entry:
         extended = read_extended_params(
@@ -129,14 +133,14 @@ def _render(
         uri=template.uri.render(values) if template.uri else None,
         extended_params=extended_json,
     )
-    check_size(message, unified, limits, who)
+    check_size(message, unified, limits, who, ("TargetMsg", index))
     return message
 
 
 def _text(entry: dict[str, Any], field: str, index: int) -> str:
     value = entry.get(field, "")
     if type(value) is not str:
-        raise ServiceError(
-            Code.INVALID_PARAM, f"TargetMsg.{index}.{field} must be text, not sub-keys"
+        raise refused(
+            Code.INVALID_PARAM, f"TargetMsg.{index}.{field}", "must be text, not sub-keys"
         )
     return value

@@ -15,7 +15,7 @@ from typing import Any
 
 from tidings.channels.catalog import PAYLOAD_KEYS, VENDOR_KEYS
 from tidings.contract import PushOptions
-from tidings.errors import Code, ServiceError
+from tidings.errors import Code, refused
 from tidings.fields import read_choice, read_flat_map, read_int, read_map, read_text
 from tidings.templates.models import Template
 from tidings.templates.rules import read_image_urls
@@ -119,14 +119,13 @@ def read_extended_params(
     if not params:
         return None
     if len(params) > max_keys:
-        raise ServiceError(
-            too_many, f"{field} has {len(params)} keys; at most {max_keys} are allowed"
-        )
+        raise refused(too_many, field, f"has {len(params)} keys; at most {max_keys} are allowed")
     reserved = sorted(RESERVED_EXTENSION_KEYS.intersection(params))
     if reserved:
-        raise ServiceError(
+        raise refused(
             Code.INVALID_EXTEND_PARAM,
-            f"{field} uses reserved key {', '.join(reserved)}; the service sets it itself",
+            field,
+            f"uses reserved key {', '.join(reserved)}; the service sets it itself",
         )
     return params
 
@@ -144,10 +143,10 @@ def _vendor_map(raw: str | dict | None, field: str) -> dict[str, str] | None:
         return None
     unknown = sorted(set(value) - VENDOR_KEYS)
     if unknown:
-        raise ServiceError(
+        raise refused(
             Code.INVALID_PARAM,
-            f"{field} has unknown vendor {', '.join(unknown)}; "
-            f"known: {', '.join(sorted(VENDOR_KEYS))}",
+            field,
+            f"has unknown vendor {', '.join(unknown)}; known: {', '.join(sorted(VENDOR_KEYS))}",
         )
     return value
 
@@ -158,9 +157,9 @@ def _payload(raw: str | dict | None) -> dict[str, Any] | None:
         return None
     unknown = sorted(set(value) - PAYLOAD_KEYS)
     if unknown:
-        raise ServiceError(
+        raise refused(
             Code.INVALID_PARAM,
-            f"TransparentMessagePayload has unknown channel {', '.join(unknown)}; "
-            f"known: {', '.join(sorted(PAYLOAD_KEYS))}",
+            "TransparentMessagePayload",
+            f"has unknown channel {', '.join(unknown)}; known: {', '.join(sorted(PAYLOAD_KEYS))}",
         )
     return value

@@ -217,10 +217,12 @@ def _retried_task(conn: Connection, app_pk: int, plan: PushPlan) -> int | None:
             return task_id
     position = {key: i for i, key in enumerate(keys, start=1)}
     first = min(used, key=lambda row: position[row.msg_key])
+    index = position[first.msg_key]
     raise ServiceError(
         Code.INVALID_PARAM,
-        f"{plan.key_field(position[first.msg_key])} {first.msg_key!r} was already used by task "
+        f"{plan.key_field(index)} {first.msg_key!r} was already used by task "
         f"{first.task_id} with other content; msgKeys must be unique within the app",
+        plan.key_path(index),
     )
 
 

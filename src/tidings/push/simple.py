@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tidings.errors import Code, ServiceError
+from tidings.errors import Code, refused
 from tidings.fields import read_text
 from tidings.push.call import (
     CallFields,
@@ -45,22 +45,24 @@ def plan(fields: SimpleFields, limits: PushLimits, *, timezone: str, now: float)
     delivery_type = read_delivery_type(fields.delivery_type, DELIVERY_TYPES)
     if not fields.title or not fields.content:
         missing = "Title" if not fields.title else "Content"
-        raise ServiceError(Code.PAYLOAD_NOT_ENOUGH, f"{missing} is required")
+        raise refused(Code.PAYLOAD_NOT_ENOUGH, missing, "is required")
     title = read_text(fields.title, "Title", Code.INVALID_PARAM, max_length=MAX_TITLE)
     size = len(fields.content.encode(errors="replace"))
     if size > limits.max_payload_bytes:
-        raise ServiceError(
+        raise refused(
             Code.SINGLE_PUSH_CONTENT_TOO_LONG,
-            f"Content is {size} bytes; the limit is {limits.max_payload_bytes}",
+            "Content",
+            f"is {size} bytes; the limit is {limits.max_payload_bytes}",
         )
     content = read_text(fields.content, "Content", Code.INVALID_PARAM, max_length=size)
     assert title is not None and content is not None
     uri = read_text(fields.uri, "Uri", Code.INVALID_PARAM, max_length=MAX_URI)
     if uri is not None and any(c.isspace() for c in uri):
-        raise ServiceError(Code.INVALID_PARAM, "Uri must not contain white space")
+        raise refused(Code.INVALID_PARAM, "Uri", "must not contain white space")
     pairs = read_target_msgkey(fields.target_msgkey, limits)
     call = finish(fields, task_name, delivery_type, limits, timezone=timezone, now=now)
     check_sms_strategy(fields.sms_strategy)
     messages = [RenderedMessage(key, target, title, content, uri, None) for target, key in pairs]
-    check_size(messages[0], unified_size(call.options), limits, "Title, Content and Uri")
+    who = "Title, Content and Uri"
+    check_size(messages[0], unified_size(call.options), limits, who, ("Title",))
     return PushPlan(SIMPLE, call, None, None, messages)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from tidings.contract import PushOptions
-from tidings.errors import Code, ServiceError
+from tidings.errors import Code, FieldPath, ServiceError, refused
 from tidings.fields import read_flat_map
 from tidings.push.models import PushLimits, RenderedMessage
 from tidings.templates.models import CompiledTemplate
@@ -19,41 +19,45 @@ MAX_TARGET_LENGTH = 128
 MAX_MSG_KEY_LENGTH = 128
 
 
-def check_target(target: str, where: str) -> str:
+def check_target(target: str, where: str, path: FieldPath) -> str:
     if not target:
-        raise ServiceError(Code.TOKEN_OR_USERID_NULL, f"{where} is empty")
+        raise ServiceError(Code.TOKEN_OR_USERID_NULL, f"{where} is empty", path)
     if len(target) > MAX_TARGET_LENGTH:
         raise ServiceError(
-            Code.INVALID_PARAM, f"{where} is longer than {MAX_TARGET_LENGTH} characters"
+            Code.INVALID_PARAM, f"{where} is longer than {MAX_TARGET_LENGTH} characters", path
         )
     return target
 
 
-def check_msg_key(msg_key: str, where: str, seen: dict[str, str]) -> str:
+def check_msg_key(msg_key: str, where: str, seen: dict[str, str], path: FieldPath) -> str:
     """A msgKey present, short enough and not used before in the call; ``seen`` maps the call's
     msgKeys so far to where they were given."""
     if not msg_key:
-        raise ServiceError(Code.INVALID_PARAM, f"{where} is required")
+        raise ServiceError(Code.INVALID_PARAM, f"{where} is required", path)
     if len(msg_key) > MAX_MSG_KEY_LENGTH:
         raise ServiceError(
-            Code.INVALID_PARAM, f"{where} is longer than {MAX_MSG_KEY_LENGTH} characters"
+            Code.INVALID_PARAM, f"{where} is longer than {MAX_MSG_KEY_LENGTH} characters", path
         )
     if msg_key in seen:
         raise ServiceError(
             Code.INVALID_PARAM,
             f"{where} {msg_key!r} repeats {seen[msg_key]}; msgKeys must be unique",
+            path,
         )
     seen[msg_key] = where
     return msg_key
 
 
-def check_values(template: CompiledTemplate, values: Mapping[str, str], who: str) -> None:
+def check_values(
+    template: CompiledTemplate, values: Mapping[str, str], who: str, path: FieldPath
+) -> None:
     missing = [n for n in template.names if n not in values]
     if missing:
         raise ServiceError(
             Code.TEMPLATEKV_NOT_ENOUGH,
             f"{who} has no value for placeholder "
             f"{', '.join(repr(n) for n in missing)} of template {template.template.name!r}",
+            path,
         )
 
 
@@ -64,12 +68,15 @@ def unified_size(options: PushOptions) -> int:
     return sum(len(k.encode()) + len(v.encode()) for k, v in options.extended_params.items())
 
 
-def check_size(message: RenderedMessage, unified: int, limits: PushLimits, who: str) -> None:
+def check_size(
+    message: RenderedMessage, unified: int, limits: PushLimits, who: str, path: FieldPath
+) -> None:
     size = message.payload_size() + unified
     if size > limits.max_payload_bytes:
         raise ServiceError(
             Code.MSG_PAYLOAD_TOO_LONG,
             f"{who} renders to {size} bytes; the limit is {limits.max_payload_bytes}",
+            path,
         )
 
 
@@ -78,18 +85,20 @@ def read_target_msgkey(raw: str | dict | None, limits: PushLimits) -> list[tuple
     msgKey unique; its (target, msgKey) pairs in the order given."""
     pairs = read_flat_map(raw, "TargetMsgkey", Code.INVALID_PARAM)
     if not pairs:
-        raise ServiceError(Code.TOKEN_OR_USERID_NULL, "TargetMsgkey is required: no targets given")
+        raise refused(Code.TOKEN_OR_USERID_NULL, "TargetMsgkey", "is required: no targets given")
     if len(pairs) > limits.max_single_targets:
-        raise ServiceError(
+        raise refused(
             Code.TARGET_TOO_MUCH,
-            f"TargetMsgkey has {len(pairs)} targets; at most {limits.max_single_targets} "
-            "are allowed",
+            "TargetMsgkey",
+            f"has {len(pairs)} targets; at most {limits.max_single_targets} are allowed",
         )
     seen: dict[str, str] = {}
     return [
         (
-            check_target(target, "a target in TargetMsgkey"),
-            check_msg_key(msg_key, f"TargetMsgkey[{target[:40]!r}]", seen),
+            check_target(target, "a target in TargetMsgkey", ("TargetMsgkey",)),
+            check_msg_key(
+                msg_key, f"TargetMsgkey[{target[:40]!r}]", seen, ("TargetMsgkey", target)
+            ),
         )
         for target, msg_key in pairs.items()
     ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tidings.errors import Code, ServiceError
+from tidings.errors import Code, refused
 from tidings.fields import read_flat_map
 from tidings.push.call import (
     CallFields,
@@ -46,7 +46,7 @@ def check_call(
     task_name = read_task_name(fields.task_name)
     delivery_type = read_delivery_type(fields.delivery_type, DELIVERY_TYPES)
     if not fields.template_name:
-        raise ServiceError(Code.NEED_TEMPLATE, "TemplateName is required")
+        raise refused(Code.NEED_TEMPLATE, "TemplateName", "is required")
     pairs = read_target_msgkey(fields.target_msgkey, limits)
     call = finish(fields, task_name, delivery_type, limits, timezone=timezone, now=now)
     check_sms_strategy(fields.sms_strategy)
@@ -59,7 +59,7 @@ def render_once(
     """The title, content and URI of a template filled in with ``TemplateKeyValue`` (PushTemplate
     and PushBroadcast send one rendering to every target)."""
     values = read_flat_map(raw_values, "TemplateKeyValue", Code.INVALID_PARAM) or {}
-    check_values(template, values, "TemplateKeyValue")
+    check_values(template, values, "TemplateKeyValue", ("TemplateKeyValue",))
     uri = template.uri.render(values) if template.uri else None
     return template.title.render(values), template.content.render(values), uri
 
@@ -73,6 +73,8 @@ def plan(
 ) -> PushPlan:
     title, content, uri = render_once(raw_values, template)
     messages = [RenderedMessage(key, target, title, content, uri, None) for target, key in targets]
-    check_size(messages[0], unified_size(call.options), limits, "TemplateKeyValue")
+    check_size(
+        messages[0], unified_size(call.options), limits, "TemplateKeyValue", ("TemplateKeyValue",)
+    )
     template_row = template.template
     return PushPlan(TEMPLATE, call, template_row.pk, template_row.name, messages)

@@ -29,6 +29,7 @@ def check_room(conn: Connection, app_pk: int, limit: int) -> None:
             f"StrategyType: the app already has {waiting} scheduled or loop pushes waiting to "
             f"run, the most it may have ({limit}); cancel one with CancelPushScheduler or wait "
             "until one has run",
+            ("StrategyType",),
         )
 
 

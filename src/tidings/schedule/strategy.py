@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tidings.errors import Code, ServiceError
+from tidings.errors import Code, FieldPath, ServiceError
 from tidings.fields import read_int
 from tidings.instants import LATEST_MS
 
@@ -123,19 +123,22 @@ def read_strategy(
     if kind == IMMEDIATE:
         return None
     if not content or not content.strip():
-        raise _bad(f"StrategyContent is required when StrategyType is {kind}")
+        raise _bad(f"StrategyContent is required when StrategyType is {kind}", ("StrategyContent",))
     try:
         body = json.loads(content)
     except (ValueError, RecursionError):
-        raise _bad("StrategyContent is not valid JSON") from None
+        raise _bad("StrategyContent is not valid JSON", ("StrategyContent",)) from None
     if not isinstance(body, dict):
-        raise _bad("StrategyContent must be a JSON object")
+        raise _bad("StrategyContent must be a JSON object", ("StrategyContent",))
     zone = ZoneInfo(timezone)
     if kind == SCHEDULED:
         return _scheduled(body, zone, now)
     strategy = _loop(body, zone, now, max_loop_days)
     if strategy.next_after(timezone, int(now * 1000)) is None:
-        raise _bad("the loop has no occurrence after now: no day in it matches circleValue")
+        raise _bad(
+            "the loop has no occurrence after now: no day in it matches circleValue",
+            ("StrategyContent", "circleValue"),
+        )
     return strategy
 
 
@@ -143,7 +146,10 @@ def _scheduled(body: dict[str, Any], zone: ZoneInfo, now: float) -> Strategy:
     fixed = _millis(body, "fixedTime")
     fixed -= fixed % 1000  # the documentation: milliseconds, accurate to the second
     if fixed < _second_of(int(now * 1000)):
-        raise _bad(f"StrategyContent.fixedTime {_show(fixed, zone)} is in the past")
+        raise _bad(
+            f"StrategyContent.fixedTime {_show(fixed, zone)} is in the past",
+            ("StrategyContent", "fixedTime"),
+        )
     return Strategy(type=SCHEDULED, fixed_time=fixed)
 
 
@@ -155,21 +161,27 @@ def _loop(body: dict[str, Any], zone: ZoneInfo, now: float, max_days: int) -> St
     if start < today:
         raise _bad(
             f"StrategyContent.startTime is {start.isoformat()}, before today "
-            f"({today.isoformat()} in {zone_name})"
+            f"({today.isoformat()} in {zone_name})",
+            ("StrategyContent", "startTime"),
         )
     if end < start:
         raise _bad(
-            f"StrategyContent.endTime is {end.isoformat()}, before startTime {start.isoformat()}"
+            f"StrategyContent.endTime is {end.isoformat()}, before startTime {start.isoformat()}",
+            ("StrategyContent", "endTime"),
         )
     last = today + timedelta(days=max_days)
     if end > last:
         raise _bad(
             f"StrategyContent.endTime is {end.isoformat()}, more than {max_days} days after "
-            f"today (the last allowed day is {last.isoformat()} in {zone_name})"
+            f"today (the last allowed day is {last.isoformat()} in {zone_name})",
+            ("StrategyContent", "endTime"),
         )
     circle_type = body.get("circleType")
     if circle_type not in (DAILY, WEEKLY, MONTHLY) or isinstance(circle_type, bool):
-        raise _bad("StrategyContent.circleType must be 1 (daily), 2 (weekly) or 3 (monthly)")
+        raise _bad(
+            "StrategyContent.circleType must be 1 (daily), 2 (weekly) or 3 (monthly)",
+            ("StrategyContent", "circleType"),
+        )
     values: tuple[int, ...] = ()
     if circle_type != DAILY:
         values = _circle_values(body.get("circleValue"), 7 if circle_type == WEEKLY else 31)
@@ -188,9 +200,12 @@ def _millis(body: dict[str, Any], name: str) -> int:
     if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 20:
         value = int(value)
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise _bad(f"StrategyContent.{name} is required: epoch milliseconds, got {value!r}")
+        raise _bad(
+            f"StrategyContent.{name} is required: epoch milliseconds, got {value!r}",
+            ("StrategyContent", name),
+        )
     if value > LATEST_MS:
-        raise _bad(f"StrategyContent.{name} is out of range: {value}")
+        raise _bad(f"StrategyContent.{name} is out of range: {value}", ("StrategyContent", name))
     return value
 
 
@@ -214,17 +229,25 @@ def _day(millis: int, zone: ZoneInfo) -> date:
 def _circle_values(raw: Any, highest: int) -> tuple[int, ...]:
     kind = "weekdays 1-7 (1 = Monday)" if highest == 7 else "month days 1-31"
     if not isinstance(raw, list) or not raw:
-        raise _bad(f"StrategyContent.circleValue is required: a list of {kind}")
+        raise _bad(
+            f"StrategyContent.circleValue is required: a list of {kind}",
+            ("StrategyContent", "circleValue"),
+        )
     for value in raw:
         if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= highest:
-            raise _bad(f"StrategyContent.circleValue holds {value!r}; it takes {kind}")
+            raise _bad(
+                f"StrategyContent.circleValue holds {value!r}; it takes {kind}",
+                ("StrategyContent", "circleValue"),
+            )
     return tuple(sorted(set(raw)))
 
 
 def _time_of_day(raw: Any) -> time:
     match = _TIME.fullmatch(raw) if isinstance(raw, str) else None
     if not match:
-        raise _bad(f"StrategyContent.time must be HH:mm:ss, got {raw!r}")
+        raise _bad(
+            f"StrategyContent.time must be HH:mm:ss, got {raw!r}", ("StrategyContent", "time")
+        )
     return time(int(match[1]), int(match[2]), int(match[3]))
 
 
@@ -233,5 +256,5 @@ def _show(millis: int, zone: ZoneInfo) -> str:
     return f"{moment:%Y-%m-%d %H:%M:%S} ({zone.key})"
 
 
-def _bad(detail: str) -> ServiceError:
-    return ServiceError(Code.INVALID_PARAM, detail)
+def _bad(detail: str, path: FieldPath) -> ServiceError:
+    return ServiceError(Code.INVALID_PARAM, detail, path)

@@ -9,7 +9,18 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Row, and_, bindparam, func, insert, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    and_,
+    bindparam,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 
 from tidings.store.chunks import chunks
 from tidings.store.devices import ADDRESS
@@ -109,8 +120,10 @@ def messages_of(conn: Connection, task_ids: Collection[int]) -> list[Row]:
     return rows
 
 
-def insert_deliveries(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Insert delivery rows (all with the same keys); their ids, in the order of ``rows``.
+def insert_deliveries(
+    conn: Connection, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> list[int]:
+    """Insert delivery rows (values in ``columns`` order); their ids, in the order of ``rows``.
 
     The ids are drawn first and the rows written with them in multi-row statements
     (store/rows.py says why RETURNING is no way to learn them on SQLite).
@@ -118,12 +131,11 @@ def insert_deliveries(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[
     if not rows:
         return []
     ids = _new_ids(conn, len(rows))
-    columns = tuple(rows[0])
     insert_rows(
         conn,
         deliveries.name,
         ("id", *columns),
-        [(i, *(row[c] for c in columns)) for i, row in zip(ids, rows, strict=True)],
+        [(i, *row) for i, row in zip(ids, rows, strict=True)],
     )
     return ids
 
@@ -143,19 +155,42 @@ def _new_ids(conn: Connection, count: int) -> list[int]:
 
 
 def pending_outbound(
-    conn: Connection, device_pks: Sequence[int], status: int, channel: str, now_ms: int
+    conn: Connection,
+    device_pks: Sequence[int],
+    status: int,
+    channel: str,
+    now_ms: int,
+    per_device: int,
 ) -> list[Row]:
-    """The deliveries still to send to these devices over ``channel``, oldest first."""
+    """The first ``per_device`` deliveries still to send to each of these devices over
+    ``channel``, oldest first: a device owed thousands is read a page at a time."""
     rows: list[Row] = []
     for chunk in chunks(device_pks):
-        query = OUTBOUND.where(
+        first = _first_per_device(
+            per_device,
             deliveries.c.device_pk.in_(chunk),
             deliveries.c.status == status,
             deliveries.c.channel == channel,
             deliveries.c.expires_at > now_ms,
-        ).order_by(deliveries.c.id)
-        rows.extend(conn.execute(query))
+        )
+        rows.extend(conn.execute(OUTBOUND.where(first).order_by(deliveries.c.id)))
     return rows
+
+
+def _first_per_device(per_device: int, *conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+    """A condition on deliveries: among those matching ``conditions``, one of the
+    ``per_device`` lowest ids of its device."""
+    ranked = (
+        select(
+            deliveries.c.id,
+            func.row_number()
+            .over(partition_by=deliveries.c.device_pk, order_by=deliveries.c.id)
+            .label("rank"),
+        )
+        .where(*conditions)
+        .subquery()
+    )
+    return deliveries.c.id.in_(select(ranked.c.id).where(ranked.c.rank <= per_device))
 
 
 def outbound_by_id(conn: Connection, ids: Sequence[int]) -> list[Row]:
@@ -373,9 +408,11 @@ def pending_recalls(
     revoked: int,
     channel: str,
     since_ms: int,
+    per_device: int,
 ) -> list[Row]:
-    """(id, device_pk, task_id, msg_key) of the revoked deliveries on ``channel`` to these
-    devices, revoked since ``since_ms`` and not yet confirmed by the device."""
+    """(id, device_pk, task_id, msg_key) of the first ``per_device`` revoked deliveries on
+    ``channel`` to each of these devices, revoked since ``since_ms`` and not yet confirmed by
+    the device."""
     rows: list[Row] = []
     for chunk in chunks(device_pks):
         query = (
@@ -387,11 +424,14 @@ def pending_recalls(
             )
             .join_from(deliveries, messages, deliveries.c.message_pk == messages.c.pk)
             .where(
-                deliveries.c.device_pk.in_(chunk),
-                deliveries.c.status == revoked,
-                deliveries.c.channel == channel,
-                deliveries.c.revoke_confirmed_at.is_(None),
-                deliveries.c.revoked_at >= since_ms,
+                _first_per_device(
+                    per_device,
+                    deliveries.c.device_pk.in_(chunk),
+                    deliveries.c.status == revoked,
+                    deliveries.c.channel == channel,
+                    deliveries.c.revoke_confirmed_at.is_(None),
+                    deliveries.c.revoked_at >= since_ms,
+                )
             )
             .order_by(deliveries.c.id)
         )

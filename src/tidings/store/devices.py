@@ -20,8 +20,9 @@ ADDRESS = (
 )
 
 
-def insert_device(conn: Connection, values: dict[str, Any]) -> int:
-    return conn.execute(insert(devices).values(values).returning(devices.c.pk)).scalar_one()
+def insert_device(conn: Connection, values: dict[str, Any]) -> Row:
+    """The new device's row, as ``find`` would read it."""
+    return conn.execute(insert(devices).values(values).returning(*devices.c)).one()
 
 
 def find(conn: Connection, app_pk: int, token: str) -> Row | None:

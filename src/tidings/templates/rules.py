@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from tidings.errors import Code, ServiceError
+from tidings.errors import Code, refused
 from tidings.fields import read_int, read_map, read_text
 from tidings.templates.placeholders import PLACEHOLDER, names_in
 
@@ -62,7 +62,7 @@ class TemplateDraft:
 
 def check_name(raw: str | None) -> str:
     if raw is None or raw == "":
-        raise ServiceError(Code.TEMPLATE_NAME_NULL, "TemplateName is required")
+        raise refused(Code.TEMPLATE_NAME_NULL, "TemplateName", "is required")
     problem = None
     if len(raw) > MAX_NAME:
         problem = f"is {len(raw)} characters long; the limit is {MAX_NAME}"
@@ -73,7 +73,7 @@ def check_name(raw: str | None) -> str:
     elif raw != raw.strip():
         problem = "starts or ends with white space"
     if problem:
-        raise ServiceError(Code.TEMPLATE_NAME_INVALID, f"TemplateName {raw[:80]!r} {problem}")
+        raise refused(Code.TEMPLATE_NAME_INVALID, "TemplateName", f"{raw[:80]!r} {problem}")
     return raw
 
 
@@ -113,7 +113,7 @@ def draft(fields: TemplateFields) -> TemplateDraft:
 def _uri(raw: str | None) -> str | None:
     uri = read_text(raw, "Uri", Code.TEMPLATE_URI_INVALID, max_length=MAX_URI)
     if uri is not None and any(c.isspace() for c in PLACEHOLDER.sub("", uri)):
-        raise ServiceError(Code.TEMPLATE_URI_INVALID, "Uri must not contain white space")
+        raise refused(Code.TEMPLATE_URI_INVALID, "Uri", "must not contain white space")
     return uri
 
 
@@ -130,8 +130,8 @@ def _variables(raw: str | None, found: tuple[str, ...]) -> tuple[str, ...]:
             parts.append(f"placeholders not listed: {', '.join(missing)}")
         if extra:
             parts.append(f"listed but not used as #name#: {', '.join(extra)}")
-        raise ServiceError(
-            Code.INVALID_PARAM, f"Variables does not match the template ({'; '.join(parts)})"
+        raise refused(
+            Code.INVALID_PARAM, "Variables", f"does not match the template ({'; '.join(parts)})"
         )
     return listed
 
@@ -156,7 +156,7 @@ def read_image_urls(raw: str | dict | None, field: str) -> dict[str, str] | None
     for key, value in urls.items():
         if key not in IMAGE_KEYS:
             listed = ", ".join(sorted(IMAGE_KEYS))
-            raise ServiceError(Code.INVALID_PARAM, f"{field}.{key} is not one of {listed}")
+            raise refused(Code.INVALID_PARAM, f"{field}.{key}", f"is not one of {listed}")
         if not isinstance(value, str) or not value.startswith(("http://", "https://")):
-            raise ServiceError(Code.INVALID_PARAM, f"{field}.{key} must be an http(s) URL")
+            raise refused(Code.INVALID_PARAM, f"{field}.{key}", "must be an http(s) URL")
     return urls

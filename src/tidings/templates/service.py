@@ -15,7 +15,7 @@ from cachetools import TTLCache
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from tidings.errors import Code, ServiceError
+from tidings.errors import Code, ServiceError, refused
 from tidings.fields import read_int
 from tidings.store import templates as store
 from tidings.store.database import Database
@@ -104,7 +104,7 @@ class Templates:
         """Replace every field of a template, its name too; its revision goes up by one."""
         pk = _template_pk(template_id)
         if pk is None:
-            raise ServiceError(Code.INVALID_PARAM, "TemplateId is required to change a template")
+            raise refused(Code.INVALID_PARAM, "TemplateId", "is required to change a template")
         spec = draft(fields)
         try:
             old_name, template = await self._db.write(
@@ -138,7 +138,7 @@ class Templates:
     async def compiled(self, app_pk: int, name: str | None) -> CompiledTemplate:
         """The named template, ready to render; 3025 without a name, 3022 when there is none."""
         if not name:
-            raise ServiceError(Code.NEED_TEMPLATE, "TemplateName is required")
+            raise refused(Code.NEED_TEMPLATE, "TemplateName", "is required")
         key = (app_pk, name)
         try:
             found = self._compiled[key]
@@ -159,7 +159,5 @@ def _template_pk(raw: str | None) -> int | None:
     if raw is None or raw == "":
         return None
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
-        raise ServiceError(
-            Code.INVALID_PARAM, f"TemplateId must be a template id, got {raw[:40]!r}"
-        )
+        raise refused(Code.INVALID_PARAM, "TemplateId", f"must be a template id, got {raw[:40]!r}")
     return int(raw)

@@ -18,7 +18,7 @@ from cachetools import TTLCache
 from sqlalchemy import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
-from tidings.errors import Code, ServiceError
+from tidings.errors import Code, FieldPath, ServiceError
 from tidings.secretbox import SecretBox
 from tidings.store import meta as meta_store
 from tidings.store import tenancy as store
@@ -31,7 +31,12 @@ _SECRET_CHECK = "secret_check"
 
 
 class TenancyError(ValueError):
-    """A tenancy change that cannot be made, with the reason for the operator."""
+    """A tenancy change that cannot be made, with the reason for the operator; ``path`` names
+    the argument at fault (``("app_id",)``), empty when it is none in particular."""
+
+    def __init__(self, message: str, path: FieldPath = ()) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class Tenancy:
@@ -71,14 +76,16 @@ class Tenancy:
         tenant_id: str | None = None,
         timezone: str = DEFAULT_TIMEZONE,
     ) -> App:
-        _check_name("workspace", workspace)
-        _check_name("app id", app_id)
+        _check_name("workspace", workspace, "workspace")
+        _check_name("app id", app_id, "app_id")
         if tenant_id is not None:
-            _check_name("tenant id", tenant_id)
+            _check_name("tenant id", tenant_id, "tenant_id")
         try:
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            raise TenancyError(f"unknown time zone {timezone!r} (use an IANA name)") from None
+            raise TenancyError(
+                f"unknown time zone {timezone!r} (use an IANA name)", ("timezone",)
+            ) from None
         values = {
             "app_id": app_id,
             "tenant_id": tenant_id,
@@ -90,7 +97,7 @@ class Tenancy:
             return App(pk=pk, workspace=workspace, **values)
         except IntegrityError:
             raise TenancyError(
-                f"app {app_id!r} already exists in workspace {workspace!r}"
+                f"app {app_id!r} already exists in workspace {workspace!r}", ("app_id",)
             ) from None
 
     async def apps(self) -> list[App]:
@@ -105,11 +112,14 @@ class Tenancy:
         if not known:
             raise TenancyError(
                 f"workspace {workspace!r} has no apps; create one first with "
-                f"'tidings apps create --workspace {workspace} --app-id APP'"
+                f"'tidings apps create --workspace {workspace} --app-id APP'",
+                ("workspace",),
             )
         unknown = [a for a in wanted if a not in known]
         if unknown:
-            raise TenancyError(f"no app {', '.join(unknown)} in workspace {workspace!r}")
+            raise TenancyError(
+                f"no app {', '.join(unknown)} in workspace {workspace!r}", ("app_ids",)
+            )
         access_key_id = "TID" + _random(21)
         secret = _random(30)
         now = self._now_ms()
@@ -209,9 +219,11 @@ def _put_once(conn: Connection, name: str, value: str) -> None:
         meta_store.put_meta(conn, name, value)
 
 
-def _check_name(what: str, value: str) -> None:
+def _check_name(what: str, value: str, field: str) -> None:
     if not _NAME.fullmatch(value):
-        raise TenancyError(f"{what} {value!r} must be 1 to 64 letters, digits, '_', '.' or '-'")
+        raise TenancyError(
+            f"{what} {value!r} must be 1 to 64 letters, digits, '_', '.' or '-'", (field,)
+        )
 
 
 def _random(length: int) -> str:

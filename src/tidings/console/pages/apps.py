@@ -6,13 +6,18 @@ from zoneinfo import available_timezones
 
 from starlette.responses import Response
 
-from tidings.console.fielderrors import FORM, first_mentioned
+from tidings.console.fielderrors import input_for
 from tidings.console.web import Context, app_url, page, redirect
 from tidings.tenancy.models import DEFAULT_TIMEZONE
 from tidings.tenancy.service import TenancyError
 
-# Words tenancy's messages begin their subject with -> this form's inputs.
-FIELDS = {"workspace": "workspace", "app": "app_id", "tenant": "tenant", "time zone": "timezone"}
+# Tenancy's arguments -> this form's inputs.
+FIELDS = {
+    "workspace": "workspace",
+    "app_id": "app_id",
+    "tenant_id": "tenant",
+    "timezone": "timezone",
+}
 ZONES = sorted(available_timezones())
 
 
@@ -36,7 +41,7 @@ async def create(ctx: Context) -> Response:
             values["timezone"] or DEFAULT_TIMEZONE,
         )
     except TenancyError as exc:
-        field = FIELDS.get(first_mentioned(str(exc), FIELDS) or "", FORM)
+        field = input_for(exc.path, FIELDS)
         return await _overview(ctx, values, {field: str(exc)}, status=400)
     return redirect(app_url(made, "/templates"), f"Created app {made.app_id}.")
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from tidings.console.fielderrors import FORM, first_mentioned
+from tidings.console.fielderrors import input_for
 from tidings.console.paging import Paging
 from tidings.console.web import Context, NotFound, page, redirect
 from tidings.tenancy.models import AccessKey
 from tidings.tenancy.service import TenancyError
 
-FIELDS = {"workspace": "workspace", "app": "apps"}
+FIELDS = {"workspace": "workspace", "app_ids": "apps"}  # tenancy's arguments -> inputs
 ACTIONS = {"delete": "Deleted", "enable": "Enabled", "disable": "Disabled"}
 
 
@@ -30,7 +30,7 @@ async def create(ctx: Context) -> Response:
     try:
         key, secret = await ctx.services.tenancy.create_key(workspace, app_ids, read_only)
     except TenancyError as exc:
-        field = FIELDS.get(first_mentioned(str(exc), FIELDS) or "", FORM)
+        field = input_for(exc.path, FIELDS)
         return await _index(ctx, values, {field: str(exc)}, 400)
     # Shown in this answer only: never in a URL, a cookie or a log.
     return ctx.render("key_created.html", key=key, secret=secret)

@@ -9,7 +9,6 @@ be sent again.
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 from starlette.datastructures import UploadFile
@@ -43,7 +42,6 @@ DELIVERY_TYPES = [
     ("2", "2 — iOS devices (DeliveryToken)"),
     ("7", "7 — HarmonyOS devices (DeliveryToken)"),
 ]
-_ENTRY = re.compile(r"^TargetMsg\.(\d+)")
 
 
 @page
@@ -164,9 +162,9 @@ async def _send(
         try:
             task_id = await ctx.services.pushes.push_multiple(app, call, lambda e=entries: e)
         except ServiceError as exc:
-            entry = _ENTRY.match(exc.detail)
-            if entry:  # TargetMsg.N of this call is row N of the part
-                part[int(entry[1]) - 1].error = describe(exc)
+            match exc.path:
+                case ("TargetMsg", int(index), *_):  # TargetMsg.N of this call: row N of the part
+                    part[index - 1].error = describe(exc)
             done = f"; the {len(sent)} part(s) before it were sent" if sent else ""
             return sent, f"part {number} of {len(parts)} was refused: {describe(exc)}{done}"
         sent.append((task_id, len(part)))

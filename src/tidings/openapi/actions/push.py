@@ -12,10 +12,14 @@ from tidings.openapi.actions import V2019, V2020, Body, Call, action
 from tidings.openapi.envelopes import push_failure, push_result
 from tidings.openapi.form import Params
 from tidings.push.broadcast import BroadcastFields
-from tidings.push.multiple import TARGET_FIELDS, MultipleFields
+from tidings.push.multiple import MultipleFields
 from tidings.push.options import OptionFields
 from tidings.push.simple import SimpleFields
 from tidings.push.template import TemplatePushFields
+
+# The keys of one PushMultiple ``TargetMsg`` entry (TargetMsg.N.Target, ...): the form reads
+# these and nothing else of an entry.
+TARGET_FIELDS = ("Target", "MsgKey", "TemplateKeyValue", "ExtendedParams")
 
 
 def common(p: Params, **options: str | dict | None) -> dict[str, Any]:
