@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import random
+import shutil
 import threading
 import time
 import uuid
@@ -145,6 +147,8 @@ def rss(nodes: list[Node]) -> list[float | None]:
 @pytest.fixture
 def cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     require_redis()
+    if shutil.which("socat") is None and not os.environ.get("TIDINGS_TEST_REQUIRE_SERVICES"):
+        pytest.skip("socat is needed to put the nodes' links to Redis where a test can cut them")
     monkeypatch.setenv("TIDINGS_SECRET_KEY", SECRET_KEY)
     with postgres_schema() as url:
         settings = {
