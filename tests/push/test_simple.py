@@ -154,9 +154,9 @@ def test_target_msgkey_rules() -> None:
         Code.TOKEN_OR_USERID_NULL, target_msgkey='{"": "k"}'
     )
     assert "TargetMsgkey" in refused(Code.INVALID_PARAM, target_msgkey="u1=k1")
-    assert "TargetMsgkey.a must be a string" in refused(
-        Code.INVALID_PARAM, target_msgkey='{"a": {"b": "c"}}'
-    )
+    for value in ('{"b": "c"}', "true", "1.5", "null", '["k"]'):
+        detail = refused(Code.INVALID_PARAM, target_msgkey=f'{{"a": {value}}}')
+        assert detail.startswith("TargetMsgkey['a'] must be a string or an integer, not "), detail
     # msgKeys given as numbers (as the MPS examples do) are their decimal text
     push = planned(target_msgkey='{"u1": 1578807462788}')
     assert push.messages[0].msg_key == "1578807462788"
