@@ -1,4 +1,4 @@
-"""The composer's scheduling fields as a schedule ``Plan`` in the app's zone."""
+"""The composer's scheduling fields as a schedule ``Timing`` in the app's zone."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from datetime import UTC, datetime, time
 
 import pytest
 
-from tidings.console.scheduling import ScheduleProblem, When, plan
+from tidings.console.scheduling import ScheduleProblem, When, timing
 from tidings.errors import ServiceError
-from tidings.schedule.strategy import LOOP, Plan, strategy_of
+from tidings.schedule.strategy import LOOP, Timing, strategy_of
 
 
 def ms(*parts: int) -> int:
@@ -16,14 +16,14 @@ def ms(*parts: int) -> int:
 
 
 def test_now_has_no_strategy() -> None:
-    assert plan(When(), "Asia/Shanghai") == Plan()
+    assert timing(When(), "Asia/Shanghai") == Timing()
 
 
 def test_once_is_the_local_time_in_the_apps_zone() -> None:
-    shanghai = plan(When(mode="once", at="2027-03-10T09:30"), "Asia/Shanghai")
-    assert shanghai == Plan.once(ms(2027, 3, 10, 1, 30))
-    berlin = plan(When(mode="once", at="2027-07-01T09:30:15"), "Europe/Berlin")
-    assert berlin == Plan.once(ms(2027, 7, 1, 7, 30, 15))
+    shanghai = timing(When(mode="once", at="2027-03-10T09:30"), "Asia/Shanghai")
+    assert shanghai == Timing.once(ms(2027, 3, 10, 1, 30))
+    berlin = timing(When(mode="once", at="2027-07-01T09:30:15"), "Europe/Berlin")
+    assert berlin == Timing.once(ms(2027, 7, 1, 7, 30, 15))
 
 
 def test_a_loop_gives_its_days_as_local_midnights_and_its_time_of_day() -> None:
@@ -35,7 +35,7 @@ def test_a_loop_gives_its_days_as_local_midnights_and_its_time_of_day() -> None:
         circle="weekly",
         weekdays=("5", "1", "1"),
     )
-    assert plan(when, "America/New_York") == Plan(
+    assert timing(when, "America/New_York") == Timing(
         LOOP,
         start_time=ms(2027, 3, 10, 5, 0),
         end_time=ms(2027, 3, 20, 4, 0),  # New York moved to summer time on the 14th
@@ -54,10 +54,10 @@ def test_a_monthly_loop_reads_its_days_from_a_list() -> None:
         circle="monthly",
         month_days="15, 1,31",
     )
-    monthly = plan(when, "Asia/Shanghai")
+    monthly = timing(when, "Asia/Shanghai")
     assert (monthly.circle_type, monthly.circle_values) == (3, (1, 15, 31))
     daily = When(mode="loop", start_day="2027-03-01", end_day="2027-03-02", time="07:00")
-    assert plan(daily, "Asia/Shanghai").circle_values == ()
+    assert timing(daily, "Asia/Shanghai").circle_values == ()
 
 
 @pytest.mark.parametrize(
@@ -113,7 +113,7 @@ def test_input_no_browser_would_send_is_refused_with_its_field(
     when: When, field: str, message: str
 ) -> None:
     with pytest.raises(ScheduleProblem, match=message) as problem:
-        plan(when, "Asia/Shanghai")
+        timing(when, "Asia/Shanghai")
     assert problem.value.field == field
 
 
@@ -121,9 +121,9 @@ def test_the_plan_is_judged_by_the_same_rules_as_an_api_call() -> None:
     when = When(mode="loop", start_day="2027-03-10", end_day="2027-03-20", time="08:05")
     later = datetime(2027, 3, 12, tzinfo=UTC).timestamp()
     with pytest.raises(ServiceError) as refused:
-        strategy_of(plan(when, "Asia/Shanghai"), timezone="Asia/Shanghai", now=later)
+        strategy_of(timing(when, "Asia/Shanghai"), timezone="Asia/Shanghai", now=later)
     assert refused.value.path == ("StrategyContent", "startTime")
     assert "startTime is 2027-03-10, before today (2027-03-12" in refused.value.detail
     earlier = datetime(2027, 3, 1, tzinfo=UTC).timestamp()
-    judged = strategy_of(plan(when, "Asia/Shanghai"), timezone="Asia/Shanghai", now=earlier)
+    judged = strategy_of(timing(when, "Asia/Shanghai"), timezone="Asia/Shanghai", now=earlier)
     assert judged is not None and len(list(judged.occurrences("Asia/Shanghai"))) == 11

@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import BACKENDS
-from tests.support.plans import wire_plan
 from tests.support.servers import database
+from tests.support.timings import wire_timing
 from tidings.config import Settings
 from tidings.errors import ServiceError
 from tidings.push.multiple import MultipleFields
@@ -63,7 +63,7 @@ class World:
             delivery_type="3",
             template_name="news",
             expired_seconds=str(expired),
-            plan=wire_plan(str(strategy_type), json.dumps(content)),
+            timing=wire_timing(str(strategy_type), json.dumps(content)),
             target_count=1,
             options=OptionFields(),
         )

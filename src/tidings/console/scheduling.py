@@ -1,7 +1,7 @@
-"""The composer's "when" fields, in the app's time zone, as a schedule ``Plan``.
+"""The composer's "when" fields, in the app's time zone, as a schedule ``Timing``.
 
 An operator picks a local date and time (or a range of days and a time of day); the push rules
-(``schedule.strategy.strategy_of``) then judge the plan exactly as they judge an API call's, so
+(``schedule.strategy.strategy_of``) then judge the timing exactly as they judge an API call's, so
 the console adds no scheduling rules of its own. Only input the browser could not have produced (a
 date that is not a date) is refused here.
 """
@@ -14,7 +14,7 @@ from datetime import date, datetime, time
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from tidings.schedule.strategy import Plan
+from tidings.schedule.strategy import Timing
 
 T = TypeVar("T")
 
@@ -55,14 +55,14 @@ class When:
     time: str = ""  # 09:30 or 09:30:00
 
 
-def plan(when: When, timezone: str) -> Plan:
+def timing(when: When, timezone: str) -> Timing:
     """When the push fires, for the push call."""
     zone = ZoneInfo(timezone)
     if when.mode == NOW:
-        return Plan()
+        return Timing()
     if when.mode == ONCE:
         moment = _parse(datetime.fromisoformat, when.at, "at", "a date and time")
-        return Plan.once(int(moment.replace(tzinfo=zone).timestamp()) * 1000)
+        return Timing.once(int(moment.replace(tzinfo=zone).timestamp()) * 1000)
     if when.mode != LOOP:
         raise ScheduleProblem("when", f"choose now, once or a loop, not {when.mode!r}")
     first = _parse(date.fromisoformat, when.start_day, "start_day", "a first day")
@@ -77,7 +77,7 @@ def plan(when: When, timezone: str) -> Plan:
     elif circle == CIRCLES["monthly"]:
         days = [d for d in when.month_days.replace(" ", "").split(",") if d]
         values = _numbers(days, "circle_values", "days of the month")
-    return Plan.loop(_midnight(first, zone), _midnight(last, zone), circle, values, at)
+    return Timing.loop(_midnight(first, zone), _midnight(last, zone), circle, values, at)
 
 
 def _midnight(day: date, zone: ZoneInfo) -> int:

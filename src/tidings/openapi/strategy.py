@@ -1,4 +1,4 @@
-"""StrategyType and StrategyContent off the wire: their JSON read into a typed ``Plan``.
+"""StrategyType and StrategyContent off the wire: their JSON read into a typed ``Timing``.
 
 Only the shapes are checked here (a number where a number belongs, ``time`` as HH:mm:ss); the
 rules of when a push may fire (not in the past, at most 180 days ahead, weekdays 1-7) are
@@ -19,7 +19,7 @@ from tidings.schedule.strategy import (
     MONTHLY,
     SCHEDULED,
     WEEKLY,
-    Plan,
+    Timing,
     refused_circle_type,
     refused_circle_value,
     refused_instant,
@@ -28,13 +28,13 @@ from tidings.schedule.strategy import (
 _TIME = re.compile(r"([01]\d|2[0-3]):([0-5]\d):([0-5]\d)")
 
 
-def read_plan(strategy_type: str | None, content: str | None) -> Plan:
-    """The plan a push call's StrategyType and StrategyContent describe."""
+def read_timing(strategy_type: str | None, content: str | None) -> Timing:
+    """The timing a push call's StrategyType and StrategyContent describe."""
     kind = read_int(
         strategy_type, "StrategyType", Code.INVALID_PARAM, default=IMMEDIATE, allowed=(0, 1, 2)
     )
     if kind == IMMEDIATE:
-        return Plan()
+        return Timing()
     if not content or not content.strip():
         raise _bad(f"StrategyContent is required when StrategyType is {kind}")
     try:
@@ -44,7 +44,7 @@ def read_plan(strategy_type: str | None, content: str | None) -> Plan:
     if not isinstance(body, dict):
         raise _bad("StrategyContent must be a JSON object")
     if kind == SCHEDULED:
-        return Plan.once(_millis(body, "fixedTime"))
+        return Timing.once(_millis(body, "fixedTime"))
     start, end = _millis(body, "startTime"), _millis(body, "endTime")
     circle_type = body.get("circleType")
     if not isinstance(circle_type, int) or isinstance(circle_type, bool):
@@ -52,7 +52,7 @@ def read_plan(strategy_type: str | None, content: str | None) -> Plan:
     values: tuple[int, ...] = ()
     if circle_type in (WEEKLY, MONTHLY):
         values = _circle_values(body.get("circleValue"), circle_type)
-    return Plan.loop(start, end, circle_type, values, _time_of_day(body.get("time")))
+    return Timing.loop(start, end, circle_type, values, _time_of_day(body.get("time")))
 
 
 def _millis(body: dict[str, Any], name: str) -> int:

@@ -15,7 +15,7 @@ from tidings.errors import Code, refused
 from tidings.fields import read_int, read_text
 from tidings.push.models import CallSpec, PushLimits
 from tidings.push.options import OptionFields, read_options
-from tidings.schedule.strategy import Plan, strategy_of
+from tidings.schedule.strategy import Timing, strategy_of
 
 MAX_TASK_NAME = 200
 SMS_STRATEGIES = (0, 1, 2)  # none, when the push is not delivered, alongside the push
@@ -25,7 +25,7 @@ SMS_STRATEGIES = (0, 1, 2)  # none, when the push is not delivered, alongside th
 class CallFields:
     """The call-wide parameters as they arrived; each action's fields add their own.
 
-    ``plan`` gives when the push fires; it is read only when the rules reach it (it may raise
+    ``timing`` gives when the push fires; it is read only when the rules reach it (it may raise
     ``ServiceError`` for a StrategyContent the API could not read), so the fault a call is
     refused for is the first one in the order of the rules.
     """
@@ -33,7 +33,7 @@ class CallFields:
     task_name: str | None
     delivery_type: str | None
     expired_seconds: str | None
-    plan: Callable[[], Plan]
+    timing: Callable[[], Timing]
     options: OptionFields
 
 
@@ -64,7 +64,7 @@ def finish(
     """The rest of the call-wide rules, after the action's own: validity, options, strategy."""
     expired = read_expired_seconds(fields.expired_seconds, limits)
     options = read_options(fields.options)
-    strategy = strategy_of(fields.plan(), timezone=timezone, now=now)
+    strategy = strategy_of(fields.timing(), timezone=timezone, now=now)
     return CallSpec(task_name, delivery_type, expired, options, strategy)
 
 

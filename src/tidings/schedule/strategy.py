@@ -106,7 +106,7 @@ class Strategy:
 
 
 @dataclass(frozen=True, slots=True)
-class Plan:
+class Timing:
     """When a push should fire, as typed values not yet judged: what both edges build (the API
     from StrategyType and StrategyContent, the console from its form) and ``strategy_of`` judges.
 
@@ -122,27 +122,27 @@ class Plan:
     at: time | None = None
 
     @classmethod
-    def once(cls, fixed_time: int) -> Plan:
+    def once(cls, fixed_time: int) -> Timing:
         return cls(SCHEDULED, fixed_time=fixed_time)
 
     @classmethod
     def loop(
         cls, start_time: int, end_time: int, circle_type: int, values: tuple[int, ...], at: time
-    ) -> Plan:
+    ) -> Timing:
         return cls(LOOP, None, start_time, end_time, circle_type, values, at)
 
 
 def strategy_of(
-    plan: Plan, *, timezone: str, now: float, max_loop_days: int = 180
+    timing: Timing, *, timezone: str, now: float, max_loop_days: int = 180
 ) -> Strategy | None:
     """The strategy a push asks for, judged against ``now``, or None for an immediate push."""
-    if plan.kind == IMMEDIATE:
+    if timing.kind == IMMEDIATE:
         return None
     zone = ZoneInfo(timezone)
-    if plan.kind == SCHEDULED:
-        assert plan.fixed_time is not None
-        return _scheduled(plan.fixed_time, zone, now)
-    strategy = _loop(plan, zone, now, max_loop_days)
+    if timing.kind == SCHEDULED:
+        assert timing.fixed_time is not None
+        return _scheduled(timing.fixed_time, zone, now)
+    strategy = _loop(timing, zone, now, max_loop_days)
     if strategy.next_after(timezone, int(now * 1000)) is None:
         raise _bad(
             "the loop has no occurrence after now: no day in it matches circleValue",
@@ -193,10 +193,10 @@ def _scheduled(fixed: int, zone: ZoneInfo, now: float) -> Strategy:
     return Strategy(type=SCHEDULED, fixed_time=fixed)
 
 
-def _loop(plan: Plan, zone: ZoneInfo, now: float, max_days: int) -> Strategy:
-    assert plan.start_time is not None and plan.end_time is not None and plan.at is not None
-    start = _day(_check_instant("startTime", plan.start_time), zone)
-    end = _day(_check_instant("endTime", plan.end_time), zone)
+def _loop(timing: Timing, zone: ZoneInfo, now: float, max_days: int) -> Strategy:
+    assert timing.start_time is not None and timing.end_time is not None and timing.at is not None
+    start = _day(_check_instant("startTime", timing.start_time), zone)
+    end = _day(_check_instant("endTime", timing.end_time), zone)
     today = datetime.fromtimestamp(now, zone).date()
     zone_name = zone.key
     if start < today:
@@ -217,19 +217,19 @@ def _loop(plan: Plan, zone: ZoneInfo, now: float, max_days: int) -> Strategy:
             f"today (the last allowed day is {last.isoformat()} in {zone_name})",
             ("StrategyContent", "endTime"),
         )
-    circle_type = plan.circle_type
+    circle_type = timing.circle_type
     if circle_type not in (DAILY, WEEKLY, MONTHLY) or isinstance(circle_type, bool):
         raise refused_circle_type()
     values: tuple[int, ...] = ()
     if circle_type != DAILY:
-        values = _circle_values(plan.circle_values, circle_type)
+        values = _circle_values(timing.circle_values, circle_type)
     return Strategy(
         type=LOOP,
         start_day=start,
         end_day=end,
         circle_type=circle_type,
         circle_values=values,
-        at=plan.at.replace(microsecond=0),
+        at=timing.at.replace(microsecond=0),
     )
 
 

@@ -16,13 +16,13 @@ from starlette.responses import Response
 
 from tidings.console import batch as csvbatch
 from tidings.console.fielderrors import describe, field_errors
-from tidings.console.scheduling import CIRCLES, WEEKDAYS, ScheduleProblem, When, plan
+from tidings.console.scheduling import CIRCLES, WEEKDAYS, ScheduleProblem, When, timing
 from tidings.console.scheduling import FIELDS as WHEN_FIELDS
 from tidings.console.web import Context, page
 from tidings.errors import ServiceError
 from tidings.push.multiple import MultipleFields
 from tidings.push.options import OptionFields
-from tidings.schedule.strategy import IMMEDIATE, Plan
+from tidings.schedule.strategy import IMMEDIATE, Timing
 from tidings.templates.models import Template
 from tidings.tenancy.models import App
 
@@ -78,7 +78,7 @@ async def send_batch(ctx: Context) -> Response:
         delivery_type=values["delivery_type"],
         template_name=template.name,
         expired_seconds=values["expired_seconds"],
-        plan=lambda: when,
+        timing=lambda: when,
         target_count=min(len(batch.rows), ctx.services.pushes.max_targets),
         options=OptionFields(),
     )
@@ -125,14 +125,14 @@ def read_when(values: dict[str, str], weekdays: tuple[str, ...]) -> When:
     )
 
 
-def schedule(when: When, app: App, errors: dict[str, str]) -> Plan:
+def schedule(when: When, app: App, errors: dict[str, str]) -> Timing:
     """When the push fires; a problem goes into ``errors`` and the push is checked as an
     immediate one meanwhile, so the rest of the form is still judged."""
     try:
-        return plan(when, app.timezone)
+        return timing(when, app.timezone)
     except ScheduleProblem as problem:
         errors[problem.field] = str(problem)
-        return Plan()
+        return Timing()
 
 
 async def _check(ctx: Context, app: App, fields: MultipleFields, batch: csvbatch.Batch) -> None:

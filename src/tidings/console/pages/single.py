@@ -26,7 +26,7 @@ from tidings.errors import ServiceError
 from tidings.push.options import OptionFields
 from tidings.push.simple import SimpleFields
 from tidings.push.template import TemplatePushFields
-from tidings.schedule.strategy import IMMEDIATE, Plan
+from tidings.schedule.strategy import IMMEDIATE, Timing
 from tidings.tenancy.models import App
 
 FIELDS = {
@@ -52,7 +52,7 @@ SIMPLE_INPUTS = (
     "expired_seconds",
 )
 
-Send = Callable[[Context, App, dict[str, str], str, Plan], Awaitable[int]]
+Send = Callable[[Context, App, dict[str, str], str, Timing], Awaitable[int]]
 
 
 @page
@@ -107,7 +107,7 @@ def _errors(exc: ServiceError | LinesProblem) -> dict[str, str]:
 
 
 async def _send_template(
-    ctx: Context, app: App, values: dict[str, str], keys: str, when: Plan
+    ctx: Context, app: App, values: dict[str, str], keys: str, when: Timing
 ) -> int:
     fields = TemplatePushFields(
         task_name=values["task_name"],
@@ -116,7 +116,7 @@ async def _send_template(
         template_key_value=placeholder_values(values["values"]),
         target_msgkey=keys,
         expired_seconds=values["expired_seconds"],
-        plan=lambda: when,
+        timing=lambda: when,
         sms_strategy=None,
         options=OptionFields(),
     )
@@ -124,7 +124,7 @@ async def _send_template(
 
 
 async def _send_simple(
-    ctx: Context, app: App, values: dict[str, str], keys: str, when: Plan
+    ctx: Context, app: App, values: dict[str, str], keys: str, when: Timing
 ) -> int:
     fields = SimpleFields(
         task_name=values["task_name"],
@@ -134,7 +134,7 @@ async def _send_simple(
         uri=values["uri"] or None,
         target_msgkey=keys,
         expired_seconds=values["expired_seconds"],
-        plan=lambda: when,
+        timing=lambda: when,
         sms_strategy=None,
         options=OptionFields(),
     )
