@@ -6,7 +6,19 @@ import os
 
 import typer
 
-from tidings.cli import admin, apps, channels, config, device, keys, schedules, serve, trace
+from tidings.cli import (
+    admin,
+    apps,
+    backup,
+    channels,
+    config,
+    device,
+    keys,
+    schedules,
+    serve,
+    trace,
+    webhooks,
+)
 
 app = typer.Typer(
     name="tidings",
@@ -22,7 +34,9 @@ app.add_typer(device.app, name="device")
 app.add_typer(schedules.app, name="schedules")
 app.add_typer(admin.app, name="admin")
 app.add_typer(config.app, name="config")
+app.add_typer(webhooks.app, name="webhooks")
 app.command("trace")(trace.trace)
+app.command("backup")(backup.backup)
 
 
 def main() -> None:
