@@ -14,6 +14,7 @@ from tests.console.conftest import Clock
 from tests.support.webhook_receiver import Receiver, receiving
 from tidings.config import Settings
 from tidings.services import Services
+from tidings.store import webhooks as store
 from tidings.store.tables import webhook_attempts, webhook_outbox
 from tidings.webhooks import outbox
 
@@ -126,3 +127,18 @@ async def test_a_batch_is_several_events_and_pending_ones_survive_pruning(
     await services.webhooks.sender.send_due()
     sizes = sorted(len(r.events) for r in receiver.accepted())
     assert sizes == [20, 50, 50]
+
+
+@pytest.mark.parametrize("status", [200, 500])
+async def test_an_endpoint_removed_while_its_batch_is_on_the_way(
+    services: Services, receiver: Receiver, clock: Clock, status: int
+) -> None:
+    app_pk, pk = await endpoint(services, receiver)
+    receiver.status = status
+    await accept(services, app_pk, clock, "a")
+    now_ms = int(clock() * 1000)
+    owed = await services.db.write(store.claim_due, now_ms, 10, now_ms + 1000)
+    (row,) = await services.db.read(store.endpoints_by_pk, [pk])
+    await services.webhooks.remove(app_pk, pk)
+    assert await services.webhooks.sender.post(row, owed) is (status == 200)
+    assert await states(services) == []

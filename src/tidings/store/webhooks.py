@@ -159,6 +159,11 @@ def claim_due(conn: Connection, now_ms: int, limit: int, lease_until: int) -> li
     return rows
 
 
+def endpoint_exists(conn: Connection, pk: int) -> bool:
+    query = select(webhook_endpoints.c.pk).where(webhook_endpoints.c.pk == pk)
+    return conn.execute(query).first() is not None
+
+
 def endpoints_by_pk(conn: Connection, pks: Collection[int]) -> list[Row]:
     query = select(webhook_endpoints).where(webhook_endpoints.c.pk.in_(list(pks)))
     return list(conn.execute(query))

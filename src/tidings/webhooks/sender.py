@@ -217,6 +217,8 @@ class Sender:
 
 
 def _delivered(conn: Connection, attempt: dict, pks: Sequence[int], now_ms: int) -> None:
+    if not store.endpoint_exists(conn, attempt["endpoint_pk"]):
+        return  # removed while its batch was on the way; its events went with it
     store.add_attempt(conn, attempt)
     store.mark_delivered(conn, pks, now_ms)
     store.set_health(conn, attempt["endpoint_pk"], {"failing_since": None})
@@ -234,6 +236,8 @@ def _failed(
     later, ``dropped`` given up; the endpoint failing, and disabled if it has been failing
     for too long. ``when`` is what ``Sender._verdict`` says."""
     now_ms, retry_at, disable_before = when
+    if not store.endpoint_exists(conn, endpoint_pk):
+        return  # removed while its batch was on the way; its events went with it
     if attempt is not None:
         store.add_attempt(conn, attempt)
     store.reschedule(conn, retry, retry_at)
