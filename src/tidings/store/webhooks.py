@@ -130,6 +130,20 @@ _OWED = select(
 )
 
 
+def next_due(conn: Connection) -> int | None:
+    """When the soonest pending event of an enabled endpoint is due, or None."""
+    query = (
+        select(func.min(webhook_outbox.c.next_attempt_at))
+        .join_from(
+            webhook_outbox,
+            webhook_endpoints,
+            webhook_outbox.c.endpoint_pk == webhook_endpoints.c.pk,
+        )
+        .where(webhook_outbox.c.state == PENDING, webhook_endpoints.c.enabled.is_(True))
+    )
+    return conn.execute(query).scalar()
+
+
 def claim_due(conn: Connection, now_ms: int, limit: int, lease_until: int) -> list[Row]:
     """Up to ``limit`` due events of enabled endpoints, leased to the caller until
     ``lease_until``: rows another process holds locked are skipped (PostgreSQL), and once this

@@ -111,6 +111,11 @@ class Sender:
         """One pass: claim due events, send them; how many were claimed."""
         s = self._settings
         now_ms = self._now_ms()
+        # A read first: an idle sender would otherwise take the write lock (SQLite has one)
+        # at every poll for nothing.
+        due = await self._db.read(store.next_due)
+        if due is None or due > now_ms:
+            return 0
         rows = await self._db.write(
             store.claim_due,
             now_ms,
