@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from tidings.analytics.reports import Reports
 from tidings.analytics.service import Analytics
 from tidings.broker.base import Broker
 from tidings.broker.memory import MemoryBroker
@@ -28,6 +29,8 @@ from tidings.delivery.service import Delivery
 from tidings.devices.service import Devices
 from tidings.push.models import PushLimits
 from tidings.push.service import Pushes
+from tidings.retention.policy import RetentionPolicy
+from tidings.retention.pruner import Pruner
 from tidings.revoke.service import Revocations
 from tidings.schedule.firing import FiringLoop
 from tidings.schedule.service import Occurrences
@@ -54,8 +57,10 @@ class Services:
     devices: Devices
     occurrences: Occurrences
     firing_loop: FiringLoop  # started by the server (app.py), not by the command line
+    pruner: Pruner  # likewise
     revocations: Revocations
     analytics: Analytics
+    reports: Reports  # the console's task and analytics pages
     channels: dict[str, Channel]  # every channel this process runs, by name
     webhooks: Webhooks  # its sender is started by the server (app.py)
 
@@ -71,6 +76,7 @@ class Services:
             )
             tenancy = Tenancy(db, box, clock=clock, cache_seconds=settings.key_cache_seconds)
             await tenancy.check_secret_key()
+            box.keep()
         except BaseException:
             await db.aclose()
             raise
@@ -120,8 +126,16 @@ class Services:
             devices=Devices(db, broker, delivery, clock=clock),
             occurrences=Occurrences(db),
             firing_loop=firing_loop,
+            pruner=Pruner(
+                db,
+                RetentionPolicy.of(settings),
+                clock=clock,
+                sweep_seconds=settings.retention_sweep_seconds,
+                batch_rows=settings.retention_batch_rows,
+            ),
             revocations=Revocations(db, channels, clock=clock),
             analytics=Analytics(db, clock=clock),
+            reports=Reports(db),
             channels=channels,
             webhooks=Webhooks(
                 db, box, Sender(db, box, _sender_settings(settings), clock=clock), clock=clock
@@ -130,6 +144,7 @@ class Services:
 
     async def aclose(self) -> None:
         await self.webhooks.sender.aclose()
+        await self.pruner.aclose()
         await self.firing_loop.aclose()
         await self.delivery.aclose()
         for channel in self.channels.values():

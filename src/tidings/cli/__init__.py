@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from tidings.cli import (
     admin,
     apps,
+    backup,
     channels,
     config,
     device,
@@ -33,7 +36,11 @@ app.add_typer(admin.app, name="admin")
 app.add_typer(config.app, name="config")
 app.add_typer(webhooks.app, name="webhooks")
 app.command("trace")(trace.trace)
+app.command("backup")(backup.backup)
 
 
 def main() -> None:
+    # Whatever the commands write holds secrets or what points at them: the database, its key,
+    # the serve lock, a device's state file. None of it is for other users to read.
+    os.umask(0o077)
     app()

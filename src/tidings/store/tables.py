@@ -20,7 +20,10 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    literal_column,
 )
+
+from tidings.instants import DAY_MS
 
 metadata = MetaData(
     naming_convention={
@@ -137,6 +140,10 @@ tasks = Table(
 # One TargetMsg: its msgKey, its target and the text rendered for it. A broadcast's one message
 # has an empty target. revoked_at: RevokePushMessage or RevokePushTask took it back; delivery
 # never makes deliveries of a revoked message (a loop's later occurrences skip it too).
+# A msgKey is unique per app and UTC day of acceptance (message_day), not for all time: random
+# msgKeys in one index over every stored message put each new key on a page of its own, and a
+# commit then writes a page per message; kept per day, new keys land among today's only.
+# store/msg_keys.py keeps the retry window (24 hours) across the day's boundary.
 messages = Table(
     "messages",
     metadata,
@@ -151,8 +158,15 @@ messages = Table(
     Column("extended_params", Text),
     Column("created_at", BigInteger, nullable=False),
     Column("revoked_at", BigInteger),
-    UniqueConstraint("app_pk", "msg_key"),
     Index(None, "task_id"),
+)
+message_day = messages.c.created_at // literal_column(str(DAY_MS), BigInteger)
+Index(
+    "uq_messages_app_pk_day_msg_key",
+    messages.c.app_pk,
+    message_day,
+    messages.c.msg_key,
+    unique=True,
 )
 
 # Signature nonces seen recently, when several processes must agree on them (PostgreSQL).
@@ -206,7 +220,8 @@ devices = Table(
 # to the device the user binds next within the message's validity. status holds the MPS
 # per-message codes (contract.Status lists them). An occurrence of a scheduled push delivers
 # its parent's messages again, so a message and a device meet once per task, not once in all.
-# sent_at: a vendor gateway accepted it; acked_at: the device acknowledged it (self-built);
+# sent_at: a vendor gateway accepted it; acked_at: it arrived (the device acknowledged it, or
+# the vendor's receipt said so);
 # opened_at: the device reported the user opened it. revoked_at: it was revoked (status 4); if
 # it was sent over the self-built channel, revoke_confirmed_at is when the device confirmed the
 # revoke frame. stat_pk is the push_stats row its analytics are counted in.
