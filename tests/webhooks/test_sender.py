@@ -1,6 +1,7 @@
 """The sender against a real receiver and a real database, on a clock the test moves: a failing
 endpoint is marked failing then disabled, events are dropped after the retry period, delivered
-ones pruned after the keeping period, and a disabled endpoint is written no new events."""
+ones pruned with the rest of the finished work after the retention period, and a disabled
+endpoint is written no new events."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from tidings.store import webhooks as store
 from tidings.store.tables import webhook_attempts, webhook_outbox
 from tidings.webhooks import outbox
 
-RETRY, DISABLE, KEEP = 600, 3600, 7200
+RETRY, DISABLE = 600, 3600
+KEEP = 7 * 86400  # the shortest retention_days allows
 
 
 @pytest.fixture
@@ -30,7 +32,8 @@ async def services(
         database_url=database_url,
         webhook_retry_seconds=RETRY,
         webhook_disable_seconds=DISABLE,
-        webhook_keep_seconds=KEEP,
+        retention_days=KEEP // 86400,
+        retention_batch_rows=1,  # pruning a row per write: the batches must follow one another
         webhook_timeout_seconds=5,
     )
     opened = await Services.open(settings, clock=clock)
@@ -93,7 +96,7 @@ async def test_a_failing_endpoint_is_marked_then_disabled_then_written_nothing(
     assert (await services.webhooks.endpoint(app_pk, pk)).failing_since is None
 
 
-async def test_delivered_events_and_attempts_are_pruned_after_the_keeping_period(
+async def test_delivered_events_and_attempts_are_pruned_after_the_retention_period(
     services: Services, receiver: Receiver, clock: Clock
 ) -> None:
     app_pk, _ = await endpoint(services, receiver)
@@ -104,7 +107,7 @@ async def test_delivered_events_and_attempts_are_pruned_after_the_keeping_period
     await accept(services, app_pk, clock, "new")
     assert await sender.send_due() == 1
     clock.now += 20
-    await sender.prune()
+    await services.pruner.sweep()
     assert await states(services) == ["delivered"]
     count = select(func.count()).select_from(webhook_attempts)
     assert await services.db.read(lambda conn: conn.execute(count).scalar_one()) == 1
@@ -119,7 +122,7 @@ async def test_a_batch_is_several_events_and_pending_ones_survive_pruning(
     assert await services.webhooks.sender.send_due() == 120
     assert len(receiver.requests) == 1, "a dead endpoint costs one request a pass"
     clock.now += KEEP + 1
-    await services.webhooks.sender.prune()
+    await services.pruner.sweep()
     assert len(await states(services)) == 120
     receiver.status = 200
     clock.now += 1

@@ -42,7 +42,6 @@ log = logging.getLogger("tidings.webhooks")
 
 RESPONSE_KEPT = 500  # characters of an answer's body kept with the attempt, for the console
 USER_AGENT = "Tidings-Webhooks/1"
-PRUNE_SECONDS = 60  # how often a sender deletes what outlived the keeping period
 
 
 @dataclass(frozen=True)
@@ -52,7 +51,6 @@ class SenderSettings:
     timeout_seconds: float = 10.0
     backoff: Backoff = field(default_factory=Backoff)
     disable_after_seconds: float = 5 * 86400.0
-    keep_seconds: float = 7 * 86400.0  # delivered events and attempts are pruned after this
     endpoints_per_pass: int = 20
 
 
@@ -76,7 +74,6 @@ class Sender:
             timeout=settings.timeout_seconds, transport=transport, follow_redirects=False
         )
         self._task: asyncio.Task[None] | None = None
-        self._pruned_at = 0.0
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
@@ -92,7 +89,6 @@ class Sender:
         while True:
             try:
                 sent = await self.send_due()
-                await self._prune_now_and_then()
             except Exception:
                 log.exception("sending webhooks failed; trying again shortly")
                 sent = 0
@@ -207,18 +203,6 @@ class Sender:
         )
         metrics.webhooks("retried", len(retry))
         metrics.webhooks("expired", len(dropped))
-
-    async def _prune_now_and_then(self) -> None:
-        if self._clock() - self._pruned_at >= PRUNE_SECONDS:
-            await self.prune()
-
-    async def prune(self) -> None:
-        """Delete the events settled, and the attempts made, before the keeping period."""
-        now = self._pruned_at = self._clock()
-        before = int((now - self._settings.keep_seconds) * 1000)
-        gone = await self._db.write(store.prune, before, before)
-        if gone:
-            log.info("pruned %d settled webhook events", gone)
 
 
 def _delivered(conn: Connection, attempt: dict, pks: Sequence[int], now_ms: int) -> None:
