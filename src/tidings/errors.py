@@ -60,7 +60,9 @@ FieldPath = tuple[str | int, ...]
 
 def path_of(name: str) -> FieldPath:
     """The path a dotted field name spells: TargetMsg.3.MsgKey -> ("TargetMsg", 3, "MsgKey")."""
-    return tuple(int(part) if part.isdigit() else part for part in name.split("."))
+    return tuple(
+        int(part) if part.isascii() and part.isdigit() else part for part in name.split(".")
+    )
 
 
 class ServiceError(Exception):

@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from tests.support.servers import postgres_schema
+from tests.support.timings import NO_TIMING
 from tidings.config import Settings
 from tidings.contract import Status
 from tidings.devices.rules import Binding
@@ -47,8 +48,7 @@ async def _race(settings: Settings) -> None:
             delivery_type="3",
             template_name="t",
             expired_seconds="600",
-            strategy_type=None,
-            strategy_content=None,
+            timing=NO_TIMING,
             target_count=1,
             options=OptionFields(),
         )

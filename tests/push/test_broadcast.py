@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from tests.push.test_multiple import NOW, SEED_TEMPLATE
 from tests.support.hostile import hostile_text
+from tests.support.timings import NO_TIMING, wire_timings
 from tidings.delivery.audience import Audience, Window
 from tidings.errors import Code, ServiceError
 from tidings.instants import DAY_MS
@@ -26,8 +27,7 @@ CALL = BroadcastFields(
     template_key_value='{"name": "everyone", "money": "5"}',
     msg_key="bk1",
     expired_seconds="300",
-    strategy_type=None,
-    strategy_content=None,
+    timing=NO_TIMING,
     push_status=None,
     bind_period=None,
     unbind_period=None,
@@ -149,8 +149,7 @@ maybe_hostile = st.none() | hostile_text
         template_key_value=maybe_hostile,
         msg_key=maybe_hostile,
         expired_seconds=maybe_hostile | st.just("600"),
-        strategy_type=maybe_hostile,
-        strategy_content=maybe_hostile,
+        timing=wire_timings(maybe_hostile, maybe_hostile),
         push_status=maybe_hostile | st.sampled_from(["0", "1", "2"]),
         bind_period=maybe_hostile | st.sampled_from(["1", "4"]),
         unbind_period=maybe_hostile | st.sampled_from(["2", "3"]),

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.support.hostile import hostile_text
+from tests.support.timings import NO_TIMING, wire_timing, wire_timings
 from tidings.contract import PushOptions
 from tidings.errors import Code, ServiceError
 from tidings.push.models import PushLimits
@@ -25,8 +26,7 @@ SEED_CALL = MultipleFields(
     delivery_type="3",
     template_name="Test template",
     expired_seconds="600",
-    strategy_type=None,
-    strategy_content=None,
+    timing=NO_TIMING,
     target_count=1,
     options=OptionFields(),
 )
@@ -110,8 +110,7 @@ def test_problems_are_reported_in_the_order_a_caller_fixes_them() -> None:
         delivery_type="5",
         template_name=None,
         expired_seconds="0",
-        strategy_type="2",
-        strategy_content="[]",
+        timing=wire_timing("2", "[]"),
         target_count=0,
         options=OptionFields(silent="2"),
     )
@@ -123,7 +122,7 @@ def test_problems_are_reported_in_the_order_a_caller_fixes_them() -> None:
         (Code.TARGET_TOO_MUCH, {"target_count": 100}),
         (Code.EXPIREDSECONDS_WRONG, {"expired_seconds": "60"}),
         (Code.INVALID_PARAM, {"options": OptionFields()}),  # Silent
-        (Code.INVALID_PARAM, {"strategy_type": "0"}),  # StrategyContent
+        (Code.INVALID_PARAM, {"timing": NO_TIMING}),  # StrategyContent
     ]
     for code, fix in steps:
         with pytest.raises(ServiceError) as caught:
@@ -185,9 +184,7 @@ def test_expired_seconds_limit() -> None:
 
 def test_strategy_is_read_in_the_apps_time_zone() -> None:
     fixed = int(NOW * 1000) + 3_600_000
-    spec = check(
-        replace(SEED_CALL, strategy_type="1", strategy_content=json.dumps({"fixedTime": fixed}))
-    )
+    spec = check(replace(SEED_CALL, timing=wire_timing("1", json.dumps({"fixedTime": fixed}))))
     assert spec.strategy.fixed_time == fixed
 
 
@@ -328,8 +325,7 @@ maybe_hostile = st.none() | hostile_text
         delivery_type=maybe_hostile | st.sampled_from(["1", "3"]),
         template_name=maybe_hostile,
         expired_seconds=maybe_hostile | st.sampled_from(["600", "604801"]),
-        strategy_type=maybe_hostile | st.sampled_from(["1", "2"]),
-        strategy_content=maybe_hostile,
+        timing=wire_timings(maybe_hostile | st.sampled_from(["1", "2"]), maybe_hostile),
         target_count=st.integers(0, 200),
         options=st.builds(
             OptionFields,

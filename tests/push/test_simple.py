@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.support.hostile import hostile_text
+from tests.support.timings import NO_TIMING, wire_timing, wire_timings
 from tidings.errors import Code, ServiceError
 from tidings.push.models import PushLimits
 from tidings.push.options import OptionFields
@@ -27,8 +28,7 @@ CALL = SimpleFields(
     uri="https://example.com/notice",
     target_msgkey='{"tok-1": "k1", "tok-2": "k2"}',
     expired_seconds="300",
-    strategy_type=None,
-    strategy_content=None,
+    timing=NO_TIMING,
     sms_strategy=None,
     options=OptionFields(),
 )
@@ -65,8 +65,7 @@ def test_problems_are_reported_in_the_order_a_caller_fixes_them() -> None:
         expired_seconds="0",
         options=OptionFields(push_style="3"),
         sms_strategy="1",
-        strategy_type="1",
-        strategy_content="{}",
+        timing=wire_timing("1", "{}"),
     )
     steps = [
         (Code.TASKNAME_NULL, {"task_name": "t"}),
@@ -75,7 +74,7 @@ def test_problems_are_reported_in_the_order_a_caller_fixes_them() -> None:
         (Code.TOKEN_OR_USERID_NULL, {"target_msgkey": '{"a": "k"}'}),
         (Code.EXPIREDSECONDS_WRONG, {"expired_seconds": "60"}),
         (Code.INVALID_PARAM, {"options": OptionFields()}),  # PushStyle
-        (Code.INVALID_PARAM, {"strategy_type": "0"}),  # StrategyContent
+        (Code.INVALID_PARAM, {"timing": NO_TIMING}),  # StrategyContent
         (Code.INVALID_PARAM, {"sms_strategy": "0"}),
     ]
     for code, fix in steps:
@@ -96,7 +95,7 @@ def test_problems_are_reported_in_the_order_a_caller_fixes_them() -> None:
         ({"target_msgkey": '{"a": ""}'}, ("TargetMsgkey", "a")),
         ({"expired_seconds": "0"}, ("ExpiredSeconds",)),
         ({"options": OptionFields(push_style="3")}, ("PushStyle",)),
-        ({"strategy_type": "1", "strategy_content": "{}"}, ("StrategyContent", "fixedTime")),
+        ({"timing": wire_timing("1", "{}")}, ("StrategyContent", "fixedTime")),
         ({"sms_strategy": "1"}, ("SmsStrategy",)),
     ],
 )
@@ -208,8 +207,7 @@ ANY_CALL = st.builds(
     uri=maybe_hostile,
     target_msgkey=maybe_hostile | st.just('{"u": "k"}'),
     expired_seconds=maybe_hostile | st.just("600"),
-    strategy_type=maybe_hostile,
-    strategy_content=maybe_hostile,
+    timing=wire_timings(maybe_hostile, maybe_hostile),
     sms_strategy=maybe_hostile,
     options=st.builds(OptionFields, push_style=maybe_hostile, image_urls=maybe_hostile),
 )

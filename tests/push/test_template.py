@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from tests.push.test_multiple import NOW, SEED_TEMPLATE, template
+from tests.support.timings import NO_TIMING
 from tidings.contract import PushOptions
 from tidings.errors import Code, ServiceError
 from tidings.push.models import PushLimits
@@ -23,8 +24,7 @@ CALL = TemplatePushFields(
     template_key_value='{"name": "Zhang San", "money": "200"}',
     target_msgkey='{"user_1": "k1", "user_2": "k2"}',
     expired_seconds="300",
-    strategy_type=None,
-    strategy_content=None,
+    timing=NO_TIMING,
     sms_strategy=None,
     options=OptionFields(),
 )

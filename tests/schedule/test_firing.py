@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from tests.conftest import BACKENDS
 from tests.support.servers import database
+from tests.support.timings import wire_timing
 from tidings.config import Settings
 from tidings.errors import ServiceError
 from tidings.push.multiple import MultipleFields
@@ -62,8 +63,7 @@ class World:
             delivery_type="3",
             template_name="news",
             expired_seconds=str(expired),
-            strategy_type=str(strategy_type),
-            strategy_content=json.dumps(content),
+            timing=wire_timing(str(strategy_type), json.dumps(content)),
             target_count=1,
             options=OptionFields(),
         )

@@ -1,4 +1,5 @@
-"""StrategyType and StrategyContent rules, against a fixed clock.
+"""StrategyType and StrategyContent rules, against a fixed clock: read from the wire by the API
+(``read_timing``), judged by the schedule rules (``strategy_of``).
 
 NOW is 2026-06-01 02:00:00 UTC: 10:00 on June 1 in Asia/Shanghai, 22:00 on May 31 in New York.
 """
@@ -14,7 +15,8 @@ from hypothesis import strategies as st
 
 from tests.support.hostile import hostile_text
 from tidings.errors import Code, ServiceError
-from tidings.schedule.strategy import LOOP, SCHEDULED, read_strategy
+from tidings.openapi.strategy import read_timing
+from tidings.schedule.strategy import LOOP, SCHEDULED, strategy_of
 
 NOW = datetime(2026, 6, 1, 2, 0, tzinfo=UTC).timestamp()
 SHANGHAI = "Asia/Shanghai"
@@ -45,7 +47,7 @@ def loop(**overrides) -> str:
 
 
 def read(kind: str | None, content: str | None, timezone: str = SHANGHAI, now: float = NOW):
-    return read_strategy(kind, content, timezone=timezone, now=now)
+    return strategy_of(read_timing(kind, content), timezone=timezone, now=now)
 
 
 def refused(kind: str | None, content: str | None, timezone: str = SHANGHAI) -> str:

@@ -1,19 +1,20 @@
-"""The composer's "when" fields, in the app's time zone, as StrategyType and StrategyContent.
+"""The composer's "when" fields, in the app's time zone, as a schedule ``Timing``.
 
 An operator picks a local date and time (or a range of days and a time of day); the push rules
-(schedule/strategy.py) then judge the result exactly as they judge an API call, so the console
-adds no scheduling rules of its own. Only input the browser could not have produced (a date that
-is not a date) is refused here.
+(``schedule.strategy.strategy_of``) then judge the timing exactly as they judge an API call's, so
+the console adds no scheduling rules of its own. Only input the browser could not have produced (a
+date that is not a date) is refused here.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import TypeVar
 from zoneinfo import ZoneInfo
+
+from tidings.schedule.strategy import Timing
 
 T = TypeVar("T")
 
@@ -54,15 +55,14 @@ class When:
     time: str = ""  # 09:30 or 09:30:00
 
 
-def strategy(when: When, timezone: str) -> tuple[str, str | None]:
-    """(StrategyType, StrategyContent) for the push call."""
+def timing(when: When, timezone: str) -> Timing:
+    """When the push fires, for the push call."""
     zone = ZoneInfo(timezone)
     if when.mode == NOW:
-        return "0", None
+        return Timing()
     if when.mode == ONCE:
         moment = _parse(datetime.fromisoformat, when.at, "at", "a date and time")
-        fixed = moment.replace(tzinfo=zone)
-        return "1", json.dumps({"fixedTime": int(fixed.timestamp()) * 1000})
+        return Timing.once(int(moment.replace(tzinfo=zone).timestamp()) * 1000)
     if when.mode != LOOP:
         raise ScheduleProblem("when", f"choose now, once or a loop, not {when.mode!r}")
     first = _parse(date.fromisoformat, when.start_day, "start_day", "a first day")
@@ -71,18 +71,13 @@ def strategy(when: When, timezone: str) -> tuple[str, str | None]:
     circle = CIRCLES.get(when.circle)
     if circle is None:
         raise ScheduleProblem("circle", "choose daily, weekly or monthly")
-    content: dict[str, object] = {
-        "startTime": _midnight(first, zone),
-        "endTime": _midnight(last, zone),
-        "circleType": circle,
-        "time": at.replace(microsecond=0).isoformat(),
-    }
+    values: tuple[int, ...] = ()
     if circle == CIRCLES["weekly"]:
-        content["circleValue"] = _numbers(when.weekdays, "circle_values", "weekdays")
+        values = _numbers(when.weekdays, "circle_values", "weekdays")
     elif circle == CIRCLES["monthly"]:
         days = [d for d in when.month_days.replace(" ", "").split(",") if d]
-        content["circleValue"] = _numbers(days, "circle_values", "days of the month")
-    return "2", json.dumps(content)
+        values = _numbers(days, "circle_values", "days of the month")
+    return Timing.loop(_midnight(first, zone), _midnight(last, zone), circle, values, at)
 
 
 def _midnight(day: date, zone: ZoneInfo) -> int:
@@ -98,9 +93,9 @@ def _parse(reader: Callable[[str], T], raw: str, field: str, what: str) -> T:
         raise ScheduleProblem(field, f"{raw[:40]!r} is not {what}") from None
 
 
-def _numbers(raw: tuple[str, ...] | list[str], field: str, what: str) -> list[int]:
+def _numbers(raw: tuple[str, ...] | list[str], field: str, what: str) -> tuple[int, ...]:
     if not raw:
         raise ScheduleProblem(field, f"choose at least one of the {what}")
     if not all(v.isascii() and v.isdigit() and len(v) < 4 for v in raw):
         raise ScheduleProblem(field, f"the {what} must be whole numbers, separated by commas")
-    return sorted({int(v) for v in raw})
+    return tuple(sorted({int(v) for v in raw}))

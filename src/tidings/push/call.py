@@ -8,13 +8,14 @@ Each action checks its call in the order a caller would fix it: ``read_task_name
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tidings.errors import Code, refused
 from tidings.fields import read_int, read_text
 from tidings.push.models import CallSpec, PushLimits
 from tidings.push.options import OptionFields, read_options
-from tidings.schedule.strategy import read_strategy
+from tidings.schedule.strategy import Timing, strategy_of
 
 MAX_TASK_NAME = 200
 SMS_STRATEGIES = (0, 1, 2)  # none, when the push is not delivered, alongside the push
@@ -22,13 +23,17 @@ SMS_STRATEGIES = (0, 1, 2)  # none, when the push is not delivered, alongside th
 
 @dataclass(frozen=True, slots=True)
 class CallFields:
-    """The call-wide parameters as they arrived; each action's fields add their own."""
+    """The call-wide parameters as they arrived; each action's fields add their own.
+
+    ``timing`` gives when the push fires; it is read only when the rules reach it (it may raise
+    ``ServiceError`` for a StrategyContent the API could not read), so the fault a call is
+    refused for is the first one in the order of the rules.
+    """
 
     task_name: str | None
     delivery_type: str | None
     expired_seconds: str | None
-    strategy_type: str | None
-    strategy_content: str | None
+    timing: Callable[[], Timing]
     options: OptionFields
 
 
@@ -59,9 +64,7 @@ def finish(
     """The rest of the call-wide rules, after the action's own: validity, options, strategy."""
     expired = read_expired_seconds(fields.expired_seconds, limits)
     options = read_options(fields.options)
-    strategy = read_strategy(
-        fields.strategy_type, fields.strategy_content, timezone=timezone, now=now
-    )
+    strategy = strategy_of(fields.timing(), timezone=timezone, now=now)
     return CallSpec(task_name, delivery_type, expired, options, strategy)
 
 

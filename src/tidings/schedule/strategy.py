@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import calendar
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -24,12 +23,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tidings.errors import Code, FieldPath, ServiceError
-from tidings.fields import read_int
 from tidings.instants import LATEST_MS
 
 IMMEDIATE, SCHEDULED, LOOP = 0, 1, 2
 DAILY, WEEKLY, MONTHLY = 1, 2, 3
-_TIME = re.compile(r"([01]\d|2[0-3]):([0-5]\d):([0-5]\d)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +71,7 @@ class Strategy:
         """The occurrences still to come: those at or after the second ``now_ms`` falls in.
 
         Occurrences are whole seconds, and a ``fixedTime`` within the current second is not in
-        the past (``read_strategy`` allows it), so the second is the unit of "now".
+        the past (``strategy_of`` allows it), so the second is the unit of "now".
         """
         second = _second_of(now_ms)
         return [t for t in self.occurrences(timezone) if t >= second]
@@ -108,32 +105,44 @@ class Strategy:
                 day += timedelta(days=1)
 
 
-def read_strategy(
-    strategy_type: str | None,
-    content: str | None,
-    *,
-    timezone: str,
-    now: float,
-    max_loop_days: int = 180,
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """When a push should fire, as typed values not yet judged: what both edges build (the API
+    from StrategyType and StrategyContent, the console from its form) and ``strategy_of`` judges.
+
+    Loop days are given as instants (epoch ms) and taken as days in the app's time zone.
+    """
+
+    kind: int = IMMEDIATE
+    fixed_time: int | None = None  # epoch ms
+    start_time: int | None = None  # epoch ms, any instant of the first day
+    end_time: int | None = None  # epoch ms, any instant of the last day
+    circle_type: int | None = None
+    circle_values: tuple[int, ...] = ()
+    at: time | None = None
+
+    @classmethod
+    def once(cls, fixed_time: int) -> Timing:
+        return cls(SCHEDULED, fixed_time=fixed_time)
+
+    @classmethod
+    def loop(
+        cls, start_time: int, end_time: int, circle_type: int, values: tuple[int, ...], at: time
+    ) -> Timing:
+        return cls(LOOP, None, start_time, end_time, circle_type, values, at)
+
+
+def strategy_of(
+    timing: Timing, *, timezone: str, now: float, max_loop_days: int = 180
 ) -> Strategy | None:
-    """The strategy a push asks for, or None for an immediate push."""
-    kind = read_int(
-        strategy_type, "StrategyType", Code.INVALID_PARAM, default=IMMEDIATE, allowed=(0, 1, 2)
-    )
-    if kind == IMMEDIATE:
+    """The strategy a push asks for, judged against ``now``, or None for an immediate push."""
+    if timing.kind == IMMEDIATE:
         return None
-    if not content or not content.strip():
-        raise _bad(f"StrategyContent is required when StrategyType is {kind}", ("StrategyContent",))
-    try:
-        body = json.loads(content)
-    except (ValueError, RecursionError):
-        raise _bad("StrategyContent is not valid JSON", ("StrategyContent",)) from None
-    if not isinstance(body, dict):
-        raise _bad("StrategyContent must be a JSON object", ("StrategyContent",))
     zone = ZoneInfo(timezone)
-    if kind == SCHEDULED:
-        return _scheduled(body, zone, now)
-    strategy = _loop(body, zone, now, max_loop_days)
+    if timing.kind == SCHEDULED:
+        assert timing.fixed_time is not None
+        return _scheduled(timing.fixed_time, zone, now)
+    strategy = _loop(timing, zone, now, max_loop_days)
     if strategy.next_after(timezone, int(now * 1000)) is None:
         raise _bad(
             "the loop has no occurrence after now: no day in it matches circleValue",
@@ -142,8 +151,39 @@ def read_strategy(
     return strategy
 
 
-def _scheduled(body: dict[str, Any], zone: ZoneInfo, now: float) -> Strategy:
-    fixed = _millis(body, "fixedTime")
+def refused_instant(name: str, value: object) -> ServiceError:
+    """The refusal of a loop or fixed time that is not epoch milliseconds from 0 to LATEST_MS."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > LATEST_MS:
+        return _bad(f"StrategyContent.{name} is out of range: {value}", ("StrategyContent", name))
+    return _bad(
+        f"StrategyContent.{name} is required: epoch milliseconds, got {value!r}",
+        ("StrategyContent", name),
+    )
+
+
+def refused_circle_type() -> ServiceError:
+    return _bad(
+        "StrategyContent.circleType must be 1 (daily), 2 (weekly) or 3 (monthly)",
+        ("StrategyContent", "circleType"),
+    )
+
+
+def refused_circle_value(circle_type: int, value: object, *, missing: bool = False) -> ServiceError:
+    """The refusal of a weekly or monthly loop's ``circleValue`` (missing, or one ``value``)."""
+    kind = "weekdays 1-7 (1 = Monday)" if circle_type == WEEKLY else "month days 1-31"
+    if missing:
+        return _bad(
+            f"StrategyContent.circleValue is required: a list of {kind}",
+            ("StrategyContent", "circleValue"),
+        )
+    return _bad(
+        f"StrategyContent.circleValue holds {value!r}; it takes {kind}",
+        ("StrategyContent", "circleValue"),
+    )
+
+
+def _scheduled(fixed: int, zone: ZoneInfo, now: float) -> Strategy:
+    _check_instant("fixedTime", fixed)
     fixed -= fixed % 1000  # the documentation: milliseconds, accurate to the second
     if fixed < _second_of(int(now * 1000)):
         raise _bad(
@@ -153,9 +193,10 @@ def _scheduled(body: dict[str, Any], zone: ZoneInfo, now: float) -> Strategy:
     return Strategy(type=SCHEDULED, fixed_time=fixed)
 
 
-def _loop(body: dict[str, Any], zone: ZoneInfo, now: float, max_days: int) -> Strategy:
-    start = _day(_millis(body, "startTime"), zone)
-    end = _day(_millis(body, "endTime"), zone)
+def _loop(timing: Timing, zone: ZoneInfo, now: float, max_days: int) -> Strategy:
+    assert timing.start_time is not None and timing.end_time is not None and timing.at is not None
+    start = _day(_check_instant("startTime", timing.start_time), zone)
+    end = _day(_check_instant("endTime", timing.end_time), zone)
     today = datetime.fromtimestamp(now, zone).date()
     zone_name = zone.key
     if start < today:
@@ -176,36 +217,25 @@ def _loop(body: dict[str, Any], zone: ZoneInfo, now: float, max_days: int) -> St
             f"today (the last allowed day is {last.isoformat()} in {zone_name})",
             ("StrategyContent", "endTime"),
         )
-    circle_type = body.get("circleType")
+    circle_type = timing.circle_type
     if circle_type not in (DAILY, WEEKLY, MONTHLY) or isinstance(circle_type, bool):
-        raise _bad(
-            "StrategyContent.circleType must be 1 (daily), 2 (weekly) or 3 (monthly)",
-            ("StrategyContent", "circleType"),
-        )
+        raise refused_circle_type()
     values: tuple[int, ...] = ()
     if circle_type != DAILY:
-        values = _circle_values(body.get("circleValue"), 7 if circle_type == WEEKLY else 31)
+        values = _circle_values(timing.circle_values, circle_type)
     return Strategy(
         type=LOOP,
         start_day=start,
         end_day=end,
         circle_type=circle_type,
         circle_values=values,
-        at=_time_of_day(body.get("time")),
+        at=timing.at.replace(microsecond=0),
     )
 
 
-def _millis(body: dict[str, Any], name: str) -> int:
-    value = body.get(name)
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 20:
-        value = int(value)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise _bad(
-            f"StrategyContent.{name} is required: epoch milliseconds, got {value!r}",
-            ("StrategyContent", name),
-        )
-    if value > LATEST_MS:
-        raise _bad(f"StrategyContent.{name} is out of range: {value}", ("StrategyContent", name))
+def _check_instant(name: str, value: int) -> int:
+    if not 0 <= value <= LATEST_MS:
+        raise refused_instant(name, value)
     return value
 
 
@@ -226,29 +256,14 @@ def _day(millis: int, zone: ZoneInfo) -> date:
     return datetime.fromtimestamp(millis / 1000, UTC).astimezone(zone).date()
 
 
-def _circle_values(raw: Any, highest: int) -> tuple[int, ...]:
-    kind = "weekdays 1-7 (1 = Monday)" if highest == 7 else "month days 1-31"
-    if not isinstance(raw, list) or not raw:
-        raise _bad(
-            f"StrategyContent.circleValue is required: a list of {kind}",
-            ("StrategyContent", "circleValue"),
-        )
+def _circle_values(raw: tuple[int, ...], circle_type: int) -> tuple[int, ...]:
+    if not raw:
+        raise refused_circle_value(circle_type, None, missing=True)
+    highest = 7 if circle_type == WEEKLY else 31
     for value in raw:
-        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= highest:
-            raise _bad(
-                f"StrategyContent.circleValue holds {value!r}; it takes {kind}",
-                ("StrategyContent", "circleValue"),
-            )
+        if not 1 <= value <= highest:
+            raise refused_circle_value(circle_type, value)
     return tuple(sorted(set(raw)))
-
-
-def _time_of_day(raw: Any) -> time:
-    match = _TIME.fullmatch(raw) if isinstance(raw, str) else None
-    if not match:
-        raise _bad(
-            f"StrategyContent.time must be HH:mm:ss, got {raw!r}", ("StrategyContent", "time")
-        )
-    return time(int(match[1]), int(match[2]), int(match[3]))
 
 
 def _show(millis: int, zone: ZoneInfo) -> str:

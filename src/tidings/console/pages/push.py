@@ -16,12 +16,13 @@ from starlette.responses import Response
 
 from tidings.console import batch as csvbatch
 from tidings.console.fielderrors import describe, field_errors
-from tidings.console.scheduling import CIRCLES, WEEKDAYS, ScheduleProblem, When, strategy
+from tidings.console.scheduling import CIRCLES, WEEKDAYS, ScheduleProblem, When, timing
 from tidings.console.scheduling import FIELDS as WHEN_FIELDS
 from tidings.console.web import Context, page
 from tidings.errors import ServiceError
 from tidings.push.multiple import MultipleFields
 from tidings.push.options import OptionFields
+from tidings.schedule.strategy import IMMEDIATE, Timing
 from tidings.templates.models import Template
 from tidings.tenancy.models import App
 
@@ -64,7 +65,7 @@ async def send_batch(ctx: Context) -> Response:
             errors = {"csv": f"{upload.filename} is not UTF-8 text; save the CSV as UTF-8"}
             return await _render(ctx, app, values, errors, weekdays=weekdays, status=400)
     errors: dict[str, str] = {}
-    strategy_type, strategy_content = schedule(read_when(values, weekdays), app, errors)
+    when = schedule(read_when(values, weekdays), app, errors)
     template = await _template(ctx, app, values["template"])
     if template is None:
         errors["template"] = "choose one of the app's templates"
@@ -77,8 +78,7 @@ async def send_batch(ctx: Context) -> Response:
         delivery_type=values["delivery_type"],
         template_name=template.name,
         expired_seconds=values["expired_seconds"],
-        strategy_type=strategy_type,
-        strategy_content=strategy_content,
+        timing=lambda: when,
         target_count=min(len(batch.rows), ctx.services.pushes.max_targets),
         options=OptionFields(),
     )
@@ -103,7 +103,7 @@ async def send_batch(ctx: Context) -> Response:
         batch=batch,
         weekdays=weekdays,
         sent=sent,
-        scheduled=strategy_type != "0",
+        scheduled=when.kind != IMMEDIATE,
         status=400 if refusal else 200,
     )
 
@@ -125,14 +125,14 @@ def read_when(values: dict[str, str], weekdays: tuple[str, ...]) -> When:
     )
 
 
-def schedule(when: When, app: App, errors: dict[str, str]) -> tuple[str, str | None]:
-    """StrategyType and StrategyContent; a problem goes into ``errors`` and the push is checked
-    as an immediate one meanwhile, so the rest of the form is still judged."""
+def schedule(when: When, app: App, errors: dict[str, str]) -> Timing:
+    """When the push fires; a problem goes into ``errors`` and the push is checked as an
+    immediate one meanwhile, so the rest of the form is still judged."""
     try:
-        return strategy(when, app.timezone)
+        return timing(when, app.timezone)
     except ScheduleProblem as problem:
         errors[problem.field] = str(problem)
-        return "0", None
+        return Timing()
 
 
 async def _check(ctx: Context, app: App, fields: MultipleFields, batch: csvbatch.Batch) -> None:

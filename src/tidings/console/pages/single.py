@@ -26,6 +26,7 @@ from tidings.errors import ServiceError
 from tidings.push.options import OptionFields
 from tidings.push.simple import SimpleFields
 from tidings.push.template import TemplatePushFields
+from tidings.schedule.strategy import IMMEDIATE, Timing
 from tidings.tenancy.models import App
 
 FIELDS = {
@@ -51,7 +52,7 @@ SIMPLE_INPUTS = (
     "expired_seconds",
 )
 
-Send = Callable[[Context, App, dict[str, str], str, str, str | None], Awaitable[int]]
+Send = Callable[[Context, App, dict[str, str], str, Timing], Awaitable[int]]
 
 
 @page
@@ -72,7 +73,7 @@ async def _form(ctx: Context, page_name: str, inputs: tuple[str, ...], send: Sen
     values = {name: ctx.field(name) for name in (*inputs, *WHEN_INPUTS)}
     weekdays = read_weekdays(ctx)
     errors: dict[str, str] = {}
-    kind, content = schedule(read_when(values, weekdays), app, errors)
+    when = schedule(read_when(values, weekdays), app, errors)
     keys = "{}"
     try:
         keys = target_keys(values["targets"])
@@ -81,7 +82,7 @@ async def _form(ctx: Context, page_name: str, inputs: tuple[str, ...], send: Sen
     sent: list[tuple[int, int]] = []
     if not errors:
         try:
-            task_id = await send(ctx, app, values, keys, kind, content)
+            task_id = await send(ctx, app, values, keys, when)
         except (ServiceError, LinesProblem) as exc:
             errors = _errors(exc)
         else:
@@ -94,7 +95,7 @@ async def _form(ctx: Context, page_name: str, inputs: tuple[str, ...], send: Sen
         errors,
         weekdays,
         sent=sent,
-        scheduled=kind != "0",
+        scheduled=when.kind != IMMEDIATE,
         status=400 if errors else 200,
     )
 
@@ -106,7 +107,7 @@ def _errors(exc: ServiceError | LinesProblem) -> dict[str, str]:
 
 
 async def _send_template(
-    ctx: Context, app: App, values: dict[str, str], keys: str, kind: str, content: str | None
+    ctx: Context, app: App, values: dict[str, str], keys: str, when: Timing
 ) -> int:
     fields = TemplatePushFields(
         task_name=values["task_name"],
@@ -115,8 +116,7 @@ async def _send_template(
         template_key_value=placeholder_values(values["values"]),
         target_msgkey=keys,
         expired_seconds=values["expired_seconds"],
-        strategy_type=kind,
-        strategy_content=content,
+        timing=lambda: when,
         sms_strategy=None,
         options=OptionFields(),
     )
@@ -124,7 +124,7 @@ async def _send_template(
 
 
 async def _send_simple(
-    ctx: Context, app: App, values: dict[str, str], keys: str, kind: str, content: str | None
+    ctx: Context, app: App, values: dict[str, str], keys: str, when: Timing
 ) -> int:
     fields = SimpleFields(
         task_name=values["task_name"],
@@ -134,8 +134,7 @@ async def _send_simple(
         uri=values["uri"] or None,
         target_msgkey=keys,
         expired_seconds=values["expired_seconds"],
-        strategy_type=kind,
-        strategy_content=content,
+        timing=lambda: when,
         sms_strategy=None,
         options=OptionFields(),
     )

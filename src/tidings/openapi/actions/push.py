@@ -11,6 +11,7 @@ from typing import Any
 from tidings.openapi.actions import V2019, V2020, Body, Call, action
 from tidings.openapi.envelopes import push_failure, push_result
 from tidings.openapi.form import Params
+from tidings.openapi.strategy import read_timing
 from tidings.push.broadcast import BroadcastFields
 from tidings.push.multiple import MultipleFields
 from tidings.push.options import OptionFields
@@ -29,8 +30,7 @@ def common(p: Params, **options: str | dict | None) -> dict[str, Any]:
         "task_name": p.get("TaskName"),
         "delivery_type": p.get("DeliveryType"),
         "expired_seconds": p.get("ExpiredSeconds"),
-        "strategy_type": p.get("StrategyType"),
-        "strategy_content": p.get("StrategyContent"),
+        "timing": lambda: read_timing(p.get("StrategyType"), p.get("StrategyContent")),
         "options": OptionFields(
             notify_type=p.get("NotifyType"),
             silent=p.get("Silent"),
