@@ -66,14 +66,20 @@ def tenant(request, fakes, tmp_path_factory):
                 "--channel", name, "--config", json.dumps(config),
             )  # fmt: skip
         client = new_sdk(server, key)
-        created = client.create_template(
-            models.CreateTemplateRequest(
-                app_id=APP_ID, workspace_id=WORKSPACE, template_name=TEMPLATE,
-                title="Prize", content="Hello #name#, congratulations on winning #money# yuan",
-            )
-        ).body  # fmt: skip
-        assert created.success, created
+        create_prize_template(client, APP_ID, WORKSPACE)
         yield server, client
+
+
+def create_prize_template(client, app_id: str, workspace: str) -> None:
+    """The template the vendor tests push: "Hello #name#, congratulations on winning #money#
+    yuan"."""
+    created = client.create_template(
+        models.CreateTemplateRequest(
+            app_id=app_id, workspace_id=workspace, template_name=TEMPLATE,
+            title="Prize", content="Hello #name#, congratulations on winning #money# yuan",
+        )
+    ).body  # fmt: skip
+    assert created.success, created
 
 
 def report(client, token: str, vendor: str, vendor_token: str, os_type: int = 1) -> None:

@@ -3,8 +3,9 @@
 Windows have day precision in the app's time zone: ``StartTime`` and ``EndTime`` name days, and
 the window runs from the start of the first to the end of the last, at most 90 days apart. The
 figures are MPS's: pushes (deliveries made), successful pushes (acknowledged by the device or
-accepted by a vendor), arrivals (acknowledged by the device), opens, and ignores (arrived and not
-opened), with arrival rate = arrivals / successful pushes, open and ignore rates over arrivals.
+accepted by a vendor), arrivals (acknowledged by the device or by a vendor receipt), opens, and
+ignores (arrived and not opened), with arrival rate = arrivals / successful pushes, open and
+ignore rates over arrivals.
 """
 
 from __future__ import annotations

@@ -172,7 +172,8 @@ def _delivery_steps(row: Any) -> list[Step]:
     if row.sent_at is not None:
         steps.append(Step(row.sent_at, "sent", row.id, f"accepted by {row.channel}"))
     if row.acked_at is not None:
-        steps.append(Step(row.acked_at, "acked", row.id, "acknowledged by the device"))
+        by = "the device" if row.channel == SELFBUILT else f"{row.channel}'s receipt"
+        steps.append(Step(row.acked_at, "acked", row.id, f"arrived: acknowledged by {by}"))
     if row.opened_at is not None:
         steps.append(Step(row.opened_at, "opened", row.id, "opened on the device"))
     if row.status == Status.EXPIRED:
@@ -200,6 +201,8 @@ def _event(event: Any) -> tuple[str, int, str]:
     reason = f": {event.reason}" if event.reason else ""
     if event.status == Status.PENDING:
         return "retry", event.delivery_id, f"the vendor asked to try again later{reason}"
+    if event.status == Status.ACKED:
+        return "receipt", event.delivery_id, f"the vendor's receipt says it failed{reason}"
     return "vendor_error", event.delivery_id, f"refused with status {event.status}{reason}"
 
 

@@ -206,7 +206,8 @@ devices = Table(
 # to the device the user binds next within the message's validity. status holds the MPS
 # per-message codes (contract.Status lists them). An occurrence of a scheduled push delivers
 # its parent's messages again, so a message and a device meet once per task, not once in all.
-# sent_at: a vendor gateway accepted it; acked_at: the device acknowledged it (self-built);
+# sent_at: a vendor gateway accepted it; acked_at: it arrived (the device acknowledged it, or
+# the vendor's receipt said so);
 # opened_at: the device reported the user opened it. revoked_at: it was revoked (status 4); if
 # it was sent over the self-built channel, revoke_confirmed_at is when the device confirmed the
 # revoke frame. stat_pk is the push_stats row its analytics are counted in.
