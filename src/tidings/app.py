@@ -66,6 +66,8 @@ def build_app(
         drain.serve_devices(gateway)
         services.delivery.start()
         services.firing_loop.start()
+        services.webhooks.sender.start()
+        services.pruner.start()
         if on_ready is not None:
             await on_ready(services)
         try:

@@ -18,13 +18,25 @@ from prometheus_client import (
     CollectorRegistry,
     Counter,
     Gauge,
+    Histogram,
     disable_created_metrics,
     generate_latest,
 )
 
 from tidings.contract import SELFBUILT, Status, status_name
 
-__all__ = ["CONTENT_TYPE", "REGISTRY", "deliveries", "render", "request"]
+__all__ = [
+    "CONTENT_TYPE",
+    "REGISTRY",
+    "deliveries",
+    "prune_batch",
+    "pruned",
+    "render",
+    "request",
+    "selfbuilt_acked",
+    "webhook_request",
+    "webhooks",
+]
 
 disable_created_metrics()  # the *_created series only repeat when the process started
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -39,6 +51,19 @@ _DELIVERIES = Counter(
     "tidings_deliveries",
     "Deliveries that reached a status in this process, by channel and status",
     ["channel", "status"],
+    registry=REGISTRY,
+)
+_WEBHOOKS = Counter(
+    "tidings_webhook_events",
+    "Webhook events this process sent, by result: delivered (the endpoint answered 2xx), "
+    "retried (it did not; tried again later), expired (dropped after the retry period)",
+    ["result"],
+    registry=REGISTRY,
+)
+_WEBHOOK_REQUESTS = Counter(
+    "tidings_webhook_requests",
+    "Webhook requests this process made, by the answer's status code ('error': none came)",
+    ["code"],
     registry=REGISTRY,
 )
 _SELFBUILT_ACKED = _DELIVERIES.labels(SELFBUILT, status_name(Status.ACKED))
@@ -57,6 +82,19 @@ SCHEDULER_LAG = Gauge(
     "How long the most overdue occurrence has been waiting to fire (0 when none is overdue)",
     registry=REGISTRY,
 )
+_PRUNED = Counter(
+    "tidings_retention_pruned_rows",
+    "Rows retention deleted in this process: finished work (tasks, messages, deliveries and "
+    "their events) and analytics counters",
+    ["what"],
+    registry=REGISTRY,
+)
+_PRUNE_BATCH = Histogram(
+    "tidings_retention_batch_seconds",
+    "How long each pruning batch held the database writer",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+    registry=REGISTRY,
+)
 
 
 def request(action: str, code: str) -> None:
@@ -70,9 +108,27 @@ def deliveries(made: Mapping[tuple[str | None, int], int]) -> None:
         _DELIVERIES.labels(channel or "none", status_name(status)).inc(count)
 
 
+def webhooks(result: str, count: int) -> None:
+    if count:
+        _WEBHOOKS.labels(result).inc(count)
+
+
+def webhook_request(code: int | None) -> None:
+    _WEBHOOK_REQUESTS.labels(str(code) if code is not None else "error").inc()
+
+
 def selfbuilt_acked(count: int) -> None:
     """Count a batch of acks from devices (the counter's child is looked up once)."""
     _SELFBUILT_ACKED.inc(count)
+
+
+def pruned(work_rows: int, counter_rows: int) -> None:
+    _PRUNED.labels("work").inc(work_rows)
+    _PRUNED.labels("counters").inc(counter_rows)
+
+
+def prune_batch(seconds: float) -> None:
+    _PRUNE_BATCH.observe(seconds)
 
 
 def render(depths: Mapping[str, int], oldest_due: int | None, connected: int, now_ms: int) -> bytes:

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from tidings.analytics.reports import Reports
 from tidings.analytics.service import Analytics
 from tidings.broker.base import Broker
 from tidings.broker.memory import MemoryBroker
@@ -28,6 +29,8 @@ from tidings.delivery.service import Delivery
 from tidings.devices.service import Devices
 from tidings.push.models import PushLimits
 from tidings.push.service import Pushes
+from tidings.retention.policy import RetentionPolicy
+from tidings.retention.pruner import Pruner
 from tidings.revoke.service import Revocations
 from tidings.schedule.firing import FiringLoop
 from tidings.schedule.service import Occurrences
@@ -35,6 +38,9 @@ from tidings.secretbox import SecretBox
 from tidings.store.database import Database
 from tidings.templates.service import Templates
 from tidings.tenancy.service import Tenancy
+from tidings.webhooks.backoff import Backoff
+from tidings.webhooks.sender import Sender, SenderSettings
+from tidings.webhooks.service import Webhooks
 
 
 @dataclass
@@ -51,9 +57,12 @@ class Services:
     devices: Devices
     occurrences: Occurrences
     firing_loop: FiringLoop  # started by the server (app.py), not by the command line
+    pruner: Pruner  # likewise
     revocations: Revocations
     analytics: Analytics
+    reports: Reports  # the console's task and analytics pages
     channels: dict[str, Channel]  # every channel this process runs, by name
+    webhooks: Webhooks  # its sender is started by the server (app.py)
 
     @classmethod
     async def open(cls, settings: Settings, *, clock: Callable[[], float] = time.time) -> Services:
@@ -67,6 +76,7 @@ class Services:
             )
             tenancy = Tenancy(db, box, clock=clock, cache_seconds=settings.key_cache_seconds)
             await tenancy.check_secret_key()
+            box.keep()
         except BaseException:
             await db.aclose()
             raise
@@ -116,15 +126,43 @@ class Services:
             devices=Devices(db, broker, delivery, clock=clock),
             occurrences=Occurrences(db),
             firing_loop=firing_loop,
+            pruner=Pruner(
+                db,
+                RetentionPolicy.of(settings),
+                clock=clock,
+                sweep_seconds=settings.retention_sweep_seconds,
+                batch_rows=settings.retention_batch_rows,
+            ),
             revocations=Revocations(db, channels, clock=clock),
             analytics=Analytics(db, clock=clock),
+            reports=Reports(db),
             channels=channels,
+            webhooks=Webhooks(
+                db, box, Sender(db, box, _sender_settings(settings), clock=clock), clock=clock
+            ),
         )
 
     async def aclose(self) -> None:
+        await self.webhooks.sender.aclose()
+        await self.pruner.aclose()
         await self.firing_loop.aclose()
         await self.delivery.aclose()
         for channel in self.channels.values():
             await channel.aclose()
         await self.broker.aclose()
         await self.db.aclose()
+
+
+def _sender_settings(settings: Settings) -> SenderSettings:
+    return SenderSettings(
+        batch_size=settings.webhook_batch_size,
+        poll_seconds=settings.webhook_poll_seconds,
+        timeout_seconds=settings.webhook_timeout_seconds,
+        backoff=Backoff(
+            base_seconds=settings.webhook_backoff_seconds,
+            cap_seconds=settings.webhook_backoff_cap_seconds,
+            retry_seconds=settings.webhook_retry_seconds,
+        ),
+        disable_after_seconds=settings.webhook_disable_seconds,
+        keep_seconds=settings.webhook_keep_seconds,
+    )

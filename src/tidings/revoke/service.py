@@ -32,6 +32,7 @@ from tidings.store import revocations as store
 from tidings.store import schedules as schedule_store
 from tidings.store.database import Database
 from tidings.tasks import ACCEPTED, CANCELLED, PENDING, REVOKED
+from tidings.webhooks import events, outbox
 
 
 class Revoked(NamedTuple):
@@ -182,6 +183,8 @@ def _revoke_deliveries(
         conn, now_ms, Status.REVOKED, (Status.ACKED,), channels=recalling, **scope
     )
     unrecallable = store.count_deliveries(conn, Status.ACKED, **scope)
+    changed = [row.id for row in (*waiting, *held)]
+    outbox.deliveries_settled(conn, events.DELIVERY_REVOKED, changed, now_ms)
     # A waiting delivery may be on the wire right now: its channel is told too.
     devices: dict[str, set[int]] = defaultdict(set)
     for row in (*waiting, *held):
