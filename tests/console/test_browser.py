@@ -39,6 +39,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 WORKSPACE, APP_ID = "test", "ONEX570DA89211721"
+BROADCAST_APP = "ONEXBCAST00000001"  # the broadcast test's own app
 USER, PASSWORD = "operator", "operator passphrase"
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 README_SHOTS = ("template", "task")  # the two the README shows
@@ -47,11 +48,13 @@ UPDATE = "TIDINGS_UPDATE_SCREENSHOTS"
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, tuple[str, str]]]:
-    """The server, and an AccessKey for the SDK (made before Playwright's loop runs here)."""
+    """The server, and an AccessKey for the SDK (made before Playwright's loop runs here, as
+    are the apps)."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
     with running_server("sqlite", tmp_path_factory.mktemp("console-browser")) as server:
         server.create_app(WORKSPACE, APP_ID)
+        server.create_app(WORKSPACE, BROADCAST_APP)
         add_operator(server, USER, PASSWORD, "--workspace", WORKSPACE)
         yield server, server.create_key(WORKSPACE)
 
@@ -295,3 +298,75 @@ def _reload_until(page, test_id: str, value: str, seconds: float = 10) -> None:
         assert time.monotonic() < deadline, f"{test_id} stayed {page.get_by_test_id(test_id)}"
         time.sleep(0.2)
         page.reload()
+
+
+def test_a_broadcast_and_a_revocation_in_the_browser(
+    site: tuple[Server, tuple[str, str]], browser, tmp_path: Path
+) -> None:
+    """A broadcast reaches a connected device; a message revoked from the console is withdrawn
+    on the device (its revoke frame). An app of its own, so the seed flow's counts stay theirs."""
+    expect = playwright_api.expect
+    server, _ = site
+    app_id = BROADCAST_APP
+    device = Listener(server, app_id, WORKSPACE, tmp_path / "device.json")
+    try:
+        token = device.connected()["DeliveryToken"]
+        page = browser.new_page(viewport={"width": 1280, "height": 860})
+        page.set_default_timeout(15_000)
+        app = f"{server.url}/console/apps/{WORKSPACE}/{app_id}"
+        page.goto(f"{server.url}/console/login")
+        page.get_by_label("Username").fill(USER)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("heading", name="Workspace test")).to_be_visible()
+        page.goto(f"{app}/templates/new")
+        page.get_by_label("Name", exact=True).fill("Bulletin")
+        page.get_by_label("Title", exact=True).fill("Bulletin")
+        page.get_by_label("Content", exact=True).fill("Today: #what#")
+        page.get_by_role("button", name="Create template").click()
+        expect(page.get_by_role("status")).to_have_text("Created template Bulletin.")
+
+        # A broadcast to every Android device: the form names a refusal beside its input first.
+        page.goto(f"{app}/push")
+        page.get_by_role("link", name="Broadcast").click()
+        page.get_by_label("Placeholder values").fill("what=sunshine")
+        page.get_by_label("Task name").fill("Weather")
+        page.get_by_label("Which devices").select_option("1")
+        page.get_by_role("button", name="Send").click()
+        expect(page.locator("#msg_key-error")).to_contain_text("Msgkey is required")
+        expect(page.get_by_label("msgKey")).to_have_attribute("aria-invalid", "true")
+        page.get_by_label("msgKey").fill("weather-1")
+        page.get_by_role("button", name="Send").click()
+        broadcast_task = page.get_by_test_id("sent-task").inner_text()
+        [arrived] = device.messages(1)
+        assert (arrived["msgKey"], arrived["content"], arrived["taskId"]) == (
+            "weather-1",
+            "Today: sunshine",
+            broadcast_task,
+        )
+
+        # A simple push to the device, then that message revoked from the Revoke page.
+        page.get_by_role("link", name="Simple push").click()
+        page.get_by_label("Title").fill("Oops")
+        page.get_by_label("Content").fill("Sent by mistake")
+        page.get_by_label("Task name").fill("Mistake")
+        page.get_by_label("Targets are").select_option("1")
+        page.get_by_label("Targets", exact=True).fill(f"{token},oops-1")
+        page.get_by_role("button", name="Send").click()
+        [mistake] = device.messages(1)
+        assert mistake["msgKey"] == "oops-1"
+        page.get_by_role("link", name="Revoke", exact=True).click()
+        page.get_by_label("msgKey").fill("oops-1")
+        page.get_by_label("Target", exact=True).fill("someone-else")
+        page.get_by_role("button", name="Revoke the message").click()
+        expect(page.locator("#target-error")).to_contain_text("was sent to")
+        page.get_by_label("Target", exact=True).fill(token)
+        page.get_by_role("button", name="Revoke the message").click()
+        expect(page.locator('[data-count="recalled"]')).to_have_text("1")
+        revoked = device.next()
+        while revoked["event"] != "revoked":
+            revoked = device.next()
+        assert (revoked["msgKey"], revoked["taskId"]) == ("oops-1", mistake["taskId"])
+        page.close()
+    finally:
+        device.stop()

@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 
 from tidings.contract import REVOCABLE_DAYS, Status
-from tidings.errors import Code, ServiceError
+from tidings.errors import Code, ServiceError, refused
 from tidings.instants import DAY_MS
 
 WITHDRAWABLE = frozenset({Status.PENDING, Status.NO_BIND})
@@ -45,9 +45,9 @@ class RevokeResult:
 
 def read_id(raw: str | None, field: str) -> str:
     if not raw:
-        raise ServiceError(Code.INVALID_PARAM, f"{field} is required")
+        raise refused(Code.INVALID_PARAM, field, "is required")
     if len(raw) > MAX_ID:
-        raise ServiceError(Code.INVALID_PARAM, f"{field} is longer than {MAX_ID} characters")
+        raise refused(Code.INVALID_PARAM, field, f"is longer than {MAX_ID} characters")
     return raw
 
 

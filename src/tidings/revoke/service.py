@@ -109,17 +109,21 @@ def _revoke_message(
 ) -> Revoked:
     message = store.find_message(conn, app_pk, msg_key)
     if message is None:
-        raise ServiceError(Code.INVALID_PARAM, f"MessageId: no message {msg_key!r} in this app")
+        raise ServiceError(
+            Code.INVALID_PARAM, f"MessageId: no message {msg_key!r} in this app", ("MessageId",)
+        )
     if message.target != target:
         if not message.target:
             raise ServiceError(
                 Code.INVALID_PARAM,
                 f"MessageId {msg_key!r} is a broadcast's message; revoke a broadcast with "
                 "RevokePushTask",
+                ("MessageId",),
             )
         raise ServiceError(
             Code.INVALID_PARAM,
             f"TargetId: message {msg_key!r} was sent to {message.target!r}, not {target!r}",
+            ("TargetId",),
         )
     last = max(message.created_at, store.last_delivery(conn, message.pk) or 0)
     check_recent(last, now_ms, f"message {msg_key!r}")
@@ -132,7 +136,9 @@ def _revoke_task(
 ) -> Revoked:
     task = store.find_task(conn, app_pk, task_id)
     if task is None:
-        raise ServiceError(Code.INVALID_PARAM, f"TaskId: no task {task_id} in this app")
+        raise ServiceError(
+            Code.INVALID_PARAM, f"TaskId: no task {task_id} in this app", ("TaskId",)
+        )
     scheduled = task.parent_id is None and task.strategy_type != 0
     children = store.occurrences(conn, task.id) if scheduled else []
     last = max([task.created_at, task.due_at or 0, *(c.due_at for c in children)])

@@ -69,7 +69,7 @@ async def _form(ctx: Context, page_name: str, inputs: tuple[str, ...], send: Sen
     """The empty form (GET), or send what it holds (POST) and show the form again."""
     app = await ctx.app()
     if ctx.request.method == "GET":
-        return await _render(ctx, app, page_name, dict(DEFAULTS), {}, ())
+        return await render_form(ctx, app, page_name, dict(DEFAULTS), {}, ())
     values = {name: ctx.field(name) for name in (*inputs, *WHEN_INPUTS)}
     weekdays = read_weekdays(ctx)
     errors: dict[str, str] = {}
@@ -87,7 +87,7 @@ async def _form(ctx: Context, page_name: str, inputs: tuple[str, ...], send: Sen
             errors = _errors(exc)
         else:
             sent = [(task_id, len(json.loads(keys)))]
-    return await _render(
+    return await render_form(
         ctx,
         app,
         page_name,
@@ -141,7 +141,7 @@ async def _send_simple(
     return await ctx.services.pushes.push_simple(app, fields)
 
 
-async def _render(
+async def render_form(
     ctx: Context,
     app: App,
     page_name: str,
@@ -149,10 +149,14 @@ async def _render(
     errors: dict[str, str],
     weekdays: tuple[str, ...],
     *,
-    sent: list[tuple[int, int]] | None = None,
+    sent: list[tuple[int, int | None]] | None = None,
     scheduled: bool = False,
     status: int = 200,
+    delivery_types: list[tuple[str, str]] = DELIVERY_TYPES,
+    **more: object,
 ) -> Response:
+    """A push form with what it holds, its errors and what it sent (``None`` messages: a
+    broadcast, whose devices are found when it is due)."""
     return ctx.render(
         page_name,
         status=status,
@@ -163,7 +167,8 @@ async def _render(
         weekdays=weekdays,
         sent=sent or [],
         scheduled=scheduled,
-        delivery_types=DELIVERY_TYPES,
+        delivery_types=delivery_types,
         circles=list(CIRCLES),
         weekday_names=WEEKDAYS,
+        **more,
     )

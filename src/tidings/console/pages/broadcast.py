@@ -1,0 +1,124 @@
+"""The broadcast form: one template message to every device of a platform (PushBroadcast),
+chosen by whether a user is bound to it and since when. The devices are found when the push is
+due, so the page can say what was sent, not to how many."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from tidings.console.batch import LinesProblem, placeholder_values
+from tidings.console.fielderrors import field_errors
+from tidings.console.pages.push import (
+    DEFAULTS,
+    DELIVERY_TYPES,
+    WHEN_INPUTS,
+    read_weekdays,
+    read_when,
+    schedule,
+)
+from tidings.console.pages.single import render_form
+from tidings.console.scheduling import FIELDS as WHEN_FIELDS
+from tidings.console.web import Context, page
+from tidings.errors import ServiceError
+from tidings.push.broadcast import BroadcastFields
+from tidings.push.options import OptionFields
+
+PAGE = "push_broadcast.html"
+FIELDS = {
+    "TaskName": "task_name",
+    "DeliveryType": "delivery_type",
+    "TemplateName": "template",
+    "TemplateKeyValue": "values",
+    "Msgkey": "msg_key",
+    "ExpiredSeconds": "expired_seconds",
+    "PushStatus": "push_status",
+    "BindPeriod": "bind_period",
+    "UnBindPeriod": "unbind_period",
+    **WHEN_FIELDS,
+}
+INPUTS = (
+    "task_name",
+    "delivery_type",
+    "template",
+    "values",
+    "msg_key",
+    "expired_seconds",
+    "push_status",
+    "bind_period",
+    "unbind_period",
+)
+# A broadcast reaches devices of one platform, never users (DeliveryType 3).
+PLATFORMS = [(value, label) for value, label in DELIVERY_TYPES if value != "3"]
+BROADCAST_DEFAULTS = {
+    **DEFAULTS,
+    "delivery_type": "1",
+    "push_status": "0",
+    "bind_period": "4",
+    "unbind_period": "4",
+}
+PUSH_STATUSES = [
+    ("0", "0 — devices a user is bound to"),
+    ("1", "1 — every device"),
+    ("2", "2 — devices no user is bound to"),
+]
+PERIODS = [
+    ("4", "4 — any time"),
+    ("1", "1 — within the last 7 days"),
+    ("2", "2 — within the last 15 days"),
+    ("3", "3 — within the last 60 days"),
+]
+
+CHOICES = {"delivery_types": PLATFORMS, "push_statuses": PUSH_STATUSES, "periods": PERIODS}
+
+
+@page
+async def broadcast_push(ctx: Context) -> Response:
+    """The empty form (GET), or send what it holds (POST) and show the form again."""
+    app = await ctx.app()
+    if ctx.request.method == "GET":
+        return await render_form(ctx, app, PAGE, dict(BROADCAST_DEFAULTS), {}, (), **CHOICES)
+    values = {name: ctx.field(name) for name in (*INPUTS, *WHEN_INPUTS)}
+    weekdays = read_weekdays(ctx)
+    errors: dict[str, str] = {}
+    kind, content = schedule(read_when(values, weekdays), app, errors)
+    sent: list[tuple[int, int | None]] = []
+    try:
+        key_values = placeholder_values(values["values"])
+    except LinesProblem as problem:
+        errors["values"] = str(problem)
+    if not errors:
+        fields = BroadcastFields(
+            task_name=values["task_name"],
+            delivery_type=values["delivery_type"],
+            expired_seconds=values["expired_seconds"],
+            strategy_type=kind,
+            strategy_content=content,
+            options=OptionFields(),
+            template_name=values["template"],
+            template_key_value=key_values,
+            msg_key=values["msg_key"],
+            push_status=values["push_status"],
+            bind_period=values["bind_period"] or None,
+            unbind_period=values["unbind_period"] or None,
+            time_mode=None,
+            bind_start_time=None,
+            bind_end_time=None,
+            unbind_start_time=None,
+            unbind_end_time=None,
+        )
+        try:
+            sent = [(await ctx.services.pushes.push_broadcast(app, fields), None)]
+        except ServiceError as exc:
+            errors = field_errors(exc, FIELDS)
+    return await render_form(
+        ctx,
+        app,
+        PAGE,
+        values,
+        errors,
+        weekdays,
+        sent=sent,
+        scheduled=kind != "0",
+        status=400 if errors else 200,
+        **CHOICES,
+    )
