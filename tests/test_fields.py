@@ -156,6 +156,30 @@ def test_read_flat_map_refuses_nested_values_naming_the_key(raw: str) -> None:
     assert "F.a must be a string or a number" in refused(read_flat_map, raw, "F", CODE).detail
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"money": NaN}',
+        '{"money": Infinity}',
+        '{"money": -Infinity}',
+        '{"money": 1e999999}',
+        '{"a": {"b": [1, -1e400]}}',
+        "{'money': 1e999}",
+    ],
+)
+def test_maps_refuse_numbers_that_are_not_finite_naming_the_field(raw: str) -> None:
+    for reader in (read_map, read_flat_map):
+        detail = refused(reader, raw, "TemplateKeyValue", CODE).detail
+        assert detail.startswith("TemplateKeyValue"), detail
+
+
+def test_large_finite_numbers_are_kept() -> None:
+    assert read_flat_map('{"a": 1e308, "b": 12345678901234567890}', "F", CODE) == {
+        "a": "1e+308",
+        "b": "12345678901234567890",
+    }
+
+
 # --- properties: arbitrary text raises nothing but ServiceError ---
 
 
@@ -168,7 +192,7 @@ def test_map_readers_raise_only_service_errors(raw: str) -> None:
         assert exc.code is CODE and "ExtendedParams" in exc.detail
     else:
         assert value is None or isinstance(value, dict)
-        json.dumps(value)  # what is accepted can be stored
+        json.dumps(value, allow_nan=False)  # what is accepted can be stored as strict JSON
     try:
         flat = read_flat_map(raw, "ExtendedParams", CODE)
     except ServiceError as exc:

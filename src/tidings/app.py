@@ -16,6 +16,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tidings import metrics, readiness
+from tidings.channels.receipts import ReceiptMalformed, ReceiptRefused
 from tidings.config import Settings
 from tidings.console import api as console_api
 from tidings.console.accounts import Accounts
@@ -23,6 +24,7 @@ from tidings.console.routes import console_mount
 from tidings.console.web import Console
 from tidings.console.web import too_large as console_too_large
 from tidings.contract import Status
+from tidings.delivery.receipts import NoReceipts, VendorReceipts
 from tidings.draining import Drain
 from tidings.gateway.server import DeviceGateway
 from tidings.limits.bodies import BodyCap, BodyLimits
@@ -32,6 +34,8 @@ from tidings.openapi.replay import DatabaseNonces
 from tidings.services import Services
 from tidings.store import health
 from tidings.tasks import ACCEPTED, PENDING
+
+RECEIPT_PATH = "/receipts/{channel}/{workspace}/{app_id}"
 
 
 def build_app(
@@ -56,11 +60,13 @@ def build_app(
             services.db, session_seconds=settings.console_session_seconds, clock=clock
         )
         app.state.console = Console(services, accounts)
+        app.state.receipts = VendorReceipts(services.db, services.channel_configs, clock=clock)
         gateway = app.state.gateway = DeviceGateway(services, draining=lambda: drain.draining)
         await gateway.start()
         drain.serve_devices(gateway)
         services.delivery.start()
         services.firing_loop.start()
+        services.webhooks.sender.start()
         services.pruner.start()
         if on_ready is not None:
             await on_ready(services)
@@ -90,8 +96,25 @@ def build_app(
         text = metrics.render(depths, oldest_due, len(state.gateway.hub), now_ms)
         return Response(text, media_type=metrics.CONTENT_TYPE)
 
+    async def receipt(request: Request) -> Response:
+        """A vendor's receipt callback: the URL an app configures in the vendor's console."""
+        path = request.path_params
+        try:
+            reply = await request.app.state.receipts.take(
+                path["channel"], path["workspace"], path["app_id"],
+                request.headers, await request.body(),
+            )  # fmt: skip
+        except NoReceipts as exc:
+            return JSONResponse({"error": str(exc)}, 404)
+        except ReceiptRefused as exc:
+            return JSONResponse({"error": str(exc)}, 401)
+        except ReceiptMalformed as exc:
+            return JSONResponse({"error": str(exc)}, 400)
+        return JSONResponse(reply)
+
     routes = [
         Route("/", _Rpc(drain)),
+        Route(RECEIPT_PATH, receipt, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics_text, methods=["GET"]),

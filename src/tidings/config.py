@@ -25,8 +25,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from tidings.analytics.queries import MAX_WINDOW_DAYS
 from tidings.contract import REVOCABLE_DAYS
+from tidings.instants import ANALYTICS_WINDOW_DAYS
 
 ENV_PREFIX = "TIDINGS_"
 CONFIG_ENV = "TIDINGS_CONFIG"
@@ -42,8 +42,8 @@ RETENTION_FLOORS = {
         f"revocation reaches messages pushed in the last {REVOCABLE_DAYS} days",
     ),
     "analytics_retention_days": (
-        MAX_WINDOW_DAYS,
-        f"analytics queries span up to {MAX_WINDOW_DAYS} days",
+        ANALYTICS_WINDOW_DAYS,
+        f"analytics queries span up to {ANALYTICS_WINDOW_DAYS} days",
     ),
 }
 
@@ -65,7 +65,8 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         default=Path("tidings-data"),
         description="the embedded database `tidings.db`, the secret key `secret.key`, "
-        "the serve lock and the default `tidings.toml`",
+        "the serve lock and the default `tidings.toml`; made 0700, its files 0600 (a database "
+        "file left readable by others is tightened at start)",
     )
     database_url: str | None = Field(
         default=None,
@@ -86,7 +87,8 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(
         default=None,
         description="the key that seals secrets at rest (Fernet, 32 url-safe base64 bytes); "
-        "without it, `secret.key` in the data directory is used, and created on first start",
+        "without it, `secret.key` in the data directory is used, and created on first start "
+        "(never for a database sealed by another key: that refuses to start and writes no key)",
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", description="`debug`, `info`, `warning` or `error`"
@@ -109,6 +111,25 @@ class Settings(BaseSettings):
         description="the largest request body in bytes (the OpenAPI and every other path "
         "outside the console); larger ones are answered 413 and the connection closed, chunked "
         "or not",
+    )
+    header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="how long a request's headers may take to arrive, from the connection's "
+        "start or the request's first byte; a connection past it is answered 408 and closed",
+    )
+    max_connections: int = Field(
+        default=10_000,
+        ge=1,
+        description="open connections in all (HTTP, console and `/device` WebSockets); one more "
+        "is answered 503 and closed. The server raises its open-file limit to fit, up to the "
+        "hard limit",
+    )
+    max_connections_per_address: int = Field(
+        default=1_000,
+        ge=1,
+        description="open connections from one client address; the `trusted_proxies` are held "
+        "to `max_connections` only",
     )
     console_form_limit: int = Field(
         default=256 * 1024,
@@ -206,6 +227,38 @@ class Settings(BaseSettings):
         "connection's peer is the client, whatever those headers say",
     )
 
+    webhook_batch_size: int = Field(
+        default=50,
+        ge=1,
+        le=1000,
+        description="webhook events per request at most; see [webhooks.md](webhooks.md)",
+    )
+    webhook_poll_seconds: float = Field(
+        default=1.0, gt=0, description="how often each process looks for webhook events due"
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="how long to wait for a webhook endpoint's answer"
+    )
+    webhook_backoff_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="the first webhook retry's wait, doubling after each failure (with jitter)",
+    )
+    webhook_backoff_cap_seconds: float = Field(
+        default=3600.0, gt=0, description="the longest wait between webhook retries"
+    )
+    webhook_retry_seconds: float = Field(
+        default=3 * 86400.0,
+        gt=0,
+        description="how long a webhook event is retried before it is dropped (3 days)",
+    )
+    webhook_disable_seconds: float = Field(
+        default=5 * 86400.0,
+        gt=0,
+        description="how long a webhook endpoint may fail without one success before it is "
+        "disabled (5 days)",
+    )
+
     # Retention (retention/): how long finished work is kept, and how pruning paces itself.
     retention_days: int = Field(
         default=30,
@@ -215,7 +268,7 @@ class Settings(BaseSettings):
     )
     analytics_retention_days: int = Field(
         default=400,
-        description=f"how long analytics counters are kept; at least {MAX_WINDOW_DAYS} (the "
+        description=f"how long analytics counters are kept; at least {ANALYTICS_WINDOW_DAYS} (the "
         "longest analytics query)",
     )
     retention_sweep_seconds: float = Field(

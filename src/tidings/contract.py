@@ -209,16 +209,22 @@ class Channel(Protocol):
     # channel's acknowledged deliveries revoked (Recalled) and calls ``recall``; otherwise it
     # leaves them as they are (Unrecallable).
     can_recall: bool
+    # Whether taking back asks a remote service per delivery (a vendor's recall API), which may
+    # refuse: ``recall`` is then given the deliveries and says which it could not take back.
+    recall_asks_vendor: bool
 
     async def send(self, batch: Sequence[Outbound]) -> Sequence[Outcome]:
         """Send the batch; the outcomes known now (an empty list is fine)."""
         ...
 
-    async def recall(self, device_pks: Collection[int]) -> None:
+    async def recall(
+        self, device_pks: Collection[int], delivered: Sequence[Outbound] = ()
+    ) -> Collection[int]:
         """Deliveries of this channel to these devices were revoked, and the revocation is
         committed: take back what the devices may hold of them. What each device is owed is
         read from the database (delivery's ``pending_recalls``), so a device reached later is
-        still told."""
+        still told. A channel that asks a vendor is given the ``delivered`` deliveries it
+        had taken and answers the ids of those the vendor would not take back."""
         ...
 
     async def aclose(self) -> None: ...

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -134,7 +135,11 @@ def _decode_map(raw: str | dict | None, field: str, code: Code) -> dict[str, Any
     if len(text) > MAX_MAP_TEXT:
         raise refused(code, field, f"is longer than {MAX_MAP_TEXT} characters")
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_not_finite, parse_float=_finite_float)
+    except _NotFinite as exc:
+        raise refused(
+            code, field, f"holds {exc.args[0][:40]}, which is not a finite number"
+        ) from None
     except (ValueError, RecursionError):
         value = _python_literal(text)
         if value is None:
@@ -143,6 +148,22 @@ def _decode_map(raw: str | dict | None, field: str, code: Code) -> dict[str, Any
         raise refused(code, field, f"must be a JSON object, got {_show(raw)}")
     if "\\" in text or _UNSTORABLE.search(text):
         _refuse_unstorable(value, field, code)
+    return value
+
+
+class _NotFinite(Exception):
+    """A JSON number no float holds (``NaN``, ``Infinity``, ``1e999999``): it would be stored and
+    rendered as the words "NaN" or "Infinity"."""
+
+
+def _not_finite(text: str) -> float:
+    raise _NotFinite(text)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotFinite(text)
     return value
 
 
@@ -176,7 +197,7 @@ def _python_literal(text: str) -> Any:
     if not (isinstance(value, dict) and all(isinstance(k, str) for k in value)):
         return None
     try:
-        return json.loads(json.dumps(value))
+        return json.loads(json.dumps(value, allow_nan=False))  # no NaN or infinity either
     except (TypeError, ValueError, RecursionError):
         return None
 

@@ -12,8 +12,10 @@ at info whatever the level.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +28,7 @@ CONTEXT_FIELDS = ("requestId", "workspace", "app", "task", "msgKey", "device")
 
 # Libraries that log frame contents or headers at debug level.
 _WIRE_LOGGERS = ("websockets", "uvicorn.protocols", "httpx", "httpcore", "hpack", "h2")
+_WIRE_PACKAGES = ("websockets", "wsproto", "h11", "h2", "hpack", "httpcore", "httpx")
 
 _context: ContextVar[dict[str, Any] | None] = ContextVar("tidings_log_context", default=None)
 
@@ -90,10 +93,35 @@ class TextFormatter(logging.Formatter):
         return f"{head} {pairs}{newline}{rest}"
 
 
+class WireContentFilter(logging.Filter):
+    """Drops the debug lines the wire libraries write, whichever logger they write them to.
+
+    Holding their own loggers at info is not enough: uvicorn hands the WebSocket library its
+    ``uvicorn.error`` logger, so at debug level every frame a device was sent (its new secret,
+    its DeliveryToken) was printed there, cut short to its first and last characters. The
+    lines are recognised by the file that logs them, not by the logger's name.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._sources = tuple(_package_dirs(_WIRE_PACKAGES))
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.INFO or not record.pathname.startswith(self._sources)
+
+
+def _package_dirs(names: tuple[str, ...]) -> Iterator[str]:
+    for name in names:
+        spec = importlib.util.find_spec(name)
+        for location in (spec.submodule_search_locations or []) if spec else []:
+            yield os.path.join(location, "")
+
+
 def configure(level: str, form: Literal["text", "json"]) -> None:
     """Send every logger's lines to stderr in ``form`` at ``level``."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if form == "json" else TextFormatter())
+    handler.addFilter(WireContentFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -33,6 +33,9 @@ __all__ = [
     "pruned",
     "render",
     "request",
+    "selfbuilt_acked",
+    "webhook_request",
+    "webhooks",
 ]
 
 disable_created_metrics()  # the *_created series only repeat when the process started
@@ -48,6 +51,19 @@ _DELIVERIES = Counter(
     "tidings_deliveries",
     "Deliveries that reached a status in this process, by channel and status",
     ["channel", "status"],
+    registry=REGISTRY,
+)
+_WEBHOOKS = Counter(
+    "tidings_webhook_events",
+    "Webhook events this process sent, by result: delivered (the endpoint answered 2xx), "
+    "retried (it did not; tried again later), expired (dropped after the retry period)",
+    ["result"],
+    registry=REGISTRY,
+)
+_WEBHOOK_REQUESTS = Counter(
+    "tidings_webhook_requests",
+    "Webhook requests this process made, by the answer's status code ('error': none came)",
+    ["code"],
     registry=REGISTRY,
 )
 _SELFBUILT_ACKED = _DELIVERIES.labels(SELFBUILT, status_name(Status.ACKED))
@@ -90,6 +106,15 @@ def deliveries(made: Mapping[tuple[str | None, int], int]) -> None:
     device."""
     for (channel, status), count in made.items():
         _DELIVERIES.labels(channel or "none", status_name(status)).inc(count)
+
+
+def webhooks(result: str, count: int) -> None:
+    if count:
+        _WEBHOOKS.labels(result).inc(count)
+
+
+def webhook_request(code: int | None) -> None:
+    _WEBHOOK_REQUESTS.labels(str(code) if code is not None else "error").inc()
 
 
 def selfbuilt_acked(count: int) -> None:

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from tidings.analytics.reports import Reports
 from tidings.analytics.service import Analytics
 from tidings.broker.base import Broker
 from tidings.broker.memory import MemoryBroker
@@ -37,6 +38,9 @@ from tidings.secretbox import SecretBox
 from tidings.store.database import Database
 from tidings.templates.service import Templates
 from tidings.tenancy.service import Tenancy
+from tidings.webhooks.backoff import Backoff
+from tidings.webhooks.sender import Sender, SenderSettings
+from tidings.webhooks.service import Webhooks
 
 
 @dataclass
@@ -56,7 +60,9 @@ class Services:
     pruner: Pruner  # likewise
     revocations: Revocations
     analytics: Analytics
+    reports: Reports  # the console's task and analytics pages
     channels: dict[str, Channel]  # every channel this process runs, by name
+    webhooks: Webhooks  # its sender is started by the server (app.py)
 
     @classmethod
     async def open(cls, settings: Settings, *, clock: Callable[[], float] = time.time) -> Services:
@@ -70,6 +76,7 @@ class Services:
             )
             tenancy = Tenancy(db, box, clock=clock, cache_seconds=settings.key_cache_seconds)
             await tenancy.check_secret_key()
+            box.keep()
         except BaseException:
             await db.aclose()
             raise
@@ -128,10 +135,15 @@ class Services:
             ),
             revocations=Revocations(db, channels, clock=clock),
             analytics=Analytics(db, clock=clock),
+            reports=Reports(db),
             channels=channels,
+            webhooks=Webhooks(
+                db, box, Sender(db, box, _sender_settings(settings), clock=clock), clock=clock
+            ),
         )
 
     async def aclose(self) -> None:
+        await self.webhooks.sender.aclose()
         await self.pruner.aclose()
         await self.firing_loop.aclose()
         await self.delivery.aclose()
@@ -139,3 +151,17 @@ class Services:
             await channel.aclose()
         await self.broker.aclose()
         await self.db.aclose()
+
+
+def _sender_settings(settings: Settings) -> SenderSettings:
+    return SenderSettings(
+        batch_size=settings.webhook_batch_size,
+        poll_seconds=settings.webhook_poll_seconds,
+        timeout_seconds=settings.webhook_timeout_seconds,
+        backoff=Backoff(
+            base_seconds=settings.webhook_backoff_seconds,
+            cap_seconds=settings.webhook_backoff_cap_seconds,
+            retry_seconds=settings.webhook_retry_seconds,
+        ),
+        disable_after_seconds=settings.webhook_disable_seconds,
+    )

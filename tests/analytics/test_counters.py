@@ -12,9 +12,11 @@ from sqlalchemy import Connection, func, insert, select
 from tests.support.rows import one_push
 from tests.support.servers import postgres_schema
 from tidings.analytics.labels import SLOT_MS
+from tidings.channels.receipts import Event, Receipt
 from tidings.contract import DeviceAddress, Outcome, PushOptions, Status
 from tidings.delivery.outcomes import Recorder
 from tidings.delivery.plan import MessageRow, Planned, TaskRow
+from tidings.delivery.receipts import record
 from tidings.delivery.writing import write_planned
 from tidings.store.database import Database
 from tidings.store.tables import deliveries, devices, push_stats
@@ -143,4 +145,28 @@ async def test_counters_follow_every_change(db: Database) -> None:
     recorder.acked([pad])  # nor does an ack of what the vendor delivered
     await recorder.aclose()
     assert counters(db)["IOS", "IOS"] == (1, 1, 0, 0)
+    assert counters(db) == counted_from_deliveries(db)
+
+
+async def test_vendor_receipts_count_arrivals_and_opens_of_what_the_vendor_took(db) -> None:
+    with db.engine.begin() as conn:
+        fill(conn)
+    written = await db.write(
+        write_planned, [planned(PHONE, "selfbuilt"), planned(PAD, "apns")], NOW
+    )
+    phone, pad = (item.id for item in written.outbound)
+    recorder = Recorder(db, clock=lambda: NOW / 1000 + 5)
+    recorder.settled([Outcome(pad, Status.ACKED)])
+    await recorder.aclose()
+    taken = [
+        Receipt(pad, Event.ARRIVED, "0"),
+        Receipt(pad, Event.OPENED, "clicked"),
+        Receipt(phone, Event.ARRIVED, "0"),  # not the vendor's: ignored
+    ]
+    for _ in range(2):  # a vendor repeating its receipts changes nothing the second time
+        await db.write(record, 1, "apns", taken, NOW + 9000)
+    assert counters(db)["IOS", "IOS"] == (1, 1, 1, 1)
+    assert counters(db)["ANDROID", "ANDROID"] == (1, 0, 0, 0)
+    assert counters(db) == counted_from_deliveries(db)
+    await db.write(record, 2, "apns", [Receipt(pad, Event.ARRIVED, "0")], NOW)  # another app
     assert counters(db) == counted_from_deliveries(db)

@@ -44,5 +44,8 @@ class _Settling:
         )
         return [o for o in outcomes if o.reroute is None]
 
+    async def recall(self, device_pks, delivered) -> list[int]:
+        return list(await self._channel.recall(device_pks, delivered))
+
     async def aclose(self) -> None:
         await self._channel.aclose()

@@ -16,7 +16,9 @@ from tidings.channels.catalog import vendor_of
 
 
 def test_registered_facts() -> None:
-    assert catalog.VENDORS == ("apns", "fcm", "hms", "honor", "xiaomi", "oppo", "vivo")
+    assert catalog.VENDORS == (
+        "apns", "fcm", "hms", "honor", "xiaomi", "oppo", "vivo", "harmonyos"
+    )  # fmt: skip
     assert catalog.THIRD_CHANNELS == {
         "apns": 1,
         "fcm": 2,
@@ -25,6 +27,7 @@ def test_registered_facts() -> None:
         "xiaomi": 5,
         "oppo": 6,
         "vivo": 7,
+        "harmonyos": 8,
     }
     assert catalog.MANUFACTURERS["xiaomi"] == "miui"
     assert catalog.MANUFACTURERS["apns"] == "ios"
@@ -36,6 +39,7 @@ def test_registered_facts() -> None:
         "xiaomi": "MIUI",
         "oppo": "OPPO",
         "vivo": "VIVO",
+        "harmonyos": "HARMONYOS",
     }
     assert catalog.STATUS_BLOCKS == {
         "fcm": 2100,
@@ -44,6 +48,7 @@ def test_registered_facts() -> None:
         "xiaomi": 2400,
         "oppo": 2500,
         "vivo": 2600,
+        "harmonyos": 2700,
     }
     assert sorted(catalog.VENDOR_KEYS) == [
         "apns", "fcm", "harmonyos", "hms", "honor", "miui", "oppo", "vivo", "xiaomi"
@@ -59,6 +64,8 @@ def test_registered_facts() -> None:
         ("ios", "t", "apns"),
         ("ios", None, None),
         ("hms", "", None),
+        ("harmonyos", "t", "harmonyos"),
+        ("harmonyos", None, None),
         ("android", "t", None),
         (None, None, None),
     ],

@@ -23,6 +23,7 @@ from tests.console.browsing import add_operator
 from tests.support.clients import new_sdk
 from tests.support.devices import Listener, bind
 from tests.support.servers import Server, running_server
+from tests.support.webhook_receiver import receiving
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -219,6 +220,35 @@ def test_the_seed_flow_in_the_browser(
         expect(page.locator('tr[data-channel="xiaomi"]')).to_contain_text("com.example.news")
         assert "s3cr3t-xiaomi" not in page.content()
         shots.take(page, "channels")
+
+        # A webhook endpoint: added, its secret shown once, a test event sent and verified by
+        # the receiver, the attempt listed with its answer, then replayed.
+        with receiving() as receiver:
+            page.goto(f"{app}/webhooks")
+            for box in page.get_by_role("checkbox").all():
+                box.uncheck()
+            page.get_by_label("URL", exact=True).fill(receiver.url)
+            page.get_by_role("button", name="Add endpoint").click()
+            expect(page.locator("#events-error")).to_contain_text("events")
+            page.get_by_label("delivery.arrived").check()
+            page.get_by_label("delivery.opened").check()
+            page.get_by_role("button", name="Add endpoint").click()
+            secret = page.get_by_test_id("new-secret").locator(".mono").inner_text().strip()
+            assert secret.startswith("whsec_")
+            receiver.secrets.append(secret)
+            endpoint = page.locator("section[data-endpoint]")
+            expect(endpoint).to_contain_text("delivery.arrived, delivery.opened")
+            endpoint.get_by_role("button", name="Send test event").click()
+            expect(page.get_by_role("status")).to_contain_text(": 200.")
+            assert "whsec_" not in page.content()
+            expect(page.locator("tr.ok[data-attempt]")).to_contain_text('{"ok":true}')
+            tested = receiver.wait_for(1, kind="webhook.test")
+            assert len(tested) == 1 and receiver.unverified == 0
+            shots.take(page, "webhooks")
+            page.get_by_role("button", name="Replay").click()
+            expect(page.get_by_role("status")).to_contain_text("1 event(s)")
+            again = receiver.wait_for(2, kind="webhook.test")
+            assert [e["id"] for e in again] == [tested[0]["id"]] * 2
 
         # Schedule a push for tomorrow morning in the app's time zone, then cancel it.
         tomorrow = datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=1)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from alibabacloud_mpaas20201028 import models
 from alibabacloud_tea_openapi.exceptions import ClientException
+from sqlalchemy import text
 
 from tests.console.browsing import Visitor, add_operator, field_error, text_of
 from tests.support import stored
@@ -490,3 +491,32 @@ def test_oversized_forms_are_refused_before_they_are_read(alice: Visitor, site: 
     )
     long_password = visitor.post("/console/login", {"username": "alice", "password": "y" * 5000})
     assert long_password.status_code == 401
+
+
+def test_webhook_endpoints_are_checked_kept_to_their_app_and_secrets_shown_once(
+    alice: Visitor, site: Server
+) -> None:
+    base = f"/console/apps/{ALPHA}/{APP_A}/webhooks"
+    bad = alice.post(base, {"url": "ftp://example.com/x", "event-delivery.opened": "1"})
+    assert bad.status_code == 400 and "http" in field_error(bad, "url")
+    none = alice.post(base, {"url": "https://example.com/hooks"})
+    assert none.status_code == 400 and field_error(none, "events")
+    made = alice.post(base, {"url": "https://example.com/hooks", "event-delivery.opened": "1"})
+    secret = re.search(r"whsec_[A-Za-z0-9+/=]+", made.text)
+    assert made.status_code == 200 and secret
+    pk = re.search(r'data-endpoint="(\d+)"', made.text)[1]
+    assert secret[0] not in alice.get(base).text
+    with stored.connection(site) as conn:
+        conn.execute(text("UPDATE webhook_endpoints SET enabled = false"))
+        conn.commit()
+        ciphertext = conn.execute(text("SELECT secrets_ciphertext FROM webhook_endpoints"))
+        assert all(secret[0].encode() not in bytes(row[0]) for row in ciphertext)
+    assert "Disabled" in text_of(alice.get(base))
+    alice.post(f"{base}/{pk}/enable")
+    assert f"Enabled endpoint {pk}." in text_of(alice.get(base))
+    assert alice.post(f"/console/apps/{BETA}/{APP_B}/webhooks/{pk}/delete").status_code == 404
+    alice.post(f"{base}/{pk}/delete")
+    page = text_of(alice.get(base))
+    assert f"Removed endpoint {pk}." in page and "No endpoint yet" in page
+    alice.post(f"{base}/{pk}/delete")
+    assert "Not removed" in text_of(alice.get(base))

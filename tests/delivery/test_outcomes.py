@@ -10,8 +10,9 @@ from sqlalchemy import insert, select
 from tests.support.rows import one_push
 from tidings.contract import Outcome, Status
 from tidings.delivery.outcomes import Recorder
+from tidings.store import deliveries as store
 from tidings.store.database import Database
-from tidings.store.tables import deliveries, devices
+from tidings.store.tables import deliveries, devices, messages
 
 
 class CountingDatabase(Database):
@@ -79,3 +80,56 @@ async def test_acks_arriving_together_are_one_write(tmp_path: Path) -> None:
     assert found[ids[299]][0] == 2009
     assert found[ids[0]][1] == 5000
     assert found[ids[1]][1] is None
+
+
+async def test_written_returns_once_the_acks_gathered_before_it_are_stored(
+    tmp_path: Path,
+) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'x.db'}")
+    db.migrate()
+    ids = fill(db, 20)
+    recorder = Recorder(db, clock=lambda: 5.0)
+    await recorder.written()  # nothing gathered: at once
+    recorder.acked(ids[:10])
+    await asyncio.sleep(0)  # the first write is under way; the next acks wait for a second one
+    recorder.acked(ids[10:15])
+    await recorder.written()
+    found = stored(db)
+    assert all(found[i][0] == Status.ACKED for i in ids[:15])
+    assert all(found[i][0] == Status.PENDING for i in ids[15:])
+    await recorder.aclose()
+    await db.aclose()
+
+
+def test_pending_deliveries_are_read_a_page_per_device(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'x.db'}")
+    db.migrate()
+    fill(db, 1)
+    with db.engine.begin() as conn:
+        conn.execute(
+            insert(devices).values(
+                pk=2, app_pk=1, token="t2", platform="android", manufacturer="android", created_at=0
+            )
+        )
+        conn.execute(
+            insert(messages),
+            [
+                {"pk": pk, "task_id": 1, "app_pk": 1, "msg_key": f"k{pk}", "target": "u"}
+                | {"title": "T", "content": "C", "created_at": 0}
+                for pk in range(2, 12)
+            ],
+        )
+        conn.execute(
+            insert(deliveries),
+            [
+                {"id": 100 + pk * 2 + device, "task_id": 1, "message_pk": pk, "app_pk": 1}
+                | {"device_pk": device, "channel": "selfbuilt", "status": Status.PENDING}
+                | {"attempts": 0, "created_at": 0, "expires_at": 10**13, "updated_at": 0}
+                for pk in range(2, 12)
+                for device in (1, 2)
+            ],
+        )
+    with db.engine.connect() as conn:
+        rows = store.pending_outbound(conn, [1, 2], Status.PENDING, "selfbuilt", 0, 3)
+    by_device = {d: [r.id for r in rows if r.device_pk == d] for d in (1, 2)}
+    assert by_device == {1: [1, 105, 107], 2: [106, 108, 110]}  # the oldest three of each

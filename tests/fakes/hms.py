@@ -3,8 +3,14 @@ answering with Huawei's result codes."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
+import time
+import uuid
 
+import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -76,3 +82,32 @@ class FakeHms(HttpFake):
             return answer("80300007", "All the tokens are invalid")
         self.record.add(Received(tokens[0], dict(request.headers), message))
         return answer("80000000", "Success")
+
+
+def post_huawei_receipts(
+    url: str, username: str, secret: str, statuses: list[dict]
+) -> httpx.Response:
+    """POST receipts the way Huawei's receipt service does: ``{"statuses": [...]}`` signed in
+    ``X-HUAWEI-CALLBACK-ID`` with the callback user name and key."""
+    headers = huawei_callback_id(username, secret)
+    return httpx.post(url, json={"statuses": statuses}, headers=headers, timeout=10)
+
+
+def huawei_callback_id(username: str, secret: str) -> dict[str, str]:
+    """The signature header of a Huawei receipt made now."""
+    stamp, nonce = str(int(time.time() * 1000)), str(uuid.uuid4())
+    digest = hmac.new(secret.encode(), (stamp + nonce + username).encode(), hashlib.sha256)
+    value = base64.b64encode(digest.digest()).decode()
+    return {"X-HUAWEI-CALLBACK-ID": f"timestamp={stamp}; nonce={nonce}; value={value}"}
+
+
+def hms_receipt(message: dict, status: int = 0) -> dict:
+    """HMS's receipt (v1) of a message the fake accepted."""
+    return {
+        "biTag": message["android"].get("bi_tag", ""),
+        "appid": APP_ID,
+        "token": message["token"][0],
+        "status": status,
+        "timestamp": int(time.time() * 1000),
+        "requestId": "req-1",
+    }

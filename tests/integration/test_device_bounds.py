@@ -247,7 +247,7 @@ def test_a_device_that_pings_but_never_acknowledges_is_closed_with_4009(server: 
 
 
 def test_stopping_the_server_sends_going_away_and_logs_no_secret(tmp_path: Path) -> None:
-    async def connect_then_wait(server: Server) -> tuple[str, int]:
+    async def connect_then_wait(server: Server) -> tuple[str, str, int]:
         async with websockets.connect(ws_url(server)) as ws:
             await ws.send(REGISTER)
             registered = json.loads(await ws.recv())
@@ -267,13 +267,14 @@ def test_stopping_the_server_sends_going_away_and_logs_no_secret(tmp_path: Path)
             with pytest.raises(websockets.ConnectionClosed) as closed:
                 while True:
                     await asyncio.wait_for(ws.recv(), 20)
-        return registered["secret"], closed.value.rcvd.code
+        return registered["secret"], registered["deliveryToken"], closed.value.rcvd.code
 
     with running_server("sqlite", tmp_path, {"TIDINGS_LOG_LEVEL": "debug"}) as server:
         prepare(server)
-        secret, code = asyncio.run(connect_then_wait(server))
+        secret, token, code = asyncio.run(connect_then_wait(server))
         output = server.stop()
     assert code == 1001
     assert "DEBUG" in output  # the log did run at debug
-    for part in (secret, secret[: len(secret) // 2], secret[len(secret) // 2 :]):
-        assert part not in output
+    for value in (secret, token):
+        for part in (value, value[: len(value) // 2], value[len(value) // 2 :]):
+            assert part not in output

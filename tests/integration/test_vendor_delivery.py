@@ -28,7 +28,9 @@ from tests.support.clients import new_sdk
 from tests.support.devices import Listener, push_multiple
 from tests.support.servers import running_server
 from tests.support.stored import connection
+from tests.support.webhook_receiver import receiving
 from tidings.channels.catalog import THIRD_CHANNELS
+from tidings.webhooks import signing
 
 WORKSPACE = "vendorws"
 APP_ID = "ONEXVENDOR000001"
@@ -66,14 +68,20 @@ def tenant(request, fakes, tmp_path_factory):
                 "--channel", name, "--config", json.dumps(config),
             )  # fmt: skip
         client = new_sdk(server, key)
-        created = client.create_template(
-            models.CreateTemplateRequest(
-                app_id=APP_ID, workspace_id=WORKSPACE, template_name=TEMPLATE,
-                title="Prize", content="Hello #name#, congratulations on winning #money# yuan",
-            )
-        ).body  # fmt: skip
-        assert created.success, created
+        create_prize_template(client, APP_ID, WORKSPACE)
         yield server, client
+
+
+def create_prize_template(client, app_id: str, workspace: str) -> None:
+    """The template the vendor tests push: "Hello #name#, congratulations on winning #money#
+    yuan"."""
+    created = client.create_template(
+        models.CreateTemplateRequest(
+            app_id=app_id, workspace_id=workspace, template_name=TEMPLATE,
+            title="Prize", content="Hello #name#, congratulations on winning #money# yuan",
+        )
+    ).body  # fmt: skip
+    assert created.success, created
 
 
 def report(client, token: str, vendor: str, vendor_token: str, os_type: int = 1) -> None:
@@ -247,3 +255,47 @@ def test_a_vendor_token_that_does_not_fit_the_device_closes_its_connection(tenan
         assert "apns push tokens belong to iOS devices" in refused["reason"]
     finally:
         listener.stop()
+
+
+def test_vendor_outcomes_reach_a_webhook(tenant, fakes, tmp_path) -> None:
+    """A vendor's acceptance, its refusal (with its code) and a dead token dropped, each as a
+    signed webhook event."""
+    server, client = tenant
+    with receiving() as receiver:
+        secret = signing.new_secret()
+        receiver.secrets.append(secret)
+        added = server.cli(
+            "webhooks", "add", "--workspace", WORKSPACE, "--app-id", APP_ID, "--url", receiver.url,
+            "--events", "delivery.sent,delivery.failed,device.token_invalid", "--secret", secret,
+        ).stdout  # fmt: skip
+        endpoint = added.split("Added endpoint ")[1].split(".")[0]
+        listener = Listener(server, APP_ID, WORKSPACE, tmp_path / "device.json")
+        try:
+            taken, refused = uuid.uuid4().hex * 2, uuid.uuid4().hex * 2
+            for token in (taken, refused):
+                report(client, token, "apns", token, os_type=2)
+            fakes["apns"].fail(413, "PayloadTooLarge", token=refused)
+            keys = {token: unique("k") for token in (taken, refused)}
+            push_multiple(
+                client, APP_ID, WORKSPACE, TEMPLATE,
+                [(token, key, VALUES) for token, key in keys.items()], delivery_type=2,
+            )  # fmt: skip
+            (sent,) = receiver.wait_for(1, kind="delivery.sent")
+            assert sent["data"]["msgKey"] == keys[taken] and sent["data"]["channel"] == "apns"
+            (failed,) = receiver.wait_for(1, kind="delivery.failed")
+            assert failed["data"]["msgKey"] == keys[refused]
+            assert failed["data"]["code"] == failed["data"]["status"] == 2002
+            assert "PayloadTooLarge" in failed["data"]["reason"]
+
+            device = listener.connected()["DeliveryToken"]
+            dead = unique("hms-dead-")
+            fakes["hms"].dead.add(dead)
+            report(client, device, "hms", dead)
+            push_multiple(client, APP_ID, WORKSPACE, TEMPLATE, [(device, unique("k"), VALUES)])
+            (dropped,) = receiver.wait_for(1, kind="device.token_invalid")
+            assert dropped["data"]["device"] == device and dropped["data"]["vendorToken"] == dead
+            assert dropped["data"]["channel"] == "hms"
+            assert receiver.unverified == 0
+        finally:
+            listener.stop()
+            server.cli("webhooks", "remove", endpoint, "--workspace", WORKSPACE, "--app-id", APP_ID)

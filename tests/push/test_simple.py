@@ -155,9 +155,9 @@ def test_target_msgkey_rules() -> None:
         Code.TOKEN_OR_USERID_NULL, target_msgkey='{"": "k"}'
     )
     assert "TargetMsgkey" in refused(Code.INVALID_PARAM, target_msgkey="u1=k1")
-    assert "TargetMsgkey.a must be a string" in refused(
-        Code.INVALID_PARAM, target_msgkey='{"a": {"b": "c"}}'
-    )
+    for value in ('{"b": "c"}', "true", "1.5", "null", '["k"]'):
+        detail = refused(Code.INVALID_PARAM, target_msgkey=f'{{"a": {value}}}')
+        assert detail.startswith("TargetMsgkey['a'] must be a string or an integer, not "), detail
     # msgKeys given as numbers (as the MPS examples do) are their decimal text
     push = planned(target_msgkey='{"u1": 1578807462788}')
     assert push.messages[0].msg_key == "1578807462788"
@@ -199,23 +199,39 @@ def test_digest_tells_calls_apart() -> None:
 maybe_hostile = st.none() | hostile_text
 
 
-@settings(max_examples=300, deadline=None)
-@given(
-    st.builds(
-        SimpleFields,
-        task_name=maybe_hostile,
-        delivery_type=maybe_hostile | st.sampled_from(["1", "3"]),
-        title=maybe_hostile,
-        content=maybe_hostile,
-        uri=maybe_hostile,
-        target_msgkey=maybe_hostile | st.just('{"u": "k"}'),
-        expired_seconds=maybe_hostile | st.just("600"),
-        strategy_type=maybe_hostile,
-        strategy_content=maybe_hostile,
-        sms_strategy=maybe_hostile,
-        options=st.builds(OptionFields, push_style=maybe_hostile, image_urls=maybe_hostile),
-    )
+ANY_CALL = st.builds(
+    SimpleFields,
+    task_name=maybe_hostile,
+    delivery_type=maybe_hostile | st.sampled_from(["1", "3"]),
+    title=maybe_hostile,
+    content=maybe_hostile,
+    uri=maybe_hostile,
+    target_msgkey=maybe_hostile | st.just('{"u": "k"}'),
+    expired_seconds=maybe_hostile | st.just("600"),
+    strategy_type=maybe_hostile,
+    strategy_content=maybe_hostile,
+    sms_strategy=maybe_hostile,
+    options=st.builds(OptionFields, push_style=maybe_hostile, image_urls=maybe_hostile),
 )
+# PushSimple's parameters that ANY_CALL fills in: a refusal's path starts with one of them.
+PARAMETERS = {
+    "TaskName",
+    "DeliveryType",
+    "Title",
+    "Content",
+    "Uri",
+    "TargetMsgkey",
+    "ExpiredSeconds",
+    "StrategyType",
+    "StrategyContent",
+    "SmsStrategy",
+    "PushStyle",
+    "ImageUrls",
+}
+
+
+@settings(max_examples=300, deadline=None)
+@given(ANY_CALL)
 def test_any_text_raises_only_service_errors(fields: SimpleFields) -> None:
     try:
         push = plan(fields, LIMITS, timezone="Asia/Shanghai", now=NOW)
@@ -223,3 +239,13 @@ def test_any_text_raises_only_service_errors(fields: SimpleFields) -> None:
         assert isinstance(exc.code, Code)
     else:
         assert all(m.payload_size() <= LIMITS.max_payload_bytes for m in push.messages)
+
+
+@settings(max_examples=300, deadline=None)
+@given(ANY_CALL)
+def test_every_refusal_names_the_parameter_at_fault(fields: SimpleFields) -> None:
+    """Whatever the input, an edge can place the refusal by its path, without reading it."""
+    try:
+        plan(fields, LIMITS, timezone="Asia/Shanghai", now=NOW)
+    except ServiceError as exc:
+        assert exc.path and exc.path[0] in PARAMETERS, (exc.path, exc.message)

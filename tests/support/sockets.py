@@ -4,8 +4,10 @@ that never end, and measures of the server process they aim at (RSS, open tempor
 from __future__ import annotations
 
 import os
+import select
 import socket
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,3 +80,42 @@ def open_bytes_under(pid: int, directory: Path) -> int:
         except OSError:  # closed in between
             continue
     return total
+
+
+def connect_from(source: str, port: int) -> socket.socket:
+    """A TCP connection to the local server from loopback address ``source`` (127.x.y.z)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.settimeout(10)
+    sock.bind((source, 0))
+    sock.connect(("127.0.0.1", port))
+    return sock
+
+
+def still_open_after(socks: list[socket.socket], seconds: float) -> list[socket.socket]:
+    """The sockets the server has not closed after ``seconds`` (whatever it said first)."""
+    waiting = set(socks)
+    deadline = time.monotonic() + seconds
+    while waiting and (left := deadline - time.monotonic()) > 0:
+        readable, _, _ = select.select(list(waiting), [], [], left)
+        for sock in readable:
+            try:
+                if sock.recv(65536):
+                    continue
+            except OSError:  # reset
+                pass
+            waiting.discard(sock)
+    return list(waiting)
+
+
+def get_from(source: str, port: int, path: str = "/healthz") -> bytes:
+    """A whole GET answer over a connection from ``source``."""
+    sock = connect_from(source, port)
+    with sock:
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        answer = b""
+        try:
+            while data := sock.recv(65536):
+                answer += data
+        except OSError:
+            pass
+        return answer

@@ -33,11 +33,14 @@ def test_malformed_key_is_explained(configured: bytes) -> None:
         SecretBox(configured)
 
 
-def test_load_creates_a_private_key_file_once(tmp_path: Path) -> None:
+def test_a_new_key_is_written_once_kept_in_a_private_file(tmp_path: Path) -> None:
     data_dir = tmp_path / "new" / "data"
     first = SecretBox.load(None, data_dir)
     path = data_dir / KEY_FILE
+    assert not path.exists()  # not before the database accepted it
+    first.keep()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
     assert SecretBox.load(None, data_dir).open(first.seal("x")) == "x"
     assert path.read_bytes() == path.read_bytes().strip()
 

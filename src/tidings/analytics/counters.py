@@ -5,8 +5,9 @@ A delivery is counted once under the counter row of its task, the quarter hour i
 its platform and its channel (``stat_pk`` on the delivery points there). Each fact is counted
 when it becomes true, and none can become true twice: a delivery is made once (pushed), is
 acknowledged by its device once (successful and arrived) or accepted by a vendor once
-(successful), and is opened once. So the counters always equal what a count over the deliveries
-would give, without any query ever making that count. Expiry and revocation change none of them.
+(successful, then arrived once when the vendor's receipt says so), and is opened once. So the
+counters always equal what a count over the deliveries would give, without any query ever
+making that count. Expiry and revocation change none of them.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from tidings.store import analytics as store
 
 ACKED = ("successful", "arrived")  # a device acknowledged it
 ACCEPTED = ("successful",)  # a vendor gateway took it
+ARRIVED = ("arrived",)  # the vendor's receipt says the device has what it took
 OPENED = ("opened",)
 
 

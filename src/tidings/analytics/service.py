@@ -127,4 +127,5 @@ def _trace(conn: Connection, app_pk: int, msg_key: str) -> MessageTrace | None:
     if count == TRACED_DELIVERIES:
         count = trace_store.count_deliveries(conn, message.pk)
     events = trace_store.events_of(conn, [d.id for d in deliveries])
-    return build_trace(message, deliveries, events, count)
+    webhooks = trace_store.webhooks_of(conn, app_pk, msg_key, TRACED_DELIVERIES)
+    return build_trace(message, deliveries, events, count, webhooks)

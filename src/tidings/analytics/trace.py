@@ -1,6 +1,6 @@
 """A message's whole story, told from what was stored about it: accepted, resolved to devices
 (or left waiting for one), the channel each delivery took, sent, acknowledged, opened, expired,
-revoked, and every vendor refusal on the way.
+revoked, every vendor refusal on the way, and the webhook events sent about it.
 
 ``build_trace`` is pure: it orders the facts the message, delivery and event rows hold into one
 timeline, so the rules of the telling are tested without a database. ``to_json`` is the shape the
@@ -107,11 +107,16 @@ class MessageTrace:
 
 
 def build_trace(
-    message: Any, deliveries: Sequence[Any], events: Sequence[Any], delivery_count: int
+    message: Any,
+    deliveries: Sequence[Any],
+    events: Sequence[Any],
+    delivery_count: int,
+    webhooks: Sequence[Any] = (),
 ) -> MessageTrace:
     """``message``: a message row with its task's action, task_name, strategy_type and due_at;
     ``deliveries``: (the first of) its delivery rows with token, platform and task_due_at;
-    ``events``: their delivery_events rows; ``delivery_count``: how many deliveries it has."""
+    ``events``: their delivery_events rows; ``delivery_count``: how many deliveries it has;
+    ``webhooks``: the webhook outbox rows about it, with their endpoint's url."""
     steps = [Step(message.created_at, "accepted", None, _accepted(message))]
     fired: set[int] = set()
     for row in deliveries:
@@ -125,6 +130,7 @@ def build_trace(
         steps.append(Step(event.at, *_event(event)))
     if message.revoked_at is not None:
         steps.append(Step(message.revoked_at, "revoked", None, "the message was revoked"))
+    steps.extend(_webhook(row) for row in webhooks)
     steps.sort(key=lambda s: (s.at, _ORDER.get(s.event, 99)))
     return MessageTrace(
         msg_key=message.msg_key,
@@ -172,7 +178,8 @@ def _delivery_steps(row: Any) -> list[Step]:
     if row.sent_at is not None:
         steps.append(Step(row.sent_at, "sent", row.id, f"accepted by {row.channel}"))
     if row.acked_at is not None:
-        steps.append(Step(row.acked_at, "acked", row.id, "acknowledged by the device"))
+        by = "the device" if row.channel == SELFBUILT else f"{row.channel}'s receipt"
+        steps.append(Step(row.acked_at, "acked", row.id, f"arrived: acknowledged by {by}"))
     if row.opened_at is not None:
         steps.append(Step(row.opened_at, "opened", row.id, "opened on the device"))
     if row.status == Status.EXPIRED:
@@ -200,7 +207,23 @@ def _event(event: Any) -> tuple[str, int, str]:
     reason = f": {event.reason}" if event.reason else ""
     if event.status == Status.PENDING:
         return "retry", event.delivery_id, f"the vendor asked to try again later{reason}"
+    if event.status == Status.ACKED:
+        return "receipt", event.delivery_id, f"the vendor's receipt says it failed{reason}"
     return "vendor_error", event.delivery_id, f"refused with status {event.status}{reason}"
+
+
+def _webhook(row: Any) -> Step:
+    tries = f"{row.attempts} attempt{'s' if row.attempts != 1 else ''}"
+    if row.state == "delivered":
+        detail = f"{row.event_type} (evt_{row.pk}) delivered to {row.url} after {tries}"
+        return Step(row.delivered_at, "webhook", None, detail)
+    if row.state == "expired":
+        detail = f"{row.event_type} (evt_{row.pk}) for {row.url} dropped after {tries}"
+    else:
+        detail = (
+            f"{row.event_type} (evt_{row.pk}) for {row.url} waiting to be sent ({tries} so far)"
+        )
+    return Step(row.created_at, "webhook", None, detail)
 
 
 def _delivery(row: Any) -> DeliveryTrace:

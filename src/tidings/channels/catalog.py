@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tidings.channels import apns, fcm, hms, honor, oppo, vivo, xiaomi
+from tidings.channels import apns, fcm, harmonyos, hms, honor, oppo, vivo, xiaomi
 from tidings.channels.vendor_channel import Transparent, Vendor
 from tidings.channels.vendor_config import ChannelConfig, ChannelConfigError
 
@@ -24,6 +24,7 @@ REGISTERED: tuple[Vendor, ...] = (
     xiaomi.VENDOR,
     oppo.VENDOR,
     vivo.VENDOR,
+    harmonyos.VENDOR,
 )
 
 BY_NAME: dict[str, Vendor] = {vendor.name: vendor for vendor in REGISTERED}
@@ -43,7 +44,7 @@ STATUS_BLOCKS: dict[str, int] = {
 
 # MPS keys the push options accept for vendors Tidings has no channel for yet: given, they are
 # kept with the push and used by no vendor.
-WITHOUT_CHANNEL = ("harmonyos",)
+WITHOUT_CHANNEL: tuple[str, ...] = ()
 # The vendor keys of ThirdChannelCategory and NotifyLevel, and of TransparentMessagePayload
 # (the vendors that carry data messages).
 VENDOR_KEYS = frozenset(key for v in REGISTERED for key in v.keys) | frozenset(WITHOUT_CHANNEL)

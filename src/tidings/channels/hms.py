@@ -8,6 +8,7 @@ importance.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import httpx
@@ -21,8 +22,25 @@ from tidings.channels.extensions import (
     whole_number,
 )
 from tidings.channels.http import ClientCredentialsJson, HttpSender, retry_after
+from tidings.channels.receipts import (
+    Event,
+    Receipt,
+    ReceiptFormat,
+    ReceiptMalformed,
+    ReceiptRefused,
+    hmac_sha256_b64,
+    same,
+)
 from tidings.channels.vendor_channel import ANDROID_DEVICES, Transparent, Vendor
-from tidings.channels.vendor_config import COMMON, OAUTH, ChannelConfig, ConfigSchema, hosts
+from tidings.channels.vendor_config import (
+    COMMON,
+    OAUTH,
+    ChannelConfig,
+    ConfigSchema,
+    Key,
+    hosts,
+    text,
+)
 from tidings.channels.verdicts import ACCEPTED, Failure, Verdict, vendor_status
 from tidings.contract import Outbound
 
@@ -60,9 +78,24 @@ def click_action(out: Outbound) -> dict[str, Any]:
     return {"type": 2, "url": uri}
 
 
+def receipt_tag(out: Outbound) -> str:
+    """The ``biTag`` Huawei echoes in its receipts: the delivery it was for."""
+    return f"d{out.id}"
+
+
+def delivery_of_tag(tag: Any) -> int | None:
+    """The delivery a receipt's ``biTag`` names, or None when it names none."""
+    if isinstance(tag, str) and tag.startswith("d") and tag[1:].isdigit():
+        return int(tag[1:])
+    return None
+
+
 def message(out: Outbound, now: float) -> dict[str, Any]:
     options = out.options
-    android: dict[str, Any] = {"ttl": f"{ttl_seconds(out, now, maximum=MAX_TTL)}s"}
+    android: dict[str, Any] = {
+        "ttl": f"{ttl_seconds(out, now, maximum=MAX_TTL)}s",
+        "bi_tag": receipt_tag(out),
+    }
     category = CATEGORIES.get(vendor_field(options.third_channel_category, NAME) or "")
     if category:
         android["category"] = category
@@ -92,7 +125,9 @@ def message(out: Outbound, now: float) -> dict[str, Any]:
     return {"validate_only": False, "message": body}
 
 
-def read_answer(status: int, headers: httpx.Headers, body: bytes) -> Verdict:
+def read_answer(status: int, headers: httpx.Headers, body: bytes, block: int = BLOCK) -> Verdict:
+    """Huawei's answer (``code``, ``msg``), which Push Kit for HarmonyOS shares: its block
+    takes the status codes."""
     try:
         answer = json.loads(body)
         code, reason = str(answer.get("code", "")), str(answer.get("msg", ""))
@@ -102,13 +137,13 @@ def read_answer(status: int, headers: httpx.Headers, body: bytes) -> Verdict:
     if status == 200 and code == SUCCESS:
         return ACCEPTED
     if status == 401 or code in _REAUTH:
-        return Verdict(vendor_status(BLOCK, Failure.AUTH), reason, reauth=True)
+        return Verdict(vendor_status(block, Failure.AUTH), reason, reauth=True)
     transient = status in (429, 502, 503) or status >= 500 or code == "81000001"
     failure = _FAILURES.get(code, Failure.VENDOR_ERROR if transient else Failure.INVALID)
     if status == 503:
         failure = Failure.THROTTLED  # Huawei's flow control
     return Verdict(
-        vendor_status(BLOCK, failure),
+        vendor_status(block, failure),
         reason,
         retry=transient,
         retry_after=retry_after(headers) if transient else None,
@@ -133,8 +168,73 @@ def make_sender(config: ChannelConfig) -> HttpSender:
     return HttpSender(HmsProtocol(config), config["concurrency"])
 
 
+# Huawei's receipts (HMS and Push Kit for HarmonyOS alike) are signed with the callback user
+# name and key set in AppGallery Connect's receipt configuration; the channel keeps both.
+RECEIPT_KEYS = (
+    Key("receipt_username", text, required=False),
+    Key("receipt_secret", text, required=False, secret=True),
+)
+RECEIPT_WINDOW = 600  # seconds a signed receipt's timestamp may be off
+
+
+def check_signature(config: ChannelConfig, headers: Any, now: float) -> None:
+    """Huawei's ``X-HUAWEI-CALLBACK-ID``: ``timestamp=..;nonce=..;value=..`` where value is
+    base64(HMAC-SHA256(key, timestamp + nonce + user name))."""
+    username = config.values.get("receipt_username")
+    secret = config.values.get("receipt_secret")
+    if not username or not secret:
+        raise ReceiptRefused(
+            f"the {config.channel} channel takes receipts once receipt_username and "
+            "receipt_secret are configured"
+        )
+    fields = dict(
+        part.strip().split("=", 1)
+        for part in (headers.get("x-huawei-callback-id") or "").split(";")
+        if "=" in part
+    )
+    stamp, nonce, value = (fields.get(k, "") for k in ("timestamp", "nonce", "value"))
+    if not (stamp.isdigit() and nonce and value):
+        raise ReceiptRefused("X-HUAWEI-CALLBACK-ID is missing or incomplete")
+    seconds = int(stamp) / 1000 if len(stamp) > 11 else int(stamp)
+    if abs(now - seconds) > RECEIPT_WINDOW:
+        raise ReceiptRefused("X-HUAWEI-CALLBACK-ID's timestamp is too old or in the future")
+    if not same(value, hmac_sha256_b64(secret, stamp + nonce + username)):
+        raise ReceiptRefused("X-HUAWEI-CALLBACK-ID's signature does not match")
+
+
+def read_statuses(body: bytes) -> list[Receipt]:
+    """Huawei's receipt body: ``statuses``, each with the ``biTag`` Tidings sent and either
+    ``status`` (HMS, receipt v1) or ``deliveryStatus.result`` (HarmonyOS, receipt v2); 0 means
+    the device has the message."""
+    try:
+        statuses = json.loads(body)["statuses"]
+        if not isinstance(statuses, list):
+            raise TypeError
+    except (ValueError, KeyError, TypeError):
+        raise ReceiptMalformed("a Huawei receipt is a JSON object with a statuses array") from None
+    receipts = []
+    for item in statuses:
+        if not isinstance(item, dict):
+            raise ReceiptMalformed("each of statuses must be an object")
+        delivery_id = delivery_of_tag(item.get("biTag"))
+        if delivery_id is None:
+            continue  # a message Tidings did not send
+        delivered = item.get("deliveryStatus")
+        code = delivered.get("result") if isinstance(delivered, dict) else item.get("status")
+        event = Event.ARRIVED if code == 0 else Event.FAILED
+        receipts.append(Receipt(delivery_id, event, f"receipt status {code}"))
+    return receipts
+
+
+def read_receipts(config: ChannelConfig, headers: Any, body: bytes) -> list[Receipt]:
+    check_signature(config, headers, time.time())
+    return read_statuses(body)
+
+
+RECEIPTS = ReceiptFormat(read_receipts, {"errno": "0", "errmsg": "success"})
+
 CONFIG = ConfigSchema(
-    (*OAUTH, *COMMON),
+    (*OAUTH, *RECEIPT_KEYS, *COMMON),
     hosts(
         "https://push-api.cloud.huawei.com",
         "https://oauth-login.cloud.huawei.com/oauth2/v3/token",
@@ -153,4 +253,5 @@ VENDOR = Vendor(
     config=CONFIG,
     senders=lambda: make_sender,
     status_block=BLOCK,
+    receipts=RECEIPTS,
 )

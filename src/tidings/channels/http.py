@@ -85,6 +85,15 @@ class VendorHttp(Protocol):
 
     def read(self, out: Outbound, status: int, headers: httpx.Headers, body: bytes) -> Verdict: ...
 
+    def revoke_request(self, out: Outbound, token: str | None, now: float) -> httpx.Request:
+        """The request taking back a delivery the vendor took, read by ``read`` too; raises
+        ``NotRecallable`` when it cannot be asked (vendors that recall)."""
+        ...
+
+
+class NotRecallable(Exception):
+    """This delivery cannot be recalled (the words say why)."""
+
 
 class HttpSender:
     """A ``Sender`` for the vendors that speak plain HTTP (all but APNs)."""
@@ -107,10 +116,25 @@ class HttpSender:
         )
 
     async def attempt(self, out: Outbound) -> Verdict:
+        return await self._exchange(out, self._protocol.request)
+
+    async def revoke(self, out: Outbound) -> Verdict:
+        try:
+            verdict = await self._exchange(out, self._protocol.revoke_request)
+        except NotRecallable as exc:
+            return Verdict(vendor_status(self._protocol.block, Failure.INVALID), str(exc))
+        if verdict.reauth:  # the token went stale since the last send: once more, signed anew
+            self.refresh()
+            verdict = await self._exchange(out, self._protocol.revoke_request)
+        return verdict
+
+    async def _exchange(
+        self, out: Outbound, build: Callable[[Outbound, str | None, float], httpx.Request]
+    ) -> Verdict:
         unreachable = vendor_status(self._protocol.block, Failure.CONN_CLOSED)
         try:
             token = await self._token.get() if self._token is not None else None
-            response = await self._client.send(self._protocol.request(out, token, self._clock()))
+            response = await self._client.send(build(out, token, self._clock()))
         except AuthFailed as exc:
             return exc.verdict
         except httpx.HTTPError as exc:

@@ -38,6 +38,7 @@ async def _nothing(device_pks: list[int]) -> None:
 class SelfBuiltChannel:
     name = SELFBUILT
     can_recall = True  # a device withdraws a message it was sent when told to
+    recall_asks_vendor = False
 
     def __init__(self, broker: Broker) -> None:
         self._broker = broker
@@ -63,17 +64,20 @@ class SelfBuiltChannel:
             await self._broker.poke(elsewhere)
         return ()
 
-    async def recall(self, device_pks: Collection[int]) -> None:
+    async def recall(
+        self, device_pks: Collection[int], delivered: Sequence[Outbound] = ()
+    ) -> Collection[int]:
         """Tell the devices, wherever they are connected, that they are owed revoke frames: the
-        process holding each sends them what is pending."""
+        process holding each sends them what is pending (so none is refused)."""
         if not device_pks:
-            return
+            return ()
         here = [pk for pk in device_pks if self._connections.get(pk) is not None]
         if len(here) < len(device_pks):
             held = set(here)
             await self._broker.poke([pk for pk in device_pks if pk not in held])
         if here:
             await self._resend(here)
+        return ()
 
     async def aclose(self) -> None:
         pass

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
+from tidings.channels.receipts import ReceiptFormat
 from tidings.channels.retry import DEFAULT_BACKOFF, Backoff, send_with_retries
 from tidings.channels.vendor_config import ChannelConfig, ConfigSchema
 from tidings.channels.verdicts import Verdict
@@ -40,6 +41,10 @@ class Sender(Protocol):
 
     def refresh(self) -> None:
         """The vendor refused the access token: fetch a new one before the next request."""
+        ...
+
+    async def revoke(self, out: Outbound) -> Verdict:
+        """Ask the vendor to take back a delivery it took (only vendors that recall)."""
         ...
 
     async def aclose(self) -> None: ...
@@ -79,6 +84,9 @@ class Vendor:
     # The keys naming it in ThirdChannelCategory, NotifyLevel and TransparentMessagePayload,
     # when not just its name.
     option_keys: tuple[str, ...] = ()
+    # How it reports what became of its messages (channels/receipts.py); None: it does not.
+    receipts: ReceiptFormat | None = None
+    recalls: bool = False  # it takes back a message it delivered (its Sender's ``revoke``)
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -93,7 +101,7 @@ class AppConfigs(Protocol):
 
 
 class VendorChannel:
-    can_recall = False  # no vendor recall yet: what a vendor accepted stays with it
+    recall_asks_vendor = True
 
     def __init__(
         self,
@@ -104,6 +112,9 @@ class VendorChannel:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.name = vendor.name
+        # Revocation marks what this vendor took revoked and asks it back; without recall, what
+        # the vendor accepted stays with it (Unrecallable).
+        self.can_recall = vendor.recalls
         self._make_sender = vendor.senders()
         self._configs = configs
         self._backoff = backoff
@@ -154,9 +165,30 @@ class VendorChannel:
             self._senders[key] = found
         return found
 
-    async def recall(self, device_pks: Collection[int]) -> None:
-        """Deliveries still waiting for this vendor were revoked: nothing was sent that the
-        vendor could take back (what it accepted counts as unrecallable)."""
+    async def recall(
+        self, device_pks: Collection[int], delivered: Sequence[Outbound] = ()
+    ) -> Collection[int]:
+        """Ask the vendor to take back each delivery it took; the ids of those it would not
+        (or could not be asked to: the app's configuration is gone). Deliveries still waiting
+        for this vendor need nothing: revoked, they are never sent."""
+        if not delivered:
+            return ()
+        configs = await self._configs.for_deliveries(self.name, [out.id for out in delivered])
+
+        async def recall_one(out: Outbound) -> int | None:
+            config = configs.get(out.id)
+            if config is None or not out.device.third_token:
+                return out.id
+            sender, limit = self._sender(config)
+            async with limit:
+                verdict = await sender.revoke(out)
+            if not verdict.ok:
+                log.info("%s would not recall delivery %d: %s", self.name, out.id, verdict.reason)
+                return out.id
+            return None
+
+        refused = await asyncio.gather(*(recall_one(out) for out in delivered))
+        return [found for found in refused if found is not None]
 
     async def aclose(self) -> None:
         senders, self._senders = self._senders, {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from tidings.cli import (
@@ -15,6 +17,7 @@ from tidings.cli import (
     schedules,
     serve,
     trace,
+    webhooks,
 )
 
 app = typer.Typer(
@@ -31,9 +34,13 @@ app.add_typer(device.app, name="device")
 app.add_typer(schedules.app, name="schedules")
 app.add_typer(admin.app, name="admin")
 app.add_typer(config.app, name="config")
+app.add_typer(webhooks.app, name="webhooks")
 app.command("trace")(trace.trace)
 app.command("backup")(backup.backup)
 
 
 def main() -> None:
+    # Whatever the commands write holds secrets or what points at them: the database, its key,
+    # the serve lock, a device's state file. None of it is for other users to read.
+    os.umask(0o077)
     app()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import fcntl
 import gc
+import logging
+import resource
 import shlex
 import socket
 from typing import Annotated, TextIO
@@ -11,6 +13,7 @@ from typing import Annotated, TextIO
 import typer
 import uvicorn
 from sqlalchemy.engine import make_url
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from tidings import logs
 from tidings.app import build_app
@@ -18,6 +21,7 @@ from tidings.cli.common import ConfigFile, DatabaseUrl, DataDir, console, errors
 from tidings.config import Settings
 from tidings.draining import Drain, DrainingServer
 from tidings.gateway.transport import socket_class
+from tidings.limits.connections import ConnectionCaps, guarded_protocols
 from tidings.services import Services
 
 GC_THRESHOLD = 200_000  # allocations between young collections (CPython's default: 700)
@@ -58,6 +62,15 @@ def serve(
 
     drain = Drain()
     app = build_app(settings, on_ready=on_ready, drain=drain)
+    _raise_open_file_limit(settings.max_connections)
+    caps = ConnectionCaps(
+        settings.max_connections_per_address, settings.max_connections, settings.trusted_proxies
+    )
+    # The caps and the header deadline sit in the protocols uvicorn runs for every connection:
+    # a connection upgraded to the gateway's WebSocket keeps its place in the count.
+    http, ws = guarded_protocols(
+        HttpToolsProtocol, socket_class(app), caps, settings.header_timeout_seconds
+    )
     server_config = uvicorn.Config(
         app,
         host=settings.host,
@@ -65,12 +78,13 @@ def serve(
         log_level=settings.log_level,
         log_config=None,  # uvicorn's lines go through logs.configure's handler and format
         access_log=False,
+        http=http,
         server_header=False,
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=settings.trusted_proxies or None,
         # uvicorn answers HTTP (and TLS) and hands every WebSocket upgrade to the gateway's
         # own protocol, which serves /device.
-        ws=socket_class(app),
+        ws=ws,
     )
     try:
         listening = _listen(settings)
@@ -107,6 +121,22 @@ def _listen(settings: Settings) -> socket.socket:
         )
         raise typer.Exit(1) from None
     return sock
+
+
+def _raise_open_file_limit(connections: int) -> None:
+    """Let the process hold ``max_connections`` sockets beside its own files: raise the soft
+    limit on open files towards the hard one (often 1,024 against 524,288)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = connections + 256  # the database, logs, the listening socket, outgoing HTTP/2
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        raised = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+        if raised < wanted:
+            logging.getLogger("tidings").warning(
+                "the open-file limit (%d) is below max_connections + 256; lower "
+                "max_connections or raise the limit",
+                hard,
+            )
 
 
 def _tune_garbage_collection() -> None:

@@ -18,6 +18,7 @@ from tidings.console.pages import (
     tasks,
     templates,
     trace,
+    webhooks,
 )
 from tidings.console.web import HERE
 
@@ -55,6 +56,12 @@ def console_mount() -> Mount:
             Route(APP + "/channels", channels.index, methods=GET),
             Route(APP + "/channels", channels.save, methods=POST),
             Route(APP + "/channels/{channel}/delete", channels.remove, methods=POST),
+            Route(APP + "/webhooks", webhooks.index, methods=GET),
+            Route(APP + "/webhooks", webhooks.add, methods=POST),
+            Route(APP + "/webhooks/{endpoint}/test", webhooks.test, methods=POST),
+            Route(APP + "/webhooks/{endpoint}/replay", webhooks.replay, methods=POST),
+            Route(APP + "/webhooks/{endpoint}/enable", webhooks.enable, methods=POST),
+            Route(APP + "/webhooks/{endpoint}/delete", webhooks.remove, methods=POST),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         ],
     )

@@ -24,7 +24,7 @@ from starlette.templating import Jinja2Templates
 from starlette.types import Scope
 
 from tidings.console.accounts import Accounts, Operator, Session
-from tidings.console.reports import Reports, status_label
+from tidings.contract import status_label
 from tidings.errors import ServiceError
 from tidings.tenancy.models import App
 
@@ -59,7 +59,6 @@ class Console:
     def __init__(self, services: Services, accounts: Accounts) -> None:
         self.services = services
         self.accounts = accounts
-        self.reports = Reports(services.db)
         self.templates = Jinja2Templates(directory=HERE / "templates")
         env = self.templates.env
         env.filters["when"] = format_instant

@@ -42,6 +42,7 @@ from tidings.store import deliveries as store
 from tidings.store import devices as device_store
 from tidings.store.database import Database
 from tidings.tasks import ACCEPTED, BROADCAST, DISPATCHED, USER_TARGET
+from tidings.webhooks import outbox
 
 log = logging.getLogger("tidings.delivery")
 
@@ -117,7 +118,7 @@ class Dispatcher:
 
     async def _sweep(self) -> None:
         now_ms = self._now_ms()
-        expired = await self._db.write(store.expire, OPEN, Status.EXPIRED, now_ms)
+        expired = await self._db.write(_expire, now_ms)
         if expired:
             metrics.deliveries({(c, Status.EXPIRED): n for c, n in expired.items()})
             log.info("%d deliveries expired", sum(expired.values()))
@@ -174,9 +175,7 @@ class Dispatcher:
         ]
         ids = [o.delivery_id for o in outcomes]
         try:
-            await self._db.write(
-                store.move_to_channel, ids, dead, SELFBUILT, Status.PENDING, self._now_ms()
-            )
+            await self._db.write(_move_to_selfbuilt, ids, dead, self._now_ms())
             rows = await self._db.read(store.outbound_by_id, ids)
             self.hand_over(outbound_from_rows(rows))
         except Exception:
@@ -246,3 +245,16 @@ def _devices_for(
                 grouped[user_of(row)].append(address)
         by_user[app_pk] = grouped
     return by_token, by_user
+
+
+def _expire(conn: Connection, now_ms: int) -> dict[str | None, int]:
+    """Expire what outlived its validity, with its webhook events; how many, per channel."""
+    outbox.deliveries_expiring(conn, OPEN, Status.EXPIRED, now_ms)
+    return store.expire(conn, OPEN, Status.EXPIRED, now_ms)
+
+
+def _move_to_selfbuilt(
+    conn: Connection, ids: Sequence[int], dead: Sequence[tuple[int, str]], now_ms: int
+) -> None:
+    outbox.tokens_dropped(conn, dead, now_ms)
+    store.move_to_channel(conn, ids, dead, SELFBUILT, Status.PENDING, now_ms)

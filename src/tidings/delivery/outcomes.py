@@ -23,6 +23,8 @@ from tidings.contract import ACKABLE, Outcome, Status
 from tidings.store import deliveries as store
 from tidings.store import devices as device_store
 from tidings.store.database import Database
+from tidings.store.tables import deliveries
+from tidings.webhooks import events, outbox
 
 log = logging.getLogger("tidings.delivery")
 
@@ -133,6 +135,14 @@ def _record(
     now_ms: int,
 ) -> None:
     if acks:
+        outbox.deliveries_settled(
+            conn,
+            events.DELIVERY_ARRIVED,
+            acks,
+            now_ms,
+            where=[deliveries.c.status.in_(list(ACKABLE))],
+            status=Status.ACKED,
+        )
         acked = store.settle(
             conn,
             acks,
@@ -141,6 +151,7 @@ def _record(
         )
         counters.count(conn, counters.ACKED, (row.stat_pk for row in acked))
     if opens:
+        _opened_events(conn, opens, now_ms)
         counters.count(conn, counters.OPENED, store.mark_opened(conn, opens, now_ms))
     if outcomes:
         _record_outcomes(conn, outcomes, now_ms)
@@ -150,10 +161,34 @@ def _record(
         device_store.touch(conn, seen, now_ms)
 
 
+def _opened_events(conn: Connection, opens: Sequence[tuple[int, int]], now_ms: int) -> None:
+    """``delivery.opened`` for the first open of each delivery, reported by its own device."""
+    by_device: dict[int, list[int]] = {}
+    for device_pk, delivery_id in opens:
+        by_device.setdefault(device_pk, []).append(delivery_id)
+    for device_pk, ids in by_device.items():
+        where = [deliveries.c.device_pk == device_pk, deliveries.c.opened_at.is_(None)]
+        outbox.deliveries_settled(conn, events.DELIVERY_OPENED, ids, now_ms, where=where)
+
+
 def _record_outcomes(conn: Connection, outcomes: Sequence[Outcome], now_ms: int) -> None:
     """Vendor verdicts: acceptance is counted for analytics; refusals and retries are kept as
     events for the message trace, since the delivery row keeps only the latest."""
+    pending = [deliveries.c.status == Status.PENDING]
     taken = [o.delivery_id for o in outcomes if o.status == Status.ACKED]
+    outbox.deliveries_settled(
+        conn, events.DELIVERY_SENT, taken, now_ms, where=pending, status=Status.ACKED
+    )
+    for status, refused in _refusals(outcomes).items():
+        outbox.deliveries_settled(
+            conn,
+            events.DELIVERY_FAILED,
+            list(refused),
+            now_ms,
+            where=pending,
+            status=status,
+            reasons=refused,
+        )
     if taken:
         pending = store.lock_in_status(conn, taken, Status.PENDING)
         counters.count(conn, counters.ACCEPTED, (row.stat_pk for row in pending))
@@ -180,3 +215,12 @@ def _record_outcomes(conn: Connection, outcomes: Sequence[Outcome], now_ms: int)
             if o.status != Status.ACKED
         ],
     )
+
+
+def _refusals(outcomes: Sequence[Outcome]) -> dict[int, dict[int, str | None]]:
+    """The vendors' refusals among ``outcomes``: by status code, each delivery's reason."""
+    found: dict[int, dict[int, str | None]] = {}
+    for o in outcomes:
+        if o.status not in (Status.PENDING, Status.ACKED):
+            found.setdefault(o.status, {})[o.delivery_id] = o.reason
+    return found

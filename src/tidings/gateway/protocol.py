@@ -248,8 +248,8 @@ def revoke(item: Recall) -> str:
     )
 
 
-def _encode(frame: object) -> str:
-    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+# One encoder for every frame: json.dumps with options makes a new one per call.
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def _show(value: object) -> str:

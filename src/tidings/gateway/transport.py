@@ -183,7 +183,8 @@ class DeviceSocket(asyncio.Protocol):
     def pause_writing(self) -> None:
         """The peer left more than ``device_unread_limit`` bytes unread: drop it."""
         if self._transport is not None:
-            log.info("dropped a device that does not read what it is sent")
+            device_pk = self._session.connection.device_pk if self._session else 0
+            log.info("dropped device %d: it left too much unread", device_pk)
             self._transport.abort()
 
     def shutdown(self) -> None:

@@ -38,6 +38,7 @@ from tidings.tasks import ACCEPTED, MULTIPLE, SCHEDULED
 from tidings.templates.models import CompiledTemplate
 from tidings.templates.service import Templates
 from tidings.tenancy.models import App
+from tidings.webhooks import outbox
 
 
 class Pushes:
@@ -199,6 +200,9 @@ class Pushes:
         )
         if call.strategy is not None:
             add_occurrences(conn, task_id, task, due_times)
+        outbox.messages_accepted(
+            conn, app_pk, task_id, ((m.msg_key, m.target) for m in plan.messages), now_ms
+        )
         return task_id
 
 

@@ -7,11 +7,12 @@ values a template needs, the bytes a message carries.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 from tidings.contract import PushOptions
 from tidings.errors import Code, FieldPath, ServiceError, refused
-from tidings.fields import read_flat_map
+from tidings.fields import read_map
 from tidings.push.models import PushLimits, RenderedMessage
 from tidings.templates.models import CompiledTemplate
 
@@ -83,7 +84,7 @@ def check_size(
 def read_target_msgkey(raw: str | dict | None, limits: PushLimits) -> list[tuple[str, str]]:
     """PushSimple's and PushTemplate's ``TargetMsgkey``: a JSON map of target to msgKey, each
     msgKey unique; its (target, msgKey) pairs in the order given."""
-    pairs = read_flat_map(raw, "TargetMsgkey", Code.INVALID_PARAM)
+    pairs = read_map(raw, "TargetMsgkey", Code.INVALID_PARAM)
     if not pairs:
         raise refused(Code.TOKEN_OR_USERID_NULL, "TargetMsgkey", "is required: no targets given")
     if len(pairs) > limits.max_single_targets:
@@ -93,12 +94,27 @@ def read_target_msgkey(raw: str | dict | None, limits: PushLimits) -> list[tuple
             f"has {len(pairs)} targets; at most {limits.max_single_targets} are allowed",
         )
     seen: dict[str, str] = {}
-    return [
-        (
-            check_target(target, "a target in TargetMsgkey", ("TargetMsgkey",)),
-            check_msg_key(
-                msg_key, f"TargetMsgkey[{target[:40]!r}]", seen, ("TargetMsgkey", target)
-            ),
+    checked = []
+    for target, msg_key in pairs.items():
+        where, path = f"TargetMsgkey[{target[:40]!r}]", ("TargetMsgkey", target)
+        checked.append(
+            (
+                check_target(target, "a target in TargetMsgkey", ("TargetMsgkey",)),
+                check_msg_key(_msg_key_text(msg_key, where, path), where, seen, path),
+            )
         )
-        for target, msg_key in pairs.items()
-    ]
+    return checked
+
+
+def _msg_key_text(value: object, where: str, path: FieldPath) -> str:
+    """A msgKey given as a JSON string, or an integer as its decimal text; ``true`` or ``1.5``
+    is refused rather than stored as the text "true" or "1.5"."""
+    if type(value) is str:
+        return value
+    if type(value) is int:
+        return str(value)
+    raise ServiceError(
+        Code.INVALID_PARAM,
+        f"{where} must be a string or an integer, not {json.dumps(value)[:40]}",
+        path,
+    )

@@ -3,9 +3,10 @@
 A delivery still waiting (for its device to connect, or for a user to bind one) is withdrawn:
 it will never be sent. One the device acknowledged over the self-built channel is recalled: the
 device is sent a revoke frame (now if it is connected, else when it next connects) and withdraws
-the message. One a vendor accepted is on the vendor's side and cannot be taken back; Tidings
-says so. Deliveries that expired or that a vendor refused are left as they are. A scheduled push
-also has its occurrences that have not fired cancelled.
+the message. One a vendor accepted is asked back from the vendor where it offers recall
+(recalled if it agrees); otherwise it is on the vendor's side and cannot be taken back, and
+Tidings says so. Deliveries that expired or that a vendor refused are left as they are. A
+scheduled push also has its occurrences that have not fired cancelled.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ MAX_ID = 128
 @dataclass(frozen=True, slots=True)
 class RevokeResult:
     withdrawn: int = 0  # were waiting; will never be sent
-    recalled: int = 0  # were on the device (self-built); it is told to withdraw them
-    unrecallable: int = 0  # were accepted by a vendor, out of Tidings' reach
+    recalled: int = 0  # were on the device (self-built; it is told to withdraw them) or a
+    # vendor took them back
+    unrecallable: int = 0  # were accepted by a vendor that did not take them back
     cancelled: int = 0  # occurrences of a scheduled push that had not fired
 
     def to_data(self) -> str:

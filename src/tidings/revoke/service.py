@@ -5,7 +5,8 @@ Revoking marks the messages revoked (so delivery never makes new deliveries of t
 later occurrences, a broadcast still being resolved, a user binding later), stops tasks that
 delivery has not resolved yet, cancels occurrences that have not fired, and moves the existing
 deliveries as revoke/rules.py says: what a device acknowledged is recalled on a channel that can
-take it back (``Channel.can_recall``) and unrecallable on any other. Revoking again changes
+take it back (``Channel.can_recall``) and unrecallable on any other; a vendor asked to take a
+delivery back that refuses leaves it delivered and unrecallable. Revoking again changes
 nothing and answers zeros.
 """
 
@@ -21,20 +22,24 @@ from sqlalchemy import Connection, Row
 
 from tidings import metrics
 from tidings.contract import Channel, Status
+from tidings.delivery.outbound import outbound_from_rows
 from tidings.errors import Code, ServiceError
 from tidings.fields import read_task_id
 from tidings.revoke.rules import WITHDRAWABLE, RevokeResult, check_recent, read_id
 from tidings.schedule.parents import settle
+from tidings.store import deliveries as delivery_store
 from tidings.store import revocations as store
 from tidings.store import schedules as schedule_store
 from tidings.store.database import Database
 from tidings.tasks import ACCEPTED, CANCELLED, PENDING, REVOKED
+from tidings.webhooks import events, outbox
 
 
 class Revoked(NamedTuple):
     result: RevokeResult
     devices: dict[str, set[int]]  # by channel: devices that may hold a delivery revoked
     channels: list[str | None]  # the channel of each delivery revoked
+    held: dict[str, list[int]]  # by channel: the delivered ones marked recalled
 
 
 class Revocations:
@@ -67,12 +72,28 @@ class Revocations:
         )
 
     async def _done(self, revoked: Revoked) -> RevokeResult:
+        """Tell each channel; a vendor that would not take a delivery back leaves it delivered,
+        and the answer counts it unrecallable, not recalled."""
         metrics.deliveries(Counter((channel, Status.REVOKED) for channel in revoked.channels))
+        refused: list[int] = []
         for name, devices in revoked.devices.items():
             channel = self._channels.get(name)
-            if channel is not None:
-                await channel.recall(devices)
-        return revoked.result
+            if channel is None:
+                continue
+            delivered: list = []
+            if channel.recall_asks_vendor and revoked.held.get(name):
+                rows = await self._db.read(delivery_store.outbound_by_id, revoked.held[name])
+                delivered = outbound_from_rows(rows)
+            refused.extend(await channel.recall(devices, delivered))
+        if not refused:
+            return revoked.result
+        await self._db.write(store.restore, refused, Status.REVOKED, Status.ACKED)
+        result = revoked.result
+        return replace(
+            result,
+            recalled=result.recalled - len(refused),
+            unrecallable=result.unrecallable + len(refused),
+        )
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -156,10 +177,17 @@ def _revoke_deliveries(
         conn, now_ms, Status.REVOKED, (Status.ACKED,), channels=recalling, **scope
     )
     unrecallable = store.count_deliveries(conn, Status.ACKED, **scope)
+    changed = [row.id for row in (*waiting, *held)]
+    outbox.deliveries_settled(conn, events.DELIVERY_REVOKED, changed, now_ms)
     # A waiting delivery may be on the wire right now: its channel is told too.
     devices: dict[str, set[int]] = defaultdict(set)
     for row in (*waiting, *held):
         if row.channel is not None and row.device_pk is not None:
             devices[row.channel].add(row.device_pk)
     channels = [row.channel for row in (*waiting, *held)]
-    return Revoked(RevokeResult(len(waiting), len(held), unrecallable), devices, channels)
+    delivered: dict[str, list[int]] = defaultdict(list)
+    for row in held:
+        if row.channel is not None:
+            delivered[row.channel].append(row.id)
+    result = RevokeResult(len(waiting), len(held), unrecallable)
+    return Revoked(result, devices, channels, delivered)

@@ -34,6 +34,7 @@ from tidings.schedule.parents import settle
 from tidings.store import schedules as store
 from tidings.store.database import Database
 from tidings.tasks import ACCEPTED, PENDING, SKIPPED, validity_end
+from tidings.webhooks import outbox
 
 log = logging.getLogger("tidings.schedule")
 
@@ -58,6 +59,7 @@ def fire_due(conn: Connection, now_ms: int, limit: int = BATCH) -> Firing:
     fired = store.move(conn, live, PENDING, ACCEPTED)
     skipped = store.move(conn, dead, PENDING, SKIPPED)
     settle(conn, {row.parent_id for row in due})
+    outbox.occurrences_fired(conn, fired, now_ms)
     return Firing(fired, skipped, len(due) == limit)
 
 

@@ -14,6 +14,7 @@ import asyncio
 import collections
 import contextlib
 import functools
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -158,7 +159,7 @@ class Database:
 def _sqlite_engine(url: str, *, begin: str) -> Engine:
     path = url.removeprefix("sqlite:///")
     if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        _private_database_file(Path(path))
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
@@ -176,6 +177,21 @@ def _sqlite_engine(url: str, *, begin: str) -> Engine:
         conn.exec_driver_sql(begin)
 
     return engine
+
+
+def _private_database_file(path: Path) -> None:
+    """The database holds message texts, user ids and device tokens: its directory is made
+    0700 and the file 0600 before SQLite opens it (SQLite gives its -wal and -shm files the
+    database file's mode); a file an older version left readable by others is tightened."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for name in (path.name, f"{path.name}-wal", f"{path.name}-shm"):
+        try:
+            mode = (path.parent / name).stat().st_mode
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            (path.parent / name).chmod(0o600)
 
 
 Batch = list[tuple[Work, tuple[Any, ...], "asyncio.Future[Any]"]]

@@ -291,6 +291,52 @@ def mark_opened(
     return opened
 
 
+def mark_by_vendor(
+    conn: Connection,
+    app_pk: int,
+    channel: str,
+    ids: Sequence[int],
+    column: str,
+    status: int,
+    now_ms: int,
+) -> list[int | None]:
+    """Record a vendor receipt's fact (``acked_at``: it arrived; ``opened_at``: it was opened)
+    on the deliveries among ``ids`` of the app that ``channel`` took (they are in ``status``),
+    where it is not known yet. The stat_pk of each one changed."""
+    changed: list[int | None] = []
+    for chunk in chunks(sorted(set(ids))):
+        query = (
+            update(deliveries)
+            .where(
+                deliveries.c.id.in_(chunk),
+                deliveries.c.app_pk == app_pk,
+                deliveries.c.channel == channel,
+                deliveries.c.status == status,
+                deliveries.c[column].is_(None),
+            )
+            .values({column: now_ms, "updated_at": now_ms})
+            .returning(deliveries.c.stat_pk)
+        )
+        changed.extend(conn.execute(query).scalars())
+    return changed
+
+
+def of_app_and_channel(conn: Connection, app_pk: int, channel: str, ids: Sequence[int]) -> set[int]:
+    """Those of ``ids`` that are deliveries of the app over ``channel``."""
+    found: set[int] = set()
+    for chunk in chunks(sorted(set(ids))):
+        found.update(
+            conn.execute(
+                select(deliveries.c.id).where(
+                    deliveries.c.id.in_(chunk),
+                    deliveries.c.app_pk == app_pk,
+                    deliveries.c.channel == channel,
+                )
+            ).scalars()
+        )
+    return found
+
+
 def lock_in_status(conn: Connection, ids: Sequence[int], status: int) -> list[Row]:
     """(id, stat_pk, channel) of the deliveries among ``ids`` still in ``status``, locked until
     the transaction ends (so what is read is what the next update changes)."""

@@ -7,7 +7,7 @@ it, never twice and never missed.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import ColumnElement, Connection, Row, func, select, update
 
@@ -69,7 +69,7 @@ def revoke_deliveries(
     channels: Collection[str] | None = None,
 ) -> list[Row]:
     """Move the deliveries of a message (or of tasks) in ``from_statuses`` (and on one of
-    ``channels``, when given) to ``revoked``; (device_pk, channel) of each."""
+    ``channels``, when given) to ``revoked``; (id, device_pk, channel) of each."""
     changed: list[Row] = []
     for where in _scopes(message_pk, task_ids):
         conditions = [where, deliveries.c.status.in_(list(from_statuses))]
@@ -80,10 +80,21 @@ def revoke_deliveries(
                 update(deliveries)
                 .where(*conditions)
                 .values(status=revoked, revoked_at=now_ms, updated_at=now_ms)
-                .returning(deliveries.c.device_pk, deliveries.c.channel)
+                .returning(deliveries.c.id, deliveries.c.device_pk, deliveries.c.channel)
             )
         )
     return changed
+
+
+def restore(conn: Connection, ids: Sequence[int], revoked: int, delivered: int) -> None:
+    """Deliveries marked ``revoked`` whose vendor would not take them back: ``delivered``
+    again, as they are."""
+    for chunk in chunks(sorted(ids)):
+        conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id.in_(chunk), deliveries.c.status == revoked)
+            .values(status=delivered, revoked_at=None)
+        )
 
 
 def count_deliveries(

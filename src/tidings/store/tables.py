@@ -220,7 +220,8 @@ devices = Table(
 # to the device the user binds next within the message's validity. status holds the MPS
 # per-message codes (contract.Status lists them). An occurrence of a scheduled push delivers
 # its parent's messages again, so a message and a device meet once per task, not once in all.
-# sent_at: a vendor gateway accepted it; acked_at: the device acknowledged it (self-built);
+# sent_at: a vendor gateway accepted it; acked_at: it arrived (the device acknowledged it, or
+# the vendor's receipt said so);
 # opened_at: the device reported the user opened it. revoked_at: it was revoked (status 4); if
 # it was sent over the self-built channel, revoke_confirmed_at is when the device confirmed the
 # revoke frame. stat_pk is the push_stats row its analytics are counted in.
@@ -336,4 +337,74 @@ console_login_failures = Table(
     Column("at", BigInteger, nullable=False),
     Index(None, "username", "at"),
     Index(None, "address", "at"),
+)
+
+# An app's webhook endpoint: where its delivery events are POSTed (webhooks/). events is the
+# comma-separated event types it takes; secrets_ciphertext the sealed JSON list of its signing
+# secrets (the newest first; two while a rotation lets the old one live on). failing_since is
+# when its attempts began to fail (NULL while they succeed); an endpoint failing for too long
+# is disabled (enabled false) and sent nothing until enabled again.
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("pk", Serial, primary_key=True, autoincrement=True),
+    Column("app_pk", Serial, ForeignKey("apps.pk", ondelete="CASCADE"), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("events", Text, nullable=False),
+    Column("secrets_ciphertext", LargeBinary, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("failing_since", BigInteger),
+    Column("created_at", BigInteger, nullable=False),
+    Index(None, "app_pk"),
+)
+
+# The outbox: one event owed to one endpoint, written in the transaction that made the event
+# happen. state: "pending" (due from next_attempt_at; a sender that claims it pushes that time
+# past its attempt, the lease), "delivered" (delivered_at set; pruned after the retention
+# period), "expired" (retried for the whole retry period without success). payload is the
+# event's data as sent; its id (evt_<pk>) is stable across attempts. msg_key: the message it
+# concerns, if any, for the message trace.
+webhook_outbox = Table(
+    "webhook_outbox",
+    metadata,
+    Column("pk", Serial, primary_key=True, autoincrement=True),
+    Column(
+        "endpoint_pk",
+        Serial,
+        ForeignKey("webhook_endpoints.pk", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("event_type", String(32), nullable=False),
+    Column("msg_key", String(128)),
+    Column("payload", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("next_attempt_at", BigInteger, nullable=False),
+    Column("delivered_at", BigInteger),
+    Index(None, "state", "next_attempt_at"),
+    Index(None, "endpoint_pk", "pk"),
+    Index(None, "endpoint_pk", "msg_key"),
+)
+
+# One POST to an endpoint: which batch (webhook_id), how many events, what came back (the
+# status code and the start of the answer's body, or the error when none came), for the console.
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("pk", Serial, primary_key=True, autoincrement=True),
+    Column(
+        "endpoint_pk",
+        Serial,
+        ForeignKey("webhook_endpoints.pk", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("webhook_id", String(64), nullable=False),
+    Column("events", Integer, nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("status_code", Integer),
+    Column("response", Text),
+    Column("error", Text),
+    Column("duration_ms", Integer, nullable=False),
+    Index(None, "endpoint_pk", "at"),
 )

@@ -9,7 +9,15 @@ from sqlalchemy import Connection, Row, func, select
 
 from tidings.store.chunks import chunks
 from tidings.store.msg_keys import sent_under
-from tidings.store.tables import deliveries, delivery_events, devices, messages, tasks
+from tidings.store.tables import (
+    deliveries,
+    delivery_events,
+    devices,
+    messages,
+    tasks,
+    webhook_endpoints,
+    webhook_outbox,
+)
 
 
 def message(conn: Connection, app_pk: int, msg_key: str) -> Row | None:
@@ -62,3 +70,28 @@ def events_of(conn: Connection, delivery_ids: Sequence[int]) -> list[Row]:
         query = select(delivery_events).where(delivery_events.c.delivery_id.in_(chunk))
         rows.extend(conn.execute(query.order_by(delivery_events.c.pk)))
     return rows
+
+
+def webhooks_of(conn: Connection, app_pk: int, msg_key: str, limit: int) -> list[Row]:
+    """The first ``limit`` webhook events written about the message, still kept, with the URL
+    of the endpoint each is owed to."""
+    query = (
+        select(
+            webhook_outbox.c.pk,
+            webhook_outbox.c.event_type,
+            webhook_outbox.c.state,
+            webhook_outbox.c.attempts,
+            webhook_outbox.c.created_at,
+            webhook_outbox.c.delivered_at,
+            webhook_endpoints.c.url,
+        )
+        .join_from(
+            webhook_outbox,
+            webhook_endpoints,
+            webhook_outbox.c.endpoint_pk == webhook_endpoints.c.pk,
+        )
+        .where(webhook_endpoints.c.app_pk == app_pk, webhook_outbox.c.msg_key == msg_key)
+        .order_by(webhook_outbox.c.pk)
+        .limit(limit)
+    )
+    return list(conn.execute(query))

@@ -24,7 +24,7 @@ async def index(ctx: Context) -> Response:
         chosen = "24h"
     label, hours = RANGES[chosen]
     now_ms = int(time.time() * 1000)
-    activity = await ctx.console.reports.activity(app.pk, app.timezone, hours, now_ms)
+    activity = await ctx.services.reports.activity(app.pk, app.timezone, hours, now_ms)
     chart = line_chart(
         activity.labels, [("arrived", activity.arrived), ("opened", activity.opened)]
     )

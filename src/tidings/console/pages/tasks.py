@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
+from tidings.analytics.reports import PushReport
 from tidings.console.charts import bar_chart
 from tidings.console.paging import PAGE_SIZE, Paging, asked
-from tidings.console.reports import PushReport
 from tidings.console.web import Context, NotFound, page
 
 STRATEGIES = {0: "now", 1: "once, scheduled", 2: "loop"}
@@ -16,7 +16,7 @@ STRATEGIES = {0: "now", 1: "once, scheduled", 2: "loop"}
 async def index(ctx: Context) -> Response:
     app = await ctx.app()
     number = asked(ctx.request.query_params.get("page"))
-    reports, total = await ctx.console.reports.pushes(app.pk, (number - 1) * PAGE_SIZE, PAGE_SIZE)
+    reports, total = await ctx.services.reports.pushes(app.pk, (number - 1) * PAGE_SIZE, PAGE_SIZE)
     return ctx.render(
         "tasks.html",
         app=app,
@@ -32,11 +32,11 @@ async def detail(ctx: Context) -> Response:
     raw = ctx.request.path_params["task_id"]
     report = None
     if raw.isascii() and raw.isdigit() and len(raw) < 19:
-        report = await ctx.console.reports.push(app.pk, int(raw))
+        report = await ctx.services.reports.push(app.pk, int(raw))
     if report is None:
         raise NotFound(f"no push {raw[:40]} in app {app.app_id}")
     number = asked(ctx.request.query_params.get("page"))
-    messages, total = await ctx.console.reports.messages(
+    messages, total = await ctx.services.reports.messages(
         report.id, (number - 1) * PAGE_SIZE, PAGE_SIZE
     )
     return ctx.render(

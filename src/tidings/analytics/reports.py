@@ -1,5 +1,5 @@
-"""What happened to pushes, read for the console: per-status delivery counts of its pushes and
-arrivals and opens over time.
+"""What happened to pushes, read for the console's task and analytics pages: per-status delivery
+counts of its pushes and arrivals and opens over time.
 
 Message traces come from the analytics service (analytics/trace.py), which the OpenAPI's
 troubleshooting shares; the per-status counts here break deliveries down further than the MPS
@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Row
 from tidings.analytics.labels import slot_of
 from tidings.contract import Status, status_label
 from tidings.store import analytics as analytics_store
-from tidings.store import console as store
+from tidings.store import reports as store
 from tidings.store.database import Database
 
 

@@ -1,0 +1,175 @@
+"""Connections the server holds: capped per client address and in all, and a deadline for a
+request's headers.
+
+Both are enforced where uvicorn's protocols meet the socket, below every edge, so they cover the
+OpenAPI, the console and the ``/device`` WebSocket alike: a connection is counted from its first
+byte to its close, through the upgrade to a WebSocket. A connection past a cap is answered 503
+and closed at once; one whose request headers have not ended within the deadline (the first
+request's or a later one's on a kept-alive connection) is answered 408 and closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from collections import Counter
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+_REFUSED = (
+    b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\nconnection: close\r\n"
+    b"content-length: 28\r\n\r\nToo many connections; retry"
+)
+_HEADERS_LATE = (
+    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain\r\nconnection: close\r\n"
+    b"content-length: 32\r\n\r\nThe request headers took too long"
+)
+
+
+class ConnectionCaps:
+    """Open connections per client address and in all; proxies listed as trusted are held to
+    the total only, since every client behind them shares their address."""
+
+    def __init__(self, per_address: int, total: int, trusted_proxies: str = "") -> None:
+        self.per_address = per_address
+        self.total = total
+        self._exempt = _networks(trusted_proxies)
+        self._open: Counter[str] = Counter()
+        self._count = 0
+
+    def admit(self, address: str) -> bool:
+        """Count a new connection from ``address``; False (and not counted) past a cap."""
+        if self._count >= self.total:
+            return False
+        if self._open[address] >= self.per_address and not self._exempted(address):
+            return False
+        self._open[address] += 1
+        self._count += 1
+        return True
+
+    def release(self, address: str) -> None:
+        self._count -= 1
+        self._open[address] -= 1
+        if not self._open[address]:
+            del self._open[address]
+
+    def __len__(self) -> int:
+        return self._count
+
+    def _exempted(self, address: str) -> bool:
+        if self._exempt is None:
+            return True
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self._exempt)
+
+
+def _networks(listed: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network] | None:
+    """The networks a comma-separated list names; None when it is ``*`` (every address)."""
+    names = [name.strip() for name in listed.split(",") if name.strip()]
+    if "*" in names:
+        return None
+    return [ipaddress.ip_network(name, strict=False) for name in names]
+
+
+def _peer(transport: asyncio.BaseTransport) -> str:
+    peer = transport.get_extra_info("peername")
+    return str(peer[0]) if isinstance(peer, tuple) else "unix"
+
+
+class _Slot:
+    """One admitted connection's place in the count, given back once whichever protocol holds
+    the socket last (HTTP, or the WebSocket it was upgraded to) sees it close."""
+
+    __slots__ = ("address", "caps", "held")
+
+    def __init__(self, caps: ConnectionCaps, address: str) -> None:
+        self.caps = caps
+        self.address = address
+        self.held = True
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            self.caps.release(self.address)
+
+
+def guarded_protocols(
+    http: type[HttpToolsProtocol],
+    ws: type[asyncio.Protocol],
+    caps: ConnectionCaps,
+    header_seconds: float,
+) -> tuple[type[HttpToolsProtocol], type[asyncio.Protocol]]:
+    """uvicorn's protocol classes ``http`` and ``ws`` with the caps and the header deadline."""
+    slots: dict[asyncio.BaseTransport, _Slot] = {}
+
+    class GuardedHttp(http):  # type: ignore[valid-type, misc]
+        _slot: _Slot | None = None
+        _deadline: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:  # type: ignore[override]
+            address = _peer(transport)
+            if not caps.admit(address):
+                transport.write(_REFUSED)  # type: ignore[attr-defined]
+                transport.close()
+                return
+            self._slot = slots[transport] = _Slot(caps, address)
+            super().connection_made(transport)
+            self._await_headers()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if self._slot is None:  # refused
+                return
+            self._headers_arrived()
+            slots.pop(self.transport, None)
+            self._slot.release()
+            super().connection_lost(exc)
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._await_headers()
+
+        def on_headers_complete(self) -> None:
+            self._headers_arrived()
+            super().on_headers_complete()
+
+        def handle_websocket_upgrade(self) -> None:
+            super().handle_websocket_upgrade()
+            # Done with this connection: let go of the request parser, which holds this
+            # protocol in a reference cycle that only a full collection (rare in tidings
+            # serve) would free, some kilobytes per idle device.
+            self.parser = None
+
+        def _await_headers(self) -> None:
+            if self._deadline is None:
+                self._deadline = self.loop.call_later(header_seconds, self._headers_late)
+
+        def _headers_arrived(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _headers_late(self) -> None:
+            self._deadline = None
+            if not self.transport.is_closing():
+                self.transport.write(_HEADERS_LATE)
+                self.transport.close()
+
+    class GuardedWebSocket(ws):  # type: ignore[valid-type, misc]
+        """Takes over the slot of the HTTP connection it was upgraded from."""
+
+        __slots__ = ("_slot",)  # one per device connection: no instance dictionary
+
+        def connection_made(self, transport: Any) -> None:
+            self._slot = slots.pop(transport, None)
+            super().connection_made(transport)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if self._slot is not None:
+                self._slot.release()
+            super().connection_lost(exc)
+
+    return GuardedHttp, GuardedWebSocket

@@ -1,0 +1,320 @@
+"""Queries for webhooks: endpoints, the outbox of events owed to them, and their attempts."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Row, delete, func, insert, select, update
+from sqlalchemy.sql import ColumnElement
+
+from tidings.store.chunks import chunks
+from tidings.store.tables import (
+    deliveries,
+    devices,
+    messages,
+    tasks,
+    webhook_attempts,
+    webhook_endpoints,
+    webhook_outbox,
+)
+
+PENDING = "pending"
+DELIVERED = "delivered"
+EXPIRED = "expired"
+
+
+_ENABLED = select(
+    webhook_endpoints.c.pk, webhook_endpoints.c.app_pk, webhook_endpoints.c.events
+).where(webhook_endpoints.c.enabled.is_(True))
+
+
+def subscribers(conn: Connection, event_type: str) -> dict[int, list[int]]:
+    """The enabled endpoints taking ``event_type``, by app. The table is small (a few rows per
+    app), so reading it whole in every transaction that makes events costs next to nothing."""
+    found: dict[int, list[int]] = {}
+    for pk, app_pk, events in conn.execute(_ENABLED):
+        if event_type in events.split(","):
+            found.setdefault(app_pk, []).append(pk)
+    return found
+
+
+def delivery_facts(
+    conn: Connection, app_pks: Collection[int], ids: Sequence[int], *where: ColumnElement[bool]
+) -> list[Row]:
+    """What an event tells of each of these deliveries (of these apps, meeting ``where``)."""
+    rows: list[Row] = []
+    for chunk in chunks(sorted(ids)):
+        rows.extend(conn.execute(_facts(app_pks, deliveries.c.id.in_(chunk), *where)))
+    return rows
+
+
+def expiring_facts(
+    conn: Connection, app_pks: Collection[int], open_statuses: Collection[int], now_ms: int
+) -> list[Row]:
+    """The facts of the deliveries an expiry sweep at ``now_ms`` is about to close."""
+    return list(
+        conn.execute(
+            _facts(
+                app_pks,
+                deliveries.c.status.in_(list(open_statuses)),
+                deliveries.c.expires_at <= now_ms,
+            )
+        )
+    )
+
+
+def _facts(app_pks: Collection[int], *where: ColumnElement[bool]) -> Any:
+    return (
+        select(
+            deliveries.c.id,
+            deliveries.c.app_pk,
+            deliveries.c.task_id,
+            deliveries.c.channel,
+            deliveries.c.status,
+            deliveries.c.user_id,
+            messages.c.msg_key,
+            messages.c.target,
+            devices.c.token,
+        )
+        .join_from(deliveries, messages, deliveries.c.message_pk == messages.c.pk)
+        .outerjoin(devices, deliveries.c.device_pk == devices.c.pk)
+        .where(deliveries.c.app_pk.in_(list(app_pks)), *where)
+        .order_by(deliveries.c.id)
+    )
+
+
+def device_facts(conn: Connection, device_pks: Sequence[int]) -> list[Row]:
+    query = select(devices.c.pk, devices.c.app_pk, devices.c.token, devices.c.manufacturer)
+    return _by_key(conn, query, devices.c.pk, device_pks)
+
+
+def task_facts(conn: Connection, task_ids: Sequence[int]) -> list[Row]:
+    query = select(tasks.c.id, tasks.c.parent_id, tasks.c.app_pk, tasks.c.due_at)
+    return _by_key(conn, query, tasks.c.id, task_ids)
+
+
+def _by_key(conn: Connection, query: Any, key: Any, values: Sequence[int]) -> list[Row]:
+    rows: list[Row] = []
+    for chunk in chunks(sorted(values)):
+        rows.extend(conn.execute(query.where(key.in_(chunk))))
+    return rows
+
+
+def add_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Outbox rows: each ``endpoint_pk``, ``event_type``, ``payload``, ``created_at``."""
+    if rows:
+        conn.execute(
+            insert(webhook_outbox),
+            [
+                {**row, "state": PENDING, "attempts": 0, "next_attempt_at": row["created_at"]}
+                for row in rows
+            ],
+        )
+
+
+def add_event(conn: Connection, row: dict[str, Any], lease_until: int) -> Row:
+    """One outbox row, leased until ``lease_until``; the row as ``claim_due`` gives it."""
+    values = {**row, "state": PENDING, "attempts": 0, "next_attempt_at": lease_until}
+    pk = conn.execute(insert(webhook_outbox).values(values)).inserted_primary_key[0]
+    return conn.execute(_OWED.where(webhook_outbox.c.pk == pk)).one()
+
+
+_OWED = select(
+    webhook_outbox.c.pk,
+    webhook_outbox.c.endpoint_pk,
+    webhook_outbox.c.event_type,
+    webhook_outbox.c.payload,
+    webhook_outbox.c.created_at,
+    webhook_outbox.c.attempts,
+)
+
+
+def next_due(conn: Connection) -> int | None:
+    """When the soonest pending event of an enabled endpoint is due, or None."""
+    query = (
+        select(func.min(webhook_outbox.c.next_attempt_at))
+        .join_from(
+            webhook_outbox,
+            webhook_endpoints,
+            webhook_outbox.c.endpoint_pk == webhook_endpoints.c.pk,
+        )
+        .where(webhook_outbox.c.state == PENDING, webhook_endpoints.c.enabled.is_(True))
+    )
+    return conn.execute(query).scalar()
+
+
+def claim_due(conn: Connection, now_ms: int, limit: int, lease_until: int) -> list[Row]:
+    """Up to ``limit`` due events of enabled endpoints, leased to the caller until
+    ``lease_until``: rows another process holds locked are skipped (PostgreSQL), and once this
+    transaction commits the lease keeps them from everyone else until the attempt is over."""
+    query = (
+        _OWED.join_from(
+            webhook_outbox,
+            webhook_endpoints,
+            webhook_outbox.c.endpoint_pk == webhook_endpoints.c.pk,
+        )
+        .where(
+            webhook_outbox.c.state == PENDING,
+            webhook_outbox.c.next_attempt_at <= now_ms,
+            webhook_endpoints.c.enabled.is_(True),
+        )
+        .order_by(webhook_outbox.c.next_attempt_at, webhook_outbox.c.pk)
+        .limit(limit)
+        .with_for_update(of=webhook_outbox, skip_locked=True)
+    )
+    rows = list(conn.execute(query))
+    for chunk in chunks([row.pk for row in rows]):
+        conn.execute(
+            update(webhook_outbox)
+            .where(webhook_outbox.c.pk.in_(chunk))
+            .values(next_attempt_at=lease_until)
+        )
+    return rows
+
+
+def endpoint_exists(conn: Connection, pk: int) -> bool:
+    query = select(webhook_endpoints.c.pk).where(webhook_endpoints.c.pk == pk)
+    return conn.execute(query).first() is not None
+
+
+def endpoints_by_pk(conn: Connection, pks: Collection[int]) -> list[Row]:
+    query = select(webhook_endpoints).where(webhook_endpoints.c.pk.in_(list(pks)))
+    return list(conn.execute(query))
+
+
+def mark_delivered(conn: Connection, pks: Sequence[int], now_ms: int) -> None:
+    for chunk in chunks(pks):
+        conn.execute(
+            update(webhook_outbox)
+            .where(webhook_outbox.c.pk.in_(chunk))
+            .values(
+                state=DELIVERED,
+                delivered_at=now_ms,
+                attempts=webhook_outbox.c.attempts + 1,
+            )
+        )
+
+
+def reschedule(conn: Connection, pks: Sequence[int], next_attempt_at: int) -> None:
+    for chunk in chunks(pks):
+        conn.execute(
+            update(webhook_outbox)
+            .where(webhook_outbox.c.pk.in_(chunk))
+            .values(next_attempt_at=next_attempt_at, attempts=webhook_outbox.c.attempts + 1)
+        )
+
+
+def give_up(conn: Connection, pks: Sequence[int]) -> None:
+    for chunk in chunks(pks):
+        conn.execute(
+            update(webhook_outbox)
+            .where(webhook_outbox.c.pk.in_(chunk))
+            .values(state=EXPIRED, attempts=webhook_outbox.c.attempts + 1)
+        )
+
+
+def add_attempt(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(insert(webhook_attempts), [row])
+
+
+def set_health(conn: Connection, endpoint_pk: int, values: dict[str, Any]) -> None:
+    conn.execute(
+        update(webhook_endpoints).where(webhook_endpoints.c.pk == endpoint_pk).values(values)
+    )
+
+
+def mark_failing(conn: Connection, endpoint_pk: int, now_ms: int, disable_before: int) -> None:
+    """The endpoint is failing since now, unless it already was; disabled if it has been
+    since before ``disable_before``."""
+    row = webhook_endpoints.c
+    conn.execute(
+        update(webhook_endpoints)
+        .where(row.pk == endpoint_pk)
+        .values(failing_since=func.coalesce(row.failing_since, now_ms))
+    )
+    conn.execute(
+        update(webhook_endpoints)
+        .where(row.pk == endpoint_pk, row.failing_since < disable_before)
+        .values(enabled=False)
+    )
+
+
+def delete_settled(conn: Connection, before_ms: int, limit: int) -> int:
+    """Delete up to ``limit`` delivered or dropped events settled before ``before_ms``, and up
+    to ``limit`` attempts made before it; how many rows went. Pending events are never
+    deleted: what is owed stays until it is delivered or its retry period ends."""
+    settled_at = func.coalesce(webhook_outbox.c.delivered_at, webhook_outbox.c.created_at)
+    events = (
+        select(webhook_outbox.c.pk)
+        .where(webhook_outbox.c.state != PENDING, settled_at < before_ms)
+        .limit(limit)
+    )
+    attempts = select(webhook_attempts.c.pk).where(webhook_attempts.c.at < before_ms).limit(limit)
+    gone = 0
+    for table, query in ((webhook_outbox, events), (webhook_attempts, attempts)):
+        pks = list(conn.execute(query).scalars())
+        if pks:
+            gone += conn.execute(delete(table).where(table.c.pk.in_(pks))).rowcount
+    return gone
+
+
+# Managing endpoints.
+
+
+def insert_endpoint(conn: Connection, row: dict[str, Any]) -> int:
+    return conn.execute(insert(webhook_endpoints).values(row)).inserted_primary_key[0]
+
+
+def endpoints_of(conn: Connection, app_pk: int) -> list[Row]:
+    query = select(webhook_endpoints).where(webhook_endpoints.c.app_pk == app_pk)
+    return list(conn.execute(query.order_by(webhook_endpoints.c.pk)))
+
+
+def endpoint(conn: Connection, app_pk: int, pk: int) -> Row | None:
+    query = select(webhook_endpoints).where(
+        webhook_endpoints.c.app_pk == app_pk, webhook_endpoints.c.pk == pk
+    )
+    return conn.execute(query).first()
+
+
+def delete_endpoint(conn: Connection, app_pk: int, pk: int) -> bool:
+    for table in (webhook_outbox, webhook_attempts):
+        conn.execute(delete(table).where(table.c.endpoint_pk == pk))
+    result = conn.execute(
+        delete(webhook_endpoints).where(
+            webhook_endpoints.c.app_pk == app_pk, webhook_endpoints.c.pk == pk
+        )
+    )
+    return result.rowcount > 0
+
+
+def recent_attempts(conn: Connection, endpoint_pk: int, limit: int) -> list[Row]:
+    query = (
+        select(webhook_attempts)
+        .where(webhook_attempts.c.endpoint_pk == endpoint_pk)
+        .order_by(webhook_attempts.c.pk.desc())
+        .limit(limit)
+    )
+    return list(conn.execute(query))
+
+
+def counts_by_state(conn: Connection, endpoint_pk: int) -> dict[str, int]:
+    query = (
+        select(webhook_outbox.c.state, func.count())
+        .where(webhook_outbox.c.endpoint_pk == endpoint_pk)
+        .group_by(webhook_outbox.c.state)
+    )
+    return {state: count for state, count in conn.execute(query)}
+
+
+def requeue(conn: Connection, endpoint_pk: int, since_ms: int, now_ms: int) -> int:
+    """Make the endpoint's events made since ``since_ms`` due again; how many."""
+    return conn.execute(
+        update(webhook_outbox)
+        .where(
+            webhook_outbox.c.endpoint_pk == endpoint_pk,
+            webhook_outbox.c.created_at >= since_ms,
+        )
+        .values(state=PENDING, next_attempt_at=now_ms, delivered_at=None)
+    ).rowcount

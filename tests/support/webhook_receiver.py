@@ -1,0 +1,97 @@
+"""A webhook receiver for the tests: a real HTTP server in a thread that checks every request's
+signature with the ``standardwebhooks`` library (an implementation independent of Tidings'),
+records the events, and answers what the test tells it to."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from standardwebhooks import Webhook
+
+
+@dataclass
+class Received:
+    headers: dict[str, str]
+    events: list[dict[str, Any]]
+    verified_with: list[int]  # which of the receiver's secrets verified it
+
+
+@dataclass
+class Receiver:
+    url: str
+    secrets: list[str] = field(default_factory=list)
+    status: int = 200  # what to answer
+    requests: list[Received] = field(default_factory=list)  # every request, even refused ones
+    unverified: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def accepted(self) -> list[Received]:
+        """The requests answered 2xx... as recorded when they were answered."""
+        return [r for r in self.requests if r.headers.get("x-answered", "").startswith("2")]
+
+    def events(self) -> list[dict[str, Any]]:
+        """Every event of every request answered 2xx."""
+        return [event for request in self.accepted() for event in request.events]
+
+    def wait_for(self, count: int, timeout: float = 30.0, kind: str | None = None) -> list[dict]:
+        """The accepted events (of type ``kind``), once there are at least ``count``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [e for e in self.events() if kind is None or e["type"] == kind]
+            if len(found) >= count or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
+
+
+def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length", "0")))
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            verified = []
+            for i, secret in enumerate(receiver.secrets):
+                try:
+                    Webhook(secret).verify(body, headers)
+                except Exception:
+                    continue
+                verified.append(i)
+            status = receiver.status
+            with receiver.lock:
+                if not verified:
+                    receiver.unverified += 1
+                    status = 401
+                headers["x-answered"] = str(status)
+                receiver.requests.append(
+                    Received(headers, json.loads(body)["events"] if verified else [], verified)
+                )
+            answer = b'{"ok":true}' if status < 300 else b"refused by the test receiver"
+            self.send_response(status)
+            self.send_header("content-length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
+@contextmanager
+def receiving(*secrets: str) -> Iterator[Receiver]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(Receiver("")))
+    receiver = Receiver(f"http://127.0.0.1:{server.server_port}/hooks", list(secrets))
+    server.RequestHandlerClass = _handler(receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        server.shutdown()
+        server.server_close()
