@@ -104,7 +104,18 @@ async def steady(
     return periods
 
 
-def disk_bytes(data_dir: Path) -> int:
+def disk_bytes(data_dir: Path, url: str | None) -> int:
+    """The database's size on disk: SQLite's file and write-ahead log, or on PostgreSQL the
+    tables of the bench's schema with their indexes and TOAST."""
+    if url:
+        import psycopg
+
+        with psycopg.connect(url) as conn:
+            return conn.execute(
+                "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = current_schema() AND c.relkind = 'r'"
+            ).fetchone()[0]
     return sum(
         path.stat().st_size
         for name in ("tidings.db", "tidings.db-wal")
@@ -205,7 +216,7 @@ async def run(
                 await asyncio.sleep(0.5)
 
         async def period_end(number: int) -> None:
-            size = disk_bytes(data)
+            size = await asyncio.to_thread(disk_bytes, data, url)
             stored = await asyncio.to_thread(stored_messages, data, url)
             pruned = await asyncio.to_thread(pruning, port)
             ends.append((size, stored, pruned))
