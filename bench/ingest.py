@@ -19,13 +19,18 @@ messages accepted per second, server CPU per message and the ratio to each floor
 
 ``--preload N`` first fills the server's database with N stored messages (with their tasks and
 deliveries, random msgKeys), raw and in large transactions, so ingest can be compared on a full
-database against a fresh one; the floors stay on fresh databases.
+database against a fresh one; the floors stay on fresh databases. The messages are spread over
+the ``--preload-days`` before now (30, the default retention: a server keeping 30 days holds
+its messages so); ``--preload-days 0`` stores them all as accepted now. With ``--beside-fresh``
+a fresh server runs too, the two driven in turns under the same load, and the preloaded one's
+rate is printed as a ratio to the fresh one's, run by run (no floors).
 
 The client is deliberately light (pre-signed requests, hand-written HTTP/1.1 on asyncio streams),
 because it shares the machine's cores with the server.
 
     python bench/ingest.py [--seconds 15] [--connections 64] [--runs 3] [--signature acs3|v1]
                            [--database-url postgresql://...] [--preload 5000000]
+                           [--preload-days 30] [--beside-fresh]
 """
 
 from __future__ import annotations
@@ -52,6 +57,8 @@ from sqlalchemy import create_engine
 
 from procs import console, cpu_seconds, free_port, fresh_database, spread_table
 from tidings.config import Settings
+from tidings.contract import Status
+from tidings.instants import DAY_MS
 from tidings.store.database import SQLITE_PRAGMAS
 from tidings.store.tables import metadata
 
@@ -67,6 +74,7 @@ VERSION = "2020-10-28"
 TARGETS = 100
 PRELOAD_BATCH = 10_000
 TIDINGS = (sys.executable, "-m", "tidings")
+NO_BIND, EXPIRED = int(Status.NO_BIND), int(Status.EXPIRED)
 
 
 @dataclass
@@ -98,6 +106,7 @@ def push_params(
     targets: Sequence[tuple[str, str, dict[str, str]]],
     delivery_type: int = 3,
     extended: dict[str, str] | None = None,
+    expired_seconds: int = 300,
 ) -> dict[str, str]:
     """PushMultiple's parameters: each target is (target, msgKey, template values)."""
     params = {
@@ -106,7 +115,7 @@ def push_params(
         "DeliveryType": str(delivery_type),
         "TemplateName": template,
         "TaskName": task_name,
-        "ExpiredSeconds": "300",
+        "ExpiredSeconds": str(expired_seconds),
     }
     if extended:
         params["ExtendedParams"] = json.dumps(extended)
@@ -117,7 +126,7 @@ def push_params(
     return params
 
 
-def user_push(serial: int) -> dict[str, str]:
+def user_push(serial: int, expired_seconds: int = 300) -> dict[str, str]:
     return push_params(
         TEMPLATE,
         f"bench {serial}",
@@ -129,6 +138,7 @@ def user_push(serial: int) -> dict[str, str]:
             )
             for i in range(1, TARGETS + 1)
         ],
+        expired_seconds=expired_seconds,
     )
 
 
@@ -199,13 +209,18 @@ async def drive(
 
 
 def sign_calls(
-    key: tuple[str, str], port: int, first: int, count: int, signature: str
+    key: tuple[str, str],
+    port: int,
+    first: int,
+    count: int,
+    signature: str,
+    expired_seconds: int = 300,
 ) -> list[bytes]:
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"building and signing {count:,} calls ({signature})", total=count)
         requests = []
         for serial in range(first, first + count):
-            params = user_push(serial)
+            params = user_push(serial, expired_seconds)
             requests.append(
                 signed_request(key, f"127.0.0.1:{port}", "PushMultiple", params, signature)
             )
@@ -275,7 +290,7 @@ INSERT_STATS = (
 )
 INSERT_DELIVERY = (
     "INSERT INTO deliveries (id, task_id, message_pk, app_pk, user_id, status, attempts,"
-    " created_at, expires_at, updated_at, stat_pk) VALUES (?, ?, ?, ?, ?, 1, 0, ?, ?, ?, ?)"
+    " created_at, expires_at, updated_at, stat_pk) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)"
 )
 
 
@@ -290,13 +305,22 @@ class Ids:
 
 
 def write_push(
-    db: RawDatabase, app_pk: int, ids: Ids, size: int, *, deliveries: bool, state: str
+    db: RawDatabase,
+    app_pk: int,
+    ids: Ids,
+    size: int,
+    *,
+    deliveries: bool,
+    state: str,
+    now: int | None = None,
 ) -> None:
-    """One push of ``size`` personalised messages (random msgKeys), as acceptance stores it;
-    with ``deliveries``, also what dispatch writes for user targets with no device bound: a
-    NoBindInfo delivery per message and the task's counter row. The caller holds a transaction.
+    """One push of ``size`` personalised messages (random msgKeys), as acceptance stores it at
+    ``now`` (epoch ms; default: now); with ``deliveries``, also what dispatch writes for user
+    targets with no device bound: a NoBindInfo delivery per message (expired, once its validity
+    has ended) and the task's counter row.
+    The caller holds a transaction.
     """
-    now = int(time.time() * 1000)
+    now = int(time.time() * 1000) if now is None else now
     task = ids.task
     ids.task += 1
     db.execute(INSERT_TASK, (task, app_pk, state, size, now))
@@ -319,6 +343,10 @@ def write_push(
     ]
     db.executemany(INSERT_MESSAGE, rows)
     if deliveries:
+        # NoBindInfo while valid; one whose validity has ended is stored as the delivery sweep
+        # leaves it, expired, as on a server that ran through that time.
+        expires = now + 300_000
+        status = NO_BIND if expires > time.time() * 1000 else EXPIRED
         stat = ids.stat
         ids.stat += 1
         db.execute(INSERT_STATS, (stat, app_pk, task, task, now, size))
@@ -327,7 +355,7 @@ def write_push(
         db.executemany(
             INSERT_DELIVERY,
             [
-                (start + i, task, row[0], app_pk, row[4], now, now + 300_000, now, stat)
+                (start + i, task, row[0], app_pk, row[4], status, now, expires, now, stat)
                 for i, row in enumerate(rows)
             ],
         )
@@ -358,9 +386,14 @@ def floor(url: str, messages: int, *, with_deliveries: bool) -> float:
     return messages // TARGETS * TARGETS / elapsed
 
 
-def preload(url: str, count: int) -> None:
+def preload(url: str, count: int, days: float) -> None:
     """Fill the server's database with ``count`` stored (dispatched) messages of the bench app,
-    with their tasks, deliveries and counters: raw, ``PRELOAD_BATCH`` messages a transaction."""
+    with their tasks, deliveries and counters: raw, ``PRELOAD_BATCH`` messages a transaction.
+
+    They are spread evenly over the ``days`` before now, as a server that keeps that many days
+    (retention) holds them; ``days`` 0 stores them all as accepted now.
+    """
+    started = int(time.time() * 1000) - int(days * DAY_MS)
     db = RawDatabase(url)
     app_pk = db.execute("SELECT pk FROM apps WHERE app_id = ?", (APP_ID,)).fetchone()[0]
     ids = Ids()
@@ -381,7 +414,8 @@ def preload(url: str, count: int) -> None:
                     size = min(1000, count - done)
                     if size <= 0:
                         break
-                    write_push(db, app_pk, ids, size, deliveries=True, state="dispatched")
+                    at = started + int(days * DAY_MS * done / count)
+                    write_push(db, app_pk, ids, size, deliveries=True, state="dispatched", now=at)
                     done += size
             progress.update(task, completed=done)
     if not db.sqlite:  # explicit ids leave the identity sequences behind: move them on
@@ -420,11 +454,19 @@ def prepare(data: Path, url: str | None) -> tuple[dict[str, str], tuple[str, str
     return env, (made["AccessKeyId"], made["AccessKeySecret"])
 
 
-def start_server(directory: Path, url: str | None, preloaded: int) -> tuple[Any, int, tuple]:
-    """Set up the app, the key (and the preload), start the server; the process, port, key."""
+def start_server(
+    directory: Path,
+    url: str | None,
+    preloaded: int = 0,
+    days: float = 0,
+    settings: dict[str, str] | None = None,
+) -> tuple[Any, int, tuple]:
+    """Set up the app, the key (and the preload), start the server (with ``settings``, extra
+    ``TIDINGS_*`` variables); the process, port, key."""
     env, key = prepare(directory / "data", url)
+    env.update(settings or {})
     if preloaded:
-        preload(Settings(data_dir=directory / "data", database_url=url).database, preloaded)
+        preload(Settings(data_dir=directory / "data", database_url=url).database, preloaded, days)
     port = free_port()
     server = subprocess.Popen([*TIDINGS, "serve", "--port", str(port)], env=env)
     asyncio.run(wait_ready(port))
@@ -455,9 +497,25 @@ def main() -> None:
     parser.add_argument("--database-url", help="PostgreSQL instead of SQLite (fresh schemas)")
     parser.add_argument("--preload", type=int, default=0, help="stored messages to start with")
     parser.add_argument(
+        "--preload-days",
+        type=float,
+        default=30.0,
+        help="the days before now the preloaded messages spread over (default retention: 30)",
+    )
+    parser.add_argument(
         "--budget", type=int, default=400, help="calls signed per second of a run (a ceiling)"
     )
+    parser.add_argument(
+        "--beside-fresh",
+        action="store_true",
+        help="with --preload: run a fresh server too, in turns, and print preloaded / fresh",
+    )
     args = parser.parse_args()
+    if args.beside_fresh:
+        if not args.preload:
+            parser.error("--beside-fresh needs --preload")
+        beside_fresh(args)
+        return
     kind = "PostgreSQL" if args.database_url else "SQLite"
     figures: dict[str, list[float]] = {}
 
@@ -470,7 +528,7 @@ def main() -> None:
     ):
         directory = Path(tmp)
         server, port, key = start_server(
-            directory, url if args.database_url else None, args.preload
+            directory, url if args.database_url else None, args.preload, args.preload_days
         )
         try:
             needed = int(args.seconds * args.budget) + 100
@@ -511,15 +569,87 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=30)
 
+    rows = figure_rows(figures)
+    preloaded = (
+        f", {args.preload:,} messages stored first (over {args.preload_days:g} days)"
+        if args.preload
+        else ""
+    )
+    title = (
+        f"PushMultiple ingest: 100 personalised targets per call, {kind}, "
+        f"{args.signature} signatures{preloaded}"
+    )
+    console.print(spread_table(title, rows))
+
+
+def figure_rows(figures: dict[str, list[float]]) -> list[tuple]:
+    """The rows ``spread_table`` prints, each figure shaped by what its name says it is."""
     shapes = {"ratio": "{:.2f}", "cores": "{:.2f}", "ms": "{:.1f}", "µs": "{:.1f}"}
     rows = []
     for name, values in figures.items():
         shape = next((s for word, s in shapes.items() if word in name), "{:,.0f}")
         rows.append((name, {"": values}, shape))
-    preloaded = f", {args.preload:,} messages stored first" if args.preload else ""
+    return rows
+
+
+def beside_fresh(args: argparse.Namespace) -> None:
+    """A preloaded server and a fresh one, driven in turns (the order alternating from run to
+    run) under the same load; their rates and the ratio, run by run. No floors."""
+    kind = "PostgreSQL" if args.database_url else "SQLite"
+    figures: dict[str, list[float]] = {}
+    with (
+        tempfile.TemporaryDirectory(prefix="tidings-bench-") as tmp,
+        fresh_database(args.database_url, Path(tmp), "preloaded") as preloaded_url,
+        fresh_database(args.database_url, Path(tmp), "fresh") as fresh_url,
+    ):
+        servers = {
+            "preloaded": start_server(
+                Path(tmp) / "preloaded",
+                preloaded_url if args.database_url else None,
+                args.preload,
+                args.preload_days,
+            ),
+            "fresh": start_server(Path(tmp) / "fresh", fresh_url if args.database_url else None),
+        }
+        try:
+            needed = int(args.seconds * args.budget) + 100
+            serial = 0
+            for _, port, key in servers.values():
+                warm_up = sign_calls(key, port, 0, 100, args.signature)
+                asyncio.run(drive(port, warm_up, 60, 8, warn=False))
+            serial += 100
+            for number in range(1, args.runs + 1):
+                console.rule(f"run {number} of {args.runs}")
+                rates = {}
+                order = list(servers) if number % 2 else list(reversed(servers))
+                for name in order:
+                    server, port, key = servers[name]
+                    requests = sign_calls(key, port, serial, needed, args.signature)
+                    console.print(f"{args.seconds:.0f} s of PushMultiple on the {name} server ...")
+                    cpu = cpu_seconds(server.pid)
+                    tally, elapsed = asyncio.run(
+                        drive(port, requests, args.seconds, args.connections)
+                    )
+                    cpu = cpu_seconds(server.pid) - cpu
+                    rates[name] = tally.accepted / elapsed
+                    figures.setdefault(f"{name}: messages accepted per second", []).append(
+                        rates[name]
+                    )
+                    figures.setdefault(f"{name}: server CPU per message (µs)", []).append(
+                        cpu / max(tally.accepted, 1) * 1e6
+                    )
+                serial += needed
+                figures.setdefault("ratio preloaded / fresh", []).append(
+                    rates["preloaded"] / rates["fresh"]
+                )
+        finally:
+            for server, _, _ in servers.values():
+                server.terminate()
+                server.wait(timeout=30)
+    rows = figure_rows(figures)
     title = (
-        f"PushMultiple ingest: 100 personalised targets per call, {kind}, "
-        f"{args.signature} signatures{preloaded}"
+        f"PushMultiple ingest, {kind}: {args.preload:,} messages stored first (over "
+        f"{args.preload_days:g} days) beside a fresh database, in turns"
     )
     console.print(spread_table(title, rows))
 

@@ -17,7 +17,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -25,12 +25,27 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from tidings.contract import REVOCABLE_DAYS
+from tidings.instants import ANALYTICS_WINDOW_DAYS
+
 ENV_PREFIX = "TIDINGS_"
 CONFIG_ENV = "TIDINGS_CONFIG"
 CONFIG_FILE_NAME = "tidings.toml"
 
 # The config file's settings while load_settings builds a Settings (below the environment).
 _from_file: ContextVar[dict[str, Any] | None] = ContextVar("tidings_config_file", default=None)
+
+# The least each retention setting may be, and the feature that needs that much.
+RETENTION_FLOORS = {
+    "retention_days": (
+        REVOCABLE_DAYS,
+        f"revocation reaches messages pushed in the last {REVOCABLE_DAYS} days",
+    ),
+    "analytics_retention_days": (
+        ANALYTICS_WINDOW_DAYS,
+        f"analytics queries span up to {ANALYTICS_WINDOW_DAYS} days",
+    ),
+}
 
 
 class Settings(BaseSettings):
@@ -248,6 +263,46 @@ class Settings(BaseSettings):
         gt=0,
         description="how long delivered webhook events and attempts are kept (7 days)",
     )
+
+    # Retention (retention/): how long finished work is kept, and how pruning paces itself.
+    retention_days: int = Field(
+        default=30,
+        description="how long finished tasks, their messages, deliveries and trace events are "
+        f"kept; at least {REVOCABLE_DAYS} (revocation needs {REVOCABLE_DAYS} days); see "
+        "[operations.md](operations.md#retention)",
+    )
+    analytics_retention_days: int = Field(
+        default=400,
+        description=f"how long analytics counters are kept; at least {ANALYTICS_WINDOW_DAYS} (the "
+        "longest analytics query)",
+    )
+    retention_sweep_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="how often each server process prunes what retention no longer keeps",
+    )
+    retention_batch_rows: int = Field(
+        default=500,
+        ge=1,
+        le=100_000,
+        description="rows pruning deletes per write transaction: smaller batches hold the "
+        "database writer for less time",
+    )
+    retention_day_seconds: int = Field(
+        default=86_400,
+        ge=1,
+        description="the length of a retention day; only the soak bench (`bench/soak.py`) "
+        "shortens it, to run several retention periods in minutes",
+    )
+
+    @field_validator("retention_days", "analytics_retention_days")
+    @classmethod
+    def _keeps_what_features_need(cls, days: int, info: ValidationInfo) -> int:
+        # pydantic names the setting (its field) in the error it raises from this ValueError.
+        need, feature = RETENTION_FLOORS[info.field_name or ""]
+        if days < need:
+            raise ValueError(f"must be at least {need} days: {feature}")
+        return days
 
     @classmethod
     def settings_customise_sources(

@@ -18,6 +18,7 @@ from prometheus_client import (
     CollectorRegistry,
     Counter,
     Gauge,
+    Histogram,
     disable_created_metrics,
     generate_latest,
 )
@@ -28,6 +29,8 @@ __all__ = [
     "CONTENT_TYPE",
     "REGISTRY",
     "deliveries",
+    "prune_batch",
+    "pruned",
     "render",
     "request",
     "selfbuilt_acked",
@@ -79,6 +82,19 @@ SCHEDULER_LAG = Gauge(
     "How long the most overdue occurrence has been waiting to fire (0 when none is overdue)",
     registry=REGISTRY,
 )
+_PRUNED = Counter(
+    "tidings_retention_pruned_rows",
+    "Rows retention deleted in this process: finished work (tasks, messages, deliveries and "
+    "their events) and analytics counters",
+    ["what"],
+    registry=REGISTRY,
+)
+_PRUNE_BATCH = Histogram(
+    "tidings_retention_batch_seconds",
+    "How long each pruning batch held the database writer",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+    registry=REGISTRY,
+)
 
 
 def request(action: str, code: str) -> None:
@@ -104,6 +120,15 @@ def webhook_request(code: int | None) -> None:
 def selfbuilt_acked(count: int) -> None:
     """Count a batch of acks from devices (the counter's child is looked up once)."""
     _SELFBUILT_ACKED.inc(count)
+
+
+def pruned(work_rows: int, counter_rows: int) -> None:
+    _PRUNED.labels("work").inc(work_rows)
+    _PRUNED.labels("counters").inc(counter_rows)
+
+
+def prune_batch(seconds: float) -> None:
+    _PRUNE_BATCH.observe(seconds)
 
 
 def render(depths: Mapping[str, int], oldest_due: int | None, connected: int, now_ms: int) -> bytes:

@@ -29,6 +29,8 @@ from tidings.delivery.service import Delivery
 from tidings.devices.service import Devices
 from tidings.push.models import PushLimits
 from tidings.push.service import Pushes
+from tidings.retention.policy import RetentionPolicy
+from tidings.retention.pruner import Pruner
 from tidings.revoke.service import Revocations
 from tidings.schedule.firing import FiringLoop
 from tidings.schedule.service import Occurrences
@@ -55,6 +57,7 @@ class Services:
     devices: Devices
     occurrences: Occurrences
     firing_loop: FiringLoop  # started by the server (app.py), not by the command line
+    pruner: Pruner  # likewise
     revocations: Revocations
     analytics: Analytics
     reports: Reports  # the console's task and analytics pages
@@ -123,6 +126,13 @@ class Services:
             devices=Devices(db, broker, delivery, clock=clock),
             occurrences=Occurrences(db),
             firing_loop=firing_loop,
+            pruner=Pruner(
+                db,
+                RetentionPolicy.of(settings),
+                clock=clock,
+                sweep_seconds=settings.retention_sweep_seconds,
+                batch_rows=settings.retention_batch_rows,
+            ),
             revocations=Revocations(db, channels, clock=clock),
             analytics=Analytics(db, clock=clock),
             reports=Reports(db),
@@ -134,6 +144,7 @@ class Services:
 
     async def aclose(self) -> None:
         await self.webhooks.sender.aclose()
+        await self.pruner.aclose()
         await self.firing_loop.aclose()
         await self.delivery.aclose()
         for channel in self.channels.values():

@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import random
+import shutil
 import threading
 import time
 import uuid
@@ -48,6 +50,7 @@ class Ledger:
 
     sent: int = 0
     acked: dict[str, int] = field(default_factory=dict)  # msgKey -> device
+    acked_at: dict[str, float] = field(default_factory=dict)  # msgKey -> when answered OK
     failed: set[str] = field(default_factory=set)
     received: Counter[str] = field(default_factory=Counter)
     received_at: dict[str, float] = field(default_factory=dict)
@@ -108,11 +111,13 @@ def pusher(index: int, nodes: list[Node], key, ledger: Ledger, stop: threading.E
         keys = [uuid.uuid4().hex for _ in chosen]
         call = push_call([(ledger.tokens[d], k) for d, k in zip(chosen, keys, strict=True)])
         ok = answered_ok(clients, index, call)
+        answered_at = time.monotonic()
         with ledger.lock:
             ledger.sent += len(keys)
             for device, msg_key in zip(chosen, keys, strict=True):
                 if ok:
                     ledger.acked[msg_key] = device
+                    ledger.acked_at[msg_key] = answered_at
                 else:
                     ledger.failed.add(msg_key)
         time.sleep(0.05)
@@ -142,6 +147,8 @@ def rss(nodes: list[Node]) -> list[float | None]:
 @pytest.fixture
 def cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     require_redis()
+    if shutil.which("socat") is None and not os.environ.get("TIDINGS_TEST_REQUIRE_SERVICES"):
+        pytest.skip("socat is needed to put the nodes' links to Redis where a test can cut them")
     monkeypatch.setenv("TIDINGS_SECRET_KEY", SECRET_KEY)
     with postgres_schema() as url:
         settings = {
@@ -190,7 +197,7 @@ def test_three_nodes_survive_a_kill_and_a_redis_partition(cluster, tmp_path: Pat
         f"sent {ledger.sent}, acked {len(ledger.acked)}, not answered OK {len(ledger.failed)}, "
         f"lost {len(lost)}, duplicated {len(duplicated)}; "
         f"devices of the killed node all back in {figures['reconnect']:.1f} s; "
-        f"every acked message delivered {figures['delivered']:.1f} s after the restarts; "
+        f"longest from an OK answer to the app {figures['slowest']:.1f} s; "
         f"RSS growth while Redis was away (MB): {figures['rss_growth']}"
     )
     assert len(ledger.acked) > 1000, "too few messages to say anything"
@@ -249,7 +256,6 @@ async def _scenario(made: Cluster, key, ledger: Ledger) -> dict:
     nodes[1].start()
     await asyncio.to_thread(nodes[0].wait_ready)
     await asyncio.to_thread(nodes[1].wait_ready)
-    restarted_at = time.monotonic()
     await asyncio.sleep(max(0.0, start + PUSH_FOR - time.monotonic()))
     stop.set()
     await asyncio.gather(*pushers)
@@ -269,12 +275,12 @@ async def _scenario(made: Cluster, key, ledger: Ledger) -> dict:
         min((t for t in ledger.connections[n] if t > killed_at), default=float("inf"))
         for n in homed_on_killed
     ]
-    last_delivery = max(
-        (ledger.received_at.get(k, 0.0) for k in ledger.acked), default=restarted_at
-    )
+    waits = [
+        ledger.received_at[k] - at for k, at in ledger.acked_at.items() if k in ledger.received_at
+    ]
     return {
         "reconnect": max(back) - killed_at,
-        "delivered": max(0.0, last_delivery - restarted_at),
+        "slowest": max(waits, default=0.0),
         "rss_growth": [
             round(p - b, 1) if p is not None and b is not None else None
             for p, b in zip(peak, before, strict=True)

@@ -103,6 +103,11 @@ class Tenant:
 
 @pytest.fixture(scope="module")
 def tenant(server: Server) -> Tenant:
+    return make_tenant(server)
+
+
+def make_tenant(server: Server) -> Tenant:
+    """The app, a full-access key and the seed's template, made on ``server``."""
     server.create_app(WORKSPACE, APP_ID)
     made = Tenant(server, server.create_key(WORKSPACE))
     created = made.sdk().create_template(

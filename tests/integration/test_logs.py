@@ -33,7 +33,7 @@ def test_json_lines_with_request_ids_and_no_secret(tmp_path: Path) -> None:
         device = Listener(server, APP_ID, WORKSPACE, tmp_path / "device.db", "--count", "1")
         token = device.connected()["DeliveryToken"]
         assert bind(sdk, APP_ID, WORKSPACE, token, "u1").result_code == "OK"
-        push_multiple(
+        task_id = push_multiple(
             sdk, APP_ID, WORKSPACE, "t", [("u1", uuid.uuid4().hex, {"a": "hi"})], delivery_type=3
         )
         assert device.messages(1)[0]["event"] == "message"
@@ -58,5 +58,7 @@ def test_json_lines_with_request_ids_and_no_secret(tmp_path: Path) -> None:
     made = by_request[created.body.request_id]
     assert (made["level"], made["workspace"], made["app"]) == ("debug", WORKSPACE, APP_ID)
     assert "CreateTemplate answered 200" in made["message"]
+    [pushed] = [line for line in lines if line.get("task") == task_id]
+    assert pushed["requestId"] and "PushMultiple answered 200 OK" in pushed["message"]
     denied = by_request[refused.value.request_id]
     assert denied["level"] == "info" and "SignatureDoesNotMatch" in denied["message"]

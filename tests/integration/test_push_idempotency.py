@@ -7,8 +7,11 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from sqlalchemy import text
+
 from tests.integration.conftest import Tenant, msg_key, target
 from tests.support import stored
+from tidings.instants import DAY_MS
 
 
 def test_the_same_call_repeated_returns_the_same_task(tenant: Tenant) -> None:
@@ -63,6 +66,41 @@ def test_concurrent_identical_calls_store_one_task(tenant: Tenant) -> None:
     assert len(set(task_ids)) == 1
     assert stored.counts(tenant.server) == (before.tasks + 1, before.messages + 20)
     assert [t["id"] for t in stored.tasks_named(tenant.server, name)] == [int(task_ids[0])]
+
+
+def _accepted_at(tenant: Tenant, task_id: str, at_ms: int) -> None:
+    """Move the task's messages to ``at_ms``, as if it had been accepted then."""
+    with stored.connection(tenant.server) as conn, conn.begin():
+        conn.execute(
+            text("UPDATE messages SET created_at = :at WHERE task_id = :id"),
+            {"at": at_ms, "id": int(task_id)},
+        )
+
+
+def test_a_retry_within_24_hours_answers_the_same_across_midnight(tenant: Tenant) -> None:
+    """msgKeys are indexed per UTC day; the retry window still reaches into the day before."""
+    call = tenant.multiple(target_msg=[target("u1"), target("u2")])
+    client = tenant.sdk()
+    first = client.push_multiple(call).body.push_result.data
+    today = int(time.time() * 1000) // DAY_MS * DAY_MS
+    _accepted_at(tenant, first, today - 1)  # the last instant of yesterday (UTC)
+    before = stored.counts(tenant.server)
+    again = client.push_multiple(call).body
+    assert again.result_code == "OK"
+    assert again.push_result.data == first
+    changed = tenant.multiple(target_msg=[target("u1", call.target_msg[0].msg_key, money="1")])
+    assert client.push_multiple(changed).body.result_code == "3028"
+    assert stored.counts(tenant.server) == before
+
+
+def test_a_msg_key_older_than_the_window_may_be_used_again(tenant: Tenant) -> None:
+    call = tenant.multiple(target_msg=[target("u1")])
+    client = tenant.sdk()
+    first = client.push_multiple(call).body.push_result.data
+    _accepted_at(tenant, first, int(time.time() * 1000) - DAY_MS - 60_000)
+    later = client.push_multiple(call).body
+    assert later.result_code == "OK"
+    assert later.push_result.data != first
 
 
 def test_a_retry_of_a_call_using_every_stored_field_is_recognised(tenant: Tenant) -> None:

@@ -11,19 +11,25 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, NullPool, create_engine, insert, select
+from sqlalchemy import Engine, NullPool, create_engine, func, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from tests.support.rows import one_push
 from tests.support.servers import postgres_schema
+from tidings.config import Settings
+from tidings.instants import DAY_MS
+from tidings.store.database import Database
 from tidings.store.tables import (
     deliveries,
     devices,
+    messages,
     metadata,
     push_stats,
 )
 
 MIGRATIONS = Path(__file__).parents[2] / "src" / "tidings" / "store" / "migrations"
 BEFORE_ANALYTICS = "0004_console"
+BEFORE_RETENTION = "0005_analytics"
 NOW = 1_800_000_000_000
 
 
@@ -134,3 +140,40 @@ def test_deliveries_made_before_analytics_are_counted(engine: Engine) -> None:
         }
         unpointed = conn.execute(select(deliveries.c.id).where(deliveries.c.stat_pk.is_(None)))
         assert list(unpointed) == []
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A database as the server opens it: on SQLite with foreign keys enforced."""
+    if request.param == "sqlite":
+        yield Database(f"sqlite:///{tmp_path / 'tidings.db'}")
+        return
+    with postgres_schema() as url:
+        yield Database(Settings(database_url=url).database)
+
+
+async def test_a_served_database_moves_its_msg_keys_to_days(served: Database) -> None:
+    """The retention revision rebuilds messages on SQLite, which deliveries refer to."""
+    upgrade(served.engine, BEFORE_RETENTION)
+    with served.engine.begin() as conn:
+        one_push(conn, action="PushMultiple", delivery_type=3, now=NOW)
+        conn.execute(
+            insert(deliveries).values(
+                task_id=1,
+                message_pk=1,
+                app_pk=1,
+                status=1,
+                attempts=0,
+                created_at=NOW,
+                expires_at=NOW,
+                updated_at=NOW,
+            )
+        )
+    served.migrate()
+    again = {"task_id": 1, "app_pk": 1, "msg_key": "k1", "target": "u", "title": "T"}
+    with served.engine.begin() as conn:
+        assert conn.execute(select(func.count()).select_from(deliveries)).scalar() == 1
+        conn.execute(insert(messages).values(**again, pk=2, content="C", created_at=NOW + DAY_MS))
+    with pytest.raises(IntegrityError), served.engine.begin() as conn:
+        conn.execute(insert(messages).values(**again, pk=3, content="C", created_at=NOW + 1))
+    await served.aclose()

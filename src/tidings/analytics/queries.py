@@ -17,9 +17,8 @@ from zoneinfo import ZoneInfo
 from tidings.analytics.labels import CHANNELS, PLATFORMS, TYPES
 from tidings.errors import Code, ServiceError
 from tidings.fields import read_instant, read_int, read_task_id
-from tidings.instants import DAY_MS
+from tidings.instants import ANALYTICS_WINDOW_DAYS, DAY_MS
 
-MAX_WINDOW_DAYS = 90
 DEFAULT_WINDOW_DAYS = 7
 MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 20
@@ -107,11 +106,11 @@ def read_filters(
         raise ServiceError(
             Code.INVALID_PARAM, f"StartTime {start} is after EndTime {end}: the window is empty"
         )
-    if end - start > MAX_WINDOW_DAYS * DAY_MS:
+    if end - start > ANALYTICS_WINDOW_DAYS * DAY_MS:
         raise ServiceError(
             Code.INVALID_PARAM,
             f"EndTime is {(end - start) / DAY_MS:.1f} days after StartTime; "
-            f"a window spans at most {MAX_WINDOW_DAYS} days",
+            f"a window spans at most {ANALYTICS_WINDOW_DAYS} days",
         )
     since, until = day_bounds(start, end, timezone)
     return Filters(

@@ -16,13 +16,16 @@ import uuid
 from collections import defaultdict
 from collections.abc import Collection
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from tidings.broker.base import PokeHandler
 
 log = logging.getLogger("tidings.broker")
 
 NODE_TTL_SECONDS = 30
+POOL_SIZE = 64  # connections to Redis per process
+POOL_WAIT_SECONDS = 30  # a command waits this long for a free connection
+CONNECT_SECONDS = 5
 # Delete the entry only if this process still holds the device (it may have reconnected to
 # another process meanwhile).
 _DETACH = """
@@ -37,7 +40,16 @@ class RedisBroker:
     shared = True
 
     def __init__(self, url: str, *, prefix: str = "tidings") -> None:
-        self._redis = Redis.from_url(url)
+        # A blocking pool: past its size a command waits for a free connection instead of
+        # failing (the default pool raised "Too many connections" when 300 devices connected
+        # at once); a Redis that does not answer a connect fails in seconds, not minutes.
+        pool = BlockingConnectionPool.from_url(
+            url,
+            max_connections=POOL_SIZE,
+            timeout=POOL_WAIT_SECONDS,
+            socket_connect_timeout=CONNECT_SECONDS,
+        )
+        self._redis = Redis.from_pool(pool)
         self._prefix = prefix
         self.node = uuid.uuid4().hex
         self._presence = f"{prefix}:presence"

@@ -9,6 +9,7 @@ import typer
 from tidings.cli import (
     admin,
     apps,
+    backup,
     channels,
     config,
     device,
@@ -35,6 +36,7 @@ app.add_typer(admin.app, name="admin")
 app.add_typer(config.app, name="config")
 app.add_typer(webhooks.app, name="webhooks")
 app.command("trace")(trace.trace)
+app.command("backup")(backup.backup)
 
 
 def main() -> None:

@@ -36,6 +36,7 @@ log = logging.getLogger("tidings.openapi")
 
 _FORM_TYPE = "application/x-www-form-urlencoded"
 _OK_CODES = frozenset({"OK", "100"})
+_PUSH_ACTIONS = frozenset({"PushSimple", "PushTemplate", "PushMultiple", "PushBroadcast"})
 
 
 class RpcEndpoint:
@@ -90,6 +91,7 @@ class RpcEndpoint:
             )
         action, code = _action_label(request), _code(body)
         metrics.request(action, code)
+        logs.bind(task=_task_of(action, body))
         # Every request is logged with its id: refusals at info, the rest only at debug.
         log.log(
             logging.DEBUG if status == 200 and code in _OK_CODES else logging.INFO,
@@ -175,6 +177,15 @@ def _action_label(request: Request) -> str:
     caller cannot mint labels."""
     name = getattr(request.state, "action", None)
     return name if name in actions.REGISTRY else "unknown"
+
+
+def _task_of(action: str, body: dict[str, Any]) -> str | None:
+    """The task id a push action answered with (``PushResult.Data``), so the request's log line
+    names the task that delivery's log lines name; other actions' Data is not a task."""
+    if action not in _PUSH_ACTIONS:
+        return None
+    result = body.get("PushResult")
+    return result.get("Data") if isinstance(result, dict) else None
 
 
 def _code(body: dict[str, Any]) -> str:

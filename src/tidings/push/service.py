@@ -4,10 +4,12 @@ The four push actions differ in how a call becomes a ``PushPlan`` (push/simple.p
 multiple.py, broadcast.py); from the plan on they share one path, ``_accept``: the digest, the
 msgKey check, the write of the task, its messages and its occurrences, and the wake-ups.
 
-msgKeys are unique per app. A call whose msgKeys all belong to one earlier task with the same
-digest is a retry of that task: it gets that task's id and nothing new is written. Any other reuse
-of a msgKey is refused, naming the entry. The digest is computed only then, of the call and of the
-earlier task's stored rows, so the calls that collide with nothing (nearly all) never pay for it.
+msgKeys are unique per app within the retry window (the 24 hours before a call; older messages
+are looked up by msgKey only to trace or revoke them, store/msg_keys.py says why). A call whose
+msgKeys all belong to one earlier task with the same digest is a retry of that task: it gets that
+task's id and nothing new is written. Any other reuse of a msgKey is refused, naming the entry.
+The digest is computed only then, of the call and of the earlier task's stored rows, so the
+calls that collide with nothing (nearly all) never pay for it.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from tidings.push.options import with_template_style
 from tidings.push.simple import SimpleFields
 from tidings.push.template import TemplatePushFields
 from tidings.schedule.acceptance import add_occurrences, check_room
+from tidings.store import msg_keys
 from tidings.store import pushes as store
 from tidings.store.database import Database
 from tidings.tasks import ACCEPTED, MULTIPLE, SCHEDULED
@@ -134,8 +137,8 @@ class Pushes:
         for _ in range(3):
             try:
                 task_id = await self._db.write(self._store, app.pk, plan, now_ms, due_times)
-            except IntegrityError:  # a msgKey the app used before
-                earlier = await self._db.read(_retried_task, app.pk, plan)
+            except (IntegrityError, _KeyUsed):  # a msgKey the app used within the window
+                earlier = await self._db.read(_retried_task, app.pk, plan, now_ms)
                 if earlier is not None:
                     return earlier
             else:
@@ -155,6 +158,8 @@ class Pushes:
         due_times: list[int],
     ) -> int:
         call = plan.call
+        if msg_keys.used_recently(conn, app_pk, [m.msg_key for m in plan.messages], now_ms):
+            raise _KeyUsed  # before the day's unique index, the previous day's keys
         if call.strategy is not None:
             check_room(conn, app_pk, self._limits.max_scheduled_tasks)
         task = {
@@ -205,13 +210,17 @@ def _styled(call: CallSpec, compiled: CompiledTemplate) -> CallSpec:
     return replace(call, options=with_template_style(call.options, compiled.template))
 
 
-def _retried_task(conn: Connection, app_pk: int, plan: PushPlan) -> int | None:
+class _KeyUsed(Exception):
+    """A msgKey of the call was used within the retry window (found before writing)."""
+
+
+def _retried_task(conn: Connection, app_pk: int, plan: PushPlan, now_ms: int) -> int | None:
     """The earlier task this call repeats, or the refusal naming the first reused msgKey.
 
     None when none of the msgKeys is taken any more: the write that collided did not commit.
     """
     keys = [m.msg_key for m in plan.messages]
-    used = store.tasks_of_msg_keys(conn, app_pk, keys)
+    used = msg_keys.used_recently(conn, app_pk, keys, now_ms)
     if not used:
         return None
     task_ids = {row.task_id for row in used}

@@ -35,7 +35,10 @@ _MIGRATIONS = Path(__file__).parent / "migrations"
 # A large page cache and memory-mapped reads matter more than they seem: a cache miss is a
 # read() system call, the driver lets go of the GIL around it, and getting the GIL back from a
 # busy event loop is what makes a missed page expensive.
+# auto_vacuum=INCREMENTAL (only takes on a new database, so it comes first) lets retention
+# hand the pages of deleted rows back with incremental_vacuum (reclaim_space).
 SQLITE_PRAGMAS = (
+    "PRAGMA auto_vacuum=INCREMENTAL",
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=FULL",
     "PRAGMA foreign_keys=ON",
@@ -89,11 +92,26 @@ class Database:
     def migrate(self) -> None:
         """Bring the schema to the newest revision; safe when several processes start at once."""
         config = _alembic_config()
-        with self._write_engine.begin() as conn:
-            if not self.is_sqlite:
-                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})")
-            config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+        with self._write_engine.connect() as conn:
+            # SQLite changes a constraint by rebuilding the table, dropping the old one, which
+            # other tables refer to: references are checked once, after the migrations, instead
+            # (Alembic's recipe; the pragma only takes outside a transaction).
+            driver: Any = conn.connection.driver_connection
+            if self.is_sqlite:
+                driver.execute("PRAGMA foreign_keys=OFF")
+            try:
+                with conn.begin():
+                    if not self.is_sqlite:
+                        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})")
+                    config.attributes["connection"] = conn
+                    command.upgrade(config, "head")
+                    if self.is_sqlite and (
+                        broken := conn.exec_driver_sql("PRAGMA foreign_key_check").first()
+                    ):
+                        raise RuntimeError(f"a migration broke a reference: {tuple(broken)}")
+            finally:
+                if self.is_sqlite:
+                    driver.execute("PRAGMA foreign_keys=ON")
 
     async def read(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``work(conn, *args, **kwargs)`` in a read transaction; its result."""
@@ -107,6 +125,25 @@ class Database:
         if kwargs:
             work = functools.partial(work, **kwargs)
         return await self._writer.submit(work, args)
+
+    async def reclaim_space(self, pages: int) -> int:
+        """SQLite: give up to ``pages`` free pages back to the file system, in a short write
+        transaction of its own; the free pages left (0 on PostgreSQL, whose autovacuum reuses
+        space by itself)."""
+        if not self.is_sqlite:
+            return 0
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._readers, self._reclaim_sync, pages)
+
+    def _reclaim_sync(self, pages: int) -> int:
+        raw = self._write_engine.raw_connection()
+        try:
+            driver: Any = raw.driver_connection
+            # executescript steps the pragma to its end; execute() frees one page a call.
+            driver.executescript(f"PRAGMA incremental_vacuum({int(pages)})")
+            return driver.execute("PRAGMA freelist_count").fetchone()[0]
+        finally:
+            raw.close()
 
     def _read_sync(self, work: Work, args: tuple[Any, ...]) -> Any:
         with self._read_engine.connect() as conn, conn.begin():

@@ -11,14 +11,6 @@ from tidings.store.rows import insert_rows
 from tidings.store.tables import messages, tasks
 
 
-def tasks_of_msg_keys(conn: Connection, app_pk: int, keys: Sequence[str]) -> list[Row]:
-    """(msg_key, task_id) for each of ``keys`` the app has used before."""
-    query = select(messages.c.msg_key, messages.c.task_id).where(
-        messages.c.app_pk == app_pk, messages.c.msg_key.in_(keys)
-    )
-    return list(conn.execute(query))
-
-
 def stored_push(conn: Connection, task_id: int) -> tuple[Row, list[Row]] | None:
     """A task's call-wide values and its messages as accepted (in order, revoked ones too):
     what a retried call is compared with."""

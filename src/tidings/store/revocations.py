@@ -12,13 +12,17 @@ from collections.abc import Collection, Sequence
 from sqlalchemy import ColumnElement, Connection, Row, func, select, update
 
 from tidings.store.chunks import chunks
+from tidings.store.msg_keys import sent_under
 from tidings.store.tables import deliveries, messages, tasks
 
 
 def find_message(conn: Connection, app_pk: int, msg_key: str) -> Row | None:
-    query = select(
-        messages.c.pk, messages.c.task_id, messages.c.target, messages.c.created_at
-    ).where(messages.c.app_pk == app_pk, messages.c.msg_key == msg_key)
+    """The newest message the app sent under ``msg_key``."""
+    query = (
+        select(messages.c.pk, messages.c.task_id, messages.c.target, messages.c.created_at)
+        .where(sent_under(conn, app_pk, msg_key))
+        .order_by(messages.c.pk.desc())
+    )
     return conn.execute(query).first()
 
 

@@ -20,7 +20,10 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    literal_column,
 )
+
+from tidings.instants import DAY_MS
 
 metadata = MetaData(
     naming_convention={
@@ -137,6 +140,10 @@ tasks = Table(
 # One TargetMsg: its msgKey, its target and the text rendered for it. A broadcast's one message
 # has an empty target. revoked_at: RevokePushMessage or RevokePushTask took it back; delivery
 # never makes deliveries of a revoked message (a loop's later occurrences skip it too).
+# A msgKey is unique per app and UTC day of acceptance (message_day), not for all time: random
+# msgKeys in one index over every stored message put each new key on a page of its own, and a
+# commit then writes a page per message; kept per day, new keys land among today's only.
+# store/msg_keys.py keeps the retry window (24 hours) across the day's boundary.
 messages = Table(
     "messages",
     metadata,
@@ -151,8 +158,15 @@ messages = Table(
     Column("extended_params", Text),
     Column("created_at", BigInteger, nullable=False),
     Column("revoked_at", BigInteger),
-    UniqueConstraint("app_pk", "msg_key"),
     Index(None, "task_id"),
+)
+message_day = messages.c.created_at // literal_column(str(DAY_MS), BigInteger)
+Index(
+    "uq_messages_app_pk_day_msg_key",
+    messages.c.app_pk,
+    message_day,
+    messages.c.msg_key,
+    unique=True,
 )
 
 # Signature nonces seen recently, when several processes must agree on them (PostgreSQL).

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import Connection, Row, func, select
 
 from tidings.store.chunks import chunks
+from tidings.store.msg_keys import sent_under
 from tidings.store.tables import (
     deliveries,
     delivery_events,
@@ -20,7 +21,8 @@ from tidings.store.tables import (
 
 
 def message(conn: Connection, app_pk: int, msg_key: str) -> Row | None:
-    """The message and the columns of its task a trace shows."""
+    """The newest message the app sent under ``msg_key``, with the columns of its task a
+    trace shows."""
     query = (
         select(
             messages,
@@ -32,7 +34,8 @@ def message(conn: Connection, app_pk: int, msg_key: str) -> Row | None:
             tasks.c.due_at,
         )
         .join_from(messages, tasks, messages.c.task_id == tasks.c.id)
-        .where(messages.c.app_pk == app_pk, messages.c.msg_key == msg_key)
+        .where(sent_under(conn, app_pk, msg_key))
+        .order_by(messages.c.pk.desc())
     )
     return conn.execute(query).first()
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_webhooks"
-down_revision = "0005_analytics"
+down_revision = "0006_retention"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""Retention: finished work kept for a time, then pruned a little at a time."""

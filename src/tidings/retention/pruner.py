@@ -1,0 +1,127 @@
+"""The pruning loop one server process runs: every ``sweep_seconds``, delete the finished work
+and the analytics counters older than the policy keeps, then give SQLite's free pages back.
+
+Deletes go in small writes (``batch_rows`` rows each) through the shared group commit, so the
+calls being accepted meanwhile wait for at most one small batch, never for a whole sweep; how
+long each batch held the writer is measured and shown on /metrics. Finding the work is a read,
+off the writer. With several processes on PostgreSQL each may prune: deleting rows another
+process already deleted deletes nothing, so they only share the work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from tidings import metrics
+from tidings.retention.policy import RetentionPolicy
+from tidings.store import retention as store
+from tidings.store.database import Database
+
+log = logging.getLogger("tidings.retention")
+
+TASKS_PER_READ = 50
+VACUUM_PAGES = 1024  # 4 MiB of free pages handed back per step
+
+
+@dataclass
+class Sweep:
+    """What one sweep deleted, and the longest one batch held the writer (seconds)."""
+
+    tasks: int = 0
+    rows: int = 0
+    counters: int = 0
+    longest_batch: float = 0.0
+    free_pages_left: int = 0
+
+
+class Pruner:
+    def __init__(
+        self,
+        db: Database,
+        policy: RetentionPolicy,
+        *,
+        clock: Callable[[], float] = time.time,
+        sweep_seconds: float = 60.0,
+        batch_rows: int = 500,
+    ) -> None:
+        self._db = db
+        self._policy = policy
+        self._clock = clock
+        self._sweep_seconds = sweep_seconds
+        self._batch_rows = batch_rows
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="tidings-retention")
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                done = await self.sweep()
+            except Exception:
+                log.exception("pruning failed; trying again at the next sweep")
+            else:
+                if done.rows or done.counters:
+                    log.info(
+                        "pruned %d tasks (%d rows) and %d counter rows; longest batch %.1f ms",
+                        done.tasks,
+                        done.rows,
+                        done.counters,
+                        done.longest_batch * 1000,
+                    )
+            await asyncio.sleep(self._sweep_seconds)
+
+    async def sweep(self) -> Sweep:
+        """Prune everything due for pruning now."""
+        now_ms = int(self._clock() * 1000)
+        done = Sweep()
+        due_before = self._policy.work_due_before(now_ms)
+        while ids := await self._db.read(store.finished_tasks, due_before, now_ms, TASKS_PER_READ):
+            while deleted := await self._batch(done, store.delete_tasks_part, ids):
+                done.rows += deleted
+            done.tasks += len(ids)
+        counters_before = self._policy.counters_before(now_ms)
+        while deleted := await self._batch(done, store.delete_old_counters, counters_before):
+            done.counters += deleted
+        metrics.pruned(done.rows, done.counters)
+        if done.rows or done.counters:
+            done.free_pages_left = await self._reclaim()
+        return done
+
+    async def _batch(self, done: Sweep, work: Callable[..., int], *args: Any) -> int:
+        deleted, held = await self._db.write(_timed, work, *args, self._batch_rows)
+        done.longest_batch = max(done.longest_batch, held)
+        metrics.prune_batch(held)
+        return deleted
+
+    async def _reclaim(self) -> int:
+        """Give free pages back (SQLite) until none is left or no more can be given."""
+        left = await self._db.reclaim_space(VACUUM_PAGES)
+        while left:
+            now_left = await self._db.reclaim_space(VACUUM_PAGES)
+            if now_left >= left:  # a database made before auto_vacuum: see operations.md
+                break
+            left = now_left
+        return left
+
+
+def _timed(conn: Connection, work: Callable[..., int], *args: Any) -> tuple[int, float]:
+    """Run ``work`` in the writer's transaction; its result and how long it took."""
+    started = time.perf_counter()
+    result = work(conn, *args)
+    return result, time.perf_counter() - started

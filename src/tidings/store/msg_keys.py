@@ -1,0 +1,45 @@
+"""Finding messages by msgKey, with the unique index kept per UTC day (tables.message_day).
+
+The index enforces uniqueness within a day; ``used_recently`` extends it to the retry window,
+the 24 hours before a call, by also looking at the previous day's keys. A message found by its
+msgKey alone (a trace, a revocation) is looked up in every day that still holds messages: one
+index probe a day, a few dozen under the default retention.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, Connection, Row, and_, select
+
+from tidings.instants import DAY_MS
+from tidings.store.tables import message_day, messages
+
+RETRY_WINDOW_MS = DAY_MS
+
+
+def used_recently(conn: Connection, app_pk: int, keys: Sequence[str], now_ms: int) -> list[Row]:
+    """(msg_key, task_id) of each of ``keys`` the app used within the retry window."""
+    since = now_ms - RETRY_WINDOW_MS
+    query = select(messages.c.msg_key, messages.c.task_id).where(
+        messages.c.app_pk == app_pk,
+        message_day.in_([since // DAY_MS, now_ms // DAY_MS]),
+        messages.c.msg_key.in_(keys),
+        messages.c.created_at >= since,
+    )
+    return list(conn.execute(query))
+
+
+def sent_under(conn: Connection, app_pk: int, msg_key: str) -> ColumnElement[bool]:
+    """A condition on messages: the app's messages sent under ``msg_key`` on any day from its
+    oldest stored message's to its newest's, spelled as a list of days so that each day is one
+    probe of the index (which also finds the first and last day)."""
+    days = select(message_day).where(messages.c.app_pk == app_pk).limit(1)
+    first = conn.execute(days.order_by(message_day)).scalar()
+    last = conn.execute(days.order_by(message_day.desc())).scalar()
+    stored = range(first, last + 1) if first is not None and last is not None else range(0)
+    return and_(
+        messages.c.app_pk == app_pk,
+        message_day.in_(list(stored)),
+        messages.c.msg_key == msg_key,
+    )
