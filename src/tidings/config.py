@@ -258,11 +258,6 @@ class Settings(BaseSettings):
         description="how long a webhook endpoint may fail without one success before it is "
         "disabled (5 days)",
     )
-    webhook_keep_seconds: float = Field(
-        default=7 * 86400.0,
-        gt=0,
-        description="how long delivered webhook events and attempts are kept (7 days)",
-    )
 
     # Retention (retention/): how long finished work is kept, and how pruning paces itself.
     retention_days: int = Field(

@@ -164,5 +164,4 @@ def _sender_settings(settings: Settings) -> SenderSettings:
             retry_seconds=settings.webhook_retry_seconds,
         ),
         disable_after_seconds=settings.webhook_disable_seconds,
-        keep_seconds=settings.webhook_keep_seconds,
     )

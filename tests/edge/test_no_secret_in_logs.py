@@ -34,15 +34,11 @@ def test_debug_logs_hold_no_fragment_of_any_secret(tmp_path: Path) -> None:
             server.create_app(WORKSPACE, APP_ID)
             key_id, key_secret = server.create_key(WORKSPACE)
             sdk = new_sdk(server, (key_id, key_secret))
-            sdk.create_template(
-                models.CreateTemplateRequest(
-                    app_id=APP_ID,
-                    workspace_id=WORKSPACE,
-                    template_name="t",
-                    title="T",
-                    content="#a#",
-                )
+            template = {"TemplateName": "t", "Title": "T", "Content": "#a#"}
+            request = models.CreateTemplateRequest().from_map(
+                {"AppId": APP_ID, "WorkspaceId": WORKSPACE, **template}
             )
+            assert sdk.create_template(request).body.success
             device = Listener(server, APP_ID, WORKSPACE, data / "device.db", "--count", "2")
             token = device.connected()["DeliveryToken"]
             assert bind(sdk, APP_ID, WORKSPACE, token, "u1").result_code == "OK"

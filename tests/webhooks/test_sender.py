@@ -1,6 +1,7 @@
 """The sender against a real receiver and a real database, on a clock the test moves: a failing
 endpoint is marked failing then disabled, events are dropped after the retry period, delivered
-ones pruned after the keeping period, and a disabled endpoint is written no new events."""
+ones pruned with the rest of the finished work after the retention period, and a disabled
+endpoint is written no new events."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ from tests.console.conftest import Clock
 from tests.support.webhook_receiver import Receiver, receiving
 from tidings.config import Settings
 from tidings.services import Services
+from tidings.store import webhooks as store
 from tidings.store.tables import webhook_attempts, webhook_outbox
 from tidings.webhooks import outbox
 
-RETRY, DISABLE, KEEP = 600, 3600, 7200
+RETRY, DISABLE = 600, 3600
+KEEP = 7 * 86400  # the shortest retention_days allows
 
 
 @pytest.fixture
@@ -29,7 +32,8 @@ async def services(
         database_url=database_url,
         webhook_retry_seconds=RETRY,
         webhook_disable_seconds=DISABLE,
-        webhook_keep_seconds=KEEP,
+        retention_days=KEEP // 86400,
+        retention_batch_rows=1,  # pruning a row per write: the batches must follow one another
         webhook_timeout_seconds=5,
     )
     opened = await Services.open(settings, clock=clock)
@@ -92,7 +96,7 @@ async def test_a_failing_endpoint_is_marked_then_disabled_then_written_nothing(
     assert (await services.webhooks.endpoint(app_pk, pk)).failing_since is None
 
 
-async def test_delivered_events_and_attempts_are_pruned_after_the_keeping_period(
+async def test_delivered_events_and_attempts_are_pruned_after_the_retention_period(
     services: Services, receiver: Receiver, clock: Clock
 ) -> None:
     app_pk, _ = await endpoint(services, receiver)
@@ -103,7 +107,7 @@ async def test_delivered_events_and_attempts_are_pruned_after_the_keeping_period
     await accept(services, app_pk, clock, "new")
     assert await sender.send_due() == 1
     clock.now += 20
-    await sender.prune()
+    await services.pruner.sweep()
     assert await states(services) == ["delivered"]
     count = select(func.count()).select_from(webhook_attempts)
     assert await services.db.read(lambda conn: conn.execute(count).scalar_one()) == 1
@@ -118,7 +122,7 @@ async def test_a_batch_is_several_events_and_pending_ones_survive_pruning(
     assert await services.webhooks.sender.send_due() == 120
     assert len(receiver.requests) == 1, "a dead endpoint costs one request a pass"
     clock.now += KEEP + 1
-    await services.webhooks.sender.prune()
+    await services.pruner.sweep()
     assert len(await states(services)) == 120
     receiver.status = 200
     clock.now += 1
@@ -126,3 +130,18 @@ async def test_a_batch_is_several_events_and_pending_ones_survive_pruning(
     await services.webhooks.sender.send_due()
     sizes = sorted(len(r.events) for r in receiver.accepted())
     assert sizes == [20, 50, 50]
+
+
+@pytest.mark.parametrize("status", [200, 500])
+async def test_an_endpoint_removed_while_its_batch_is_on_the_way(
+    services: Services, receiver: Receiver, clock: Clock, status: int
+) -> None:
+    app_pk, pk = await endpoint(services, receiver)
+    receiver.status = status
+    await accept(services, app_pk, clock, "a")
+    now_ms = int(clock() * 1000)
+    owed = await services.db.write(store.claim_due, now_ms, 10, now_ms + 1000)
+    (row,) = await services.db.read(store.endpoints_by_pk, [pk])
+    await services.webhooks.remove(app_pk, pk)
+    assert await services.webhooks.sender.post(row, owed) is (status == 200)
+    assert await states(services) == []

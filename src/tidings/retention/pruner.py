@@ -1,5 +1,6 @@
 """The pruning loop one server process runs: every ``sweep_seconds``, delete the finished work
-and the analytics counters older than the policy keeps, then give SQLite's free pages back.
+(webhook events settled and attempts made before then too) and the analytics counters older
+than the policy keeps, then give SQLite's free pages back.
 
 Deletes go in small writes (``batch_rows`` rows each) through the shared group commit, so the
 calls being accepted meanwhile wait for at most one small batch, never for a whole sweep; how
@@ -23,6 +24,7 @@ from sqlalchemy import Connection
 from tidings import metrics
 from tidings.retention.policy import RetentionPolicy
 from tidings.store import retention as store
+from tidings.store import webhooks as webhook_store
 from tidings.store.database import Database
 
 log = logging.getLogger("tidings.retention")
@@ -95,6 +97,8 @@ class Pruner:
             while deleted := await self._batch(done, store.delete_tasks_part, ids):
                 done.rows += deleted
             done.tasks += len(ids)
+        while deleted := await self._batch(done, webhook_store.delete_settled, due_before):
+            done.rows += deleted
         counters_before = self._policy.counters_before(now_ms)
         while deleted := await self._batch(done, store.delete_old_counters, counters_before):
             done.counters += deleted

@@ -130,6 +130,20 @@ _OWED = select(
 )
 
 
+def next_due(conn: Connection) -> int | None:
+    """When the soonest pending event of an enabled endpoint is due, or None."""
+    query = (
+        select(func.min(webhook_outbox.c.next_attempt_at))
+        .join_from(
+            webhook_outbox,
+            webhook_endpoints,
+            webhook_outbox.c.endpoint_pk == webhook_endpoints.c.pk,
+        )
+        .where(webhook_outbox.c.state == PENDING, webhook_endpoints.c.enabled.is_(True))
+    )
+    return conn.execute(query).scalar()
+
+
 def claim_due(conn: Connection, now_ms: int, limit: int, lease_until: int) -> list[Row]:
     """Up to ``limit`` due events of enabled endpoints, leased to the caller until
     ``lease_until``: rows another process holds locked are skipped (PostgreSQL), and once this
@@ -157,6 +171,11 @@ def claim_due(conn: Connection, now_ms: int, limit: int, lease_until: int) -> li
             .values(next_attempt_at=lease_until)
         )
     return rows
+
+
+def endpoint_exists(conn: Connection, pk: int) -> bool:
+    query = select(webhook_endpoints.c.pk).where(webhook_endpoints.c.pk == pk)
+    return conn.execute(query).first() is not None
 
 
 def endpoints_by_pk(conn: Connection, pks: Collection[int]) -> list[Row]:
@@ -221,17 +240,22 @@ def mark_failing(conn: Connection, endpoint_pk: int, now_ms: int, disable_before
     )
 
 
-def prune(conn: Connection, delivered_before: int, attempts_before: int) -> int:
-    """Delete delivered and expired events settled before ``delivered_before`` and attempts
-    made before ``attempts_before``; how many events went."""
-    gone = conn.execute(
-        delete(webhook_outbox).where(
-            webhook_outbox.c.state != PENDING,
-            func.coalesce(webhook_outbox.c.delivered_at, webhook_outbox.c.created_at)
-            < delivered_before,
-        )
-    ).rowcount
-    conn.execute(delete(webhook_attempts).where(webhook_attempts.c.at < attempts_before))
+def delete_settled(conn: Connection, before_ms: int, limit: int) -> int:
+    """Delete up to ``limit`` delivered or dropped events settled before ``before_ms``, and up
+    to ``limit`` attempts made before it; how many rows went. Pending events are never
+    deleted: what is owed stays until it is delivered or its retry period ends."""
+    settled_at = func.coalesce(webhook_outbox.c.delivered_at, webhook_outbox.c.created_at)
+    events = (
+        select(webhook_outbox.c.pk)
+        .where(webhook_outbox.c.state != PENDING, settled_at < before_ms)
+        .limit(limit)
+    )
+    attempts = select(webhook_attempts.c.pk).where(webhook_attempts.c.at < before_ms).limit(limit)
+    gone = 0
+    for table, query in ((webhook_outbox, events), (webhook_attempts, attempts)):
+        pks = list(conn.execute(query).scalars())
+        if pks:
+            gone += conn.execute(delete(table).where(table.c.pk.in_(pks))).rowcount
     return gone
 
 

@@ -42,7 +42,6 @@ log = logging.getLogger("tidings.webhooks")
 
 RESPONSE_KEPT = 500  # characters of an answer's body kept with the attempt, for the console
 USER_AGENT = "Tidings-Webhooks/1"
-PRUNE_SECONDS = 60  # how often a sender deletes what outlived the keeping period
 
 
 @dataclass(frozen=True)
@@ -52,7 +51,6 @@ class SenderSettings:
     timeout_seconds: float = 10.0
     backoff: Backoff = field(default_factory=Backoff)
     disable_after_seconds: float = 5 * 86400.0
-    keep_seconds: float = 7 * 86400.0  # delivered events and attempts are pruned after this
     endpoints_per_pass: int = 20
 
 
@@ -76,7 +74,6 @@ class Sender:
             timeout=settings.timeout_seconds, transport=transport, follow_redirects=False
         )
         self._task: asyncio.Task[None] | None = None
-        self._pruned_at = 0.0
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
@@ -92,7 +89,6 @@ class Sender:
         while True:
             try:
                 sent = await self.send_due()
-                await self._prune_now_and_then()
             except Exception:
                 log.exception("sending webhooks failed; trying again shortly")
                 sent = 0
@@ -111,6 +107,11 @@ class Sender:
         """One pass: claim due events, send them; how many were claimed."""
         s = self._settings
         now_ms = self._now_ms()
+        # A read first: an idle sender would otherwise take the write lock (SQLite has one)
+        # at every poll for nothing.
+        due = await self._db.read(store.next_due)
+        if due is None or due > now_ms:
+            return 0
         rows = await self._db.write(
             store.claim_due,
             now_ms,
@@ -203,20 +204,10 @@ class Sender:
         metrics.webhooks("retried", len(retry))
         metrics.webhooks("expired", len(dropped))
 
-    async def _prune_now_and_then(self) -> None:
-        if self._clock() - self._pruned_at >= PRUNE_SECONDS:
-            await self.prune()
-
-    async def prune(self) -> None:
-        """Delete the events settled, and the attempts made, before the keeping period."""
-        now = self._pruned_at = self._clock()
-        before = int((now - self._settings.keep_seconds) * 1000)
-        gone = await self._db.write(store.prune, before, before)
-        if gone:
-            log.info("pruned %d settled webhook events", gone)
-
 
 def _delivered(conn: Connection, attempt: dict, pks: Sequence[int], now_ms: int) -> None:
+    if not store.endpoint_exists(conn, attempt["endpoint_pk"]):
+        return  # removed while its batch was on the way; its events went with it
     store.add_attempt(conn, attempt)
     store.mark_delivered(conn, pks, now_ms)
     store.set_health(conn, attempt["endpoint_pk"], {"failing_since": None})
@@ -234,6 +225,8 @@ def _failed(
     later, ``dropped`` given up; the endpoint failing, and disabled if it has been failing
     for too long. ``when`` is what ``Sender._verdict`` says."""
     now_ms, retry_at, disable_before = when
+    if not store.endpoint_exists(conn, endpoint_pk):
+        return  # removed while its batch was on the way; its events went with it
     if attempt is not None:
         store.add_attempt(conn, attempt)
     store.reschedule(conn, retry, retry_at)

@@ -11,8 +11,10 @@ import time
 
 import httpx
 from alibabacloud_mpaas20201028 import models
+from sqlalchemy import text
 
-from tests.support.pushes import WORKSPACE, AppSpace, ok, unique
+from tests.support import stored
+from tests.support.pushes import WORKSPACE, AppSpace, eventually, ok, unique
 from tests.support.webhook_receiver import Receiver, receiving
 from tidings.webhooks import signing
 
@@ -100,6 +102,15 @@ def test_a_failing_endpoint_gets_everything_once_it_recovers(space: AppSpace) ->
         assert len(ids) == len(set(ids)), "each event once among the accepted batches"
 
 
+def delivery_made(space: AppSpace, msg_key: str) -> bool:
+    with stored.connection(space.server) as conn:
+        query = text(
+            "SELECT count(*) FROM deliveries d JOIN messages m ON m.pk = d.message_pk "
+            "WHERE m.msg_key = :k"
+        )
+        return conn.execute(query, {"k": msg_key}).scalar_one() > 0
+
+
 def test_expiry_revocation_and_a_fired_schedule_are_reported(space: AppSpace) -> None:
     with receiving() as receiver:
         subscribe(space, receiver, events="delivery.expired,delivery.revoked,schedule.fired")
@@ -109,6 +120,7 @@ def test_expiry_revocation_and_a_fired_schedule_are_reported(space: AppSpace) ->
         short, gone, later = unique("short"), unique("gone"), unique("later")
         ok(space.simple({token: short}, expired_seconds=1))
         ok(space.simple({token: gone}))
+        eventually(lambda: delivery_made(space, gone))  # what is revoked is a delivery waiting
         revoked = space.sdk.revoke_push_message(
             models.RevokePushMessageRequest(**space.ids(), message_id=gone, target_id=token)
         ).body

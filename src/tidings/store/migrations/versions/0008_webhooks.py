@@ -1,7 +1,7 @@
 """Webhook endpoints, their outbox of events and the attempts to deliver them.
 
 Revision ID: 0008_webhooks
-Revises: 0005_analytics
+Revises: 0006_retention
 Create Date: 2026-12-06 02:45:00.000000
 """
 
