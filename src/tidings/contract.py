@@ -22,7 +22,7 @@ from operator import itemgetter
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 SELFBUILT = "selfbuilt"  # Tidings' own device connection: every device can be reached through it
-PLATFORMS = ("android", "ios", "harmonyos")  # what a device registers as (devices.platform)
+PLATFORMS = ("android", "ios", "harmonyos", "web")  # what a device registers as (devices.platform)
 # MPS revokes what was pushed within the last 7 days; a device is told of a revocation as long.
 REVOCABLE_DAYS = 7
 

@@ -17,7 +17,7 @@ from tidings.channels.catalog import vendor_of
 
 def test_registered_facts() -> None:
     assert catalog.VENDORS == (
-        "apns", "fcm", "hms", "honor", "xiaomi", "oppo", "vivo", "harmonyos"
+        "apns", "fcm", "hms", "honor", "xiaomi", "oppo", "vivo", "harmonyos", "webpush"
     )  # fmt: skip
     assert catalog.THIRD_CHANNELS == {
         "apns": 1,
@@ -28,6 +28,7 @@ def test_registered_facts() -> None:
         "oppo": 6,
         "vivo": 7,
         "harmonyos": 8,
+        "webpush": 9,
     }
     assert catalog.MANUFACTURERS["xiaomi"] == "miui"
     assert catalog.MANUFACTURERS["apns"] == "ios"
@@ -40,6 +41,7 @@ def test_registered_facts() -> None:
         "oppo": "OPPO",
         "vivo": "VIVO",
         "harmonyos": "HARMONYOS",
+        "webpush": "WEBPUSH",
     }
     assert catalog.STATUS_BLOCKS == {
         "fcm": 2100,
@@ -49,9 +51,10 @@ def test_registered_facts() -> None:
         "oppo": 2500,
         "vivo": 2600,
         "harmonyos": 2700,
+        "webpush": 2800,
     }
     assert sorted(catalog.VENDOR_KEYS) == [
-        "apns", "fcm", "harmonyos", "hms", "honor", "miui", "oppo", "vivo", "xiaomi"
+        "apns", "fcm", "harmonyos", "hms", "honor", "miui", "oppo", "vivo", "webpush", "xiaomi"
     ]  # fmt: skip
     assert sorted(catalog.PAYLOAD_KEYS) == ["fcm", "harmonyos", "hms", "honor"]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tidings.channels import apns, fcm, harmonyos, hms, honor, oppo, vivo, xiaomi
+from tidings.channels import apns, fcm, harmonyos, hms, honor, oppo, vivo, webpush, xiaomi
 from tidings.channels.vendor_channel import Transparent, Vendor
 from tidings.channels.vendor_config import ChannelConfig, ChannelConfigError
 
@@ -25,6 +25,7 @@ REGISTERED: tuple[Vendor, ...] = (
     oppo.VENDOR,
     vivo.VENDOR,
     harmonyos.VENDOR,
+    webpush.VENDOR,
 )
 
 BY_NAME: dict[str, Vendor] = {vendor.name: vendor for vendor in REGISTERED}

@@ -9,8 +9,9 @@ from typing import Any
 from tidings.contract import DeviceAddress
 from tidings.tasks import DEVICE_TYPES
 
-# PushBind and PushReport give the platform as OsType, numbered like DeliveryType's devices.
-OS_TYPES = DEVICE_TYPES
+# PushBind and PushReport give the platform as OsType, numbered like DeliveryType's devices;
+# 8, a browser holding a Web Push subscription, is Tidings' own (reached by userId or broadcast).
+OS_TYPES = {**DEVICE_TYPES, 8: "web"}
 
 
 @dataclass(frozen=True, slots=True)

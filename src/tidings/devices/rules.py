@@ -120,7 +120,7 @@ def check_report(fields: ReportFields) -> Report:
     return Report(token, platform, code, third_token, manufacturer, facts)
 
 
-PLATFORM_NAMES = {"android": "Android", "ios": "iOS", "harmonyos": "HarmonyOS"}
+PLATFORM_NAMES = {"android": "Android", "ios": "iOS", "harmonyos": "HarmonyOS", "web": "web"}
 
 
 def check_vendor_platform(vendor: str, platform: str) -> None:
