@@ -36,7 +36,7 @@ from tidings.delivery.audience_batches import resolve_batch
 from tidings.delivery.outbound import outbound_from_rows
 from tidings.delivery.outcomes import Recorder
 from tidings.delivery.plan import MessageRow, Planned, TaskRow, plan_task
-from tidings.delivery.routing import router_for
+from tidings.delivery.routing import LIVE_ACTIVITY_TYPES, router_for
 from tidings.delivery.writing import VENDOR_LEASE_MS, Written, write_planned
 from tidings.store import deliveries as store
 from tidings.store import devices as device_store
@@ -228,6 +228,8 @@ def _devices_for(
     tokens: dict[int, set[str]] = defaultdict(set)
     users: dict[int, set[str]] = defaultdict(set)
     for task in tasks:
+        if task.delivery_type in LIVE_ACTIVITY_TYPES:
+            continue  # addressed by the activity's push token, not by a device
         wanted = users if task.delivery_type == USER_TARGET else tokens
         wanted[task.app_pk].update(m.target for m in messages[task.messages_of])
     by_token: dict[int, dict[str, DeviceAddress]] = {}

@@ -12,8 +12,8 @@ from typing import NamedTuple
 
 from sqlalchemy import Row
 
-from tidings.contract import DeviceAddress, Status, from_rows
-from tidings.delivery.routing import Router
+from tidings.contract import SELFBUILT, DeviceAddress, Status, from_rows
+from tidings.delivery.routing import LIVE_ACTIVITY_TYPES, Router
 from tidings.tasks import USER_TARGET, validity_end, validity_start
 
 
@@ -85,11 +85,14 @@ def plan_task(
     """One Planned per message and device; a user without devices gets one NoBindInfo row.
 
     A device token the app does not know still gets a row, pending until it expires, so the
-    message is accounted for rather than dropped.
+    message is accounted for rather than dropped. A Live Activity target (DeliveryType 5, the
+    activity's push token) is its own address, held by no registered device.
     """
     expired = task.expires_at <= now_ms
     for message in messages:
-        if task.delivery_type == USER_TARGET:
+        if task.delivery_type in LIVE_ACTIVITY_TYPES:
+            yield _to_activity(task, message, router, expired)
+        elif task.delivery_type == USER_TARGET:
             devices = by_user.get(message.target, ())
             if not devices:
                 status = Status.EXPIRED if expired else Status.NO_BIND
@@ -114,3 +117,20 @@ def _to_device(
 ) -> Planned:
     status = Status.EXPIRED if expired else Status.PENDING
     return Planned(message, device, user_id, router(device), status)
+
+
+def activity_address(push_token: str) -> DeviceAddress:
+    """The address of a Live Activity: its APNs push token, on no registered device."""
+    return DeviceAddress(None, push_token, "ios", "ios", push_token)
+
+
+def _to_activity(task: TaskRow, message: MessageRow, router: Router, expired: bool) -> Planned:
+    """A Live Activity update: through the channel that carries them (APNs), or, when the app
+    has none configured, a row left pending until it expires, since no device connection can
+    carry it."""
+    status = Status.EXPIRED if expired else Status.PENDING
+    address = activity_address(message.target)
+    channel = router(address)
+    if channel == SELFBUILT:
+        return Planned(message, None, None, None, status)
+    return Planned(message, address, None, channel, status)
