@@ -89,3 +89,25 @@ def test_an_activity_without_a_channel_to_carry_it_waits_without_an_address() ->
         plan_task(task(5), [message(1, "cd" * 32)], {}, {}, router=lambda _: SELFBUILT, now_ms=NOW)
     )
     assert (found.device, found.channel, found.status) == (None, None, Status.PENDING)
+
+
+def test_an_activity_id_goes_to_the_push_token_registered_for_it() -> None:
+    token = "ef" * 32
+    known, unknown = plans_with_activities(task(6), [message(1, "match-1"), message(2, "other")])
+    assert known.device == DeviceAddress(None, token, "ios", "ios", token)
+    assert (known.channel, known.status) == ("via-ios", Status.PENDING)
+    assert (unknown.device, unknown.channel, unknown.status) == (None, None, Status.PENDING)
+
+
+def plans_with_activities(task_row: TaskRow, messages) -> list[Planned]:
+    return list(
+        plan_task(
+            task_row,
+            messages,
+            {},
+            {},
+            by_activity={"match-1": "ef" * 32},
+            router=lambda device: f"via-{device.platform}",
+            now_ms=NOW,
+        )
+    )
