@@ -12,6 +12,7 @@ from pathlib import Path
 import redis
 
 from tests.channels.outbound import outbound
+from tests.support.links import Peer
 from tests.support.servers import REDIS_URL, require_redis
 from tidings.broker.memory import MemoryBroker
 from tidings.broker.redis import RedisBroker
@@ -54,16 +55,9 @@ async def test_a_command_line_process_pokes_devices_held_by_the_server(tmp_path:
 
 
 async def test_served_connections_get_frames_directly() -> None:
-    frames: list[str] = []
-
-    async def send(text: str) -> None:
-        frames.append(text)
-
-    async def close(code: int, reason: str) -> None:
-        pass
-
+    peer = Peer()
     hub = Hub()
-    connection = Connection(send, close, 0.0)
+    connection = Connection(peer, lambda: 0.0, 100)
     here = outbound(SELFBUILT, "")
     connection.device_pk = here.device.pk
     hub.attach(connection)
@@ -76,8 +70,6 @@ async def test_served_connections_get_frames_directly() -> None:
     channel.serve(hub, resend)
     elsewhere = outbound(SELFBUILT, "")
     assert await channel.send([here, elsewhere]) == ()
-    while connection._writer is not None:
-        await asyncio.sleep(0)
-    assert [json.loads(f)["id"] for f in frames] == [here.id]
+    assert [json.loads(f)["id"] for f in peer.frames] == [here.id]
     await channel.recall([here.device.pk, elsewhere.device.pk])
     assert resent == [[here.device.pk]]  # the other one is poked, wherever it is

@@ -11,7 +11,6 @@ deliveries pending, sent on reconnect or by the retry sweep); never half of each
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import Counter, defaultdict
@@ -21,6 +20,7 @@ from operator import itemgetter
 from sqlalchemy import Connection
 
 from tidings import metrics
+from tidings.background import BackgroundLoop
 from tidings.contract import (
     OPEN,
     SELFBUILT,
@@ -70,11 +70,11 @@ class Dispatcher:
         self._sweep_seconds = sweep_seconds
         self._tasks_per_claim = tasks_per_claim
         self._wake = asyncio.Event()
-        self._loop_task: asyncio.Task[None] | None = None
+        self._loop = BackgroundLoop(self._run, "tidings-delivery")
         self._sends: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
-        self._loop_task = asyncio.get_running_loop().create_task(self._run())
+        self._loop.start()
 
     def wake(self) -> None:
         self._wake.set()
@@ -220,10 +220,7 @@ class Dispatcher:
         return len(tasks), written
 
     async def aclose(self) -> None:
-        if self._loop_task is not None:
-            self._loop_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop_task
+        await self._loop.stop()
         if self._sends:
             await asyncio.gather(*self._sends, return_exceptions=True)
 

@@ -12,7 +12,6 @@ process already deleted deletes nothing, so they only share the work.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from tidings import metrics
+from tidings.background import BackgroundLoop
 from tidings.retention.policy import RetentionPolicy
 from tidings.store import retention as store
 from tidings.store import webhooks as webhook_store
@@ -59,17 +59,13 @@ class Pruner:
         self._clock = clock
         self._sweep_seconds = sweep_seconds
         self._batch_rows = batch_rows
-        self._task: asyncio.Task[None] | None = None
+        self._loop = BackgroundLoop(self._run, "tidings-retention")
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="tidings-retention")
+        self._loop.start()
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.stop()
 
     async def _run(self) -> None:
         while True:

@@ -30,6 +30,7 @@ from typing import NamedTuple
 
 from sqlalchemy import Connection
 
+from tidings.background import BackgroundLoop
 from tidings.schedule.parents import settle
 from tidings.store import schedules as store
 from tidings.store.database import Database
@@ -84,17 +85,13 @@ class FiringLoop:
         self._on_fired = on_fired
         self._wakeup = asyncio.Event()
         self._target: int | None = None  # the due time the loop sleeps towards
-        self._task: asyncio.Task[None] | None = None
+        self._loop = BackgroundLoop(self._run, "tidings-scheduler")
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="tidings-scheduler")
+        self._loop.start()
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.stop()
 
     def wake(self, due_at: int) -> None:
         """A push accepted here is first due at ``due_at``: look again if that is sooner."""

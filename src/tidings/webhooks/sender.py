@@ -19,7 +19,6 @@ push's path: the sender only reads and writes the outbox.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import random
@@ -32,6 +31,7 @@ import httpx
 from sqlalchemy import Connection, Row
 
 from tidings import metrics
+from tidings.background import BackgroundLoop
 from tidings.secretbox import SecretBox
 from tidings.store import webhooks as store
 from tidings.store.database import Database
@@ -73,16 +73,13 @@ class Sender:
         self._client = httpx.AsyncClient(
             timeout=settings.timeout_seconds, transport=transport, follow_redirects=False
         )
-        self._task: asyncio.Task[None] | None = None
+        self._loop = BackgroundLoop(self._run, "tidings-webhooks")
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run())
+        self._loop.start()
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._loop.stop()
         await self._client.aclose()
 
     async def _run(self) -> None:
