@@ -140,3 +140,15 @@ def test_an_android_device_cannot_register_an_activity(tenant, tmp_path) -> None
         assert refused["event"] == "refused" and "iOS" in refused["reason"], refused
     finally:
         listener.stop()
+
+
+def test_an_activity_update_apns_asks_to_retry_later_is_sent_again(tenant, apns) -> None:
+    """APNs wants the update later than the channel waits itself: the retry sweep sends it
+    again, addressed by the push token its delivery keeps."""
+    server, client = tenant
+    push_token = uuid.uuid4().hex * 2
+    apns.fail(429, "TooManyRequests", token=push_token, retry_after=6)
+    task = push_activity(client, push_token, 5, "update", {"home": 4})
+    assert wait_for_status(server, task, 2, timeout=30) == [("apns", 2, None)]
+    (got,) = apns.record.for_token(push_token)
+    assert got.body["aps"]["content-state"] == {"home": 4}

@@ -238,7 +238,8 @@ live_activities = Table(
 # the vendor's receipt said so);
 # opened_at: the device reported the user opened it. revoked_at: it was revoked (status 4); if
 # it was sent over the self-built channel, revoke_confirmed_at is when the device confirmed the
-# revoke frame. stat_pk is the push_stats row its analytics are counted in.
+# revoke frame. stat_pk is the push_stats row its analytics are counted in. push_token: a
+# delivery to a Live Activity (no device) keeps the activity's APNs push token, to send again.
 deliveries = Table(
     "deliveries",
     metadata,
@@ -248,6 +249,7 @@ deliveries = Table(
     Column("app_pk", Serial, nullable=False),
     Column("device_pk", Serial, ForeignKey("devices.pk")),
     Column("user_id", String(128)),
+    Column("push_token", String(512)),
     Column("channel", String(16)),
     Column("status", Integer, nullable=False),
     Column("reason", Text),

@@ -1,4 +1,5 @@
-"""Live Activities: each activity's id and APNs push token, registered by its device.
+"""Live Activities: each activity's id and APNs push token, registered by its device, and the
+push token a delivery to an activity (which has no device) is sent to.
 
 Revision ID: 0009_live_activities
 Revises: 0008_webhooks
@@ -39,8 +40,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("app_pk", "activity_id", name="pk_live_activities"),
     )
     op.create_index("ix_live_activities_device_pk", "live_activities", ["device_pk"])
+    with op.batch_alter_table("deliveries") as batch_op:
+        batch_op.add_column(sa.Column("push_token", sa.String(512)))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("deliveries") as batch_op:
+        batch_op.drop_column("push_token")
     op.drop_index("ix_live_activities_device_pk", table_name="live_activities")
     op.drop_table("live_activities")
