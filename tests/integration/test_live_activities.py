@@ -100,15 +100,18 @@ def test_an_activity_registered_by_its_device_is_updated_and_ended_by_id(
 ) -> None:
     server, client = tenant
     activity_id, push_token = f"match-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex * 2
-    listener = Listener(
-        server, APP_ID, WORKSPACE, tmp_path / "phone.json",
-        "--platform", "ios", "--activity", f"{activity_id}={push_token}",
-    )  # fmt: skip
-    try:
-        listener.connected()
-        assert listener.next() == {"event": "activityRegistered", "activityId": activity_id}
-    finally:
-        listener.stop()
+    renewed_from = uuid.uuid4().hex * 2
+    # ActivityKit renews the token: the device registers the activity again, and the last counts
+    for token in (renewed_from, push_token):
+        listener = Listener(
+            server, APP_ID, WORKSPACE, tmp_path / "phone.json",
+            "--platform", "ios", "--activity", f"{activity_id}={token}",
+        )  # fmt: skip
+        try:
+            listener.connected()
+            assert listener.next() == {"event": "activityRegistered", "activityId": activity_id}
+        finally:
+            listener.stop()
     assert (activity_id, push_token) in registered_activities(server)
     update = push_activity(client, activity_id, 6, "update", {"home": 1})
     assert wait_for_status(server, update, 2) == [("apns", 2, None)]
@@ -127,6 +130,7 @@ def test_an_activity_registered_by_its_device_is_updated_and_ended_by_id(
     time.sleep(1.5)
     assert statuses(server, late) == [(None, 0, None)]
     assert len(apns.record.for_token(push_token)) == 2
+    assert apns.record.for_token(renewed_from) == []
 
 
 def test_an_android_device_cannot_register_an_activity(tenant, tmp_path) -> None:
