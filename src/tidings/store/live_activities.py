@@ -51,3 +51,16 @@ def forget(conn: Connection, ended: Sequence[tuple[int, str]]) -> None:
     for chunk in chunks(ended):
         key = tuple_(live_activities.c.app_pk, live_activities.c.activity_id)
         conn.execute(delete(live_activities).where(key.in_(chunk)))
+
+
+def delete_stale(conn: Connection, before_ms: int, limit: int) -> int:
+    """Delete up to ``limit`` registrations last made before ``before_ms``: their activities
+    have ended, told or not; how many went."""
+    keys = select(live_activities.c.app_pk, live_activities.c.activity_id).where(
+        live_activities.c.updated_at < before_ms
+    )
+    found = [tuple(row) for row in conn.execute(keys.limit(limit))]
+    if not found:
+        return 0
+    key = tuple_(live_activities.c.app_pk, live_activities.c.activity_id)
+    return conn.execute(delete(live_activities).where(key.in_(found))).rowcount
