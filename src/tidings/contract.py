@@ -138,9 +138,13 @@ def from_rows(
 
 
 class DeviceAddress(NamedTuple):
-    """Where a delivery goes: the device and the vendor token it reported, if any."""
+    """Where a delivery goes: the device and the vendor token it reported, if any.
 
-    pk: int
+    A Live Activity's push token (DeliveryType 5 and 6) is an address no registered device
+    holds: ``pk`` is then None and ``third_token`` the activity's APNs push token.
+    """
+
+    pk: int | None
     token: str  # the DeliveryToken
     platform: str  # android, ios, harmonyos
     manufacturer: str  # android, ios, harmonyos, or the vendor of third_token (hms, miui, ...)

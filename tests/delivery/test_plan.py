@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tidings.contract import DeviceAddress, Status
+from tidings.contract import SELFBUILT, DeviceAddress, Status
 from tidings.delivery.plan import MessageRow, Planned, TaskRow, plan_task
 
 PHONE = DeviceAddress(1, "tok-phone", "android", "android", None)
@@ -75,3 +75,39 @@ def test_an_occurrence_sends_its_parents_messages_valid_from_its_own_due_time() 
     assert occurrence.expires_at == NOW + 3_600_000 + 60_000
     immediate = task(1, due_at=None, expired=60)
     assert (immediate.messages_of, immediate.expires_at) == (7, NOW - 5000 + 60_000)
+
+
+def test_an_activity_push_token_is_its_own_address_on_no_device() -> None:
+    token = "ab" * 32
+    (found,) = plans(task(5), [message(1, token)])
+    assert found.device == DeviceAddress(None, token, "ios", "ios", token)
+    assert (found.channel, found.status) == ("via-ios", Status.PENDING)
+
+
+def test_an_activity_without_a_channel_to_carry_it_waits_without_an_address() -> None:
+    (found,) = list(
+        plan_task(task(5), [message(1, "cd" * 32)], {}, {}, router=lambda _: SELFBUILT, now_ms=NOW)
+    )
+    assert (found.device, found.channel, found.status) == (None, None, Status.PENDING)
+
+
+def test_an_activity_id_goes_to_the_push_token_registered_for_it() -> None:
+    token = "ef" * 32
+    known, unknown = plans_with_activities(task(6), [message(1, "match-1"), message(2, "other")])
+    assert known.device == DeviceAddress(None, token, "ios", "ios", token)
+    assert (known.channel, known.status) == ("via-ios", Status.PENDING)
+    assert (unknown.device, unknown.channel, unknown.status) == (None, None, Status.PENDING)
+
+
+def plans_with_activities(task_row: TaskRow, messages) -> list[Planned]:
+    return list(
+        plan_task(
+            task_row,
+            messages,
+            {},
+            {},
+            by_activity={"match-1": "ef" * 32},
+            router=lambda device: f"via-{device.platform}",
+            now_ms=NOW,
+        )
+    )

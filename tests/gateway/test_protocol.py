@@ -12,6 +12,7 @@ from tidings.contract import DeviceAddress, Outbound, Payload, PushOptions
 from tidings.gateway import protocol
 from tidings.gateway.protocol import (
     Ack,
+    Activity,
     DeviceProtocol,
     Open,
     Ping,
@@ -54,6 +55,8 @@ def test_an_established_connection_takes_acks_opens_and_pings() -> None:
     assert machine.receive('{"type":"open","id":7}') == Open(7)
     assert machine.receive('{"type":"ping"}') == Ping()
     assert machine.receive('{"type":"report","vendor":"hms","token":"t1"}') == Report("hms", "t1")
+    activity = '{"type":"activity","activityId":"match-1","pushToken":"ab12"}'
+    assert machine.receive(activity) == Activity("match-1", "ab12")
 
 
 @pytest.mark.parametrize(
@@ -100,6 +103,13 @@ def test_refusals_before_the_connection_is_established(frame, code: int, words: 
         ('{"type":"report","vendor":"nokia","token":"t"}', protocol.MALFORMED, "vendor must"),
         ('{"type":"report","vendor":"fcm"}', protocol.MALFORMED, "token must"),
         (json.dumps({"type": "report", "vendor": "fcm", "token": "t" * 513}), 1007, "at most 512"),
+        ('{"type":"activity","pushToken":"ab"}', protocol.MALFORMED, "activityId must"),
+        ('{"type":"activity","activityId":"a","pushToken":""}', 1007, "pushToken must"),
+        (
+            json.dumps({"type": "activity", "activityId": "a" * 129, "pushToken": "ab"}),
+            1007,
+            "at most 128",
+        ),
         ('{"type":"subscribe"}', protocol.POLICY, "unknown frame type 'subscribe'"),
         ('{"kind":"ping"}', protocol.POLICY, "unknown frame type None"),
     ],

@@ -14,12 +14,14 @@ from tests.support.servers import postgres_schema
 from tidings.config import Settings
 from tidings.instants import DAY_MS
 from tidings.retention.policy import RetentionPolicy
-from tidings.retention.pruner import Pruner
+from tidings.retention.pruner import ACTIVITY_LIFETIME_MS, Pruner
 from tidings.store.database import Database
 from tidings.store.tables import (
     apps,
     deliveries,
     delivery_events,
+    devices,
+    live_activities,
     messages,
     push_stats,
     tasks,
@@ -224,3 +226,28 @@ async def test_sqlite_gives_the_pruned_pages_back(tmp_path: Path) -> None:
         assert after < full / 3
     finally:
         await db.aclose()
+
+
+async def test_live_activity_registrations_go_once_no_activity_can_last_that_long(
+    db: Database,
+) -> None:
+    def registered(conn: Connection) -> None:
+        _app(conn)
+        conn.execute(
+            insert(devices).values(
+                pk=1, app_pk=1, token="d", platform="ios", manufacturer="ios", created_at=0
+            )
+        )
+        for name, age in (("gone", ACTIVITY_LIFETIME_MS + 1), ("live", ACTIVITY_LIFETIME_MS - 1)):
+            conn.execute(
+                insert(live_activities).values(
+                    app_pk=1, activity_id=name, push_token="ab", device_pk=1, updated_at=NOW - age
+                )
+            )
+
+    await db.write(registered)
+    await Pruner(db, POLICY, clock=lambda: NOW / 1000).sweep()
+    left = await db.read(
+        lambda conn: list(conn.execute(select(live_activities.c.activity_id)).scalars())
+    )
+    assert left == ["live"]

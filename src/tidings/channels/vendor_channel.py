@@ -142,6 +142,9 @@ class VendorChannel:
                 clock=self._clock,
             )
         verdict = settled.verdict
+        if verdict.dead_token and out.device.pk is None:
+            # a Live Activity token that died: no device can take the delivery instead
+            return Outcome(out.id, verdict.status, verdict.reason)
         if verdict.dead_token:
             return Outcome(out.id, Status.PENDING, verdict.reason, reroute=Reroute.DEAD_TOKEN)
         if settled.retry_at is not None:

@@ -13,7 +13,15 @@ import typer
 
 from tidings.channels.catalog import VENDORS
 from tidings.contract import PLATFORMS
-from tidings.device_client import Connected, DeviceClient, Message, Refused, Reported, Revoked
+from tidings.device_client import (
+    ActivityRegistered,
+    Connected,
+    DeviceClient,
+    Message,
+    Refused,
+    Reported,
+    Revoked,
+)
 
 app = typer.Typer(help="Act as a device on the self-built channel.", no_args_is_help=True)
 
@@ -47,9 +55,16 @@ def listen(
     vendor_token: Annotated[
         str | None, typer.Option("--vendor-token", help="The token to report with --vendor")
     ] = None,
+    activity: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Register a Live Activity as ACTIVITY_ID=PUSH_TOKEN (an iOS device); repeatable"
+        ),
+    ] = None,
 ) -> None:
     """Register (or resume from --state) and print one JSON object per line: the connection
-    (and, with --vendor, the vendor token reported), then each message, and each message the
+    (and, with --vendor, the vendor token reported; with --activity, each Live Activity
+    registered), then each message, and each message the
     server revokes."""
     if platform not in PLATFORMS:
         raise typer.BadParameter(f"must be one of {', '.join(PLATFORMS)}", param_hint="--platform")
@@ -57,6 +72,7 @@ def listen(
         raise typer.BadParameter("give --vendor and --vendor-token together", param_hint="--vendor")
     if vendor is not None and vendor not in VENDORS:
         raise typer.BadParameter(f"must be one of {', '.join(VENDORS)}", param_hint="--vendor")
+    activities = [_activity(given) for given in activity or ()]
     client = DeviceClient(
         server,
         app_id=app_id,
@@ -64,6 +80,7 @@ def listen(
         platform=platform,
         state_path=state,
         vendor_token=(vendor, vendor_token) if vendor and vendor_token else None,
+        activities=activities,
     )
     try:
         with contextlib.suppress(TimeoutError):
@@ -73,6 +90,13 @@ def listen(
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
+
+
+def _activity(given: str) -> tuple[str, str]:
+    activity_id, _, push_token = given.partition("=")
+    if not activity_id or not push_token:
+        raise typer.BadParameter("give ACTIVITY_ID=PUSH_TOKEN", param_hint="--activity")
+    return activity_id, push_token
 
 
 async def _print_events(client: DeviceClient, count: int | None, open_messages: bool) -> None:
@@ -85,6 +109,9 @@ async def _print_events(client: DeviceClient, count: int | None, open_messages: 
                 continue
             if isinstance(event, Reported):
                 _emit({"event": "reported", "vendor": event.vendor})
+                continue
+            if isinstance(event, ActivityRegistered):
+                _emit({"event": "activityRegistered", "activityId": event.activity_id})
                 continue
             if isinstance(event, Revoked):
                 _emit(

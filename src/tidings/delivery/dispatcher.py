@@ -36,10 +36,11 @@ from tidings.delivery.audience_batches import resolve_batch
 from tidings.delivery.outbound import outbound_from_rows
 from tidings.delivery.outcomes import Recorder
 from tidings.delivery.plan import MessageRow, Planned, TaskRow, plan_task
-from tidings.delivery.routing import router_for
+from tidings.delivery.routing import ACTIVITY_END, ACTIVITY_ID, LIVE_ACTIVITY_TYPES, router_for
 from tidings.delivery.writing import VENDOR_LEASE_MS, Written, write_planned
 from tidings.store import deliveries as store
 from tidings.store import devices as device_store
+from tidings.store import live_activities as activity_store
 from tidings.store.database import Database
 from tidings.tasks import ACCEPTED, BROADCAST, DISPATCHED, USER_TARGET
 from tidings.webhooks import outbox
@@ -195,8 +196,10 @@ class Dispatcher:
         for message in MessageRow.from_rows(rows):
             messages[message.task_id].append(message)
         by_token, by_user = _devices_for(conn, tasks, messages)
+        by_activity = _activities_for(conn, tasks, messages)
         configured = store.configured_channels(conn, {t.app_pk for t in tasks})
         planned: list[tuple[TaskRow, PushOptions, Planned]] = []
+        ended: list[tuple[int, str]] = []
         for task in tasks:
             options = PushOptions.from_json(task.options)
             plans = plan_task(
@@ -204,11 +207,15 @@ class Dispatcher:
                 messages[task.messages_of],
                 by_token.get(task.app_pk, {}),
                 by_user.get(task.app_pk, {}),
+                by_activity=by_activity.get(task.app_pk, {}),
                 router=router_for(options, task.delivery_type, configured[task.app_pk] & channels),
                 now_ms=now_ms,
             )
             planned.extend((task, options, plan) for plan in plans)
+            if task.delivery_type == ACTIVITY_ID and options.activity_event == ACTIVITY_END:
+                ended.extend((task.app_pk, m.target) for m in messages[task.messages_of])
         written = write_planned(conn, planned, now_ms)
+        activity_store.forget(conn, ended)
         store.set_task_state(conn, [t.id for t in tasks], DISPATCHED)
         return len(tasks), written
 
@@ -225,6 +232,8 @@ def _devices_for(
     tokens: dict[int, set[str]] = defaultdict(set)
     users: dict[int, set[str]] = defaultdict(set)
     for task in tasks:
+        if task.delivery_type in LIVE_ACTIVITY_TYPES:
+            continue  # addressed by the activity's push token, not by a device
         wanted = users if task.delivery_type == USER_TARGET else tokens
         wanted[task.app_pk].update(m.target for m in messages[task.messages_of])
     by_token: dict[int, dict[str, DeviceAddress]] = {}
@@ -242,6 +251,19 @@ def _devices_for(
                 grouped[user_of(row)].append(address)
         by_user[app_pk] = grouped
     return by_token, by_user
+
+
+def _activities_for(
+    conn: Connection, tasks: Sequence[TaskRow], messages: Mapping[int, list[MessageRow]]
+) -> dict[int, dict[str, str]]:
+    """The push token of each Live Activity the DeliveryType 6 tasks name, per app."""
+    wanted: dict[int, set[str]] = defaultdict(set)
+    for task in tasks:
+        if task.delivery_type == ACTIVITY_ID:
+            wanted[task.app_pk].update(m.target for m in messages[task.messages_of])
+    return {
+        app_pk: activity_store.tokens(conn, app_pk, sorted(ids)) for app_pk, ids in wanted.items()
+    }
 
 
 def _expire(conn: Connection, now_ms: int) -> dict[str | None, int]:

@@ -15,6 +15,7 @@ from typing import Protocol
 from sqlalchemy import Row
 
 from tidings.contract import DeviceAddress, Outbound, Payload, PushOptions
+from tidings.delivery.plan import activity_address
 
 
 class MessageText(Protocol):
@@ -63,10 +64,12 @@ def build_outbound(
 
 
 def outbound_from_rows(rows: Sequence[Row]) -> list[Outbound]:
-    """Outbound deliveries from store.deliveries.OUTBOUND rows (options parsed once per task)."""
+    """Outbound deliveries from store.deliveries.OUTBOUND rows (options parsed once per task);
+    a delivery to a Live Activity is addressed by the push token it keeps."""
     options: dict[int, PushOptions] = {}
     out = []
-    for row, device in zip(rows, DeviceAddress.from_rows(rows), strict=True):
+    for row, address in zip(rows, DeviceAddress.from_rows(rows), strict=True):
+        device = address if row.push_token is None else activity_address(row.push_token)
         task_options = options.get(row.task_id)
         if task_options is None:
             task_options = options[row.task_id] = PushOptions.from_json(row.options)

@@ -12,8 +12,8 @@ from typing import NamedTuple
 
 from sqlalchemy import Row
 
-from tidings.contract import DeviceAddress, Status, from_rows
-from tidings.delivery.routing import Router
+from tidings.contract import SELFBUILT, DeviceAddress, Status, from_rows
+from tidings.delivery.routing import ACTIVITY_TOKEN, LIVE_ACTIVITY_TYPES, Router
 from tidings.tasks import USER_TARGET, validity_end, validity_start
 
 
@@ -79,17 +79,27 @@ def plan_task(
     by_token: Mapping[str, DeviceAddress],
     by_user: Mapping[str, Sequence[DeviceAddress]],
     *,
+    by_activity: Mapping[str, str] | None = None,
     router: Router,
     now_ms: int,
 ) -> Iterator[Planned]:
     """One Planned per message and device; a user without devices gets one NoBindInfo row.
 
     A device token the app does not know still gets a row, pending until it expires, so the
-    message is accounted for rather than dropped.
+    message is accounted for rather than dropped. A Live Activity target is addressed by its
+    APNs push token, held by no registered device: the target itself (DeliveryType 5) or the
+    token ``by_activity`` holds for the activity id (6); an activity id nobody registered is
+    kept pending like an unknown device token.
     """
     expired = task.expires_at <= now_ms
     for message in messages:
-        if task.delivery_type == USER_TARGET:
+        if task.delivery_type in LIVE_ACTIVITY_TYPES:
+            if task.delivery_type == ACTIVITY_TOKEN:
+                push_token: str | None = message.target
+            else:
+                push_token = (by_activity or {}).get(message.target)
+            yield _to_activity(message, push_token, router, expired)
+        elif task.delivery_type == USER_TARGET:
             devices = by_user.get(message.target, ())
             if not devices:
                 status = Status.EXPIRED if expired else Status.NO_BIND
@@ -114,3 +124,24 @@ def _to_device(
 ) -> Planned:
     status = Status.EXPIRED if expired else Status.PENDING
     return Planned(message, device, user_id, router(device), status)
+
+
+def activity_address(push_token: str) -> DeviceAddress:
+    """The address of a Live Activity: its APNs push token, on no registered device."""
+    return DeviceAddress(None, push_token, "ios", "ios", push_token)
+
+
+def _to_activity(
+    message: MessageRow, push_token: str | None, router: Router, expired: bool
+) -> Planned:
+    """A Live Activity update: through the channel that carries them (APNs), or, without a
+    token or with no such channel configured, a row left pending until it expires, since no
+    device connection can carry it."""
+    status = Status.EXPIRED if expired else Status.PENDING
+    if push_token is None:
+        return Planned(message, None, None, None, status)
+    address = activity_address(push_token)
+    channel = router(address)
+    if channel == SELFBUILT:
+        return Planned(message, None, None, None, status)
+    return Planned(message, address, None, channel, status)

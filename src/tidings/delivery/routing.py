@@ -28,7 +28,10 @@ from tidings.contract import SELFBUILT, DeviceAddress, PushOptions
 
 Router = Callable[[DeviceAddress], str]
 
-LIVE_ACTIVITY_TYPES = frozenset({5, 6})  # DeliveryType: a Live Activity's push token, its id
+ACTIVITY_TOKEN = 5  # DeliveryType: the target is a Live Activity's APNs push token
+ACTIVITY_ID = 6  # DeliveryType: the target is a Live Activity's id, registered with its token
+LIVE_ACTIVITY_TYPES = frozenset({ACTIVITY_TOKEN, ACTIVITY_ID})
+ACTIVITY_END = "end"  # ActivityEvent that ends an activity: its registered token is dropped
 LIVE_ACTIVITY_VENDORS = tuple(v.name for v in REGISTERED if v.live_activities)
 SELFBUILT_ONLY = 1  # AndroidChannel
 

@@ -33,6 +33,7 @@ DELIVERY_COLUMNS = (
     "message_pk",
     "app_pk",
     "device_pk",
+    "push_token",
     "user_id",
     "channel",
     "status",
@@ -68,6 +69,7 @@ def write_planned(
             plan.message.pk,
             task.app_pk,
             plan.device.pk if plan.device else None,
+            _push_token(plan),
             plan.user_id,
             plan.channel,
             plan.status,
@@ -100,3 +102,9 @@ def write_planned(
 def _leased(planned: Planned) -> bool:
     """A vendor delivery handed over at once: due again when its lease runs out."""
     return planned.channel not in (None, SELFBUILT) and planned.status == Status.PENDING
+
+
+def _push_token(planned: Planned) -> str | None:
+    """A Live Activity's push token, kept on its delivery since no device row holds it."""
+    device = planned.device
+    return device.third_token if device is not None and device.pk is None else None

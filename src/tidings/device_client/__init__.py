@@ -13,6 +13,7 @@ duplicates that at-least-once delivery brings, so each message reaches the app o
 """
 
 from tidings.device_client.client import (
+    ActivityRegistered,
     Connected,
     DeviceClient,
     Message,
@@ -23,6 +24,7 @@ from tidings.device_client.client import (
 from tidings.device_client.state import DeviceState
 
 __all__ = [
+    "ActivityRegistered",
     "Connected",
     "DeviceClient",
     "DeviceState",

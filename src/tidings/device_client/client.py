@@ -91,6 +91,14 @@ class Reported:
 
 
 @dataclass(frozen=True, slots=True)
+class ActivityRegistered:
+    """The server recorded a Live Activity's push token: DeliveryType 6 pushes to its id reach
+    it."""
+
+    activity_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class Revoked:
     """The server took back a message the app was handed: withdraw it from view."""
 
@@ -124,17 +132,21 @@ class DeviceClient:
         min_backoff: float = 0.2,
         max_backoff: float = 30.0,
         vendor_token: tuple[str, str] | None = None,
+        activities: Sequence[tuple[str, str]] = (),
     ) -> None:
         """``server`` is one server's address or several (every node of a cluster): the
         client connects to the first and moves to the next whenever a connection is lost
         (device_client/reconnect.py). ``vendor_token`` is (vendor, token): the device's push
-        token on a vendor channel, reported on every connection as a phone's SDK reports it."""
+        token on a vendor channel, reported on every connection as a phone's SDK reports it;
+        ``activities`` are (activityId, push token) of the Live Activities the device runs,
+        registered on every connection."""
         servers = [server] if isinstance(server, str) else list(server)
         if not servers:
             raise ValueError("give at least one server")
         self.urls = [device_url(s) for s in servers]
         self._index = 0
         self.vendor_token = vendor_token
+        self.activities = tuple(activities)
         self.app_id = app_id
         self.workspace_id = workspace_id
         self.platform = platform
@@ -143,8 +155,11 @@ class DeviceClient:
         self._max_backoff = max_backoff
         self._socket: ClientConnection | None = None
 
-    async def events(self) -> AsyncIterator[Connected | Reported | Message | Revoked]:
-        """Connected after each (re)connection (then Reported, when a vendor token is given),
+    async def events(
+        self,
+    ) -> AsyncIterator[Connected | Reported | ActivityRegistered | Message | Revoked]:
+        """Connected after each (re)connection (then Reported, when a vendor token is given,
+        and ActivityRegistered per activity),
         a Message per new delivery and a Revoked per message taken back; forever, or until
         the server refuses the device (``Refused``)."""
         failures = 0
@@ -160,6 +175,9 @@ class DeviceClient:
                         await socket.send(
                             json.dumps({"type": "report", "vendor": vendor, "token": token})
                         )
+                    for activity_id, push_token in self.activities:
+                        frame = {"type": "activity", "activityId": activity_id}
+                        await socket.send(json.dumps({**frame, "pushToken": push_token}))
                     pinger = asyncio.get_running_loop().create_task(self._ping(socket, heartbeat))
                     try:
                         async for frame in socket:
@@ -216,7 +234,7 @@ class DeviceClient:
 
     async def _receive(
         self, socket: ClientConnection, raw: str | bytes
-    ) -> Message | Reported | Revoked | None:
+    ) -> Message | Reported | ActivityRegistered | Revoked | None:
         frame = json.loads(raw)
         kind = frame.get("type")
         if kind == "error":
@@ -227,6 +245,8 @@ class DeviceClient:
             return await self._revoke(socket, frame)
         if kind == "reported":
             return Reported(frame["vendor"])
+        if kind == "activityRegistered":
+            return ActivityRegistered(frame["activityId"])
         if kind != "message":
             return None  # pong
         delivery_id = frame["id"]

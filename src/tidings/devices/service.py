@@ -32,6 +32,7 @@ from tidings.devices.rules import (
 from tidings.errors import Code, ServiceError
 from tidings.fields import read_int
 from tidings.store import devices as store
+from tidings.store import live_activities as activities
 from tidings.store.database import Database
 
 TARGET_DEVICE = 1
@@ -224,6 +225,19 @@ class Devices:
             "manufacturer": MANUFACTURERS[vendor],
         }
         store.update_device(conn, device_pk, vendor_fields)
+
+    async def register_activity(self, device_pk: int, activity_id: str, push_token: str) -> None:
+        """A connected device started a Live Activity (the device protocol's ``activity``
+        frame): DeliveryType 6 pushes to its id go to this APNs push token until one ends it."""
+        await self._db.write(self._register_activity, device_pk, activity_id, push_token)
+
+    def _register_activity(
+        self, conn: Connection, device_pk: int, activity_id: str, push_token: str
+    ) -> None:
+        row = store.by_pk(conn, device_pk)
+        assert row is not None, "a connected device exists"
+        check_vendor_platform("apns", row.platform)  # an activity's token is an APNs token
+        activities.register(conn, row.app_pk, device_pk, activity_id, push_token, self._now_ms())
 
     async def state(self, app_pk: int, raw_type: str | None, raw_target: str | None) -> DeviceState:
         """PushQueryDeviceState: the device, or for a user the device to show (an online one

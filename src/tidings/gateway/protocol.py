@@ -6,7 +6,7 @@ frame it sends. docs/device-protocol.md is the specification this module impleme
 
 A connection starts in HELLO, where only ``register`` and ``resume`` are accepted; once the
 server has authenticated the device it calls ``ready()``, after which only ``ack``, ``open``,
-``revoked``, ``report`` and ``ping`` are.
+``revoked``, ``report``, ``activity`` and ``ping`` are.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from tidings.channels.catalog import VENDORS
 from tidings.contract import PLATFORMS, Outbound, Recall
-from tidings.devices.rules import MAX_THIRD_TOKEN
+from tidings.devices.rules import MAX_ACTIVITY_ID, MAX_THIRD_TOKEN
 
 # Close codes (RFC 6455 §7.4 and the 4000-4999 range kept for applications).
 UNSUPPORTED = 1003  # a binary frame
@@ -79,11 +79,19 @@ class Report(NamedTuple):
     token: str
 
 
+class Activity(NamedTuple):
+    """A Live Activity the device started: its id and the APNs push token ActivityKit gave it
+    (sent again whenever ActivityKit renews the token)."""
+
+    activity_id: str
+    push_token: str
+
+
 class Ping(NamedTuple):
     pass
 
 
-Event = Register | Resume | Ack | Open | Revoked | Report | Ping
+Event = Register | Resume | Ack | Open | Revoked | Report | Activity | Ping
 PING = Ping()
 
 
@@ -130,6 +138,11 @@ class DeviceProtocol:
             return Revoked(self._ids(frame))
         if kind == "report":
             return self._report(frame)
+        if kind == "activity":
+            return Activity(
+                self._text(frame, "activityId", MAX_ACTIVITY_ID),
+                self._text(frame, "pushToken", MAX_THIRD_TOKEN),
+            )
         if kind == "ping":
             return PING
         if kind in ("register", "resume"):
@@ -210,6 +223,10 @@ PONG = '{"type":"pong"}'
 
 def reported(vendor: str) -> str:
     return _encode({"type": "reported", "vendor": vendor})
+
+
+def activity_registered(activity_id: str) -> str:
+    return _encode({"type": "activityRegistered", "activityId": activity_id})
 
 
 def error(code: int, reason: str) -> str:

@@ -25,6 +25,7 @@ from tidings.gateway import protocol
 from tidings.gateway.hub import Connection, Hub, Link
 from tidings.gateway.protocol import (
     Ack,
+    Activity,
     DeviceProtocol,
     Event,
     Open,
@@ -200,21 +201,20 @@ class DeviceGateway:
                 if withdrawn:
                     self._services.delivery.revoke_confirmed(withdrawn)
             case Report():
-                return self._report(event, connection)
+                devices = self._services.devices
+                told = devices.report_vendor(connection.device_pk, event.vendor, event.token)
+                return _recorded(told, protocol.reported(event.vendor), connection)
+            case Activity():
+                devices = self._services.devices
+                told = devices.register_activity(
+                    connection.device_pk, event.activity_id, event.push_token
+                )
+                return _recorded(told, protocol.activity_registered(event.activity_id), connection)
             case Register() | Resume():
                 return self._hello(event, session)
             case _:
                 connection.write(protocol.PONG)
         return None
-
-    async def _report(self, event: Report, connection: Connection) -> None:
-        try:
-            await self._services.devices.report_vendor(
-                connection.device_pk, event.vendor, event.token
-            )
-        except ServiceError as error:
-            raise Violation(protocol.POLICY, error.detail[:120]) from None
-        connection.write(protocol.reported(event.vendor))
 
     async def _hello(self, event: Register | Resume, session: Session) -> None:
         services = self._services
@@ -326,3 +326,13 @@ class DeviceGateway:
     def _close_all(connections: list[Connection], code: int, reason: str) -> None:
         for connection in connections:
             connection.close(code, reason, protocol.error(code, reason))
+
+
+async def _recorded(told: Awaitable[None], reply: str, connection: Connection) -> None:
+    """Record what a device told of itself and confirm it; a refusal closes the connection,
+    naming why."""
+    try:
+        await told
+    except ServiceError as error:
+        raise Violation(protocol.POLICY, error.detail[:120]) from None
+    connection.write(reply)

@@ -1,6 +1,7 @@
 """The pruning loop one server process runs: every ``sweep_seconds``, delete the finished work
-(webhook events settled and attempts made before then too) and the analytics counters older
-than the policy keeps, then give SQLite's free pages back.
+(webhook events settled and attempts made before then too), the analytics counters older
+than the policy keeps and the Live Activity registrations that outlived any activity, then give
+SQLite's free pages back.
 
 Deletes go in small writes (``batch_rows`` rows each) through the shared group commit, so the
 calls being accepted meanwhile wait for at most one small batch, never for a whole sweep; how
@@ -23,6 +24,7 @@ from sqlalchemy import Connection
 from tidings import metrics
 from tidings.background import BackgroundLoop
 from tidings.retention.policy import RetentionPolicy
+from tidings.store import live_activities as activity_store
 from tidings.store import retention as store
 from tidings.store import webhooks as webhook_store
 from tidings.store.database import Database
@@ -31,6 +33,10 @@ log = logging.getLogger("tidings.retention")
 
 TASKS_PER_READ = 50
 VACUUM_PAGES = 1024  # 4 MiB of free pages handed back per step
+# ActivityKit ends an activity after 8 hours and takes it off the Lock Screen 4 hours later: a
+# registration not renewed for that long names an activity that is gone (in real time, not the
+# policy's day length).
+ACTIVITY_LIFETIME_MS = 12 * 3_600_000
 
 
 @dataclass
@@ -94,6 +100,9 @@ class Pruner:
                 done.rows += deleted
             done.tasks += len(ids)
         while deleted := await self._batch(done, webhook_store.delete_settled, due_before):
+            done.rows += deleted
+        ended_before = now_ms - ACTIVITY_LIFETIME_MS
+        while deleted := await self._batch(done, activity_store.delete_stale, ended_before):
             done.rows += deleted
         counters_before = self._policy.counters_before(now_ms)
         while deleted := await self._batch(done, store.delete_old_counters, counters_before):

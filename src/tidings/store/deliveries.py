@@ -54,12 +54,14 @@ MESSAGE_COLUMNS = (
     messages.c.uri,
     messages.c.extended_params,
 )
-# An outbound delivery: the delivery, its device's address, its message and its task's options.
+# An outbound delivery: the delivery, its device's address (none for a Live Activity, whose
+# delivery keeps its push token), its message and its task's options.
 OUTBOUND = (
     select(
         deliveries.c.id,
         deliveries.c.channel,
         deliveries.c.expires_at,
+        deliveries.c.push_token,
         *ADDRESS,
         tasks.c.id.label("task_id"),
         tasks.c.options,
@@ -69,7 +71,7 @@ OUTBOUND = (
         messages.c.uri,
         messages.c.extended_params,
     )
-    .join_from(deliveries, devices, deliveries.c.device_pk == devices.c.pk)
+    .join_from(deliveries, devices, deliveries.c.device_pk == devices.c.pk, isouter=True)
     .join(tasks, deliveries.c.task_id == tasks.c.id)
     .join(messages, deliveries.c.message_pk == messages.c.pk)
 )

@@ -215,6 +215,20 @@ devices = Table(
     Index(None, "app_pk", "platform", "pk"),  # a broadcast walks a platform's devices in pk order
 )
 
+# A Live Activity an app's device started: its id (what DeliveryType 6 targets name) and the APNs
+# push token ActivityKit gave it, registered by the device over its connection. A row goes when
+# an end event is sent to the activity, or with its device.
+live_activities = Table(
+    "live_activities",
+    metadata,
+    Column("app_pk", Serial, ForeignKey("apps.pk", ondelete="CASCADE"), primary_key=True),
+    Column("activity_id", String(128), primary_key=True),
+    Column("push_token", String(512), nullable=False),
+    Column("device_pk", Serial, ForeignKey("devices.pk", ondelete="CASCADE"), nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index(None, "device_pk"),
+)
+
 # One message to one device: the unit a device acknowledges. A user-addressed message with no
 # bound device is one row with device_pk NULL and status 1 (NoBindInfo), turned into a delivery
 # to the device the user binds next within the message's validity. status holds the MPS
@@ -224,7 +238,8 @@ devices = Table(
 # the vendor's receipt said so);
 # opened_at: the device reported the user opened it. revoked_at: it was revoked (status 4); if
 # it was sent over the self-built channel, revoke_confirmed_at is when the device confirmed the
-# revoke frame. stat_pk is the push_stats row its analytics are counted in.
+# revoke frame. stat_pk is the push_stats row its analytics are counted in. push_token: a
+# delivery to a Live Activity (no device) keeps the activity's APNs push token, to send again.
 deliveries = Table(
     "deliveries",
     metadata,
@@ -234,6 +249,7 @@ deliveries = Table(
     Column("app_pk", Serial, nullable=False),
     Column("device_pk", Serial, ForeignKey("devices.pk")),
     Column("user_id", String(128)),
+    Column("push_token", String(512)),
     Column("channel", String(16)),
     Column("status", Integer, nullable=False),
     Column("reason", Text),
