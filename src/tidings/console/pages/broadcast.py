@@ -22,6 +22,7 @@ from tidings.console.web import Context, page
 from tidings.errors import ServiceError
 from tidings.push.broadcast import BroadcastFields
 from tidings.push.options import OptionFields
+from tidings.schedule.strategy import IMMEDIATE
 
 PAGE = "push_broadcast.html"
 FIELDS = {
@@ -80,7 +81,7 @@ async def broadcast_push(ctx: Context) -> Response:
     values = {name: ctx.field(name) for name in (*INPUTS, *WHEN_INPUTS)}
     weekdays = read_weekdays(ctx)
     errors: dict[str, str] = {}
-    kind, content = schedule(read_when(values, weekdays), app, errors)
+    when = schedule(read_when(values, weekdays), app, errors)
     sent: list[tuple[int, int | None]] = []
     try:
         key_values = placeholder_values(values["values"])
@@ -91,8 +92,7 @@ async def broadcast_push(ctx: Context) -> Response:
             task_name=values["task_name"],
             delivery_type=values["delivery_type"],
             expired_seconds=values["expired_seconds"],
-            strategy_type=kind,
-            strategy_content=content,
+            timing=lambda: when,
             options=OptionFields(),
             template_name=values["template"],
             template_key_value=key_values,
@@ -118,7 +118,7 @@ async def broadcast_push(ctx: Context) -> Response:
         errors,
         weekdays,
         sent=sent,
-        scheduled=kind != "0",
+        scheduled=when.kind != IMMEDIATE,
         status=400 if errors else 200,
         **CHOICES,
     )
