@@ -209,7 +209,7 @@ def test_refusals(space: AppSpace) -> None:
         ),
         (
             models.QueryPushAnalysisCoreIndexRequest(
-                **space.ids(), start_time=now, end_time=now, platform="WEB"
+                **space.ids(), start_time=now, end_time=now, platform="SYMBIAN"
             ),
             "Platform must be one of",
         ),
