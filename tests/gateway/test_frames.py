@@ -72,6 +72,17 @@ def test_binary_messages_are_handed_on_for_the_protocol_to_refuse() -> None:
         (client_frame(3, b"x"), frames.PROTOCOL_ERROR),  # reserved data opcode
         (client_frame(11, b"x"), frames.PROTOCOL_ERROR),  # reserved control opcode
     ],
+    ids=[
+        "unmasked",
+        "compressed",
+        "not-utf8",
+        "lone-continuation",
+        "unfinished-then-new",
+        "long-control",
+        "fragmented-control",
+        "reserved-data-opcode",
+        "reserved-control-opcode",
+    ],
 )
 def test_a_frame_breaking_the_rules_is_refused_with_its_code(data: bytes, code: int) -> None:
     with pytest.raises(Violation) as refused:
