@@ -111,7 +111,8 @@ def test_processes_on_postgresql_share_one_port(tmp_path) -> None:
                 with contextlib.suppress(urllib.error.HTTPError):
                     urllib.request.urlopen(request, timeout=10).close()
             seen = {requests_answered(servers[0].url) for _ in range(30)}
-            assert len(seen) == 2 and sum(seen) == 40, seen
+            # Each answered some: two counts adding up to 40, or one value if they split 20/20.
+            assert seen == {20} or (len(seen) == 2 and sum(seen) == 40 and min(seen) > 0), seen
         finally:
             for server in servers:
                 server.stop()
