@@ -16,7 +16,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tidings import metrics, readiness
-from tidings.channels.receipts import ReceiptMalformed, ReceiptRefused
+from tidings.channels.receipt_formats import ReceiptMalformed, ReceiptRefused
 from tidings.config import Settings
 from tidings.console import api as console_api
 from tidings.console.accounts import Accounts

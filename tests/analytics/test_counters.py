@@ -12,7 +12,7 @@ from sqlalchemy import Connection, func, insert, select
 from tests.support.rows import one_push
 from tests.support.servers import postgres_schema
 from tidings.analytics.labels import SLOT_MS
-from tidings.channels.receipts import Event, Receipt
+from tidings.channels.receipt_formats import Event, Receipt
 from tidings.contract import DeviceAddress, Outcome, PushOptions, Status
 from tidings.delivery.outcomes import Recorder
 from tidings.delivery.plan import MessageRow, Planned, TaskRow

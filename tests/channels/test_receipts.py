@@ -14,7 +14,7 @@ from tests.fakes.harmonyos import FakeHarmony
 from tests.fakes.hms import huawei_callback_id as signed
 from tidings.channels import hms
 from tidings.channels.catalog import check_config
-from tidings.channels.receipts import Event, Receipt, ReceiptMalformed, ReceiptRefused
+from tidings.channels.receipt_formats import Event, Receipt, ReceiptMalformed, ReceiptRefused
 
 
 def huawei_callback_id(username: str, secret: str) -> httpx.Headers:

@@ -22,7 +22,7 @@ from tidings.channels.extensions import (
     whole_number,
 )
 from tidings.channels.http import ClientCredentialsJson, HttpSender, retry_after
-from tidings.channels.receipts import (
+from tidings.channels.receipt_formats import (
     Event,
     Receipt,
     ReceiptFormat,

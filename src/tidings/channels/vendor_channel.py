@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
-from tidings.channels.receipts import ReceiptFormat
+from tidings.channels.receipt_formats import ReceiptFormat
 from tidings.channels.retry import DEFAULT_BACKOFF, Backoff, send_with_retries
 from tidings.channels.vendor_config import ChannelConfig, ConfigSchema
 from tidings.channels.verdicts import Verdict
@@ -84,7 +84,7 @@ class Vendor:
     # The keys naming it in ThirdChannelCategory, NotifyLevel and TransparentMessagePayload,
     # when not just its name.
     option_keys: tuple[str, ...] = ()
-    # How it reports what became of its messages (channels/receipts.py); None: it does not.
+    # How it reports what became of its messages (channels/receipt_formats.py); None: it does not.
     receipts: ReceiptFormat | None = None
     recalls: bool = False  # it takes back a message it delivered (its Sender's ``revoke``)
 

@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 from tidings.analytics import counters
 from tidings.channels.app_configs import ChannelSettings
 from tidings.channels.catalog import BY_NAME
-from tidings.channels.receipts import Event, Receipt
+from tidings.channels.receipt_formats import Event, Receipt
 from tidings.contract import Status
 from tidings.store import deliveries as store
 from tidings.store import tenancy as tenancy_store
