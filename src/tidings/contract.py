@@ -96,6 +96,9 @@ class PushOptions:
     activity_event: str | None = None
     activity_content_state: dict[str, Any] | None = None
     dismissal_date: int | None = None
+    stale_date: int | None = None  # the Live Activity keys of ExtendedParams (push/activity.py)
+    activity_attributes_type: str | None = None
+    activity_attributes: dict[str, Any] | None = None
     push_style: int = 0
     image_urls: dict[str, str] | None = None
     icon_urls: dict[str, str] | None = None
