@@ -36,7 +36,13 @@ from tidings.delivery.audience_batches import resolve_batch
 from tidings.delivery.outbound import outbound_from_rows
 from tidings.delivery.outcomes import Recorder
 from tidings.delivery.plan import MessageRow, Planned, TaskRow, plan_task
-from tidings.delivery.routing import ACTIVITY_END, ACTIVITY_ID, LIVE_ACTIVITY_TYPES, router_for
+from tidings.delivery.routing import (
+    ACTIVITY_END,
+    ACTIVITY_ID,
+    ACTIVITY_START,
+    LIVE_ACTIVITY_TYPES,
+    router_for,
+)
 from tidings.delivery.writing import VENDOR_LEASE_MS, Written, write_planned
 from tidings.store import deliveries as store
 from tidings.store import devices as device_store
@@ -196,18 +202,20 @@ class Dispatcher:
         for message in MessageRow.from_rows(rows):
             messages[message.task_id].append(message)
         by_token, by_user = _devices_for(conn, tasks, messages)
-        by_activity = _activities_for(conn, tasks, messages)
+        by_activity = _activities_for(conn, tasks, messages, now_ms)
         configured = store.configured_channels(conn, {t.app_pk for t in tasks})
         planned: list[tuple[TaskRow, PushOptions, Planned]] = []
         ended: list[tuple[int, str]] = []
         for task in tasks:
             options = PushOptions.from_json(task.options)
+            targets = messages[task.messages_of]
+            devices = by_token.get(task.app_pk, {}), by_user.get(task.app_pk, {})
             plans = plan_task(
                 task,
-                messages[task.messages_of],
-                by_token.get(task.app_pk, {}),
-                by_user.get(task.app_pk, {}),
+                targets,
+                *devices,
                 by_activity=by_activity.get(task.app_pk, {}),
+                start_tokens=_start_tokens_for(conn, task, options, targets, *devices, now_ms),
                 router=router_for(options, task.delivery_type, configured[task.app_pk] & channels),
                 now_ms=now_ms,
             )
@@ -254,16 +262,44 @@ def _devices_for(
 
 
 def _activities_for(
-    conn: Connection, tasks: Sequence[TaskRow], messages: Mapping[int, list[MessageRow]]
+    conn: Connection,
+    tasks: Sequence[TaskRow],
+    messages: Mapping[int, list[MessageRow]],
+    now_ms: int,
 ) -> dict[int, dict[str, str]]:
-    """The push token of each Live Activity the DeliveryType 6 tasks name, per app."""
+    """The push token of each live Live Activity the DeliveryType 6 tasks name, per app."""
     wanted: dict[int, set[str]] = defaultdict(set)
     for task in tasks:
         if task.delivery_type == ACTIVITY_ID:
             wanted[task.app_pk].update(m.target for m in messages[task.messages_of])
+    since = now_ms - activity_store.ACTIVITY_LIFETIME_MS
     return {
-        app_pk: activity_store.tokens(conn, app_pk, sorted(ids)) for app_pk, ids in wanted.items()
+        app_pk: activity_store.tokens(conn, app_pk, sorted(ids), since)
+        for app_pk, ids in wanted.items()
     }
+
+
+def _start_tokens_for(
+    conn: Connection,
+    task: TaskRow,
+    options: PushOptions,
+    targets: Sequence[MessageRow],
+    by_token: Mapping[str, DeviceAddress],
+    by_user: Mapping[str, Sequence[DeviceAddress]],
+    now_ms: int,
+) -> dict[int, str] | None:
+    """For a push that starts a Live Activity on devices or users' devices, each device's
+    push-to-start token for the activity's type; None for any other task."""
+    if options.activity_event != ACTIVITY_START or task.delivery_type in LIVE_ACTIVITY_TYPES:
+        return None
+    if task.delivery_type == USER_TARGET:
+        found = [d for m in targets for d in by_user.get(m.target, ())]
+    else:
+        found = [by_token[m.target] for m in targets if m.target in by_token]
+    pks = sorted({d.pk for d in found if d.pk is not None})
+    since = now_ms - activity_store.START_TOKEN_LIFETIME_MS
+    kind = options.activity_attributes_type or ""
+    return activity_store.start_tokens(conn, kind, pks, since)
 
 
 def _expire(conn: Connection, now_ms: int) -> dict[str | None, int]:

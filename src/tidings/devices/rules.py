@@ -14,6 +14,7 @@ MAX_TOKEN = 256
 MAX_USER_ID = 128
 MAX_THIRD_TOKEN = 512
 MAX_ACTIVITY_ID = 128
+MAX_ATTRIBUTES_TYPE = 128  # a Live Activity's ActivityAttributes type, named by the app
 MAX_FACT = 128
 _PHONE = re.compile(r"\+?[0-9][0-9 -]{2,30}")
 # PushReport's descriptive fields that are kept (Imei and Imsi are personal identifiers that

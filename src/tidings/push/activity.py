@@ -14,6 +14,9 @@ from __future__ import annotations
 import json
 from typing import Any, NamedTuple
 
+from tidings.delivery.routing import ACTIVITY_END
+from tidings.delivery.routing import ACTIVITY_START as START
+from tidings.devices.rules import MAX_ATTRIBUTES_TYPE
 from tidings.errors import Code, refused
 from tidings.fields import read_int, read_text
 
@@ -21,9 +24,7 @@ STALE_DATE = "stale-date"
 ATTRIBUTES_TYPE = "attributes-type"
 ATTRIBUTES = "attributes"
 KEYS = (STALE_DATE, ATTRIBUTES_TYPE, ATTRIBUTES)
-START = "start"
-EVENTS = ("update", "end", START)
-MAX_ATTRIBUTES_TYPE = 128
+EVENTS = ("update", ACTIVITY_END, START)
 LATEST_EPOCH_MS = 253_402_300_799_999  # 9999-12-31: a date in seconds or milliseconds
 
 

@@ -229,6 +229,18 @@ live_activities = Table(
     Index(None, "device_pk"),
 )
 
+# A push-to-start token (iOS 17.2+): what ActivityKit gave the device to start Live Activities
+# of one ActivityAttributes type by push, renewed by the device whenever it changes.
+live_activity_start_tokens = Table(
+    "live_activity_start_tokens",
+    metadata,
+    Column("device_pk", Serial, ForeignKey("devices.pk", ondelete="CASCADE"), primary_key=True),
+    Column("attributes_type", String(128), primary_key=True),
+    Column("push_token", String(512), nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index(None, "updated_at"),
+)
+
 # One message to one device: the unit a device acknowledges. A user-addressed message with no
 # bound device is one row with device_pk NULL and status 1 (NoBindInfo), turned into a delivery
 # to the device the user binds next within the message's validity. status holds the MPS
