@@ -23,13 +23,14 @@ from tidings.contract import PLATFORMS, DeviceAddress
 from tidings.devices import tokens
 from tidings.devices.models import Device, DeviceState
 from tidings.devices.rules import (
+    ActivityRegistration,
     Binding,
     Report,
     check_vendor_platform,
     read_token,
     read_user_id,
 )
-from tidings.errors import Code, ServiceError
+from tidings.errors import Code, ServiceError, refused
 from tidings.fields import read_int
 from tidings.store import devices as store
 from tidings.store import live_activities as activities
@@ -252,6 +253,24 @@ class Devices:
         activities.register_start_token(
             conn, device_pk, attributes_type, push_token, self._now_ms()
         )
+
+    async def register_live_activity(self, app_pk: int, given: ActivityRegistration) -> None:
+        """RegisterLiveActivity (a Tidings extension action): what the ``activity`` and
+        ``activityStartToken`` frames register, for a device known by its DeliveryToken, so an
+        app server can register the tokens its iOS app sends it."""
+        await self._db.write(self._register_live_activity, app_pk, given)
+
+    def _register_live_activity(
+        self, conn: Connection, app_pk: int, given: ActivityRegistration
+    ) -> None:
+        row = store.find(conn, app_pk, given.token)
+        if row is None:
+            raise refused(Code.INVALID_PARAM, "DeliveryToken", f"{given.token} is no device here")
+        if given.activity_id is not None:
+            self._register_activity(conn, row.pk, given.activity_id, given.push_token)
+        else:
+            assert given.attributes_type is not None
+            self._register_start_token(conn, row.pk, given.attributes_type, given.push_token)
 
     async def state(self, app_pk: int, raw_type: str | None, raw_target: str | None) -> DeviceState:
         """PushQueryDeviceState: the device, or for a user the device to show (an online one
