@@ -67,7 +67,13 @@ def push_activity(client, target: str, delivery_type: int, event: str, state: di
 
 def test_an_activity_push_token_is_updated_and_ended_through_apns(tenant, apns) -> None:
     server, client = tenant
-    push_token = uuid.uuid4().hex * 2  # no device ever reported it
+    push_token = uuid.uuid4().hex * 2  # no device reported it; an app server registered it
+    device, activity_id = uuid.uuid4().hex * 2, f"game-{uuid.uuid4().hex[:8]}"
+    report_ios_device(client, device)
+    registered = register_live_activity(
+        client, DeliveryToken=device, ActivityId=activity_id, PushToken=push_token
+    )
+    assert registered["ResultCode"] == "OK", registered
     update = push_activity(client, push_token, 5, "update", {"home": 1, "away": 0})
     assert wait_for_status(server, update, 2) == [("apns", 2, None)]
     end = push_activity(
@@ -83,6 +89,8 @@ def test_an_activity_push_token_is_updated_and_ended_through_apns(tenant, apns) 
     assert last.body["aps"]["event"] == "end"
     assert last.body["aps"]["content-state"] == {"home": 2, "away": 0}
     assert last.body["aps"]["dismissal-date"] == 1_900_000_000
+    # the end, sent by token, ends the registration of the activity that token belongs to
+    assert activity_id not in dict(registered_activities(server))
 
 
 def test_a_dead_activity_token_is_reported_not_rerouted(tenant, apns) -> None:

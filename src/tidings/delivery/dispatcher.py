@@ -40,6 +40,7 @@ from tidings.delivery.routing import (
     ACTIVITY_END,
     ACTIVITY_ID,
     ACTIVITY_START,
+    ACTIVITY_TOKEN,
     LIVE_ACTIVITY_TYPES,
     router_for,
 )
@@ -205,7 +206,7 @@ class Dispatcher:
         by_activity = _activities_for(conn, tasks, messages, now_ms)
         configured = store.configured_channels(conn, {t.app_pk for t in tasks})
         planned: list[tuple[TaskRow, PushOptions, Planned]] = []
-        ended: list[tuple[int, str]] = []
+        ended: dict[int, list[tuple[int, str]]] = defaultdict(list)  # by DeliveryType
         for task in tasks:
             options = PushOptions.from_json(task.options)
             targets = messages[task.messages_of]
@@ -220,10 +221,11 @@ class Dispatcher:
                 now_ms=now_ms,
             )
             planned.extend((task, options, plan) for plan in plans)
-            if task.delivery_type == ACTIVITY_ID and options.activity_event == ACTIVITY_END:
-                ended.extend((task.app_pk, m.target) for m in messages[task.messages_of])
+            if options.activity_event == ACTIVITY_END and task.delivery_type in LIVE_ACTIVITY_TYPES:
+                ended[task.delivery_type].extend((task.app_pk, m.target) for m in targets)
         written = write_planned(conn, planned, now_ms)
-        activity_store.forget(conn, ended)
+        activity_store.forget(conn, ended[ACTIVITY_ID])
+        activity_store.forget_tokens(conn, ended[ACTIVITY_TOKEN])
         store.set_task_state(conn, [t.id for t in tasks], DISPATCHED)
         return len(tasks), written
 

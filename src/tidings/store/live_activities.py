@@ -38,9 +38,19 @@ def tokens(
 
 
 def forget(conn: Connection, ended: Sequence[tuple[int, str]]) -> None:
-    """Drop these (app_pk, activity_id) activities: they were sent their end event."""
+    """Drop these (app_pk, activity_id) activities: they were sent their end event by id."""
+    _forget(conn, live_activities.c.activity_id, ended)
+
+
+def forget_tokens(conn: Connection, ended: Sequence[tuple[int, str]]) -> None:
+    """Drop the activities registered under these (app_pk, push token) pairs: they were sent
+    their end event by token (DeliveryType 5)."""
+    _forget(conn, live_activities.c.push_token, ended)
+
+
+def _forget(conn: Connection, column: Column, ended: Sequence[tuple[int, str]]) -> None:
     for chunk in chunks(ended):
-        key = tuple_(live_activities.c.app_pk, live_activities.c.activity_id)
+        key = tuple_(live_activities.c.app_pk, column)
         conn.execute(delete(live_activities).where(key.in_(chunk)))
 
 

@@ -227,6 +227,7 @@ live_activities = Table(
     Column("device_pk", Serial, ForeignKey("devices.pk", ondelete="CASCADE"), nullable=False),
     Column("updated_at", BigInteger, nullable=False),
     Index(None, "device_pk"),
+    Index(None, "app_pk", "push_token"),  # an end sent by token (DeliveryType 5) finds it
 )
 
 # A push-to-start token (iOS 17.2+): what ActivityKit gave the device to start Live Activities
