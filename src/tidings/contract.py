@@ -208,6 +208,9 @@ class Outcome(NamedTuple):
     reason: str | None = None  # the vendor's own words, kept for the message trace
     retry_at: int | None = None  # epoch ms; with status PENDING, send it again from then on
     reroute: Reroute | None = None  # with status PENDING: not this channel's, send it otherwise
+    # settled, and the token it went to is dead: a Live Activity's (no device to move it to),
+    # whose registrations are then dropped
+    dead_token: bool = False
 
 
 class Channel(Protocol):

@@ -93,12 +93,35 @@ def test_an_activity_push_token_is_updated_and_ended_through_apns(tenant, apns) 
     assert activity_id not in dict(registered_activities(server))
 
 
-def test_a_dead_activity_token_is_reported_not_rerouted(tenant, apns) -> None:
+def test_a_dead_activity_token_is_reported_not_rerouted_and_forgotten(tenant, apns) -> None:
+    """APNs calls the token dead: the delivery records 2011, and every registration holding
+    the token (an activity's, a push-to-start token) is dropped."""
     server, client = tenant
-    push_token = uuid.uuid4().hex * 2
+    push_token, device = uuid.uuid4().hex * 2, uuid.uuid4().hex * 2
     apns.state.dead.add(push_token)
+    report_ios_device(client, device)
+    for field in ({"ActivityId": f"gone-{push_token[:8]}"}, {"AttributesType": "GoneAttributes"}):
+        answer = register_live_activity(client, DeliveryToken=device, PushToken=push_token, **field)
+        assert answer["ResultCode"] == "OK", answer
+    assert push_token in held_tokens(server)
     task = push_activity(client, push_token, 5, "update", {"home": 3})
     assert [row[:2] for row in wait_for_status(server, task, 2011)] == [("apns", 2011)]
+    deadline = time.monotonic() + 5
+    while push_token in held_tokens(server) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert push_token not in held_tokens(server)
+
+
+def held_tokens(server) -> set[str]:
+    """Every push token some activity registration or push-to-start registration holds."""
+    with connection(server) as conn:
+        rows = conn.execute(
+            text(
+                "SELECT push_token FROM live_activities"
+                " UNION SELECT push_token FROM live_activity_start_tokens"
+            )
+        )
+        return {row[0] for row in rows}
 
 
 def registered_activities(server) -> list[tuple]:

@@ -168,8 +168,21 @@ class Dispatcher:
         if settled:
             metrics.deliveries(Counter((channel.name, o.status) for o in settled))
             self._recorder.settled(settled)
+        dead = [o for o in settled if o.dead_token]
+        if dead:
+            await self._forget_dead_tokens(batch, dead)
         if len(settled) < len(outcomes):
             await self._reroute(batch, [o for o in outcomes if o.reroute is not None])
+
+    async def _forget_dead_tokens(self, batch: list[Outbound], dead: list[Outcome]) -> None:
+        """APNs says these Live Activity tokens are gone: drop every registration holding one
+        (an activity's, or a device's push-to-start token), so no later push is sent to it."""
+        sent = {out.id: out for out in batch}
+        tokens = sorted({sent[o.delivery_id].device.third_token or "" for o in dead})
+        try:
+            await self._db.write(activity_store.forget_dead_tokens, tokens)
+        except Exception:
+            log.exception("forgetting %d dead Live Activity tokens failed", len(tokens))
 
     async def _reroute(self, batch: list[Outbound], outcomes: list[Outcome]) -> None:
         """Move deliveries a vendor channel cannot take to the self-built channel, forgetting

@@ -54,6 +54,14 @@ def _forget(conn: Connection, column: Column, ended: Sequence[tuple[int, str]]) 
         conn.execute(delete(live_activities).where(key.in_(chunk)))
 
 
+def forget_dead_tokens(conn: Connection, push_tokens: Sequence[str]) -> None:
+    """Drop every activity registration and push-to-start token holding one of these tokens:
+    APNs called them dead (410 Unregistered)."""
+    for table in (live_activities, live_activity_start_tokens):
+        for chunk in chunks(push_tokens):
+            conn.execute(delete(table).where(table.c.push_token.in_(chunk)))
+
+
 def delete_stale(conn: Connection, before_ms: int, limit: int) -> int:
     """Delete up to ``limit`` registrations last made before ``before_ms``: their activities
     have ended, told or not; how many went."""

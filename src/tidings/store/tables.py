@@ -227,7 +227,7 @@ live_activities = Table(
     Column("device_pk", Serial, ForeignKey("devices.pk", ondelete="CASCADE"), nullable=False),
     Column("updated_at", BigInteger, nullable=False),
     Index(None, "device_pk"),
-    Index(None, "app_pk", "push_token"),  # an end sent by token (DeliveryType 5) finds it
+    Index(None, "push_token"),  # an end sent by token, and a token APNs calls dead, find it
 )
 
 # A push-to-start token (iOS 17.2+): what ActivityKit gave the device to start Live Activities
@@ -240,6 +240,7 @@ live_activity_start_tokens = Table(
     Column("push_token", String(512), nullable=False),
     Column("updated_at", BigInteger, nullable=False),
     Index(None, "updated_at"),
+    Index(None, "push_token"),  # a token APNs calls dead finds it
 )
 
 # One message to one device: the unit a device acknowledges. A user-addressed message with no

@@ -1,6 +1,6 @@
 """Push-to-start tokens: per device and ActivityAttributes type, the APNs token a push uses to
-start a Live Activity (iOS 17.2+); and Live Activities found by push token, for an end event
-sent by token.
+start a Live Activity (iOS 17.2+); and both kinds of registration found by push token, for an
+end event sent by token and a token APNs calls dead.
 
 Revision ID: 0010_live_activity_start_tokens
 Revises: 0009_live_activities
@@ -42,12 +42,13 @@ def upgrade() -> None:
         "ix_live_activity_start_tokens_updated_at", "live_activity_start_tokens", ["updated_at"]
     )
     op.create_index(
-        "ix_live_activities_app_pk_push_token", "live_activities", ["app_pk", "push_token"]
+        "ix_live_activity_start_tokens_push_token", "live_activity_start_tokens", ["push_token"]
     )
+    op.create_index("ix_live_activities_push_token", "live_activities", ["push_token"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_live_activities_app_pk_push_token", table_name="live_activities")
+    op.drop_index("ix_live_activities_push_token", table_name="live_activities")
     op.drop_index(
         "ix_live_activity_start_tokens_updated_at", table_name="live_activity_start_tokens"
     )
