@@ -212,6 +212,18 @@ def test_the_sms_supplement_is_kept_with_the_options() -> None:
     assert "Live Activity" in live
 
 
+def test_a_live_activity_starts_on_ios_devices_users_or_start_tokens() -> None:
+    start = OptionFields(
+        activity_event="start",
+        extended_params='{"attributes-type": "MatchAttributes", "attributes": "{}"}',
+    )
+    for delivery_type in ("2", "3", "5"):
+        assert planned(delivery_type=delivery_type, options=start).call.options.activity_event
+    for delivery_type in ("1", "6", "7"):
+        detail = refused(Code.INVALID_PARAM, delivery_type=delivery_type, options=start)
+        assert detail.startswith("ActivityEvent start goes to an iOS device"), detail
+
+
 def test_digest_tells_calls_apart() -> None:
     assert planned().digest() == planned().digest()
     assert planned().digest() != planned(content="Other").digest()

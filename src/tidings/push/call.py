@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from tidings.errors import Code, refused
 from tidings.fields import read_int, read_text
+from tidings.push.activity import START
 from tidings.push.models import CallSpec, PushLimits
 from tidings.push.options import OptionFields, read_options
 from tidings.schedule.strategy import Timing, strategy_of
@@ -20,6 +21,7 @@ from tidings.schedule.strategy import Timing, strategy_of
 MAX_TASK_NAME = 200
 # Targets that have no phone number to send an SMS supplement to: Live Activities.
 NO_PHONE_TYPES = (5, 6)
+START_TARGETS = (2, 3, 5)  # a Live Activity is started on an iOS device, a user's, or by token
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +73,13 @@ def finish(
             "SmsStrategy",
             f"asks for an SMS, but DeliveryType {delivery_type} targets a Live Activity, which "
             "has no phone number; use 0",
+        )
+    if options.activity_event == START and delivery_type not in START_TARGETS:
+        raise refused(
+            Code.INVALID_PARAM,
+            "ActivityEvent",
+            f"start goes to an iOS device (DeliveryType 2), a user (3) or a push-to-start token "
+            f"(5), not DeliveryType {delivery_type}",
         )
     strategy = strategy_of(fields.timing(), timezone=timezone, now=now)
     return CallSpec(task_name, delivery_type, expired, options, strategy)

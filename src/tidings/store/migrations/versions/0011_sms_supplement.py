@@ -5,16 +5,16 @@ The plain ``phone_number`` column is dropped with what it held: a migration has 
 secret key that would seal it, and no SMS was ever sent to those numbers (the supplement was
 refused until now). Apps bind again with PhoneNumber to have a number on file.
 
-Revision ID: 0010_sms_supplement
-Revises: 0009_live_activities
+Revision ID: 0011_sms_supplement
+Revises: 0010_live_activity_start_tokens
 Create Date: 2026-12-06 06:20:00.000000
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010_sms_supplement"
-down_revision = "0009_live_activities"
+revision = "0011_sms_supplement"
+down_revision = "0010_live_activity_start_tokens"
 branch_labels = None
 depends_on = None
 
