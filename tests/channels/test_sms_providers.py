@@ -118,3 +118,13 @@ def test_secrets_are_not_shown() -> None:
         "endpoint": "https://dysmsapi.aliyuncs.com",
         "concurrency": 10,
     }
+
+
+def test_a_stored_config_reads_back() -> None:
+    """What is stored (defaults filled in) is checked again each time it is read."""
+    for raw in (
+        {"provider": "aliyun", "access_key_id": "a", "access_key_secret": "s"},
+        {"provider": "webhook", "url": "https://a.example", "secret": "x" * 16},
+    ):
+        stored = check("sms", raw)
+        assert check("sms", stored.to_json()) == stored

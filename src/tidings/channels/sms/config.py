@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tidings.channels.vendor_config import (
+    CONCURRENCY,
     ChannelConfig,
     ChannelConfigError,
     ConfigSchema,
@@ -54,6 +55,7 @@ SCHEMAS = {
             Key("access_key_secret", text, secret=True),
             Key("region", pattern(r"[a-z0-9-]{2,32}", "a region id like cn-hangzhou"), False),
             Key("endpoint", url, required=False),
+            CONCURRENCY,  # every stored config has it (ConfigSchema fills it in)
         ),
         defaults=lambda _: {"region": ALIYUN_REGION, "endpoint": ALIYUN_ENDPOINT},
         concurrency=10,
@@ -63,6 +65,7 @@ SCHEMAS = {
             PROVIDER,
             Key("url", _webhook_url),
             Key("secret", _signing_secret, secret=True),
+            CONCURRENCY,
         ),
         defaults=lambda _: {},
         concurrency=10,
