@@ -138,12 +138,3 @@ def of_message(conn: Connection, message_pk: int) -> Row | None:
     query = select(sms_supplements).where(sms_supplements.c.message_pk == message_pk)
     return conn.execute(query).first()
 
-
-def counts_of_task(conn: Connection, task_id: int) -> dict[str, int]:
-    """How many of the task's supplements are in each state."""
-    query = (
-        select(sms_supplements.c.state, func.count())
-        .where(sms_supplements.c.task_id == task_id)
-        .group_by(sms_supplements.c.state)
-    )
-    return {state: count for state, count in conn.execute(query)}
