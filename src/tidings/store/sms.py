@@ -137,4 +137,3 @@ def of_message(conn: Connection, message_pk: int) -> Row | None:
     """The message's supplement, for its trace."""
     query = select(sms_supplements).where(sms_supplements.c.message_pk == message_pk)
     return conn.execute(query).first()
-
