@@ -5,6 +5,12 @@ keeps a key of its own alive while it runs (``<prefix>:node:<id>``, refreshed ev
 time to live), so the devices of a process that died read as offline once that key expires,
 without anyone having to clean up after it. A poke is published on the holding process's own
 channel, carrying the device pks.
+
+Every command has a deadline (``timeout``, the ``redis_timeout_seconds`` setting): a Redis that
+accepts connections but never answers (stopped, swapping, behind a half-open link) raises
+``redis.exceptions.TimeoutError`` after it, as an absent Redis raises ``ConnectionError``, and
+callers handle both alike. The subscription's wait for pokes has no deadline: silence there is
+normal, and pokes lost to a silent Redis are made up by the gateway's periodic re-send.
 """
 
 from __future__ import annotations
@@ -17,6 +23,9 @@ from collections import defaultdict
 from collections.abc import Collection
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from tidings.broker.base import PokeHandler
 
@@ -26,6 +35,7 @@ NODE_TTL_SECONDS = 30
 POOL_SIZE = 64  # connections to Redis per process
 POOL_WAIT_SECONDS = 30  # a command waits this long for a free connection
 CONNECT_SECONDS = 5
+DEFAULT_TIMEOUT_SECONDS = 2.0
 # Delete the entry only if this process still holds the device (it may have reconnected to
 # another process meanwhile).
 _DETACH = """
@@ -39,15 +49,22 @@ return 0
 class RedisBroker:
     shared = True
 
-    def __init__(self, url: str, *, prefix: str = "tidings") -> None:
+    def __init__(
+        self, url: str, *, prefix: str = "tidings", timeout: float = DEFAULT_TIMEOUT_SECONDS
+    ) -> None:
         # A blocking pool: past its size a command waits for a free connection instead of
         # failing (the default pool raised "Too many connections" when 300 devices connected
-        # at once); a Redis that does not answer a connect fails in seconds, not minutes.
+        # at once); a Redis that does not answer a connect fails in seconds, not minutes, and
+        # one that does not answer a command fails after ``timeout``. A broken connection (a
+        # Redis restarted) is retried once on a new one; a timeout is not retried, so no call
+        # waits longer than ``timeout`` for an answer.
         pool = BlockingConnectionPool.from_url(
             url,
             max_connections=POOL_SIZE,
             timeout=POOL_WAIT_SECONDS,
-            socket_connect_timeout=CONNECT_SECONDS,
+            socket_connect_timeout=min(CONNECT_SECONDS, timeout),
+            socket_timeout=timeout,
+            retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
         )
         self._redis = Redis.from_pool(pool)
         self._prefix = prefix
