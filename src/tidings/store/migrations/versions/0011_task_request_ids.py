@@ -1,16 +1,16 @@
 """The request id of the call that accepted each task, so the delivery failures logged long after
 the answer name the request the caller was given (its ``RequestId``).
 
-Revision ID: 0010_task_request_ids
-Revises: 0009_live_activities
+Revision ID: 0011_task_request_ids
+Revises: 0010_live_activity_start_tokens
 Create Date: 2026-12-06 06:10:00.000000
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010_task_request_ids"
-down_revision = "0009_live_activities"
+revision = "0011_task_request_ids"
+down_revision = "0010_live_activity_start_tokens"
 branch_labels = None
 depends_on = None
 
