@@ -76,3 +76,31 @@ def test_a_redis_that_accepts_and_never_answers_fails_each_call_in_its_timeout()
     for name, outcome, seconds in asyncio.run(against_silence()):
         assert outcome == "TimeoutError", (name, outcome)
         assert 0.25 < seconds < 1.5, (name, seconds)
+
+
+def test_a_subscription_idle_longer_than_the_timeout_still_gets_pokes() -> None:
+    """The command timeout does not cut the wait for pokes: silence on the subscription is
+    normal (redis-py 8.0 applied the read timeout to it, and the subscription broke)."""
+    require_redis()
+
+    async def poked_after_idling() -> list[int]:
+        prefix = "t" + uuid.uuid4().hex[:8]
+        holder = RedisBroker(REDIS_URL, prefix=prefix, timeout=0.2)
+        sender = RedisBroker(REDIS_URL, prefix=prefix, timeout=0.2)
+        got: asyncio.Queue[list[int]] = asyncio.Queue()
+
+        async def nothing(_: list[int]) -> None:
+            return None
+
+        await holder.start(got.put)
+        await sender.start(nothing)
+        try:
+            await holder.attach(7)
+            await asyncio.sleep(0.8)  # the subscription idles for four timeouts
+            await sender.poke([7])
+            return await asyncio.wait_for(got.get(), 5)
+        finally:
+            await sender.aclose()
+            await holder.aclose()
+
+    assert asyncio.run(poked_after_idling()) == [7]

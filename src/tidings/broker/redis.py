@@ -10,7 +10,9 @@ Every command has a deadline (``timeout``, the ``redis_timeout_seconds`` setting
 accepts connections but never answers (stopped, swapping, behind a half-open link) raises
 ``redis.exceptions.TimeoutError`` after it, as an absent Redis raises ``ConnectionError``, and
 callers handle both alike. The subscription's wait for pokes has no deadline: silence there is
-normal, and pokes lost to a silent Redis are made up by the gateway's periodic re-send.
+normal, so it has a connection of its own without one (redis-py applies a connection's read
+timeout to a subscription's wait in some versions: 8.0 did, with a default of 5 s), and only its
+SUBSCRIBE is bounded. Pokes lost to a silent Redis are made up by the gateway's periodic re-send.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from collections import defaultdict
 from collections.abc import Collection
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -67,6 +70,10 @@ class RedisBroker:
             retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
         )
         self._redis = Redis.from_pool(pool)
+        self._subscriber = Redis.from_url(
+            url, socket_connect_timeout=min(CONNECT_SECONDS, timeout), socket_timeout=None
+        )
+        self._timeout = timeout
         self._prefix = prefix
         self.node = uuid.uuid4().hex
         self._presence = f"{prefix}:presence"
@@ -81,8 +88,7 @@ class RedisBroker:
 
     async def start(self, on_poke: PokeHandler) -> None:
         await self._redis.set(self._node_key(self.node), 1, ex=NODE_TTL_SECONDS)
-        pubsub = self._redis.pubsub()
-        await pubsub.subscribe(self._channel(self.node))
+        pubsub = await self._subscribe()
         loop = asyncio.get_running_loop()
         self._tasks = [
             loop.create_task(self._listen(pubsub, on_poke)),
@@ -119,7 +125,18 @@ class RedisBroker:
             return held
         return {n: held[n] for n in names if await self._redis.exists(self._node_key(n))}
 
-    async def _listen(self, pubsub, on_poke: PokeHandler) -> None:
+    async def _subscribe(self) -> PubSub:
+        """This process's channel, subscribed within the timeout (or closed, not leaked)."""
+        pubsub = self._subscriber.pubsub()
+        try:
+            await asyncio.wait_for(pubsub.subscribe(self._channel(self.node)), self._timeout)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
+            raise
+        return pubsub
+
+    async def _listen(self, pubsub: PubSub, on_poke: PokeHandler) -> None:
         """Handle pokes; if the subscription breaks (Redis restarted), subscribe again. Pokes
         lost meanwhile are made up by the gateway's periodic re-send."""
         while True:
@@ -136,9 +153,8 @@ class RedisBroker:
             await asyncio.sleep(1)
             with contextlib.suppress(Exception):
                 await pubsub.aclose()
-            pubsub = self._redis.pubsub()
             with contextlib.suppress(Exception):
-                await pubsub.subscribe(self._channel(self.node))
+                pubsub = await self._subscribe()
 
     async def _stay_alive(self) -> None:
         while True:
@@ -159,3 +175,4 @@ class RedisBroker:
         with contextlib.suppress(Exception):
             await self._redis.delete(self._node_key(self.node))
         await self._redis.aclose()
+        await self._subscriber.aclose()
