@@ -5,13 +5,14 @@ when the channel takes receipts, and each vendor's callback body read into recei
 from __future__ import annotations
 
 import json
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import pytest
 
 from tests.channels.outbound import outbound
 from tidings.channels import honor, oppo, vivo, xiaomi
 from tidings.channels.catalog import check_config
+from tidings.channels.http import NotRecallable
 from tidings.channels.receipt_formats import (
     Event,
     Receipt,
@@ -141,3 +142,19 @@ def test_a_body_not_in_the_vendors_format_is_malformed(module, body) -> None:
 def test_the_receipt_secret_is_never_shown() -> None:
     public = receiving("oppo").public()
     assert public["receipt_url"] == URL and "receipt_secret" not in public
+
+
+def test_xiaomi_recalls_a_notification_by_regid_and_notify_id() -> None:
+    protocol = xiaomi.XiaomiProtocol(check_config("xiaomi", {**BASE["xiaomi"]}))
+    out = outbound("xiaomi", "regid-1")
+    request = protocol.revoke_request(out, None, 0)
+    assert request.url.path == "/v3/message/regid/revoke"
+    assert request.headers["authorization"] == "key=s"
+    form = dict(parse_qsl(request.content.decode()))
+    assert form == {
+        "registration_id": "regid-1",
+        "restricted_package_name": "com.example",
+        "notify_id": xiaomi.form(out, config("xiaomi"), 0)["notify_id"],
+    }
+    with pytest.raises(NotRecallable):
+        protocol.revoke_request(outbound("xiaomi", "regid-1", silent=1), None, 0)

@@ -145,14 +145,20 @@ def test_a_receipt_without_a_tag_tidings_signed_is_refused(tenant, fakes, vendor
     assert delivery(server, task).acked_at is None
 
 
-def test_a_xiaomi_click_receipt_marks_the_delivery_opened(tenant, fakes) -> None:
+def test_xiaomi_receipts_show_in_the_trace_and_a_click_opens(tenant, fakes) -> None:
     server, client = tenant
-    task, _, _, got = pushed(client, server, fakes, "xiaomi")
-    answer = post_xiaomi_receipt(got, kind=2)
-    assert answer.status_code == 200, answer.text
+    task, _, key, got = pushed(client, server, fakes, "xiaomi")
+    for kind in (2, 128):  # clicked; then (out of order) over the daily quota
+        answer = post_xiaomi_receipt(got, kind=kind)
+        assert answer.status_code == 200, answer.text
     found = delivery(server, task)
     assert found.opened_at is not None and found.acked_at is not None
     assert arrivals(client, task) == 1.0
+    printed = server.cli("trace", "--workspace", WORKSPACE, "--app-id", APP_ID, key, "--json")
+    steps = {step["event"]: step["detail"] for step in json.loads(printed.stdout)["timeline"]}
+    assert steps["acked"] == "arrived: acknowledged by xiaomi's receipt"
+    assert steps["opened"] == "opened on the device"
+    assert "xiaomi receipt type 128" in steps["receipt"]
 
 
 def test_a_malformed_vendor_receipt_is_a_clear_400(tenant) -> None:
