@@ -18,9 +18,11 @@ from tidings.channels.receipt_formats import (
     Receipt,
     ReceiptMalformed,
     ReceiptRefused,
+    check_receipt_url,
     delivery_of_tag,
     receipt_tag,
 )
+from tidings.channels.vendor_config import ChannelConfigError
 
 URL = "https://tidings.example/receipts/x/ws/app"
 BASE = {
@@ -158,3 +160,20 @@ def test_xiaomi_recalls_a_notification_by_regid_and_notify_id() -> None:
     }
     with pytest.raises(NotRecallable):
         protocol.revoke_request(outbound("xiaomi", "regid-1", silent=1), None, 0)
+
+
+def test_a_receipt_url_must_lead_to_this_apps_receipts_for_the_channel() -> None:
+    def check(url: str) -> None:
+        check_receipt_url(config("oppo", receipt_url=url), "ws", "ONEX1")
+
+    check("https://tidings.example/receipts/oppo/ws/ONEX1")
+    check("https://gw.example/push/receipts/oppo/ws/ONEX1")  # behind a proxy's prefix
+    for wrong in (
+        "https://tidings.example/receipts/oppo/ws/OTHER",
+        "https://tidings.example/receipts/vivo/ws/ONEX1",
+        "https://tidings.example/",
+    ):
+        with pytest.raises(
+            ChannelConfigError, match=r"receipt_url must be .* /receipts/oppo/ws/ONEX1"
+        ):
+            check(wrong)

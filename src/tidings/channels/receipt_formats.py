@@ -23,8 +23,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, NamedTuple
+from urllib.parse import urlsplit
 
-from tidings.channels.vendor_config import ChannelConfig, Key, text, url
+from tidings.channels.vendor_config import ChannelConfig, ChannelConfigError, Key, text, url
+
+# Where this Tidings takes receipts (app.py serves it; a receipt_url must end with it).
+RECEIPT_PATH = "/receipts/{channel}/{workspace}/{app_id}"
 
 
 class Event(Enum):
@@ -87,6 +91,18 @@ def receipt_tag(config: ChannelConfig, delivery_id: int) -> str | None:
     if not secret:
         return None
     return f"{delivery_id}.{_mac(secret, config.channel, delivery_id)}"
+
+
+def check_receipt_url(config: ChannelConfig, workspace: str, app_id: str) -> None:
+    """A ``receipt_url`` must lead to this app's receipts for this channel (after whatever
+    public base URL or proxy prefix is in front): the vendor posts there, so a wrong one would
+    lose every receipt without an error anywhere."""
+    given = config.values.get("receipt_url")
+    path = RECEIPT_PATH.format(channel=config.channel, workspace=workspace, app_id=app_id)
+    if given and not urlsplit(given).path.endswith(path):
+        raise ChannelConfigError(
+            f"receipt_url must be this Tidings' public base URL followed by {path}, got {given!r}"
+        )
 
 
 def receipt_url(config: ChannelConfig) -> str | None:
