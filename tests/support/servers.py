@@ -19,7 +19,6 @@ import httpx
 import psycopg
 import pytest
 import redis
-
 from typer.testing import CliRunner
 
 from tidings.cli import app as tidings_cli
