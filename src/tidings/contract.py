@@ -178,6 +178,7 @@ class Payload(NamedTuple):
     uri: str | None
     extended_params: dict[str, str]
     expires_at: int  # epoch ms
+    request_id: str | None = None  # of the call that accepted it: logged, never sent
 
 
 class Outbound(NamedTuple):

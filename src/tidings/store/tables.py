@@ -111,6 +111,8 @@ templates = Table(
 # (due for delivery from due_at on), and the later states delivery and scheduling give it.
 # An occurrence exists at most once: (parent_id, due_at) is unique. audience is a broadcast's
 # choice of devices (push/broadcast.py's Audience as JSON); other pushes name their targets.
+# request_id: the RequestId the accepting call was answered with (none for a console push), for
+# delivery's log lines; an occurrence keeps its scheduled parent's.
 tasks = Table(
     "tasks",
     metadata,
@@ -132,6 +134,7 @@ tasks = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("due_at", BigInteger),
     Column("audience", Text),
+    Column("request_id", String(64)),
     Index(None, "app_pk", "state"),
     Index(None, "state", "due_at"),
     UniqueConstraint("parent_id", "due_at"),

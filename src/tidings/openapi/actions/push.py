@@ -73,7 +73,7 @@ async def push_multiple(call: Call) -> Body:
         target_count=p.count_items("TargetMsg"),
     )
     task_id = await call.services.pushes.push_multiple(
-        app, fields, lambda: p.items("TargetMsg", TARGET_FIELDS)
+        app, fields, lambda: p.items("TargetMsg", TARGET_FIELDS), call.request_id
     )
     return push_result(call.request_id, str(task_id))
 
@@ -95,7 +95,7 @@ async def push_simple(call: Call) -> Body:
         uri=p.get("Uri"),
         target_msgkey=p.object("TargetMsgkey"),
     )
-    task_id = await call.services.pushes.push_simple(app, fields)
+    task_id = await call.services.pushes.push_simple(app, fields, call.request_id)
     return push_result(call.request_id, str(task_id))
 
 
@@ -109,7 +109,7 @@ async def push_template(call: Call) -> Body:
         template_key_value=p.object("TemplateKeyValue"),
         target_msgkey=p.object("TargetMsgkey"),
     )
-    task_id = await call.services.pushes.push_template(app, fields)
+    task_id = await call.services.pushes.push_template(app, fields, call.request_id)
     return push_result(call.request_id, str(task_id))
 
 
@@ -131,5 +131,5 @@ async def push_broadcast(call: Call) -> Body:
         unbind_start_time=p.get("UnBindStartTime"),
         unbind_end_time=p.get("UnBindEndTime"),
     )
-    task_id = await call.services.pushes.push_broadcast(app, fields)
+    task_id = await call.services.pushes.push_broadcast(app, fields, call.request_id)
     return push_result(call.request_id, str(task_id))
