@@ -5,16 +5,16 @@ The plain ``phone_number`` column is dropped with what it held: a migration has 
 secret key that would seal it, and no SMS was ever sent to those numbers (the supplement was
 refused until now). Apps bind again with PhoneNumber to have a number on file.
 
-Revision ID: 0011_sms_supplement
-Revises: 0010_live_activity_start_tokens
+Revision ID: 0012_sms_supplement
+Revises: 0011_task_request_ids
 Create Date: 2026-12-06 06:20:00.000000
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011_sms_supplement"
-down_revision = "0010_live_activity_start_tokens"
+revision = "0012_sms_supplement"
+down_revision = "0011_task_request_ids"
 branch_labels = None
 depends_on = None
 
