@@ -129,6 +129,8 @@ class Services:
             on_scheduled=firing_loop.wake,
             sms_delay_seconds=settings.sms_supplement_delay_seconds,
         )
+        devices = Devices(db, broker, delivery, box, clock=clock)
+        await devices.seal_plain_phone_numbers()
         return cls(
             settings=settings,
             db=db,
@@ -139,7 +141,7 @@ class Services:
             broker=broker,
             selfbuilt=selfbuilt,
             delivery=delivery,
-            devices=Devices(db, broker, delivery, box, clock=clock),
+            devices=devices,
             occurrences=Occurrences(db),
             firing_loop=firing_loop,
             pruner=Pruner(

@@ -88,6 +88,28 @@ class Devices:
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
 
+    async def seal_plain_phone_numbers(self, batch: int = 500) -> int:
+        """Seal the phone numbers bindings kept in plain text before the SMS supplement existed.
+
+        The migration that added sealed numbers could not do it (it has no key), and dropping
+        them would lose what an app gave with an answered PushBind. Runs at every start; after
+        the first it finds nothing. Returns how many were sealed.
+        """
+        sealed = 0
+        while count := await self._db.write(self._seal_plain_phone_numbers, batch):
+            sealed += count
+        return sealed
+
+    def _seal_plain_phone_numbers(self, conn: Connection, batch: int) -> int:
+        rows = store.plain_phone_numbers(conn, batch)
+        for row in rows:
+            store.update_device(
+                conn,
+                row.pk,
+                {"phone_ciphertext": self._box.seal(row.phone_number), "phone_number": None},
+            )
+        return len(rows)
+
     async def register(self, app_pk: int, platform: str) -> tuple[Device, str]:
         """A new device on the self-built channel, and its secret (shown to it once)."""
         if platform not in PLATFORMS:

@@ -196,7 +196,8 @@ channel_configs = Table(
 # and a secret (only its hash is kept); devices known only through PushReport (an APNs token, say)
 # have no secret and are reached through their vendor channel. user_id is the PushBind binding;
 # phone_ciphertext the PhoneNumber given with it (for the SMS supplement), sealed with the
-# service's SecretBox, never kept in plain text.
+# service's SecretBox, never kept in plain text. phone_number is where bindings made before the SMS
+# supplement kept it in plain text: each start seals what it finds there and empties it.
 devices = Table(
     "devices",
     metadata,
@@ -207,6 +208,7 @@ devices = Table(
     Column("platform", String(16), nullable=False),
     Column("user_id", String(128)),
     Column("phone_ciphertext", LargeBinary),
+    Column("phone_number", String(32)),
     Column("bound_at", BigInteger),
     Column("unbound_at", BigInteger),
     Column("third_channel", SmallInteger),

@@ -1,9 +1,10 @@
 """The SMS supplement: one row per message that asked for one, and the phone number of a binding
 sealed at rest instead of kept in plain text.
 
-The plain ``phone_number`` column is dropped with what it held: a migration has no access to the
-secret key that would seal it, and no SMS was ever sent to those numbers (the supplement was
-refused until now). Apps bind again with PhoneNumber to have a number on file.
+Numbers PushBind kept in the plain ``phone_number`` column stay there until the service's next
+start seals them into ``phone_ciphertext`` and empties the column
+(``Devices.seal_plain_phone_numbers``): a migration has no access to the secret key, and a
+number an app gave with an answered PushBind is not the migration's to drop.
 
 Revision ID: 0012_sms_supplement
 Revises: 0011_task_request_ids
@@ -45,12 +46,10 @@ def upgrade() -> None:
     op.create_index("ix_sms_supplements_state_due_at", "sms_supplements", ["state", "due_at"])
     with op.batch_alter_table("devices") as batch_op:
         batch_op.add_column(sa.Column("phone_ciphertext", sa.LargeBinary()))
-        batch_op.drop_column("phone_number")
 
 
 def downgrade() -> None:
     with op.batch_alter_table("devices") as batch_op:
-        batch_op.add_column(sa.Column("phone_number", sa.String(32)))
         batch_op.drop_column("phone_ciphertext")
     op.drop_index("ix_sms_supplements_state_due_at", table_name="sms_supplements")
     op.drop_table("sms_supplements")
