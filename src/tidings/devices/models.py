@@ -35,7 +35,8 @@ class Device:
         values = row._asdict()
         for column in ("secret_hash", "unbound_at"):
             values.pop(column)
-        values["has_phone"] = values.pop("phone_ciphertext") is not None
+        plain = values.pop("phone_number")  # until the next start seals it (tables.py)
+        values["has_phone"] = values.pop("phone_ciphertext") is not None or plain is not None
         values["facts"] = json.loads(values["facts"]) if values["facts"] else {}
         return cls(**values)
 
