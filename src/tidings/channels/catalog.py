@@ -10,6 +10,7 @@ taking a line out takes the vendor out of all of them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from tidings.channels import apns, fcm, harmonyos, hms, honor, oppo, vivo, webpush, xiaomi
@@ -67,12 +68,15 @@ def vendor_of(manufacturer: str | None, third_token: str | None) -> str | None:
     return _BY_MANUFACTURER.get(manufacturer or "")
 
 
-def check_config(channel: str, raw: Any) -> ChannelConfig:
-    """The config for ``channel`` checked and completed, or the error naming what is wrong."""
+def check_config(
+    channel: str, raw: Any, previous: Mapping[str, Any] | None = None
+) -> ChannelConfig:
+    """The config for ``channel`` checked and completed, or the error naming what is wrong;
+    ``previous`` the one it replaces (``ConfigSchema.check``)."""
     vendor = BY_NAME.get(channel)
     if vendor is None:
         raise ChannelConfigError(f"unknown channel {channel!r}; one of {', '.join(VENDORS)}")
-    return vendor.config.check(channel, raw)
+    return vendor.config.check(channel, raw, previous)
 
 
 def _distinct(facts: dict[str, Any], what: str) -> None:

@@ -7,9 +7,10 @@ crypto is the maintained libraries' (pywebpush encrypts with http-ece, py-vapid 
 this module only says what to send where and reads the push service's answer.
 
 Each app has its own VAPID key pair: given to ``tidings channels set`` or, when left out,
-generated there and sealed with the rest of the configuration. Its public half is what the
-page passes to ``pushManager.subscribe`` as ``applicationServerKey``; ``tidings channels list``
-shows it.
+generated there and sealed with the rest of the configuration. Setting the channel again without
+the key keeps the pair (every subscription is tied to it) unless ``--renew-keys`` asks for a new
+one. Its public half is what the page passes to ``pushManager.subscribe`` as
+``applicationServerKey``; ``tidings channels list`` shows it.
 """
 
 from __future__ import annotations
@@ -233,7 +234,7 @@ def _fill(values: dict[str, Any]) -> dict[str, Any]:
 CONFIG = ConfigSchema(
     (
         Key("subject", pattern(r"(mailto:|https://)\S+", "a mailto: or https: URL")),
-        Key("vapid_private_key", _vapid_key, required=False, secret=True),
+        Key("vapid_private_key", _vapid_key, required=False, secret=True, kept=True),
         Key("vapid_public_key", text, required=False),  # derived; shown by `channels list`
         CONCURRENCY,
     ),
