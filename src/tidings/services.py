@@ -123,7 +123,7 @@ class Services:
             broker=broker,
             selfbuilt=selfbuilt,
             delivery=delivery,
-            devices=Devices(db, broker, delivery, clock=clock),
+            devices=Devices(db, broker, delivery, configs, clock=clock),
             occurrences=Occurrences(db),
             firing_loop=firing_loop,
             pruner=Pruner(

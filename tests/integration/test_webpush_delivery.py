@@ -44,7 +44,11 @@ def tenant(request, fake, tmp_path_factory):
     with running_server(request.param, data_dir, settings) as server:
         server.create_app(WORKSPACE, APP_ID)
         key = server.create_key(WORKSPACE)
-        config = {"subject": "mailto:ops@example.com", "vapid_private_key": private}
+        config = {
+            "subject": "mailto:ops@example.com",
+            "vapid_private_key": private,
+            "allowed_hosts": ["127.0.0.1"],  # the fake push service runs on this machine
+        }
         server.cli(
             "channels", "set", "--workspace", WORKSPACE, "--app-id", APP_ID,
             "--channel", "webpush", "--config", json.dumps(config),
@@ -98,3 +102,27 @@ def test_a_subscription_for_another_platform_is_refused(tenant, fake) -> None:
     ).body  # fmt: skip
     assert answer.result_code != "OK"
     assert "web devices" in answer.result_message
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "words"),
+    [
+        ("http://push.example.com/push/1", "must be an https URL"),
+        ("https://169.254.169.254/latest/meta-data", "link-local"),
+        ("https://10.0.0.7:8080/admin", "private"),
+        ("https://localhost/push/1", "loopback"),  # 127.0.0.1 is allowed, its name is not
+    ],
+)
+def test_a_subscription_endpoint_tidings_may_not_reach_is_refused(tenant, fake, endpoint, words):
+    _, client, app_key = tenant
+    subscription = {**json.loads(fake.subscribe(app_key)), "endpoint": endpoint}
+    answer = client.push_report(
+        models.PushReportRequest(
+            app_id=APP_ID, workspace_id=WORKSPACE, delivery_token=unique("DT"), os_type=WEB,
+            third_channel=THIRD_CHANNELS["webpush"],
+            third_channel_device_token=json.dumps(subscription),
+        )
+    ).body  # fmt: skip
+    assert answer.result_code != "OK"
+    assert "ThirdChannelDeviceToken is refused" in answer.result_message
+    assert words in answer.result_message, answer.result_message

@@ -18,6 +18,8 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from tidings.broker.base import Broker
+from tidings.channels import webpush
+from tidings.channels.app_configs import ChannelSettings
 from tidings.channels.catalog import MANUFACTURERS, THIRD_CHANNELS
 from tidings.contract import PLATFORMS, DeviceAddress
 from tidings.devices import tokens
@@ -29,7 +31,7 @@ from tidings.devices.rules import (
     read_token,
     read_user_id,
 )
-from tidings.errors import Code, ServiceError
+from tidings.errors import Code, ServiceError, refused
 from tidings.fields import read_int
 from tidings.store import devices as store
 from tidings.store import live_activities as activities
@@ -72,12 +74,14 @@ class Devices:
         db: Database,
         broker: Broker,
         deliveries: Deliveries,
+        configs: ChannelSettings,
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._db = db
         self._broker = broker
         self._deliveries = deliveries
+        self._configs = configs
         self._clock = clock
 
     def _now_ms(self) -> int:
@@ -169,7 +173,17 @@ class Devices:
 
     async def report(self, app_pk: int, report: Report) -> None:
         """Record a device's vendor token and facts, adding the device if it is new (an iOS
-        device is known by its APNs token, which never passes through the self-built channel)."""
+        device is known by its APNs token, which never passes through the self-built channel).
+        A Web Push subscription whose endpoint may not be reached is refused here (and checked
+        again at each send: channels/destinations.py)."""
+        if report.manufacturer == webpush.NAME and report.third_token is not None:
+            config = (await self._configs.of_app(app_pk)).get(webpush.NAME)
+            try:
+                await webpush.check_endpoint(report.third_token, config)
+            except ValueError as exc:
+                raise refused(
+                    Code.INVALID_PARAM, "ThirdChannelDeviceToken", f"is refused: {exc}"
+                ) from None
         for _ in range(2):
             try:
                 await self._db.write(self._report, app_pk, report, self._now_ms())
