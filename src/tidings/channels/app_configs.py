@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from cachetools import TTLCache
 
 from tidings.channels.catalog import check_config
+from tidings.channels.receipt_formats import check_receipt_url
 from tidings.channels.vendor_config import ChannelConfig, ChannelConfigError
 from tidings.secretbox import SecretBox
 from tidings.store import channel_configs as store
@@ -62,6 +63,7 @@ class ChannelSettings:
             found = [r.config_ciphertext for r in rows if r.channel == channel]
             previous = self._open(channel, found[0]).values if found else None
         config = check_config(channel, raw, previous)
+        check_receipt_url(config, workspace, app_id)
         sealed = self._box.seal(config.to_json())
         await self._db.write(store.put_config, app_pk, channel, sealed, int(self._clock() * 1000))
         self._cache.pop(app_pk, None)
