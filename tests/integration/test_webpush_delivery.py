@@ -7,7 +7,9 @@ subscription's private key."""
 from __future__ import annotations
 
 import json
+import re
 
+import httpx
 import pytest
 from alibabacloud_mpaas20201028 import models
 
@@ -89,6 +91,26 @@ def test_push_multiple_to_a_user_reaches_the_browser_decrypted(tenant, fake) -> 
     assert got.headers["urgency"] == "high"
     assert 590 <= int(got.headers["ttl"]) <= 600
     assert wait_for_status(server, task, 2) == [("webpush", 2, None)]
+    shown_everywhere(server, client, task, key)
+
+
+def shown_everywhere(server, client, task: str, key: str) -> None:
+    """The Web Push delivery in the message trace, the analysis counters and /metrics."""
+    trace = json.loads(
+        server.cli("trace", key, "--workspace", WORKSPACE, "--app-id", APP_ID, "--json").stdout
+    )
+    steps = [(s["event"], s["detail"]) for s in trace["timeline"]]
+    assert ("sent", "accepted by webpush") in steps, steps
+    detail = client.query_push_analysis_task_detail(
+        models.QueryPushAnalysisTaskDetailRequest(
+            app_id=APP_ID, workspace_id=WORKSPACE, task_id=task
+        )
+    ).body.result_content.data
+    assert (detail.push_num, detail.push_success_num) == (1.0, 1.0), detail.to_map()
+    metrics = httpx.get(f"{server.url}/metrics", timeout=10).text
+    assert re.search(
+        r'tidings_deliveries_total\{channel="webpush",status="[a-z_]+"\} [1-9]', metrics
+    )
 
 
 def test_a_subscription_for_another_platform_is_refused(tenant, fake) -> None:
