@@ -129,7 +129,7 @@ class Services:
             on_scheduled=firing_loop.wake,
             sms_delay_seconds=settings.sms_supplement_delay_seconds,
         )
-        devices = Devices(db, broker, delivery, box, clock=clock)
+        devices = Devices(db, broker, delivery, box, configs, clock=clock)
         await devices.seal_plain_phone_numbers()
         return cls(
             settings=settings,

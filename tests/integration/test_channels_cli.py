@@ -85,3 +85,29 @@ def test_refusals_name_the_key(server: Server) -> None:
         "--channel", "vivo", check=False,
     )  # fmt: skip
     assert gone.returncode == 1 and "no vivo channel configured" in gone.stderr
+
+
+def _vapid_public_key(server: Server) -> str:
+    async def listed(services):
+        return await services.channel_configs.listed()
+
+    (found,) = [c for c in server.admin(listed) if c.app_id == "ONEXCHANWEB"]
+    return found.public["vapid_public_key"]
+
+
+def test_setting_webpush_again_keeps_its_vapid_key_unless_renewed(server: Server) -> None:
+    server.cli("apps", "create", "--workspace", WORKSPACE, "--app-id", "ONEXCHANWEB", check=False)
+    config = json.dumps({"subject": "mailto:ops@example.com"})
+
+    def set_webpush(*extra: str) -> str:
+        server.cli(
+            "channels", "set", "--workspace", WORKSPACE, "--app-id", "ONEXCHANWEB",
+            "--channel", "webpush", "--config", config, *extra,
+        )  # fmt: skip
+        return _vapid_public_key(server)
+
+    made = set_webpush()
+    assert len(made) == 87  # an uncompressed P-256 point, base64url
+    assert set_webpush() == made, "set again without the key: subscriptions keep working"
+    renewed = set_webpush("--renew-keys")
+    assert len(renewed) == 87 and renewed != made

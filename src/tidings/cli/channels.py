@@ -47,6 +47,14 @@ def set_channel(
             "`provider` key)"
         ),
     ] = None,
+    renew_keys: Annotated[
+        bool,
+        typer.Option(
+            "--renew-keys",
+            help="Generate anew the keys the channel made itself and keeps when set again "
+            "(Web Push's VAPID pair); subscriptions made with the old pair stop working",
+        ),
+    ] = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -60,7 +68,7 @@ def set_channel(
         text = _with_provider(channel, text, provider)
 
     async def job(services: Services) -> None:
-        await services.channel_configs.set(workspace, app_id, channel, text)
+        await services.channel_configs.set(workspace, app_id, channel, text, renew=renew_keys)
         console.print(f"Configured {channel} for app {app_id} in {workspace}.", highlight=False)
 
     _run(settings_from(data_dir, database_url), job)

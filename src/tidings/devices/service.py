@@ -18,6 +18,8 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from tidings.broker.base import Broker
+from tidings.channels import webpush
+from tidings.channels.app_configs import ChannelSettings
 from tidings.channels.catalog import MANUFACTURERS, THIRD_CHANNELS
 from tidings.contract import PLATFORMS, DeviceAddress
 from tidings.devices import tokens
@@ -75,14 +77,17 @@ class Devices:
         broker: Broker,
         deliveries: Deliveries,
         box: SecretBox,
+        configs: ChannelSettings,
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        """``box`` seals the phone number a binding gives (only the SMS supplement opens it)."""
+        """``box`` seals the phone number a binding gives (only the SMS supplement opens it);
+        ``configs`` tells which Web Push hosts an app exempts from the endpoint guard."""
         self._db = db
         self._box = box
         self._broker = broker
         self._deliveries = deliveries
+        self._configs = configs
         self._clock = clock
 
     def _now_ms(self) -> int:
@@ -198,7 +203,17 @@ class Devices:
 
     async def report(self, app_pk: int, report: Report) -> None:
         """Record a device's vendor token and facts, adding the device if it is new (an iOS
-        device is known by its APNs token, which never passes through the self-built channel)."""
+        device is known by its APNs token, which never passes through the self-built channel).
+        A Web Push subscription whose endpoint may not be reached is refused here (and checked
+        again at each send: channels/destinations.py)."""
+        if report.manufacturer == webpush.NAME and report.third_token is not None:
+            config = (await self._configs.of_app(app_pk)).get(webpush.NAME)
+            try:
+                await webpush.check_endpoint(report.third_token, config)
+            except ValueError as exc:
+                raise refused(
+                    Code.INVALID_PARAM, "ThirdChannelDeviceToken", f"is refused: {exc}"
+                ) from None
         for _ in range(2):
             try:
                 await self._db.write(self._report, app_pk, report, self._now_ms())

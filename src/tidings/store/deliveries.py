@@ -295,29 +295,35 @@ def mark_opened(
     return opened
 
 
+def vendor_receipt_conditions(
+    app_pk: int, channel: str, column: str, status: int
+) -> list[ColumnElement[bool]]:
+    """Which deliveries a vendor receipt's fact may be recorded on: the app's, taken by
+    ``channel`` (so in ``status``), where ``column`` (``acked_at`` or ``opened_at``) is not
+    known yet. Shared by ``mark_by_vendor`` and the webhook events written just before it."""
+    return [
+        deliveries.c.app_pk == app_pk,
+        deliveries.c.channel == channel,
+        deliveries.c.status == status,
+        deliveries.c[column].is_(None),
+    ]
+
+
 def mark_by_vendor(
     conn: Connection,
-    app_pk: int,
-    channel: str,
     ids: Sequence[int],
     column: str,
-    status: int,
+    conditions: Sequence[ColumnElement[bool]],
     now_ms: int,
 ) -> list[int | None]:
     """Record a vendor receipt's fact (``acked_at``: it arrived; ``opened_at``: it was opened)
-    on the deliveries among ``ids`` of the app that ``channel`` took (they are in ``status``),
-    where it is not known yet. The stat_pk of each one changed."""
+    on the deliveries among ``ids`` that meet ``conditions`` (``vendor_receipt_conditions``).
+    The stat_pk of each one changed."""
     changed: list[int | None] = []
     for chunk in chunks(sorted(set(ids))):
         query = (
             update(deliveries)
-            .where(
-                deliveries.c.id.in_(chunk),
-                deliveries.c.app_pk == app_pk,
-                deliveries.c.channel == channel,
-                deliveries.c.status == status,
-                deliveries.c[column].is_(None),
-            )
+            .where(deliveries.c.id.in_(chunk), *conditions)
             .values({column: now_ms, "updated_at": now_ms})
             .returning(deliveries.c.stat_pk)
         )
