@@ -280,8 +280,8 @@ class Settings(BaseSettings):
         default=500,
         ge=1,
         le=100_000,
-        description="rows pruning deletes per write transaction: smaller batches hold the "
-        "database writer for less time",
+        description="rows pruning deletes, and deliveries the expiry sweep expires, per write "
+        "transaction: smaller batches hold the database writer for less time",
     )
     retention_day_seconds: int = Field(
         default=86_400,

@@ -387,22 +387,26 @@ def record_outcomes(conn: Connection, outcomes: Iterable[dict[str, Any]]) -> Non
     )
 
 
-def expire(
-    conn: Connection, open_statuses: Collection[int], expired: int, now_ms: int
-) -> dict[str | None, int]:
-    """Expire the open deliveries whose validity is over; how many, per channel.
-
-    Counted first and changed after, as ``settle`` does, rather than by RETURNING, which SQLite
-    steps through a row at a time.
-    """
-    where = (deliveries.c.status.in_(list(open_statuses)), deliveries.c.expires_at <= now_ms)
-    counts = conn.execute(
-        select(deliveries.c.channel, func.count()).where(*where).group_by(deliveries.c.channel)
+def overdue(conn: Connection, open_statuses: Collection[int], now_ms: int, limit: int) -> list[Row]:
+    """(id, channel) of at most ``limit`` open deliveries whose validity is over, locked against
+    another process's sweep (which skips them and takes the next ones)."""
+    query = (
+        select(deliveries.c.id, deliveries.c.channel)
+        .where(deliveries.c.status.in_(list(open_statuses)), deliveries.c.expires_at <= now_ms)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
     )
-    found = {channel: count for channel, count in counts}
-    if found:
-        conn.execute(update(deliveries).where(*where).values(status=expired, updated_at=now_ms))
-    return found
+    return list(conn.execute(query))
+
+
+def expire(conn: Connection, ids: Sequence[int], expired: int, now_ms: int) -> None:
+    """Mark these deliveries (``overdue``'s, read in the same transaction) expired."""
+    for chunk in chunks(ids):
+        conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id.in_(chunk))
+            .values(status=expired, updated_at=now_ms)
+        )
 
 
 def waiting_for_user(
