@@ -17,6 +17,7 @@ from sqlalchemy import (
     bindparam,
     func,
     insert,
+    literal,
     select,
     text,
     update,
@@ -26,6 +27,7 @@ from tidings.store.chunks import chunks
 from tidings.store.devices import ADDRESS
 from tidings.store.rows import insert_rows
 from tidings.store.tables import (
+    WAITING,
     channel_configs,
     deliveries,
     delivery_events,
@@ -409,19 +411,24 @@ def expire(conn: Connection, ids: Sequence[int], expired: int, now_ms: int) -> N
         )
 
 
-def waiting_for_user(
-    conn: Connection, app_pk: int, user_id: str, status: int, now_ms: int
-) -> list[Row]:
-    """A user's NoBindInfo rows still valid, with their task's options (for routing)."""
+def waiting_for_user(conn: Connection, app_pk: int, user_id: str, now_ms: int) -> list[Row]:
+    """A user's NoBindInfo rows still valid, with their task's options (for routing).
+
+    The status is written into the statement, not bound: only then can SQLite (and a generic
+    plan on PostgreSQL) see that the query lies within the partial index of waiting rows."""
     query = (
         select(deliveries.c.id, tasks.c.options, tasks.c.delivery_type)
         .join_from(deliveries, tasks, deliveries.c.task_id == tasks.c.id)
         .where(
             deliveries.c.app_pk == app_pk,
             deliveries.c.user_id == user_id,
-            deliveries.c.status == status,
-            deliveries.c.device_pk.is_(None),
-            deliveries.c.expires_at > now_ms,
+            deliveries.c.status == literal(WAITING, literal_execute=True),
+            # ``+ 0``: these two are checked on the rows found, never looked up by an index.
+            # Without statistics (Tidings runs no ANALYZE) SQLite's planner would otherwise
+            # rate (device_pk, status) or (status, expires_at) above the partial index of
+            # waiting rows, and walk every waiting delivery of every user.
+            (deliveries.c.device_pk + 0).is_(None),
+            deliveries.c.expires_at + 0 > now_ms,
         )
     )
     return list(conn.execute(query))
