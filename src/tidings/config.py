@@ -84,6 +84,14 @@ class Settings(BaseSettings):
         description="prefix of every Redis key and channel, so several deployments can share "
         "one Redis",
     )
+    redis_timeout_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=60,
+        description="how long a Redis command may wait for its answer; a Redis that accepts "
+        "connections but does not answer is then treated as one that is away (the error "
+        "logged, presence unknown, deliveries left pending for the device's next connection)",
+    )
     secret_key: SecretStr | None = Field(
         default=None,
         description="the key that seals secrets at rest (Fernet, 32 url-safe base64 bytes); "

@@ -92,7 +92,11 @@ class Services:
             max_scheduled_tasks=settings.max_scheduled_tasks_per_app,
         )
         broker: Broker = (
-            RedisBroker(settings.redis_url, prefix=settings.redis_prefix)
+            RedisBroker(
+                settings.redis_url,
+                prefix=settings.redis_prefix,
+                timeout=settings.redis_timeout_seconds,
+            )
             if settings.redis_url
             else MemoryBroker()
         )

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
+from tidings import logs
 from tidings.channels.receipt_formats import ReceiptFormat
 from tidings.channels.retry import DEFAULT_BACKOFF, Backoff, send_with_retries
 from tidings.channels.vendor_config import ChannelConfig, ConfigSchema
@@ -144,7 +145,7 @@ class VendorChannel:
         verdict = settled.verdict
         if verdict.dead_token and out.device.pk is None:
             # a Live Activity token that died: no device can take the delivery instead
-            return Outcome(out.id, verdict.status, verdict.reason)
+            return Outcome(out.id, verdict.status, verdict.reason, dead_token=True)
         if verdict.dead_token:
             return Outcome(out.id, Status.PENDING, verdict.reason, reroute=Reroute.DEAD_TOKEN)
         if settled.retry_at is not None:
@@ -156,7 +157,7 @@ class VendorChannel:
                 self.name,
                 out.id,
                 verdict.reason,
-                extra={"task": out.payload.task_id, "msgKey": out.payload.msg_key},
+                extra=logs.about(out.payload),
             )
         return Outcome(out.id, verdict.status, verdict.reason)
 

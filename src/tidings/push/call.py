@@ -13,11 +13,13 @@ from dataclasses import dataclass
 
 from tidings.errors import Code, refused
 from tidings.fields import read_int, read_text
+from tidings.push.activity import START
 from tidings.push.models import CallSpec, PushLimits
 from tidings.push.options import OptionFields, read_options
 from tidings.schedule.strategy import Timing, strategy_of
 
 MAX_TASK_NAME = 200
+START_TARGETS = (2, 3, 5)  # a Live Activity is started on an iOS device, a user's, or by token
 SMS_STRATEGIES = (0, 1, 2)  # none, when the push is not delivered, alongside the push
 
 
@@ -64,6 +66,13 @@ def finish(
     """The rest of the call-wide rules, after the action's own: validity, options, strategy."""
     expired = read_expired_seconds(fields.expired_seconds, limits)
     options = read_options(fields.options)
+    if options.activity_event == START and delivery_type not in START_TARGETS:
+        raise refused(
+            Code.INVALID_PARAM,
+            "ActivityEvent",
+            f"start goes to an iOS device (DeliveryType 2), a user (3) or a push-to-start token "
+            f"(5), not DeliveryType {delivery_type}",
+        )
     strategy = strategy_of(fields.timing(), timezone=timezone, now=now)
     return CallSpec(task_name, delivery_type, expired, options, strategy)
 

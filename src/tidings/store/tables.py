@@ -112,6 +112,8 @@ templates = Table(
 # (due for delivery from due_at on), and the later states delivery and scheduling give it.
 # An occurrence exists at most once: (parent_id, due_at) is unique. audience is a broadcast's
 # choice of devices (push/broadcast.py's Audience as JSON); other pushes name their targets.
+# request_id: the RequestId the accepting call was answered with (none for a console push), for
+# delivery's log lines; an occurrence keeps its scheduled parent's.
 tasks = Table(
     "tasks",
     metadata,
@@ -133,6 +135,7 @@ tasks = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("due_at", BigInteger),
     Column("audience", Text),
+    Column("request_id", String(64)),
     Index(None, "app_pk", "state"),
     Index(None, "state", "due_at"),
     UniqueConstraint("parent_id", "due_at"),
@@ -228,6 +231,20 @@ live_activities = Table(
     Column("device_pk", Serial, ForeignKey("devices.pk", ondelete="CASCADE"), nullable=False),
     Column("updated_at", BigInteger, nullable=False),
     Index(None, "device_pk"),
+    Index(None, "push_token"),  # an end sent by token, and a token APNs calls dead, find it
+)
+
+# A push-to-start token (iOS 17.2+): what ActivityKit gave the device to start Live Activities
+# of one ActivityAttributes type by push, renewed by the device whenever it changes.
+live_activity_start_tokens = Table(
+    "live_activity_start_tokens",
+    metadata,
+    Column("device_pk", Serial, ForeignKey("devices.pk", ondelete="CASCADE"), primary_key=True),
+    Column("attributes_type", String(128), primary_key=True),
+    Column("push_token", String(512), nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index(None, "updated_at"),
+    Index(None, "push_token"),  # a token APNs calls dead finds it
 )
 
 # One message to one device: the unit a device acknowledges. A user-addressed message with no

@@ -62,7 +62,7 @@ async def push_multiple(call: Call) -> Body:
         target_count=p.count_items("TargetMsg"),
     )
     task_id = await call.services.pushes.push_multiple(
-        app, fields, lambda: p.items("TargetMsg", TARGET_FIELDS)
+        app, fields, lambda: p.items("TargetMsg", TARGET_FIELDS), call.request_id
     )
     return push_result(call.request_id, str(task_id))
 
@@ -84,7 +84,7 @@ async def push_simple(call: Call) -> Body:
         target_msgkey=p.object("TargetMsgkey"),
         sms_strategy=p.get("SmsStrategy"),
     )
-    task_id = await call.services.pushes.push_simple(app, fields)
+    task_id = await call.services.pushes.push_simple(app, fields, call.request_id)
     return push_result(call.request_id, str(task_id))
 
 
@@ -99,7 +99,7 @@ async def push_template(call: Call) -> Body:
         target_msgkey=p.object("TargetMsgkey"),
         sms_strategy=p.get("SmsStrategy"),
     )
-    task_id = await call.services.pushes.push_template(app, fields)
+    task_id = await call.services.pushes.push_template(app, fields, call.request_id)
     return push_result(call.request_id, str(task_id))
 
 
@@ -121,5 +121,5 @@ async def push_broadcast(call: Call) -> Body:
         unbind_start_time=p.get("UnBindStartTime"),
         unbind_end_time=p.get("UnBindEndTime"),
     )
-    task_id = await call.services.pushes.push_broadcast(app, fields)
+    task_id = await call.services.pushes.push_broadcast(app, fields, call.request_id)
     return push_result(call.request_id, str(task_id))
