@@ -280,6 +280,17 @@ class Settings(BaseSettings):
         "disabled (5 days)",
     )
 
+    sms_supplement_delay_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        le=7 * 86400.0,
+        description="how long a push with SmsStrategy 1 has to arrive (a device's ack or a "
+        "vendor's receipt) before its SMS is sent; see [sms.md](sms.md)",
+    )
+    sms_poll_seconds: float = Field(
+        default=1.0, gt=0, description="how often each process looks for SMS supplements due"
+    )
+
     # Retention (retention/): how long finished work is kept, and how pruning paces itself.
     retention_days: int = Field(
         default=30,

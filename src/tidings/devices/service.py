@@ -32,6 +32,7 @@ from tidings.devices.rules import (
 )
 from tidings.errors import Code, ServiceError, refused
 from tidings.fields import read_int
+from tidings.secretbox import SecretBox
 from tidings.store import devices as store
 from tidings.store import live_activities as activities
 from tidings.store.database import Database
@@ -73,16 +74,41 @@ class Devices:
         db: Database,
         broker: Broker,
         deliveries: Deliveries,
+        box: SecretBox,
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """``box`` seals the phone number a binding gives (only the SMS supplement opens it)."""
         self._db = db
+        self._box = box
         self._broker = broker
         self._deliveries = deliveries
         self._clock = clock
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
+
+    async def seal_plain_phone_numbers(self, batch: int = 500) -> int:
+        """Seal the phone numbers bindings kept in plain text before the SMS supplement existed.
+
+        The migration that added sealed numbers could not do it (it has no key), and dropping
+        them would lose what an app gave with an answered PushBind. Runs at every start; after
+        the first it finds nothing. Returns how many were sealed.
+        """
+        sealed = 0
+        while count := await self._db.write(self._seal_plain_phone_numbers, batch):
+            sealed += count
+        return sealed
+
+    def _seal_plain_phone_numbers(self, conn: Connection, batch: int) -> int:
+        rows = store.plain_phone_numbers(conn, batch)
+        for row in rows:
+            store.update_device(
+                conn,
+                row.pk,
+                {"phone_ciphertext": self._box.seal(row.phone_number), "phone_number": None},
+            )
+        return len(rows)
 
     async def register(self, app_pk: int, platform: str) -> tuple[Device, str]:
         """A new device on the self-built channel, and its secret (shown to it once)."""
@@ -140,7 +166,9 @@ class Devices:
             device.pk,
             {
                 "user_id": binding.user_id,
-                "phone_number": binding.phone_number,
+                "phone_ciphertext": (
+                    self._box.seal(binding.phone_number) if binding.phone_number else None
+                ),
                 "bound_at": now_ms,
                 "unbound_at": None,
             },
@@ -164,7 +192,7 @@ class Devices:
             )
         store.lock_users(conn, app_pk, [user_id], exclusive=True)
         store.update_device(
-            conn, device.pk, {"user_id": None, "phone_number": None, "unbound_at": now_ms}
+            conn, device.pk, {"user_id": None, "phone_ciphertext": None, "unbound_at": now_ms}
         )
         self._deliveries.close_for_unbound(conn, device.pk, user_id, now_ms)
 
