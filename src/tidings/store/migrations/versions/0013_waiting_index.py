@@ -1,16 +1,16 @@
 """Deliveries waiting for a user's device are found by a partial index of the waiting rows only,
 instead of an index over every delivery's user id.
 
-Revision ID: 0012_waiting_index
-Revises: 0011_task_request_ids
+Revision ID: 0013_waiting_index
+Revises: 0012_sms_supplement
 Create Date: 2026-12-06 06:10:00.000000
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012_waiting_index"
-down_revision = "0011_task_request_ids"
+revision = "0013_waiting_index"
+down_revision = "0012_sms_supplement"
 branch_labels = None
 depends_on = None
 
