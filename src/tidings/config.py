@@ -126,6 +126,19 @@ class Settings(BaseSettings):
         description="how long a request's headers may take to arrive, from the connection's "
         "start or the request's first byte; a connection past it is answered 408 and closed",
     )
+    body_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="how far a request body may fall behind `body_min_bytes_per_second` (and "
+        "so the longest pause in it); a body further behind is answered 408 and its "
+        "connection closed",
+    )
+    body_min_bytes_per_second: int = Field(
+        default=1024,
+        ge=1,
+        description="the slowest pace a request body may keep on average (API, console forms "
+        "and uploads alike), with `body_timeout_seconds` of slack",
+    )
     max_connections: int = Field(
         default=10_000,
         ge=1,
@@ -299,8 +312,8 @@ class Settings(BaseSettings):
         default=500,
         ge=1,
         le=100_000,
-        description="rows pruning deletes per write transaction: smaller batches hold the "
-        "database writer for less time",
+        description="rows pruning deletes, and deliveries the expiry sweep expires, per write "
+        "transaction: smaller batches hold the database writer for less time",
     )
     retention_day_seconds: int = Field(
         default=86_400,

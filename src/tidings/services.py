@@ -109,7 +109,11 @@ class Services:
         for vendor in catalog.REGISTERED:
             channels[vendor.name] = VendorChannel(vendor, configs, clock=clock)
         delivery = Delivery(
-            db, channels, clock=clock, sweep_seconds=settings.delivery_sweep_seconds
+            db,
+            channels,
+            clock=clock,
+            sweep_seconds=settings.delivery_sweep_seconds,
+            batch_rows=settings.retention_batch_rows,
         )
         firing_loop = FiringLoop(db, clock=clock, on_fired=delivery.tasks_ready)
         sms = SmsSender(
