@@ -385,3 +385,29 @@ async def test_vivo_defaults_to_system_and_dedups_by_request_id(fakes) -> None:
     h2 = harness("vivo", fakes)
     await send(h2, other)
     assert fakes["vivo"].record.received[0].body["requestId"] != got.body["requestId"]
+
+
+async def test_hms_recall_overwrites_the_shown_notification(fakes) -> None:
+    """Every HMS notification carries the delivery's notify_id; a recall replaces what the
+    device shows under it with the revoked text (the channel's own, or the default); a data
+    message has nothing shown and is refused; a refused replacement is reported refused."""
+    fake = fakes["hms"]
+    fake.reset()
+    config = check_config("hms", {**fake.config(), "recall_title": "Withdrawn"})
+    h = Harness("hms", hms.make_sender, config)
+    taken, kept = outbound("hms", "taken"), outbound("hms", "kept")
+    quiet = outbound("hms", "quiet", notify_type="transparent")
+    try:
+        await h.channel.send([taken, kept, quiet])
+        assert fake.on_screen("taken", hms.notify_id(taken))[0]["title"] == "Prize"
+        fake.dead.add("kept")  # the token went stale after the send
+        refused = await h.channel.recall([1], [taken, kept, quiet])
+    finally:
+        await h.channel.aclose()
+    assert sorted(refused) == sorted([kept.id, quiet.id])
+    shown, replaced = fake.on_screen("taken", hms.notify_id(taken))
+    assert replaced == 1
+    assert (shown["title"], shown["body"]) == ("Withdrawn", hms.REVOKED_BODY)
+    assert shown["click_action"] == {"type": 3}
+    still, untouched = fake.on_screen("kept", hms.notify_id(kept))
+    assert (still["title"], untouched) == ("Prize", 0)

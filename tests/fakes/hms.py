@@ -1,5 +1,6 @@
 """A fake Huawei Push Kit: the OAuth client-credentials token endpoint and ``messages:send``,
-answering with Huawei's result codes."""
+answering with Huawei's result codes. Like a device, it keeps per token the notification shown
+under each ``notify_id``: a later one with the same id replaces it (Huawei's overwrite)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,20 @@ class FakeHms(HttpFake):
     client_id = APP_ID
     client_secret = CLIENT_SECRET
     send_path = "/v1/{app_id}/messages:send"
+
+    def __init__(self) -> None:
+        super().__init__()
+        # token -> notify_id -> the notifications shown under it, the last one on screen
+        self.shown: dict[str, dict[int, list[dict]]] = {}
+
+    def reset(self) -> None:
+        super().reset()
+        self.shown.clear()
+
+    def on_screen(self, token: str, notify_id: int) -> tuple[dict | None, int]:
+        """The notification a device shows under ``notify_id`` and how many it replaced."""
+        stack = self.shown.get(token, {}).get(notify_id, [])
+        return (stack[-1] if stack else None), max(0, len(stack) - 1)
 
     def routes(self) -> list[Route]:
         return [
@@ -81,6 +96,11 @@ class FakeHms(HttpFake):
         if any(t in self.dead for t in tokens):
             return answer("80300007", "All the tokens are invalid")
         self.record.add(Received(tokens[0], dict(request.headers), message))
+        notification = (message.get("android") or {}).get("notification")
+        if notification and "notify_id" in notification:
+            for token in tokens:
+                shown = self.shown.setdefault(token, {})
+                shown.setdefault(notification["notify_id"], []).append(notification)
         return answer("80000000", "Success")
 
 

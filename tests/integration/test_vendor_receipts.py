@@ -3,7 +3,8 @@ fake vendors, and the fakes posting their receipts in the vendor's own format an
 ``/receipts/{channel}/{workspace}/{app_id}``; the arrival shows in QueryPushAnalysisTaskDetail
 and on the delivery, once however often the vendor repeats it, and a receipt that is not signed
 with the app's callback key changes nothing. A taken receipt raises ``delivery.arrived`` at the
-app's webhook endpoint, signed, once."""
+app's webhook endpoint, signed, once. RevokePushMessage of an HMS message overwrites the
+notification the device shows with the revoked one."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from tests.conftest import BACKENDS
 from tests.fakes.harmonyos import FakeHarmony, harmony_receipt
 from tests.fakes.hms import FakeHms, hms_receipt, huawei_callback_id, post_huawei_receipts
 from tests.integration.test_vendor_delivery import create_prize_template, unique, wait_for_status
+from tests.support import vendor_calls
 from tests.support.clients import new_sdk
 from tests.support.devices import push_multiple
 from tests.support.servers import running_server
@@ -61,9 +63,12 @@ def tenant(request, fakes, tmp_path_factory):
         yield server, client
 
 
-def pushed(client, server, fakes, vendor: str) -> tuple[str, dict]:
-    """A push to a new device with a ``vendor`` token: the task id and what the fake got."""
-    device, token = unique("DT"), unique(f"{vendor}-")
+def pushed(
+    client, server, fakes, vendor: str, device: str | None = None, key: str | None = None
+) -> tuple[str, dict]:
+    """A push (message ``key``) to a new ``device`` with a ``vendor`` token: the task id and
+    what the fake got."""
+    device, token, key = device or unique("DT"), unique(f"{vendor}-"), key or unique("k")
     answer = client.push_report(
         models.PushReportRequest(
             app_id=APP_ID, workspace_id=WORKSPACE, delivery_token=device,
@@ -73,7 +78,7 @@ def pushed(client, server, fakes, vendor: str) -> tuple[str, dict]:
     ).body  # fmt: skip
     assert answer.result_code == "OK", answer
     task = push_multiple(
-        client, APP_ID, WORKSPACE, TEMPLATE, [(device, unique("k"), VALUES)],
+        client, APP_ID, WORKSPACE, TEMPLATE, [(device, key, VALUES)],
         delivery_type=OS_TYPES[vendor],
     )  # fmt: skip
     assert wait_for_status(server, task, 2) == [(vendor, 2, None)]
@@ -173,3 +178,16 @@ def test_a_malformed_receipt_is_a_clear_400(tenant) -> None:
     )
     assert bad.status_code == 400
     assert "statuses" in bad.json()["error"]
+
+
+def test_revoking_an_hms_message_overwrites_the_shown_notification(tenant, fakes) -> None:
+    """HMS has no revoke call: RevokePushMessage replaces the notification the device shows
+    under the delivery's notify_id with the revoked text, and counts it recalled."""
+    server, client = tenant
+    device, key = unique("DT"), unique("k")
+    _, got = pushed(client, server, fakes, "hms", device, key)
+    notify_id = got.body["android"]["notification"]["notify_id"]
+    answer = vendor_calls.revoke_message(client, APP_ID, WORKSPACE, key, device)
+    assert (answer["Recalled"], answer["Unrecallable"]) == (1, 0)
+    shown, replaced = fakes["hms"].on_screen(got.token, notify_id)
+    assert (shown["title"], replaced) == ("Message revoked", 1)

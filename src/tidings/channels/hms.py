@@ -3,6 +3,12 @@
 ThirdChannelCategory ``hms`` is given in mPaaS's numbering ("1" IM ... "14" MARKETING) and sent as
 Huawei's category name; NotifyLevel ``hms`` "1"/"2" becomes the notification's LOW/NORMAL
 importance.
+
+Recall: Push Kit for Android has no revoke call (``messages:revoke`` is HarmonyOS's), but a
+notification with the same ``notify_id`` replaces the one shown. Every notification carries a
+``notify_id`` derived from the delivery, and a recall sends a replacement under it saying the
+message was revoked (the channel's ``recall_title``/``recall_body``), as mPaaS overwrites
+Huawei messages. Data messages have nothing shown to replace and cannot be recalled.
 """
 
 from __future__ import annotations
@@ -16,12 +22,13 @@ import httpx
 from tidings.channels.extensions import (
     custom_data,
     data_message,
+    notify_id,
     ttl_seconds,
     vendor_field,
     wants_data_message,
     whole_number,
 )
-from tidings.channels.http import ClientCredentialsJson, HttpSender, retry_after
+from tidings.channels.http import ClientCredentialsJson, HttpSender, NotRecallable, retry_after
 from tidings.channels.receipt_formats import (
     Event,
     Receipt,
@@ -54,6 +61,8 @@ CATEGORIES = {
     "11": "SYSTEM_REMINDER", "12": "MAIL", "13": "PLAY_VOICE", "14": "MARKETING",
 }  # fmt: skip
 IMPORTANCE = {"1": "LOW", "2": "NORMAL"}
+REVOKED_TITLE = "Message revoked"  # the replacement's text unless the channel sets its own
+REVOKED_BODY = "This message was withdrawn by the sender."
 
 SUCCESS = "80000000"
 _FAILURES = {
@@ -109,6 +118,7 @@ def message(out: Outbound, now: float) -> dict[str, Any]:
         "title": out.payload.title,
         "body": out.payload.content,
         "click_action": click_action(out),
+        "notify_id": notify_id(out),  # what a recall's replacement names
     }
     if options.channel_id:
         notification["channel_id"] = options.channel_id
@@ -122,6 +132,29 @@ def message(out: Outbound, now: float) -> dict[str, Any]:
         notification.update(style=1, big_title=out.payload.title, big_body=out.payload.content)
     android["notification"] = notification
     body["data"] = json.dumps(custom_data(out), ensure_ascii=False)
+    return {"validate_only": False, "message": body}
+
+
+def replacement(out: Outbound, config: ChannelConfig, now: float) -> dict[str, Any]:
+    """The notification that overwrites a delivered one (same ``notify_id``): the channel's
+    revoked text, opening the app, with the delivery's receipt tag."""
+    if wants_data_message(out):
+        raise NotRecallable("HMS replaces notifications; a data message shows nothing to replace")
+    values = config.values
+    notification = {
+        "title": values.get("recall_title") or REVOKED_TITLE,
+        "body": values.get("recall_body") or REVOKED_BODY,
+        "click_action": {"type": 3},
+        "notify_id": notify_id(out),
+    }
+    if out.options.channel_id:
+        notification["channel_id"] = out.options.channel_id
+    android = {
+        "ttl": f"{ttl_seconds(out, now, maximum=MAX_TTL)}s",
+        "bi_tag": receipt_tag(out),
+        "notification": notification,
+    }
+    body = {"token": [out.device.third_token], "android": android}
     return {"validate_only": False, "message": body}
 
 
@@ -159,6 +192,15 @@ class HmsProtocol(ClientCredentialsJson):
 
     def body(self, out: Outbound, now: float) -> dict[str, Any]:
         return message(out, now)
+
+    def revoke_request(self, out: Outbound, token: str | None, now: float) -> httpx.Request:
+        """Recall by overwriting: the replacement goes the way of any send."""
+        return httpx.Request(
+            "POST",
+            self._send_url,
+            headers=self.headers(token, now),
+            json=replacement(out, self._config, now),
+        )
 
     def read(self, out: Outbound, status: int, headers: httpx.Headers, body: bytes) -> Verdict:
         return read_answer(status, headers, body)
@@ -241,8 +283,14 @@ def read_receipts(config: ChannelConfig, headers: Any, body: bytes) -> list[Rece
 
 RECEIPTS = ReceiptFormat(read_receipts, {"errno": "0", "errmsg": "success"})
 
+# The text a recall's replacement notification shows (defaults REVOKED_TITLE/REVOKED_BODY).
+RECALL_KEYS = (
+    Key("recall_title", text, required=False),
+    Key("recall_body", text, required=False),
+)
+
 CONFIG = ConfigSchema(
-    (*OAUTH, *RECEIPT_KEYS, *COMMON),
+    (*OAUTH, *RECEIPT_KEYS, *RECALL_KEYS, *COMMON),
     hosts(
         "https://push-api.cloud.huawei.com",
         "https://oauth-login.cloud.huawei.com/oauth2/v3/token",
@@ -262,4 +310,5 @@ VENDOR = Vendor(
     senders=lambda: make_sender,
     status_block=BLOCK,
     receipts=RECEIPTS,
+    recalls=True,
 )
