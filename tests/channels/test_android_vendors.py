@@ -19,6 +19,7 @@ from tests.fakes.vivo import FakeVivo
 from tests.fakes.xiaomi import FakeXiaomi
 from tidings.channels import fcm, hms, honor, oppo, vivo, xiaomi
 from tidings.channels.catalog import STATUS_BLOCKS, check_config
+from tidings.channels.vendor_config import REVOKED_BODY
 from tidings.contract import Status
 
 FAKES = {
@@ -407,7 +408,7 @@ async def test_hms_recall_overwrites_the_shown_notification(fakes) -> None:
     assert sorted(refused) == sorted([kept.id, quiet.id])
     shown, replaced = fake.on_screen("taken", hms.notify_id(taken))
     assert replaced == 1
-    assert (shown["title"], shown["body"]) == ("Withdrawn", hms.REVOKED_BODY)
+    assert (shown["title"], shown["body"]) == ("Withdrawn", REVOKED_BODY)
     assert shown["click_action"] == {"type": 3}
     still, untouched = fake.on_screen("kept", hms.notify_id(kept))
     assert (still["title"], untouched) == ("Prize", 0)

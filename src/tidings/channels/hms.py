@@ -42,10 +42,12 @@ from tidings.channels.vendor_channel import ANDROID_DEVICES, Transparent, Vendor
 from tidings.channels.vendor_config import (
     COMMON,
     OAUTH,
+    RECALL_TEXT,
     ChannelConfig,
     ConfigSchema,
     Key,
     hosts,
+    revoked_text,
     text,
 )
 from tidings.channels.verdicts import ACCEPTED, Failure, Verdict, vendor_status
@@ -61,8 +63,6 @@ CATEGORIES = {
     "11": "SYSTEM_REMINDER", "12": "MAIL", "13": "PLAY_VOICE", "14": "MARKETING",
 }  # fmt: skip
 IMPORTANCE = {"1": "LOW", "2": "NORMAL"}
-REVOKED_TITLE = "Message revoked"  # the replacement's text unless the channel sets its own
-REVOKED_BODY = "This message was withdrawn by the sender."
 
 SUCCESS = "80000000"
 _FAILURES = {
@@ -140,10 +140,10 @@ def replacement(out: Outbound, config: ChannelConfig, now: float) -> dict[str, A
     revoked text, opening the app, with the delivery's receipt tag."""
     if wants_data_message(out):
         raise NotRecallable("HMS replaces notifications; a data message shows nothing to replace")
-    values = config.values
+    title, text_body = revoked_text(config)
     notification = {
-        "title": values.get("recall_title") or REVOKED_TITLE,
-        "body": values.get("recall_body") or REVOKED_BODY,
+        "title": title,
+        "body": text_body,
         "click_action": {"type": 3},
         "notify_id": notify_id(out),
     }
@@ -283,14 +283,8 @@ def read_receipts(config: ChannelConfig, headers: Any, body: bytes) -> list[Rece
 
 RECEIPTS = ReceiptFormat(read_receipts, {"errno": "0", "errmsg": "success"})
 
-# The text a recall's replacement notification shows (defaults REVOKED_TITLE/REVOKED_BODY).
-RECALL_KEYS = (
-    Key("recall_title", text, required=False),
-    Key("recall_body", text, required=False),
-)
-
 CONFIG = ConfigSchema(
-    (*OAUTH, *RECEIPT_KEYS, *RECALL_KEYS, *COMMON),
+    (*OAUTH, *RECEIPT_KEYS, *RECALL_TEXT, *COMMON),
     hosts(
         "https://push-api.cloud.huawei.com",
         "https://oauth-login.cloud.huawei.com/oauth2/v3/token",
