@@ -197,6 +197,7 @@ async def test_hms_fields(fakes) -> None:
     )
     message = received(fakes, "hms")
     android = message["android"]
+    assert android["notification"]["notify_id"] > 0  # what a recall's replacement names
     assert android["category"] == "FINANCE"  # mPaaS numbering: 9
     assert android["ttl"] == f"{15 * 24 * 3600}s"  # clamped to Huawei's 15 days
     notification = android["notification"]
@@ -229,15 +230,14 @@ async def test_hms_data_message(fakes) -> None:
 
 async def test_fcm_fields(fakes) -> None:
     h = harness("fcm", fakes)
-    await send(
-        h,
-        outbound(
-            "fcm", "t", channel_id="news", extended={"sound": "ding"}, expires_in=60 * 24 * 3600
-        ),
+    out = outbound(
+        "fcm", "t", channel_id="news", extended={"sound": "ding"}, expires_in=60 * 24 * 3600
     )
+    await send(h, out)
     message = received(fakes, "fcm")
     assert message["notification"]["title"] == "Prize"
-    assert message["android"]["notification"] == {"channel_id": "news", "sound": "ding"}
+    notification = {"channel_id": "news", "sound": "ding", "tag": f"d{out.id}"}
+    assert message["android"]["notification"] == notification
     assert message["android"]["ttl"] == f"{28 * 24 * 3600}s"
     assert all(isinstance(v, str) for v in message["data"].values())
 
@@ -388,27 +388,29 @@ async def test_vivo_defaults_to_system_and_dedups_by_request_id(fakes) -> None:
     assert fakes["vivo"].record.received[0].body["requestId"] != got.body["requestId"]
 
 
-async def test_hms_recall_overwrites_the_shown_notification(fakes) -> None:
-    """Every HMS notification carries the delivery's notify_id; a recall replaces what the
-    device shows under it with the revoked text (the channel's own, or the default); a data
-    message has nothing shown and is refused; a refused replacement is reported refused."""
-    fake = fakes["hms"]
+SHOWN_UNDER = {"hms": hms.notify_id, "fcm": fcm.tag}  # the id a replacement names
+
+
+@pytest.mark.parametrize("name", list(SHOWN_UNDER))
+async def test_recall_overwrites_the_shown_notification(fakes, name: str) -> None:
+    """Every notification carries an id from its delivery (HMS notify_id, FCM tag); a recall
+    replaces what the device shows under it with the revoked text (the channel's own, or the
+    default); a data message has nothing shown and is refused, as is a refused replacement."""
+    fake, shown_under = fakes[name], SHOWN_UNDER[name]
     fake.reset()
-    config = check_config("hms", {**fake.config(), "recall_title": "Withdrawn"})
-    h = Harness("hms", hms.make_sender, config)
-    taken, kept = outbound("hms", "taken"), outbound("hms", "kept")
-    quiet = outbound("hms", "quiet", notify_type="transparent")
+    config = check_config(name, {**config_of(name, fake), "recall_title": "Withdrawn"})
+    h = Harness(name, MODULES[name].make_sender, config)
+    taken, kept = outbound(name, "taken"), outbound(name, "kept")
+    quiet = outbound(name, "quiet", notify_type="transparent")
     try:
         await h.channel.send([taken, kept, quiet])
-        assert fake.on_screen("taken", hms.notify_id(taken))[0]["title"] == "Prize"
+        assert fake.drawer.on_screen("taken", shown_under(taken))[0]["title"] == "Prize"
         fake.dead.add("kept")  # the token went stale after the send
         refused = await h.channel.recall([1], [taken, kept, quiet])
     finally:
         await h.channel.aclose()
     assert sorted(refused) == sorted([kept.id, quiet.id])
-    shown, replaced = fake.on_screen("taken", hms.notify_id(taken))
-    assert replaced == 1
-    assert (shown["title"], shown["body"]) == ("Withdrawn", REVOKED_BODY)
-    assert shown["click_action"] == {"type": 3}
-    still, untouched = fake.on_screen("kept", hms.notify_id(kept))
+    shown, replaced = fake.drawer.on_screen("taken", shown_under(taken))
+    assert (shown["title"], shown["body"], replaced) == ("Withdrawn", REVOKED_BODY, 1)
+    still, untouched = fake.drawer.on_screen("kept", shown_under(kept))
     assert (still["title"], untouched) == ("Prize", 0)

@@ -114,6 +114,7 @@ class HttpFake:
 
     def __init__(self) -> None:
         self.record = Record()
+        self.drawer = Drawer()  # vendors that replace notifications by id fill it
         self.dead: set[str] = set()
         self._tokens: set[str] = set()
         self._issued = 0
@@ -145,6 +146,7 @@ class HttpFake:
     def reset(self) -> None:
         self.record.clear()
         self.dead.clear()
+        self.drawer.clear()
 
     def issue_token(self) -> str:
         self._issued += 1
@@ -176,3 +178,22 @@ class HttpFake:
             return None
         status, body, headers = answer
         return JSONResponse(body, status_code=status, headers=headers)
+
+
+class Drawer:
+    """What devices show, as a vendor that replaces notifications by id keeps it: per token,
+    the notifications shown under each id (notify_id, tag), the last one on screen."""
+
+    def __init__(self) -> None:
+        self._shown: dict[str, dict[object, list[dict]]] = {}
+
+    def show(self, token: str, key: object, notification: dict) -> None:
+        self._shown.setdefault(token, {}).setdefault(key, []).append(notification)
+
+    def on_screen(self, token: str, key: object) -> tuple[dict | None, int]:
+        """The notification shown under ``key`` and how many it replaced."""
+        stack = self._shown.get(token, {}).get(key, [])
+        return (stack[-1] if stack else None), max(0, len(stack) - 1)
+
+    def clear(self) -> None:
+        self._shown.clear()

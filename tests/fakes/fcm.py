@@ -1,5 +1,7 @@
 """A fake FCM: Google's OAuth token endpoint (JWT bearer grant, RS256 signature checked against
-the test service account's key) and the HTTP v1 send endpoint with FCM's error envelope."""
+the test service account's key) and the HTTP v1 send endpoint with FCM's error envelope. Like a
+device, it keeps per token the notification shown under each ``android.notification.tag``: a
+later one with the same tag replaces it."""
 
 from __future__ import annotations
 
@@ -92,4 +94,7 @@ class FakeFcm(HttpFake):
         if token in self.dead:
             return error(404, "NOT_FOUND", "Requested entity was not found.", "UNREGISTERED")
         self.record.add(Received(token, dict(request.headers), message))
+        tag = message.get("android", {}).get("notification", {}).get("tag")
+        if "notification" in message and tag:
+            self.drawer.show(token, tag, message["notification"])
         return JSONResponse({"name": f"projects/{PROJECT_ID}/messages/{len(self.record.received)}"})

@@ -31,20 +31,6 @@ class FakeHms(HttpFake):
     client_secret = CLIENT_SECRET
     send_path = "/v1/{app_id}/messages:send"
 
-    def __init__(self) -> None:
-        super().__init__()
-        # token -> notify_id -> the notifications shown under it, the last one on screen
-        self.shown: dict[str, dict[int, list[dict]]] = {}
-
-    def reset(self) -> None:
-        super().reset()
-        self.shown.clear()
-
-    def on_screen(self, token: str, notify_id: int) -> tuple[dict | None, int]:
-        """The notification a device shows under ``notify_id`` and how many it replaced."""
-        stack = self.shown.get(token, {}).get(notify_id, [])
-        return (stack[-1] if stack else None), max(0, len(stack) - 1)
-
     def routes(self) -> list[Route]:
         return [
             Route("/oauth2/v3/token", self.token, methods=["POST"]),
@@ -99,8 +85,7 @@ class FakeHms(HttpFake):
         notification = (message.get("android") or {}).get("notification")
         if notification and "notify_id" in notification:
             for token in tokens:
-                shown = self.shown.setdefault(token, {})
-                shown.setdefault(notification["notify_id"], []).append(notification)
+                self.drawer.show(token, notification["notify_id"], notification)
         return answer("80000000", "Success")
 
 

@@ -189,5 +189,5 @@ def test_revoking_an_hms_message_overwrites_the_shown_notification(tenant, fakes
     notify_id = got.body["android"]["notification"]["notify_id"]
     answer = vendor_calls.revoke_message(client, APP_ID, WORKSPACE, key, device)
     assert (answer["Recalled"], answer["Unrecallable"]) == (1, 0)
-    shown, replaced = fakes["hms"].on_screen(got.token, notify_id)
+    shown, replaced = fakes["hms"].drawer.on_screen(got.token, notify_id)
     assert (shown["title"], replaced) == ("Message revoked", 1)

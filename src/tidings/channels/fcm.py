@@ -2,6 +2,10 @@
 
 The service account signs an RS256 JWT that Google's token endpoint exchanges for an access token
 (the OAuth 2.0 JWT bearer grant); the token is shared until shortly before its hour runs out.
+
+Recall: FCM has no revoke call, but a notification with the same ``android.notification.tag``
+replaces the one shown. Every notification carries a tag per delivery, and a recall sends a
+replacement under it with the channel's revoked text (``recall_title``/``recall_body``).
 """
 
 from __future__ import annotations
@@ -20,15 +24,17 @@ from tidings.channels.extensions import (
     ttl_seconds,
     wants_data_message,
 )
-from tidings.channels.http import HttpSender, jwt_bearer, retry_after
+from tidings.channels.http import HttpSender, NotRecallable, jwt_bearer, retry_after
 from tidings.channels.vendor_channel import ANDROID_DEVICES, Transparent, Vendor
 from tidings.channels.vendor_config import (
     COMMON,
+    RECALL_TEXT,
     ChannelConfig,
     ChannelConfigError,
     ConfigSchema,
     Key,
     private_key,
+    revoked_text,
     text,
     url,
 )
@@ -63,14 +69,38 @@ def message(out: Outbound, now: float) -> dict[str, Any]:
     body["data"] = custom_data(out)
     body["notification"] = {"title": out.payload.title, "body": out.payload.content}
     android["priority"] = "HIGH"
-    notification: dict[str, Any] = {}
+    notification: dict[str, Any] = {"tag": tag(out)}
     if out.options.channel_id:
         notification["channel_id"] = out.options.channel_id
     if "sound" in out.payload.extended_params:
         notification["sound"] = out.payload.extended_params["sound"]
-    if notification:
-        android["notification"] = notification
+    android["notification"] = notification
     return body
+
+
+def tag(out: Outbound) -> str:
+    """The notification's tag on the device, one per delivery: a recall's replacement names it."""
+    return f"d{out.id}"
+
+
+def replacement(out: Outbound, config: ChannelConfig, now: float) -> dict[str, Any]:
+    """The ``message`` that overwrites a delivered notification (same tag) with the channel's
+    revoked text; a data message shows nothing to replace."""
+    if wants_data_message(out):
+        raise NotRecallable("FCM replaces notifications; a data message shows nothing to replace")
+    title, text_body = revoked_text(config)
+    android: dict[str, Any] = {
+        "ttl": f"{ttl_seconds(out, now, maximum=MAX_TTL)}s",
+        "priority": "HIGH",
+        "notification": {"tag": tag(out)},
+    }
+    if out.options.channel_id:
+        android["notification"]["channel_id"] = out.options.channel_id
+    return {
+        "token": out.device.third_token,
+        "notification": {"title": title, "body": text_body},
+        "android": android,
+    }
 
 
 def read_answer(status: int, headers: httpx.Headers, body: bytes) -> Verdict:
@@ -103,6 +133,7 @@ class FcmProtocol:
     needs_token = True
 
     def __init__(self, config: ChannelConfig, clock=time.time) -> None:
+        self._config = config
         self._account = config["service_account"]
         self._auth_url = config["auth_url"]
         self._send_url = (
@@ -128,11 +159,18 @@ class FcmProtocol:
         return await jwt_bearer(BLOCK, client, self._auth_url, self.assertion())
 
     def request(self, out: Outbound, token: str | None, now: float) -> httpx.Request:
+        return self._post(token, message(out, now))
+
+    def revoke_request(self, out: Outbound, token: str | None, now: float) -> httpx.Request:
+        """Recall by overwriting: the replacement goes the way of any send."""
+        return self._post(token, replacement(out, self._config, now))
+
+    def _post(self, token: str | None, body: dict[str, Any]) -> httpx.Request:
         return httpx.Request(
             "POST",
             self._send_url,
             headers={"authorization": f"Bearer {token}"},
-            json={"message": message(out, now)},
+            json={"message": body},
         )
 
     def read(self, out: Outbound, status: int, headers: httpx.Headers, body: bytes) -> Verdict:
@@ -172,6 +210,7 @@ CONFIG = ConfigSchema(
     (
         Key("service_account", _service_account, secret=True),
         Key("auth_url", url, required=False),
+        *RECALL_TEXT,
         *COMMON,
     ),
     _defaults,
@@ -189,4 +228,5 @@ VENDOR = Vendor(
     config=CONFIG,
     senders=lambda: make_sender,
     status_block=BLOCK,
+    recalls=True,
 )
