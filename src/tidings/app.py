@@ -65,6 +65,7 @@ def build_app(
         services.delivery.start()
         services.firing_loop.start()
         services.webhooks.sender.start()
+        services.sms.start()
         services.pruner.start()
         if on_ready is not None:
             await on_ready(services)

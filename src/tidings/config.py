@@ -134,6 +134,19 @@ class Settings(BaseSettings):
         description="how long a request's headers may take to arrive, from the connection's "
         "start or the request's first byte; a connection past it is answered 408 and closed",
     )
+    body_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="how far a request body may fall behind `body_min_bytes_per_second` (and "
+        "so the longest pause in it); a body further behind is answered 408 and its "
+        "connection closed",
+    )
+    body_min_bytes_per_second: int = Field(
+        default=1024,
+        ge=1,
+        description="the slowest pace a request body may keep on average (API, console forms "
+        "and uploads alike), with `body_timeout_seconds` of slack",
+    )
     max_connections: int = Field(
         default=10_000,
         ge=1,
@@ -275,6 +288,17 @@ class Settings(BaseSettings):
         "disabled (5 days)",
     )
 
+    sms_supplement_delay_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        le=7 * 86400.0,
+        description="how long a push with SmsStrategy 1 has to arrive (a device's ack or a "
+        "vendor's receipt) before its SMS is sent; see [sms.md](sms.md)",
+    )
+    sms_poll_seconds: float = Field(
+        default=1.0, gt=0, description="how often each process looks for SMS supplements due"
+    )
+
     # Retention (retention/): how long finished work is kept, and how pruning paces itself.
     retention_days: int = Field(
         default=30,
@@ -296,8 +320,8 @@ class Settings(BaseSettings):
         default=500,
         ge=1,
         le=100_000,
-        description="rows pruning deletes per write transaction: smaller batches hold the "
-        "database writer for less time",
+        description="rows pruning deletes, and deliveries the expiry sweep expires, per write "
+        "transaction: smaller batches hold the database writer for less time",
     )
     retention_day_seconds: int = Field(
         default=86_400,

@@ -22,6 +22,7 @@ from tidings.broker.redis import RedisBroker
 from tidings.channels import catalog
 from tidings.channels.app_configs import ChannelSettings
 from tidings.channels.selfbuilt import SelfBuiltChannel
+from tidings.channels.sms.providers import SmsProviders
 from tidings.channels.vendor_channel import VendorChannel
 from tidings.config import Settings
 from tidings.contract import Channel
@@ -36,6 +37,7 @@ from tidings.schedule.firing import FiringLoop
 from tidings.schedule.service import Occurrences
 from tidings.secretbox import SecretBox
 from tidings.store.database import Database
+from tidings.supplement.sender import Sender as SmsSender
 from tidings.templates.service import Templates
 from tidings.tenancy.service import Tenancy
 from tidings.webhooks.backoff import Backoff
@@ -63,6 +65,7 @@ class Services:
     reports: Reports  # the console's task and analytics pages
     channels: dict[str, Channel]  # every channel this process runs, by name
     webhooks: Webhooks  # its sender is started by the server (app.py)
+    sms: SmsSender  # the SMS supplement's sender, likewise
 
     @classmethod
     async def open(cls, settings: Settings, *, clock: Callable[[], float] = time.time) -> Services:
@@ -112,17 +115,32 @@ class Services:
         for vendor in catalog.REGISTERED:
             channels[vendor.name] = VendorChannel(vendor, configs, clock=clock)
         delivery = Delivery(
-            db, channels, clock=clock, sweep_seconds=settings.delivery_sweep_seconds
+            db,
+            channels,
+            clock=clock,
+            sweep_seconds=settings.delivery_sweep_seconds,
+            batch_rows=settings.retention_batch_rows,
         )
         firing_loop = FiringLoop(db, clock=clock, on_fired=delivery.tasks_ready)
+        sms = SmsSender(
+            db, box, configs, SmsProviders(), poll_seconds=settings.sms_poll_seconds, clock=clock
+        )
+
+        async def accepted() -> None:
+            await delivery.tasks_ready()
+            await sms.wake()
+
         pushes = Pushes(
             db,
             templates,
             limits,
             clock=clock,
-            on_accepted=delivery.tasks_ready,
+            on_accepted=accepted,
             on_scheduled=firing_loop.wake,
+            sms_delay_seconds=settings.sms_supplement_delay_seconds,
         )
+        devices = Devices(db, broker, delivery, box, configs, clock=clock)
+        await devices.seal_plain_phone_numbers()
         return cls(
             settings=settings,
             db=db,
@@ -133,7 +151,7 @@ class Services:
             broker=broker,
             selfbuilt=selfbuilt,
             delivery=delivery,
-            devices=Devices(db, broker, delivery, clock=clock),
+            devices=devices,
             occurrences=Occurrences(db),
             firing_loop=firing_loop,
             pruner=Pruner(
@@ -150,10 +168,12 @@ class Services:
             webhooks=Webhooks(
                 db, box, Sender(db, box, _sender_settings(settings), clock=clock), clock=clock
             ),
+            sms=sms,
         )
 
     async def aclose(self) -> None:
         await self.webhooks.sender.aclose()
+        await self.sms.aclose()
         await self.pruner.aclose()
         await self.firing_loop.aclose()
         await self.delivery.aclose()

@@ -20,6 +20,7 @@ from tidings.devices.rules import check_vendor_platform
 from tidings.errors import ServiceError
 
 SUBJECT = "mailto:ops@example.com"
+LOCAL = {"subject": SUBJECT, "allowed_hosts": ["127.0.0.1"]}  # the fake is on this machine
 
 
 @pytest.fixture(scope="module")
@@ -29,10 +30,10 @@ def fake():
     running.stop()
 
 
-def harness(fake: FakeWebPush) -> tuple[Harness, str]:
+def harness(fake: FakeWebPush, config_values: dict = LOCAL) -> tuple[Harness, str]:
     """A channel with a freshly generated VAPID key, and a browser subscribed for it."""
     fake.reset()
-    config = check_config("webpush", {"subject": SUBJECT})
+    config = check_config("webpush", config_values)
     subscription = fake.subscribe(config["vapid_public_key"])
     return Harness("webpush", webpush.make_sender, config), subscription
 
@@ -46,6 +47,14 @@ async def send(h: Harness, *outs):
         return await h.channel.send(list(outs))
     finally:
         await h.channel.aclose()
+
+
+async def test_a_private_endpoint_is_refused_at_send_time_unless_allowed(fake) -> None:
+    h, sub = harness(fake, {"subject": SUBJECT})  # 127.0.0.1 not among the allowed hosts
+    out = web_out(sub)
+    assert await send(h, out) == []
+    assert h.fell_back == [(out, True)]  # a dead subscription: dropped from the device
+    assert fake.record.received == []
 
 
 async def test_payload_arrives_decrypted_with_vapid_checked(fake) -> None:

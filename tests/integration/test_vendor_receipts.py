@@ -2,7 +2,8 @@
 fake vendors, and the fakes posting their receipts in the vendor's own format and signature to
 ``/receipts/{channel}/{workspace}/{app_id}``; the arrival shows in QueryPushAnalysisTaskDetail
 and on the delivery, once however often the vendor repeats it, and a receipt that is not signed
-with the app's callback key changes nothing."""
+with the app's callback key changes nothing. A taken receipt raises ``delivery.arrived`` at the
+app's webhook endpoint, signed, once."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from tests.support.clients import new_sdk
 from tests.support.devices import push_multiple
 from tests.support.servers import running_server
 from tests.support.stored import connection
+from tests.support.webhook_receiver import add_endpoint, receiving
 from tidings.channels.catalog import THIRD_CHANNELS
 
 WORKSPACE = "receiptws"
@@ -45,7 +47,8 @@ def fakes():
 @pytest.fixture(scope="module", params=BACKENDS)
 def tenant(request, fakes, tmp_path_factory):
     data_dir = tmp_path_factory.mktemp(f"receipts-{request.param}")
-    with running_server(request.param, data_dir, {}) as server:
+    settings = {"TIDINGS_WEBHOOK_POLL_SECONDS": "0.1"}
+    with running_server(request.param, data_dir, settings) as server:
         server.create_app(WORKSPACE, APP_ID)
         key = server.create_key(WORKSPACE)
         for name, fake in fakes.items():
@@ -111,6 +114,28 @@ def test_a_signed_receipt_counts_the_message_as_arrived(tenant, fakes, vendor) -
         assert answer.json() == {"errno": "0", "errmsg": "success"}
     assert arrivals(client, task) == 1.0
     assert acked_at(server, task) is not None
+
+
+def test_a_receipt_raises_one_signed_arrival_event(tenant, fakes) -> None:
+    server, client = tenant
+    with receiving() as receiver:
+        endpoint = add_endpoint(server, WORKSPACE, APP_ID, receiver, "delivery.arrived")
+        try:
+            task, got = pushed(client, server, fakes, "hms")
+            url = f"{server.url}/receipts/hms/{WORKSPACE}/{APP_ID}"
+            for _ in range(2):  # repeated by the vendor: still one event
+                receipt = [hms_receipt(got.body)]
+                answer = post_huawei_receipts(url, RECEIPT_USER, RECEIPT_SECRET, receipt)
+                assert answer.status_code == 200, answer.text
+            (event,) = receiver.wait_for(1, kind="delivery.arrived")
+            assert (event["data"]["taskId"], event["data"]["channel"]) == (task, "hms")
+            assert event["data"]["status"] == 2
+            time.sleep(0.5)  # a second event would have come by now
+            assert len(receiver.events()) == 1 and receiver.unverified == 0
+        finally:
+            server.cli(
+                "webhooks", "remove", str(endpoint), "--workspace", WORKSPACE, "--app-id", APP_ID
+            )
 
 
 @pytest.mark.parametrize("vendor", ["hms", "harmonyos"])

@@ -17,8 +17,7 @@ import pytest
 from tests.conftest import BACKENDS
 from tests.support.pushes import WORKSPACE, AppSpace, Workbench, ok, unique
 from tests.support.servers import Server, free_port, running_server
-from tests.support.webhook_receiver import Receiver, receiving
-from tidings.webhooks import signing
+from tests.support.webhook_receiver import Receiver, add_endpoint, receiving
 
 SETTINGS = {
     "TIDINGS_WEBHOOK_POLL_SECONDS": "0.1",
@@ -30,12 +29,7 @@ KILL_DELAYS = (0.0, 0.05, 0.3)
 
 
 def subscribe(space: AppSpace, receiver: Receiver) -> None:
-    secret = signing.new_secret()
-    receiver.secrets.append(secret)
-    space.server.cli(
-        "webhooks", "add", "--workspace", WORKSPACE, "--app-id", space.app_id,
-        "--url", receiver.url, "--events", "message.accepted", "--secret", secret,
-    )  # fmt: skip
+    add_endpoint(space.server, WORKSPACE, space.app_id, receiver, "message.accepted")
 
 
 def push_many(space: AppSpace, calls: int, targets: int) -> list[str]:

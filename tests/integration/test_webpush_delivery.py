@@ -7,7 +7,9 @@ subscription's private key."""
 from __future__ import annotations
 
 import json
+import re
 
+import httpx
 import pytest
 from alibabacloud_mpaas20201028 import models
 
@@ -44,7 +46,11 @@ def tenant(request, fake, tmp_path_factory):
     with running_server(request.param, data_dir, settings) as server:
         server.create_app(WORKSPACE, APP_ID)
         key = server.create_key(WORKSPACE)
-        config = {"subject": "mailto:ops@example.com", "vapid_private_key": private}
+        config = {
+            "subject": "mailto:ops@example.com",
+            "vapid_private_key": private,
+            "allowed_hosts": ["127.0.0.1"],  # the fake push service runs on this machine
+        }
         server.cli(
             "channels", "set", "--workspace", WORKSPACE, "--app-id", APP_ID,
             "--channel", "webpush", "--config", json.dumps(config),
@@ -85,6 +91,26 @@ def test_push_multiple_to_a_user_reaches_the_browser_decrypted(tenant, fake) -> 
     assert got.headers["urgency"] == "high"
     assert 590 <= int(got.headers["ttl"]) <= 600
     assert wait_for_status(server, task, 2) == [("webpush", 2, None)]
+    shown_everywhere(server, client, task, key)
+
+
+def shown_everywhere(server, client, task: str, key: str) -> None:
+    """The Web Push delivery in the message trace, the analysis counters and /metrics."""
+    trace = json.loads(
+        server.cli("trace", key, "--workspace", WORKSPACE, "--app-id", APP_ID, "--json").stdout
+    )
+    steps = [(s["event"], s["detail"]) for s in trace["timeline"]]
+    assert ("sent", "accepted by webpush") in steps, steps
+    detail = client.query_push_analysis_task_detail(
+        models.QueryPushAnalysisTaskDetailRequest(
+            app_id=APP_ID, workspace_id=WORKSPACE, task_id=task
+        )
+    ).body.result_content.data
+    assert (detail.push_num, detail.push_success_num) == (1.0, 1.0), detail.to_map()
+    metrics = httpx.get(f"{server.url}/metrics", timeout=10).text
+    assert re.search(
+        r'tidings_deliveries_total\{channel="webpush",status="[a-z_]+"\} [1-9]', metrics
+    )
 
 
 def test_a_subscription_for_another_platform_is_refused(tenant, fake) -> None:
@@ -98,3 +124,27 @@ def test_a_subscription_for_another_platform_is_refused(tenant, fake) -> None:
     ).body  # fmt: skip
     assert answer.result_code != "OK"
     assert "web devices" in answer.result_message
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "words"),
+    [
+        ("http://push.example.com/push/1", "must be an https URL"),
+        ("https://169.254.169.254/latest/meta-data", "link-local"),
+        ("https://10.0.0.7:8080/admin", "private"),
+        ("https://localhost/push/1", "loopback"),  # 127.0.0.1 is allowed, its name is not
+    ],
+)
+def test_a_subscription_endpoint_tidings_may_not_reach_is_refused(tenant, fake, endpoint, words):
+    _, client, app_key = tenant
+    subscription = {**json.loads(fake.subscribe(app_key)), "endpoint": endpoint}
+    answer = client.push_report(
+        models.PushReportRequest(
+            app_id=APP_ID, workspace_id=WORKSPACE, delivery_token=unique("DT"), os_type=WEB,
+            third_channel=THIRD_CHANNELS["webpush"],
+            third_channel_device_token=json.dumps(subscription),
+        )
+    ).body  # fmt: skip
+    assert answer.result_code != "OK"
+    assert "ThirdChannelDeviceToken is refused" in answer.result_message
+    assert words in answer.result_message, answer.result_message

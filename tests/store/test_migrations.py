@@ -3,6 +3,7 @@ revision counts the deliveries made before it."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tests.support.rows import one_push
 from tests.support.servers import postgres_schema
+from tidings.cli.common import run
 from tidings.config import Settings
 from tidings.instants import DAY_MS
 from tidings.store.database import Database
@@ -30,6 +32,7 @@ from tidings.store.tables import (
 MIGRATIONS = Path(__file__).parents[2] / "src" / "tidings" / "store" / "migrations"
 BEFORE_ANALYTICS = "0004_console"
 BEFORE_RETENTION = "0005_analytics"
+BEFORE_SMS = "0011_task_request_ids"
 NOW = 1_800_000_000_000
 
 
@@ -177,3 +180,31 @@ async def test_a_served_database_moves_its_msg_keys_to_days(served: Database) ->
     with pytest.raises(IntegrityError), served.engine.begin() as conn:
         conn.execute(insert(messages).values(**again, pk=3, content="C", created_at=NOW + 1))
     await served.aclose()
+
+
+def test_phone_numbers_bound_before_the_sms_supplement_are_sealed_at_start_not_lost(
+    engine: Engine, tmp_path: Path
+) -> None:
+    upgrade(engine, BEFORE_SMS)
+    with engine.begin() as conn:  # only columns the older schema has
+        one_push(conn, action="PushSimple", delivery_type=3, now=NOW)
+        conn.execute(
+            insert(devices).values(
+                pk=1,
+                app_pk=1,
+                token="t1",
+                platform="android",
+                manufacturer="android",
+                user_id="u1",
+                phone_number="+8613800000000",
+                created_at=0,
+            )
+        )
+    url = engine.url.render_as_string(hide_password=False)
+    settings = Settings(data_dir=tmp_path / "data", database_url=url)
+    box = run(settings, lambda services: asyncio.sleep(0, services.devices._box))
+    with engine.connect() as conn:
+        row = conn.execute(select(devices.c.phone_number, devices.c.phone_ciphertext)).one()
+    assert row.phone_number is None
+    assert b"13800000000" not in row.phone_ciphertext
+    assert box.open(row.phone_ciphertext) == "+8613800000000"

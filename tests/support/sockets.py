@@ -32,6 +32,18 @@ def chunked_post(
 ) -> Exchange:
     """POST ``chunks`` with Transfer-Encoding: chunked, reading the answer while sending (the
     server may answer and close before the body ends)."""
+    head = [f"POST {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Transfer-Encoding: chunked"]
+    head += [f"{name}: {value}" for name, value in headers.items()]
+    framed = (b"%x\r\n%s\r\n" % (len(chunk), chunk) for chunk in chunks)
+    return converse(port, ("\r\n".join(head) + "\r\n\r\n").encode(), framed, b"0\r\n\r\n")
+
+
+def converse(
+    port: int, head: bytes, pieces: Iterable[bytes], tail: bytes = b"", every: float = 0.0
+) -> Exchange:
+    """Send ``head``, then each of ``pieces`` (``every`` seconds apart), then ``tail``, reading
+    the answer meanwhile; sending stops once the server has closed. ``sent`` counts the bytes
+    of the pieces that went out."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=60)
     exchange = Exchange()
 
@@ -44,17 +56,15 @@ def chunked_post(
         exchange.closed = True
         exchange._done.set()
 
-    head = [f"POST {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Transfer-Encoding: chunked"]
-    head += [f"{name}: {value}" for name, value in headers.items()]
-    sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
+    sock.sendall(head)
     threading.Thread(target=read, daemon=True).start()
     try:
-        for chunk in chunks:
-            if exchange.closed:
+        for piece in pieces:
+            if exchange.closed or exchange._done.wait(every):
                 break
-            sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-            exchange.sent += len(chunk)
-        sock.sendall(b"0\r\n\r\n")
+            sock.sendall(piece)
+            exchange.sent += len(piece)
+        sock.sendall(tail)
     except OSError:
         pass
     exchange._done.wait(60)
@@ -93,18 +103,27 @@ def connect_from(source: str, port: int) -> socket.socket:
 
 def still_open_after(socks: list[socket.socket], seconds: float) -> list[socket.socket]:
     """The sockets the server has not closed after ``seconds`` (whatever it said first)."""
+    return answers_until_closed(socks, seconds)[1]
+
+
+def answers_until_closed(
+    socks: list[socket.socket], seconds: float
+) -> tuple[dict[socket.socket, bytes], list[socket.socket]]:
+    """What the server said on each socket it closed within ``seconds``; those still open."""
+    answers = {sock: b"" for sock in socks}
     waiting = set(socks)
     deadline = time.monotonic() + seconds
     while waiting and (left := deadline - time.monotonic()) > 0:
         readable, _, _ = select.select(list(waiting), [], [], left)
         for sock in readable:
             try:
-                if sock.recv(65536):
+                if data := sock.recv(65536):
+                    answers[sock] += data
                     continue
             except OSError:  # reset
                 pass
             waiting.discard(sock)
-    return list(waiting)
+    return {s: a for s, a in answers.items() if s not in waiting}, list(waiting)
 
 
 def get_from(source: str, port: int, path: str = "/healthz") -> bytes:

@@ -15,6 +15,9 @@ from typing import Any
 
 from standardwebhooks import Webhook
 
+from tests.support.servers import Server
+from tidings.webhooks import signing
+
 
 @dataclass
 class Received:
@@ -95,3 +98,18 @@ def receiving(*secrets: str) -> Iterator[Receiver]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def add_endpoint(
+    server: Server, workspace: str, app_id: str, receiver: Receiver, events: str = "*"
+) -> int:
+    """An endpoint of the app for ``receiver`` (``tidings webhooks add``), signed with a new
+    secret the receiver verifies with; the endpoint's number."""
+    secret = signing.new_secret()
+    receiver.secrets.append(secret)
+    out = server.cli(
+        "webhooks", "add", "--workspace", workspace, "--app-id", app_id,
+        "--url", receiver.url, "--events", events, "--secret", secret,
+    ).stdout  # fmt: skip
+    assert secret in out
+    return int(out.split("Added endpoint ")[1].split(".")[0])

@@ -53,14 +53,22 @@ class ChannelSettings:
         )
 
     async def set(
-        self, workspace: str, app_id: str, channel: str, raw: str | dict
+        self, workspace: str, app_id: str, channel: str, raw: str | dict, *, renew: bool = False
     ) -> ChannelConfig:
-        """Check and store the app's configuration of ``channel``, replacing any earlier one."""
-        config = check_config(channel, raw)
-        if any(key.name == "receipt_url" for key in BY_NAME[channel].config.keys):
+        """Check and store the app's configuration of ``channel``, replacing any earlier one.
+        Keys the channel generated and keeps (Web Push's VAPID key pair) carry over from the
+        earlier one unless given, or unless ``renew`` asks for new ones."""
+        app_pk = await self._app_pk(workspace, app_id)
+        previous = None
+        if not renew:
+            rows = await self._db.read(store.configs_of_app, app_pk)
+            found = [r.config_ciphertext for r in rows if r.channel == channel]
+            previous = self._open(channel, found[0]).values if found else None
+        config = check_config(channel, raw, previous)
+        vendor = BY_NAME.get(channel)  # None for sms, which is configured like a channel
+        if vendor and any(key.name == "receipt_url" for key in vendor.config.keys):
             config = with_public_receipt_url(config, workspace, app_id, self._public_url)
         check_receipt_url(config, workspace, app_id)
-        app_pk = await self._app_pk(workspace, app_id)
         sealed = self._box.seal(config.to_json())
         await self._db.write(store.put_config, app_pk, channel, sealed, int(self._clock() * 1000))
         self._cache.pop(app_pk, None)

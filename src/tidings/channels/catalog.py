@@ -10,9 +10,11 @@ taking a line out takes the vendor out of all of them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from tidings.channels import apns, fcm, harmonyos, hms, honor, oppo, vivo, webpush, xiaomi
+from tidings.channels import apns, fcm, harmonyos, hms, honor, oppo, sms, vivo, webpush, xiaomi
+from tidings.channels.sms import config as sms_config
 from tidings.channels.vendor_channel import Transparent, Vendor
 from tidings.channels.vendor_config import ChannelConfig, ChannelConfigError
 
@@ -67,12 +69,20 @@ def vendor_of(manufacturer: str | None, third_token: str | None) -> str | None:
     return _BY_MANUFACTURER.get(manufacturer or "")
 
 
-def check_config(channel: str, raw: Any) -> ChannelConfig:
-    """The config for ``channel`` checked and completed, or the error naming what is wrong."""
+def check_config(
+    channel: str, raw: Any, previous: Mapping[str, Any] | None = None
+) -> ChannelConfig:
+    """The config for ``channel`` checked and completed, or the error naming what is wrong;
+    ``previous`` the one it replaces (``ConfigSchema.check``). ``sms`` is no push channel but is
+    configured like one: the SMS supplement's provider."""
+    if channel == sms.NAME:
+        return sms_config.check(channel, raw)
     vendor = BY_NAME.get(channel)
     if vendor is None:
-        raise ChannelConfigError(f"unknown channel {channel!r}; one of {', '.join(VENDORS)}")
-    return vendor.config.check(channel, raw)
+        raise ChannelConfigError(
+            f"unknown channel {channel!r}; one of {', '.join((*VENDORS, sms.NAME))}"
+        )
+    return vendor.config.check(channel, raw, previous)
 
 
 def _distinct(facts: dict[str, Any], what: str) -> None:

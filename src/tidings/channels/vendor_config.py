@@ -34,6 +34,9 @@ class Key:
     check: Check
     required: bool = True
     secret: bool = False
+    # Generated when left out, and from then on kept when the channel is set again without it
+    # (a key pair others were given the public half of, such as Web Push's VAPID key).
+    kept: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,15 +69,16 @@ class ConfigSchema:
     defaults: Callable[[dict[str, Any]], dict[str, Any]]
     concurrency: int
 
-    def check(self, channel: str, raw: Any) -> ChannelConfig:
-        """The config for ``channel`` checked and completed, or the error naming what is wrong."""
-        if isinstance(raw, str):
-            try:
-                raw = json.loads(raw)
-            except ValueError as exc:
-                raise ChannelConfigError(f"the {channel} config is not valid JSON: {exc}") from None
-        if not isinstance(raw, dict):
-            raise ChannelConfigError(f"the {channel} config must be a JSON object")
+    def check(
+        self, channel: str, raw: Any, previous: Mapping[str, Any] | None = None
+    ) -> ChannelConfig:
+        """The config for ``channel`` checked and completed, or the error naming what is wrong.
+        ``previous``: the configuration it replaces, whose ``kept`` keys it takes when not
+        given."""
+        raw = decoded(channel, raw)
+        for key in self.keys:
+            if key.kept and raw.get(key.name) is None and previous and key.name in previous:
+                raw = {**raw, key.name: previous[key.name]}
         known = {key.name: key for key in self.keys}
         unknown = sorted(set(raw) - set(known))
         if unknown:
@@ -96,6 +100,18 @@ class ConfigSchema:
         values.setdefault("concurrency", self.concurrency)
         secrets = frozenset(key.name for key in self.keys if key.secret)
         return ChannelConfig(channel, values, secrets)
+
+
+def decoded(channel: str, raw: Any) -> dict[str, Any]:
+    """A config as given (a JSON object, or its text), or the error saying it is neither."""
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError as exc:
+            raise ChannelConfigError(f"the {channel} config is not valid JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ChannelConfigError(f"the {channel} config must be a JSON object")
+    return raw
 
 
 def text(name: str, value: Any) -> str:

@@ -7,9 +7,10 @@ crypto is the maintained libraries' (pywebpush encrypts with http-ece, py-vapid 
 this module only says what to send where and reads the push service's answer.
 
 Each app has its own VAPID key pair: given to ``tidings channels set`` or, when left out,
-generated there and sealed with the rest of the configuration. Its public half is what the
-page passes to ``pushManager.subscribe`` as ``applicationServerKey``; ``tidings channels list``
-shows it.
+generated there and sealed with the rest of the configuration. Setting the channel again without
+the key keeps the pair (every subscription is tied to it) unless ``--renew-keys`` asks for a new
+one. Its public half is what the page passes to ``pushManager.subscribe`` as
+``applicationServerKey``; ``tidings channels list`` shows it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid02
 from pywebpush import WebPusher, WebPushException
 
+from tidings.channels.destinations import DestinationRefused, Unresolved, pinned, resolve
 from tidings.channels.extensions import custom_data, ttl_seconds, vendor_field
 from tidings.channels.http import HttpSender, retry_after
 from tidings.channels.vendor_channel import Transparent, Vendor
@@ -176,19 +178,43 @@ class WebPushProtocol:
 
 
 class WebPushSender(HttpSender):
-    """An ``HttpSender`` that also answers a subscription it cannot use (malformed JSON,
-    keys that are not a P-256 point) with a dead-token verdict: nothing sent will ever work."""
+    """An ``HttpSender`` that answers a subscription it cannot use (malformed JSON, keys that
+    are not a P-256 point, an endpoint the SSRF guard refuses) with a dead-token verdict:
+    nothing sent will ever work. The endpoint is checked again before each send and the request
+    goes to the address checked (channels/destinations.py)."""
+
+    def __init__(self, protocol: WebPushProtocol, concurrency: int, allowed: list[str]) -> None:
+        super().__init__(protocol, concurrency)
+        self._allowed = allowed
 
     async def attempt(self, out: Outbound) -> Verdict:
         try:
-            Subscription(out.device.third_token or "")
-            return await super().attempt(out)
+            endpoint = Subscription(out.device.third_token or "").endpoint
+            address = await resolve(endpoint, self._allowed)
+
+            def build(out: Outbound, token: str | None, now: float) -> httpx.Request:
+                return pinned(self._protocol.request(out, token, now), address)
+
+            return await self._exchange(out, build)
+        except Unresolved as exc:  # DNS may be down for a while: not the subscription's fault
+            return Verdict(vendor_status(BLOCK, Failure.CONN_CLOSED), str(exc), retry=True)
         except ValueError as exc:
             return Verdict(vendor_status(BLOCK, Failure.DEAD_TOKEN), str(exc), dead_token=True)
 
 
+async def check_endpoint(token: str, config: ChannelConfig | None) -> None:
+    """Refuse a subscription reported for a device whose endpoint may not be reached (the
+    app's ``allowed_hosts`` exempt); ``ValueError`` says why."""
+    endpoint = Subscription(token).endpoint
+    allowed = config["allowed_hosts"] if config is not None else []
+    try:
+        await resolve(endpoint, allowed)
+    except DestinationRefused as exc:
+        raise ValueError(f"names an endpoint Tidings may not reach: {exc}") from None
+
+
 def make_sender(config: ChannelConfig) -> HttpSender:
-    return WebPushSender(WebPushProtocol(config), config["concurrency"])
+    return WebPushSender(WebPushProtocol(config), config["concurrency"], config["allowed_hosts"])
 
 
 def new_private_key() -> str:
@@ -217,6 +243,12 @@ def _vapid_key(name: str, value: Any) -> str:
     return text
 
 
+def _hosts(name: str, value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(h, str) and h.strip() for h in value):
+        raise ChannelConfigError(f"{name} must be a list of host names or addresses")
+    return [h.strip().lower() for h in value]
+
+
 def _fill(values: dict[str, Any]) -> dict[str, Any]:
     """Generate the app's VAPID key pair when none was given; derive the public half (a stored
     configuration is checked again when read, public half included, so it must match)."""
@@ -227,14 +259,17 @@ def _fill(values: dict[str, Any]) -> dict[str, Any]:
     public = public_key(private)
     if values.get("vapid_public_key", public) != public:
         raise ChannelConfigError("webpush config: vapid_public_key is not vapid_private_key's")
-    return {"vapid_private_key": private, "vapid_public_key": public}
+    return {"vapid_private_key": private, "vapid_public_key": public, "allowed_hosts": []}
 
 
 CONFIG = ConfigSchema(
     (
         Key("subject", pattern(r"(mailto:|https://)\S+", "a mailto: or https: URL")),
-        Key("vapid_private_key", _vapid_key, required=False, secret=True),
+        Key("vapid_private_key", _vapid_key, required=False, secret=True, kept=True),
         Key("vapid_public_key", text, required=False),  # derived; shown by `channels list`
+        # Hosts a subscription's endpoint may name although they are not https or resolve to a
+        # private address (a push service on the operator's network, a test's fake).
+        Key("allowed_hosts", _hosts, required=False),
         CONCURRENCY,
     ),
     _fill,

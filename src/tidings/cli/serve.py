@@ -21,7 +21,7 @@ from tidings.cli.common import ConfigFile, DatabaseUrl, DataDir, console, errors
 from tidings.config import Settings
 from tidings.draining import Drain, DrainingServer
 from tidings.gateway.transport import socket_class
-from tidings.limits.connections import ConnectionCaps, guarded_protocols
+from tidings.limits.connections import ConnectionCaps, Deadlines, guarded_protocols
 from tidings.services import Services
 
 GC_THRESHOLD = 200_000  # allocations between young collections (CPython's default: 700)
@@ -66,11 +66,14 @@ def serve(
     caps = ConnectionCaps(
         settings.max_connections_per_address, settings.max_connections, settings.trusted_proxies
     )
-    # The caps and the header deadline sit in the protocols uvicorn runs for every connection:
-    # a connection upgraded to the gateway's WebSocket keeps its place in the count.
-    http, ws = guarded_protocols(
-        HttpToolsProtocol, socket_class(app), caps, settings.header_timeout_seconds
+    # The caps and the deadlines sit in the protocols uvicorn runs for every connection: a
+    # connection upgraded to the gateway's WebSocket keeps its place in the count.
+    deadlines = Deadlines(
+        settings.header_timeout_seconds,
+        settings.body_timeout_seconds,
+        settings.body_min_bytes_per_second,
     )
+    http, ws = guarded_protocols(HttpToolsProtocol, socket_class(app), caps, deadlines)
     server_config = uvicorn.Config(
         app,
         host=settings.host,
@@ -82,8 +85,8 @@ def serve(
         server_header=False,
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=settings.trusted_proxies or None,
-        # uvicorn answers HTTP (and TLS) and hands every WebSocket upgrade to the gateway's
-        # own protocol, which serves /device.
+        # uvicorn answers HTTP (plain: TLS is a proxy's, docs/operations.md) and hands every
+        # WebSocket upgrade to the gateway's own protocol, which serves /device.
         ws=ws,
     )
     try:

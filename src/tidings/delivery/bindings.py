@@ -31,7 +31,7 @@ def adopt_waiting(
     """
     usable = store.configured_channels(conn, [app_pk])[app_pk] & set(channels)
     by_channel: dict[str, list[int]] = defaultdict(list)
-    for row in store.waiting_for_user(conn, app_pk, user_id, Status.NO_BIND, now_ms):
+    for row in store.waiting_for_user(conn, app_pk, user_id, now_ms):
         router = router_for(PushOptions.from_json(row.options), row.delivery_type, usable)
         by_channel[router(device)].append(row.id)
     for channel, ids in by_channel.items():

@@ -50,7 +50,7 @@ from tidings.store import devices as device_store
 from tidings.store import live_activities as activity_store
 from tidings.store.database import Database
 from tidings.tasks import ACCEPTED, BROADCAST, DISPATCHED, USER_TARGET
-from tidings.webhooks import outbox
+from tidings.webhooks import events, outbox
 
 log = logging.getLogger("tidings.delivery")
 
@@ -69,6 +69,7 @@ class Dispatcher:
         clock: Callable[[], float] = time.time,
         sweep_seconds: float = 10.0,
         tasks_per_claim: int = 50,
+        expire_batch_rows: int = 500,
     ) -> None:
         self._db = db
         self._channels = channels
@@ -76,6 +77,7 @@ class Dispatcher:
         self._clock = clock
         self._sweep_seconds = sweep_seconds
         self._tasks_per_claim = tasks_per_claim
+        self._expire_batch_rows = expire_batch_rows
         self._wake = asyncio.Event()
         self._loop = BackgroundLoop(self._run, "tidings-delivery")
         self._sends: set[asyncio.Task[None]] = set()
@@ -126,10 +128,9 @@ class Dispatcher:
 
     async def _sweep(self) -> None:
         now_ms = self._now_ms()
-        expired = await self._db.write(_expire, now_ms)
+        expired = await expire_overdue(self._db, now_ms, self._expire_batch_rows)
         if expired:
-            metrics.deliveries({(c, Status.EXPIRED): n for c, n in expired.items()})
-            log.info("%d deliveries expired", sum(expired.values()))
+            log.info("%d deliveries expired", expired.total())
         rows = await self._db.read(
             store.due_retries, Status.PENDING, SELFBUILT, now_ms, 10 * self._tasks_per_claim
         )
@@ -316,10 +317,27 @@ def _start_tokens_for(
     return activity_store.start_tokens(conn, kind, pks, since)
 
 
-def _expire(conn: Connection, now_ms: int) -> dict[str | None, int]:
-    """Expire what outlived its validity, with its webhook events; how many, per channel."""
-    outbox.deliveries_expiring(conn, OPEN, Status.EXPIRED, now_ms)
-    return store.expire(conn, OPEN, Status.EXPIRED, now_ms)
+async def expire_overdue(db: Database, now_ms: int, batch_rows: int) -> Counter[str | None]:
+    """Expire what outlived its validity, ``batch_rows`` deliveries per write transaction: after
+    downtime there may be many, and one transaction for all would hold the database writer
+    (SQLite has one) while pushes wait to be accepted. How many, per channel."""
+    total: Counter[str | None] = Counter()
+    while True:
+        expired = await db.write(_expire, now_ms, batch_rows)
+        metrics.deliveries({(c, Status.EXPIRED): n for c, n in expired.items()})
+        total += expired
+        if expired.total() < batch_rows:
+            return total
+
+
+def _expire(conn: Connection, now_ms: int, limit: int) -> Counter[str | None]:
+    """Expire at most ``limit`` deliveries that outlived their validity, with their webhook
+    events; how many, per channel."""
+    rows = store.overdue(conn, OPEN, now_ms, limit)
+    ids = [row.id for row in rows]
+    outbox.deliveries_settled(conn, events.DELIVERY_EXPIRED, ids, now_ms, status=Status.EXPIRED)
+    store.expire(conn, ids, Status.EXPIRED, now_ms)
+    return Counter(row.channel for row in rows)
 
 
 def _move_to_selfbuilt(

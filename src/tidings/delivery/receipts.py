@@ -3,8 +3,9 @@ the vendor's own ``ReceiptFormat`` and recorded on the deliveries it names.
 
 A receipt can only speak for deliveries of the app it was posted for that the vendor took (a
 receipt naming anything else is ignored), and each fact is recorded once: an arrival sets the
-delivery's ``acked_at`` and counts it as arrived in analytics, an open sets ``opened_at`` and
-counts it as opened, a failure the vendor reports after taking the message joins the delivery's
+delivery's ``acked_at``, counts it as arrived in analytics and raises ``delivery.arrived`` for
+the app's webhooks; an open sets ``opened_at``, counts it as opened and raises
+``delivery.opened``; a failure the vendor reports after taking the message joins the delivery's
 events for its trace. Receipts repeated by a vendor's retry change nothing.
 """
 
@@ -24,6 +25,10 @@ from tidings.contract import Status
 from tidings.store import deliveries as store
 from tidings.store import tenancy as tenancy_store
 from tidings.store.database import Database
+from tidings.webhooks import events, outbox
+
+# The column each receipt event sets, by the webhook event it raises.
+_COLUMNS = {events.DELIVERY_ARRIVED: "acked_at", events.DELIVERY_OPENED: "opened_at"}
 
 
 class NoReceipts(LookupError):
@@ -63,13 +68,9 @@ def record(
     def ids(event: Event) -> list[int]:
         return [r.delivery_id for r in receipts if r.event is event]
 
-    arrived = store.mark_by_vendor(
-        conn, app_pk, channel, ids(Event.ARRIVED), "acked_at", Status.ACKED, now_ms
-    )
+    arrived = _mark(conn, app_pk, channel, ids(Event.ARRIVED), events.DELIVERY_ARRIVED, now_ms)
     counters.count(conn, counters.ARRIVED, arrived)
-    opened = store.mark_by_vendor(
-        conn, app_pk, channel, ids(Event.OPENED), "opened_at", Status.ACKED, now_ms
-    )
+    opened = _mark(conn, app_pk, channel, ids(Event.OPENED), events.DELIVERY_OPENED, now_ms)
     counters.count(conn, counters.OPENED, opened)
     failed = [r for r in receipts if r.event is Event.FAILED]
     if failed:
@@ -83,3 +84,17 @@ def record(
                 if r.delivery_id in ours
             ],
         )  # fmt: skip
+
+
+def _mark(
+    conn: Connection, app_pk: int, channel: str, ids: list[int], event_type: str, now_ms: int
+) -> list[int | None]:
+    """Record one kind of fact on the deliveries it is new for, with its webhook event in the
+    same transaction: the outbox call comes first, with the update's own conditions, so it sees
+    exactly the rows the update changes (webhooks/outbox.py), and a repeated receipt raises
+    no second event."""
+    column = _COLUMNS[event_type]
+    where = store.vendor_receipt_conditions(app_pk, channel, column, Status.ACKED)
+    unique = sorted(set(ids))
+    outbox.deliveries_settled(conn, event_type, unique, now_ms, where=where)
+    return store.mark_by_vendor(conn, unique, column, where, now_ms)

@@ -43,6 +43,7 @@ class Delivery:
         *,
         clock: Callable[[], float] = time.time,
         sweep_seconds: float = 10.0,
+        batch_rows: int = 500,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -50,7 +51,12 @@ class Delivery:
         self.channel_names = frozenset(channels)
         self._recorder = Recorder(db, clock=clock)
         self._dispatcher = Dispatcher(
-            db, channels, self._recorder, clock=clock, sweep_seconds=sweep_seconds
+            db,
+            channels,
+            self._recorder,
+            clock=clock,
+            sweep_seconds=sweep_seconds,
+            expire_batch_rows=batch_rows,
         )
 
     def start(self) -> None:

@@ -18,6 +18,8 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from tidings.broker.base import Broker
+from tidings.channels import webpush
+from tidings.channels.app_configs import ChannelSettings
 from tidings.channels.catalog import MANUFACTURERS, THIRD_CHANNELS
 from tidings.contract import PLATFORMS, DeviceAddress
 from tidings.devices import tokens
@@ -32,6 +34,7 @@ from tidings.devices.rules import (
 )
 from tidings.errors import Code, ServiceError, refused
 from tidings.fields import read_int
+from tidings.secretbox import SecretBox
 from tidings.store import devices as store
 from tidings.store import live_activities as activities
 from tidings.store.database import Database
@@ -73,16 +76,44 @@ class Devices:
         db: Database,
         broker: Broker,
         deliveries: Deliveries,
+        box: SecretBox,
+        configs: ChannelSettings,
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """``box`` seals the phone number a binding gives (only the SMS supplement opens it);
+        ``configs`` tells which Web Push hosts an app exempts from the endpoint guard."""
         self._db = db
+        self._box = box
         self._broker = broker
         self._deliveries = deliveries
+        self._configs = configs
         self._clock = clock
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
+
+    async def seal_plain_phone_numbers(self, batch: int = 500) -> int:
+        """Seal the phone numbers bindings kept in plain text before the SMS supplement existed.
+
+        The migration that added sealed numbers could not do it (it has no key), and dropping
+        them would lose what an app gave with an answered PushBind. Runs at every start; after
+        the first it finds nothing. Returns how many were sealed.
+        """
+        sealed = 0
+        while count := await self._db.write(self._seal_plain_phone_numbers, batch):
+            sealed += count
+        return sealed
+
+    def _seal_plain_phone_numbers(self, conn: Connection, batch: int) -> int:
+        rows = store.plain_phone_numbers(conn, batch)
+        for row in rows:
+            store.update_device(
+                conn,
+                row.pk,
+                {"phone_ciphertext": self._box.seal(row.phone_number), "phone_number": None},
+            )
+        return len(rows)
 
     async def register(self, app_pk: int, platform: str) -> tuple[Device, str]:
         """A new device on the self-built channel, and its secret (shown to it once)."""
@@ -140,7 +171,9 @@ class Devices:
             device.pk,
             {
                 "user_id": binding.user_id,
-                "phone_number": binding.phone_number,
+                "phone_ciphertext": (
+                    self._box.seal(binding.phone_number) if binding.phone_number else None
+                ),
                 "bound_at": now_ms,
                 "unbound_at": None,
             },
@@ -164,13 +197,23 @@ class Devices:
             )
         store.lock_users(conn, app_pk, [user_id], exclusive=True)
         store.update_device(
-            conn, device.pk, {"user_id": None, "phone_number": None, "unbound_at": now_ms}
+            conn, device.pk, {"user_id": None, "phone_ciphertext": None, "unbound_at": now_ms}
         )
         self._deliveries.close_for_unbound(conn, device.pk, user_id, now_ms)
 
     async def report(self, app_pk: int, report: Report) -> None:
         """Record a device's vendor token and facts, adding the device if it is new (an iOS
-        device is known by its APNs token, which never passes through the self-built channel)."""
+        device is known by its APNs token, which never passes through the self-built channel).
+        A Web Push subscription whose endpoint may not be reached is refused here (and checked
+        again at each send: channels/destinations.py)."""
+        if report.manufacturer == webpush.NAME and report.third_token is not None:
+            config = (await self._configs.of_app(app_pk)).get(webpush.NAME)
+            try:
+                await webpush.check_endpoint(report.third_token, config)
+            except ValueError as exc:
+                raise refused(
+                    Code.INVALID_PARAM, "ThirdChannelDeviceToken", f"is refused: {exc}"
+                ) from None
         for _ in range(2):
             try:
                 await self._db.write(self._report, app_pk, report, self._now_ms())

@@ -14,6 +14,7 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -78,7 +79,10 @@ class BodyLimits:
                     message = {**message, "headers": [*message["headers"], _CLOSE]}
             await send(message)
 
-        with contextlib.suppress(BodyTooLarge):  # answered already
+        # BodyTooLarge: answered already. ClientDisconnect: the client went, or was closed for
+        # a body too slow (limits.connections) while the application read it; nobody is left to
+        # answer, and nothing went wrong in the server worth a traceback in its log.
+        with contextlib.suppress(BodyTooLarge, ClientDisconnect):
             await self._app(scope, counted_receive, tracked_send)
 
 

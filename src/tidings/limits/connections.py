@@ -1,11 +1,12 @@
-"""Connections the server holds: capped per client address and in all, and a deadline for a
-request's headers.
+"""Connections the server holds: capped per client address and in all, a deadline for a
+request's headers and a minimum pace for its body.
 
-Both are enforced where uvicorn's protocols meet the socket, below every edge, so they cover the
-OpenAPI, the console and the ``/device`` WebSocket alike: a connection is counted from its first
-byte to its close, through the upgrade to a WebSocket. A connection past a cap is answered 503
-and closed at once; one whose request headers have not ended within the deadline (the first
-request's or a later one's on a kept-alive connection) is answered 408 and closed.
+All are enforced where uvicorn's protocols meet the socket, below every edge, so they cover the
+OpenAPI, the console (forms and uploads) and the ``/device`` WebSocket alike: a connection is
+counted from its first byte to its close, through the upgrade to a WebSocket. A connection past
+a cap is answered 503 and closed at once; one whose request headers have not ended within the
+deadline (the first request's or a later one's on a kept-alive connection), or whose body falls
+behind its pace (``pace.py``), is answered 408 and closed.
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from tidings.limits.pace import BodyPace
 
 _REFUSED = (
     b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\nconnection: close\r\n"
@@ -25,6 +29,19 @@ _HEADERS_LATE = (
     b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain\r\nconnection: close\r\n"
     b"content-length: 32\r\n\r\nThe request headers took too long"
 )
+_BODY_LATE = (
+    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain\r\nconnection: close\r\n"
+    b"content-length: 35\r\n\r\nThe request body arrived too slowly"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Deadlines:
+    """How long a request's headers may take; how slowly its body may come (``pace.py``)."""
+
+    header_seconds: float
+    body_seconds: float
+    body_min_rate: float
 
 
 class ConnectionCaps:
@@ -101,14 +118,16 @@ def guarded_protocols(
     http: type[HttpToolsProtocol],
     ws: type[asyncio.Protocol],
     caps: ConnectionCaps,
-    header_seconds: float,
+    deadlines: Deadlines,
 ) -> tuple[type[HttpToolsProtocol], type[asyncio.Protocol]]:
-    """uvicorn's protocol classes ``http`` and ``ws`` with the caps and the header deadline."""
+    """uvicorn's protocol classes ``http`` and ``ws`` with the caps and the deadlines."""
     slots: dict[asyncio.BaseTransport, _Slot] = {}
 
     class GuardedHttp(http):  # type: ignore[valid-type, misc]
         _slot: _Slot | None = None
         _deadline: asyncio.TimerHandle | None = None
+        _pace: BodyPace | None = None  # while a request's body is arriving
+        _pace_check: asyncio.TimerHandle | None = None
 
         def connection_made(self, transport: asyncio.BaseTransport) -> None:  # type: ignore[override]
             address = _peer(transport)
@@ -124,6 +143,7 @@ def guarded_protocols(
             if self._slot is None:  # refused
                 return
             self._headers_arrived()
+            self._body_arrived()
             slots.pop(self.transport, None)
             self._slot.release()
             super().connection_lost(exc)
@@ -134,9 +154,27 @@ def guarded_protocols(
 
         def on_headers_complete(self) -> None:
             self._headers_arrived()
+            self._pace = BodyPace(deadlines.body_min_rate, deadlines.body_seconds, self.loop.time())
             super().on_headers_complete()
 
+        def on_body(self, body: bytes) -> None:
+            super().on_body(body)
+            if self._pace is not None:
+                self._pace.arrived(len(body), self.loop.time())
+
+        def on_message_complete(self) -> None:
+            self._body_arrived()
+            super().on_message_complete()
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            # Armed only for a body still arriving once this read is parsed: a request whose
+            # body came with its headers (most of them) costs no timer.
+            if self._pace is not None and self._pace_check is None and self._slot is not None:
+                self._pace_check = self.loop.call_at(self._pace.due, self._check_pace)
+
         def handle_websocket_upgrade(self) -> None:
+            self._body_arrived()
             super().handle_websocket_upgrade()
             # Done with this connection: let go of the request parser, which holds this
             # protocol in a reference cycle that only a full collection (rare in tidings
@@ -145,7 +183,7 @@ def guarded_protocols(
 
         def _await_headers(self) -> None:
             if self._deadline is None:
-                self._deadline = self.loop.call_later(header_seconds, self._headers_late)
+                self._deadline = self.loop.call_later(deadlines.header_seconds, self._headers_late)
 
         def _headers_arrived(self) -> None:
             if self._deadline is not None:
@@ -154,8 +192,34 @@ def guarded_protocols(
 
         def _headers_late(self) -> None:
             self._deadline = None
+            self._give_up(_HEADERS_LATE)
+
+        def _body_arrived(self) -> None:
+            self._pace = None
+            if self._pace_check is not None:
+                self._pace_check.cancel()
+                self._pace_check = None
+
+        def _check_pace(self) -> None:
+            self._pace_check = None
+            if self._pace is None:
+                return
+            now = self.loop.time()
+            cycle = self.cycle
+            if self.flow.read_paused or (cycle is not None and cycle.waiting_for_100_continue):
+                self._pace.excuse(now)
+            if not self._pace.late(now):
+                self._pace_check = self.loop.call_at(self._pace.due, self._check_pace)
+                return
+            self._pace = None
+            if cycle is not None and cycle.response_started:  # too late for another answer
+                self.transport.close()
+            else:
+                self._give_up(_BODY_LATE)
+
+        def _give_up(self, answer: bytes) -> None:
             if not self.transport.is_closing():
-                self.transport.write(_HEADERS_LATE)
+                self.transport.write(answer)
                 self.transport.close()
 
     class GuardedWebSocket(ws):  # type: ignore[valid-type, misc]

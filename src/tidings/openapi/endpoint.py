@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from starlette.datastructures import Headers
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Scope
 
@@ -80,8 +80,8 @@ class RpcEndpoint:
             body = gateway_error(
                 request_id, request.headers.get("host", ""), failure.code, failure.message
             )
-        except BodyTooLarge:
-            raise  # limits.bodies answers it
+        except (BodyTooLarge, ClientDisconnect):
+            raise  # limits.bodies answers it, or drops it: the client is gone
         except Exception:
             log.exception("request failed")
             failure = errors.internal_error()

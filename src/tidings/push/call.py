@@ -20,11 +20,12 @@ from tidings.push.options import OptionFields, read_options
 from tidings.schedule.strategy import Timing, strategy_of
 
 MAX_TASK_NAME = 200
+# Targets that have no phone number to send an SMS supplement to: Live Activities.
+NO_PHONE_TYPES = (5, 6)
 START_TARGETS = (2, 3, 5)  # a Live Activity is started on an iOS device, a user's, or by token
 # An update or end reaches an activity by its own token (5, 6), or a HarmonyOS live view on a
 # HarmonyOS device (7) or a user's (3); an Android or iOS device token (1, 2) can carry neither.
 NO_ACTIVITY_TARGETS = (1, 2)
-SMS_STRATEGIES = (0, 1, 2)  # none, when the push is not delivered, alongside the push
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +71,13 @@ def finish(
     """The rest of the call-wide rules, after the action's own: validity, options, strategy."""
     expired = read_expired_seconds(fields.expired_seconds, limits)
     options = read_options(fields.options)
+    if options.sms_strategy and delivery_type in NO_PHONE_TYPES:
+        raise refused(
+            Code.INVALID_PARAM,
+            "SmsStrategy",
+            f"asks for an SMS, but DeliveryType {delivery_type} targets a Live Activity, which "
+            "has no phone number; use 0",
+        )
     if options.activity_event == START and delivery_type not in START_TARGETS:
         raise refused(
             Code.INVALID_PARAM,
@@ -114,16 +122,3 @@ def read_expired_seconds(raw: str | None, limits: PushLimits) -> int:
             f"is {value}; the longest validity is {limits.max_expired_seconds} s",
         )
     return value
-
-
-def check_sms_strategy(raw: str | None) -> None:
-    """PushSimple and PushTemplate may ask for an SMS supplement; this server sends no SMS, so a
-    call that asks for one is refused rather than silently sent without it."""
-    strategy = read_int(raw, "SmsStrategy", Code.INVALID_PARAM, allowed=SMS_STRATEGIES)
-    if strategy:
-        raise refused(
-            Code.INVALID_PARAM,
-            "SmsStrategy",
-            f"{strategy} asks for an SMS supplement, which this server does not "
-            "send; leave SmsStrategy out or set it to 0",
-        )

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+from tidings import supplement
 from tidings.errors import Code, ServiceError
 from tidings.push import broadcast, simple, template
 from tidings.push.broadcast import BroadcastFields
@@ -51,9 +52,13 @@ class Pushes:
         clock: Callable[[], float] = time.time,
         on_scheduled: Callable[[int], None] | None = None,
         on_accepted: Callable[[], Awaitable[None]] | None = None,
+        sms_delay_seconds: float = 300.0,
     ) -> None:
         """``on_scheduled`` hears the first due time of each scheduled push once committed;
-        ``on_accepted`` hears that an immediate push was committed (delivery wakes up)."""
+        ``on_accepted`` hears that an immediate push was committed (delivery and the SMS
+        supplement wake up); ``sms_delay_seconds`` is how long a push has to arrive before
+        SmsStrategy 1 sends its SMS."""
+        self._sms_delay_ms = int(sms_delay_seconds * 1000)
         self._db = db
         self._templates = templates
         self._limits = limits
@@ -216,6 +221,7 @@ class Pushes:
         )
         if call.strategy is not None:
             add_occurrences(conn, task_id, task, due_times)
+        supplement.add(conn, app_pk, task_id, call.options, due_times[0], self._sms_delay_ms)
         outbox.messages_accepted(
             conn, app_pk, task_id, ((m.msg_key, m.target) for m in plan.messages), now_ms
         )

@@ -13,7 +13,6 @@ from tidings.errors import Code, refused
 from tidings.fields import read_text
 from tidings.push.call import (
     CallFields,
-    check_sms_strategy,
     finish,
     read_delivery_type,
     read_task_name,
@@ -36,7 +35,6 @@ class SimpleFields(CallFields):
     content: str | None
     uri: str | None
     target_msgkey: str | dict | None
-    sms_strategy: str | None
 
 
 def plan(fields: SimpleFields, limits: PushLimits, *, timezone: str, now: float) -> PushPlan:
@@ -61,7 +59,6 @@ def plan(fields: SimpleFields, limits: PushLimits, *, timezone: str, now: float)
         raise refused(Code.INVALID_PARAM, "Uri", "must not contain white space")
     pairs = read_target_msgkey(fields.target_msgkey, limits)
     call = finish(fields, task_name, delivery_type, limits, timezone=timezone, now=now)
-    check_sms_strategy(fields.sms_strategy)
     messages = [RenderedMessage(key, target, title, content, uri, None) for target, key in pairs]
     who = "Title, Content and Uri"
     check_size(messages[0], unified_size(call.options), limits, who, ("Title",))

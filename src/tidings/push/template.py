@@ -13,7 +13,6 @@ from tidings.errors import Code, refused
 from tidings.fields import read_flat_map
 from tidings.push.call import (
     CallFields,
-    check_sms_strategy,
     finish,
     read_delivery_type,
     read_task_name,
@@ -32,7 +31,6 @@ class TemplatePushFields(CallFields):
     template_name: str | None
     template_key_value: str | dict | None
     target_msgkey: str | dict | None
-    sms_strategy: str | None
 
 
 Targets = list[tuple[str, str]]
@@ -49,7 +47,6 @@ def check_call(
         raise refused(Code.NEED_TEMPLATE, "TemplateName", "is required")
     pairs = read_target_msgkey(fields.target_msgkey, limits)
     call = finish(fields, task_name, delivery_type, limits, timezone=timezone, now=now)
-    check_sms_strategy(fields.sms_strategy)
     return call, pairs
 
 

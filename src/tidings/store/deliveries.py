@@ -17,6 +17,7 @@ from sqlalchemy import (
     bindparam,
     func,
     insert,
+    literal,
     select,
     text,
     update,
@@ -26,6 +27,7 @@ from tidings.store.chunks import chunks
 from tidings.store.devices import ADDRESS
 from tidings.store.rows import insert_rows
 from tidings.store.tables import (
+    WAITING,
     channel_configs,
     deliveries,
     delivery_events,
@@ -295,29 +297,35 @@ def mark_opened(
     return opened
 
 
+def vendor_receipt_conditions(
+    app_pk: int, channel: str, column: str, status: int
+) -> list[ColumnElement[bool]]:
+    """Which deliveries a vendor receipt's fact may be recorded on: the app's, taken by
+    ``channel`` (so in ``status``), where ``column`` (``acked_at`` or ``opened_at``) is not
+    known yet. Shared by ``mark_by_vendor`` and the webhook events written just before it."""
+    return [
+        deliveries.c.app_pk == app_pk,
+        deliveries.c.channel == channel,
+        deliveries.c.status == status,
+        deliveries.c[column].is_(None),
+    ]
+
+
 def mark_by_vendor(
     conn: Connection,
-    app_pk: int,
-    channel: str,
     ids: Sequence[int],
     column: str,
-    status: int,
+    conditions: Sequence[ColumnElement[bool]],
     now_ms: int,
 ) -> list[int | None]:
     """Record a vendor receipt's fact (``acked_at``: it arrived; ``opened_at``: it was opened)
-    on the deliveries among ``ids`` of the app that ``channel`` took (they are in ``status``),
-    where it is not known yet. The stat_pk of each one changed."""
+    on the deliveries among ``ids`` that meet ``conditions`` (``vendor_receipt_conditions``).
+    The stat_pk of each one changed."""
     changed: list[int | None] = []
     for chunk in chunks(sorted(set(ids))):
         query = (
             update(deliveries)
-            .where(
-                deliveries.c.id.in_(chunk),
-                deliveries.c.app_pk == app_pk,
-                deliveries.c.channel == channel,
-                deliveries.c.status == status,
-                deliveries.c[column].is_(None),
-            )
+            .where(deliveries.c.id.in_(chunk), *conditions)
             .values({column: now_ms, "updated_at": now_ms})
             .returning(deliveries.c.stat_pk)
         )
@@ -389,37 +397,46 @@ def record_outcomes(conn: Connection, outcomes: Iterable[dict[str, Any]]) -> Non
     )
 
 
-def expire(
-    conn: Connection, open_statuses: Collection[int], expired: int, now_ms: int
-) -> dict[str | None, int]:
-    """Expire the open deliveries whose validity is over; how many, per channel.
-
-    Counted first and changed after, as ``settle`` does, rather than by RETURNING, which SQLite
-    steps through a row at a time.
-    """
-    where = (deliveries.c.status.in_(list(open_statuses)), deliveries.c.expires_at <= now_ms)
-    counts = conn.execute(
-        select(deliveries.c.channel, func.count()).where(*where).group_by(deliveries.c.channel)
+def overdue(conn: Connection, open_statuses: Collection[int], now_ms: int, limit: int) -> list[Row]:
+    """(id, channel) of at most ``limit`` open deliveries whose validity is over, locked against
+    another process's sweep (which skips them and takes the next ones)."""
+    query = (
+        select(deliveries.c.id, deliveries.c.channel)
+        .where(deliveries.c.status.in_(list(open_statuses)), deliveries.c.expires_at <= now_ms)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
     )
-    found = {channel: count for channel, count in counts}
-    if found:
-        conn.execute(update(deliveries).where(*where).values(status=expired, updated_at=now_ms))
-    return found
+    return list(conn.execute(query))
 
 
-def waiting_for_user(
-    conn: Connection, app_pk: int, user_id: str, status: int, now_ms: int
-) -> list[Row]:
-    """A user's NoBindInfo rows still valid, with their task's options (for routing)."""
+def expire(conn: Connection, ids: Sequence[int], expired: int, now_ms: int) -> None:
+    """Mark these deliveries (``overdue``'s, read in the same transaction) expired."""
+    for chunk in chunks(ids):
+        conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id.in_(chunk))
+            .values(status=expired, updated_at=now_ms)
+        )
+
+
+def waiting_for_user(conn: Connection, app_pk: int, user_id: str, now_ms: int) -> list[Row]:
+    """A user's NoBindInfo rows still valid, with their task's options (for routing).
+
+    The status is written into the statement, not bound: only then can SQLite (and a generic
+    plan on PostgreSQL) see that the query lies within the partial index of waiting rows."""
     query = (
         select(deliveries.c.id, tasks.c.options, tasks.c.delivery_type)
         .join_from(deliveries, tasks, deliveries.c.task_id == tasks.c.id)
         .where(
             deliveries.c.app_pk == app_pk,
             deliveries.c.user_id == user_id,
-            deliveries.c.status == status,
-            deliveries.c.device_pk.is_(None),
-            deliveries.c.expires_at > now_ms,
+            deliveries.c.status == literal(WAITING, literal_execute=True),
+            # ``+ 0``: these two are checked on the rows found, never looked up by an index.
+            # Without statistics (Tidings runs no ANALYZE) SQLite's planner would otherwise
+            # rate (device_pk, status) or (status, expires_at) above the partial index of
+            # waiting rows, and walk every waiting delivery of every user.
+            (deliveries.c.device_pk + 0).is_(None),
+            deliveries.c.expires_at + 0 > now_ms,
         )
     )
     return list(conn.execute(query))

@@ -91,3 +91,13 @@ def update_device(conn: Connection, pk: int, values: dict[str, Any]) -> None:
 def touch(conn: Connection, pks: Sequence[int], now_ms: int) -> None:
     for chunk in chunks(pks):
         conn.execute(update(devices).where(devices.c.pk.in_(chunk)).values(last_seen_at=now_ms))
+
+
+def plain_phone_numbers(conn: Connection, limit: int) -> list[Row]:
+    """Devices whose bound phone number is still in plain text (``pk``, ``phone_number``)."""
+    query = (
+        select(devices.c.pk, devices.c.phone_number)
+        .where(devices.c.phone_number.is_not(None))
+        .limit(limit)
+    )
+    return list(conn.execute(query))

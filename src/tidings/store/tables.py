@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     literal_column,
+    text,
 )
 
 from tidings.instants import DAY_MS
@@ -194,7 +195,10 @@ channel_configs = Table(
 
 # A device an app pushes to. Devices that register on the self-built channel get a DeliveryToken
 # and a secret (only its hash is kept); devices known only through PushReport (an APNs token, say)
-# have no secret and are reached through their vendor channel. user_id is the PushBind binding.
+# have no secret and are reached through their vendor channel. user_id is the PushBind binding;
+# phone_ciphertext the PhoneNumber given with it (for the SMS supplement), sealed with the
+# service's SecretBox, never kept in plain text. phone_number is where bindings made before the SMS
+# supplement kept it in plain text: each start seals what it finds there and empties it.
 devices = Table(
     "devices",
     metadata,
@@ -204,6 +208,7 @@ devices = Table(
     Column("secret_hash", LargeBinary),
     Column("platform", String(16), nullable=False),
     Column("user_id", String(128)),
+    Column("phone_ciphertext", LargeBinary),
     Column("phone_number", String(32)),
     Column("bound_at", BigInteger),
     Column("unbound_at", BigInteger),
@@ -257,6 +262,10 @@ live_activity_start_tokens = Table(
 # it was sent over the self-built channel, revoke_confirmed_at is when the device confirmed the
 # revoke frame. stat_pk is the push_stats row its analytics are counted in. push_token: a
 # delivery to a Live Activity (no device) keeps the activity's APNs push token, to send again.
+WAITING = 1  # contract.Status.NO_BIND, which the store does not import
+_WAITING = text(f"status = {WAITING}")
+WAITING_BY_USER = "ix_deliveries_waiting_by_user"
+
 deliveries = Table(
     "deliveries",
     metadata,
@@ -285,7 +294,42 @@ deliveries = Table(
     Index(None, "message_pk"),
     Index(None, "device_pk", "status"),
     Index(None, "status", "expires_at"),
-    Index(None, "app_pk", "user_id", "status"),
+    # The deliveries waiting for a user to bind a device, found when one binds. Only those: an
+    # index of every delivery's user id puts each new delivery on a page of its own (user ids
+    # spread over the whole index), so every commit wrote a page per delivery and ingest slowed
+    # as the table grew; waiting rows are few and leave the index once routed or expired.
+    # status (one value here) as a third column: without statistics (Tidings runs no ANALYZE)
+    # SQLite's planner rates a two-column partial index below (status, expires_at).
+    Index(
+        WAITING_BY_USER,
+        "app_pk",
+        "user_id",
+        "status",
+        sqlite_where=_WAITING,
+        postgresql_where=_WAITING,
+    ),
+)
+
+# The SMS supplement of one message (SmsStrategy 1 or 2 of PushSimple and PushTemplate), at most
+# one per message. state: "due" (to be looked at from due_at on: strategy 2 at once, strategy 1
+# once its push had the supplement delay to arrive), "sending" (claimed: a sender committed this
+# before asking the provider, and holds it until lease_until), and the ends "sent", "failed",
+# "skipped" (no phone number, revoked) and "arrived" (the push arrived in time: none needed).
+# detail: the provider's id for a sent SMS, or why it was not sent.
+sms_supplements = Table(
+    "sms_supplements",
+    metadata,
+    Column("pk", Serial, primary_key=True, autoincrement=True),
+    Column("message_pk", Serial, ForeignKey("messages.pk"), nullable=False, unique=True),
+    Column("task_id", Serial, nullable=False),
+    Column("app_pk", Serial, nullable=False),
+    Column("strategy", SmallInteger, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("due_at", BigInteger, nullable=False),
+    Column("lease_until", BigInteger),
+    Column("detail", Text),
+    Column("settled_at", BigInteger),
+    Index(None, "state", "due_at"),
 )
 
 # What happened to a delivery that its own columns do not keep: every vendor refusal and retry

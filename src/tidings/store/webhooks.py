@@ -49,21 +49,6 @@ def delivery_facts(
     return rows
 
 
-def expiring_facts(
-    conn: Connection, app_pks: Collection[int], open_statuses: Collection[int], now_ms: int
-) -> list[Row]:
-    """The facts of the deliveries an expiry sweep at ``now_ms`` is about to close."""
-    return list(
-        conn.execute(
-            _facts(
-                app_pks,
-                deliveries.c.status.in_(list(open_statuses)),
-                deliveries.c.expires_at <= now_ms,
-            )
-        )
-    )
-
-
 def _facts(app_pks: Collection[int], *where: ColumnElement[bool]) -> Any:
     return (
         select(

@@ -7,14 +7,14 @@ of the apps concerned takes the event type, each call costs one read of the smal
 table and writes nothing.
 
 Calls that settle deliveries by an update whose changed rows the caller does not learn (an ack
-batch, an expiry sweep) are made *before* that update, with the update's conditions, so they
+batch) are made *before* that update, with the update's conditions, so they
 see the very rows it changes: the transaction holds them (SQLite's one writer; the row locks
 or the same snapshot on PostgreSQL).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Row
@@ -44,16 +44,6 @@ def deliveries_settled(
         return
     rows = store.delivery_facts(conn, list(apps), ids, *where)
     _add(conn, event_type, apps, rows, now_ms, status, reasons or {})
-
-
-def deliveries_expiring(
-    conn: Connection, open_statuses: Collection[int], expired: int, now_ms: int
-) -> None:
-    """Events for the deliveries an expiry sweep at ``now_ms`` is about to close."""
-    apps = store.subscribers(conn, events.DELIVERY_EXPIRED)
-    if apps:
-        rows = store.expiring_facts(conn, list(apps), open_statuses, now_ms)
-        _add(conn, events.DELIVERY_EXPIRED, apps, rows, now_ms, expired, {})
 
 
 def _add(

@@ -15,19 +15,11 @@ from sqlalchemy import text
 
 from tests.support import stored
 from tests.support.pushes import WORKSPACE, AppSpace, eventually, ok, unique
-from tests.support.webhook_receiver import Receiver, receiving
-from tidings.webhooks import signing
+from tests.support.webhook_receiver import Receiver, add_endpoint, receiving
 
 
 def subscribe(space: AppSpace, receiver: Receiver, events: str = "*") -> int:
-    secret = signing.new_secret()
-    receiver.secrets.append(secret)
-    out = space.server.cli(
-        "webhooks", "add", "--workspace", WORKSPACE, "--app-id", space.app_id,
-        "--url", receiver.url, "--events", events, "--secret", secret,
-    ).stdout  # fmt: skip
-    assert secret in out
-    return int(out.split("Added endpoint ")[1].split(".")[0])
+    return add_endpoint(space.server, WORKSPACE, space.app_id, receiver, events)
 
 
 def test_a_push_to_a_device_reports_accepted_arrived_and_opened(space: AppSpace) -> None:

@@ -117,7 +117,6 @@ async def _send_template(
         target_msgkey=keys,
         expired_seconds=values["expired_seconds"],
         timing=lambda: when,
-        sms_strategy=None,
         options=OptionFields(),
     )
     return await ctx.services.pushes.push_template(app, fields)
@@ -135,7 +134,6 @@ async def _send_simple(
         target_msgkey=keys,
         expired_seconds=values["expired_seconds"],
         timing=lambda: when,
-        sms_strategy=None,
         options=OptionFields(),
     )
     return await ctx.services.pushes.push_simple(app, fields)

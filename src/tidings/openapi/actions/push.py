@@ -16,6 +16,7 @@ from tidings.push.broadcast import BroadcastFields
 from tidings.push.multiple import MultipleFields
 from tidings.push.options import OptionFields
 from tidings.push.simple import SimpleFields
+from tidings.push.sms import SmsFields
 from tidings.push.template import TemplatePushFields
 
 # The keys of one PushMultiple ``TargetMsg`` entry (TargetMsg.N.Target, ...): the form reads
@@ -23,7 +24,17 @@ from tidings.push.template import TemplatePushFields
 TARGET_FIELDS = ("Target", "MsgKey", "TemplateKeyValue", "ExtendedParams")
 
 
-def common(p: Params, **options: str | dict | None) -> dict[str, Any]:
+def sms_fields(p: Params) -> SmsFields:
+    """The SMS supplement fields, which PushSimple and PushTemplate carry."""
+    return SmsFields(
+        strategy=p.get("SmsStrategy"),
+        template_code=p.get("SmsTemplateCode"),
+        sign_name=p.get("SmsSignName"),
+        template_param=p.object("SmsTemplateParam"),
+    )
+
+
+def common(p: Params, **options: str | dict | SmsFields | None) -> dict[str, Any]:
     """The call-wide fields every push action has (``CallFields``); ``options`` adds the option
     fields only some actions have."""
     return {
@@ -77,12 +88,12 @@ async def push_simple(call: Call) -> Body:
             push_style=p.get("PushStyle"),
             image_urls=p.object("ImageUrls"),
             icon_urls=p.object("IconUrls"),
+            sms=sms_fields(p),
         ),
         title=p.get("Title"),
         content=p.get("Content"),
         uri=p.get("Uri"),
         target_msgkey=p.object("TargetMsgkey"),
-        sms_strategy=p.get("SmsStrategy"),
     )
     task_id = await call.services.pushes.push_simple(app, fields, call.request_id)
     return push_result(call.request_id, str(task_id))
@@ -93,11 +104,10 @@ async def push_template(call: Call) -> Body:
     p = call.params
     app = await call.app()
     fields = TemplatePushFields(
-        **common(p),
+        **common(p, sms=sms_fields(p)),
         template_name=p.get("TemplateName"),
         template_key_value=p.object("TemplateKeyValue"),
         target_msgkey=p.object("TargetMsgkey"),
-        sms_strategy=p.get("SmsStrategy"),
     )
     task_id = await call.services.pushes.push_template(app, fields, call.request_id)
     return push_result(call.request_id, str(task_id))
