@@ -136,7 +136,8 @@ def _another_value(key: str, annotation: object, default: object) -> object:
     if key == "secret_key":
         return "c2VjcmV0LWtleS1zZWNyZXQta2V5LXNlY3JldC1rZXk="
     if key.endswith("_url"):
-        return "postgresql://u@h/d" if key == "database_url" else "redis://h:6379/1"
+        samples = {"database_url": "postgresql://u@h/d", "public_url": "https://push.example.com"}
+        return samples.get(key, "redis://h:6379/1")
     return f"{key}-value"
 
 

@@ -16,6 +16,7 @@ import tomllib
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import (
@@ -61,6 +62,13 @@ class Settings(BaseSettings):
         ge=0,
         le=65535,
         description="port for the OpenAPI, the device gateway, the console and the probes",
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="this Tidings' public base URL as vendors and browsers reach it (say "
+        "`https://push.example.com`, or with a proxy's path prefix); a Xiaomi, OPPO or vivo "
+        "channel set without `receipt_url` gets `{public_url}/receipts/<channel>/<WorkspaceId>/"
+        "<AppId>`",
     )
     data_dir: Path = Field(
         default=Path("tidings-data"),
@@ -330,6 +338,19 @@ class Settings(BaseSettings):
         if days < need:
             raise ValueError(f"must be at least {need} days: {feature}")
         return days
+
+    @field_validator("public_url")
+    @classmethod
+    def _is_a_base_url(cls, value: str | None) -> str | None:
+        # pydantic names the setting (its field) in the error it raises from this ValueError.
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"must be an absolute http(s) URL, got {value!r}")
+        if parts.query or parts.fragment:
+            raise ValueError(f"must have no query or fragment, got {value!r}")
+        return value.rstrip("/")
 
     @classmethod
     def settings_customise_sources(

@@ -103,7 +103,13 @@ class Services:
             if settings.redis_url
             else MemoryBroker()
         )
-        configs = ChannelSettings(db, box, clock=clock, cache_seconds=settings.key_cache_seconds)
+        configs = ChannelSettings(
+            db,
+            box,
+            clock=clock,
+            cache_seconds=settings.key_cache_seconds,
+            public_url=settings.public_url,
+        )
         selfbuilt = SelfBuiltChannel(broker)
         channels: dict[str, Channel] = {selfbuilt.name: selfbuilt}
         for vendor in catalog.REGISTERED:

@@ -87,6 +87,29 @@ def test_refusals_name_the_key(server: Server) -> None:
     assert gone.returncode == 1 and "no vivo channel configured" in gone.stderr
 
 
+def test_public_url_gives_receipt_urls_an_explicit_one_wins(server: Server, monkeypatch) -> None:
+    server.cli("apps", "create", "--workspace", WORKSPACE, "--app-id", "ONEXCHAN3", check=False)
+    monkeypatch.setenv("TIDINGS_PUBLIC_URL", "https://push.example.com/tidings/")
+    xiaomi = {"app_secret": "xm-secret", "package_name": "com.example", "receipt_secret": "s"}
+    base = "https://push.example.com/tidings/receipts"
+    derived = server.cli(
+        "channels", "set", "--workspace", WORKSPACE, "--app-id", "ONEXCHAN3",
+        "--channel", "xiaomi", "--config", json.dumps(xiaomi),
+    ).stdout  # fmt: skip
+    own = f"https://other.example.com/receipts/oppo/{WORKSPACE}/ONEXCHAN3"
+    oppo = {"app_key": "k", "master_secret": "m", "receipt_url": own}
+    explicit = server.cli(
+        "channels", "set", "--workspace", WORKSPACE, "--app-id", "ONEXCHAN3",
+        "--channel", "oppo", "--config", json.dumps(oppo),
+    ).stdout  # fmt: skip
+    assert f"Receipts go to {base}/xiaomi/{WORKSPACE}/ONEXCHAN3\n" in derived
+    assert f"Receipts go to {own}\n" in explicit
+
+    monkeypatch.setenv("TIDINGS_PUBLIC_URL", "https://push.example.com/?x=1")
+    bad = server.cli("channels", "list", check=False)
+    assert bad.returncode != 0 and "public_url" in bad.stderr and "query" in bad.stderr
+
+
 def _vapid_public_key(server: Server) -> str:
     async def listed(services):
         return await services.channel_configs.listed()

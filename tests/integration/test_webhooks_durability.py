@@ -101,3 +101,42 @@ def test_two_processes_send_each_event_once(
         ids = [e["id"] for e in receiver.events()]
         assert len(ids) == len(set(ids)) == len(keys)
         assert delivered_count(first) + delivered_count(second) == len(keys)
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_delivery_events_survive_kill_9_between_accept_and_delivery(
+    kind: str, tmp_path: Path
+) -> None:
+    """The user's device is offline when the pushes are answered and the server is killed:
+    its deliveries exist only in the database. After the restart the device connects, and the
+    receiver gets every message's acceptance and arrival (the self-built channel reports no
+    separate sending), each event once."""
+    with running_server(kind, tmp_path / "data", SETTINGS) as server, receiving() as receiver:
+        space = Workbench(server).app(tmp_path)
+        add_endpoint(
+            server,
+            WORKSPACE,
+            space.app_id,
+            receiver,
+            "message.accepted,delivery.arrived",
+        )
+        phone = space.device()
+        user = unique("user")
+        space.bind(phone.connected()["DeliveryToken"], user)
+        phone.stop()
+        keys = {unique("k") for _ in range(5)}
+        for key in keys:
+            ok(space.simple({user: key}, delivery_type=3))
+        assert server.process is not None
+        server.process.kill()  # SIGKILL right after the answers: no shutdown, nothing flushed
+        server.process.wait()
+        server.process = None
+        server.start()
+        space.again(phone).messages(len(keys))
+        for kind_of_event in ("message.accepted", "delivery.arrived"):
+            found = receiver.wait_for(len(keys), kind=kind_of_event)
+            assert {e["data"]["msgKey"] for e in found} == keys, kind_of_event
+        ids = [e["id"] for e in receiver.events()]
+        assert len(ids) == len(set(ids)) == 2 * len(keys)
+        assert receiver.unverified == 0
+        space.stop()

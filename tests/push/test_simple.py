@@ -224,6 +224,28 @@ def test_a_live_activity_starts_on_ios_devices_users_or_start_tokens() -> None:
         assert detail.startswith("ActivityEvent start goes to an iOS device"), detail
 
 
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        (OptionFields(activity_event="end"), "ActivityEvent"),
+        (
+            OptionFields(activity_content_state='{"score": 1}', dismissal_date="9"),
+            "ActivityContentState",
+        ),
+        (OptionFields(dismissal_date="1700000000"), "DismissalDate"),
+    ],
+)
+def test_live_activity_fields_are_refused_on_a_device_token(options, field) -> None:
+    """An update or end cannot reach an Android or iOS device's own token; 3 and 7 carry a
+    HarmonyOS live view, 5 and 6 a Live Activity."""
+    for delivery_type in ("1", "2"):
+        detail = refused(Code.INVALID_PARAM, delivery_type=delivery_type, options=options)
+        assert detail.startswith(f"{field} is for a Live Activity"), detail
+        assert f"not DeliveryType {delivery_type}" in detail
+    for delivery_type in ("3", "5", "6", "7"):
+        assert planned(delivery_type=delivery_type, options=options)
+
+
 def test_digest_tells_calls_apart() -> None:
     assert planned().digest() == planned().digest()
     assert planned().digest() != planned(content="Other").digest()

@@ -56,7 +56,11 @@ class Receiver:
 def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("content-length", "0")))
+            length = int(self.headers.get("content-length", "0"))
+            body = self.rfile.read(length)
+            if len(body) < length:  # the sender was killed mid-request: nothing arrived whole
+                self.close_connection = True
+                return
             headers = {k.lower(): v for k, v in self.headers.items()}
             verified = []
             for i, secret in enumerate(receiver.secrets):

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from cachetools import TTLCache
 
-from tidings.channels.catalog import check_config
-from tidings.channels.receipt_formats import check_receipt_url
+from tidings.channels.catalog import BY_NAME, check_config
+from tidings.channels.receipt_formats import check_receipt_url, with_public_receipt_url
 from tidings.channels.vendor_config import ChannelConfig, ChannelConfigError
 from tidings.secretbox import SecretBox
 from tidings.store import channel_configs as store
@@ -42,8 +42,10 @@ class ChannelSettings:
         *,
         clock: Callable[[], float] = time.time,
         cache_seconds: float = 1.0,
+        public_url: str | None = None,
     ) -> None:
         self._db = db
+        self._public_url = public_url
         self._box = box
         self._clock = clock
         self._cache: TTLCache[int, dict[str, ChannelConfig]] = TTLCache(
@@ -63,6 +65,9 @@ class ChannelSettings:
             found = [r.config_ciphertext for r in rows if r.channel == channel]
             previous = self._open(channel, found[0]).values if found else None
         config = check_config(channel, raw, previous)
+        vendor = BY_NAME.get(channel)  # None for sms, which is configured like a channel
+        if vendor and any(key.name == "receipt_url" for key in vendor.config.keys):
+            config = with_public_receipt_url(config, workspace, app_id, self._public_url)
         check_receipt_url(config, workspace, app_id)
         sealed = self._box.seal(config.to_json())
         await self._db.write(store.put_config, app_pk, channel, sealed, int(self._clock() * 1000))

@@ -105,6 +105,19 @@ def check_receipt_url(config: ChannelConfig, workspace: str, app_id: str) -> Non
         )
 
 
+def with_public_receipt_url(
+    config: ChannelConfig, workspace: str, app_id: str, public_url: str | None
+) -> ChannelConfig:
+    """A channel that takes a ``receipt_url`` (the caller knows which do) and was set without
+    one gets this Tidings' own (``public_url`` + RECEIPT_PATH), so the URL need not be written
+    out per app and channel; an explicit one is kept."""
+    if not public_url or config.values.get("receipt_url"):
+        return config
+    path = RECEIPT_PATH.format(channel=config.channel, workspace=workspace, app_id=app_id)
+    values = {**config.values, "receipt_url": public_url.rstrip("/") + path}
+    return ChannelConfig(config.channel, values, config.secrets)
+
+
 def receipt_url(config: ChannelConfig) -> str | None:
     """Where the vendor is to post receipts, when the app's channel takes them."""
     found = config.values.get("receipt_url")

@@ -68,8 +68,14 @@ def set_channel(
         text = _with_provider(channel, text, provider)
 
     async def job(services: Services) -> None:
-        await services.channel_configs.set(workspace, app_id, channel, text, renew=renew_keys)
+        checked = await services.channel_configs.set(
+            workspace, app_id, channel, text, renew=renew_keys
+        )
         console.print(f"Configured {channel} for app {app_id} in {workspace}.", highlight=False)
+        if checked.values.get("receipt_url"):
+            console.print(
+                f"Receipts go to {checked['receipt_url']}", highlight=False, soft_wrap=True
+            )
 
     _run(settings_from(data_dir, database_url), job)
 

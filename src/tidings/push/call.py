@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from tidings.contract import PushOptions
 from tidings.errors import Code, refused
 from tidings.fields import read_int, read_text
 from tidings.push.activity import START
@@ -22,6 +23,9 @@ MAX_TASK_NAME = 200
 # Targets that have no phone number to send an SMS supplement to: Live Activities.
 NO_PHONE_TYPES = (5, 6)
 START_TARGETS = (2, 3, 5)  # a Live Activity is started on an iOS device, a user's, or by token
+# An update or end reaches an activity by its own token (5, 6), or a HarmonyOS live view on a
+# HarmonyOS device (7) or a user's (3); an Android or iOS device token (1, 2) can carry neither.
+NO_ACTIVITY_TARGETS = (1, 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +85,29 @@ def finish(
             f"start goes to an iOS device (DeliveryType 2), a user (3) or a push-to-start token "
             f"(5), not DeliveryType {delivery_type}",
         )
+    check_activity_target(options, delivery_type)
     strategy = strategy_of(fields.timing(), timezone=timezone, now=now)
     return CallSpec(task_name, delivery_type, expired, options, strategy)
+
+
+def check_activity_target(options: PushOptions, delivery_type: int) -> None:
+    """An ``update`` or ``end`` sent to an Android or iOS device token would go out as a Live
+    Activity push that device cannot take; refused naming the first Activity field given."""
+    if delivery_type not in NO_ACTIVITY_TARGETS or options.activity_event == START:
+        return
+    given = (
+        ("ActivityEvent", options.activity_event),
+        ("ActivityContentState", options.activity_content_state),
+        ("DismissalDate", options.dismissal_date),
+    )
+    field = next((name for name, value in given if value is not None), None)
+    if field is not None:
+        raise refused(
+            Code.INVALID_PARAM,
+            field,
+            f"is for a Live Activity (DeliveryType 5 or 6) or a HarmonyOS live view (3 or 7), "
+            f"not DeliveryType {delivery_type}",
+        )
 
 
 def read_expired_seconds(raw: str | None, limits: PushLimits) -> int:
