@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from tidings.delivery.audience import Audience, Window
 from tidings.errors import Code, refused
 from tidings.fields import check_int
-from tidings.push.call import PushCall, Read, check_task_name, finish
+from tidings.push.call import PushCall, Read, absent, check_task_name, finish
 from tidings.push.models import CallSpec, PushLimits, PushPlan, RenderedMessage
 from tidings.push.targets import check_msg_key, check_size, unified_size
 from tidings.push.template import render_once
@@ -31,21 +31,21 @@ PERIOD_DAYS = {1: 7, 2: 15, 3: 60, 4: None}  # BindPeriod / UnBindPeriod; 4 is "
 PERIODS, EXPLICIT = 0, 1  # TimeMode
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class BroadcastCall(PushCall):
     """A PushBroadcast call; the instants are epoch milliseconds."""
 
     template_name: str | None
     template_key_value: Read[Mapping[str, str] | None]
     msg_key: str | None
-    push_status: Read[int | None]
-    bind_period: Read[int | None]
-    unbind_period: Read[int | None]
-    time_mode: Read[int | None]
-    bind_start_time: Read[int | None]
-    bind_end_time: Read[int | None]
-    unbind_start_time: Read[int | None]
-    unbind_end_time: Read[int | None]
+    push_status: Read[int | None] = absent
+    bind_period: Read[int | None] = absent
+    unbind_period: Read[int | None] = absent
+    time_mode: Read[int | None] = absent
+    bind_start_time: Read[int | None] = absent
+    bind_end_time: Read[int | None] = absent
+    unbind_start_time: Read[int | None] = absent
+    unbind_end_time: Read[int | None] = absent
 
 
 def check_call(

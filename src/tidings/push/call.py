@@ -38,7 +38,17 @@ def given(value: T) -> Read[T]:
     return lambda: value
 
 
-@dataclass(frozen=True, slots=True)
+def absent() -> None:
+    """A field the caller left out: the default of every optional field of a call, so an edge
+    that has no such input (the console, for most) need not name it."""
+    return None
+
+
+def no_options() -> PushOptions:
+    return PushOptions()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PushCall:
     """The call-wide fields of a push; each action's call adds its own."""
 
@@ -46,7 +56,7 @@ class PushCall:
     delivery_type: Read[int | None]
     expired_seconds: Read[int | None]
     timing: Read[Timing]
-    options: Read[PushOptions]
+    options: Read[PushOptions] = no_options
 
 
 def check_task_name(name: str | None) -> str:

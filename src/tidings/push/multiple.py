@@ -27,7 +27,7 @@ from tidings.templates.models import CompiledTemplate
 DELIVERY_TYPES = (1, 2, 3, 7)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MultipleCall(PushCall):
     """A PushMultiple call; its targets (``TargetInput``) are handed over apart from it, to be
     read only once the call as a whole has passed."""

@@ -15,6 +15,7 @@ from tidings.fields import read_text
 from tidings.push.call import (
     PushCall,
     Read,
+    absent,
     check_delivery_type,
     check_sms_strategy,
     check_task_name,
@@ -29,7 +30,7 @@ from tidings.templates.rules import MAX_TITLE, MAX_URI
 DELIVERY_TYPES = (1, 2, 3, 5, 6, 7)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SimpleCall(PushCall):
     """A PushSimple call. PushStyle, ImageUrls and IconUrls travel in ``options``;
     ``target_msgkey`` maps each target to its msgKey (text, or an integer for its digits)."""
@@ -38,7 +39,7 @@ class SimpleCall(PushCall):
     content: str | None
     uri: str | None
     target_msgkey: Read[Mapping[str, object] | None]
-    sms_strategy: Read[int | None]
+    sms_strategy: Read[int | None] = absent
 
 
 def plan(fields: SimpleCall, limits: PushLimits, *, timezone: str, now: float) -> PushPlan:

@@ -14,6 +14,7 @@ from tidings.errors import Code, refused
 from tidings.push.call import (
     PushCall,
     Read,
+    absent,
     check_delivery_type,
     check_sms_strategy,
     check_task_name,
@@ -26,14 +27,14 @@ from tidings.tasks import TEMPLATE
 from tidings.templates.models import CompiledTemplate
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TemplateCall(PushCall):
     """A PushTemplate call: ``template_key_value`` fills the template's placeholders in."""
 
     template_name: str | None
     template_key_value: Read[Mapping[str, str] | None]
     target_msgkey: Read[Mapping[str, object] | None]
-    sms_strategy: Read[int | None]
+    sms_strategy: Read[int | None] = absent
 
 
 Targets = list[tuple[str, str]]

@@ -90,7 +90,6 @@ async def broadcast_push(ctx: Context) -> Response:
     except LinesProblem as problem:
         errors["values"] = str(problem)
     if not errors:
-        none: Read[int | None] = given(None)
         fields = BroadcastCall(
             **call_fields(values, when),
             template_name=values["template"],
@@ -99,11 +98,6 @@ async def broadcast_push(ctx: Context) -> Response:
             push_status=_number(values, "push_status", "PushStatus"),
             bind_period=_number(values, "bind_period", "BindPeriod"),
             unbind_period=_number(values, "unbind_period", "UnBindPeriod"),
-            time_mode=none,
-            bind_start_time=none,
-            bind_end_time=none,
-            unbind_start_time=none,
-            unbind_end_time=none,
         )
         try:
             sent = [(await ctx.services.pushes.push_broadcast(app, fields), None)]

@@ -20,7 +20,6 @@ from tidings.console.fielderrors import describe, field_errors
 from tidings.console.scheduling import CIRCLES, WEEKDAYS, ScheduleProblem, When, timing
 from tidings.console.scheduling import FIELDS as WHEN_FIELDS
 from tidings.console.web import Context, page
-from tidings.contract import PushOptions
 from tidings.errors import Code, ServiceError
 from tidings.fields import whole_number
 from tidings.push.call import given
@@ -137,7 +136,6 @@ def call_fields(values: dict[str, str], when: Timing) -> dict[str, Any]:
             values["expired_seconds"], "ExpiredSeconds", Code.EXPIREDSECONDS_WRONG
         ),
         "timing": given(when),
-        "options": given(PushOptions()),
     }
 
 

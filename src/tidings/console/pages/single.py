@@ -114,7 +114,6 @@ async def _send_template(
         template_name=values["template"],
         template_key_value=given(placeholder_values(values["values"])),
         target_msgkey=given(keys),
-        sms_strategy=given(None),
     )
     return await ctx.services.pushes.push_template(app, fields)
 
@@ -128,7 +127,6 @@ async def _send_simple(
         content=values["content"],
         uri=values["uri"] or None,
         target_msgkey=given(keys),
-        sms_strategy=given(None),
     )
     return await ctx.services.pushes.push_simple(app, fields)
 
