@@ -96,6 +96,9 @@ class PushOptions:
     activity_event: str | None = None
     activity_content_state: dict[str, Any] | None = None
     dismissal_date: int | None = None
+    stale_date: int | None = None  # the Live Activity keys of ExtendedParams (push/activity.py)
+    activity_attributes_type: str | None = None
+    activity_attributes: dict[str, Any] | None = None
     push_style: int = 0
     image_urls: dict[str, str] | None = None
     icon_urls: dict[str, str] | None = None
@@ -205,6 +208,9 @@ class Outcome(NamedTuple):
     reason: str | None = None  # the vendor's own words, kept for the message trace
     retry_at: int | None = None  # epoch ms; with status PENDING, send it again from then on
     reroute: Reroute | None = None  # with status PENDING: not this channel's, send it otherwise
+    # settled, and the token it went to is dead: a Live Activity's (no device to move it to),
+    # whose registrations are then dropped
+    dead_token: bool = False
 
 
 class Channel(Protocol):

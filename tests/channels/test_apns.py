@@ -95,6 +95,58 @@ async def test_live_activity(fake: FakeApns, channel: Harness) -> None:
     assert before <= aps["timestamp"] <= int(time.time())
 
 
+async def test_live_activity_start_with_stale_date(fake: FakeApns, channel: Harness) -> None:
+    """A push-to-start: the attributes type and attributes, an alert, and stale-date."""
+    out = outbound(
+        "apns",
+        TOKEN,
+        platform="ios",
+        title="Kick-off",
+        content="Lions v Bears",
+        activity_event="start",
+        activity_content_state={"home": 0, "away": 0},
+        activity_attributes_type="MatchAttributes",
+        activity_attributes={"home": "Lions", "away": "Bears"},
+        stale_date=1_900_000_600,
+    )
+    outcomes = await channel.channel.send([out])
+    await channel.channel.aclose()
+    assert outcomes[0].status == Status.ACKED
+    (got,) = fake.record.received
+    assert got.headers["apns-push-type"] == "liveactivity"
+    aps = dict(got.body["aps"])
+    assert isinstance(aps.pop("timestamp"), int)
+    assert aps == {
+        "event": "start",
+        "content-state": {"home": 0, "away": 0},
+        "attributes-type": "MatchAttributes",
+        "attributes": {"home": "Lions", "away": "Bears"},
+        "stale-date": 1_900_000_600,
+        "alert": {"title": "Kick-off", "body": "Lions v Bears"},
+    }
+
+
+def test_fake_refuses_what_activitykit_cannot_use() -> None:
+    """The fake's liveactivity checks: a start without attributes, a date in milliseconds,
+    priority 1."""
+    from tests.fakes.apns import ApnsState, _check_live_activity
+
+    def headers(priority: str, topic: str = ".push-type.liveactivity") -> dict[str, str]:
+        topic = BUNDLE_ID + topic
+        return {"apns-topic": topic, "apns-push-type": "liveactivity", "apns-priority": priority}
+
+    check = ApnsState(None)._check_headers
+    assert check(headers("1")) == (400, {"reason": "BadPriority"})
+    assert check(headers("5")) is None
+    assert check(headers("10", topic="")) == (400, {"reason": "DeviceTokenNotForTopic"})
+    good = {"aps": {"timestamp": 1, "event": "update", "content-state": {}}}
+    assert _check_live_activity(good) is None
+    start = {"aps": {**good["aps"], "event": "start", "alert": {}}}
+    assert _check_live_activity(start) == (400, {"reason": "BadLiveActivityPayload"})
+    late = {"aps": {**good["aps"], "stale-date": 1_900_000_000_000}}
+    assert _check_live_activity(late) == (400, {"reason": "BadLiveActivityPayload"})
+
+
 async def test_one_connection_and_one_token_for_many(fake: FakeApns, channel: Harness) -> None:
     connections = fake.state.connections
     batch = [outbound("apns", f"{i:064x}", platform="ios") for i in range(300)]

@@ -111,3 +111,26 @@ def plans_with_activities(task_row: TaskRow, messages) -> list[Planned]:
             now_ms=NOW,
         )
     )
+
+
+def test_a_start_goes_to_each_devices_push_to_start_token() -> None:
+    """A Live Activity started on a user's devices: the one with a push-to-start token gets
+    it at that token (no device on the row, the user kept); the other waits with no address."""
+    iphone = DeviceAddress(3, "tok-iphone", "ios", "ios", "aa" * 32)
+    ipad = DeviceAddress(4, "tok-ipad", "ios", "ios", None)
+    start_token = "5a" * 32
+    found = list(
+        plan_task(
+            task(3),
+            [message(1, "u1")],
+            {},
+            {"u1": [iphone, ipad]},
+            start_tokens={3: start_token},
+            router=lambda device: f"via-{device.platform}",
+            now_ms=NOW,
+        )
+    )
+    assert [(p.device, p.user_id, p.channel, p.status) for p in found] == [
+        (DeviceAddress(None, start_token, "ios", "ios", start_token), "u1", "via-ios", 0),
+        (None, "u1", None, Status.PENDING),
+    ]

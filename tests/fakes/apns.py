@@ -1,7 +1,9 @@
 """A fake APNs: HTTP/2 over TLS, provider tokens checked the way Apple checks them.
 
 It takes ``POST /3/device/<hex token>`` with an ES256 JWT (``kid`` the key id, ``iss`` the team,
-``iat`` under an hour old, signed by the test key), checks topic, push type and payload size, and
+``iat`` under an hour old, signed by the test key), checks topic, push type and payload size
+(for ``liveactivity``: the ``<bundle>.push-type.liveactivity`` topic, priority 5 or 10 and the
+payload keys ActivityKit needs), and
 answers with APNs' status codes and ``{"reason": ...}`` bodies. Tokens in ``dead`` get 410
 Unregistered; ``record.script((status, reason, retry_after))`` makes the next answers errors.
 
@@ -94,6 +96,10 @@ class ApnsState:
             return 400, {"reason": "PayloadEmpty"}
         if len(body) > MAX_PAYLOAD:
             return 413, {"reason": "PayloadTooLarge"}
+        if headers.get("apns-push-type") == "liveactivity":
+            problem_status = _check_live_activity(json.loads(body))
+            if problem_status:
+                return problem_status
         if device in self.dead:
             return 410, {"reason": "Unregistered", "timestamp": int(time.time() * 1000)}
         self.count += 1
@@ -111,12 +117,46 @@ class ApnsState:
         wanted = BUNDLE_ID + (".push-type.liveactivity" if push_type == "liveactivity" else "")
         if topic != wanted:
             return 400, {"reason": "DeviceTokenNotForTopic"}
-        if headers.get("apns-priority", "10") not in ("5", "10", "1"):
+        # ActivityKit pushes go at priority 5 or 10 only; other types may also ask for 1
+        priorities = ("5", "10") if push_type == "liveactivity" else ("5", "10", "1")
+        if headers.get("apns-priority", "10") not in priorities:
             return 400, {"reason": "BadPriority"}
         expiration = headers.get("apns-expiration", "0")
         if not expiration.isdigit():
             return 400, {"reason": "BadExpirationDate"}
         return None
+
+
+LIVE_ACTIVITY_EVENTS = ("start", "update", "end")
+
+
+def _check_live_activity(body: Any) -> tuple[int, dict[str, Any]] | None:
+    """What an ActivityKit payload needs for the device to act on it: ``timestamp`` and
+    ``event`` always, ``content-state`` an object, and for ``start`` the ``attributes-type``,
+    ``attributes`` and an ``alert``; dates in whole seconds. Apple documents these as required
+    but not whether APNs itself refuses a payload without them, so the fake refuses with a
+    reason of its own (``BadLiveActivityPayload``) to catch a payload the device would drop."""
+    aps = body.get("aps") if isinstance(body, dict) else None
+    if not isinstance(aps, dict):
+        return 400, {"reason": "PayloadEmpty"}
+    event = aps.get("event")
+    bad = (
+        not isinstance(aps.get("timestamp"), int)
+        or event not in LIVE_ACTIVITY_EVENTS
+        or not isinstance(aps.get("content-state"), dict)
+        or any(
+            not isinstance(aps[key], int) or aps[key] > 100_000_000_000
+            for key in ("stale-date", "dismissal-date")
+            if key in aps
+        )
+    )
+    if event == "start":
+        bad = bad or not (
+            isinstance(aps.get("attributes-type"), str)
+            and isinstance(aps.get("attributes"), dict)
+            and isinstance(aps.get("alert"), dict)
+        )
+    return (400, {"reason": "BadLiveActivityPayload"}) if bad else None
 
 
 class _ServerProtocol(asyncio.Protocol):

@@ -19,6 +19,7 @@ from tidings.gateway.protocol import (
     Register,
     Report,
     Resume,
+    StartToken,
     State,
     Violation,
 )
@@ -57,6 +58,8 @@ def test_an_established_connection_takes_acks_opens_and_pings() -> None:
     assert machine.receive('{"type":"report","vendor":"hms","token":"t1"}') == Report("hms", "t1")
     activity = '{"type":"activity","activityId":"match-1","pushToken":"ab12"}'
     assert machine.receive(activity) == Activity("match-1", "ab12")
+    start = '{"type":"activityStartToken","attributesType":"MatchAttributes","pushToken":"cd34"}'
+    assert machine.receive(start) == StartToken("MatchAttributes", "cd34")
 
 
 @pytest.mark.parametrize(
@@ -110,6 +113,8 @@ def test_refusals_before_the_connection_is_established(frame, code: int, words: 
             1007,
             "at most 128",
         ),
+        ('{"type":"activityStartToken","pushToken":"ab"}', 1007, "attributesType must"),
+        ('{"type":"activityStartToken","attributesType":"M"}', 1007, "pushToken must"),
         ('{"type":"subscribe"}', protocol.POLICY, "unknown frame type 'subscribe'"),
         ('{"kind":"ping"}', protocol.POLICY, "unknown frame type None"),
     ],

@@ -1,7 +1,9 @@
 """Live Activities end to end: PushSimple through the official SDK with DeliveryType 5 (the
-activity's APNs push token) and 6 (its id, registered by ``tidings device listen`` over a real
-device connection), a real ``tidings serve`` on both databases, the fake APNs checking the
-liveactivity push type and topic and recording what it took."""
+activity's APNs push token, or a push-to-start token) and 6 (its id, registered by ``tidings
+device listen`` over a real device connection, or by the RegisterLiveActivity extension action
+through the SDK's generic signed call), pushes that start an activity on a device through its
+push-to-start token, a real ``tidings serve`` on both databases, the fake APNs checking the
+liveactivity push type, topic, priority and payload keys and recording what it took."""
 
 from __future__ import annotations
 
@@ -11,11 +13,13 @@ import uuid
 
 import pytest
 from alibabacloud_mpaas20201028 import models
+from alibabacloud_tea_openapi import utils_models as open_api_models
+from darabonba.runtime import RuntimeOptions
 from sqlalchemy import text
 
 from tests.conftest import BACKENDS
 from tests.fakes.apns import FakeApns
-from tests.fakes.credentials import apns_config
+from tests.fakes.credentials import BUNDLE_ID, apns_config
 from tests.integration.test_vendor_delivery import statuses, wait_for_status
 from tests.support.clients import new_sdk
 from tests.support.devices import Listener
@@ -48,7 +52,7 @@ def tenant(request, apns, tmp_path_factory):
         yield server, new_sdk(server, key)
 
 
-def push_activity(client, target: str, delivery_type: int, event: str, state: dict, **more):
+def push_activity(client, target: str, delivery_type: int, event: str, state: dict, **more) -> str:
     answer = client.push_simple(
         models.PushSimpleRequest(
             app_id=APP_ID, workspace_id=WORKSPACE, delivery_type=delivery_type,
@@ -63,7 +67,13 @@ def push_activity(client, target: str, delivery_type: int, event: str, state: di
 
 def test_an_activity_push_token_is_updated_and_ended_through_apns(tenant, apns) -> None:
     server, client = tenant
-    push_token = uuid.uuid4().hex * 2  # no device ever reported it
+    push_token = uuid.uuid4().hex * 2  # no device reported it; an app server registered it
+    device, activity_id = uuid.uuid4().hex * 2, f"game-{uuid.uuid4().hex[:8]}"
+    report_ios_device(client, device)
+    registered = register_live_activity(
+        client, DeliveryToken=device, ActivityId=activity_id, PushToken=push_token
+    )
+    assert registered["ResultCode"] == "OK", registered
     update = push_activity(client, push_token, 5, "update", {"home": 1, "away": 0})
     assert wait_for_status(server, update, 2) == [("apns", 2, None)]
     end = push_activity(
@@ -79,14 +89,39 @@ def test_an_activity_push_token_is_updated_and_ended_through_apns(tenant, apns) 
     assert last.body["aps"]["event"] == "end"
     assert last.body["aps"]["content-state"] == {"home": 2, "away": 0}
     assert last.body["aps"]["dismissal-date"] == 1_900_000_000
+    # the end, sent by token, ends the registration of the activity that token belongs to
+    assert activity_id not in dict(registered_activities(server))
 
 
-def test_a_dead_activity_token_is_reported_not_rerouted(tenant, apns) -> None:
+def test_a_dead_activity_token_is_reported_not_rerouted_and_forgotten(tenant, apns) -> None:
+    """APNs calls the token dead: the delivery records 2011, and every registration holding
+    the token (an activity's, a push-to-start token) is dropped."""
     server, client = tenant
-    push_token = uuid.uuid4().hex * 2
+    push_token, device = uuid.uuid4().hex * 2, uuid.uuid4().hex * 2
     apns.state.dead.add(push_token)
+    report_ios_device(client, device)
+    for field in ({"ActivityId": f"gone-{push_token[:8]}"}, {"AttributesType": "GoneAttributes"}):
+        answer = register_live_activity(client, DeliveryToken=device, PushToken=push_token, **field)
+        assert answer["ResultCode"] == "OK", answer
+    assert push_token in held_tokens(server)
     task = push_activity(client, push_token, 5, "update", {"home": 3})
     assert [row[:2] for row in wait_for_status(server, task, 2011)] == [("apns", 2011)]
+    deadline = time.monotonic() + 5
+    while push_token in held_tokens(server) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert push_token not in held_tokens(server)
+
+
+def held_tokens(server) -> set[str]:
+    """Every push token some activity registration or push-to-start registration holds."""
+    with connection(server) as conn:
+        rows = conn.execute(
+            text(
+                "SELECT push_token FROM live_activities"
+                " UNION SELECT push_token FROM live_activity_start_tokens"
+            )
+        )
+        return {row[0] for row in rows}
 
 
 def registered_activities(server) -> list[tuple]:
@@ -156,3 +191,167 @@ def test_an_activity_update_apns_asks_to_retry_later_is_sent_again(tenant, apns)
     assert wait_for_status(server, task, 2, timeout=30) == [("apns", 2, None)]
     (got,) = apns.record.for_token(push_token)
     assert got.body["aps"]["content-state"] == {"home": 4}
+
+
+def register_live_activity(client, **fields: str) -> dict:
+    """RegisterLiveActivity (a Tidings extension) through the SDK's generic signed call, as an
+    app server would make it: the same signature and envelope as PushReport."""
+    params = open_api_models.Params(
+        action="RegisterLiveActivity", version="2020-10-28", protocol="HTTPS", pathname="/",
+        method="POST", auth_type="AK", style="RPC", req_body_type="formData", body_type="json",
+    )  # fmt: skip
+    body = {"AppId": APP_ID, "WorkspaceId": WORKSPACE, **fields}
+    request = open_api_models.OpenApiRequest(body=body)
+    return client.call_api(params, request, RuntimeOptions())["body"]
+
+
+def report_ios_device(client, delivery_token: str) -> None:
+    answer = client.push_report(
+        models.PushReportRequest(
+            app_id=APP_ID, workspace_id=WORKSPACE, delivery_token=delivery_token, os_type=2
+        )
+    ).body
+    assert answer.result_code == "OK", answer
+
+
+def test_an_activity_registered_over_http_is_updated_then_ended_with_exact_payloads(
+    tenant, apns
+) -> None:
+    """stale-date (an ExtendedParams key) on the update, DismissalDate on the end; each
+    payload exactly; the registration gone once the end is dispatched."""
+    server, client = tenant
+    device, push_token = uuid.uuid4().hex * 2, uuid.uuid4().hex * 2
+    activity_id = f"order-{uuid.uuid4().hex[:8]}"
+    report_ios_device(client, device)
+    answer = register_live_activity(
+        client, DeliveryToken=device, ActivityId=activity_id, PushToken=push_token
+    )
+    assert answer["ResultCode"] == "OK", answer
+    assert (activity_id, push_token) in registered_activities(server)
+    before = int(time.time())
+    update = push_activity(
+        client, activity_id, 6, "update", {"stage": "cooking", "eta": 12},
+        extended_params=json.dumps({"stale-date": 1_900_000_300_000, "orderId": "7"}),
+    )  # fmt: skip
+    assert wait_for_status(server, update, 2) == [("apns", 2, None)]
+    end = push_activity(
+        client, activity_id, 6, "end", {"stage": "delivered", "eta": 0},
+        dismissal_date=1_900_000_600,
+    )  # fmt: skip
+    assert wait_for_status(server, end, 2) == [("apns", 2, None)]
+    after = int(time.time())
+    got = {r.body["aps"]["event"]: r for r in apns.record.for_token(push_token)}
+    for sent in got.values():
+        assert sent.headers["apns-push-type"] == "liveactivity"
+        assert sent.headers["apns-topic"] == BUNDLE_ID + BUNDLE_TOPIC
+        assert sent.headers["apns-priority"] == "10"
+        assert before <= sent.body["aps"]["timestamp"] <= after
+    alert = {"title": "Score", "body": "Home leads"}
+    assert without_timestamp(got["update"].body["aps"]) == {
+        "event": "update",
+        "content-state": {"stage": "cooking", "eta": 12},
+        "stale-date": 1_900_000_300,  # given in milliseconds, sent in seconds
+        "alert": alert,
+    }
+    assert got["update"].body["orderId"] == "7"  # the app's own key stays custom data
+    assert "stale-date" not in got["update"].body
+    assert without_timestamp(got["end"].body["aps"]) == {
+        "event": "end",
+        "content-state": {"stage": "delivered", "eta": 0},
+        "dismissal-date": 1_900_000_600,
+        "alert": alert,
+    }
+    assert activity_id not in dict(registered_activities(server))
+
+
+def without_timestamp(aps: dict) -> dict:
+    return {k: v for k, v in aps.items() if k != "timestamp"}
+
+
+START = {"attributes-type": "MatchAttributes", "attributes": '{"home": "Lions", "away": "Bears"}'}
+
+
+def test_a_push_starts_an_activity_through_the_devices_push_to_start_token(
+    tenant, apns, tmp_path
+) -> None:
+    server, client = tenant
+    start_token = uuid.uuid4().hex * 2
+    listener = Listener(
+        server, APP_ID, WORKSPACE, tmp_path / "iphone.json",
+        "--platform", "ios", "--activity-start", f"MatchAttributes={start_token}",
+    )  # fmt: skip
+    try:
+        delivery_token = listener.connected()["DeliveryToken"]
+        wanted = {"event": "startTokenRegistered", "attributesType": "MatchAttributes"}
+        assert listener.next() == wanted
+    finally:
+        listener.stop()
+    task = push_activity(
+        client, delivery_token, 2, "start", {"home": 0, "away": 0},
+        extended_params=json.dumps(START),
+    )  # fmt: skip
+    assert wait_for_status(server, task, 2) == [("apns", 2, None)]
+    (got,) = apns.record.for_token(start_token)
+    assert got.headers["apns-push-type"] == "liveactivity"
+    assert without_timestamp(got.body["aps"]) == {
+        "event": "start",
+        "content-state": {"home": 0, "away": 0},
+        "attributes-type": "MatchAttributes",
+        "attributes": {"home": "Lions", "away": "Bears"},
+        "alert": {"title": "Score", "body": "Home leads"},
+    }
+    # a type the device has no push-to-start token for has nowhere to go
+    other = push_activity(
+        client, delivery_token, 2, "start", {},
+        extended_params=json.dumps({**START, "attributes-type": "RideAttributes"}),
+    )  # fmt: skip
+    assert statuses(server, other) in ([], [(None, 0, None)])
+
+
+def test_a_push_to_start_token_registered_over_http_is_used_by_token_and_by_user(
+    tenant, apns
+) -> None:
+    server, client = tenant
+    device, start_token = uuid.uuid4().hex * 2, uuid.uuid4().hex * 2
+    report_ios_device(client, device)
+    answer = register_live_activity(
+        client, DeliveryToken=device, AttributesType="MatchAttributes", PushToken=start_token
+    )
+    assert answer["ResultCode"] == "OK", answer
+    user = f"fan-{uuid.uuid4().hex[:8]}"
+    bound = client.push_bind(
+        models.PushBindRequest(
+            app_id=APP_ID, workspace_id=WORKSPACE, delivery_token=device, os_type=2, user_id=user
+        )
+    ).body
+    assert bound.result_code == "OK", bound
+    by_user = push_activity(
+        client, user, 3, "start", {"home": 1}, extended_params=json.dumps(START)
+    )
+    by_token = push_activity(
+        client, start_token, 5, "start", {"home": 2}, extended_params=json.dumps(START)
+    )
+    for task in (by_user, by_token):
+        assert wait_for_status(server, task, 2) == [("apns", 2, None)]
+    got = apns.record.for_token(start_token)
+    assert sorted(r.body["aps"]["content-state"]["home"] for r in got) == [1, 2]
+    assert {r.body["aps"]["event"] for r in got} == {"start"}
+
+
+@pytest.mark.parametrize(
+    ("fields", "words"),
+    [
+        ({"ActivityId": "a1", "PushToken": "ab"}, "DeliveryToken is required"),
+        ({"DeliveryToken": "nobody", "ActivityId": "a1", "PushToken": "ab"}, "no device here"),
+        ({"DeliveryToken": "x", "ActivityId": "a1"}, "PushToken is required"),
+        ({"DeliveryToken": "x", "PushToken": "ab"}, "ActivityId or AttributesType"),
+        (
+            {"DeliveryToken": "x", "ActivityId": "a", "AttributesType": "M", "PushToken": "ab"},
+            "not both",
+        ),
+    ],
+)
+def test_register_live_activity_refusals_name_the_field(tenant, fields, words) -> None:
+    _, client = tenant
+    answer = register_live_activity(client, **fields)
+    assert answer["ResultCode"] != "OK" and words in answer["ResultMessage"], answer

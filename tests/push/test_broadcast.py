@@ -171,3 +171,12 @@ def test_any_text_raises_only_service_errors(fields: BroadcastFields) -> None:
         assert isinstance(exc.code, Code)
     else:
         assert Audience.from_json(push.audience) == chosen
+
+
+def test_a_live_activity_is_not_started_by_broadcast() -> None:
+    start = OptionFields(
+        activity_event="start",
+        extended_params='{"attributes-type": "MatchAttributes", "attributes": "{}"}',
+    )
+    detail = refused(Code.INVALID_PARAM, delivery_type="2", options=start)
+    assert detail == "ActivityEvent start goes to devices or users, not a broadcast"

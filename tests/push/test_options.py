@@ -138,7 +138,7 @@ def test_transparent_payload_unknown_channel() -> None:
         ("push_action", "PushAction", ["0", "1"], ["2", "x"]),
         ("classification", "Classification", ["0", "1"], ["2", "news"]),
         ("transparent_urgency", "TransparentMessageUrgency", ["HIGH", "NORMAL"], ["high", "LOW"]),
-        ("activity_event", "ActivityEvent", ["update", "end"], ["start", "END"]),
+        ("activity_event", "ActivityEvent", ["update", "end"], ["start", "END", "begin"]),
     ],
 )
 def test_choices(field: str, name: str, accepted: list[str], refused_values: list[str]) -> None:
@@ -166,6 +166,40 @@ def test_text_and_live_activity_fields() -> None:
     assert PushOptions.from_json(options.to_json()) == options
     assert "ChannelId" in refused(Code.INVALID_PARAM, channel_id="c" * 201)
     assert "DismissalDate" in refused(Code.INVALID_PARAM, dismissal_date="-1")
+
+
+def test_live_activity_keys_of_extended_params() -> None:
+    """stale-date, attributes-type and attributes become options, not custom data; a start
+    needs the last two."""
+    options = read_options(
+        OptionFields(
+            activity_event="start",
+            extended_params=json.dumps(
+                {
+                    "stale-date": 1_900_000_000,
+                    "attributes-type": "MatchAttributes",
+                    "attributes": '{"home": "Lions"}',
+                    "orderId": "7",
+                }
+            ),
+        )
+    )
+    assert options.activity_event == "start"
+    assert options.stale_date == 1_900_000_000
+    assert options.activity_attributes_type == "MatchAttributes"
+    assert options.activity_attributes == {"home": "Lions"}
+    assert options.extended_params == {"orderId": "7"}
+    assert PushOptions.from_json(options.to_json()) == options
+    only_stale = read_options(OptionFields(extended_params='{"stale-date": "1900000000"}'))
+    assert only_stale.extended_params is None and only_stale.stale_date == 1_900_000_000
+    without = refused(Code.INVALID_PARAM, activity_event="start", extended_params='{"a": "1"}')
+    assert without.startswith("ActivityEvent start needs ExtendedParams attributes-type and")
+    assert "ExtendedParams.attributes must be" in refused(
+        Code.INVALID_EXTEND_PARAM, extended_params='{"attributes": "[1]"}'
+    )
+    assert "ExtendedParams.stale-date" in refused(
+        Code.INVALID_EXTEND_PARAM, extended_params='{"stale-date": "soon"}'
+    )
 
 
 # --- any text: a ServiceError or options that can be stored and read back ---

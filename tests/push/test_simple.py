@@ -183,6 +183,18 @@ def test_display_options() -> None:
     )
 
 
+def test_a_live_activity_starts_on_ios_devices_users_or_start_tokens() -> None:
+    start = OptionFields(
+        activity_event="start",
+        extended_params='{"attributes-type": "MatchAttributes", "attributes": "{}"}',
+    )
+    for delivery_type in ("2", "3", "5"):
+        assert planned(delivery_type=delivery_type, options=start).call.options.activity_event
+    for delivery_type in ("1", "6", "7"):
+        detail = refused(Code.INVALID_PARAM, delivery_type=delivery_type, options=start)
+        assert detail.startswith("ActivityEvent start goes to an iOS device"), detail
+
+
 def test_sms_supplement_is_refused_not_ignored() -> None:
     assert planned(sms_strategy="0")
     detail = refused(Code.INVALID_PARAM, sms_strategy="1")

@@ -14,14 +14,16 @@ from tests.support.servers import postgres_schema
 from tidings.config import Settings
 from tidings.instants import DAY_MS
 from tidings.retention.policy import RetentionPolicy
-from tidings.retention.pruner import ACTIVITY_LIFETIME_MS, Pruner
+from tidings.retention.pruner import Pruner
 from tidings.store.database import Database
+from tidings.store.live_activities import ACTIVITY_LIFETIME_MS, START_TOKEN_LIFETIME_MS
 from tidings.store.tables import (
     apps,
     deliveries,
     delivery_events,
     devices,
     live_activities,
+    live_activity_start_tokens,
     messages,
     push_stats,
     tasks,
@@ -228,7 +230,7 @@ async def test_sqlite_gives_the_pruned_pages_back(tmp_path: Path) -> None:
         await db.aclose()
 
 
-async def test_live_activity_registrations_go_once_no_activity_can_last_that_long(
+async def test_live_activity_registrations_and_start_tokens_go_once_past_their_lifetime(
     db: Database,
 ) -> None:
     def registered(conn: Connection) -> None:
@@ -244,6 +246,15 @@ async def test_live_activity_registrations_go_once_no_activity_can_last_that_lon
                     app_pk=1, activity_id=name, push_token="ab", device_pk=1, updated_at=NOW - age
                 )
             )
+        for name, age in (
+            ("Gone", START_TOKEN_LIFETIME_MS + 1),
+            ("Kept", 3 * ACTIVITY_LIFETIME_MS),
+        ):
+            conn.execute(
+                insert(live_activity_start_tokens).values(
+                    device_pk=1, attributes_type=name, push_token="cd", updated_at=NOW - age
+                )
+            )
 
     await db.write(registered)
     await Pruner(db, POLICY, clock=lambda: NOW / 1000).sweep()
@@ -251,3 +262,5 @@ async def test_live_activity_registrations_go_once_no_activity_can_last_that_lon
         lambda conn: list(conn.execute(select(live_activities.c.activity_id)).scalars())
     )
     assert left == ["live"]
+    types = select(live_activity_start_tokens.c.attributes_type)
+    assert await db.read(lambda conn: list(conn.execute(types).scalars())) == ["Kept"]

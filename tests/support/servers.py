@@ -19,7 +19,9 @@ import httpx
 import psycopg
 import pytest
 import redis
+from typer.testing import CliRunner
 
+from tidings.cli import app as tidings_cli
 from tidings.cli.common import run
 from tidings.config import Settings
 from tidings.services import Services
@@ -113,19 +115,29 @@ class Server:
         return env
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        """Run a ``tidings`` command against this server's data."""
-        result = subprocess.run(
-            [sys.executable, "-m", "tidings", *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
+        """Run a ``tidings`` command against this server's data.
+
+        The command runs in this process through the same Typer application the ``tidings``
+        script starts, which saves the second or more of imports every new process pays;
+        tests/cli/test_serve.py and tests/cli/test_config.py start the script itself.
+        """
+        result = CliRunner().invoke(
+            tidings_cli,
+            list(args),
+            env={
+                "TIDINGS_DATA_DIR": str(self.data_dir),
+                "TIDINGS_DATABASE_URL": self.database_url,
+            },
+            catch_exceptions=False,
         )
-        if check and result.returncode != 0:
+        completed = subprocess.CompletedProcess(
+            ["tidings", *args], result.exit_code, result.stdout, result.stderr
+        )
+        if check and completed.returncode != 0:
             raise AssertionError(
-                f"tidings {' '.join(args)} failed:\n{result.stdout}{result.stderr}"
+                f"tidings {' '.join(args)} failed:\n{completed.stdout}{completed.stderr}"
             )
-        return result
+        return completed
 
     def create_app(self, workspace: str, app_id: str, *extra: str) -> None:
         """What ``tidings apps create`` does (``extra``: its ``--tenant``/``--timezone``)."""

@@ -125,18 +125,26 @@ def notification(out: Outbound, bundle_id: str, now: float) -> tuple[list[tuple[
 
 
 def _live_activity(out: Outbound, now: float) -> dict[str, Any]:
+    """An ActivityKit push: update or end an activity, or (``start``, iOS 17.2+, sent to a
+    push-to-start token) start one of the app's ActivityAttributes type, which needs an alert."""
     options = out.options
-    aps: dict[str, Any] = {"timestamp": int(now), "event": options.activity_event or "update"}
+    event = options.activity_event or "update"
+    aps: dict[str, Any] = {"timestamp": int(now), "event": event}
     aps["content-state"] = options.activity_content_state or {}
+    if event == "start":
+        aps["attributes-type"] = options.activity_attributes_type
+        aps["attributes"] = options.activity_attributes or {}
+    if options.stale_date is not None:
+        aps["stale-date"] = _epoch_seconds(options.stale_date)
     if options.dismissal_date is not None:
         aps["dismissal-date"] = _epoch_seconds(options.dismissal_date)
-    if out.payload.title or out.payload.content:
+    if out.payload.title or out.payload.content or event == "start":
         aps["alert"] = {"title": out.payload.title, "body": out.payload.content}
     return aps
 
 
 def _epoch_seconds(value: int) -> int:
-    """DismissalDate as APNs wants it (seconds), whether given in seconds or milliseconds."""
+    """A date as APNs wants it (seconds), whether given in seconds or milliseconds."""
     return value // 1000 if value > 100_000_000_000 else value
 
 

@@ -144,7 +144,7 @@ class VendorChannel:
         verdict = settled.verdict
         if verdict.dead_token and out.device.pk is None:
             # a Live Activity token that died: no device can take the delivery instead
-            return Outcome(out.id, verdict.status, verdict.reason)
+            return Outcome(out.id, verdict.status, verdict.reason, dead_token=True)
         if verdict.dead_token:
             return Outcome(out.id, Status.PENDING, verdict.reason, reroute=Reroute.DEAD_TOKEN)
         if settled.retry_at is not None:

@@ -21,6 +21,7 @@ from tidings.device_client import (
     Refused,
     Reported,
     Revoked,
+    StartTokenRegistered,
 )
 
 app = typer.Typer(help="Act as a device on the self-built channel.", no_args_is_help=True)
@@ -61,18 +62,29 @@ def listen(
             help="Register a Live Activity as ACTIVITY_ID=PUSH_TOKEN (an iOS device); repeatable"
         ),
     ] = None,
+    activity_start: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--activity-start",
+            help="Register a push-to-start token as ATTRIBUTES_TYPE=PUSH_TOKEN (an iOS device, "
+            "iOS 17.2+); repeatable",
+        ),
+    ] = None,
 ) -> None:
     """Register (or resume from --state) and print one JSON object per line: the connection
     (and, with --vendor, the vendor token reported; with --activity, each Live Activity
-    registered), then each message, and each message the
-    server revokes."""
+    registered; with --activity-start, each push-to-start token registered), then each
+    message, and each message the server revokes."""
     if platform not in PLATFORMS:
         raise typer.BadParameter(f"must be one of {', '.join(PLATFORMS)}", param_hint="--platform")
     if (vendor is None) != (vendor_token is None):
         raise typer.BadParameter("give --vendor and --vendor-token together", param_hint="--vendor")
     if vendor is not None and vendor not in VENDORS:
         raise typer.BadParameter(f"must be one of {', '.join(VENDORS)}", param_hint="--vendor")
-    activities = [_activity(given) for given in activity or ()]
+    activities = [_pair(given, "ACTIVITY_ID", "--activity") for given in activity or ()]
+    start_tokens = [
+        _pair(given, "ATTRIBUTES_TYPE", "--activity-start") for given in activity_start or ()
+    ]
     client = DeviceClient(
         server,
         app_id=app_id,
@@ -81,6 +93,7 @@ def listen(
         state_path=state,
         vendor_token=(vendor, vendor_token) if vendor and vendor_token else None,
         activities=activities,
+        start_tokens=start_tokens,
     )
     try:
         with contextlib.suppress(TimeoutError):
@@ -92,11 +105,12 @@ def listen(
         raise typer.Exit(130) from None
 
 
-def _activity(given: str) -> tuple[str, str]:
-    activity_id, _, push_token = given.partition("=")
-    if not activity_id or not push_token:
-        raise typer.BadParameter("give ACTIVITY_ID=PUSH_TOKEN", param_hint="--activity")
-    return activity_id, push_token
+def _pair(given: str, name: str, option: str) -> tuple[str, str]:
+    """NAME=PUSH_TOKEN, split."""
+    key, _, push_token = given.partition("=")
+    if not key or not push_token:
+        raise typer.BadParameter(f"give {name}=PUSH_TOKEN", param_hint=option)
+    return key, push_token
 
 
 async def _print_events(client: DeviceClient, count: int | None, open_messages: bool) -> None:
@@ -112,6 +126,9 @@ async def _print_events(client: DeviceClient, count: int | None, open_messages: 
                 continue
             if isinstance(event, ActivityRegistered):
                 _emit({"event": "activityRegistered", "activityId": event.activity_id})
+                continue
+            if isinstance(event, StartTokenRegistered):
+                _emit({"event": "startTokenRegistered", "attributesType": event.attributes_type})
                 continue
             if isinstance(event, Revoked):
                 _emit(

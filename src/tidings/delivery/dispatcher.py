@@ -36,7 +36,14 @@ from tidings.delivery.audience_batches import resolve_batch
 from tidings.delivery.outbound import outbound_from_rows
 from tidings.delivery.outcomes import Recorder
 from tidings.delivery.plan import MessageRow, Planned, TaskRow, plan_task
-from tidings.delivery.routing import ACTIVITY_END, ACTIVITY_ID, LIVE_ACTIVITY_TYPES, router_for
+from tidings.delivery.routing import (
+    ACTIVITY_END,
+    ACTIVITY_ID,
+    ACTIVITY_START,
+    ACTIVITY_TOKEN,
+    LIVE_ACTIVITY_TYPES,
+    router_for,
+)
 from tidings.delivery.writing import VENDOR_LEASE_MS, Written, write_planned
 from tidings.store import deliveries as store
 from tidings.store import devices as device_store
@@ -161,8 +168,21 @@ class Dispatcher:
         if settled:
             metrics.deliveries(Counter((channel.name, o.status) for o in settled))
             self._recorder.settled(settled)
+        dead = [o for o in settled if o.dead_token]
+        if dead:
+            await self._forget_dead_tokens(batch, dead)
         if len(settled) < len(outcomes):
             await self._reroute(batch, [o for o in outcomes if o.reroute is not None])
+
+    async def _forget_dead_tokens(self, batch: list[Outbound], dead: list[Outcome]) -> None:
+        """APNs says these Live Activity tokens are gone: drop every registration holding one
+        (an activity's, or a device's push-to-start token), so no later push is sent to it."""
+        sent = {out.id: out for out in batch}
+        tokens = sorted({sent[o.delivery_id].device.third_token or "" for o in dead})
+        try:
+            await self._db.write(activity_store.forget_dead_tokens, tokens)
+        except Exception:
+            log.exception("forgetting %d dead Live Activity tokens failed", len(tokens))
 
     async def _reroute(self, batch: list[Outbound], outcomes: list[Outcome]) -> None:
         """Move deliveries a vendor channel cannot take to the self-built channel, forgetting
@@ -196,26 +216,29 @@ class Dispatcher:
         for message in MessageRow.from_rows(rows):
             messages[message.task_id].append(message)
         by_token, by_user = _devices_for(conn, tasks, messages)
-        by_activity = _activities_for(conn, tasks, messages)
+        by_activity = _activities_for(conn, tasks, messages, now_ms)
         configured = store.configured_channels(conn, {t.app_pk for t in tasks})
         planned: list[tuple[TaskRow, PushOptions, Planned]] = []
-        ended: list[tuple[int, str]] = []
+        ended: dict[int, list[tuple[int, str]]] = defaultdict(list)  # by DeliveryType
         for task in tasks:
             options = PushOptions.from_json(task.options)
+            targets = messages[task.messages_of]
+            devices = by_token.get(task.app_pk, {}), by_user.get(task.app_pk, {})
             plans = plan_task(
                 task,
-                messages[task.messages_of],
-                by_token.get(task.app_pk, {}),
-                by_user.get(task.app_pk, {}),
+                targets,
+                *devices,
                 by_activity=by_activity.get(task.app_pk, {}),
+                start_tokens=_start_tokens_for(conn, task, options, targets, *devices, now_ms),
                 router=router_for(options, task.delivery_type, configured[task.app_pk] & channels),
                 now_ms=now_ms,
             )
             planned.extend((task, options, plan) for plan in plans)
-            if task.delivery_type == ACTIVITY_ID and options.activity_event == ACTIVITY_END:
-                ended.extend((task.app_pk, m.target) for m in messages[task.messages_of])
+            if options.activity_event == ACTIVITY_END and task.delivery_type in LIVE_ACTIVITY_TYPES:
+                ended[task.delivery_type].extend((task.app_pk, m.target) for m in targets)
         written = write_planned(conn, planned, now_ms)
-        activity_store.forget(conn, ended)
+        activity_store.forget(conn, ended[ACTIVITY_ID])
+        activity_store.forget_tokens(conn, ended[ACTIVITY_TOKEN])
         store.set_task_state(conn, [t.id for t in tasks], DISPATCHED)
         return len(tasks), written
 
@@ -254,16 +277,44 @@ def _devices_for(
 
 
 def _activities_for(
-    conn: Connection, tasks: Sequence[TaskRow], messages: Mapping[int, list[MessageRow]]
+    conn: Connection,
+    tasks: Sequence[TaskRow],
+    messages: Mapping[int, list[MessageRow]],
+    now_ms: int,
 ) -> dict[int, dict[str, str]]:
-    """The push token of each Live Activity the DeliveryType 6 tasks name, per app."""
+    """The push token of each live Live Activity the DeliveryType 6 tasks name, per app."""
     wanted: dict[int, set[str]] = defaultdict(set)
     for task in tasks:
         if task.delivery_type == ACTIVITY_ID:
             wanted[task.app_pk].update(m.target for m in messages[task.messages_of])
+    since = now_ms - activity_store.ACTIVITY_LIFETIME_MS
     return {
-        app_pk: activity_store.tokens(conn, app_pk, sorted(ids)) for app_pk, ids in wanted.items()
+        app_pk: activity_store.tokens(conn, app_pk, sorted(ids), since)
+        for app_pk, ids in wanted.items()
     }
+
+
+def _start_tokens_for(
+    conn: Connection,
+    task: TaskRow,
+    options: PushOptions,
+    targets: Sequence[MessageRow],
+    by_token: Mapping[str, DeviceAddress],
+    by_user: Mapping[str, Sequence[DeviceAddress]],
+    now_ms: int,
+) -> dict[int, str] | None:
+    """For a push that starts a Live Activity on devices or users' devices, each device's
+    push-to-start token for the activity's type; None for any other task."""
+    if options.activity_event != ACTIVITY_START or task.delivery_type in LIVE_ACTIVITY_TYPES:
+        return None
+    if task.delivery_type == USER_TARGET:
+        found = [d for m in targets for d in by_user.get(m.target, ())]
+    else:
+        found = [by_token[m.target] for m in targets if m.target in by_token]
+    pks = sorted({d.pk for d in found if d.pk is not None})
+    since = now_ms - activity_store.START_TOKEN_LIFETIME_MS
+    kind = options.activity_attributes_type or ""
+    return activity_store.start_tokens(conn, kind, pks, since)
 
 
 def _expire(conn: Connection, now_ms: int) -> dict[str | None, int]:

@@ -80,6 +80,7 @@ def plan_task(
     by_user: Mapping[str, Sequence[DeviceAddress]],
     *,
     by_activity: Mapping[str, str] | None = None,
+    start_tokens: Mapping[int, str] | None = None,
     router: Router,
     now_ms: int,
 ) -> Iterator[Planned]:
@@ -89,7 +90,9 @@ def plan_task(
     message is accounted for rather than dropped. A Live Activity target is addressed by its
     APNs push token, held by no registered device: the target itself (DeliveryType 5) or the
     token ``by_activity`` holds for the activity id (6); an activity id nobody registered is
-    kept pending like an unknown device token.
+    kept pending like an unknown device token. A push that starts a Live Activity on devices
+    (2) or a user's devices (3) goes to the push-to-start token ``start_tokens`` holds for each
+    device (by pk); a device without one gets a row with no device, pending until it expires.
     """
     expired = task.expires_at <= now_ms
     for message in messages:
@@ -105,14 +108,14 @@ def plan_task(
                 status = Status.EXPIRED if expired else Status.NO_BIND
                 yield Planned(message, None, message.target, None, status)
             for device in devices:
-                yield _to_device(message, device, message.target, router, expired)
+                yield _to_device(message, device, message.target, router, expired, start_tokens)
         else:
             device = by_token.get(message.target)
             if device is None:
                 status = Status.EXPIRED if expired else Status.PENDING
                 yield Planned(message, None, None, None, status)
             else:
-                yield _to_device(message, device, None, router, expired)
+                yield _to_device(message, device, None, router, expired, start_tokens)
 
 
 def _to_device(
@@ -121,7 +124,11 @@ def _to_device(
     user_id: str | None,
     router: Router,
     expired: bool,
+    start_tokens: Mapping[int, str] | None,
 ) -> Planned:
+    if start_tokens is not None:
+        assert device.pk is not None
+        return _to_activity(message, start_tokens.get(device.pk), router, expired, user_id)
     status = Status.EXPIRED if expired else Status.PENDING
     return Planned(message, device, user_id, router(device), status)
 
@@ -132,16 +139,20 @@ def activity_address(push_token: str) -> DeviceAddress:
 
 
 def _to_activity(
-    message: MessageRow, push_token: str | None, router: Router, expired: bool
+    message: MessageRow,
+    push_token: str | None,
+    router: Router,
+    expired: bool,
+    user_id: str | None = None,
 ) -> Planned:
-    """A Live Activity update: through the channel that carries them (APNs), or, without a
+    """A Live Activity push: through the channel that carries them (APNs), or, without a
     token or with no such channel configured, a row left pending until it expires, since no
     device connection can carry it."""
     status = Status.EXPIRED if expired else Status.PENDING
     if push_token is None:
-        return Planned(message, None, None, None, status)
+        return Planned(message, None, user_id, None, status)
     address = activity_address(push_token)
     channel = router(address)
     if channel == SELFBUILT:
-        return Planned(message, None, None, None, status)
-    return Planned(message, address, None, channel, status)
+        return Planned(message, None, user_id, None, status)
+    return Planned(message, address, user_id, channel, status)

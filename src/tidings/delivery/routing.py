@@ -32,6 +32,7 @@ ACTIVITY_TOKEN = 5  # DeliveryType: the target is a Live Activity's APNs push to
 ACTIVITY_ID = 6  # DeliveryType: the target is a Live Activity's id, registered with its token
 LIVE_ACTIVITY_TYPES = frozenset({ACTIVITY_TOKEN, ACTIVITY_ID})
 ACTIVITY_END = "end"  # ActivityEvent that ends an activity: its registered token is dropped
+ACTIVITY_START = "start"  # ActivityEvent that starts one, sent to a push-to-start token
 LIVE_ACTIVITY_VENDORS = tuple(v.name for v in REGISTERED if v.live_activities)
 SELFBUILT_ONLY = 1  # AndroidChannel
 

@@ -20,6 +20,7 @@ from tidings.device_client.client import (
     Refused,
     Reported,
     Revoked,
+    StartTokenRegistered,
 )
 from tidings.device_client.state import DeviceState
 
@@ -32,4 +33,5 @@ __all__ = [
     "Refused",
     "Reported",
     "Revoked",
+    "StartTokenRegistered",
 ]

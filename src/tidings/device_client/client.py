@@ -99,6 +99,14 @@ class ActivityRegistered:
 
 
 @dataclass(frozen=True, slots=True)
+class StartTokenRegistered:
+    """The server recorded a push-to-start token: a push with ActivityEvent ``start`` to the
+    device starts a Live Activity of this ActivityAttributes type."""
+
+    attributes_type: str
+
+
+@dataclass(frozen=True, slots=True)
 class Revoked:
     """The server took back a message the app was handed: withdraw it from view."""
 
@@ -133,13 +141,15 @@ class DeviceClient:
         max_backoff: float = 30.0,
         vendor_token: tuple[str, str] | None = None,
         activities: Sequence[tuple[str, str]] = (),
+        start_tokens: Sequence[tuple[str, str]] = (),
     ) -> None:
         """``server`` is one server's address or several (every node of a cluster): the
         client connects to the first and moves to the next whenever a connection is lost
         (device_client/reconnect.py). ``vendor_token`` is (vendor, token): the device's push
         token on a vendor channel, reported on every connection as a phone's SDK reports it;
-        ``activities`` are (activityId, push token) of the Live Activities the device runs,
-        registered on every connection."""
+        ``activities`` are (activityId, push token) of the Live Activities the device runs and
+        ``start_tokens`` (ActivityAttributes type, push-to-start token), registered on every
+        connection."""
         servers = [server] if isinstance(server, str) else list(server)
         if not servers:
             raise ValueError("give at least one server")
@@ -147,6 +157,7 @@ class DeviceClient:
         self._index = 0
         self.vendor_token = vendor_token
         self.activities = tuple(activities)
+        self.start_tokens = tuple(start_tokens)
         self.app_id = app_id
         self.workspace_id = workspace_id
         self.platform = platform
@@ -157,9 +168,11 @@ class DeviceClient:
 
     async def events(
         self,
-    ) -> AsyncIterator[Connected | Reported | ActivityRegistered | Message | Revoked]:
+    ) -> AsyncIterator[
+        Connected | Reported | ActivityRegistered | StartTokenRegistered | Message | Revoked
+    ]:
         """Connected after each (re)connection (then Reported, when a vendor token is given,
-        and ActivityRegistered per activity),
+        ActivityRegistered per activity and StartTokenRegistered per push-to-start token),
         a Message per new delivery and a Revoked per message taken back; forever, or until
         the server refuses the device (``Refused``)."""
         failures = 0
@@ -177,6 +190,9 @@ class DeviceClient:
                         )
                     for activity_id, push_token in self.activities:
                         frame = {"type": "activity", "activityId": activity_id}
+                        await socket.send(json.dumps({**frame, "pushToken": push_token}))
+                    for attributes_type, push_token in self.start_tokens:
+                        frame = {"type": "activityStartToken", "attributesType": attributes_type}
                         await socket.send(json.dumps({**frame, "pushToken": push_token}))
                     pinger = asyncio.get_running_loop().create_task(self._ping(socket, heartbeat))
                     try:
@@ -234,7 +250,7 @@ class DeviceClient:
 
     async def _receive(
         self, socket: ClientConnection, raw: str | bytes
-    ) -> Message | Reported | ActivityRegistered | Revoked | None:
+    ) -> Message | Reported | ActivityRegistered | StartTokenRegistered | Revoked | None:
         frame = json.loads(raw)
         kind = frame.get("type")
         if kind == "error":
@@ -247,6 +263,8 @@ class DeviceClient:
             return Reported(frame["vendor"])
         if kind == "activityRegistered":
             return ActivityRegistered(frame["activityId"])
+        if kind == "activityStartTokenRegistered":
+            return StartTokenRegistered(frame["attributesType"])
         if kind != "message":
             return None  # pong
         delivery_id = frame["id"]

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 
 from tidings.channels.catalog import BY_NAME, MANUFACTURERS, THIRD_CHANNEL_CODES
 from tidings.devices.models import OS_TYPES
-from tidings.errors import Code, ServiceError
+from tidings.errors import Code, ServiceError, refused
 from tidings.fields import read_int, read_text
 
 MAX_TOKEN = 256
 MAX_USER_ID = 128
 MAX_THIRD_TOKEN = 512
 MAX_ACTIVITY_ID = 128
+MAX_ATTRIBUTES_TYPE = 128  # a Live Activity's ActivityAttributes type, named by the app
 MAX_FACT = 128
 _PHONE = re.compile(r"\+?[0-9][0-9 -]{2,30}")
 # PushReport's descriptive fields that are kept (Imei and Imsi are personal identifiers that
@@ -54,6 +55,50 @@ class Report:
     third_token: str | None
     manufacturer: str
     facts: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityFields:
+    """RegisterLiveActivity's parameters as they arrived (a Tidings extension action)."""
+
+    delivery_token: str | None
+    push_token: str | None
+    activity_id: str | None
+    attributes_type: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityRegistration:
+    """An iOS device's Live Activity token: an activity's push token under its ``activity_id``,
+    or a push-to-start token for an ``attributes_type``; exactly one of the two is set."""
+
+    token: str
+    push_token: str
+    activity_id: str | None
+    attributes_type: str | None
+
+
+def check_activity_registration(fields: ActivityFields) -> ActivityRegistration:
+    token = read_token(fields.delivery_token)
+    push_token = read_text(
+        fields.push_token, "PushToken", Code.INVALID_PARAM, max_length=MAX_THIRD_TOKEN
+    )
+    if push_token is None:
+        raise refused(Code.INVALID_PARAM, "PushToken", "is required")
+    activity_id = read_text(
+        fields.activity_id, "ActivityId", Code.INVALID_PARAM, max_length=MAX_ACTIVITY_ID
+    )
+    attributes_type = read_text(
+        fields.attributes_type, "AttributesType", Code.INVALID_PARAM, max_length=MAX_ATTRIBUTES_TYPE
+    )
+    if (activity_id is None) == (attributes_type is None):
+        raise refused(
+            Code.INVALID_PARAM,
+            "ActivityId",
+            "or AttributesType is needed, not both: an activity's push token, or a "
+            "push-to-start token for an ActivityAttributes type",
+        )
+    return ActivityRegistration(token, push_token, activity_id, attributes_type)
 
 
 def read_token(raw: str | None) -> str:

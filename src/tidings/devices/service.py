@@ -23,13 +23,14 @@ from tidings.contract import PLATFORMS, DeviceAddress
 from tidings.devices import tokens
 from tidings.devices.models import Device, DeviceState
 from tidings.devices.rules import (
+    ActivityRegistration,
     Binding,
     Report,
     check_vendor_platform,
     read_token,
     read_user_id,
 )
-from tidings.errors import Code, ServiceError
+from tidings.errors import Code, ServiceError, refused
 from tidings.fields import read_int
 from tidings.store import devices as store
 from tidings.store import live_activities as activities
@@ -234,10 +235,42 @@ class Devices:
     def _register_activity(
         self, conn: Connection, device_pk: int, activity_id: str, push_token: str
     ) -> None:
-        row = store.by_pk(conn, device_pk)
-        assert row is not None, "a connected device exists"
-        check_vendor_platform("apns", row.platform)  # an activity's token is an APNs token
-        activities.register(conn, row.app_pk, device_pk, activity_id, push_token, self._now_ms())
+        app_pk = _ios_app(conn, device_pk)
+        activities.register(conn, app_pk, device_pk, activity_id, push_token, self._now_ms())
+
+    async def register_start_token(
+        self, device_pk: int, attributes_type: str, push_token: str
+    ) -> None:
+        """A connected device's push-to-start token for an ActivityAttributes type (the
+        ``activityStartToken`` frame): a push with ActivityEvent ``start`` to the device, or to
+        its user, starts a Live Activity of that type through it."""
+        await self._db.write(self._register_start_token, device_pk, attributes_type, push_token)
+
+    def _register_start_token(
+        self, conn: Connection, device_pk: int, attributes_type: str, push_token: str
+    ) -> None:
+        _ios_app(conn, device_pk)
+        activities.register_start_token(
+            conn, device_pk, attributes_type, push_token, self._now_ms()
+        )
+
+    async def register_live_activity(self, app_pk: int, given: ActivityRegistration) -> None:
+        """RegisterLiveActivity (a Tidings extension action): what the ``activity`` and
+        ``activityStartToken`` frames register, for a device known by its DeliveryToken, so an
+        app server can register the tokens its iOS app sends it."""
+        await self._db.write(self._register_live_activity, app_pk, given)
+
+    def _register_live_activity(
+        self, conn: Connection, app_pk: int, given: ActivityRegistration
+    ) -> None:
+        row = store.find(conn, app_pk, given.token)
+        if row is None:
+            raise refused(Code.INVALID_PARAM, "DeliveryToken", f"{given.token} is no device here")
+        if given.activity_id is not None:
+            self._register_activity(conn, row.pk, given.activity_id, given.push_token)
+        else:
+            assert given.attributes_type is not None
+            self._register_start_token(conn, row.pk, given.attributes_type, given.push_token)
 
     async def state(self, app_pk: int, raw_type: str | None, raw_target: str | None) -> DeviceState:
         """PushQueryDeviceState: the device, or for a user the device to show (an online one
@@ -291,3 +324,12 @@ def _known(conn: Connection, app_pk: int, token: str) -> Device:
             "device channel, or are reported with PushReport)",
         )
     return Device.from_row(row)
+
+
+def _ios_app(conn: Connection, device_pk: int) -> int:
+    """The app of a connected device that may hold Live Activity tokens (APNs tokens: an iOS
+    device; any other is refused)."""
+    row = store.by_pk(conn, device_pk)
+    assert row is not None, "a connected device exists"
+    check_vendor_platform("apns", row.platform)
+    return row.app_pk

@@ -6,7 +6,7 @@ frame it sends. docs/device-protocol.md is the specification this module impleme
 
 A connection starts in HELLO, where only ``register`` and ``resume`` are accepted; once the
 server has authenticated the device it calls ``ready()``, after which only ``ack``, ``open``,
-``revoked``, ``report``, ``activity`` and ``ping`` are.
+``revoked``, ``report``, ``activity``, ``activityStartToken`` and ``ping`` are.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from tidings.channels.catalog import VENDORS
 from tidings.contract import PLATFORMS, Outbound, Recall
-from tidings.devices.rules import MAX_ACTIVITY_ID, MAX_THIRD_TOKEN
+from tidings.devices.rules import MAX_ACTIVITY_ID, MAX_ATTRIBUTES_TYPE, MAX_THIRD_TOKEN
 
 # Close codes (RFC 6455 §7.4 and the 4000-4999 range kept for applications).
 UNSUPPORTED = 1003  # a binary frame
@@ -87,11 +87,19 @@ class Activity(NamedTuple):
     push_token: str
 
 
+class StartToken(NamedTuple):
+    """The push-to-start token ActivityKit gave the device for one ActivityAttributes type
+    (iOS 17.2+; sent again whenever it changes)."""
+
+    attributes_type: str
+    push_token: str
+
+
 class Ping(NamedTuple):
     pass
 
 
-Event = Register | Resume | Ack | Open | Revoked | Report | Activity | Ping
+Event = Register | Resume | Ack | Open | Revoked | Report | Activity | StartToken | Ping
 PING = Ping()
 
 
@@ -141,6 +149,11 @@ class DeviceProtocol:
         if kind == "activity":
             return Activity(
                 self._text(frame, "activityId", MAX_ACTIVITY_ID),
+                self._text(frame, "pushToken", MAX_THIRD_TOKEN),
+            )
+        if kind == "activityStartToken":
+            return StartToken(
+                self._text(frame, "attributesType", MAX_ATTRIBUTES_TYPE),
                 self._text(frame, "pushToken", MAX_THIRD_TOKEN),
             )
         if kind == "ping":
@@ -227,6 +240,10 @@ def reported(vendor: str) -> str:
 
 def activity_registered(activity_id: str) -> str:
     return _encode({"type": "activityRegistered", "activityId": activity_id})
+
+
+def start_token_registered(attributes_type: str) -> str:
+    return _encode({"type": "activityStartTokenRegistered", "attributesType": attributes_type})
 
 
 def error(code: int, reason: str) -> str:

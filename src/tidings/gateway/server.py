@@ -33,6 +33,7 @@ from tidings.gateway.protocol import (
     Report,
     Resume,
     Revoked,
+    StartToken,
     State,
     Violation,
 )
@@ -210,6 +211,12 @@ class DeviceGateway:
                     connection.device_pk, event.activity_id, event.push_token
                 )
                 return _recorded(told, protocol.activity_registered(event.activity_id), connection)
+            case StartToken():
+                told = self._services.devices.register_start_token(
+                    connection.device_pk, event.attributes_type, event.push_token
+                )
+                answer = protocol.start_token_registered(event.attributes_type)
+                return _recorded(told, answer, connection)
             case Register() | Resume():
                 return self._hello(event, session)
             case _:

@@ -16,6 +16,7 @@ from tidings.channels.catalog import PAYLOAD_KEYS, VENDOR_KEYS
 from tidings.contract import PushOptions
 from tidings.errors import Code, refused
 from tidings.fields import read_choice, read_flat_map, read_int, read_map, read_text
+from tidings.push.activity import EVENTS, check_start, take_activity_keys
 from tidings.templates.rules import read_image_urls
 
 MAX_EXTENDED_KEYS = 20
@@ -54,15 +55,19 @@ class OptionFields:
 
 
 def read_options(fields: OptionFields) -> PushOptions:
+    extended_params = read_extended_params(
+        fields.extended_params, "ExtendedParams", MAX_EXTENDED_KEYS, Code.EXTEND_PARAM_TO_MUCH
+    )
+    activity = take_activity_keys(extended_params)
+    activity_event = read_choice(fields.activity_event, "ActivityEvent", EVENTS)
+    check_start(activity_event, activity)
     return PushOptions(
         notify_type=read_choice(fields.notify_type, "NotifyType", NOTIFY_TYPES, default="notify")
         or "notify",
         silent=_int(fields.silent, "Silent", (0, 1)),
         push_action=_int(fields.push_action, "PushAction", (0, 1)),
         classification=read_choice(fields.classification, "Classification", ("0", "1")),
-        extended_params=read_extended_params(
-            fields.extended_params, "ExtendedParams", MAX_EXTENDED_KEYS, Code.EXTEND_PARAM_TO_MUCH
-        ),
+        extended_params=extended_params or None,
         third_channel_category=_vendor_map(fields.third_channel_category, "ThirdChannelCategory"),
         notify_level=_vendor_map(fields.notify_level, "NotifyLevel"),
         channel_id=read_text(fields.channel_id, "ChannelId", Code.INVALID_PARAM, max_length=200),
@@ -74,13 +79,16 @@ def read_options(fields: OptionFields) -> PushOptions:
             fields.transparent_urgency, "TransparentMessageUrgency", ("HIGH", "NORMAL")
         ),
         vendor_template=read_map(fields.vendor_template, "VendorTemplate", Code.INVALID_PARAM),
-        activity_event=read_choice(fields.activity_event, "ActivityEvent", ("update", "end")),
+        activity_event=activity_event,
         activity_content_state=read_map(
             fields.activity_content_state, "ActivityContentState", Code.INVALID_PARAM
         ),
         dismissal_date=read_int(
             fields.dismissal_date, "DismissalDate", Code.INVALID_PARAM, minimum=0
         ),
+        stale_date=activity.stale_date,
+        activity_attributes_type=activity.attributes_type,
+        activity_attributes=activity.attributes,
         push_style=_int(fields.push_style, "PushStyle", PUSH_STYLES),
         image_urls=read_image_urls(fields.image_urls, "ImageUrls"),
         icon_urls=read_image_urls(fields.icon_urls, "IconUrls"),

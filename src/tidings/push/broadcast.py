@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from tidings.delivery.audience import Audience, Window
 from tidings.errors import Code, refused
 from tidings.fields import check_int
+from tidings.push.activity import START
 from tidings.push.call import PushCall, Read, absent, check_task_name, finish
 from tidings.push.models import CallSpec, PushLimits, PushPlan, RenderedMessage
 from tidings.push.targets import check_msg_key, check_size, unified_size
@@ -76,6 +77,11 @@ def check_call(
         raise refused(Code.NEED_TEMPLATE, "TemplateName", "is required")
     msg_key = check_msg_key(fields.msg_key or "", "Msgkey", {}, ("Msgkey",))
     call = finish(fields, task_name, delivery_type, limits, timezone=timezone, now=now)
+    if call.options.activity_event == START:
+        # a start goes to each device's push-to-start token, which only dispatch looks up
+        raise refused(
+            Code.INVALID_PARAM, "ActivityEvent", "start goes to devices or users, not a broadcast"
+        )
     return call, read_audience(fields, DEVICE_TYPES[delivery_type]), msg_key
 
 

@@ -21,6 +21,7 @@ from typing import TypeVar
 from tidings.contract import PushOptions
 from tidings.errors import Code, refused
 from tidings.fields import check_int, read_text
+from tidings.push.activity import START
 from tidings.push.models import CallSpec, PushLimits
 from tidings.schedule.strategy import Timing, strategy_of
 
@@ -30,6 +31,7 @@ T = TypeVar("T")
 Read = Callable[[], T]
 
 MAX_TASK_NAME = 200
+START_TARGETS = (2, 3, 5)  # a Live Activity is started on an iOS device, a user's, or by token
 SMS_STRATEGIES = (0, 1, 2)  # none, when the push is not delivered, alongside the push
 
 
@@ -86,6 +88,13 @@ def finish(
     """The rest of the call-wide rules, after the action's own: validity, options, strategy."""
     expired = check_expired_seconds(call.expired_seconds(), limits)
     options = call.options()
+    if options.activity_event == START and delivery_type not in START_TARGETS:
+        raise refused(
+            Code.INVALID_PARAM,
+            "ActivityEvent",
+            f"start goes to an iOS device (DeliveryType 2), a user (3) or a push-to-start token "
+            f"(5), not DeliveryType {delivery_type}",
+        )
     strategy = strategy_of(call.timing(), timezone=timezone, now=now)
     return CallSpec(task_name, delivery_type, expired, options, strategy)
 

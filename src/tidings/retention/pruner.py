@@ -1,6 +1,7 @@
 """The pruning loop one server process runs: every ``sweep_seconds``, delete the finished work
 (webhook events settled and attempts made before then too), the analytics counters older
-than the policy keeps and the Live Activity registrations that outlived any activity, then give
+than the policy keeps, the Live Activity registrations that outlived any activity and the
+push-to-start tokens no device renewed, then give
 SQLite's free pages back.
 
 Deletes go in small writes (``batch_rows`` rows each) through the shared group commit, so the
@@ -33,10 +34,6 @@ log = logging.getLogger("tidings.retention")
 
 TASKS_PER_READ = 50
 VACUUM_PAGES = 1024  # 4 MiB of free pages handed back per step
-# ActivityKit ends an activity after 8 hours and takes it off the Lock Screen 4 hours later: a
-# registration not renewed for that long names an activity that is gone (in real time, not the
-# policy's day length).
-ACTIVITY_LIFETIME_MS = 12 * 3_600_000
 
 
 @dataclass
@@ -101,8 +98,14 @@ class Pruner:
             done.tasks += len(ids)
         while deleted := await self._batch(done, webhook_store.delete_settled, due_before):
             done.rows += deleted
-        ended_before = now_ms - ACTIVITY_LIFETIME_MS
+        # Live Activity lifetimes are real time, not the policy's day length
+        ended_before = now_ms - activity_store.ACTIVITY_LIFETIME_MS
         while deleted := await self._batch(done, activity_store.delete_stale, ended_before):
+            done.rows += deleted
+        unrenewed_before = now_ms - activity_store.START_TOKEN_LIFETIME_MS
+        while deleted := await self._batch(
+            done, activity_store.delete_stale_start_tokens, unrenewed_before
+        ):
             done.rows += deleted
         counters_before = self._policy.counters_before(now_ms)
         while deleted := await self._batch(done, store.delete_old_counters, counters_before):

@@ -227,6 +227,20 @@ live_activities = Table(
     Column("device_pk", Serial, ForeignKey("devices.pk", ondelete="CASCADE"), nullable=False),
     Column("updated_at", BigInteger, nullable=False),
     Index(None, "device_pk"),
+    Index(None, "push_token"),  # an end sent by token, and a token APNs calls dead, find it
+)
+
+# A push-to-start token (iOS 17.2+): what ActivityKit gave the device to start Live Activities
+# of one ActivityAttributes type by push, renewed by the device whenever it changes.
+live_activity_start_tokens = Table(
+    "live_activity_start_tokens",
+    metadata,
+    Column("device_pk", Serial, ForeignKey("devices.pk", ondelete="CASCADE"), primary_key=True),
+    Column("attributes_type", String(128), primary_key=True),
+    Column("push_token", String(512), nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index(None, "updated_at"),
+    Index(None, "push_token"),  # a token APNs calls dead finds it
 )
 
 # One message to one device: the unit a device acknowledges. A user-addressed message with no

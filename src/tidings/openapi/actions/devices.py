@@ -1,10 +1,19 @@
 """The device actions: PushBind, PushUnBind and PushReport (response family A) and
-PushQueryDeviceState (family C with ``Message``)."""
+PushQueryDeviceState (family C with ``Message``); and RegisterLiveActivity, a Tidings extension
+answered like PushReport, since no MPS action carries a Live Activity's token."""
 
 from __future__ import annotations
 
 from tidings.devices.models import DeviceState
-from tidings.devices.rules import FACT_FIELDS, BindFields, ReportFields, check_bind, check_report
+from tidings.devices.rules import (
+    FACT_FIELDS,
+    ActivityFields,
+    BindFields,
+    ReportFields,
+    check_activity_registration,
+    check_bind,
+    check_report,
+)
 from tidings.openapi.actions import Body, Call, action
 from tidings.openapi.envelopes import device_failure, device_result, push_failure, push_result
 
@@ -47,6 +56,22 @@ async def push_report(call: Call) -> Body:
         )
     )
     await call.services.devices.report(app.pk, report)
+    return push_result(call.request_id)
+
+
+@action("RegisterLiveActivity", writes=True, failure=push_failure)
+async def register_live_activity(call: Call) -> Body:
+    p = call.params
+    app = await call.app()
+    registration = check_activity_registration(
+        ActivityFields(
+            delivery_token=p.get("DeliveryToken"),
+            push_token=p.get("PushToken"),
+            activity_id=p.get("ActivityId"),
+            attributes_type=p.get("AttributesType"),
+        )
+    )
+    await call.services.devices.register_live_activity(app.pk, registration)
     return push_result(call.request_id)
 
 
