@@ -31,7 +31,7 @@ from tidings.schedule.strategy import Timing
 Wire = str | dict | None  # a map field: JSON text, or the dict its dotted sub-keys spell
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CallFields:
     """The call-wide parameters every push action has; ``timing`` is read from StrategyType and
     StrategyContent (openapi/strategy.py)."""
@@ -57,7 +57,7 @@ class CallFields:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SimpleFields(CallFields):
     """PushSimple's parameters. PushStyle, ImageUrls and IconUrls travel in ``options``."""
 
@@ -78,7 +78,7 @@ class SimpleFields(CallFields):
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TemplatePushFields(CallFields):
     """PushTemplate's parameters."""
 
@@ -97,7 +97,7 @@ class TemplatePushFields(CallFields):
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MultipleFields(CallFields):
     """PushMultiple's parameters but its TargetMsg entries (``target_inputs``)."""
 
@@ -110,7 +110,7 @@ class MultipleFields(CallFields):
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class BroadcastFields(CallFields):
     """PushBroadcast's parameters. AndroidChannel travels in ``options``."""
 
