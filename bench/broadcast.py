@@ -10,7 +10,9 @@ Timed: the official SDK sends PushBroadcast (PushStatus 1: every device), and th
 how long the answer took (accepted and committed), how long until the broadcast is materialised
 (a delivery for every device, the task marked dispatched, read from the database), and how long
 until every online device had the message; then how long RevokePushTask takes to withdraw it
-from every device again.
+from every device again. The server keeps running and this happens ``--runs`` times (three by
+default), a new broadcast each time, each run followed by its floor; every figure is printed as
+median [min–max] over the runs.
 
 Baseline, in the same run: the same number of delivery rows inserted into a fresh copy of the
 schema with ``executemany``, 1,000 rows per transaction (the batch the server resolves at a
@@ -36,7 +38,6 @@ from pathlib import Path
 from alibabacloud_mpaas20201028 import models
 from alibabacloud_mpaas20201028.client import Client
 from alibabacloud_tea_openapi.models import Config
-from rich.table import Table
 from sqlalchemy import Engine, NullPool, create_engine, insert, text
 
 from tidings.config import Settings
@@ -54,7 +55,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support.rows import one_push  # noqa: E402
 
-from procs import console, free_port, fresh_database  # noqa: E402
+from procs import console, free_port, fresh_database, spread_table  # noqa: E402
 
 WORKSPACE = "bench"
 APP_ID = "ONEXBROADCAST0001"
@@ -158,18 +159,9 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
         stderr=subprocess.DEVNULL,
     )
     engine = create_engine(settings.database, poolclass=NullPool)
+    figures: dict[str, list[float]] = {}
     try:
         await wait_for_server(port)
-        url = f"http://127.0.0.1:{port}"
-        readies = [asyncio.Event() for _ in range(args.online)]
-        got: list[float] = []
-        clients = [
-            asyncio.create_task(
-                listen(DeviceClient(url, app_id=APP_ID, workspace_id=WORKSPACE), ready, got)
-            )
-            for ready in readies
-        ]
-        await asyncio.gather(*(r.wait() for r in readies))
         sdk = Client(
             Config(
                 access_key_id=key[0],
@@ -178,51 +170,82 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
                 protocol="http",
             )
         )
-        request = models.PushBroadcastRequest(
-            app_id=APP_ID,
-            workspace_id=WORKSPACE,
-            task_name="everyone",
-            delivery_type=1,
-            template_name=TEMPLATE,
-            template_key_value='{"name": "user", "news": "maintenance"}',
-            msgkey=uuid.uuid4().hex,
-            expired_seconds=3600,
-            push_status=1,
-            un_bind_period=4,
-        )
-        started = time.perf_counter()
-        answer = await asyncio.to_thread(sdk.push_broadcast, request)
-        accepted = time.perf_counter() - started
-        assert answer.body.result_code == "OK", answer.body
-        task_id = int(answer.body.push_result.data)
-        total = args.devices + args.online
-        materialised = await wait_materialised(engine, task_id, total) - started
-        await asyncio.wait_for(asyncio.gather(*clients), 60)
-        online = max(got) - started
-        revoke = models.RevokePushTaskRequest(
-            app_id=APP_ID, workspace_id=WORKSPACE, task_id=str(task_id)
-        )
-        started = time.perf_counter()
-        revoked = await asyncio.to_thread(sdk.revoke_push_task, revoke)
-        revoking = time.perf_counter() - started
-        assert revoked.body.result_code == "OK", revoked.body
+        for number in range(1, args.runs + 1):
+            console.rule(f"run {number} of {args.runs} (load {os.getloadavg()[0]:.1f})")
+            # each run's online devices register anew: the earlier runs' are offline now
+            total = args.devices + args.online * number
+            for name, value in (await one_broadcast(args, port, sdk, engine, total)).items():
+                figures.setdefault(name, []).append(value)
+            with fresh_database(args.base_url, data_dir, f"floor{number}") as floor_url:
+                floor_seconds = await floor(Settings(database_url=floor_url).database, total)
+            figures.setdefault(f"floor: raw executemany, {BATCH} a transaction (s)", []).append(
+                floor_seconds
+            )
+            materialised = figures["materialised: a delivery per device (s)"][-1]
+            figures.setdefault("ratio (floor / materialised: 1 = the floor)", []).append(
+                floor_seconds / materialised
+            )
     finally:
         server.terminate()
         server.wait()
         engine.dispose()
-    with fresh_database(args.base_url, data_dir, "floor") as floor_url:
-        floor_seconds = await floor(Settings(database_url=floor_url).database, total)
-    table = Table("measure", "value")
-    table.add_row("devices (offline + online)", f"{args.devices:,} + {args.online}")
-    table.add_row("accepted (PushBroadcast answered)", f"{accepted * 1000:.0f} ms")
-    table.add_row("online devices had it", f"{online:.2f} s")
-    table.add_row("materialised (a delivery per device)", f"{materialised:.2f} s")
-    table.add_row("deliveries per second", f"{total / materialised:,.0f}")
-    table.add_row(f"floor: raw executemany, {BATCH} a transaction", f"{floor_seconds:.2f} s")
-    table.add_row("ratio (materialised / floor)", f"{materialised / floor_seconds:.2f}")
-    table.add_row("RevokePushTask answered", f"{revoking:.2f} s")
-    table.add_row("what it did", revoked.body.push_result.data)
-    console.print(table)
+    rows = [
+        (name, {"": values}, "{:.2f}" if "(s)" in name or "ratio" in name else "{:,.0f}")
+        for name, values in figures.items()
+    ]
+    title = f"PushBroadcast to {args.devices:,} offline + {args.online} online devices"
+    console.print(spread_table(title, rows))
+
+
+async def one_broadcast(
+    args: argparse.Namespace, port: int, sdk: Client, engine: Engine, total: int
+) -> dict[str, float]:
+    """One PushBroadcast to every device, then its revocation; the figures of this run."""
+    url = f"http://127.0.0.1:{port}"
+    readies = [asyncio.Event() for _ in range(args.online)]
+    got: list[float] = []
+    clients = [
+        asyncio.create_task(
+            listen(DeviceClient(url, app_id=APP_ID, workspace_id=WORKSPACE), ready, got)
+        )
+        for ready in readies
+    ]
+    await asyncio.gather(*(r.wait() for r in readies))
+    request = models.PushBroadcastRequest(
+        app_id=APP_ID,
+        workspace_id=WORKSPACE,
+        task_name="everyone",
+        delivery_type=1,
+        template_name=TEMPLATE,
+        template_key_value='{"name": "user", "news": "maintenance"}',
+        msgkey=uuid.uuid4().hex,
+        expired_seconds=3600,
+        push_status=1,
+        un_bind_period=4,
+    )
+    started = time.perf_counter()
+    answer = await asyncio.to_thread(sdk.push_broadcast, request)
+    accepted = time.perf_counter() - started
+    assert answer.body.result_code == "OK", answer.body
+    task_id = int(answer.body.push_result.data)
+    materialised = await wait_materialised(engine, task_id, total) - started
+    await asyncio.wait_for(asyncio.gather(*clients), 60)
+    online = max(got) - started
+    revoke = models.RevokePushTaskRequest(
+        app_id=APP_ID, workspace_id=WORKSPACE, task_id=str(task_id)
+    )
+    started = time.perf_counter()
+    revoked = await asyncio.to_thread(sdk.revoke_push_task, revoke)
+    revoking = time.perf_counter() - started
+    assert revoked.body.result_code == "OK", revoked.body
+    console.print(f"RevokePushTask: {revoked.body.push_result.data}")
+    return {
+        "accepted: PushBroadcast answered (s)": accepted,
+        "online devices had it (s)": online,
+        "materialised: a delivery per device (s)": materialised,
+        "deliveries per second": total / materialised,
+        "RevokePushTask answered (s)": revoking,
+    }
 
 
 async def wait_for_server(port: int) -> None:
@@ -256,6 +279,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=100_000)
     parser.add_argument("--online", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--database-url", help="PostgreSQL instead of SQLite (a fresh schema)")
     args = parser.parse_args()
     args.base_url = args.database_url

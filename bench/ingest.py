@@ -562,9 +562,9 @@ def main() -> None:
                 keep("server CPU per message (µs)", server_cpu / max(tally.accepted, 1) * 1e6)
                 keep("bench client CPU (cores busy)", client_cpu / elapsed)
                 keep("raw floor: task + messages (messages/s)", bare)
-                keep("ratio to that floor", rate / bare)
+                keep("ratio to the acceptance-only floor", rate / bare)
                 keep("raw floor with dispatch's rows too (messages/s)", full)
-                keep("ratio to that floor ", rate / full)
+                keep("ratio to the floor with dispatch's rows", rate / full)
         finally:
             server.terminate()
             server.wait(timeout=30)

@@ -8,9 +8,10 @@ times from the first call until every delivery is recorded as accepted by APNs (
 
 In the same run it measures the fake's own ceiling: the same number of notifications, same
 payload and provider token, sent over one HTTP/2 connection by the bare client the adapter uses,
-with nothing of Tidings around it. It prints both rates and their ratio.
+with nothing of Tidings around it. Both, ``--runs`` times (three by default), each run on a
+fresh server; it prints both rates and their ratio as median [min–max] over the runs.
 
-    python bench/vendor.py [--devices 10000] [--streams 200]
+    python bench/vendor.py [--devices 10000] [--streams 200] [--runs 3]
 """
 
 from __future__ import annotations
@@ -29,8 +30,6 @@ from pathlib import Path
 
 from alibabacloud_mpaas20201028 import models
 from cryptography.hazmat.primitives import serialization
-from rich.console import Console
-from rich.table import Table
 from sqlalchemy import create_engine, insert, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +39,7 @@ from tests.fakes.credentials import BUNDLE_ID, apns_config, apns_key  # noqa: E4
 from tests.support.clients import new_sdk  # noqa: E402
 from tests.support.servers import free_port, running_server  # noqa: E402
 
+from procs import console, spread_table  # noqa: E402
 from tidings.channels.apns import provider_token  # noqa: E402
 from tidings.channels.catalog import check_config  # noqa: E402
 from tidings.channels.http import tls_context  # noqa: E402
@@ -50,7 +50,6 @@ APP_ID = "ONEXBENCHAPNS001"
 WORKSPACE = "bench"
 TEMPLATE = "bench"
 TARGETS = 100
-console = Console()
 
 
 def start_fake(directory: Path) -> tuple[subprocess.Popen, str, Path]:
@@ -180,28 +179,38 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=10_000)
     parser.add_argument("--streams", type=int, default=200, help="concurrent streams (ceiling)")
+    parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
+    figures: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         fake, url, ca_file = start_fake(directory)
         try:
-            console.print(f"Fake APNs at {url}; measuring its ceiling ...")
-            try:
-                import uvloop
+            for number in range(1, args.runs + 1):
+                console.rule(f"run {number} of {args.runs} (load {os.getloadavg()[0]:.1f})")
+                console.print(f"Fake APNs at {url}; measuring its ceiling ...")
+                try:
+                    import uvloop
 
-                floor = uvloop.run(ceiling(url, ca_file, args.devices, args.streams))
-            except ImportError:
-                floor = asyncio.run(ceiling(url, ca_file, args.devices, args.streams))
-            console.print(f"PushMultiple to {args.devices} iOS devices through Tidings ...")
-            rate = through_tidings(directory, url, ca_file, args.devices)
+                    floor = uvloop.run(ceiling(url, ca_file, args.devices, args.streams))
+                except ImportError:
+                    floor = asyncio.run(ceiling(url, ca_file, args.devices, args.streams))
+                console.print(f"PushMultiple to {args.devices} iOS devices through Tidings ...")
+                rate = through_tidings(directory / f"run{number}", url, ca_file, args.devices)
+                for name, value in (
+                    ("PushMultiple -> Tidings -> APNs adapter -> fake APNs (/s)", rate),
+                    ("bare HTTP/2 client -> fake APNs, one connection (/s)", floor),
+                    ("ratio to the fake's ceiling", rate / floor),
+                ):
+                    figures.setdefault(name, []).append(value)
         finally:
             fake.terminate()
             fake.wait(10)
-    table = Table("measure", "notifications/s")
-    table.add_row("PushMultiple -> Tidings -> APNs adapter -> fake APNs", f"{rate:,.0f}")
-    table.add_row("bare HTTP/2 client -> fake APNs (one connection)", f"{floor:,.0f}")
-    table.add_row("ratio", f"{rate / floor:.2f}")
-    console.print(table)
+    rows = [
+        (name, {"": values}, "{:.2f}" if "ratio" in name else "{:,.0f}")
+        for name, values in figures.items()
+    ]
+    console.print(spread_table(f"APNs adapter, {args.devices:,} iOS devices", rows))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tidings import metrics, readiness
-from tidings.channels.receipt_formats import ReceiptMalformed, ReceiptRefused
+from tidings.channels.receipt_formats import RECEIPT_PATH, ReceiptMalformed, ReceiptRefused
 from tidings.config import Settings
 from tidings.console import api as console_api
 from tidings.console.accounts import Accounts
@@ -34,8 +34,6 @@ from tidings.openapi.replay import DatabaseNonces
 from tidings.services import Services
 from tidings.store import health
 from tidings.tasks import ACCEPTED, PENDING
-
-RECEIPT_PATH = "/receipts/{channel}/{workspace}/{app_id}"
 
 
 def build_app(
@@ -67,6 +65,7 @@ def build_app(
         services.delivery.start()
         services.firing_loop.start()
         services.webhooks.sender.start()
+        services.sms.start()
         services.pruner.start()
         if on_ready is not None:
             await on_ready(services)

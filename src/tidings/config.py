@@ -84,6 +84,14 @@ class Settings(BaseSettings):
         description="prefix of every Redis key and channel, so several deployments can share "
         "one Redis",
     )
+    redis_timeout_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=60,
+        description="how long a Redis command may wait for its answer; a Redis that accepts "
+        "connections but does not answer is then treated as one that is away (the error "
+        "logged, presence unknown, deliveries left pending for the device's next connection)",
+    )
     secret_key: SecretStr | None = Field(
         default=None,
         description="the key that seals secrets at rest (Fernet, 32 url-safe base64 bytes); "
@@ -257,6 +265,17 @@ class Settings(BaseSettings):
         gt=0,
         description="how long a webhook endpoint may fail without one success before it is "
         "disabled (5 days)",
+    )
+
+    sms_supplement_delay_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        le=7 * 86400.0,
+        description="how long a push with SmsStrategy 1 has to arrive (a device's ack or a "
+        "vendor's receipt) before its SMS is sent; see [sms.md](sms.md)",
+    )
+    sms_poll_seconds: float = Field(
+        default=1.0, gt=0, description="how often each process looks for SMS supplements due"
     )
 
     # Retention (retention/): how long finished work is kept, and how pruning paces itself.

@@ -103,6 +103,12 @@ class PushOptions:
     image_urls: dict[str, str] | None = None
     icon_urls: dict[str, str] | None = None
     android_channel: int | None = None
+    # The SMS supplement (push/sms.py): 0 none, 1 when the push has not arrived in time, 2 at
+    # once; the provider's template code, sign name and template parameters.
+    sms_strategy: int = 0
+    sms_template_code: str | None = None
+    sms_sign_name: str | None = None
+    sms_template_param: dict[str, str] | None = None
 
     def to_json(self) -> str:
         """The options that differ from their defaults, as compact JSON."""
@@ -172,6 +178,7 @@ class Payload(NamedTuple):
     uri: str | None
     extended_params: dict[str, str]
     expires_at: int  # epoch ms
+    request_id: str | None = None  # of the call that accepted it: logged, never sent
 
 
 class Outbound(NamedTuple):

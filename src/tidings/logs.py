@@ -17,11 +17,11 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 # The fields a line may carry beyond time, level, logger and message, in the order printed.
 CONTEXT_FIELDS = ("requestId", "workspace", "app", "task", "msgKey", "device")
@@ -48,6 +48,31 @@ def bind(**fields: Any) -> None:
     current = _context.get()
     if current is not None:
         current.update({k: v for k, v in fields.items() if v})
+
+
+class Concerns(Protocol):
+    """What a delivery's log line names: its task, the msgKey, and the request that was
+    answered with the task (contract.Payload has these)."""
+
+    @property
+    def task_id(self) -> int: ...
+    @property
+    def msg_key(self) -> str: ...
+    @property
+    def request_id(self) -> str | None: ...
+
+
+def about(payload: Concerns) -> dict[str, Any]:
+    """The ``extra`` of a line about one delivery: delivery runs after the answer, away from
+    the request, so the request id comes with the task, not from the context."""
+    return {"task": payload.task_id, "msgKey": payload.msg_key, "requestId": payload.request_id}
+
+
+def about_all(payloads: Sequence[Concerns]) -> dict[str, Any]:
+    """The ``extra`` of a line about several deliveries: their tasks and requests, each once."""
+    tasks = sorted({p.task_id for p in payloads})
+    requests = sorted({p.request_id for p in payloads if p.request_id})
+    return {"task": ",".join(map(str, tasks)), "requestId": ",".join(requests) or None}
 
 
 def context_of(record: logging.LogRecord) -> dict[str, Any]:

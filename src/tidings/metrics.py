@@ -66,6 +66,13 @@ _WEBHOOK_REQUESTS = Counter(
     ["code"],
     registry=REGISTRY,
 )
+_SMS = Counter(
+    "tidings_sms_supplements",
+    "SMS supplements this process settled, by result: sent, failed, skipped (no phone number, "
+    "revoked), arrived (the push arrived in time, so none was needed)",
+    ["result"],
+    registry=REGISTRY,
+)
 _SELFBUILT_ACKED = _DELIVERIES.labels(SELFBUILT, status_name(Status.ACKED))
 CONNECTED = Gauge(
     "tidings_connected_devices", "Devices connected to this process", registry=REGISTRY
@@ -115,6 +122,11 @@ def webhooks(result: str, count: int) -> None:
 
 def webhook_request(code: int | None) -> None:
     _WEBHOOK_REQUESTS.labels(str(code) if code is not None else "error").inc()
+
+
+def sms(result: str, count: int = 1) -> None:
+    if count:
+        _SMS.labels(result).inc(count)
 
 
 def selfbuilt_acked(count: int) -> None:

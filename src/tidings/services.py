@@ -22,6 +22,7 @@ from tidings.broker.redis import RedisBroker
 from tidings.channels import catalog
 from tidings.channels.app_configs import ChannelSettings
 from tidings.channels.selfbuilt import SelfBuiltChannel
+from tidings.channels.sms.providers import SmsProviders
 from tidings.channels.vendor_channel import VendorChannel
 from tidings.config import Settings
 from tidings.contract import Channel
@@ -36,6 +37,7 @@ from tidings.schedule.firing import FiringLoop
 from tidings.schedule.service import Occurrences
 from tidings.secretbox import SecretBox
 from tidings.store.database import Database
+from tidings.supplement.sender import Sender as SmsSender
 from tidings.templates.service import Templates
 from tidings.tenancy.service import Tenancy
 from tidings.webhooks.backoff import Backoff
@@ -63,6 +65,7 @@ class Services:
     reports: Reports  # the console's task and analytics pages
     channels: dict[str, Channel]  # every channel this process runs, by name
     webhooks: Webhooks  # its sender is started by the server (app.py)
+    sms: SmsSender  # the SMS supplement's sender, likewise
 
     @classmethod
     async def open(cls, settings: Settings, *, clock: Callable[[], float] = time.time) -> Services:
@@ -92,7 +95,11 @@ class Services:
             max_scheduled_tasks=settings.max_scheduled_tasks_per_app,
         )
         broker: Broker = (
-            RedisBroker(settings.redis_url, prefix=settings.redis_prefix)
+            RedisBroker(
+                settings.redis_url,
+                prefix=settings.redis_prefix,
+                timeout=settings.redis_timeout_seconds,
+            )
             if settings.redis_url
             else MemoryBroker()
         )
@@ -105,13 +112,22 @@ class Services:
             db, channels, clock=clock, sweep_seconds=settings.delivery_sweep_seconds
         )
         firing_loop = FiringLoop(db, clock=clock, on_fired=delivery.tasks_ready)
+        sms = SmsSender(
+            db, box, configs, SmsProviders(), poll_seconds=settings.sms_poll_seconds, clock=clock
+        )
+
+        async def accepted() -> None:
+            await delivery.tasks_ready()
+            await sms.wake()
+
         pushes = Pushes(
             db,
             templates,
             limits,
             clock=clock,
-            on_accepted=delivery.tasks_ready,
+            on_accepted=accepted,
             on_scheduled=firing_loop.wake,
+            sms_delay_seconds=settings.sms_supplement_delay_seconds,
         )
         return cls(
             settings=settings,
@@ -123,7 +139,7 @@ class Services:
             broker=broker,
             selfbuilt=selfbuilt,
             delivery=delivery,
-            devices=Devices(db, broker, delivery, clock=clock),
+            devices=Devices(db, broker, delivery, box, clock=clock),
             occurrences=Occurrences(db),
             firing_loop=firing_loop,
             pruner=Pruner(
@@ -140,10 +156,12 @@ class Services:
             webhooks=Webhooks(
                 db, box, Sender(db, box, _sender_settings(settings), clock=clock), clock=clock
             ),
+            sms=sms,
         )
 
     async def aclose(self) -> None:
         await self.webhooks.sender.aclose()
+        await self.sms.aclose()
         await self.pruner.aclose()
         await self.firing_loop.aclose()
         await self.delivery.aclose()

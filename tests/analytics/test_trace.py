@@ -140,3 +140,28 @@ def test_a_withdrawn_delivery_says_it_was_never_sent() -> None:
         1,
     )
     assert trace.steps[-1].detail == "revoked before delivery; withdrawn, never sent"
+
+
+def test_the_sms_supplement_is_one_step_named_by_its_end() -> None:
+    def sms(state: str, detail: str | None = None) -> SimpleNamespace:
+        return SimpleNamespace(
+            strategy=1, state=state, detail=detail, due_at=301_000, settled_at=302_000
+        )
+
+    def last(row: SimpleNamespace) -> tuple:
+        step = build_trace(message(), [], [], 0, (), row).steps[-1]
+        return step.at, step.event, step.detail
+
+    assert last(sms("due")) == (
+        301_000,
+        "sms_due",
+        "SMS supplement (when the push has not arrived) due",
+    )
+    assert last(sms("sent", "aliyun BizId 1^0"))[1:] == (
+        "sms_sent",
+        "SMS supplement (when the push has not arrived): aliyun BizId 1^0",
+    )
+    assert last(sms("failed", "aliyun isv.X: no"))[1] == "sms_failed"
+    assert last(sms("skipped", "no phone number"))[1] == "sms_skipped"
+    assert last(sms("arrived", "in time"))[1] == "sms_not_needed"
+    assert build_trace(message(), [], [], 0).steps[-1].event == "accepted"

@@ -1,6 +1,7 @@
-"""The container's entrypoint script and health check, run outside a container (this sandbox
-cannot start one: see docs/operations.md#containers): the same script, the same environment
-the Containerfile sets, a config file at the mount point, and a real ``tidings serve``."""
+"""The container's entrypoint script and health check, run outside a container (building the
+image takes minutes and needs podman: container/build-local.sh, docs/operations.md#containers):
+the same script, the same environment the Containerfile sets, a config file at the mount point,
+and a real ``tidings serve``."""
 
 from __future__ import annotations
 

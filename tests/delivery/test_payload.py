@@ -23,9 +23,10 @@ def test_payload_keeps_the_text_and_the_validity() -> None:
     device = DeviceAddress(1, "t", "android", "android", None)
     message = MessageRow(5, 9, "k", "target", "T", "C", "u", '{"b":"2"}')
     out = build_outbound(
-        3, SELFBUILT, device, task_id=9, message=message, options=options, expires_at=77
-    )
-    assert out.payload == (9, "k", "T", "C", "u", {"a": "1", "b": "2"}, 77)
+        3, SELFBUILT, device, task_id=9, message=message, options=options, expires_at=77,
+        request_id="R1",
+    )  # fmt: skip
+    assert out.payload == (9, "k", "T", "C", "u", {"a": "1", "b": "2"}, 77, "R1")
     assert (out.id, out.channel, out.device, out.options) == (3, SELFBUILT, device, options)
 
 

@@ -1,10 +1,13 @@
 """A fake Honor Push: client-credentials tokens and ``sendMessage``, naming expired tokens in
-``expireTokens`` as Honor does."""
+``expireTokens`` as Honor does; receipts posted as Honor's receipt service posts them, to the URL
+its console holds for the message's ``receiptId`` (``receipt_urls``)."""
 
 from __future__ import annotations
 
 import json
+import time
 
+import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -17,6 +20,10 @@ CLIENT_SECRET = "honor-secret"
 
 
 class FakeHonor(HttpFake):
+    def __init__(self) -> None:
+        super().__init__()
+        self.receipt_urls: dict[str, str] = {}  # the console's receipt id -> its URL
+
     def routes(self) -> list[Route]:
         return [
             Route("/auth/token", self.token, methods=["POST"]),
@@ -64,3 +71,19 @@ class FakeHonor(HttpFake):
         if not expired:
             self.record.add(Received(tokens[0], dict(request.headers), message))
         return JSONResponse({"code": 200, "message": "success", "data": data})
+
+    def post_receipt(
+        self, got: Received, status: int = 0, *, bi_tag: str | None = None
+    ) -> httpx.Response:
+        """POST the receipt Honor sends for a message the fake accepted."""
+        android = got.body["android"]
+        status_of = {
+            "biTag": android.get("biTag", "") if bi_tag is None else bi_tag,
+            "appId": APP_ID,
+            "token": got.token,
+            "status": status,
+            "timestamp": int(time.time() * 1000),
+            "requestId": "r1",
+        }
+        url = self.receipt_urls[android["receiptId"]]
+        return httpx.post(url, json={"statuses": [status_of]}, timeout=10)

@@ -1,5 +1,6 @@
 """A fake OPPO Push: sha256-signed auth (timestamp within ten minutes) and unicast form posts
-whose ``message`` is JSON; a repeated ``app_message_id`` is accepted and not sent again."""
+whose ``message`` is JSON; a repeated ``app_message_id`` is accepted and not sent again; receipts
+posted the way OPPO posts them, to the ``call_back_url`` a message named."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import hashlib
 import json
 import time
 
+import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -59,8 +61,33 @@ class FakeOppo(HttpFake):
             return answer(-1, "target_type must be 2 with target_value")
         if token in self.dead:
             return answer(10000, "Invalid RegistrationId")
+        notification = message.get("notification", {})
+        if (
+            len(notification.get("call_back_url", "")) > 200
+            or len(notification.get("call_back_parameter", "")) > 100
+        ):
+            return answer(-1, "call_back_url is over 200 or call_back_parameter over 100")
         dedup = message.get("notification", {}).get("app_message_id")
         if dedup not in self.sent_ids:
             self.sent_ids.add(dedup)
             self.record.add(Received(token, dict(request.headers), message))
         return answer(0, "Success", {"messageId": f"m{dedup}"})
+
+
+def post_oppo_receipt(
+    got: Received, event: str = "push_arrive", *, param: str | None = None
+) -> httpx.Response:
+    """POST the receipt OPPO sends for a message the fake accepted: a JSON array of events,
+    to the message's ``call_back_url``."""
+    notification = got.body["notification"]
+    message_id = f"m{notification['app_message_id']}"
+    body = [{
+        "messageId": message_id,
+        "appId": APP_KEY,
+        "taskId": message_id,
+        "registrationIds": got.token,
+        "eventTime": str(int(time.time() * 1000)),
+        "param": notification.get("call_back_parameter", "") if param is None else param,
+        "eventType": event,
+    }]  # fmt: skip
+    return httpx.post(notification["call_back_url"], json=body, timeout=10)

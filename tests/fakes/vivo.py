@@ -1,5 +1,7 @@
 """A fake vivo Push: md5-signed auth (timestamp within ten minutes) and ``/message/send`` with
-the ``authToken`` header; a repeated ``requestId`` is accepted and not sent again."""
+the ``authToken`` header; a repeated ``requestId`` is accepted and not sent again. Receipts are
+posted the way vivo posts them, to the ``extra.callback`` a message named (a URL, or a receipt id
+registered with the fake's console, ``receipt_ids``)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import hashlib
 import json
 import time
 
+import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -25,6 +28,7 @@ def answer(result: int, desc: str, **extra) -> JSONResponse:
 class FakeVivo(HttpFake):
     def routes(self) -> list[Route]:
         self.request_ids: dict[str, str] = {}
+        self.receipt_ids: dict[str, str] = {}  # the console's receipt id -> its URL
         return [
             Route("/message/auth", self.auth, methods=["POST"]),
             Route("/message/send", self.send, methods=["POST"]),
@@ -64,7 +68,19 @@ class FakeVivo(HttpFake):
             return scripted
         if token in self.dead:
             return answer(10302, "regId invalid")
+        extra = body.get("extra") or {}
+        if len(extra.get("callback", "")) > 128 or len(extra.get("callback.param", "")) > 64:
+            return answer(10200, "extra.callback is over 128 or callback.param over 64 characters")
         if request_id not in self.request_ids:
             self.request_ids[request_id] = f"t{len(self.request_ids) + 1}"
             self.record.add(Received(token, dict(request.headers), body))
         return answer(0, "请求成功", taskId=self.request_ids[request_id])
+
+    def post_receipt(self, got: Received, *, param: str | None = None) -> httpx.Response:
+        """POST the receipt vivo sends for a message the fake accepted: JSON keyed by the
+        task id, to the URL the message's ``extra.callback`` is or names."""
+        extra = got.body["extra"]
+        url = self.receipt_ids.get(extra["callback"], extra["callback"])
+        entry = {"param": extra["callback.param"] if param is None else param, "targets": got.token}
+        task_id = self.request_ids[got.body["requestId"]]
+        return httpx.post(url, json={task_id: entry}, timeout=10)

@@ -13,6 +13,7 @@ from tests.support.stored import connection
 WORKSPACE = "chanws"
 APP_ID = "ONEXCHAN00000001"
 HMS = {"app_id": "10086", "client_id": "10086", "client_secret": "hms-very-secret"}
+SMS = {"access_key_id": "LTAI-sms-key", "access_key_secret": "sms-very-secret"}
 
 
 def _set(server: Server, channel: str, config: str, check: bool = True):
@@ -29,17 +30,24 @@ def test_set_list_remove(server: Server, tmp_path) -> None:
     config_file = tmp_path / "apns.json"
     config_file.write_text(json.dumps(apns))
     _set(server, "apns", f"@{config_file}")
+    server.cli(
+        "channels", "set", "--workspace", WORKSPACE, "--app-id", APP_ID, "--channel", "sms",
+        "--provider", "aliyun", "--config", json.dumps(SMS),
+    )  # fmt: skip
 
     listed = server.cli("channels", "list").stdout
     assert "hms" in listed and "apns" in listed and APP_ID in listed
     assert "TEAM123456" in listed  # identifying keys are shown ...
     assert "hms-very-secret" not in listed  # ... secrets never
     assert "PRIVATE KEY" not in listed
+    assert "region=cn-hangzhou" in listed  # the sms channel, without its secret
+    assert "sms-very-secret" not in listed
 
     with connection(server) as conn:
         stored = conn.execute(text("SELECT config_ciphertext FROM channel_configs")).scalars()
         blobs = b"".join(bytes(blob) for blob in stored)
     assert b"hms-very-secret" not in blobs and b"PRIVATE" not in blobs
+    assert b"sms-very-secret" not in blobs
 
     server.cli(
         "channels", "remove", "--workspace", WORKSPACE, "--app-id", APP_ID, "--channel", "hms"
@@ -54,6 +62,11 @@ def test_refusals_name_the_key(server: Server) -> None:
     assert bad.returncode == 1
     assert "client_secret is missing" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+    no_provider = _set(server, "sms", json.dumps(SMS), check=False)
+    assert no_provider.returncode == 1 and "provider must be one of aliyun, webhook" in (
+        no_provider.stderr
+    )
 
     unknown = _set(server, "meizu", "{}", check=False)
     assert unknown.returncode == 1 and "unknown channel 'meizu'" in unknown.stderr

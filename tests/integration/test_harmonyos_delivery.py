@@ -24,6 +24,7 @@ from tests.integration.test_vendor_delivery import (
     unique,
     wait_for_status,
 )
+from tests.support import vendor_calls
 from tests.support.clients import new_sdk
 from tests.support.devices import Listener, push_multiple
 from tests.support.servers import running_server
@@ -174,16 +175,6 @@ def test_a_dead_push_token_is_removed_and_the_device_gets_it_itself(tenant, fake
         listener.stop()
 
 
-def revoke(client, msg_key: str, device: str) -> dict[str, int]:
-    body = client.revoke_push_message(
-        models.RevokePushMessageRequest(
-            app_id=APP_ID, workspace_id=WORKSPACE, message_id=msg_key, target_id=device
-        )
-    ).body  # fmt: skip
-    assert body.result_code == "OK", body
-    return json.loads(body.push_result.data)
-
-
 @pytest.mark.parametrize("push_kit_recalls", [True, False])
 def test_revoking_a_message_push_kit_delivered(tenant, fake, push_kit_recalls) -> None:
     server, client = tenant
@@ -196,7 +187,7 @@ def test_revoking_a_message_push_kit_delivered(tenant, fake, push_kit_recalls) -
     )
     assert wait_for_status(server, task, 2) == [("harmonyos", 2, None)]
     notify_id = arrived(fake, push_token).body["payload"]["notification"]["notifyId"]
-    answer = revoke(client, key, device)
+    answer = vendor_calls.revoke_message(client, APP_ID, WORKSPACE, key, device)
     if push_kit_recalls:
         assert (answer["Recalled"], answer["Unrecallable"]) == (1, 0)
         assert (notify_id, push_token) in fake.recalled

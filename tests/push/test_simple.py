@@ -17,6 +17,7 @@ from tidings.errors import Code, ServiceError
 from tidings.openapi.options import OptionFields
 from tidings.openapi.pushcalls import SimpleFields
 from tidings.push.models import PushLimits
+from tidings.push.sms import SmsFields
 from tidings.tasks import SIMPLE
 
 NOW = datetime(2026, 6, 1, 2, tzinfo=UTC).timestamp()
@@ -30,9 +31,9 @@ CALL = SimpleFields(
     target_msgkey='{"tok-1": "k1", "tok-2": "k2"}',
     expired_seconds="300",
     timing=NO_TIMING,
-    sms_strategy=None,
     options=OptionFields(),
 )
+SMS = SmsFields(strategy="1", template_code="SMS_1000", sign_name="Tidings")
 
 
 def planned(**changes):
@@ -64,8 +65,7 @@ def test_problems_are_reported_in_the_order_a_caller_fixes_them() -> None:
         title="",
         target_msgkey=None,
         expired_seconds="0",
-        options=OptionFields(push_style="3"),
-        sms_strategy="1",
+        options=OptionFields(push_style="3", sms=SmsFields(strategy="1")),
         timing=wire_timing("1", "{}"),
     )
     steps = [
@@ -74,9 +74,10 @@ def test_problems_are_reported_in_the_order_a_caller_fixes_them() -> None:
         (Code.PAYLOAD_NOT_ENOUGH, {"title": "T"}),
         (Code.TOKEN_OR_USERID_NULL, {"target_msgkey": '{"a": "k"}'}),
         (Code.EXPIREDSECONDS_WRONG, {"expired_seconds": "60"}),
-        (Code.INVALID_PARAM, {"options": OptionFields()}),  # PushStyle
+        (Code.INVALID_PARAM, {"options": OptionFields(sms=SmsFields(strategy="1"))}),  # PushStyle
+        (Code.INVALID_PARAM, {"options": OptionFields(sms=SMS)}),  # SmsTemplateCode
         (Code.INVALID_PARAM, {"timing": NO_TIMING}),  # StrategyContent
-        (Code.INVALID_PARAM, {"sms_strategy": "0"}),
+        (Code.INVALID_PARAM, {"options": OptionFields()}),  # SmsStrategy with a Live Activity
     ]
     for code, fix in steps:
         with pytest.raises(ServiceError) as caught:
@@ -97,7 +98,13 @@ def test_problems_are_reported_in_the_order_a_caller_fixes_them() -> None:
         ({"expired_seconds": "0"}, ("ExpiredSeconds",)),
         ({"options": OptionFields(push_style="3")}, ("PushStyle",)),
         ({"timing": wire_timing("1", "{}")}, ("StrategyContent", "fixedTime")),
-        ({"sms_strategy": "1"}, ("SmsStrategy",)),
+        ({"options": OptionFields(sms=SmsFields(strategy="3"))}, ("SmsStrategy",)),
+        ({"options": OptionFields(sms=SmsFields(strategy="1"))}, ("SmsTemplateCode",)),
+        ({"options": OptionFields(sms=SmsFields("2", "SMS_1"))}, ("SmsSignName",)),
+        (
+            {"options": OptionFields(sms=SmsFields("2", "SMS_1", "T", '{"a": [1]}'))},
+            ("SmsTemplateParam", "a"),
+        ),
     ],
 )
 def test_each_refusal_carries_the_path_of_its_field(change: dict, path: tuple) -> None:
@@ -183,6 +190,29 @@ def test_display_options() -> None:
     )
 
 
+def test_the_sms_supplement_is_kept_with_the_options() -> None:
+    assert planned(options=OptionFields(sms=SmsFields(strategy="0", template_code="x")))
+    options = planned(options=OptionFields(sms=SMS)).call.options
+    assert (options.sms_strategy, options.sms_template_code, options.sms_sign_name) == (
+        1,
+        "SMS_1000",
+        "Tidings",
+    )
+    param = SmsFields("2", "SMS_1", "T", '{"code": "1234", "n": 5}')
+    assert planned(options=OptionFields(sms=param)).call.options.sms_template_param == {
+        "code": "1234",
+        "n": "5",
+    }
+    assert "SmsStrategy must be one of 0, 1, 2" in refused(
+        Code.INVALID_PARAM, options=OptionFields(sms=SmsFields(strategy="9"))
+    )
+    assert "SmsTemplateCode is required" in refused(
+        Code.INVALID_PARAM, options=OptionFields(sms=SmsFields(strategy="1"))
+    )
+    live = refused(Code.INVALID_PARAM, delivery_type="6", options=OptionFields(sms=SMS))
+    assert "Live Activity" in live
+
+
 def test_a_live_activity_starts_on_ios_devices_users_or_start_tokens() -> None:
     start = OptionFields(
         activity_event="start",
@@ -193,13 +223,6 @@ def test_a_live_activity_starts_on_ios_devices_users_or_start_tokens() -> None:
     for delivery_type in ("1", "6", "7"):
         detail = refused(Code.INVALID_PARAM, delivery_type=delivery_type, options=start)
         assert detail.startswith("ActivityEvent start goes to an iOS device"), detail
-
-
-def test_sms_supplement_is_refused_not_ignored() -> None:
-    assert planned(sms_strategy="0")
-    detail = refused(Code.INVALID_PARAM, sms_strategy="1")
-    assert "SmsStrategy 1 asks for an SMS supplement" in detail
-    assert "SmsStrategy must be one of 0, 1, 2" in refused(Code.INVALID_PARAM, sms_strategy="9")
 
 
 def test_digest_tells_calls_apart() -> None:
@@ -221,8 +244,12 @@ ANY_CALL = st.builds(
     target_msgkey=maybe_hostile | st.just('{"u": "k"}'),
     expired_seconds=maybe_hostile | st.just("600"),
     timing=wire_timings(maybe_hostile, maybe_hostile),
-    sms_strategy=maybe_hostile,
-    options=st.builds(OptionFields, push_style=maybe_hostile, image_urls=maybe_hostile),
+    options=st.builds(
+        OptionFields,
+        push_style=maybe_hostile,
+        image_urls=maybe_hostile,
+        sms=st.builds(SmsFields, strategy=maybe_hostile, template_code=maybe_hostile),
+    ),
 )
 # PushSimple's parameters that ANY_CALL fills in: a refusal's path starts with one of them.
 PARAMETERS = {
@@ -236,6 +263,8 @@ PARAMETERS = {
     "StrategyType",
     "StrategyContent",
     "SmsStrategy",
+    "SmsTemplateCode",
+    "SmsSignName",
     "PushStyle",
     "ImageUrls",
 }

@@ -17,6 +17,7 @@ from tidings.openapi.options import OptionFields
 from tidings.openapi.pushcalls import TemplatePushFields
 from tidings.push.models import PushLimits
 from tidings.push.options import with_template_style
+from tidings.push.sms import SmsFields
 from tidings.tasks import TEMPLATE
 
 LIMITS = PushLimits()
@@ -28,7 +29,6 @@ CALL = TemplatePushFields(
     target_msgkey='{"user_1": "k1", "user_2": "k2"}',
     expired_seconds="300",
     timing=NO_TIMING,
-    sms_strategy=None,
     options=OptionFields(),
 )
 
@@ -57,14 +57,19 @@ def test_every_target_gets_the_same_rendering() -> None:
 
 def test_call_rules_in_order() -> None:
     fields = replace(
-        CALL, task_name="", delivery_type="4", template_name="", target_msgkey="", sms_strategy="2"
+        CALL,
+        task_name="",
+        delivery_type="4",
+        template_name="",
+        target_msgkey="",
+        options=OptionFields(sms=SmsFields(strategy="2")),
     )
     for code, fix in [
         (Code.TASKNAME_NULL, {"task_name": "t"}),
         (Code.DELIVERY_TYPE_NOT_SUPPORTED, {"delivery_type": "1"}),
         (Code.NEED_TEMPLATE, {"template_name": "Test template"}),
         (Code.TOKEN_OR_USERID_NULL, {"target_msgkey": '{"d": "k"}'}),
-        (Code.INVALID_PARAM, {"sms_strategy": None}),
+        (Code.INVALID_PARAM, {"options": OptionFields()}),  # SmsTemplateCode
     ]:
         with pytest.raises(ServiceError) as caught:
             check_call(fields, LIMITS, timezone="Asia/Shanghai", now=NOW)

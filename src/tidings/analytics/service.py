@@ -16,6 +16,7 @@ from tidings.analytics.queries import Counts, Filters, TaskQuery
 from tidings.analytics.trace import MessageTrace, build_trace
 from tidings.errors import Code, ServiceError
 from tidings.store import analytics as store
+from tidings.store import sms as sms_store
 from tidings.store import traces as trace_store
 from tidings.store.database import Database
 from tidings.tasks import BROADCAST, MULTIPLE, validity_end, validity_start
@@ -128,4 +129,5 @@ def _trace(conn: Connection, app_pk: int, msg_key: str) -> MessageTrace | None:
         count = trace_store.count_deliveries(conn, message.pk)
     events = trace_store.events_of(conn, [d.id for d in deliveries])
     webhooks = trace_store.webhooks_of(conn, app_pk, msg_key, TRACED_DELIVERIES)
-    return build_trace(message, deliveries, events, count, webhooks)
+    sms = sms_store.of_message(conn, message.pk)
+    return build_trace(message, deliveries, events, count, webhooks, sms)

@@ -1,6 +1,7 @@
 """A message's whole story, told from what was stored about it: accepted, resolved to devices
 (or left waiting for one), the channel each delivery took, sent, acknowledged, opened, expired,
-revoked, every vendor refusal on the way, and the webhook events sent about it.
+revoked, every vendor refusal on the way, the webhook events sent about it and its SMS
+supplement (``sms_sent``, ``sms_failed``, ``sms_skipped``, ``sms_not_needed``, ``sms_due``).
 
 ``build_trace`` is pure: it orders the facts the message, delivery and event rows hold into one
 timeline, so the rules of the telling are tested without a database. ``to_json`` is the shape the
@@ -112,11 +113,13 @@ def build_trace(
     events: Sequence[Any],
     delivery_count: int,
     webhooks: Sequence[Any] = (),
+    sms: Any = None,
 ) -> MessageTrace:
     """``message``: a message row with its task's action, task_name, strategy_type and due_at;
     ``deliveries``: (the first of) its delivery rows with token, platform and task_due_at;
     ``events``: their delivery_events rows; ``delivery_count``: how many deliveries it has;
-    ``webhooks``: the webhook outbox rows about it, with their endpoint's url."""
+    ``webhooks``: the webhook outbox rows about it, with their endpoint's url; ``sms``: its
+    SMS supplement row, if it asked for one."""
     steps = [Step(message.created_at, "accepted", None, _accepted(message))]
     fired: set[int] = set()
     for row in deliveries:
@@ -131,6 +134,8 @@ def build_trace(
     if message.revoked_at is not None:
         steps.append(Step(message.revoked_at, "revoked", None, "the message was revoked"))
     steps.extend(_webhook(row) for row in webhooks)
+    if sms is not None:
+        steps.append(_sms(sms))
     steps.sort(key=lambda s: (s.at, _ORDER.get(s.event, 99)))
     return MessageTrace(
         msg_key=message.msg_key,
@@ -224,6 +229,24 @@ def _webhook(row: Any) -> Step:
             f"{row.event_type} (evt_{row.pk}) for {row.url} waiting to be sent ({tries} so far)"
         )
     return Step(row.created_at, "webhook", None, detail)
+
+
+_SMS_KINDS = {1: "when the push has not arrived", 2: "alongside the push"}
+_SMS_EVENTS = {
+    "sent": "sms_sent",
+    "failed": "sms_failed",
+    "skipped": "sms_skipped",
+    "arrived": "sms_not_needed",
+}
+
+
+def _sms(row: Any) -> Step:
+    """The SMS supplement's step: its end, or when it falls due. Never the phone number."""
+    kind = f"SMS supplement ({_SMS_KINDS.get(row.strategy, row.strategy)})"
+    event = _SMS_EVENTS.get(row.state)
+    if event is None:
+        return Step(row.due_at, "sms_due", None, f"{kind} due")
+    return Step(row.settled_at, event, None, f"{kind}: {row.detail}")
 
 
 def _delivery(row: Any) -> DeliveryTrace:

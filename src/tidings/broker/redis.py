@@ -5,6 +5,14 @@ keeps a key of its own alive while it runs (``<prefix>:node:<id>``, refreshed ev
 time to live), so the devices of a process that died read as offline once that key expires,
 without anyone having to clean up after it. A poke is published on the holding process's own
 channel, carrying the device pks.
+
+Every command has a deadline (``timeout``, the ``redis_timeout_seconds`` setting): a Redis that
+accepts connections but never answers (stopped, swapping, behind a half-open link) raises
+``redis.exceptions.TimeoutError`` after it, as an absent Redis raises ``ConnectionError``, and
+callers handle both alike. The subscription's wait for pokes has no deadline: silence there is
+normal, so it has a connection of its own without one (redis-py applies a connection's read
+timeout to a subscription's wait in some versions: 8.0 did, with a default of 5 s), and only its
+SUBSCRIBE is bounded. Pokes lost to a silent Redis are made up by the gateway's periodic re-send.
 """
 
 from __future__ import annotations
@@ -17,6 +25,10 @@ from collections import defaultdict
 from collections.abc import Collection
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.client import PubSub
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from tidings.broker.base import PokeHandler
 
@@ -26,6 +38,7 @@ NODE_TTL_SECONDS = 30
 POOL_SIZE = 64  # connections to Redis per process
 POOL_WAIT_SECONDS = 30  # a command waits this long for a free connection
 CONNECT_SECONDS = 5
+DEFAULT_TIMEOUT_SECONDS = 2.0
 # Delete the entry only if this process still holds the device (it may have reconnected to
 # another process meanwhile).
 _DETACH = """
@@ -39,17 +52,28 @@ return 0
 class RedisBroker:
     shared = True
 
-    def __init__(self, url: str, *, prefix: str = "tidings") -> None:
+    def __init__(
+        self, url: str, *, prefix: str = "tidings", timeout: float = DEFAULT_TIMEOUT_SECONDS
+    ) -> None:
         # A blocking pool: past its size a command waits for a free connection instead of
         # failing (the default pool raised "Too many connections" when 300 devices connected
-        # at once); a Redis that does not answer a connect fails in seconds, not minutes.
+        # at once); a Redis that does not answer a connect fails in seconds, not minutes, and
+        # one that does not answer a command fails after ``timeout``. A broken connection (a
+        # Redis restarted) is retried once on a new one; a timeout is not retried, so no call
+        # waits longer than ``timeout`` for an answer.
         pool = BlockingConnectionPool.from_url(
             url,
             max_connections=POOL_SIZE,
             timeout=POOL_WAIT_SECONDS,
-            socket_connect_timeout=CONNECT_SECONDS,
+            socket_connect_timeout=min(CONNECT_SECONDS, timeout),
+            socket_timeout=timeout,
+            retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
         )
         self._redis = Redis.from_pool(pool)
+        self._subscriber = Redis.from_url(
+            url, socket_connect_timeout=min(CONNECT_SECONDS, timeout), socket_timeout=None
+        )
+        self._timeout = timeout
         self._prefix = prefix
         self.node = uuid.uuid4().hex
         self._presence = f"{prefix}:presence"
@@ -64,8 +88,7 @@ class RedisBroker:
 
     async def start(self, on_poke: PokeHandler) -> None:
         await self._redis.set(self._node_key(self.node), 1, ex=NODE_TTL_SECONDS)
-        pubsub = self._redis.pubsub()
-        await pubsub.subscribe(self._channel(self.node))
+        pubsub = await self._subscribe()
         loop = asyncio.get_running_loop()
         self._tasks = [
             loop.create_task(self._listen(pubsub, on_poke)),
@@ -102,7 +125,18 @@ class RedisBroker:
             return held
         return {n: held[n] for n in names if await self._redis.exists(self._node_key(n))}
 
-    async def _listen(self, pubsub, on_poke: PokeHandler) -> None:
+    async def _subscribe(self) -> PubSub:
+        """This process's channel, subscribed within the timeout (or closed, not leaked)."""
+        pubsub = self._subscriber.pubsub()
+        try:
+            await asyncio.wait_for(pubsub.subscribe(self._channel(self.node)), self._timeout)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
+            raise
+        return pubsub
+
+    async def _listen(self, pubsub: PubSub, on_poke: PokeHandler) -> None:
         """Handle pokes; if the subscription breaks (Redis restarted), subscribe again. Pokes
         lost meanwhile are made up by the gateway's periodic re-send."""
         while True:
@@ -119,9 +153,8 @@ class RedisBroker:
             await asyncio.sleep(1)
             with contextlib.suppress(Exception):
                 await pubsub.aclose()
-            pubsub = self._redis.pubsub()
             with contextlib.suppress(Exception):
-                await pubsub.subscribe(self._channel(self.node))
+                pubsub = await self._subscribe()
 
     async def _stay_alive(self) -> None:
         while True:
@@ -142,3 +175,4 @@ class RedisBroker:
         with contextlib.suppress(Exception):
             await self._redis.delete(self._node_key(self.node))
         await self._redis.aclose()
+        await self._subscriber.aclose()

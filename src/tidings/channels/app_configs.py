@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from cachetools import TTLCache
 
 from tidings.channels.catalog import check_config
+from tidings.channels.receipt_formats import check_receipt_url
 from tidings.channels.vendor_config import ChannelConfig, ChannelConfigError
 from tidings.secretbox import SecretBox
 from tidings.store import channel_configs as store
@@ -54,6 +55,7 @@ class ChannelSettings:
     ) -> ChannelConfig:
         """Check and store the app's configuration of ``channel``, replacing any earlier one."""
         config = check_config(channel, raw)
+        check_receipt_url(config, workspace, app_id)
         app_pk = await self._app_pk(workspace, app_id)
         sealed = self._box.seal(config.to_json())
         await self._db.write(store.put_config, app_pk, channel, sealed, int(self._clock() * 1000))

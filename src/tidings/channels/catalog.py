@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tidings.channels import apns, fcm, harmonyos, hms, honor, oppo, vivo, webpush, xiaomi
+from tidings.channels import apns, fcm, harmonyos, hms, honor, oppo, sms, vivo, webpush, xiaomi
+from tidings.channels.sms import config as sms_config
 from tidings.channels.vendor_channel import Transparent, Vendor
 from tidings.channels.vendor_config import ChannelConfig, ChannelConfigError
 
@@ -68,10 +69,15 @@ def vendor_of(manufacturer: str | None, third_token: str | None) -> str | None:
 
 
 def check_config(channel: str, raw: Any) -> ChannelConfig:
-    """The config for ``channel`` checked and completed, or the error naming what is wrong."""
+    """The config for ``channel`` checked and completed, or the error naming what is wrong.
+    ``sms`` is no push channel but is configured like one: the SMS supplement's provider."""
+    if channel == sms.NAME:
+        return sms_config.check(channel, raw)
     vendor = BY_NAME.get(channel)
     if vendor is None:
-        raise ChannelConfigError(f"unknown channel {channel!r}; one of {', '.join(VENDORS)}")
+        raise ChannelConfigError(
+            f"unknown channel {channel!r}; one of {', '.join((*VENDORS, sms.NAME))}"
+        )
     return vendor.config.check(channel, raw)
 
 

@@ -40,6 +40,12 @@ def delivery_uuid(out: Outbound) -> uuid.UUID:
     return uuid.uuid5(_DELIVERY_NAMESPACE, key)
 
 
+def notify_id(out: Outbound) -> int:
+    """The notification's id on the device, derived from the delivery (Push Kit and Xiaomi
+    take a positive 32-bit number): a recall names it."""
+    return out.id % 2_147_483_647 or 1
+
+
 def ttl_seconds(out: Outbound, now: float, *, maximum: int, minimum: int = 1) -> int:
     """The seconds the message has left, within the vendor's bounds."""
     left = math.ceil(out.payload.expires_at / 1000 - now)

@@ -30,6 +30,7 @@ from tidings.channels import hms
 from tidings.channels.extensions import (
     custom_data,
     data_message,
+    notify_id,
     ttl_seconds,
     vendor_field,
     wants_data_message,
@@ -79,12 +80,6 @@ def category(out: Outbound) -> str:
     given = (vendor_field(out.options.third_channel_category, NAME) or "").strip()
     named = hms.CATEGORIES.get(given, given.upper())
     return named if named in CATEGORY_NAMES else DEFAULT_CATEGORY
-
-
-def notify_id(out: Outbound) -> int:
-    """The notification's id on the device, derived from the delivery (Push Kit takes a
-    positive 32-bit number): a recall names it."""
-    return out.id % 2_147_483_647 or 1
 
 
 def click_action(out: Outbound) -> dict[str, Any]:

@@ -202,25 +202,33 @@ def check_signature(config: ChannelConfig, headers: Any, now: float) -> None:
         raise ReceiptRefused("X-HUAWEI-CALLBACK-ID's signature does not match")
 
 
-def read_statuses(body: bytes) -> list[Receipt]:
-    """Huawei's receipt body: ``statuses``, each with the ``biTag`` Tidings sent and either
-    ``status`` (HMS, receipt v1) or ``deliveryStatus.result`` (HarmonyOS, receipt v2); 0 means
-    the device has the message."""
+def statuses(body: bytes) -> list[tuple[Any, Any]]:
+    """Huawei's receipt body (Honor's too): ``statuses``, each with the ``biTag`` sent and
+    either ``status`` (HMS and Honor, receipt v1) or ``deliveryStatus.result`` (HarmonyOS,
+    receipt v2); (the tag, the code) of each, 0 meaning the device has the message."""
     try:
-        statuses = json.loads(body)["statuses"]
-        if not isinstance(statuses, list):
+        found = json.loads(body)["statuses"]
+        if not isinstance(found, list):
             raise TypeError
     except (ValueError, KeyError, TypeError):
         raise ReceiptMalformed("a Huawei receipt is a JSON object with a statuses array") from None
-    receipts = []
-    for item in statuses:
+    pairs = []
+    for item in found:
         if not isinstance(item, dict):
             raise ReceiptMalformed("each of statuses must be an object")
-        delivery_id = delivery_of_tag(item.get("biTag"))
-        if delivery_id is None:
-            continue  # a message Tidings did not send
         delivered = item.get("deliveryStatus")
         code = delivered.get("result") if isinstance(delivered, dict) else item.get("status")
+        pairs.append((item.get("biTag"), code))
+    return pairs
+
+
+def read_statuses(body: bytes) -> list[Receipt]:
+    """The receipts of Tidings' own deliveries among Huawei's statuses."""
+    receipts = []
+    for tag, code in statuses(body):
+        delivery_id = delivery_of_tag(tag)
+        if delivery_id is None:
+            continue  # a message Tidings did not send
         event = Event.ARRIVED if code == 0 else Event.FAILED
         receipts.append(Receipt(delivery_id, event, f"receipt status {code}"))
     return receipts

@@ -4,11 +4,17 @@ Honor sorts notifications by importance (NORMAL: service and communication; LOW:
 information). Both ThirdChannelCategory ``honor`` and NotifyLevel ``honor`` set it, as
 ``NORMAL``/``LOW`` or in mPaaS's level numbering ("1" LOW, "2" NORMAL); the category wins when
 both are given. Honor's send API has no notification-channel field, so ChannelId does not apply.
+
+Receipts: the receipt URL is set in Honor's developer console, which names it by a receipt id
+(``receipt_id``, sent as ``android.receiptId``); each message carries the delivery's signed tag as
+``android.biTag``, and Honor posts ``{"statuses": [...]}`` as Huawei does, each status with the
+``biTag`` echoed and ``status`` 0 when the device has the message.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -21,10 +27,27 @@ from tidings.channels.extensions import (
     wants_data_message,
     whole_number,
 )
-from tidings.channels.hms import click_action
+from tidings.channels.hms import click_action, statuses
 from tidings.channels.http import ClientCredentialsJson, HttpSender, retry_after
+from tidings.channels.receipt_formats import (
+    RECEIPT_SECRET,
+    Event,
+    Receipt,
+    ReceiptFormat,
+    delivery_of_tag,
+    receipt_tag,
+    takes_receipts,
+)
 from tidings.channels.vendor_channel import ANDROID_DEVICES, Transparent, Vendor
-from tidings.channels.vendor_config import COMMON, OAUTH, ChannelConfig, ConfigSchema, hosts
+from tidings.channels.vendor_config import (
+    COMMON,
+    OAUTH,
+    ChannelConfig,
+    ConfigSchema,
+    Key,
+    hosts,
+    text,
+)
 from tidings.channels.verdicts import ACCEPTED, Failure, Verdict, vendor_status
 from tidings.contract import Outbound
 
@@ -46,8 +69,13 @@ def importance(out: Outbound) -> str | None:
     return None
 
 
-def message(out: Outbound, now: float) -> dict[str, Any]:
+def message(out: Outbound, config: ChannelConfig, now: float) -> dict[str, Any]:
     android: dict[str, Any] = {"ttl": f"{ttl_seconds(out, now, maximum=MAX_TTL)}s"}
+    tag = receipt_tag(config, out.id)
+    if tag:
+        android["biTag"] = tag
+        if config.values.get("receipt_id"):
+            android["receiptId"] = config["receipt_id"]
     body: dict[str, Any] = {"token": [out.device.third_token], "android": android}
     if wants_data_message(out):
         body["data"] = json.dumps(data_message(out, NAME), ensure_ascii=False)
@@ -104,7 +132,7 @@ class HonorProtocol(ClientCredentialsJson):
         return {**super().headers(token, now), "timestamp": str(int(now * 1000))}
 
     def body(self, out: Outbound, now: float) -> dict[str, Any]:
-        return message(out, now)
+        return message(out, self._config, now)
 
     def read(self, out: Outbound, status: int, headers: httpx.Headers, body: bytes) -> Verdict:
         return read_answer(status, headers, body, out.device.third_token or "")
@@ -114,8 +142,20 @@ def make_sender(config: ChannelConfig) -> HttpSender:
     return HttpSender(HonorProtocol(config), config["concurrency"])
 
 
+def read_receipts(config: ChannelConfig, headers: Mapping[str, str], body: bytes) -> list[Receipt]:
+    """Honor's receipt: Huawei's ``statuses``, each naming its delivery by the signed biTag."""
+    takes_receipts(config)
+    return [
+        Receipt(delivery_of_tag(config, tag), Event.ARRIVED if code == 0 else Event.FAILED,
+                f"receipt status {code}")
+        for tag, code in statuses(body)
+    ]  # fmt: skip
+
+
+RECEIPTS = ReceiptFormat(read_receipts, {"errno": "0", "errmsg": "success"})
+
 CONFIG = ConfigSchema(
-    (*OAUTH, *COMMON),
+    (*OAUTH, RECEIPT_SECRET, Key("receipt_id", text, required=False), *COMMON),
     hosts(
         "https://push-api.cloud.hihonor.com",
         "https://iam.developer.hihonor.com/auth/realms/developer/protocol/openid-connect/token",
@@ -134,4 +174,5 @@ VENDOR = Vendor(
     config=CONFIG,
     senders=lambda: make_sender,
     status_block=BLOCK,
+    receipts=RECEIPTS,
 )

@@ -4,6 +4,10 @@
 ThirdChannelCategory ``oppo`` is OPPO's ``category`` (IM, ACCOUNT, ..., MARKETING) and NotifyLevel
 ``oppo`` its ``notify_level`` (1 drawer, 2 drawer and lock screen, 16 also banner, ring and
 vibration). ``app_message_id`` is derived from the delivery, so OPPO drops a repeated send.
+
+Receipts: each message names ``call_back_url`` (the app's ``receipt_url``) and carries the
+delivery's signed tag as ``call_back_parameter``; OPPO posts a JSON array of events, each with the
+``param`` echoed and its ``eventType`` (``push_arrive``: the device has it; others say why not).
 """
 
 from __future__ import annotations
@@ -11,12 +15,24 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
 from tidings.channels.extensions import custom_data, delivery_uuid, ttl_seconds, vendor_field
 from tidings.channels.http import AuthFailed, HttpSender, retry_after, token_answer
+from tidings.channels.receipt_formats import (
+    SIGNED_RECEIPT_KEYS,
+    Event,
+    Receipt,
+    ReceiptFormat,
+    ReceiptMalformed,
+    delivery_of_tag,
+    receipt_tag,
+    receipt_url,
+    takes_receipts,
+)
 from tidings.channels.vendor_channel import ANDROID_DEVICES, Transparent, Vendor
 from tidings.channels.vendor_config import COMMON, ChannelConfig, ConfigSchema, Key, hosts, text
 from tidings.channels.verdicts import (
@@ -36,13 +52,14 @@ MAX_TTL = 10 * 24 * 3600
 TOKEN_LIFETIME = 24 * 3600.0
 INVALID_REGISTRATION = 10000
 _REAUTH = frozenset({11})  # auth_token invalid or expired
+ARRIVED = "push_arrive"
 
 
 def sign(app_key: str, timestamp: str, master_secret: str) -> str:
     return hashlib.sha256((app_key + timestamp + master_secret).encode()).hexdigest()
 
 
-def message(out: Outbound, now: float) -> dict[str, Any]:
+def message(out: Outbound, config: ChannelConfig, now: float) -> dict[str, Any]:
     options = out.options
     notification: dict[str, Any] = {
         "title": out.payload.title,
@@ -70,6 +87,9 @@ def message(out: Outbound, now: float) -> dict[str, Any]:
         notification["notify_level"] = 1  # OPPO has no data messages: drawer only, no alert
     if out.payload.extended_params.get("big_text") == "1":
         notification["style"] = 2
+    callback, tag = receipt_url(config), receipt_tag(config, out.id)
+    if callback and tag:
+        notification.update(call_back_url=callback, call_back_parameter=tag)
     return {"target_type": 2, "target_value": out.device.third_token, "notification": notification}
 
 
@@ -112,7 +132,7 @@ class OppoProtocol:
             f"{self._base}/server/v1/message/notification/unicast",
             data={
                 "auth_token": token or "",
-                "message": json.dumps(message(out, now), ensure_ascii=False),
+                "message": json.dumps(message(out, self._config, now), ensure_ascii=False),
             },
         )
 
@@ -124,8 +144,31 @@ def make_sender(config: ChannelConfig) -> HttpSender:
     return HttpSender(OppoProtocol(config), config["concurrency"])
 
 
+def read_receipts(config: ChannelConfig, headers: Mapping[str, str], body: bytes) -> list[Receipt]:
+    """An OPPO receipt callback: a JSON array of events with ``param`` and ``eventType``."""
+    takes_receipts(config)
+    try:
+        events = json.loads(body)
+        if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+            raise TypeError
+    except (ValueError, TypeError):
+        raise ReceiptMalformed(
+            "an OPPO receipt is a JSON array of events with param and eventType"
+        ) from None
+    return [
+        Receipt(
+            delivery_of_tag(config, event.get("param")),
+            Event.ARRIVED if event.get("eventType") == ARRIVED else Event.FAILED,
+            f"{event.get('eventType')} of message {event.get('messageId')}",
+        )
+        for event in events
+    ]
+
+
+RECEIPTS = ReceiptFormat(read_receipts, {"code": 0, "message": "success"})
+
 CONFIG = ConfigSchema(
-    (Key("app_key", text), Key("master_secret", text, secret=True), *COMMON),
+    (Key("app_key", text), Key("master_secret", text, secret=True), *SIGNED_RECEIPT_KEYS, *COMMON),
     hosts("https://api.push.oppomobile.com"),
     concurrency=50,
 )
@@ -141,4 +184,5 @@ VENDOR = Vendor(
     config=CONFIG,
     senders=lambda: make_sender,
     status_block=BLOCK,
+    receipts=RECEIPTS,
 )

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
+from tidings import logs
 from tidings.channels.receipt_formats import ReceiptFormat
 from tidings.channels.retry import DEFAULT_BACKOFF, Backoff, send_with_retries
 from tidings.channels.vendor_config import ChannelConfig, ConfigSchema
@@ -156,7 +157,7 @@ class VendorChannel:
                 self.name,
                 out.id,
                 verdict.reason,
-                extra={"task": out.payload.task_id, "msgKey": out.payload.msg_key},
+                extra=logs.about(out.payload),
             )
         return Outcome(out.id, verdict.status, verdict.reason)
 

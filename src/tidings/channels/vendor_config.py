@@ -68,13 +68,7 @@ class ConfigSchema:
 
     def check(self, channel: str, raw: Any) -> ChannelConfig:
         """The config for ``channel`` checked and completed, or the error naming what is wrong."""
-        if isinstance(raw, str):
-            try:
-                raw = json.loads(raw)
-            except ValueError as exc:
-                raise ChannelConfigError(f"the {channel} config is not valid JSON: {exc}") from None
-        if not isinstance(raw, dict):
-            raise ChannelConfigError(f"the {channel} config must be a JSON object")
+        raw = decoded(channel, raw)
         known = {key.name: key for key in self.keys}
         unknown = sorted(set(raw) - set(known))
         if unknown:
@@ -96,6 +90,18 @@ class ConfigSchema:
         values.setdefault("concurrency", self.concurrency)
         secrets = frozenset(key.name for key in self.keys if key.secret)
         return ChannelConfig(channel, values, secrets)
+
+
+def decoded(channel: str, raw: Any) -> dict[str, Any]:
+    """A config as given (a JSON object, or its text), or the error saying it is neither."""
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError as exc:
+            raise ChannelConfigError(f"the {channel} config is not valid JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ChannelConfigError(f"the {channel} config must be a JSON object")
+    return raw
 
 
 def text(name: str, value: Any) -> str:

@@ -4,18 +4,36 @@ Classification ("0" operational, "1" system; MPS's default is 1) is vivo's ``cla
 ThirdChannelCategory ``vivo`` its second-level ``category`` (IM, ACCOUNT, ..., MARKETING).
 ``requestId`` is derived from the delivery, so a retried send is one vivo can recognise and drop.
 vivo's send API has no notification-channel field, so ChannelId does not apply.
+
+Receipts: a single push names ``extra.callback`` (the receipt id the vivo console gave the
+receipt URL, ``receipt_id``, or else the app's ``receipt_url`` itself, as older vivo versions
+take) and carries the delivery's signed tag as ``extra.callback.param``; vivo posts JSON keyed by
+its task id, each entry with the ``param`` echoed and the ``targets`` it reached: arrivals.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
 from tidings.channels.extensions import custom_data, delivery_uuid, ttl_seconds, vendor_field
 from tidings.channels.http import AuthFailed, HttpSender, retry_after, token_answer
+from tidings.channels.receipt_formats import (
+    SIGNED_RECEIPT_KEYS,
+    Event,
+    Receipt,
+    ReceiptFormat,
+    ReceiptMalformed,
+    delivery_of_tag,
+    receipt_tag,
+    receipt_url,
+    takes_receipts,
+)
 from tidings.channels.vendor_channel import ANDROID_DEVICES, Transparent, Vendor
 from tidings.channels.vendor_config import (
     COMMON,
@@ -59,11 +77,20 @@ def sign(app_id: str, app_key: str, timestamp: str, app_secret: str) -> str:
     return hashlib.md5((app_id + app_key + timestamp + app_secret).strip().encode()).hexdigest()
 
 
-def message(out: Outbound, app_id: str, now: float) -> dict[str, Any]:
+def callback(out: Outbound, config: ChannelConfig) -> dict[str, str] | None:
+    """The ``extra`` asking for a receipt, when the app's channel takes them."""
+    tag = receipt_tag(config, out.id)
+    target = config.values.get("receipt_id") or receipt_url(config)
+    if not (tag and target):
+        return None
+    return {"callback": target, "callback.param": tag}
+
+
+def message(out: Outbound, config: ChannelConfig, now: float) -> dict[str, Any]:
     options = out.options
     custom = dict(list(custom_data(out).items())[:MAX_CUSTOM_KEYS])
     body: dict[str, Any] = {
-        "appId": int(app_id),
+        "appId": int(config["app_id"]),
         "regId": out.device.third_token,
         "notifyType": 1 if options.silent == 1 else 4,
         "title": out.payload.title,
@@ -83,6 +110,9 @@ def message(out: Outbound, app_id: str, now: float) -> dict[str, Any]:
     category = vendor_field(options.third_channel_category, NAME)
     if category:
         body["category"] = category
+    extra = callback(out, config)
+    if extra:
+        body["extra"] = extra
     return body
 
 
@@ -139,7 +169,7 @@ class VivoProtocol:
             "POST",
             f"{self._base}/message/send",
             headers={"authToken": token or ""},
-            json=message(out, self._config["app_id"], now),
+            json=message(out, self._config, now),
         )
 
     def read(self, out: Outbound, status: int, headers: httpx.Headers, body: bytes) -> Verdict:
@@ -150,11 +180,32 @@ def make_sender(config: ChannelConfig) -> HttpSender:
     return HttpSender(VivoProtocol(config), config["concurrency"])
 
 
+def read_receipts(config: ChannelConfig, headers: Mapping[str, str], body: bytes) -> list[Receipt]:
+    """A vivo receipt callback: JSON of task id -> {param, targets}, each an arrival."""
+    takes_receipts(config)
+    try:
+        entries = json.loads(body)
+        if not isinstance(entries, dict) or not all(isinstance(e, dict) for e in entries.values()):
+            raise TypeError
+    except (ValueError, TypeError):
+        raise ReceiptMalformed(
+            "a vivo receipt is a JSON object of task id -> {param, targets}"
+        ) from None
+    return [
+        Receipt(delivery_of_tag(config, entry.get("param")), Event.ARRIVED, f"task {task_id}")
+        for task_id, entry in entries.items()
+    ]
+
+
+RECEIPTS = ReceiptFormat(read_receipts, {"result": 0, "desc": "success"})
+
 CONFIG = ConfigSchema(
     (
         Key("app_id", pattern(r"[0-9]{1,18}", "the numeric vivo app id")),
         Key("app_key", text),
         Key("app_secret", text, secret=True),
+        *SIGNED_RECEIPT_KEYS,
+        Key("receipt_id", text, required=False),  # the vivo console's id of the receipt URL
         *COMMON,
     ),
     hosts("https://api-push.vivo.com.cn"),
@@ -172,4 +223,5 @@ VENDOR = Vendor(
     config=CONFIG,
     senders=lambda: make_sender,
     status_block=BLOCK,
+    receipts=RECEIPTS,
 )

@@ -1,7 +1,9 @@
-"""``tidings channels``: an app's vendor channels (APNs, FCM, Huawei, Honor, Xiaomi, OPPO, vivo)."""
+"""``tidings channels``: an app's vendor channels (APNs, FCM, Huawei, Honor, Xiaomi, ...) and its
+SMS provider (``--channel sms --provider aliyun|webhook``)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -9,7 +11,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from tidings.channels import sms
 from tidings.channels.catalog import VENDORS
+from tidings.channels.sms.config import PROVIDERS
 from tidings.channels.vendor_config import ChannelConfigError
 from tidings.cli.common import DatabaseUrl, DataDir, console, errors, run, settings_from, utc_text
 from tidings.config import Settings
@@ -19,7 +23,9 @@ app = typer.Typer(help="Configure the vendor channels of an app.", no_args_is_he
 
 Workspace = Annotated[str, typer.Option(help="mPaaS workspace (WorkspaceId)")]
 AppId = Annotated[str, typer.Option("--app-id", help="mPaaS App ID (AppId)")]
-Channel = Annotated[str, typer.Option("--channel", help=f"One of {', '.join(VENDORS)}")]
+Channel = Annotated[
+    str, typer.Option("--channel", help=f"One of {', '.join((*VENDORS, sms.NAME))}")
+]
 
 
 @app.command("set")
@@ -34,6 +40,13 @@ def set_channel(
             "(docs/vendor-channels.md lists the keys)"
         ),
     ],
+    provider: Annotated[
+        str | None,
+        typer.Option(
+            help=f"With --channel sms: the SMS provider, {' or '.join(PROVIDERS)} (the config's "
+            "`provider` key)"
+        ),
+    ] = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -43,6 +56,8 @@ def set_channel(
     except OSError as exc:
         errors.print(f"[red]error:[/red] cannot read {config[1:]}: {exc.strerror}", highlight=False)
         raise typer.Exit(1) from None
+    if provider is not None:
+        text = _with_provider(channel, text, provider)
 
     async def job(services: Services) -> None:
         await services.channel_configs.set(workspace, app_id, channel, text)
@@ -83,6 +98,19 @@ def remove(
         console.print(f"Removed {channel} from app {app_id} in {workspace}.", highlight=False)
 
     _run(settings_from(data_dir, database_url), job)
+
+
+def _with_provider(channel: str, text: str, provider: str) -> str:
+    """The config with ``--provider`` as its ``provider`` key (SMS only)."""
+    if channel != sms.NAME:
+        raise typer.BadParameter("only the sms channel has providers", param_hint="--provider")
+    try:
+        values = json.loads(text)
+    except ValueError:
+        values = None
+    if not isinstance(values, dict):
+        raise typer.BadParameter("--config must be a JSON object", param_hint="--config")
+    return json.dumps({**values, "provider": provider})
 
 
 def _run(settings: Settings, job: Callable[[Services], Awaitable[Any]]) -> None:

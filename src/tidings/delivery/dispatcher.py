@@ -19,7 +19,7 @@ from operator import itemgetter
 
 from sqlalchemy import Connection
 
-from tidings import metrics
+from tidings import logs, metrics
 from tidings.background import BackgroundLoop
 from tidings.contract import (
     OPEN,
@@ -154,12 +154,11 @@ class Dispatcher:
         try:
             outcomes = await channel.send(batch)
         except Exception:
-            tasks = ",".join(sorted({str(item.payload.task_id) for item in batch}))
             log.exception(
                 "channel %s failed to send %d deliveries",
                 channel.name,
                 len(batch),
-                extra={"task": tasks},
+                extra=logs.about_all([item.payload for item in batch]),
             )
             return
         if not outcomes:

@@ -50,6 +50,7 @@ def build_outbound(
     message: MessageText,
     options: PushOptions,
     expires_at: int,
+    request_id: str | None,
 ) -> Outbound:
     payload = Payload(
         task_id,
@@ -59,6 +60,7 @@ def build_outbound(
         message.uri,
         merge_extended(options.extended_params, message.extended_params),
         expires_at,
+        request_id,
     )
     return Outbound(delivery_id, channel, device, payload, options)
 
@@ -82,6 +84,7 @@ def outbound_from_rows(rows: Sequence[Row]) -> list[Outbound]:
                 message=row,
                 options=task_options,
                 expires_at=row.expires_at,
+                request_id=row.request_id,
             )
         )
     return out

@@ -28,6 +28,7 @@ class TaskRow(NamedTuple):
     options: str
     created_at: int
     due_at: int | None
+    request_id: str | None = None  # the accepting call's, for log lines
 
     @classmethod
     def from_rows(cls, rows: Sequence[Row]) -> list[TaskRow]:

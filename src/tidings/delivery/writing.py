@@ -92,6 +92,7 @@ def write_planned(
             message=plan.message,
             options=options,
             expires_at=task.expires_at,
+            request_id=task.request_id,
         )
         for delivery_id, (task, options, plan) in zip(ids, planned, strict=True)
         if plan.device is not None and plan.status == Status.PENDING

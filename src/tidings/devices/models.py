@@ -21,7 +21,7 @@ class Device:
     token: str
     platform: str
     user_id: str | None
-    phone_number: str | None
+    has_phone: bool  # a PhoneNumber was bound with the user (sealed; only SMS opens it)
     bound_at: int | None
     third_channel: int | None
     third_token: str | None
@@ -35,6 +35,7 @@ class Device:
         values = row._asdict()
         for column in ("secret_hash", "unbound_at"):
             values.pop(column)
+        values["has_phone"] = values.pop("phone_ciphertext") is not None
         values["facts"] = json.loads(values["facts"]) if values["facts"] else {}
         return cls(**values)
 

@@ -32,6 +32,7 @@ from tidings.devices.rules import (
 )
 from tidings.errors import Code, ServiceError, refused
 from tidings.fields import read_int
+from tidings.secretbox import SecretBox
 from tidings.store import devices as store
 from tidings.store import live_activities as activities
 from tidings.store.database import Database
@@ -73,10 +74,13 @@ class Devices:
         db: Database,
         broker: Broker,
         deliveries: Deliveries,
+        box: SecretBox,
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """``box`` seals the phone number a binding gives (only the SMS supplement opens it)."""
         self._db = db
+        self._box = box
         self._broker = broker
         self._deliveries = deliveries
         self._clock = clock
@@ -140,7 +144,9 @@ class Devices:
             device.pk,
             {
                 "user_id": binding.user_id,
-                "phone_number": binding.phone_number,
+                "phone_ciphertext": (
+                    self._box.seal(binding.phone_number) if binding.phone_number else None
+                ),
                 "bound_at": now_ms,
                 "unbound_at": None,
             },
@@ -164,7 +170,7 @@ class Devices:
             )
         store.lock_users(conn, app_pk, [user_id], exclusive=True)
         store.update_device(
-            conn, device.pk, {"user_id": None, "phone_number": None, "unbound_at": now_ms}
+            conn, device.pk, {"user_id": None, "phone_ciphertext": None, "unbound_at": now_ms}
         )
         self._deliveries.close_for_unbound(conn, device.pk, user_id, now_ms)
 

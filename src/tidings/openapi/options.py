@@ -17,6 +17,7 @@ from tidings.contract import PushOptions
 from tidings.errors import Code, refused
 from tidings.fields import read_choice, read_flat_map, read_int, read_map, read_text
 from tidings.push.activity import EVENTS, check_start, take_activity_keys
+from tidings.push.sms import SmsFields, read_sms
 from tidings.templates.rules import read_image_urls
 
 MAX_EXTENDED_KEYS = 20
@@ -52,6 +53,7 @@ class OptionFields:
     image_urls: str | dict | None = None
     icon_urls: str | dict | None = None
     android_channel: str | None = None
+    sms: SmsFields | None = None  # PushSimple's and PushTemplate's
 
 
 def read_options(fields: OptionFields) -> PushOptions:
@@ -95,7 +97,20 @@ def read_options(fields: OptionFields) -> PushOptions:
         android_channel=read_int(
             fields.android_channel, "AndroidChannel", Code.INVALID_PARAM, allowed=ANDROID_CHANNELS
         ),
+        **_sms(fields.sms),  # last: the SMS fields are checked after the others
     )
+
+
+def _sms(fields: SmsFields | None) -> dict[str, Any]:
+    sms = read_sms(fields)
+    if sms is None:
+        return {}
+    return {
+        "sms_strategy": sms.strategy,
+        "sms_template_code": sms.template_code,
+        "sms_sign_name": sms.sign_name,
+        "sms_template_param": sms.template_param,
+    }
 
 
 def read_extended_params(

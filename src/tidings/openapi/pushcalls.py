@@ -65,7 +65,6 @@ class SimpleFields(CallFields):
     content: str | None
     uri: str | None
     target_msgkey: Wire
-    sms_strategy: str | None
 
     def call(self) -> SimpleCall:
         return SimpleCall(
@@ -74,7 +73,6 @@ class SimpleFields(CallFields):
             content=self.content,
             uri=self.uri,
             target_msgkey=target_msgkey(self.target_msgkey),
-            sms_strategy=number(self.sms_strategy, "SmsStrategy"),
         )
 
 
@@ -85,7 +83,6 @@ class TemplatePushFields(CallFields):
     template_name: str | None
     template_key_value: Wire
     target_msgkey: Wire
-    sms_strategy: str | None
 
     def call(self) -> TemplateCall:
         return TemplateCall(
@@ -93,7 +90,6 @@ class TemplatePushFields(CallFields):
             template_name=self.template_name,
             template_key_value=template_values(self.template_key_value),
             target_msgkey=target_msgkey(self.target_msgkey),
-            sms_strategy=number(self.sms_strategy, "SmsStrategy"),
         )
 
 

@@ -31,8 +31,9 @@ T = TypeVar("T")
 Read = Callable[[], T]
 
 MAX_TASK_NAME = 200
+# Targets that have no phone number to send an SMS supplement to: Live Activities.
+NO_PHONE_TYPES = (5, 6)
 START_TARGETS = (2, 3, 5)  # a Live Activity is started on an iOS device, a user's, or by token
-SMS_STRATEGIES = (0, 1, 2)  # none, when the push is not delivered, alongside the push
 
 
 def given(value: T) -> Read[T]:
@@ -88,6 +89,13 @@ def finish(
     """The rest of the call-wide rules, after the action's own: validity, options, strategy."""
     expired = check_expired_seconds(call.expired_seconds(), limits)
     options = call.options()
+    if options.sms_strategy and delivery_type in NO_PHONE_TYPES:
+        raise refused(
+            Code.INVALID_PARAM,
+            "SmsStrategy",
+            f"asks for an SMS, but DeliveryType {delivery_type} targets a Live Activity, which "
+            "has no phone number; use 0",
+        )
     if options.activity_event == START and delivery_type not in START_TARGETS:
         raise refused(
             Code.INVALID_PARAM,
@@ -110,16 +118,3 @@ def check_expired_seconds(value: int | None, limits: PushLimits) -> int:
             f"is {value}; the longest validity is {limits.max_expired_seconds} s",
         )
     return value
-
-
-def check_sms_strategy(value: int | None) -> None:
-    """PushSimple and PushTemplate may ask for an SMS supplement; this server sends no SMS, so a
-    call that asks for one is refused rather than silently sent without it."""
-    strategy = check_int(value, "SmsStrategy", Code.INVALID_PARAM, allowed=SMS_STRATEGIES)
-    if strategy:
-        raise refused(
-            Code.INVALID_PARAM,
-            "SmsStrategy",
-            f"{strategy} asks for an SMS supplement, which this server does not "
-            "send; leave SmsStrategy out or set it to 0",
-        )

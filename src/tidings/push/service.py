@@ -21,6 +21,7 @@ from dataclasses import replace
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+from tidings import supplement
 from tidings.errors import Code, ServiceError
 from tidings.push import broadcast, simple, template
 from tidings.push.broadcast import BroadcastCall
@@ -56,9 +57,13 @@ class Pushes:
         clock: Callable[[], float] = time.time,
         on_scheduled: Callable[[int], None] | None = None,
         on_accepted: Callable[[], Awaitable[None]] | None = None,
+        sms_delay_seconds: float = 300.0,
     ) -> None:
         """``on_scheduled`` hears the first due time of each scheduled push once committed;
-        ``on_accepted`` hears that an immediate push was committed (delivery wakes up)."""
+        ``on_accepted`` hears that an immediate push was committed (delivery and the SMS
+        supplement wake up); ``sms_delay_seconds`` is how long a push has to arrive before
+        SmsStrategy 1 sends its SMS."""
+        self._sms_delay_ms = int(sms_delay_seconds * 1000)
         self._db = db
         self._templates = templates
         self._limits = limits
@@ -86,7 +91,11 @@ class Pushes:
         return check_targets(targets, compiled, call.options, self._limits)
 
     async def push_multiple(
-        self, app: App, fields: MultipleCall, targets: Callable[[], Sequence[TargetInput]]
+        self,
+        app: App,
+        fields: MultipleCall,
+        targets: Callable[[], Sequence[TargetInput]],
+        request_id: str | None = None,
     ) -> int:
         """Accept a PushMultiple call; its task id once the task and messages are committed.
 
@@ -99,24 +108,29 @@ class Pushes:
         call = _styled(call, compiled)
         messages = render_targets(targets(), compiled, call.options, self._limits)
         row = compiled.template
-        return await self._accept(app, PushPlan(MULTIPLE, call, row.pk, row.name, messages), now)
+        plan = PushPlan(MULTIPLE, call, row.pk, row.name, messages)
+        return await self._accept(app, plan, now, request_id)
 
-    async def push_simple(self, app: App, fields: SimpleCall) -> int:
+    async def push_simple(self, app: App, fields: SimpleCall, request_id: str | None = None) -> int:
         """Accept a PushSimple call; its task id once committed."""
         now = self._clock()
         plan = simple.plan(fields, self._limits, timezone=app.timezone, now=now)
-        return await self._accept(app, plan, now)
+        return await self._accept(app, plan, now, request_id)
 
-    async def push_template(self, app: App, fields: TemplateCall) -> int:
+    async def push_template(
+        self, app: App, fields: TemplateCall, request_id: str | None = None
+    ) -> int:
         """Accept a PushTemplate call; its task id once committed."""
         now = self._clock()
         call, targets = template.check_call(fields, self._limits, timezone=app.timezone, now=now)
         compiled = await self._templates.compiled(app.pk, fields.template_name)
         call = _styled(call, compiled)
         plan = template.plan(call, targets, fields.template_key_value, compiled, self._limits)
-        return await self._accept(app, plan, now)
+        return await self._accept(app, plan, now, request_id)
 
-    async def push_broadcast(self, app: App, fields: BroadcastCall) -> int:
+    async def push_broadcast(
+        self, app: App, fields: BroadcastCall, request_id: str | None = None
+    ) -> int:
         """Accept a PushBroadcast call; its task id once committed. Its devices are found when
         it is due, by delivery."""
         now = self._clock()
@@ -132,16 +146,19 @@ class Pushes:
             compiled,
             self._limits,
         )
-        return await self._accept(app, plan, now)
+        return await self._accept(app, plan, now, request_id)
 
-    async def _accept(self, app: App, plan: PushPlan, now: float) -> int:
-        """Commit the plan (or recognise it as a retry); the task id."""
+    async def _accept(self, app: App, plan: PushPlan, now: float, request_id: str | None) -> int:
+        """Commit the plan (or recognise it as a retry, which keeps the first call's request
+        id); the task id. ``request_id`` is the accepting call's, kept for delivery's logs."""
         call = plan.call
         now_ms = int(now * 1000)
         due_times = call.strategy.upcoming(app.timezone, now_ms) if call.strategy else [now_ms]
         for _ in range(3):
             try:
-                task_id = await self._db.write(self._store, app.pk, plan, now_ms, due_times)
+                task_id = await self._db.write(
+                    self._store, app.pk, plan, now_ms, due_times, request_id
+                )
             except (IntegrityError, _KeyUsed):  # a msgKey the app used within the window
                 earlier = await self._db.read(_retried_task, app.pk, plan, now_ms)
                 if earlier is not None:
@@ -161,6 +178,7 @@ class Pushes:
         plan: PushPlan,
         now_ms: int,
         due_times: list[int],
+        request_id: str | None,
     ) -> int:
         call = plan.call
         if msg_keys.used_recently(conn, app_pk, [m.msg_key for m in plan.messages], now_ms):
@@ -184,6 +202,7 @@ class Pushes:
             "audience": plan.audience,
             "created_at": now_ms,
             "due_at": due_times[0],
+            "request_id": request_id,
         }
         task_id = store.insert_task(conn, task)
         store.insert_messages(
@@ -205,6 +224,7 @@ class Pushes:
         )
         if call.strategy is not None:
             add_occurrences(conn, task_id, task, due_times)
+        supplement.add(conn, app_pk, task_id, call.options, due_times[0], self._sms_delay_ms)
         outbox.messages_accepted(
             conn, app_pk, task_id, ((m.msg_key, m.target) for m in plan.messages), now_ms
         )

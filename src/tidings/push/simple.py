@@ -15,9 +15,7 @@ from tidings.fields import read_text
 from tidings.push.call import (
     PushCall,
     Read,
-    absent,
     check_delivery_type,
-    check_sms_strategy,
     check_task_name,
     finish,
 )
@@ -39,7 +37,6 @@ class SimpleCall(PushCall):
     content: str | None
     uri: str | None
     target_msgkey: Read[Mapping[str, object] | None]
-    sms_strategy: Read[int | None] = absent
 
 
 def plan(fields: SimpleCall, limits: PushLimits, *, timezone: str, now: float) -> PushPlan:
@@ -64,7 +61,6 @@ def plan(fields: SimpleCall, limits: PushLimits, *, timezone: str, now: float) -
         raise refused(Code.INVALID_PARAM, "Uri", "must not contain white space")
     pairs = check_target_msgkey(fields.target_msgkey(), limits)
     call = finish(fields, task_name, delivery_type, limits, timezone=timezone, now=now)
-    check_sms_strategy(fields.sms_strategy())
     messages = [RenderedMessage(key, target, title, content, uri, None) for target, key in pairs]
     who = "Title, Content and Uri"
     check_size(messages[0], unified_size(call.options), limits, who, ("Title",))

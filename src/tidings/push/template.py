@@ -14,9 +14,7 @@ from tidings.errors import Code, refused
 from tidings.push.call import (
     PushCall,
     Read,
-    absent,
     check_delivery_type,
-    check_sms_strategy,
     check_task_name,
     finish,
 )
@@ -34,7 +32,6 @@ class TemplateCall(PushCall):
     template_name: str | None
     template_key_value: Read[Mapping[str, str] | None]
     target_msgkey: Read[Mapping[str, object] | None]
-    sms_strategy: Read[int | None] = absent
 
 
 Targets = list[tuple[str, str]]
@@ -51,7 +48,6 @@ def check_call(
         raise refused(Code.NEED_TEMPLATE, "TemplateName", "is required")
     pairs = check_target_msgkey(fields.target_msgkey(), limits)
     call = finish(fields, task_name, delivery_type, limits, timezone=timezone, now=now)
-    check_sms_strategy(fields.sms_strategy())
     return call, pairs
 
 

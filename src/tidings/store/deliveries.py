@@ -43,6 +43,7 @@ TASK_COLUMNS = (
     tasks.c.options,
     tasks.c.created_at,
     tasks.c.due_at,
+    tasks.c.request_id,
 )
 MESSAGE_COLUMNS = (
     messages.c.pk,
@@ -65,6 +66,7 @@ OUTBOUND = (
         *ADDRESS,
         tasks.c.id.label("task_id"),
         tasks.c.options,
+        tasks.c.request_id,
         messages.c.msg_key,
         messages.c.title,
         messages.c.content,

@@ -111,6 +111,8 @@ templates = Table(
 # (due for delivery from due_at on), and the later states delivery and scheduling give it.
 # An occurrence exists at most once: (parent_id, due_at) is unique. audience is a broadcast's
 # choice of devices (push/broadcast.py's Audience as JSON); other pushes name their targets.
+# request_id: the RequestId the accepting call was answered with (none for a console push), for
+# delivery's log lines; an occurrence keeps its scheduled parent's.
 tasks = Table(
     "tasks",
     metadata,
@@ -132,6 +134,7 @@ tasks = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("due_at", BigInteger),
     Column("audience", Text),
+    Column("request_id", String(64)),
     Index(None, "app_pk", "state"),
     Index(None, "state", "due_at"),
     UniqueConstraint("parent_id", "due_at"),
@@ -191,7 +194,9 @@ channel_configs = Table(
 
 # A device an app pushes to. Devices that register on the self-built channel get a DeliveryToken
 # and a secret (only its hash is kept); devices known only through PushReport (an APNs token, say)
-# have no secret and are reached through their vendor channel. user_id is the PushBind binding.
+# have no secret and are reached through their vendor channel. user_id is the PushBind binding;
+# phone_ciphertext the PhoneNumber given with it (for the SMS supplement), sealed with the
+# service's SecretBox, never kept in plain text.
 devices = Table(
     "devices",
     metadata,
@@ -201,7 +206,7 @@ devices = Table(
     Column("secret_hash", LargeBinary),
     Column("platform", String(16), nullable=False),
     Column("user_id", String(128)),
-    Column("phone_number", String(32)),
+    Column("phone_ciphertext", LargeBinary),
     Column("bound_at", BigInteger),
     Column("unbound_at", BigInteger),
     Column("third_channel", SmallInteger),
@@ -283,6 +288,28 @@ deliveries = Table(
     Index(None, "device_pk", "status"),
     Index(None, "status", "expires_at"),
     Index(None, "app_pk", "user_id", "status"),
+)
+
+# The SMS supplement of one message (SmsStrategy 1 or 2 of PushSimple and PushTemplate), at most
+# one per message. state: "due" (to be looked at from due_at on: strategy 2 at once, strategy 1
+# once its push had the supplement delay to arrive), "sending" (claimed: a sender committed this
+# before asking the provider, and holds it until lease_until), and the ends "sent", "failed",
+# "skipped" (no phone number, revoked) and "arrived" (the push arrived in time: none needed).
+# detail: the provider's id for a sent SMS, or why it was not sent.
+sms_supplements = Table(
+    "sms_supplements",
+    metadata,
+    Column("pk", Serial, primary_key=True, autoincrement=True),
+    Column("message_pk", Serial, ForeignKey("messages.pk"), nullable=False, unique=True),
+    Column("task_id", Serial, nullable=False),
+    Column("app_pk", Serial, nullable=False),
+    Column("strategy", SmallInteger, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("due_at", BigInteger, nullable=False),
+    Column("lease_until", BigInteger),
+    Column("detail", Text),
+    Column("settled_at", BigInteger),
+    Index(None, "state", "due_at"),
 )
 
 # What happened to a delivery that its own columns do not keep: every vendor refusal and retry

@@ -20,13 +20,24 @@ from tidings.openapi.pushcalls import (
     target_inputs,
 )
 from tidings.openapi.strategy import read_timing
+from tidings.push.sms import SmsFields
 
 # The keys of one PushMultiple ``TargetMsg`` entry (TargetMsg.N.Target, ...): the form reads
 # these and nothing else of an entry.
 TARGET_FIELDS = ("Target", "MsgKey", "TemplateKeyValue", "ExtendedParams")
 
 
-def common(p: Params, **options: str | dict | None) -> dict[str, Any]:
+def sms_fields(p: Params) -> SmsFields:
+    """The SMS supplement fields, which PushSimple and PushTemplate carry."""
+    return SmsFields(
+        strategy=p.get("SmsStrategy"),
+        template_code=p.get("SmsTemplateCode"),
+        sign_name=p.get("SmsSignName"),
+        template_param=p.object("SmsTemplateParam"),
+    )
+
+
+def common(p: Params, **options: str | dict | SmsFields | None) -> dict[str, Any]:
     """The call-wide fields every push action has (``CallFields``); ``options`` adds the option
     fields only some actions have."""
     return {
@@ -65,7 +76,10 @@ async def push_multiple(call: Call) -> Body:
         target_count=p.count_items("TargetMsg"),
     )
     task_id = await call.services.pushes.push_multiple(
-        app, fields.call(), lambda: target_inputs(p.items("TargetMsg", TARGET_FIELDS))
+        app,
+        fields.call(),
+        lambda: target_inputs(p.items("TargetMsg", TARGET_FIELDS)),
+        call.request_id,
     )
     return push_result(call.request_id, str(task_id))
 
@@ -80,14 +94,14 @@ async def push_simple(call: Call) -> Body:
             push_style=p.get("PushStyle"),
             image_urls=p.object("ImageUrls"),
             icon_urls=p.object("IconUrls"),
+            sms=sms_fields(p),
         ),
         title=p.get("Title"),
         content=p.get("Content"),
         uri=p.get("Uri"),
         target_msgkey=p.object("TargetMsgkey"),
-        sms_strategy=p.get("SmsStrategy"),
     )
-    task_id = await call.services.pushes.push_simple(app, fields.call())
+    task_id = await call.services.pushes.push_simple(app, fields.call(), call.request_id)
     return push_result(call.request_id, str(task_id))
 
 
@@ -96,13 +110,12 @@ async def push_template(call: Call) -> Body:
     p = call.params
     app = await call.app()
     fields = TemplatePushFields(
-        **common(p),
+        **common(p, sms=sms_fields(p)),
         template_name=p.get("TemplateName"),
         template_key_value=p.object("TemplateKeyValue"),
         target_msgkey=p.object("TargetMsgkey"),
-        sms_strategy=p.get("SmsStrategy"),
     )
-    task_id = await call.services.pushes.push_template(app, fields.call())
+    task_id = await call.services.pushes.push_template(app, fields.call(), call.request_id)
     return push_result(call.request_id, str(task_id))
 
 
@@ -124,5 +137,5 @@ async def push_broadcast(call: Call) -> Body:
         unbind_start_time=p.get("UnBindStartTime"),
         unbind_end_time=p.get("UnBindEndTime"),
     )
-    task_id = await call.services.pushes.push_broadcast(app, fields.call())
+    task_id = await call.services.pushes.push_broadcast(app, fields.call(), call.request_id)
     return push_result(call.request_id, str(task_id))

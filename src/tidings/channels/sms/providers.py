@@ -1,0 +1,28 @@
+"""Sending one SMS with whichever provider the app configured."""
+
+from __future__ import annotations
+
+import httpx
+
+from tidings.channels.http import TIMEOUT, tls_context
+from tidings.channels.sms import Sms, SmsResult, aliyun, webhook
+from tidings.channels.vendor_config import ChannelConfig
+
+
+class SmsProviders:
+    def __init__(self, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._client = httpx.AsyncClient(
+            verify=tls_context(),
+            timeout=TIMEOUT,
+            trust_env=False,
+            follow_redirects=False,
+            transport=transport,
+        )
+
+    async def send(self, config: ChannelConfig, sms: Sms) -> SmsResult:
+        if config["provider"] == "aliyun":
+            return await aliyun.send(config, sms)
+        return await webhook.send(self._client, config, sms)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
