@@ -78,7 +78,7 @@ ACKABLE = frozenset({Status.PENDING, Status.EXPIRED})
 
 @dataclass(frozen=True, slots=True)
 class PushOptions:
-    """A push's channel, display, extension and vendor options, validated (push/options.py
+    """A push's channel, display, extension and vendor options, validated (openapi/options.py
     holds the rules); stored with the task as JSON and carried by every Outbound."""
 
     notify_type: str = "notify"

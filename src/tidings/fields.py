@@ -14,7 +14,7 @@ import ast
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from tidings.errors import Code, refused
@@ -37,12 +37,47 @@ def read_int(
     maximum: int | None = None,
 ) -> int | None:
     """A decimal integer field; absent or empty gives ``default``."""
+    return check_int(
+        parse_int(raw, field, code),
+        field,
+        code,
+        default=default,
+        allowed=allowed,
+        minimum=minimum,
+        maximum=maximum,
+    )
+
+
+def parse_int(raw: str | None, field: str, code: Code) -> int | None:
+    """The number a decimal integer field spells; absent or empty gives None. Only its shape is
+    checked: the edges read text so, the rules judge the number with ``check_int``."""
     if raw is None or raw == "":
-        return default
+        return None
     text = raw.strip()
     if not (text.isascii() and text.removeprefix("-").isdigit()) or len(text) > 20:
         raise refused(code, field, f"must be a whole number, got {_show(raw)}")
-    value = int(text)
+    return int(text)
+
+
+def whole_number(raw: str | None, field: str, code: Code) -> Callable[[], int | None]:
+    """A whole-number field whose text is read when the rules reach it: how both edges hand a
+    number they hold as text to a push call (push/call.py's ``Read`` fields)."""
+    return lambda: parse_int(raw, field, code)
+
+
+def check_int(
+    value: int | None,
+    field: str,
+    code: Code,
+    *,
+    default: int | None = None,
+    allowed: Iterable[int] | None = None,
+    minimum: int | None = None,
+    maximum: int | None = None,
+) -> int | None:
+    """A number within what the field allows; None gives ``default``."""
+    if value is None:
+        return default
     if allowed is not None:
         choices = tuple(allowed)
         if value not in choices:

@@ -110,7 +110,7 @@ _PROBE = textwrap.dedent(
     from tidings.delivery.routing import route
     from tidings.errors import ServiceError
     from tidings.gateway.protocol import DeviceProtocol, Violation
-    from tidings.push.options import OptionFields, read_options
+    from tidings.openapi.options import OptionFields, read_options
     from tidings.services import Services
 
     def refused(call):

@@ -21,8 +21,8 @@ from tests.support.timings import NO_TIMING
 from tidings.config import Settings
 from tidings.contract import Status
 from tidings.devices.rules import Binding
-from tidings.push.multiple import MultipleFields
-from tidings.push.options import OptionFields
+from tidings.openapi.options import OptionFields
+from tidings.openapi.pushcalls import MultipleFields, target_inputs
 from tidings.services import Services
 from tidings.store.tables import deliveries
 from tidings.templates.rules import TemplateFields
@@ -53,7 +53,7 @@ async def _race(settings: Settings) -> None:
             options=OptionFields(),
         )
         entry = {"Target": "u1", "MsgKey": uuid.uuid4().hex, "TemplateKeyValue": '{"name":"A"}'}
-        await services.pushes.push_multiple(app, fields, lambda: [entry])
+        await services.pushes.push_multiple(app, fields.call(), lambda: target_inputs([entry]))
         await asyncio.to_thread(_bind_while_dispatching, services, app.pk, device.token)
         rows = await services.db.read(
             lambda conn: conn.execute(select(deliveries.c.device_pk, deliveries.c.status)).all()

@@ -10,13 +10,15 @@ from hypothesis import strategies as st
 
 from tests.push.test_multiple import NOW, SEED_TEMPLATE
 from tests.support.hostile import hostile_text
+from tests.support.pushwire import check_broadcast as check_call
+from tests.support.pushwire import plan_broadcast as plan
 from tests.support.timings import NO_TIMING, wire_timings
 from tidings.delivery.audience import Audience, Window
 from tidings.errors import Code, ServiceError
 from tidings.instants import DAY_MS
-from tidings.push.broadcast import BroadcastFields, check_call, plan
+from tidings.openapi.options import OptionFields
+from tidings.openapi.pushcalls import BroadcastFields
 from tidings.push.models import PushLimits
-from tidings.push.options import OptionFields
 from tidings.tasks import BROADCAST
 
 LIMITS = PushLimits()

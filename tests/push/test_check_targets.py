@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from tests.push.test_multiple import template
+from tests.support.pushwire import check_targets, render_targets
 from tidings.contract import PushOptions
 from tidings.errors import Code, ServiceError
 from tidings.push.models import PushLimits
-from tidings.push.multiple import check_targets, render_targets
 
 TEMPLATE = template(title="Hi #name#", content="#money# yuan")
 

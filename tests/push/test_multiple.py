@@ -11,12 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.support.hostile import hostile_text
+from tests.support.pushwire import check_multiple as check_call
+from tests.support.pushwire import render_targets
 from tests.support.timings import NO_TIMING, wire_timing, wire_timings
 from tidings.contract import PushOptions
 from tidings.errors import Code, ServiceError
+from tidings.openapi.options import OptionFields
+from tidings.openapi.pushcalls import MultipleFields
 from tidings.push.models import PushLimits
-from tidings.push.multiple import MultipleFields, check_call, render_targets
-from tidings.push.options import OptionFields
 from tidings.templates.models import CompiledTemplate, Template
 
 NOW = datetime(2026, 6, 1, 2, tzinfo=UTC).timestamp()

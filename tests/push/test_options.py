@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from tests.support.hostile import hostile_text
 from tidings.contract import PushOptions
 from tidings.errors import Code, ServiceError
-from tidings.push.options import (
+from tidings.openapi.options import (
     MAX_EXTENDED_KEYS,
     RESERVED_EXTENSION_KEYS,
     OptionFields,

@@ -11,11 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.support.hostile import hostile_text
+from tests.support.pushwire import plan_simple as plan
 from tests.support.timings import NO_TIMING, wire_timing, wire_timings
 from tidings.errors import Code, ServiceError
+from tidings.openapi.options import OptionFields
+from tidings.openapi.pushcalls import SimpleFields
 from tidings.push.models import PushLimits
-from tidings.push.options import OptionFields
-from tidings.push.simple import SimpleFields, plan
 from tidings.push.sms import SmsFields
 from tidings.tasks import SIMPLE
 

@@ -8,13 +8,16 @@ from dataclasses import replace
 import pytest
 
 from tests.push.test_multiple import NOW, SEED_TEMPLATE, template
+from tests.support.pushwire import check_template as check_call
+from tests.support.pushwire import plan_template as plan
 from tests.support.timings import NO_TIMING
 from tidings.contract import PushOptions
 from tidings.errors import Code, ServiceError
+from tidings.openapi.options import OptionFields
+from tidings.openapi.pushcalls import TemplatePushFields
 from tidings.push.models import PushLimits
-from tidings.push.options import OptionFields, with_template_style
+from tidings.push.options import with_template_style
 from tidings.push.sms import SmsFields
-from tidings.push.template import TemplatePushFields, check_call, plan
 from tidings.tasks import TEMPLATE
 
 LIMITS = PushLimits()

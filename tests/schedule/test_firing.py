@@ -23,8 +23,8 @@ from tests.support.servers import database
 from tests.support.timings import wire_timing
 from tidings.config import Settings
 from tidings.errors import ServiceError
-from tidings.push.multiple import MultipleFields
-from tidings.push.options import OptionFields
+from tidings.openapi.options import OptionFields
+from tidings.openapi.pushcalls import MultipleFields, target_inputs
 from tidings.schedule.firing import FiringLoop, fire_due
 from tidings.schedule.service import Occurrences
 from tidings.services import Services
@@ -68,7 +68,9 @@ class World:
             options=OptionFields(),
         )
         entry = {"Target": "user1", "MsgKey": uuid.uuid4().hex, "TemplateKeyValue": '{"n":"x"}'}
-        return await self.services.pushes.push_multiple(self.app, fields, lambda: [entry])
+        return await self.services.pushes.push_multiple(
+            self.app, fields.call(), lambda: target_inputs([entry])
+        )
 
     async def at(self, fixed_ms: int, expired: int = 600) -> int:
         return await self.push(1, {"fixedTime": fixed_ms}, expired)

@@ -17,8 +17,8 @@ from tests.fakes.aliyun_sms import FakeAliyunSms
 from tests.support.timings import NO_TIMING
 from tidings.config import Settings
 from tidings.devices.rules import Binding, Report
-from tidings.push.options import OptionFields
-from tidings.push.simple import SimpleFields
+from tidings.openapi.options import OptionFields
+from tidings.openapi.pushcalls import SimpleFields
 from tidings.push.sms import SmsFields
 from tidings.services import Services
 from tidings.store.tables import sms_supplements
@@ -72,7 +72,7 @@ async def pushed(services: Services, fake: FakeAliyunSms) -> None:
         uri=None,
         target_msgkey='{"DT1": "k1"}',
     )
-    await services.pushes.push_simple(app, call)
+    await services.pushes.push_simple(app, call.call())
 
 
 async def state(services: Services) -> tuple[str, str | None]:

@@ -9,7 +9,6 @@ from typing import Annotated, Any
 import typer
 
 from tidings.cli.common import DatabaseUrl, DataDir, console, errors, run, settings_from, utc_text
-from tidings.config import Settings
 from tidings.services import Services
 from tidings.webhooks.events import TYPES
 from tidings.webhooks.service import WebhookError
@@ -38,13 +37,12 @@ def add(
 ) -> None:
     """Add an endpoint; prints its id and its signing secret (shown only this once)."""
 
-    async def job(services: Services) -> None:
-        found = await services.tenancy.resolve_app(workspace, app_id, None)
-        pk, made = await services.webhooks.add(found.pk, url, events, secret)
+    async def job(services: Services, app_pk: int) -> None:
+        pk, made = await services.webhooks.add(app_pk, url, events, secret)
         console.print(f"Added endpoint {pk}.", highlight=False)
         console.print(f"Signing secret: {made}", highlight=False, soft_wrap=True)
 
-    _run(settings_from(data_dir, database_url), job)
+    _for_app(workspace, app_id, data_dir, database_url, job)
 
 
 @app.command("list")
@@ -53,9 +51,8 @@ def list_endpoints(
 ) -> None:
     """List the app's endpoints with their health and the events they are owed."""
 
-    async def job(services: Services) -> None:
-        found = await services.tenancy.resolve_app(workspace, app_id, None)
-        endpoints = await services.webhooks.endpoints(found.pk)
+    async def job(services: Services, app_pk: int) -> None:
+        endpoints = await services.webhooks.endpoints(app_pk)
         if not endpoints:
             console.print(f"App {app_id} has no webhook endpoint.", highlight=False)
         for e in endpoints:
@@ -72,7 +69,7 @@ def list_endpoints(
             )
             console.print("\n".join(lines), highlight=False, markup=False, soft_wrap=True)
 
-    _run(settings_from(data_dir, database_url), job)
+    _for_app(workspace, app_id, data_dir, database_url, job)
 
 
 @app.command("remove")
@@ -85,12 +82,11 @@ def remove(
 ) -> None:
     """Remove an endpoint and everything it is still owed."""
 
-    async def job(services: Services) -> None:
-        found = await services.tenancy.resolve_app(workspace, app_id, None)
-        await services.webhooks.remove(found.pk, endpoint)
+    async def job(services: Services, app_pk: int) -> None:
+        await services.webhooks.remove(app_pk, endpoint)
         console.print(f"Removed endpoint {endpoint}.", highlight=False)
 
-    _run(settings_from(data_dir, database_url), job)
+    _for_app(workspace, app_id, data_dir, database_url, job)
 
 
 @app.command("test")
@@ -103,16 +99,15 @@ def test(
 ) -> None:
     """Send a webhook.test event now and show the answer; exits 1 unless it was 2xx."""
 
-    async def job(services: Services) -> bool:
-        found = await services.tenancy.resolve_app(workspace, app_id, None)
-        attempt = await services.webhooks.test(found.pk, endpoint)
+    async def job(services: Services, app_pk: int) -> bool:
+        attempt = await services.webhooks.test(app_pk, endpoint)
         answer = attempt.status_code if attempt.status_code is not None else attempt.error
         console.print(f"{answer} in {attempt.duration_ms} ms", highlight=False)
         if attempt.response:
             console.print(attempt.response, highlight=False, markup=False)
         return attempt.ok
 
-    if not _run(settings_from(data_dir, database_url), job):
+    if not _for_app(workspace, app_id, data_dir, database_url, job):
         raise typer.Exit(1)
 
 
@@ -131,12 +126,11 @@ def replay(
     """Send an endpoint's events again (each keeps its id, so receivers can drop repeats)."""
     since_ms = int(since.replace(tzinfo=since.tzinfo or UTC).timestamp() * 1000)
 
-    async def job(services: Services) -> None:
-        found = await services.tenancy.resolve_app(workspace, app_id, None)
-        count = await services.webhooks.replay(found.pk, endpoint, since_ms)
+    async def job(services: Services, app_pk: int) -> None:
+        count = await services.webhooks.replay(app_pk, endpoint, since_ms)
         console.print(f"{count} event(s) will be sent again.", highlight=False)
 
-    _run(settings_from(data_dir, database_url), job)
+    _for_app(workspace, app_id, data_dir, database_url, job)
 
 
 @app.command("enable")
@@ -149,12 +143,11 @@ def enable(
 ) -> None:
     """Enable an endpoint the server disabled after it failed for too long."""
 
-    async def job(services: Services) -> None:
-        found = await services.tenancy.resolve_app(workspace, app_id, None)
-        await services.webhooks.enable(found.pk, endpoint)
+    async def job(services: Services, app_pk: int) -> None:
+        await services.webhooks.enable(app_pk, endpoint)
         console.print(f"Enabled endpoint {endpoint}.", highlight=False)
 
-    _run(settings_from(data_dir, database_url), job)
+    _for_app(workspace, app_id, data_dir, database_url, job)
 
 
 @app.command("rotate")
@@ -171,22 +164,33 @@ def rotate(
     """Start a secret rotation (requests are signed with the new and the old secret) or
     finish it."""
 
-    async def job(services: Services) -> None:
-        found = await services.tenancy.resolve_app(workspace, app_id, None)
+    async def job(services: Services, app_pk: int) -> None:
         if finish:
-            await services.webhooks.retire(found.pk, endpoint)
+            await services.webhooks.retire(app_pk, endpoint)
             console.print("Only the newest secret signs now.", highlight=False)
             return
-        made = await services.webhooks.rotate(found.pk, endpoint)
+        made = await services.webhooks.rotate(app_pk, endpoint)
         console.print(f"New signing secret: {made}", highlight=False, soft_wrap=True)
         console.print("Requests carry both signatures until `rotate --finish`.")
 
-    _run(settings_from(data_dir, database_url), job)
+    _for_app(workspace, app_id, data_dir, database_url, job)
 
 
-def _run(settings: Settings, job: Callable[[Services], Awaitable[Any]]) -> Any:
+def _for_app(
+    workspace: str,
+    app_id: str,
+    data_dir: DataDir,
+    database_url: DatabaseUrl,
+    job: Callable[[Services, int], Awaitable[Any]],
+) -> Any:
+    """Run ``job`` on the services with the app's key; a refusal is printed, exit status 1."""
+
+    async def on_app(services: Services) -> Any:
+        found = await services.tenancy.resolve_app(workspace, app_id, None)
+        return await job(services, found.pk)
+
     try:
-        return run(settings, job)
+        return run(settings_from(data_dir, database_url), on_app)
     except WebhookError as exc:
         errors.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(1) from None

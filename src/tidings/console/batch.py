@@ -1,5 +1,6 @@
 """A batch push as a CSV: a header naming ``target``, ``msgKey`` and one column per placeholder,
-then one row per target. Reading it is pure: the file becomes PushMultiple's TargetMsg entries,
+then one row per target. Reading it is pure: the file becomes PushMultiple's TargetMsg entries
+(target, msgKey and placeholder values, as values: nothing is written as JSON to be read again),
 with every problem of the file as a whole or of each row named for the operator to fix.
 """
 
@@ -7,19 +8,22 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import dataclass, field
+from typing import Any
 
 TARGET = "target"
 MSG_KEY = "msgKey"
 MAX_ROWS = 10_000
+
+# A TargetMsg entry: "Target" and "MsgKey" to text, "TemplateKeyValue" to the placeholder values.
+Entry = dict[str, Any]
 
 
 @dataclass
 class Row:
     number: int  # 1-based among the data rows: TargetMsg.N when the batch is one call
     cells: list[str]
-    entry: dict[str, str] | None  # the TargetMsg entry, when the row could be read
+    entry: Entry | None  # the TargetMsg entry, when the row could be read
     error: str | None = None
     title: str = ""
     content: str = ""
@@ -73,7 +77,7 @@ def read_batch(text: str, placeholders: tuple[str, ...], template_name: str) -> 
         entry = {
             "Target": cells[target_at].strip(),
             "MsgKey": cells[key_at].strip(),
-            "TemplateKeyValue": json.dumps(values, ensure_ascii=False),
+            "TemplateKeyValue": values,
         }
         batch.rows.append(Row(number, cells, entry))
     return batch
@@ -120,7 +124,7 @@ class LinesProblem(ValueError):
     """A line of a targets or values box that cannot be read, named by its number."""
 
 
-def target_keys(text: str) -> str:
+def target_keys(text: str) -> dict[str, str]:
     """PushSimple's and PushTemplate's TargetMsgkey from lines of ``target,msgKey``."""
     pairs: dict[str, str] = {}
     lines: dict[str, int] = {}
@@ -132,10 +136,10 @@ def target_keys(text: str) -> str:
             raise LinesProblem(f"line {number}: target {target!r} is on line {lines[target]} too")
         lines[target] = number
         pairs[target] = cells[1].strip()
-    return json.dumps(pairs, ensure_ascii=False)
+    return pairs
 
 
-def placeholder_values(text: str) -> str:
+def placeholder_values(text: str) -> dict[str, str]:
     """TemplateKeyValue from lines of ``name=value`` (the value taken as it is, spaces kept)."""
     values: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), start=1):
@@ -145,7 +149,7 @@ def placeholder_values(text: str) -> str:
         if not equals or not name.strip():
             raise LinesProblem(f"line {number}: write name=value")
         values[name.strip()] = value
-    return json.dumps(values, ensure_ascii=False)
+    return values
 
 
 def _lines(text: str) -> list[tuple[int, list[str]]]:

@@ -12,13 +12,14 @@ A device never bound counts as unbound since it registered.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from tidings.delivery.audience import Audience, Window
 from tidings.errors import Code, refused
-from tidings.fields import read_instant, read_int
+from tidings.fields import check_int
 from tidings.push.activity import START
-from tidings.push.call import CallFields, finish, read_task_name
+from tidings.push.call import PushCall, Read, absent, check_task_name, finish
 from tidings.push.models import CallSpec, PushLimits, PushPlan, RenderedMessage
 from tidings.push.targets import check_msg_key, check_size, unified_size
 from tidings.push.template import render_once
@@ -31,31 +32,31 @@ PERIOD_DAYS = {1: 7, 2: 15, 3: 60, 4: None}  # BindPeriod / UnBindPeriod; 4 is "
 PERIODS, EXPLICIT = 0, 1  # TimeMode
 
 
-@dataclass(frozen=True, slots=True)
-class BroadcastFields(CallFields):
-    """PushBroadcast's parameters as they arrived."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BroadcastCall(PushCall):
+    """A PushBroadcast call; the instants are epoch milliseconds."""
 
     template_name: str | None
-    template_key_value: str | dict | None
+    template_key_value: Read[Mapping[str, str] | None]
     msg_key: str | None
-    push_status: str | None
-    bind_period: str | None
-    unbind_period: str | None
-    time_mode: str | None
-    bind_start_time: str | None
-    bind_end_time: str | None
-    unbind_start_time: str | None
-    unbind_end_time: str | None
+    push_status: Read[int | None] = absent
+    bind_period: Read[int | None] = absent
+    unbind_period: Read[int | None] = absent
+    time_mode: Read[int | None] = absent
+    bind_start_time: Read[int | None] = absent
+    bind_end_time: Read[int | None] = absent
+    unbind_start_time: Read[int | None] = absent
+    unbind_end_time: Read[int | None] = absent
 
 
 def check_call(
-    fields: BroadcastFields, limits: PushLimits, *, timezone: str, now: float
+    fields: BroadcastCall, limits: PushLimits, *, timezone: str, now: float
 ) -> tuple[CallSpec, Audience, str]:
     """Every rule that does not need the template, in the order a caller would fix them; the
     call, its audience and its msgKey."""
-    task_name = read_task_name(fields.task_name)
-    delivery_type = read_int(
-        fields.delivery_type,
+    task_name = check_task_name(fields.task_name)
+    delivery_type = check_int(
+        fields.delivery_type(),
         "DeliveryType",
         Code.DELIVERY_TYPE_NOT_SUPPORTED,
         allowed=KNOWN_TYPES,
@@ -84,9 +85,9 @@ def check_call(
     return call, read_audience(fields, DEVICE_TYPES[delivery_type]), msg_key
 
 
-def read_audience(fields: BroadcastFields, platform: str) -> Audience:
-    status = _read(fields.push_status, "PushStatus", (BOUND, ALL, UNBOUND), BOUND)
-    mode = _read(fields.time_mode, "TimeMode", (PERIODS, EXPLICIT), PERIODS)
+def read_audience(fields: BroadcastCall, platform: str) -> Audience:
+    status = _read(fields.push_status(), "PushStatus", (BOUND, ALL, UNBOUND), BOUND)
+    mode = _read(fields.time_mode(), "TimeMode", (PERIODS, EXPLICIT), PERIODS)
     bound = unbound = None
     if status == BOUND:
         bound = read_window(
@@ -95,7 +96,8 @@ def read_audience(fields: BroadcastFields, platform: str) -> Audience:
     if status == ALL:
         bound = Window()
     if status in (ALL, UNBOUND):
-        if mode == PERIODS and not fields.unbind_period:
+        unbind_period = fields.unbind_period() if mode == PERIODS else None
+        if mode == PERIODS and unbind_period is None:
             raise refused(
                 Code.INVALID_PARAM,
                 "UnBindPeriod",
@@ -104,7 +106,7 @@ def read_audience(fields: BroadcastFields, platform: str) -> Audience:
             )
         unbound = read_window(
             mode,
-            fields.unbind_period,
+            lambda: unbind_period,
             "UnBindPeriod",
             fields.unbind_start_time,
             fields.unbind_end_time,
@@ -113,14 +115,18 @@ def read_audience(fields: BroadcastFields, platform: str) -> Audience:
 
 
 def read_window(
-    mode: int, period: str | None, period_field: str, start: str | None, end: str | None
+    mode: int,
+    period: Read[int | None],
+    period_field: str,
+    start: Read[int | None],
+    end: Read[int | None],
 ) -> Window:
     prefix = period_field.removesuffix("Period")
     if mode == PERIODS:
-        chosen = _read(period, period_field, tuple(PERIOD_DAYS), 4)
+        chosen = _read(period(), period_field, tuple(PERIOD_DAYS), 4)
         return Window(days=PERIOD_DAYS[chosen])
-    since = read_instant(start, f"{prefix}StartTime", Code.INVALID_PARAM)
-    until = read_instant(end, f"{prefix}EndTime", Code.INVALID_PARAM)
+    since = start()
+    until = end()
     if since is None or until is None:
         raise refused(
             Code.INVALID_PARAM,
@@ -134,23 +140,23 @@ def read_window(
     return Window(since=since, until=until)
 
 
-def _read(raw: str | None, field: str, allowed: tuple[int, ...], default: int) -> int:
-    value = read_int(raw, field, Code.INVALID_PARAM, default=default, allowed=allowed)
-    assert value is not None
-    return value
+def _read(value: int | None, field: str, allowed: tuple[int, ...], default: int) -> int:
+    checked = check_int(value, field, Code.INVALID_PARAM, default=default, allowed=allowed)
+    assert checked is not None
+    return checked
 
 
 def plan(
     call: CallSpec,
     audience: Audience,
     msg_key: str,
-    raw_values: str | dict | None,
+    values: Read[Mapping[str, str] | None],
     template: CompiledTemplate,
     limits: PushLimits,
 ) -> PushPlan:
     """The broadcast's one message, rendered once; its target is left empty, since the audience
     names the devices."""
-    title, content, uri = render_once(raw_values, template)
+    title, content, uri = render_once(values, template)
     message = RenderedMessage(msg_key, "", title, content, uri, None)
     check_size(
         message, unified_size(call.options), limits, "TemplateKeyValue", ("TemplateKeyValue",)

@@ -1,23 +1,34 @@
-"""The call-wide rules every push action shares: TaskName, DeliveryType, ExpiredSeconds, the
-options and the strategy.
+"""The call-wide part every push action shares, as the edges hand it over, and its rules:
+TaskName, DeliveryType, ExpiredSeconds, the options and the timing.
 
-Each action checks its call in the order a caller would fix it: ``read_task_name`` and
-``read_delivery_type`` first, then the action's own fields (its template, its targets), then
-``finish`` for the rest. All of it is pure, so the rules are tested without a database.
+A push call is typed: numbers are numbers, maps are dicts, the options a ``PushOptions``. A field
+an edge has to read from text (a number, a JSON map) is a ``Read``, which the rules call when they
+reach that field: so a call is refused for its first fault in the order a caller would fix it,
+whether the fault is in the text or in the value. The API reads its parameters so
+(openapi/pushcalls.py); the console hands over values it holds already with ``given``.
+
+Each action checks its call in that order: ``check_task_name`` and ``check_delivery_type`` first,
+then the action's own fields (its template, its targets), then ``finish`` for the rest. All of it
+is pure, so the rules are tested without a database.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from tidings.contract import PushOptions
 from tidings.errors import Code, refused
-from tidings.fields import read_int, read_text
+from tidings.fields import check_int, read_text
 from tidings.push.activity import START
 from tidings.push.models import CallSpec, PushLimits
-from tidings.push.options import OptionFields, read_options
 from tidings.schedule.strategy import Timing, strategy_of
+
+T = TypeVar("T")
+
+# A field of a call, read (and perhaps refused) when the rules reach it.
+Read = Callable[[], T]
 
 MAX_TASK_NAME = 200
 # Targets that have no phone number to send an SMS supplement to: Live Activities.
@@ -28,39 +39,49 @@ START_TARGETS = (2, 3, 5)  # a Live Activity is started on an iOS device, a user
 NO_ACTIVITY_TARGETS = (1, 2)
 
 
-@dataclass(frozen=True, slots=True)
-class CallFields:
-    """The call-wide parameters as they arrived; each action's fields add their own.
+def given(value: T) -> Read[T]:
+    """A field whose value the edge holds already (the console's)."""
+    return lambda: value
 
-    ``timing`` gives when the push fires; it is read only when the rules reach it (it may raise
-    ``ServiceError`` for a StrategyContent the API could not read), so the fault a call is
-    refused for is the first one in the order of the rules.
-    """
+
+def absent() -> None:
+    """A field the caller left out: the default of every optional field of a call, so an edge
+    that has no such input (the console, for most) need not name it."""
+    return None
+
+
+def no_options() -> PushOptions:
+    return PushOptions()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PushCall:
+    """The call-wide fields of a push; each action's call adds its own."""
 
     task_name: str | None
-    delivery_type: str | None
-    expired_seconds: str | None
-    timing: Callable[[], Timing]
-    options: OptionFields
+    delivery_type: Read[int | None]
+    expired_seconds: Read[int | None]
+    timing: Read[Timing]
+    options: Read[PushOptions] = no_options
 
 
-def read_task_name(raw: str | None) -> str:
-    if not raw:
+def check_task_name(name: str | None) -> str:
+    if not name:
         raise refused(Code.TASKNAME_NULL, "TaskName", "is required")
-    name = read_text(raw, "TaskName", Code.INVALID_PARAM, max_length=MAX_TASK_NAME)
-    assert name is not None
-    return name
+    checked = read_text(name, "TaskName", Code.INVALID_PARAM, max_length=MAX_TASK_NAME)
+    assert checked is not None
+    return checked
 
 
-def read_delivery_type(raw: str | None, allowed: tuple[int, ...]) -> int:
-    value = read_int(raw, "DeliveryType", Code.DELIVERY_TYPE_NOT_SUPPORTED, allowed=allowed)
+def check_delivery_type(value: int | None, allowed: tuple[int, ...]) -> int:
+    value = check_int(value, "DeliveryType", Code.DELIVERY_TYPE_NOT_SUPPORTED, allowed=allowed)
     if value is None:
         raise refused(Code.DELIVERY_TYPE_NOT_SUPPORTED, "DeliveryType", "is required")
     return value
 
 
 def finish(
-    fields: CallFields,
+    call: PushCall,
     task_name: str,
     delivery_type: int,
     limits: PushLimits,
@@ -69,8 +90,8 @@ def finish(
     now: float,
 ) -> CallSpec:
     """The rest of the call-wide rules, after the action's own: validity, options, strategy."""
-    expired = read_expired_seconds(fields.expired_seconds, limits)
-    options = read_options(fields.options)
+    expired = check_expired_seconds(call.expired_seconds(), limits)
+    options = call.options()
     if options.sms_strategy and delivery_type in NO_PHONE_TYPES:
         raise refused(
             Code.INVALID_PARAM,
@@ -86,7 +107,7 @@ def finish(
             f"(5), not DeliveryType {delivery_type}",
         )
     check_activity_target(options, delivery_type)
-    strategy = strategy_of(fields.timing(), timezone=timezone, now=now)
+    strategy = strategy_of(call.timing(), timezone=timezone, now=now)
     return CallSpec(task_name, delivery_type, expired, options, strategy)
 
 
@@ -110,11 +131,10 @@ def check_activity_target(options: PushOptions, delivery_type: int) -> None:
         )
 
 
-def read_expired_seconds(raw: str | None, limits: PushLimits) -> int:
-    if raw is None or raw == "":
+def check_expired_seconds(value: int | None, limits: PushLimits) -> int:
+    if value is None:
         raise refused(Code.EXPIREDSECONDS_WRONG, "ExpiredSeconds", "is required")
-    value = read_int(raw, "ExpiredSeconds", Code.EXPIREDSECONDS_WRONG, minimum=1)
-    assert value is not None
+    check_int(value, "ExpiredSeconds", Code.EXPIREDSECONDS_WRONG, minimum=1)
     if value > limits.max_expired_seconds:
         raise refused(
             Code.EXPIREDTIME_TOO_LONG,

@@ -8,16 +8,13 @@ pure functions of their inputs.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from tidings.contract import PushOptions
 from tidings.errors import Code, ServiceError, refused
-from tidings.fields import read_flat_map
-from tidings.push.call import CallFields, finish, read_delivery_type, read_task_name
+from tidings.push.call import PushCall, Read, check_delivery_type, check_task_name, finish
 from tidings.push.models import CallSpec, PushLimits, RenderedMessage
-from tidings.push.options import MAX_TARGET_EXTENDED_KEYS, read_extended_params
 from tidings.push.targets import (
     check_msg_key,
     check_size,
@@ -30,20 +27,30 @@ from tidings.templates.models import CompiledTemplate
 DELIVERY_TYPES = (1, 2, 3, 7)
 
 
-@dataclass(frozen=True, slots=True)
-class MultipleFields(CallFields):
-    """PushMultiple's parameters as they arrived."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MultipleCall(PushCall):
+    """A PushMultiple call; its targets (``TargetInput``) are handed over apart from it, to be
+    read only once the call as a whole has passed."""
 
     template_name: str | None
     target_count: int
 
 
-def check_call(
-    fields: MultipleFields, limits: PushLimits, *, timezone: str, now: float
-) -> CallSpec:
+@dataclass(frozen=True, slots=True)
+class TargetInput:
+    """One TargetMsg entry: its target, its msgKey, its placeholder values and its own extension
+    parameters (already checked as such by the edge that read them)."""
+
+    target: Read[str]
+    msg_key: Read[str]
+    template_key_value: Read[Mapping[str, str] | None]
+    extended_params: Read[Mapping[str, str] | None]
+
+
+def check_call(fields: MultipleCall, limits: PushLimits, *, timezone: str, now: float) -> CallSpec:
     """Every rule about the call as a whole, in the order a caller would fix them."""
-    task_name = read_task_name(fields.task_name)
-    delivery_type = read_delivery_type(fields.delivery_type, DELIVERY_TYPES)
+    task_name = check_task_name(fields.task_name)
+    delivery_type = check_delivery_type(fields.delivery_type(), DELIVERY_TYPES)
     if not fields.template_name:
         raise refused(Code.NEED_TEMPLATE, "TemplateName", "is required")
     if fields.target_count == 0:
@@ -58,7 +65,7 @@ def check_call(
 
 
 def render_targets(
-    targets: Sequence[dict[str, Any]],
+    targets: Sequence[TargetInput],
     template: CompiledTemplate,
     options: PushOptions,
     limits: PushLimits,
@@ -73,7 +80,7 @@ def render_targets(
 
 
 def check_targets(
-    targets: Sequence[dict[str, Any]],
+    targets: Sequence[TargetInput],
     template: CompiledTemplate,
     options: PushOptions,
     limits: PushLimits,
@@ -94,37 +101,24 @@ def check_targets(
 
 def _render(
     index: int,
-    entry: dict[str, Any],
+    entry: TargetInput,
     template: CompiledTemplate,
     seen: dict[str, str],
     unified: int,
     limits: PushLimits,
 ) -> RenderedMessage:
     where = f"TargetMsg.{index}"
-    target = check_target(
-        _text(entry, "Target", index), f"{where}.Target", ("TargetMsg", index, "Target")
-    )
+    target = check_target(entry.target(), f"{where}.Target", ("TargetMsg", index, "Target"))
     msg_key = check_msg_key(
-        _text(entry, "MsgKey", index), f"{where}.MsgKey", seen, ("TargetMsg", index, "MsgKey")
+        entry.msg_key(), f"{where}.MsgKey", seen, ("TargetMsg", index, "MsgKey")
     )
-    values = (
-        read_flat_map(
-            entry.get("TemplateKeyValue"), f"TargetMsg.{index}.TemplateKeyValue", Code.INVALID_PARAM
-        )
-        or {}
-    )
+    values = entry.template_key_value() or {}
     who = f"TargetMsg.{index} (target {target!r})"
     check_values(template, values, who, ("TargetMsg", index, "TemplateKeyValue"))
+    extended = entry.extended_params()
     extended_json = None
-    if "ExtendedParams" in entry:
-        extended = read_extended_params(
-            entry["ExtendedParams"],
-            f"TargetMsg.{index}.ExtendedParams",
-            MAX_TARGET_EXTENDED_KEYS,
-            Code.MULTIPLE_INNER_EXTEND_PARAM_TO_MUCH,
-        )
-        if extended:
-            extended_json = json.dumps(extended, ensure_ascii=False, separators=(",", ":"))
+    if extended:
+        extended_json = json.dumps(extended, ensure_ascii=False, separators=(",", ":"))
     message = RenderedMessage(
         msg_key=msg_key,
         target=target,
@@ -135,12 +129,3 @@ def _render(
     )
     check_size(message, unified, limits, who, ("TargetMsg", index))
     return message
-
-
-def _text(entry: dict[str, Any], field: str, index: int) -> str:
-    value = entry.get(field, "")
-    if type(value) is not str:
-        raise refused(
-            Code.INVALID_PARAM, f"TargetMsg.{index}.{field}", "must be text, not sub-keys"
-        )
-    return value

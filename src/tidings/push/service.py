@@ -17,7 +17,6 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
@@ -25,12 +24,18 @@ from sqlalchemy.exc import IntegrityError
 from tidings import supplement
 from tidings.errors import Code, ServiceError
 from tidings.push import broadcast, simple, template
-from tidings.push.broadcast import BroadcastFields
+from tidings.push.broadcast import BroadcastCall
 from tidings.push.models import CallSpec, PushLimits, PushPlan, RenderedMessage, fingerprint
-from tidings.push.multiple import MultipleFields, check_call, check_targets, render_targets
+from tidings.push.multiple import (
+    MultipleCall,
+    TargetInput,
+    check_call,
+    check_targets,
+    render_targets,
+)
 from tidings.push.options import with_template_style
-from tidings.push.simple import SimpleFields
-from tidings.push.template import TemplatePushFields
+from tidings.push.simple import SimpleCall
+from tidings.push.template import TemplateCall
 from tidings.schedule.acceptance import add_occurrences, check_room
 from tidings.store import msg_keys
 from tidings.store import pushes as store
@@ -72,7 +77,7 @@ class Pushes:
         return self._limits.max_targets
 
     async def check_multiple(
-        self, app: App, fields: MultipleFields, targets: Sequence[dict[str, Any]]
+        self, app: App, fields: MultipleCall, targets: Sequence[TargetInput]
     ) -> list[RenderedMessage | ServiceError]:
         """What ``push_multiple`` would make of each entry, storing nothing: the call-wide rules
         raise as they do there; each entry gets its message or its own first problem.
@@ -88,8 +93,8 @@ class Pushes:
     async def push_multiple(
         self,
         app: App,
-        fields: MultipleFields,
-        targets: Callable[[], Sequence[dict[str, Any]]],
+        fields: MultipleCall,
+        targets: Callable[[], Sequence[TargetInput]],
         request_id: str | None = None,
     ) -> int:
         """Accept a PushMultiple call; its task id once the task and messages are committed.
@@ -106,16 +111,14 @@ class Pushes:
         plan = PushPlan(MULTIPLE, call, row.pk, row.name, messages)
         return await self._accept(app, plan, now, request_id)
 
-    async def push_simple(
-        self, app: App, fields: SimpleFields, request_id: str | None = None
-    ) -> int:
+    async def push_simple(self, app: App, fields: SimpleCall, request_id: str | None = None) -> int:
         """Accept a PushSimple call; its task id once committed."""
         now = self._clock()
         plan = simple.plan(fields, self._limits, timezone=app.timezone, now=now)
         return await self._accept(app, plan, now, request_id)
 
     async def push_template(
-        self, app: App, fields: TemplatePushFields, request_id: str | None = None
+        self, app: App, fields: TemplateCall, request_id: str | None = None
     ) -> int:
         """Accept a PushTemplate call; its task id once committed."""
         now = self._clock()
@@ -126,7 +129,7 @@ class Pushes:
         return await self._accept(app, plan, now, request_id)
 
     async def push_broadcast(
-        self, app: App, fields: BroadcastFields, request_id: str | None = None
+        self, app: App, fields: BroadcastCall, request_id: str | None = None
     ) -> int:
         """Accept a PushBroadcast call; its task id once committed. Its devices are found when
         it is due, by delivery."""

@@ -7,18 +7,20 @@ step.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from tidings.errors import Code, refused
 from tidings.fields import read_text
 from tidings.push.call import (
-    CallFields,
+    PushCall,
+    Read,
+    check_delivery_type,
+    check_task_name,
     finish,
-    read_delivery_type,
-    read_task_name,
 )
 from tidings.push.models import PushLimits, PushPlan, RenderedMessage
-from tidings.push.targets import check_size, read_target_msgkey, unified_size
+from tidings.push.targets import check_size, check_target_msgkey, unified_size
 from tidings.tasks import SIMPLE
 from tidings.templates.rules import MAX_TITLE, MAX_URI
 
@@ -26,21 +28,21 @@ from tidings.templates.rules import MAX_TITLE, MAX_URI
 DELIVERY_TYPES = (1, 2, 3, 5, 6, 7)
 
 
-@dataclass(frozen=True, slots=True)
-class SimpleFields(CallFields):
-    """PushSimple's parameters as they arrived. PushStyle, ImageUrls and IconUrls travel in
-    ``options``."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SimpleCall(PushCall):
+    """A PushSimple call. PushStyle, ImageUrls and IconUrls travel in ``options``;
+    ``target_msgkey`` maps each target to its msgKey (text, or an integer for its digits)."""
 
     title: str | None
     content: str | None
     uri: str | None
-    target_msgkey: str | dict | None
+    target_msgkey: Read[Mapping[str, object] | None]
 
 
-def plan(fields: SimpleFields, limits: PushLimits, *, timezone: str, now: float) -> PushPlan:
+def plan(fields: SimpleCall, limits: PushLimits, *, timezone: str, now: float) -> PushPlan:
     """The push a PushSimple call asks for, or the first problem with it."""
-    task_name = read_task_name(fields.task_name)
-    delivery_type = read_delivery_type(fields.delivery_type, DELIVERY_TYPES)
+    task_name = check_task_name(fields.task_name)
+    delivery_type = check_delivery_type(fields.delivery_type(), DELIVERY_TYPES)
     if not fields.title or not fields.content:
         missing = "Title" if not fields.title else "Content"
         raise refused(Code.PAYLOAD_NOT_ENOUGH, missing, "is required")
@@ -57,7 +59,7 @@ def plan(fields: SimpleFields, limits: PushLimits, *, timezone: str, now: float)
     uri = read_text(fields.uri, "Uri", Code.INVALID_PARAM, max_length=MAX_URI)
     if uri is not None and any(c.isspace() for c in uri):
         raise refused(Code.INVALID_PARAM, "Uri", "must not contain white space")
-    pairs = read_target_msgkey(fields.target_msgkey, limits)
+    pairs = check_target_msgkey(fields.target_msgkey(), limits)
     call = finish(fields, task_name, delivery_type, limits, timezone=timezone, now=now)
     messages = [RenderedMessage(key, target, title, content, uri, None) for target, key in pairs]
     who = "Title, Content and Uri"

@@ -12,7 +12,6 @@ from collections.abc import Mapping
 
 from tidings.contract import PushOptions
 from tidings.errors import Code, FieldPath, ServiceError, refused
-from tidings.fields import read_map
 from tidings.push.models import PushLimits, RenderedMessage
 from tidings.templates.models import CompiledTemplate
 
@@ -81,10 +80,11 @@ def check_size(
         )
 
 
-def read_target_msgkey(raw: str | dict | None, limits: PushLimits) -> list[tuple[str, str]]:
-    """PushSimple's and PushTemplate's ``TargetMsgkey``: a JSON map of target to msgKey, each
-    msgKey unique; its (target, msgKey) pairs in the order given."""
-    pairs = read_map(raw, "TargetMsgkey", Code.INVALID_PARAM)
+def check_target_msgkey(
+    pairs: Mapping[str, object] | None, limits: PushLimits
+) -> list[tuple[str, str]]:
+    """PushSimple's and PushTemplate's ``TargetMsgkey``: a map of target to msgKey, each msgKey
+    unique; its (target, msgKey) pairs in the order given."""
     if not pairs:
         raise refused(Code.TOKEN_OR_USERID_NULL, "TargetMsgkey", "is required: no targets given")
     if len(pairs) > limits.max_single_targets:

@@ -12,6 +12,7 @@ from tidings.console.pages.push import (
     DEFAULTS,
     DELIVERY_TYPES,
     WHEN_INPUTS,
+    call_fields,
     read_weekdays,
     read_when,
     schedule,
@@ -19,9 +20,10 @@ from tidings.console.pages.push import (
 from tidings.console.pages.single import render_form
 from tidings.console.scheduling import FIELDS as WHEN_FIELDS
 from tidings.console.web import Context, page
-from tidings.errors import ServiceError
-from tidings.push.broadcast import BroadcastFields
-from tidings.push.options import OptionFields
+from tidings.errors import Code, ServiceError
+from tidings.fields import whole_number
+from tidings.push.broadcast import BroadcastCall
+from tidings.push.call import Read, given
 from tidings.schedule.strategy import IMMEDIATE
 
 PAGE = "push_broadcast.html"
@@ -88,23 +90,14 @@ async def broadcast_push(ctx: Context) -> Response:
     except LinesProblem as problem:
         errors["values"] = str(problem)
     if not errors:
-        fields = BroadcastFields(
-            task_name=values["task_name"],
-            delivery_type=values["delivery_type"],
-            expired_seconds=values["expired_seconds"],
-            timing=lambda: when,
-            options=OptionFields(),
+        fields = BroadcastCall(
+            **call_fields(values, when),
             template_name=values["template"],
-            template_key_value=key_values,
+            template_key_value=given(key_values),
             msg_key=values["msg_key"],
-            push_status=values["push_status"],
-            bind_period=values["bind_period"] or None,
-            unbind_period=values["unbind_period"] or None,
-            time_mode=None,
-            bind_start_time=None,
-            bind_end_time=None,
-            unbind_start_time=None,
-            unbind_end_time=None,
+            push_status=_number(values, "push_status", "PushStatus"),
+            bind_period=_number(values, "bind_period", "BindPeriod"),
+            unbind_period=_number(values, "unbind_period", "UnBindPeriod"),
         )
         try:
             sent = [(await ctx.services.pushes.push_broadcast(app, fields), None)]
@@ -122,3 +115,7 @@ async def broadcast_push(ctx: Context) -> Response:
         status=400 if errors else 200,
         **CHOICES,
     )
+
+
+def _number(values: dict[str, str], name: str, field: str) -> Read[int | None]:
+    return whole_number(values[name], field, Code.INVALID_PARAM)

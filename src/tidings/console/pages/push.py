@@ -10,6 +10,7 @@ be sent again.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
@@ -19,9 +20,10 @@ from tidings.console.fielderrors import describe, field_errors
 from tidings.console.scheduling import CIRCLES, WEEKDAYS, ScheduleProblem, When, timing
 from tidings.console.scheduling import FIELDS as WHEN_FIELDS
 from tidings.console.web import Context, page
-from tidings.errors import ServiceError
-from tidings.push.multiple import MultipleFields
-from tidings.push.options import OptionFields
+from tidings.errors import Code, ServiceError
+from tidings.fields import whole_number
+from tidings.push.call import given
+from tidings.push.multiple import MultipleCall, TargetInput
 from tidings.schedule.strategy import IMMEDIATE, Timing
 from tidings.templates.models import Template
 from tidings.tenancy.models import App
@@ -73,14 +75,10 @@ async def send_batch(ctx: Context) -> Response:
     batch = csvbatch.read_batch(values["csv"], template.variables, template.name)
     if batch.problem:
         errors["csv"] = batch.problem
-    fields = MultipleFields(
-        task_name=values["task_name"],
-        delivery_type=values["delivery_type"],
+    fields = MultipleCall(
+        **call_fields(values, when),
         template_name=template.name,
-        expired_seconds=values["expired_seconds"],
-        timing=lambda: when,
         target_count=min(len(batch.rows), ctx.services.pushes.max_targets),
-        options=OptionFields(),
     )
     if not batch.problem and not batch.errors:
         try:
@@ -125,6 +123,22 @@ def read_when(values: dict[str, str], weekdays: tuple[str, ...]) -> When:
     )
 
 
+def call_fields(values: dict[str, str], when: Timing) -> dict[str, Any]:
+    """The call-wide fields of a push from its form: the numbers typed are read when the push
+    rules reach them (so a form is refused for the fault the API would name first); the
+    console sets no options."""
+    return {
+        "task_name": values["task_name"],
+        "delivery_type": whole_number(
+            values["delivery_type"], "DeliveryType", Code.DELIVERY_TYPE_NOT_SUPPORTED
+        ),
+        "expired_seconds": whole_number(
+            values["expired_seconds"], "ExpiredSeconds", Code.EXPIREDSECONDS_WRONG
+        ),
+        "timing": given(when),
+    }
+
+
 def schedule(when: When, app: App, errors: dict[str, str]) -> Timing:
     """When the push fires; a problem goes into ``errors`` and the push is checked as an
     immediate one meanwhile, so the rest of the form is still judged."""
@@ -135,10 +149,8 @@ def schedule(when: When, app: App, errors: dict[str, str]) -> Timing:
         return Timing()
 
 
-async def _check(ctx: Context, app: App, fields: MultipleFields, batch: csvbatch.Batch) -> None:
-    checked = await ctx.services.pushes.check_multiple(
-        app, fields, [row.entry for row in batch.rows if row.entry]
-    )
+async def _check(ctx: Context, app: App, fields: MultipleCall, batch: csvbatch.Batch) -> None:
+    checked = await ctx.services.pushes.check_multiple(app, fields, _targets(batch.rows))
     for row, outcome in zip(batch.rows, checked, strict=True):
         if isinstance(outcome, ServiceError):
             row.error = describe(outcome)
@@ -147,7 +159,7 @@ async def _check(ctx: Context, app: App, fields: MultipleFields, batch: csvbatch
 
 
 async def _send(
-    ctx: Context, app: App, fields: MultipleFields, batch: csvbatch.Batch
+    ctx: Context, app: App, fields: MultipleCall, batch: csvbatch.Batch
 ) -> tuple[list[tuple[int, int]], str | None]:
     """(task id, rows) of each call accepted, and why the first refused call was refused."""
     parts = csvbatch.chunks(batch.rows, ctx.services.pushes.max_targets)
@@ -158,7 +170,7 @@ async def _send(
             task_name=csvbatch.task_name(fields.task_name or "", number, len(parts)),
             target_count=len(part),
         )
-        entries = [row.entry for row in part if row.entry]
+        entries = _targets(part)
         try:
             task_id = await ctx.services.pushes.push_multiple(app, call, lambda e=entries: e)
         except ServiceError as exc:
@@ -169,6 +181,20 @@ async def _send(
             return sent, f"part {number} of {len(parts)} was refused: {describe(exc)}{done}"
         sent.append((task_id, len(part)))
     return sent, None
+
+
+def _targets(rows: list[csvbatch.Row]) -> list[TargetInput]:
+    """The rows' TargetMsg entries as the push rules take them."""
+    return [
+        TargetInput(
+            target=given(row.entry["Target"]),
+            msg_key=given(row.entry["MsgKey"]),
+            template_key_value=given(row.entry["TemplateKeyValue"]),
+            extended_params=given(None),
+        )
+        for row in rows
+        if row.entry
+    ]
 
 
 async def _template(ctx: Context, app: App, name: str) -> Template | None:

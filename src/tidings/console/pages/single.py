@@ -3,7 +3,6 @@ to ten targets, each with its own msgKey (PushTemplate and PushSimple)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 
 from starlette.responses import Response
@@ -14,6 +13,7 @@ from tidings.console.pages.push import (
     DEFAULTS,
     DELIVERY_TYPES,
     WHEN_INPUTS,
+    call_fields,
     read_weekdays,
     read_when,
     schedule,
@@ -23,9 +23,9 @@ from tidings.console.scheduling import CIRCLES, WEEKDAYS
 from tidings.console.scheduling import FIELDS as WHEN_FIELDS
 from tidings.console.web import Context, page
 from tidings.errors import ServiceError
-from tidings.push.options import OptionFields
-from tidings.push.simple import SimpleFields
-from tidings.push.template import TemplatePushFields
+from tidings.push.call import given
+from tidings.push.simple import SimpleCall
+from tidings.push.template import TemplateCall
 from tidings.schedule.strategy import IMMEDIATE, Timing
 from tidings.tenancy.models import App
 
@@ -52,7 +52,7 @@ SIMPLE_INPUTS = (
     "expired_seconds",
 )
 
-Send = Callable[[Context, App, dict[str, str], str, Timing], Awaitable[int]]
+Send = Callable[[Context, App, dict[str, str], dict[str, str], Timing], Awaitable[int]]
 
 
 @page
@@ -74,7 +74,7 @@ async def _form(ctx: Context, page_name: str, inputs: tuple[str, ...], send: Sen
     weekdays = read_weekdays(ctx)
     errors: dict[str, str] = {}
     when = schedule(read_when(values, weekdays), app, errors)
-    keys = "{}"
+    keys: dict[str, str] = {}
     try:
         keys = target_keys(values["targets"])
     except LinesProblem as problem:
@@ -86,7 +86,7 @@ async def _form(ctx: Context, page_name: str, inputs: tuple[str, ...], send: Sen
         except (ServiceError, LinesProblem) as exc:
             errors = _errors(exc)
         else:
-            sent = [(task_id, len(json.loads(keys)))]
+            sent = [(task_id, len(keys))]
     return await render_form(
         ctx,
         app,
@@ -107,34 +107,26 @@ def _errors(exc: ServiceError | LinesProblem) -> dict[str, str]:
 
 
 async def _send_template(
-    ctx: Context, app: App, values: dict[str, str], keys: str, when: Timing
+    ctx: Context, app: App, values: dict[str, str], keys: dict[str, str], when: Timing
 ) -> int:
-    fields = TemplatePushFields(
-        task_name=values["task_name"],
-        delivery_type=values["delivery_type"],
+    fields = TemplateCall(
+        **call_fields(values, when),
         template_name=values["template"],
-        template_key_value=placeholder_values(values["values"]),
-        target_msgkey=keys,
-        expired_seconds=values["expired_seconds"],
-        timing=lambda: when,
-        options=OptionFields(),
+        template_key_value=given(placeholder_values(values["values"])),
+        target_msgkey=given(keys),
     )
     return await ctx.services.pushes.push_template(app, fields)
 
 
 async def _send_simple(
-    ctx: Context, app: App, values: dict[str, str], keys: str, when: Timing
+    ctx: Context, app: App, values: dict[str, str], keys: dict[str, str], when: Timing
 ) -> int:
-    fields = SimpleFields(
-        task_name=values["task_name"],
-        delivery_type=values["delivery_type"],
+    fields = SimpleCall(
+        **call_fields(values, when),
         title=values["title"],
         content=values["content"],
         uri=values["uri"] or None,
-        target_msgkey=keys,
-        expired_seconds=values["expired_seconds"],
-        timing=lambda: when,
-        options=OptionFields(),
+        target_msgkey=given(keys),
     )
     return await ctx.services.pushes.push_simple(app, fields)
 

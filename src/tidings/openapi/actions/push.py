@@ -11,13 +11,16 @@ from typing import Any
 from tidings.openapi.actions import V2019, V2020, Body, Call, action
 from tidings.openapi.envelopes import push_failure, push_result
 from tidings.openapi.form import Params
+from tidings.openapi.options import OptionFields
+from tidings.openapi.pushcalls import (
+    BroadcastFields,
+    MultipleFields,
+    SimpleFields,
+    TemplatePushFields,
+    target_inputs,
+)
 from tidings.openapi.strategy import read_timing
-from tidings.push.broadcast import BroadcastFields
-from tidings.push.multiple import MultipleFields
-from tidings.push.options import OptionFields
-from tidings.push.simple import SimpleFields
 from tidings.push.sms import SmsFields
-from tidings.push.template import TemplatePushFields
 
 # The keys of one PushMultiple ``TargetMsg`` entry (TargetMsg.N.Target, ...): the form reads
 # these and nothing else of an entry.
@@ -73,7 +76,10 @@ async def push_multiple(call: Call) -> Body:
         target_count=p.count_items("TargetMsg"),
     )
     task_id = await call.services.pushes.push_multiple(
-        app, fields, lambda: p.items("TargetMsg", TARGET_FIELDS), call.request_id
+        app,
+        fields.call(),
+        lambda: target_inputs(p.items("TargetMsg", TARGET_FIELDS)),
+        call.request_id,
     )
     return push_result(call.request_id, str(task_id))
 
@@ -95,7 +101,7 @@ async def push_simple(call: Call) -> Body:
         uri=p.get("Uri"),
         target_msgkey=p.object("TargetMsgkey"),
     )
-    task_id = await call.services.pushes.push_simple(app, fields, call.request_id)
+    task_id = await call.services.pushes.push_simple(app, fields.call(), call.request_id)
     return push_result(call.request_id, str(task_id))
 
 
@@ -109,7 +115,7 @@ async def push_template(call: Call) -> Body:
         template_key_value=p.object("TemplateKeyValue"),
         target_msgkey=p.object("TargetMsgkey"),
     )
-    task_id = await call.services.pushes.push_template(app, fields, call.request_id)
+    task_id = await call.services.pushes.push_template(app, fields.call(), call.request_id)
     return push_result(call.request_id, str(task_id))
 
 
@@ -131,5 +137,5 @@ async def push_broadcast(call: Call) -> Body:
         unbind_start_time=p.get("UnBindStartTime"),
         unbind_end_time=p.get("UnBindEndTime"),
     )
-    task_id = await call.services.pushes.push_broadcast(app, fields, call.request_id)
+    task_id = await call.services.pushes.push_broadcast(app, fields.call(), call.request_id)
     return push_result(call.request_id, str(task_id))

@@ -1,0 +1,190 @@
+"""The push actions' parameters as they arrived, and the typed calls the push rules take.
+
+A record here holds a push action's wire fields as text (or as the dict its dotted sub-keys
+rebuilt); ``call()`` turns it into the action's call of push/, each field read from its text only
+when the rules reach it (``Read``), so a call is refused for its first fault in the order the
+rules check them. Reading a field checks its shape (a whole number, a JSON object, text and not
+sub-keys) with the MPS code the API answers for it; what the value may be is push's to say.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tidings.errors import Code, refused
+from tidings.fields import read_flat_map, read_instant, read_map, whole_number
+from tidings.openapi.options import (
+    MAX_TARGET_EXTENDED_KEYS,
+    OptionFields,
+    read_extended_params,
+    read_options,
+)
+from tidings.push.broadcast import BroadcastCall
+from tidings.push.call import Read
+from tidings.push.multiple import MultipleCall, TargetInput
+from tidings.push.simple import SimpleCall
+from tidings.push.template import TemplateCall
+from tidings.schedule.strategy import Timing
+
+Wire = str | dict | None  # a map field: JSON text, or the dict its dotted sub-keys spell
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallFields:
+    """The call-wide parameters every push action has; ``timing`` is read from StrategyType and
+    StrategyContent (openapi/strategy.py)."""
+
+    task_name: str | None
+    delivery_type: str | None
+    expired_seconds: str | None
+    timing: Read[Timing]
+    options: OptionFields
+
+    def _common(self) -> dict[str, Any]:
+        """The typed call-wide fields, as keyword arguments of any action's call."""
+        return {
+            "task_name": self.task_name,
+            "delivery_type": whole_number(
+                self.delivery_type, "DeliveryType", Code.DELIVERY_TYPE_NOT_SUPPORTED
+            ),
+            "expired_seconds": whole_number(
+                self.expired_seconds, "ExpiredSeconds", Code.EXPIREDSECONDS_WRONG
+            ),
+            "timing": self.timing,
+            "options": lambda: read_options(self.options),
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SimpleFields(CallFields):
+    """PushSimple's parameters. PushStyle, ImageUrls and IconUrls travel in ``options``."""
+
+    title: str | None
+    content: str | None
+    uri: str | None
+    target_msgkey: Wire
+
+    def call(self) -> SimpleCall:
+        return SimpleCall(
+            **self._common(),
+            title=self.title,
+            content=self.content,
+            uri=self.uri,
+            target_msgkey=target_msgkey(self.target_msgkey),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TemplatePushFields(CallFields):
+    """PushTemplate's parameters."""
+
+    template_name: str | None
+    template_key_value: Wire
+    target_msgkey: Wire
+
+    def call(self) -> TemplateCall:
+        return TemplateCall(
+            **self._common(),
+            template_name=self.template_name,
+            template_key_value=template_values(self.template_key_value),
+            target_msgkey=target_msgkey(self.target_msgkey),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MultipleFields(CallFields):
+    """PushMultiple's parameters but its TargetMsg entries (``target_inputs``)."""
+
+    template_name: str | None
+    target_count: int
+
+    def call(self) -> MultipleCall:
+        return MultipleCall(
+            **self._common(), template_name=self.template_name, target_count=self.target_count
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BroadcastFields(CallFields):
+    """PushBroadcast's parameters. AndroidChannel travels in ``options``."""
+
+    template_name: str | None
+    template_key_value: Wire
+    msg_key: str | None
+    push_status: str | None
+    bind_period: str | None
+    unbind_period: str | None
+    time_mode: str | None
+    bind_start_time: str | None
+    bind_end_time: str | None
+    unbind_start_time: str | None
+    unbind_end_time: str | None
+
+    def call(self) -> BroadcastCall:
+        return BroadcastCall(
+            **self._common(),
+            template_name=self.template_name,
+            template_key_value=template_values(self.template_key_value),
+            msg_key=self.msg_key,
+            push_status=number(self.push_status, "PushStatus"),
+            bind_period=number(self.bind_period, "BindPeriod"),
+            unbind_period=number(self.unbind_period, "UnBindPeriod"),
+            time_mode=number(self.time_mode, "TimeMode"),
+            bind_start_time=instant(self.bind_start_time, "BindStartTime"),
+            bind_end_time=instant(self.bind_end_time, "BindEndTime"),
+            unbind_start_time=instant(self.unbind_start_time, "UnBindStartTime"),
+            unbind_end_time=instant(self.unbind_end_time, "UnBindEndTime"),
+        )
+
+
+def target_inputs(entries: Sequence[Mapping[str, Any]]) -> list[TargetInput]:
+    """PushMultiple's TargetMsg entries (as ``Params.items`` rebuilds them), each field read when
+    the rules reach it; ``TargetMsg.N.ExtendedParams`` is checked as the call's own is."""
+    return [_target_input(index, entry) for index, entry in enumerate(entries, start=1)]
+
+
+def _target_input(index: int, entry: Mapping[str, Any]) -> TargetInput:
+    where = f"TargetMsg.{index}"
+    extended = entry.get("ExtendedParams")
+    return TargetInput(
+        target=lambda: _text(entry, "Target", where),
+        msg_key=lambda: _text(entry, "MsgKey", where),
+        template_key_value=lambda: read_flat_map(
+            entry.get("TemplateKeyValue"), f"{where}.TemplateKeyValue", Code.INVALID_PARAM
+        ),
+        extended_params=lambda: read_extended_params(
+            extended,
+            f"{where}.ExtendedParams",
+            MAX_TARGET_EXTENDED_KEYS,
+            Code.MULTIPLE_INNER_EXTEND_PARAM_TO_MUCH,
+        ),
+    )
+
+
+def _text(entry: Mapping[str, Any], key: str, where: str) -> str:
+    value = entry.get(key, "")
+    if type(value) is not str:
+        raise refused(Code.INVALID_PARAM, f"{where}.{key}", "must be text, not sub-keys")
+    return value
+
+
+def number(raw: str | None, field: str) -> Read[int | None]:
+    """A whole-number field answered with INVALID_PARAM when it is not one."""
+    return whole_number(raw, field, Code.INVALID_PARAM)
+
+
+def instant(raw: str | None, field: str) -> Read[int | None]:
+    """Epoch milliseconds, read when the rules reach them."""
+    return lambda: read_instant(raw, field, Code.INVALID_PARAM)
+
+
+def template_values(raw: Wire) -> Read[Mapping[str, str] | None]:
+    """``TemplateKeyValue``: placeholder names to their values, numbers as their JSON text."""
+    return lambda: read_flat_map(raw, "TemplateKeyValue", Code.INVALID_PARAM)
+
+
+def target_msgkey(raw: Wire) -> Read[Mapping[str, object] | None]:
+    """``TargetMsgkey``: a JSON object of target to msgKey."""
+    return lambda: read_map(raw, "TargetMsgkey", Code.INVALID_PARAM)
