@@ -67,8 +67,9 @@ class Listener:
         self.seen.append(line)
         return line
 
-    def connected(self, timeout: float = 15) -> dict[str, Any]:
-        """The next registered/resumed line; the DeliveryToken is in it."""
+    def connected(self, timeout: float = 45) -> dict[str, Any]:
+        """The next registered/resumed line; the DeliveryToken is in it. The wait covers a new
+        process's start (a second or two of imports, many more on a loaded two-core machine)."""
         line = self.next(timeout)
         assert line["event"] in ("registered", "resumed"), line
         return line
