@@ -9,6 +9,7 @@ from tidings.analytics.queries import read_filters, read_task_query
 from tidings.delivery.audience import Window
 from tidings.errors import Code, ServiceError
 from tidings.fields import LATEST_MS, read_instant
+from tidings.openapi.pushcalls import instant
 from tidings.push.broadcast import read_window
 from tidings.schedule.listing import read_list_query
 
@@ -31,7 +32,9 @@ def test_read_instant_bounds() -> None:
             HUGE, HUGE, None, None, None, None, timezone="UTC", now_ms=0, window_required=True
         ),
         lambda: read_task_query(HUGE, None, None, None, None),
-        lambda: read_window(1, None, "BindPeriod", HUGE, HUGE),
+        lambda: read_window(
+            1, None, "BindPeriod", instant(HUGE, "BindStartTime"), instant(HUGE, "BindEndTime")
+        ),
     ],
 )
 def test_every_reader_refuses_past_year_9999(read) -> None:
@@ -42,6 +45,7 @@ def test_every_reader_refuses_past_year_9999(read) -> None:
 
 
 def test_an_explicit_window_up_to_the_limit_is_fine() -> None:
-    assert read_window(1, None, "BindPeriod", "0", str(LATEST_MS)) == Window(
-        since=0, until=LATEST_MS
+    window = read_window(
+        1, None, "BindPeriod", instant("0", "BindStartTime"), instant(str(LATEST_MS), "BindEndTime")
     )
+    assert window == Window(since=0, until=LATEST_MS)

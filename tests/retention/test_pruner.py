@@ -219,13 +219,14 @@ async def test_sqlite_gives_the_pruned_pages_back(tmp_path: Path) -> None:
             _app(conn)
             _task(conn, 1, "dispatched", 31, messages_count=200, deliveries_each=20)
 
+        empty, _ = await db.read(pages)  # the schema alone: a page or more per table and index
         await db.write(fill)
         full, _ = await db.read(pages)
         done = await Pruner(db, POLICY, clock=lambda: NOW / 1000).sweep()
         assert done.rows == 200 * 20 + 200 + 1
         after, free = await db.read(pages)
         assert free == 0
-        assert after < full / 3
+        assert after - empty < (full - empty) / 3
     finally:
         await db.aclose()
 
