@@ -25,7 +25,10 @@ run() {  # name, command...
 }
 
 run fanout-10k      "$PY" bench/fanout.py --devices 10000 --runs 3
-run idle-20k        "$PY" bench/fanout.py --devices 20000 --runs 3 --skip-mosquitto
+# The issue asks for 20k idle devices; the open-file hard limit of this machine class is 20,000
+# and a container may not raise it, so the largest run that fits is 19,500 devices.
+IDLE=${IDLE_DEVICES:-19500}
+run idle-20k        "$PY" bench/fanout.py --devices "$IDLE" --runs 3 --skip-mosquitto
 run ingest-acs3     "$PY" bench/ingest.py --signature acs3 --runs 3
 run ingest-v1       "$PY" bench/ingest.py --signature v1 --runs 3
 run ingest-postgres "$PY" bench/ingest.py --signature acs3 --runs 3 --database-url "$PG"
@@ -43,7 +46,7 @@ pick() {  # file, label: the table row (median [min–max]) whose first cell sta
   echo "  $(pick fanout-10k 'latency p99 (ms)')"
   echo "  $(pick fanout-10k 'throughput, Tidings / bare asyncio.Protocol')"
   echo "  $(pick fanout-10k 'throughput, Tidings / Mosquitto')"
-  echo "idle connections, 20k devices (Tidings | bare uvicorn | bare asyncio.Protocol):"
+  echo "idle connections, $IDLE devices (Tidings | bare uvicorn | bare asyncio.Protocol):"
   echo "  $(pick idle-20k 'memory per idle connection (KiB)')"
   echo "  $(pick idle-20k 'connect rate (devices/s)')"
   for name in ingest-acs3 ingest-v1 ingest-postgres; do
