@@ -19,7 +19,7 @@ from tests.fakes.vivo import FakeVivo
 from tests.fakes.xiaomi import FakeXiaomi
 from tidings.channels import fcm, hms, honor, oppo, vivo, xiaomi
 from tidings.channels.catalog import STATUS_BLOCKS, check_config
-from tidings.channels.vendor_config import REVOKED_BODY
+from tidings.channels.overwrite import REVOKED_BODY
 from tidings.contract import Status
 
 FAKES = {

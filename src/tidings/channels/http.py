@@ -120,13 +120,9 @@ class HttpSender:
 
     async def revoke(self, out: Outbound) -> Verdict:
         try:
-            verdict = await self._exchange(out, self._protocol.revoke_request)
+            return await self._exchange(out, self._protocol.revoke_request)
         except NotRecallable as exc:
             return Verdict(vendor_status(self._protocol.block, Failure.INVALID), str(exc))
-        if verdict.reauth:  # the token went stale since the last send: once more, signed anew
-            self.refresh()
-            verdict = await self._exchange(out, self._protocol.revoke_request)
-        return verdict
 
     async def _exchange(
         self, out: Outbound, build: Callable[[Outbound, str | None, float], httpx.Request]

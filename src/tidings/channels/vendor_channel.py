@@ -186,6 +186,9 @@ class VendorChannel:
             sender, limit = self._sender(config)
             async with limit:
                 verdict = await sender.revoke(out)
+                if verdict.reauth:  # the token went stale since the last send: once more
+                    sender.refresh()
+                    verdict = await sender.revoke(out)
             if not verdict.ok:
                 log.info("%s would not recall delivery %d: %s", self.name, out.id, verdict.reason)
                 return out.id
