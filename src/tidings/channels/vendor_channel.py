@@ -82,6 +82,8 @@ class Vendor:
     # take the codes MPS documents.
     status_block: int | None = None
     live_activities: bool = False  # it carries iOS Live Activity updates (DeliveryType 5, 6)
+    # It carries a Live Activity update or end to a device's own token (a HarmonyOS live view).
+    live_views: bool = False
     # The keys naming it in ThirdChannelCategory, NotifyLevel and TransparentMessagePayload,
     # when not just its name.
     option_keys: tuple[str, ...] = ()
