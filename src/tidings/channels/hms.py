@@ -190,14 +190,8 @@ class HmsProtocol(ClientCredentialsJson):
     def body(self, out: Outbound, now: float) -> dict[str, Any]:
         return message(out, now)
 
-    def revoke_request(self, out: Outbound, token: str | None, now: float) -> httpx.Request:
-        """Recall by overwriting: the replacement goes the way of any send."""
-        return httpx.Request(
-            "POST",
-            self._send_url,
-            headers=self.headers(token, now),
-            json=replacement(out, self._config, now),
-        )
+    def replacement(self, out: Outbound, now: float) -> dict[str, Any]:
+        return replacement(out, self._config, now)
 
     def read(self, out: Outbound, status: int, headers: httpx.Headers, body: bytes) -> Verdict:
         return read_answer(status, headers, body)

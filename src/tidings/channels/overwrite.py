@@ -1,6 +1,6 @@
 """Recall by overwriting, for the vendors that have no revoke call but replace a shown
-notification with a later one under the same id (HMS ``notify_id``, FCM ``tag``, APNs
-``apns-collapse-id``).
+notification with a later one under the same id (HMS ``notify_id``, Honor ``notifyId``, FCM
+``tag``, APNs ``apns-collapse-id``).
 
 Each such vendor sends every notification under an id derived from its delivery; a recall sends
 a replacement under that id whose text says the message was withdrawn, as mPaaS does. The text
