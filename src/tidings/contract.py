@@ -110,6 +110,22 @@ class PushOptions:
     sms_sign_name: str | None = None
     sms_template_param: dict[str, str] | None = None
 
+    @property
+    def live_activity(self) -> bool:
+        """A Live Activity push (an iOS activity started, updated or ended; a HarmonyOS live
+        view): any of MPS's three Activity fields given."""
+        return (
+            self.activity_event is not None
+            or self.activity_content_state is not None
+            or self.dismissal_date is not None
+        )
+
+    @property
+    def live_update(self) -> bool:
+        """An ``update`` or ``end`` of a running Live Activity (or live view), not a start:
+        only an activity's own token, or a HarmonyOS device's, can take it."""
+        return self.live_activity and self.activity_event != "start"
+
     def to_json(self) -> str:
         """The options that differ from their defaults, as compact JSON."""
         defaults = _DEFAULTS

@@ -19,7 +19,7 @@ from tests.fakes.vivo import FakeVivo
 from tests.fakes.xiaomi import FakeXiaomi
 from tidings.channels import fcm, hms, honor, oppo, vivo, xiaomi
 from tidings.channels.catalog import STATUS_BLOCKS, check_config
-from tidings.channels.vendor_config import REVOKED_BODY
+from tidings.channels.overwrite import REVOKED_BODY
 from tidings.contract import Status
 
 FAKES = {
@@ -388,7 +388,7 @@ async def test_vivo_defaults_to_system_and_dedups_by_request_id(fakes) -> None:
     assert fakes["vivo"].record.received[0].body["requestId"] != got.body["requestId"]
 
 
-SHOWN_UNDER = {"hms": hms.notify_id, "fcm": fcm.tag}  # the id a replacement names
+SHOWN_UNDER = {"hms": hms.notify_id, "honor": hms.notify_id, "fcm": fcm.tag}  # what it names
 
 
 @pytest.mark.parametrize("name", list(SHOWN_UNDER))

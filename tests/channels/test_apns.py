@@ -13,6 +13,7 @@ from tests.fakes.apns import FakeApns
 from tests.fakes.credentials import BUNDLE_ID, apns_config
 from tidings.channels import apns
 from tidings.channels.catalog import check_config
+from tidings.channels.overwrite import REVOKED_BODY
 from tidings.contract import Status
 
 TOKEN = "a1" * 32
@@ -30,6 +31,7 @@ def channel(fake: FakeApns, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("SSL_CERT_FILE", str(fake.ca_file))
     fake.record.clear()
     fake.state.dead.clear()
+    fake.state.drawer.clear()
     harness = Harness("apns", apns.sender_factory(), check_config("apns", apns_config(fake.url)))
     return harness
 
@@ -51,6 +53,7 @@ async def test_alert_fields(fake: FakeApns, channel: Harness) -> None:
     assert got.headers["apns-push-type"] == "alert"
     assert got.headers["apns-priority"] == "10"
     assert got.headers["apns-expiration"] == str(out.payload.expires_at // 1000)
+    assert got.headers["apns-collapse-id"] == f"d{out.id}"
     assert got.body["aps"] == {
         "alert": {"title": "Prize", "body": out.payload.content},
         "sound": "bell.caf",
@@ -69,6 +72,7 @@ async def test_silent_is_a_background_push(fake: FakeApns, channel: Harness) -> 
     (got,) = fake.record.received
     assert got.headers["apns-push-type"] == "background"
     assert got.headers["apns-priority"] == "5"
+    assert "apns-collapse-id" not in got.headers
     assert got.body["aps"] == {"content-available": 1}
 
 
@@ -124,6 +128,47 @@ async def test_live_activity_start_with_stale_date(fake: FakeApns, channel: Harn
         "stale-date": 1_900_000_600,
         "alert": {"title": "Kick-off", "body": "Lions v Bears"},
     }
+
+
+async def test_recall_overwrites_the_shown_alert(fake: FakeApns, channel: Harness) -> None:
+    """Every alert goes under a collapse id from its delivery; a recall replaces what the
+    device shows under it with the revoked text (the channel's own title, the default body).
+    A background push and a Live Activity update showed no alert and are refused, as is a
+    replacement APNs refuses (the token died since)."""
+    channel.config = check_config("apns", apns_config(fake.url, recall_title="Withdrawn"))
+    taken, kept = (
+        outbound("apns", "a1" * 32, platform="ios"),
+        outbound("apns", "b2" * 32, platform="ios"),
+    )
+    quiet = outbound("apns", "c3" * 32, platform="ios", silent=1)
+    live = outbound("apns", "d4" * 32, platform="ios", activity_event="update")
+    try:
+        assert len(await channel.channel.send([taken, kept, quiet, live])) == 4
+        assert fake.state.drawer.on_screen(taken.device.third_token, f"d{taken.id}")[0] == {
+            "title": "Prize",
+            "body": taken.payload.content,
+        }
+        fake.state.dead.add(kept.device.third_token)
+        refused = await channel.channel.recall([1], [taken, kept, quiet, live])
+    finally:
+        await channel.channel.aclose()
+    assert sorted(refused) == sorted([kept.id, quiet.id, live.id])
+    shown, replaced = fake.state.drawer.on_screen(taken.device.third_token, f"d{taken.id}")
+    assert (shown, replaced) == ({"title": "Withdrawn", "body": REVOKED_BODY}, 1)
+    still, untouched = fake.state.drawer.on_screen(kept.device.third_token, f"d{kept.id}")
+    assert (still["title"], untouched) == ("Prize", 0)
+    assert len(fake.record.received) == 4 + 1  # a replacement for taken: none shown for kept
+
+
+async def test_a_recall_whose_provider_token_expired_is_signed_anew(fake, channel) -> None:
+    out = outbound("apns", TOKEN, platform="ios")
+    try:
+        await channel.channel.send([out])
+        fake.fail(403, "ExpiredProviderToken")
+        assert await channel.channel.recall([1], [out]) == []
+    finally:
+        await channel.channel.aclose()
+    assert fake.state.drawer.on_screen(TOKEN, f"d{out.id}")[1] == 1
 
 
 def test_fake_refuses_what_activitykit_cannot_use() -> None:

@@ -134,3 +134,29 @@ def test_a_start_goes_to_each_devices_push_to_start_token() -> None:
         (DeviceAddress(None, start_token, "ios", "ios", start_token), "u1", "via-ios", 0),
         (None, "u1", None, Status.PENDING),
     ]
+
+
+def test_an_update_to_a_user_goes_to_their_activities_and_live_views_only() -> None:
+    """A Live Activity update to a user: each activity an iPhone registered, at its push token
+    (the user kept, no device); the HarmonyOS tablet as a live view; the iPhone's own APNs
+    token and the Android phone's channel get nothing. A user whose devices can take it
+    nowhere gets one row that waits with no address."""
+    iphone = DeviceAddress(3, "tok-iphone", "ios", "ios", "aa" * 32)
+    channels = {"ios": "apns", "harmonyos": "harmonyos", "android": "hms"}
+    found = list(
+        plan_task(
+            task(3),
+            [message(1, "u1"), message(2, "u2")],
+            {},
+            {"u1": [PHONE, iphone, TABLET], "u2": [PHONE]},
+            activity_tokens={3: ["a1" * 32, "b2" * 32]},
+            router=lambda device: channels[device.platform],
+            now_ms=NOW,
+        )
+    )
+    assert [(p.message.pk, p.device, p.user_id, p.channel, p.status) for p in found] == [
+        (1, DeviceAddress(None, "a1" * 32, "ios", "ios", "a1" * 32), "u1", "apns", 0),
+        (1, DeviceAddress(None, "b2" * 32, "ios", "ios", "b2" * 32), "u1", "apns", 0),
+        (1, TABLET, "u1", "harmonyos", 0),
+        (2, None, "u2", None, Status.PENDING),
+    ]

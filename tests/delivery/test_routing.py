@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tidings.contract import SELFBUILT
-from tidings.delivery.routing import route
+from tidings.contract import SELFBUILT, PushOptions
+from tidings.delivery.routing import route, takes_on_own_token
 
 ALL = ("apns", "fcm", "hms", "honor", "xiaomi", "oppo", "vivo")
 
@@ -53,3 +53,23 @@ def test_route(platform, vendor, notify_type, configured, payload, delivery_type
         delivery_type=delivery_type,
     )
     assert chosen == expected
+
+
+UPDATE = PushOptions(activity_event="update", activity_content_state={"eta": 5})
+
+
+@pytest.mark.parametrize(
+    ("options", "channel", "expected"),
+    [
+        (PushOptions(), "apns", True),  # not a Live Activity push: any channel
+        (UPDATE, "harmonyos", True),  # a HarmonyOS live view
+        (PushOptions(dismissal_date=1_900_000_000), "harmonyos", True),
+        (UPDATE, "apns", False),  # an iOS device's APNs token refuses it
+        (UPDATE, "hms", False),
+        (UPDATE, SELFBUILT, False),
+        (PushOptions(activity_event="start"), "harmonyos", False),  # starts: push-to-start only
+        (PushOptions(activity_event="start"), "apns", False),
+    ],
+)
+def test_what_a_devices_own_token_takes(options, channel, expected) -> None:
+    assert takes_on_own_token(options, channel) is expected

@@ -1,10 +1,11 @@
 """A fake APNs: HTTP/2 over TLS, provider tokens checked the way Apple checks them.
 
 It takes ``POST /3/device/<hex token>`` with an ES256 JWT (``kid`` the key id, ``iss`` the team,
-``iat`` under an hour old, signed by the test key), checks topic, push type and payload size
-(for ``liveactivity``: the ``<bundle>.push-type.liveactivity`` topic, priority 5 or 10 and the
-payload keys ActivityKit needs), and
-answers with APNs' status codes and ``{"reason": ...}`` bodies. Tokens in ``dead`` get 410
+``iat`` under an hour old, signed by the test key), checks topic, push type, payload size and
+collapse id (at most 64 bytes; for ``liveactivity``: the ``<bundle>.push-type.liveactivity``
+topic, priority 5 or 10 and the payload keys ActivityKit needs), and answers with APNs' status
+codes and ``{"reason": ...}`` bodies. Like a device, it keeps per token the alert shown under
+each ``apns-collapse-id``: a later one with the same id replaces it. Tokens in ``dead`` get 410
 Unregistered; ``record.script((status, reason, retry_after))`` makes the next answers errors.
 
 ``python -m tests.fakes.apns --port P --cert-dir D`` runs it alone (the benchmark does, so it has
@@ -29,12 +30,13 @@ import h2.settings
 import jwt
 import trustme
 
-from tests.fakes.base import LoopThread, Received, Record
+from tests.fakes.base import Drawer, LoopThread, Received, Record
 from tests.fakes.credentials import BUNDLE_ID, KEY_ID, TEAM_ID, apns_key
 
 PUSH_TYPES = {"alert", "background", "location", "voip", "complication", "fileprovider", "mdm",
               "liveactivity", "pushtotalk"}  # fmt: skip
 MAX_PAYLOAD = 4096
+MAX_COLLAPSE_ID = 64  # bytes
 
 
 class ApnsState:
@@ -43,6 +45,7 @@ class ApnsState:
     def __init__(self, public_key: Any, *, record: bool = True) -> None:
         self.public_key = public_key
         self.record = Record()
+        self.drawer = Drawer()
         self.keep = record
         self.count = 0
         self.dead: set[str] = set()
@@ -104,7 +107,11 @@ class ApnsState:
             return 410, {"reason": "Unregistered", "timestamp": int(time.time() * 1000)}
         self.count += 1
         if self.keep:
-            self.record.add(Received(device, headers, json.loads(body)))
+            payload = json.loads(body)
+            self.record.add(Received(device, headers, payload))
+            collapse = headers.get("apns-collapse-id")
+            if collapse and headers.get("apns-push-type", "alert") == "alert":
+                self.drawer.show(device, collapse, payload["aps"].get("alert"))
         return 200, None
 
     def _check_headers(self, headers: dict[str, str]) -> tuple[int, dict[str, Any]] | None:
@@ -121,6 +128,8 @@ class ApnsState:
         priorities = ("5", "10") if push_type == "liveactivity" else ("5", "10", "1")
         if headers.get("apns-priority", "10") not in priorities:
             return 400, {"reason": "BadPriority"}
+        if len(headers.get("apns-collapse-id", "").encode()) > MAX_COLLAPSE_ID:
+            return 400, {"reason": "BadCollapseId"}
         expiration = headers.get("apns-expiration", "0")
         if not expiration.isdigit():
             return 400, {"reason": "BadExpirationDate"}

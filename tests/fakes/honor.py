@@ -1,6 +1,8 @@
 """A fake Honor Push: client-credentials tokens and ``sendMessage``, naming expired tokens in
 ``expireTokens`` as Honor does; receipts posted as Honor's receipt service posts them, to the URL
-its console holds for the message's ``receiptId`` (``receipt_urls``)."""
+its console holds for the message's ``receiptId`` (``receipt_urls``). Like a device, it keeps per
+token the notification shown under each ``android.notification.notifyId``: a later one with the
+same id replaces it."""
 
 from __future__ import annotations
 
@@ -70,6 +72,10 @@ class FakeHonor(HttpFake):
                 "expireTokens": expired}  # fmt: skip
         if not expired:
             self.record.add(Received(tokens[0], dict(request.headers), message))
+            notification = (message.get("android") or {}).get("notification")
+            if notification and "notifyId" in notification:
+                for token in tokens:
+                    self.drawer.show(token, notification["notifyId"], notification)
         return JSONResponse({"code": 200, "message": "success", "data": data})
 
     def post_receipt(

@@ -2,8 +2,10 @@
 activity's APNs push token, or a push-to-start token) and 6 (its id, registered by ``tidings
 device listen`` over a real device connection, or by the RegisterLiveActivity extension action
 through the SDK's generic signed call), pushes that start an activity on a device through its
-push-to-start token, a real ``tidings serve`` on both databases, the fake APNs checking the
-liveactivity push type, topic, priority and payload keys and recording what it took."""
+push-to-start token, updates and ends sent to a user (their activities' tokens and HarmonyOS
+live views, never a device's own APNs token), a real ``tidings serve`` on both databases, the
+fake APNs checking the liveactivity push type, topic, priority and payload keys and recording
+what it took."""
 
 from __future__ import annotations
 
@@ -20,11 +22,13 @@ from sqlalchemy import text
 from tests.conftest import BACKENDS
 from tests.fakes.apns import FakeApns
 from tests.fakes.credentials import BUNDLE_ID, apns_config
+from tests.fakes.harmonyos import FakeHarmony
 from tests.integration.test_vendor_delivery import statuses, wait_for_status
 from tests.support.clients import new_sdk
 from tests.support.devices import Listener
 from tests.support.servers import running_server
 from tests.support.stored import connection
+from tidings.channels.catalog import THIRD_CHANNELS
 
 WORKSPACE = "livews"
 APP_ID = "ONEXLIVEACT00001"
@@ -38,8 +42,15 @@ def apns(tmp_path_factory: pytest.TempPathFactory):
     fake.stop()
 
 
+@pytest.fixture(scope="module")
+def harmony():
+    fake = FakeHarmony().start()
+    yield fake
+    fake.stop()
+
+
 @pytest.fixture(scope="module", params=BACKENDS)
-def tenant(request, apns, tmp_path_factory):
+def tenant(request, apns, harmony, tmp_path_factory):
     data_dir = tmp_path_factory.mktemp(f"live-{request.param}")
     settings = {"SSL_CERT_FILE": str(apns.ca_file), "TIDINGS_DELIVERY_SWEEP_SECONDS": "1"}
     with running_server(request.param, data_dir, settings) as server:
@@ -48,6 +59,10 @@ def tenant(request, apns, tmp_path_factory):
         server.cli(
             "channels", "set", "--workspace", WORKSPACE, "--app-id", APP_ID,
             "--channel", "apns", "--config", json.dumps(apns_config(apns.url)),
+        )  # fmt: skip
+        server.cli(
+            "channels", "set", "--workspace", WORKSPACE, "--app-id", APP_ID,
+            "--channel", "harmonyos", "--config", json.dumps(harmony.config()),
         )  # fmt: skip
         yield server, new_sdk(server, key)
 
@@ -355,3 +370,90 @@ def test_register_live_activity_refusals_name_the_field(tenant, fields, words) -
     _, client = tenant
     answer = register_live_activity(client, **fields)
     assert answer["ResultCode"] != "OK" and words in answer["ResultMessage"], answer
+
+
+def test_an_update_to_a_user_reaches_their_activities_and_live_views_not_device_tokens(
+    tenant, apns, harmony
+) -> None:
+    """DeliveryType 3 with ActivityEvent update, then end: the activity the user's iPhone
+    registered gets each at its own push token, their HarmonyOS device as a live view; the
+    iPhone's APNs device token and their Android phone (self-built) cannot take a Live Activity
+    event and get nothing. The end drops the activity's registration."""
+    server, client = tenant
+    user, activity_id = f"rider-{uuid.uuid4().hex[:8]}", f"ride-{uuid.uuid4().hex[:8]}"
+    iphone, activity_token = uuid.uuid4().hex * 2, uuid.uuid4().hex * 2
+    tablet, live_view_token = uuid.uuid4().hex, f"hmos-{uuid.uuid4().hex}"
+    bind_reported(client, iphone, 2, user, "apns", iphone)
+    bind_reported(client, tablet, 7, user, "harmonyos", live_view_token)
+    bind_reported(client, uuid.uuid4().hex, 1, user)  # an Android phone, self-built only
+    registered = register_live_activity(
+        client, DeliveryToken=iphone, ActivityId=activity_id, PushToken=activity_token
+    )
+    assert registered["ResultCode"] == "OK", registered
+    state = {"activityId": 42, "event": "TAXI", "status": "DRIVING", "activityData": {"eta": 5}}
+
+    update = push_activity(client, user, 3, "update", state)
+    assert sorted(wait_for_status(server, update, 2)) == [("apns", 2, None), ("harmonyos", 2, None)]
+    (got,) = apns.record.for_token(activity_token)
+    assert got.headers["apns-push-type"] == "liveactivity"
+    assert (got.body["aps"]["event"], got.body["aps"]["content-state"]) == ("update", state)
+    (live_view,) = harmony.record.for_token(live_view_token)
+    assert live_view.headers["push-type"] == "7"
+    assert live_view.body["payload"]["operation"] == 1  # update
+
+    end = push_activity(client, user, 3, "end", {**state, "status": "ARRIVED"})
+    assert sorted(wait_for_status(server, end, 2)) == [("apns", 2, None), ("harmonyos", 2, None)]
+    assert sorted(r.body["aps"]["event"] for r in apns.record.for_token(activity_token)) == [
+        "end",
+        "update",
+    ]
+    assert apns.record.for_token(iphone) == []  # the device's own token never took one
+    assert activity_id not in dict(registered_activities(server))
+    # the activity ended: a later update to the user has only the live view to go to
+    late = push_activity(client, user, 3, "update", state)
+    assert wait_for_status(server, late, 2) == [("harmonyos", 2, None)]
+
+
+def test_an_update_waiting_for_a_user_is_not_handed_to_a_device_token_it_cannot_reach(
+    tenant, apns, harmony
+) -> None:
+    """An update to a user with no device waits (NoBindInfo); an iPhone bound later cannot
+    take it on its APNs token, so it keeps waiting, while a HarmonyOS device bound later gets
+    it as a live view."""
+    server, client = tenant
+    user = f"late-{uuid.uuid4().hex[:8]}"
+    state = {"activityId": 7, "event": "TAXI", "status": "WAITING", "activityData": {}}
+    task = push_activity(client, user, 3, "update", state)
+    assert wait_for_status(server, task, 1) == [(None, 1, None)]
+    iphone = uuid.uuid4().hex * 2
+    bind_reported(client, iphone, 2, user, "apns", iphone)
+    time.sleep(1.5)
+    assert statuses(server, task) == [(None, 1, None)]
+    assert apns.record.for_token(iphone) == []
+    live_view_token = f"hmos-{uuid.uuid4().hex}"
+    bind_reported(client, uuid.uuid4().hex, 7, user, "harmonyos", live_view_token)
+    assert wait_for_status(server, task, 2) == [("harmonyos", 2, None)]
+    (got,) = harmony.record.for_token(live_view_token)
+    assert got.headers["push-type"] == "7"
+
+
+def bind_reported(
+    client, token: str, os_type: int, user: str, vendor: str | None = None,
+    vendor_token: str | None = None,
+) -> None:  # fmt: skip
+    """PushReport a device (with its vendor token, if any), then PushBind it to ``user``."""
+    reported = client.push_report(
+        models.PushReportRequest(
+            app_id=APP_ID, workspace_id=WORKSPACE, delivery_token=token, os_type=os_type,
+            third_channel=THIRD_CHANNELS[vendor] if vendor else None,
+            third_channel_device_token=vendor_token,
+        )
+    ).body  # fmt: skip
+    assert reported.result_code == "OK", reported
+    bound = client.push_bind(
+        models.PushBindRequest(
+            app_id=APP_ID, workspace_id=WORKSPACE, delivery_token=token, os_type=os_type,
+            user_id=user,
+        )
+    ).body  # fmt: skip
+    assert bound.result_code == "OK", bound

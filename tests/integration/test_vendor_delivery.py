@@ -24,6 +24,7 @@ from tests.fakes.honor import FakeHonor
 from tests.fakes.oppo import FakeOppo
 from tests.fakes.vivo import FakeVivo
 from tests.fakes.xiaomi import FakeXiaomi
+from tests.support import vendor_calls
 from tests.support.clients import new_sdk
 from tests.support.devices import Listener, push_multiple
 from tests.support.servers import running_server
@@ -132,6 +133,40 @@ def test_ios_push_reaches_apns(tenant, fakes) -> None:
         "body": "Hello Zhang San, congratulations on winning 200 yuan",
     }
     assert got.body["aps"]["badge"] == 5 and got.body["aps"]["sound"] == "ring.caf"
+
+
+def test_revoking_an_ios_message_overwrites_the_shown_alert(tenant, fakes) -> None:
+    """APNs has no revoke call: RevokePushMessage replaces the alert the device shows under the
+    delivery's apns-collapse-id with the revoked text and counts it Recalled; a background
+    push shows nothing to replace and is counted Unrecallable, left delivered."""
+    server, client = tenant
+    apns_token, key, quiet_key = uuid.uuid4().hex * 2, unique("k"), unique("k")
+    report(client, apns_token, "apns", apns_token, os_type=2)
+    task = push_multiple(
+        client, APP_ID, WORKSPACE, TEMPLATE, [(apns_token, key, VALUES)], delivery_type=2
+    )
+    quiet = push_multiple(
+        client, APP_ID, WORKSPACE, TEMPLATE, [(apns_token, quiet_key, VALUES)],
+        delivery_type=2, silent=1,
+    )  # fmt: skip
+    assert wait_for_status(server, task, 2) == wait_for_status(server, quiet, 2)
+    by_type = {r.headers["apns-push-type"]: r for r in fakes["apns"].record.for_token(apns_token)}
+    alert, background = by_type["alert"], by_type["background"]
+    collapse_id = alert.headers["apns-collapse-id"]
+    assert alert.body["aps"]["alert"]["title"] == "Prize" and len(collapse_id.encode()) <= 64
+
+    answer = vendor_calls.revoke_message(client, APP_ID, WORKSPACE, key, apns_token)
+    assert (answer["Recalled"], answer["Unrecallable"]) == (1, 0)
+    shown, replaced = fakes["apns"].state.drawer.on_screen(apns_token, collapse_id)
+    assert (shown["title"], shown["body"], replaced) == (
+        "Message revoked", "This message was withdrawn by the sender.", 1,
+    )  # fmt: skip
+    assert statuses(server, task) == [("apns", 4, None)]
+
+    answer = vendor_calls.revoke_message(client, APP_ID, WORKSPACE, quiet_key, apns_token)
+    assert (answer["Recalled"], answer["Unrecallable"]) == (0, 1)
+    assert statuses(server, quiet) == [("apns", 2, None)]
+    assert "apns-collapse-id" not in background.headers
 
 
 @pytest.mark.parametrize(

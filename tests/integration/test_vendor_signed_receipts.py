@@ -4,7 +4,8 @@ post their receipts in the vendor's own format to the callback the message named
 URL its console holds for the message's receipt id). The signed tag Tidings gave the message
 names the delivery: "arrived" shows in QueryPushAnalysisTaskDetail once however often the vendor
 repeats it, a click marks the delivery opened, and a receipt whose tag Tidings did not sign
-changes nothing. RevokePushMessage of a message Xiaomi took is recalled through Xiaomi."""
+changes nothing. RevokePushMessage of a message Xiaomi took is recalled through Xiaomi, one Honor
+took is overwritten with the revoked text, and OPPO and vivo ones are counted Unrecallable."""
 
 from __future__ import annotations
 
@@ -183,4 +184,23 @@ def test_revoking_a_message_xiaomi_delivered(tenant, fakes, xiaomi_recalls) -> N
         assert delivery(server, task).status == 4
     else:  # Xiaomi would not take it back: said so, and the delivery stays delivered
         assert (answer["Recalled"], answer["Unrecallable"]) == (0, 1)
+        assert delivery(server, task).status == 2
+
+
+def test_revoking_a_message_honor_delivered_overwrites_it(tenant, fakes) -> None:
+    """Honor has no revoke call: RevokePushMessage replaces the notification the device shows
+    under the delivery's notifyId with the revoked text, and counts it Recalled; OPPO and vivo
+    recall nothing (Unrecallable, left delivered)."""
+    server, client = tenant
+    task, device, key, got = pushed(client, server, fakes, "honor")
+    notify_id = got.body["android"]["notification"]["notifyId"]
+    answer = vendor_calls.revoke_message(client, APP_ID, WORKSPACE, key, device)
+    assert (answer["Recalled"], answer["Unrecallable"]) == (1, 0)
+    shown, replaced = fakes["honor"].drawer.on_screen(got.token, notify_id)
+    assert (shown["title"], replaced) == ("Message revoked", 1)
+    assert delivery(server, task).status == 4
+    for vendor in ("oppo", "vivo"):
+        task, device, key, _ = pushed(client, server, fakes, vendor)
+        answer = vendor_calls.revoke_message(client, APP_ID, WORKSPACE, key, device)
+        assert (answer["Recalled"], answer["Unrecallable"]) == (0, 1), vendor
         assert delivery(server, task).status == 2

@@ -5,6 +5,11 @@ delivery; ``ApnsSender`` adds the I/O. Senders of every app that uses the same k
 connection and one provider token, because Apple wants one connection per key and treats a key
 whose token is renewed more often than every 20 minutes as abusive. A token is renewed after 50
 minutes, within Apple's window of 20 to 60, or at once when APNs says it has expired.
+
+Recall: APNs has no revoke call, but an alert with the same ``apns-collapse-id`` replaces the one
+the device shows. Every alert carries a collapse id derived from its delivery, and a recall sends
+a replacement under it with the channel's revoked text (channels/overwrite.py). Background and
+Live Activity pushes show no alert to replace and cannot be recalled.
 """
 
 from __future__ import annotations
@@ -19,8 +24,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from tidings.channels.access_tokens import CachedToken
 from tidings.channels.extensions import custom_data, delivery_uuid, whole_number
-from tidings.channels.http import retry_after, tls_context
+from tidings.channels.http import NotRecallable, retry_after, tls_context
 from tidings.channels.http2 import Headers, Http2Connection, Http2Error
+from tidings.channels.overwrite import RECALL_TEXT, replacement_text
 from tidings.channels.vendor_channel import Transparent, Vendor
 from tidings.channels.vendor_config import (
     CONCURRENCY,
@@ -97,7 +103,8 @@ def notification(out: Outbound, bundle_id: str, now: float) -> tuple[list[tuple[
     options = out.options
     extended = out.payload.extended_params
     aps: dict[str, Any]
-    if options.activity_event or options.activity_content_state:
+    collapse: list[tuple[str, str]] = []
+    if options.live_activity:
         push_type, topic, priority = "liveactivity", bundle_id + LIVE_ACTIVITY_SUFFIX, "10"
         aps = _live_activity(out, now)
     elif options.silent or options.notify_type == "transparent":
@@ -106,6 +113,7 @@ def notification(out: Outbound, bundle_id: str, now: float) -> tuple[list[tuple[
     else:
         push_type, topic, priority = "alert", bundle_id, "10"
         aps = {"alert": {"title": out.payload.title, "body": out.payload.content}}
+        collapse = [("apns-collapse-id", collapse_id(out))]  # what a recall replaces
         if "sound" in extended:
             aps["sound"] = extended["sound"]
         badge = whole_number(extended.get("badge"))
@@ -119,9 +127,35 @@ def notification(out: Outbound, bundle_id: str, now: float) -> tuple[list[tuple[
         ("apns-priority", priority),
         ("apns-expiration", str(out.payload.expires_at // 1000)),
         ("apns-id", str(delivery_uuid(out))),
+        *collapse,
     ]
-    body = {"aps": aps, **custom_data(out)}
-    return headers, json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    return headers, _json({"aps": aps, **custom_data(out)})
+
+
+def collapse_id(out: Outbound) -> str:
+    """The alert's collapse id, one per delivery (APNs takes at most 64 bytes)."""
+    return f"d{out.id}"
+
+
+def replacement(out: Outbound, config: ChannelConfig) -> tuple[list[tuple[str, str]], bytes]:
+    """The alert that overwrites a delivered one (same collapse id) with the channel's revoked
+    text; ``NotRecallable`` for a push that showed no alert."""
+    title, body = replacement_text(out, config, "APNs")
+    headers = [
+        ("apns-push-type", "alert"),
+        ("apns-topic", config["bundle_id"]),
+        ("apns-priority", "10"),
+        ("apns-expiration", str(out.payload.expires_at // 1000)),
+        ("apns-collapse-id", collapse_id(out)),
+    ]
+    aps = {"alert": {"title": title, "body": body}}
+    return headers, _json(
+        {"aps": aps, "deliveryId": str(out.id), "taskId": str(out.payload.task_id)}
+    )
+
+
+def _json(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _live_activity(out: Outbound, now: float) -> dict[str, Any]:
@@ -190,12 +224,22 @@ class ApnsSender:
         if key not in links:
             links[key] = _KeyLink(config, clock)
         self._link = links[key]
-        self._bundle_id = config["bundle_id"]
+        self._config = config
         self._clock = clock
 
     async def attempt(self, out: Outbound) -> Verdict:
+        return await self._post(out, *notification(out, self._config["bundle_id"], self._clock()))
+
+    async def revoke(self, out: Outbound) -> Verdict:
+        """Recall by overwriting: the replacement alert goes the way of any push."""
+        try:
+            headers, body = replacement(out, self._config)
+        except NotRecallable as exc:
+            return Verdict(UNKNOWN_REASON, str(exc))
+        return await self._post(out, headers, body)
+
+    async def _post(self, out: Outbound, headers: list[tuple[str, str]], body: bytes) -> Verdict:
         token = out.device.third_token or ""
-        headers, body = notification(out, self._bundle_id, self._clock())
         bearer = await self._link.token.get()
         wire: Headers = [
             (b"authorization", b"bearer " + bearer.encode()),
@@ -256,6 +300,7 @@ CONFIG = ConfigSchema(
         Key("bundle_id", pattern(r"[A-Za-z0-9.-]{1,155}", "a bundle id such as com.example.app")),
         Key("environment", choice(*HOSTS), required=False),
         Key("base_url", _https_url, required=False),
+        *RECALL_TEXT,
         CONCURRENCY,
     ),
     _defaults,
@@ -273,4 +318,5 @@ VENDOR = Vendor(
     config=CONFIG,
     senders=sender_factory,
     live_activities=True,
+    recalls=True,
 )

@@ -24,17 +24,16 @@ from tidings.channels.extensions import (
     ttl_seconds,
     wants_data_message,
 )
-from tidings.channels.http import HttpSender, NotRecallable, jwt_bearer, retry_after
+from tidings.channels.http import HttpSender, jwt_bearer, retry_after
+from tidings.channels.overwrite import RECALL_TEXT, replacement_text
 from tidings.channels.vendor_channel import ANDROID_DEVICES, Transparent, Vendor
 from tidings.channels.vendor_config import (
     COMMON,
-    RECALL_TEXT,
     ChannelConfig,
     ChannelConfigError,
     ConfigSchema,
     Key,
     private_key,
-    revoked_text,
     text,
     url,
 )
@@ -86,9 +85,7 @@ def tag(out: Outbound) -> str:
 def replacement(out: Outbound, config: ChannelConfig, now: float) -> dict[str, Any]:
     """The ``message`` that overwrites a delivered notification (same tag) with the channel's
     revoked text; a data message shows nothing to replace."""
-    if wants_data_message(out):
-        raise NotRecallable("FCM replaces notifications; a data message shows nothing to replace")
-    title, text_body = revoked_text(config)
+    title, text_body = replacement_text(out, config, "FCM")
     android: dict[str, Any] = {
         "ttl": f"{ttl_seconds(out, now, maximum=MAX_TTL)}s",
         "priority": "HIGH",

@@ -221,4 +221,5 @@ VENDOR = Vendor(
     status_block=BLOCK,
     receipts=hms.RECEIPTS,
     recalls=True,
+    live_views=True,
 )

@@ -28,7 +28,8 @@ from tidings.channels.extensions import (
     wants_data_message,
     whole_number,
 )
-from tidings.channels.http import ClientCredentialsJson, HttpSender, NotRecallable, retry_after
+from tidings.channels.http import ClientCredentialsJson, HttpSender, retry_after
+from tidings.channels.overwrite import RECALL_TEXT, replacement_text
 from tidings.channels.receipt_formats import (
     Event,
     Receipt,
@@ -42,12 +43,10 @@ from tidings.channels.vendor_channel import ANDROID_DEVICES, Transparent, Vendor
 from tidings.channels.vendor_config import (
     COMMON,
     OAUTH,
-    RECALL_TEXT,
     ChannelConfig,
     ConfigSchema,
     Key,
     hosts,
-    revoked_text,
     text,
 )
 from tidings.channels.verdicts import ACCEPTED, Failure, Verdict, vendor_status
@@ -138,9 +137,7 @@ def message(out: Outbound, now: float) -> dict[str, Any]:
 def replacement(out: Outbound, config: ChannelConfig, now: float) -> dict[str, Any]:
     """The notification that overwrites a delivered one (same ``notify_id``): the channel's
     revoked text, opening the app, with the delivery's receipt tag."""
-    if wants_data_message(out):
-        raise NotRecallable("HMS replaces notifications; a data message shows nothing to replace")
-    title, text_body = revoked_text(config)
+    title, text_body = replacement_text(out, config, "HMS")
     notification = {
         "title": title,
         "body": text_body,
@@ -193,14 +190,8 @@ class HmsProtocol(ClientCredentialsJson):
     def body(self, out: Outbound, now: float) -> dict[str, Any]:
         return message(out, now)
 
-    def revoke_request(self, out: Outbound, token: str | None, now: float) -> httpx.Request:
-        """Recall by overwriting: the replacement goes the way of any send."""
-        return httpx.Request(
-            "POST",
-            self._send_url,
-            headers=self.headers(token, now),
-            json=replacement(out, self._config, now),
-        )
+    def replacement(self, out: Outbound, now: float) -> dict[str, Any]:
+        return replacement(out, self._config, now)
 
     def read(self, out: Outbound, status: int, headers: httpx.Headers, body: bytes) -> Verdict:
         return read_answer(status, headers, body)

@@ -5,6 +5,10 @@ information). Both ThirdChannelCategory ``honor`` and NotifyLevel ``honor`` set 
 ``NORMAL``/``LOW`` or in mPaaS's level numbering ("1" LOW, "2" NORMAL); the category wins when
 both are given. Honor's send API has no notification-channel field, so ChannelId does not apply.
 
+Recall by overwriting, as for HMS (Honor's send API is Push Kit's): every notification carries a
+``notifyId`` derived from the delivery, and a recall sends a replacement under it with the
+channel's revoked text (channels/overwrite.py). Data messages cannot be recalled.
+
 Receipts: the receipt URL is set in Honor's developer console, which names it by a receipt id
 (``receipt_id``, sent as ``android.receiptId``); each message carries the delivery's signed tag as
 ``android.biTag``, and Honor posts ``{"statuses": [...]}`` as Huawei does, each status with the
@@ -22,6 +26,7 @@ import httpx
 from tidings.channels.extensions import (
     custom_data,
     data_message,
+    notify_id,
     ttl_seconds,
     vendor_field,
     wants_data_message,
@@ -29,6 +34,7 @@ from tidings.channels.extensions import (
 )
 from tidings.channels.hms import click_action, statuses
 from tidings.channels.http import ClientCredentialsJson, HttpSender, retry_after
+from tidings.channels.overwrite import RECALL_TEXT, replacement_text
 from tidings.channels.receipt_formats import (
     RECEIPT_SECRET,
     Event,
@@ -69,13 +75,19 @@ def importance(out: Outbound) -> str | None:
     return None
 
 
-def message(out: Outbound, config: ChannelConfig, now: float) -> dict[str, Any]:
+def _android(out: Outbound, config: ChannelConfig, now: float) -> dict[str, Any]:
+    """What every message to the device carries: its TTL and, with receipts, its tag."""
     android: dict[str, Any] = {"ttl": f"{ttl_seconds(out, now, maximum=MAX_TTL)}s"}
     tag = receipt_tag(config, out.id)
     if tag:
         android["biTag"] = tag
         if config.values.get("receipt_id"):
             android["receiptId"] = config["receipt_id"]
+    return android
+
+
+def message(out: Outbound, config: ChannelConfig, now: float) -> dict[str, Any]:
+    android = _android(out, config, now)
     body: dict[str, Any] = {"token": [out.device.third_token], "android": android}
     if wants_data_message(out):
         body["data"] = json.dumps(data_message(out, NAME), ensure_ascii=False)
@@ -86,6 +98,7 @@ def message(out: Outbound, config: ChannelConfig, now: float) -> dict[str, Any]:
         "title": out.payload.title,
         "body": out.payload.content,
         "clickAction": action,
+        "notifyId": notify_id(out),  # what a recall's replacement names
     }
     level = importance(out)
     if level:
@@ -98,6 +111,20 @@ def message(out: Outbound, config: ChannelConfig, now: float) -> dict[str, Any]:
     android["notification"] = notification
     body["data"] = json.dumps(custom_data(out), ensure_ascii=False)
     return body
+
+
+def replacement(out: Outbound, config: ChannelConfig, now: float) -> dict[str, Any]:
+    """The notification that overwrites a delivered one (same ``notifyId``): the channel's
+    revoked text, opening the app."""
+    title, text_body = replacement_text(out, config, "Honor")
+    android = _android(out, config, now)
+    android["notification"] = {
+        "title": title,
+        "body": text_body,
+        "clickAction": {"type": 3},
+        "notifyId": notify_id(out),
+    }
+    return {"token": [out.device.third_token], "android": android}
 
 
 def read_answer(status: int, headers: httpx.Headers, body: bytes, token: str) -> Verdict:
@@ -134,6 +161,9 @@ class HonorProtocol(ClientCredentialsJson):
     def body(self, out: Outbound, now: float) -> dict[str, Any]:
         return message(out, self._config, now)
 
+    def replacement(self, out: Outbound, now: float) -> dict[str, Any]:
+        return replacement(out, self._config, now)
+
     def read(self, out: Outbound, status: int, headers: httpx.Headers, body: bytes) -> Verdict:
         return read_answer(status, headers, body, out.device.third_token or "")
 
@@ -155,7 +185,7 @@ def read_receipts(config: ChannelConfig, headers: Mapping[str, str], body: bytes
 RECEIPTS = ReceiptFormat(read_receipts, {"errno": "0", "errmsg": "success"})
 
 CONFIG = ConfigSchema(
-    (*OAUTH, RECEIPT_SECRET, Key("receipt_id", text, required=False), *COMMON),
+    (*OAUTH, RECEIPT_SECRET, Key("receipt_id", text, required=False), *RECALL_TEXT, *COMMON),
     hosts(
         "https://push-api.cloud.hihonor.com",
         "https://iam.developer.hihonor.com/auth/realms/developer/protocol/openid-connect/token",
@@ -175,4 +205,5 @@ VENDOR = Vendor(
     senders=lambda: make_sender,
     status_block=BLOCK,
     receipts=RECEIPTS,
+    recalls=True,
 )

@@ -120,13 +120,9 @@ class HttpSender:
 
     async def revoke(self, out: Outbound) -> Verdict:
         try:
-            verdict = await self._exchange(out, self._protocol.revoke_request)
+            return await self._exchange(out, self._protocol.revoke_request)
         except NotRecallable as exc:
             return Verdict(vendor_status(self._protocol.block, Failure.INVALID), str(exc))
-        if verdict.reauth:  # the token went stale since the last send: once more, signed anew
-            self.refresh()
-            verdict = await self._exchange(out, self._protocol.revoke_request)
-        return verdict
 
     async def _exchange(
         self, out: Outbound, build: Callable[[Outbound, str | None, float], httpx.Request]
@@ -205,7 +201,8 @@ async def jwt_bearer(
 
 class ClientCredentialsJson:
     """The shape Huawei and Honor share: an OAuth client-credentials token, then JSON posts
-    carrying it as a bearer token. Subclasses give ``block``, ``body`` and ``read``."""
+    carrying it as a bearer token. Subclasses give ``block``, ``body`` and ``read``, and
+    ``replacement`` when they recall by overwriting (the replacement is posted as a send)."""
 
     block: int
     needs_token = True
@@ -226,7 +223,14 @@ class ClientCredentialsJson:
     def body(self, out: Outbound, now: float) -> dict[str, Any]:
         raise NotImplementedError
 
+    def replacement(self, out: Outbound, now: float) -> dict[str, Any]:
+        raise NotRecallable(f"{type(self).__name__} does not recall")
+
     def request(self, out: Outbound, token: str | None, now: float) -> httpx.Request:
-        return httpx.Request(
-            "POST", self._send_url, headers=self.headers(token, now), json=self.body(out, now)
-        )
+        return self._post(token, now, self.body(out, now))
+
+    def revoke_request(self, out: Outbound, token: str | None, now: float) -> httpx.Request:
+        return self._post(token, now, self.replacement(out, now))
+
+    def _post(self, token: str | None, now: float, body: dict[str, Any]) -> httpx.Request:
+        return httpx.Request("POST", self._send_url, headers=self.headers(token, now), json=body)

@@ -82,6 +82,8 @@ class Vendor:
     # take the codes MPS documents.
     status_block: int | None = None
     live_activities: bool = False  # it carries iOS Live Activity updates (DeliveryType 5, 6)
+    # It carries a Live Activity update or end to a device's own token (a HarmonyOS live view).
+    live_views: bool = False
     # The keys naming it in ThirdChannelCategory, NotifyLevel and TransparentMessagePayload,
     # when not just its name.
     option_keys: tuple[str, ...] = ()
@@ -186,6 +188,9 @@ class VendorChannel:
             sender, limit = self._sender(config)
             async with limit:
                 verdict = await sender.revoke(out)
+                if verdict.reauth:  # the token went stale since the last send: once more
+                    sender.refresh()
+                    verdict = await sender.revoke(out)
             if not verdict.ok:
                 log.info("%s would not recall delivery %d: %s", self.name, out.id, verdict.reason)
                 return out.id

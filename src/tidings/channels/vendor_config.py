@@ -167,22 +167,6 @@ def _concurrency(name: str, value: Any) -> int:
 CONCURRENCY = Key("concurrency", _concurrency, required=False)
 # A base URL to point the vendor elsewhere (a test's fake, a proxy), and the concurrency.
 COMMON = (Key("base_url", url, required=False), CONCURRENCY)
-# The text of the notification that overwrites a recalled one (vendors that recall by
-# replacing what the device shows under the same id), per app; defaults when not set.
-RECALL_TEXT = (
-    Key("recall_title", text, required=False),
-    Key("recall_body", text, required=False),
-)
-REVOKED_TITLE = "Message revoked"
-REVOKED_BODY = "This message was withdrawn by the sender."
-
-
-def revoked_text(config: ChannelConfig) -> tuple[str, str]:
-    """The (title, body) a recall's replacement notification shows on this channel."""
-    values = config.values
-    return values.get("recall_title") or REVOKED_TITLE, values.get("recall_body") or REVOKED_BODY
-
-
 # An OAuth 2.0 client-credentials login (Huawei, Honor).
 OAUTH = (
     Key("app_id", text),

@@ -1,8 +1,10 @@
 """What a user binding changes for deliveries, run inside the binding's own transaction.
 
 Binding a device to a user hands it the user's messages that found no device (NoBindInfo) and
-are still valid. Unbinding closes what the device was still owed as that user's: those messages
-were addressed to the user, and the device no longer belongs to them.
+are still valid, but for a Live Activity push its own token cannot take (routing's
+``takes_on_own_token``): that one keeps waiting. Unbinding closes what the device was still owed
+as that user's: those messages were addressed to the user, and the device no longer belongs to
+them.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Collection
 from sqlalchemy import Connection
 
 from tidings.contract import DeviceAddress, PushOptions, Status
-from tidings.delivery.routing import router_for
+from tidings.delivery.routing import router_for, takes_on_own_token
 from tidings.store import deliveries as store
 
 
@@ -32,8 +34,10 @@ def adopt_waiting(
     usable = store.configured_channels(conn, [app_pk])[app_pk] & set(channels)
     by_channel: dict[str, list[int]] = defaultdict(list)
     for row in store.waiting_for_user(conn, app_pk, user_id, now_ms):
-        router = router_for(PushOptions.from_json(row.options), row.delivery_type, usable)
-        by_channel[router(device)].append(row.id)
+        options = PushOptions.from_json(row.options)
+        channel = router_for(options, row.delivery_type, usable)(device)
+        if takes_on_own_token(options, channel):
+            by_channel[channel].append(row.id)
     for channel, ids in by_channel.items():
         store.hand_to_device(conn, ids, device.pk, channel, Status.PENDING, now_ms)
     return sorted(i for ids in by_channel.values() for i in ids)

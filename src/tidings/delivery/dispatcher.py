@@ -224,18 +224,24 @@ class Dispatcher:
             options = PushOptions.from_json(task.options)
             targets = messages[task.messages_of]
             devices = by_token.get(task.app_pk, {}), by_user.get(task.app_pk, {})
+            activity_tokens = _activity_tokens_for(conn, task, options, targets, devices[1], now_ms)
             plans = plan_task(
                 task,
                 targets,
                 *devices,
                 by_activity=by_activity.get(task.app_pk, {}),
                 start_tokens=_start_tokens_for(conn, task, options, targets, *devices, now_ms),
+                activity_tokens=activity_tokens,
                 router=router_for(options, task.delivery_type, configured[task.app_pk] & channels),
                 now_ms=now_ms,
             )
             planned.extend((task, options, plan) for plan in plans)
-            if options.activity_event == ACTIVITY_END and task.delivery_type in LIVE_ACTIVITY_TYPES:
+            if options.activity_event != ACTIVITY_END:
+                continue
+            if task.delivery_type in LIVE_ACTIVITY_TYPES:
                 ended[task.delivery_type].extend((task.app_pk, m.target) for m in targets)
+            for tokens in (activity_tokens or {}).values():  # ended at their tokens, by user
+                ended[ACTIVITY_TOKEN].extend((task.app_pk, token) for token in tokens)
         written = write_planned(conn, planned, now_ms)
         activity_store.forget(conn, ended[ACTIVITY_ID])
         activity_store.forget_tokens(conn, ended[ACTIVITY_TOKEN])
@@ -292,6 +298,24 @@ def _activities_for(
         app_pk: activity_store.tokens(conn, app_pk, sorted(ids), since)
         for app_pk, ids in wanted.items()
     }
+
+
+def _activity_tokens_for(
+    conn: Connection,
+    task: TaskRow,
+    options: PushOptions,
+    targets: Sequence[MessageRow],
+    by_user: Mapping[str, Sequence[DeviceAddress]],
+    now_ms: int,
+) -> dict[int, list[str]] | None:
+    """For an update or end of a Live Activity sent to users, the push tokens of the live
+    activities each of their devices registered; None for any other task."""
+    if task.delivery_type != USER_TARGET or not options.live_update:
+        return None
+    found = [d for m in targets for d in by_user.get(m.target, ())]
+    pks = sorted({d.pk for d in found if d.pk is not None})
+    since = now_ms - activity_store.ACTIVITY_LIFETIME_MS
+    return activity_store.tokens_of_devices(conn, pks, since)
 
 
 def _start_tokens_for(

@@ -13,7 +13,7 @@ from typing import NamedTuple
 from sqlalchemy import Row
 
 from tidings.contract import SELFBUILT, DeviceAddress, Status, from_rows
-from tidings.delivery.routing import ACTIVITY_TOKEN, LIVE_ACTIVITY_TYPES, Router
+from tidings.delivery.routing import ACTIVITY_TOKEN, LIVE_ACTIVITY_TYPES, LIVE_VIEW_VENDORS, Router
 from tidings.tasks import USER_TARGET, validity_end, validity_start
 
 
@@ -82,6 +82,7 @@ def plan_task(
     *,
     by_activity: Mapping[str, str] | None = None,
     start_tokens: Mapping[int, str] | None = None,
+    activity_tokens: Mapping[int, Sequence[str]] | None = None,
     router: Router,
     now_ms: int,
 ) -> Iterator[Planned]:
@@ -94,6 +95,11 @@ def plan_task(
     kept pending like an unknown device token. A push that starts a Live Activity on devices
     (2) or a user's devices (3) goes to the push-to-start token ``start_tokens`` holds for each
     device (by pk); a device without one gets a row with no device, pending until it expires.
+    An update or end of a Live Activity sent to a user (3) goes to every activity the user's
+    devices registered, at its push token (``activity_tokens``, by device pk), and to a device
+    whose own channel carries it (a HarmonyOS live view); the user's other devices cannot take
+    it and get nothing, and with nowhere to send it the message waits, with no address, until
+    it expires.
     """
     expired = task.expires_at <= now_ms
     for message in messages:
@@ -108,8 +114,11 @@ def plan_task(
             if not devices:
                 status = Status.EXPIRED if expired else Status.NO_BIND
                 yield Planned(message, None, message.target, None, status)
-            for device in devices:
-                yield _to_device(message, device, message.target, router, expired, start_tokens)
+            elif activity_tokens is not None:
+                yield from _to_users_activities(message, devices, activity_tokens, router, expired)
+            else:
+                for device in devices:
+                    yield _to_device(message, device, message.target, router, expired, start_tokens)
         else:
             device = by_token.get(message.target)
             if device is None:
@@ -132,6 +141,27 @@ def _to_device(
         return _to_activity(message, start_tokens.get(device.pk), router, expired, user_id)
     status = Status.EXPIRED if expired else Status.PENDING
     return Planned(message, device, user_id, router(device), status)
+
+
+def _to_users_activities(
+    message: MessageRow,
+    devices: Sequence[DeviceAddress],
+    activity_tokens: Mapping[int, Sequence[str]],
+    router: Router,
+    expired: bool,
+) -> list[Planned]:
+    """A Live Activity update or end to a user: the devices whose channel carries it on their
+    own token, and the activities the devices registered; a row with no address when none."""
+    user_id = message.target
+    status = Status.EXPIRED if expired else Status.PENDING
+    planned = []
+    for device in devices:
+        channel = router(device)
+        if channel in LIVE_VIEW_VENDORS:
+            planned.append(Planned(message, device, user_id, channel, status))
+        for push_token in activity_tokens.get(device.pk or 0, ()):
+            planned.append(_to_activity(message, push_token, router, expired, user_id))
+    return planned or [_to_activity(message, None, router, expired, user_id)]
 
 
 def activity_address(push_token: str) -> DeviceAddress:

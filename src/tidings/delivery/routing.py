@@ -34,6 +34,7 @@ LIVE_ACTIVITY_TYPES = frozenset({ACTIVITY_TOKEN, ACTIVITY_ID})
 ACTIVITY_END = "end"  # ActivityEvent that ends an activity: its registered token is dropped
 ACTIVITY_START = "start"  # ActivityEvent that starts one, sent to a push-to-start token
 LIVE_ACTIVITY_VENDORS = tuple(v.name for v in REGISTERED if v.live_activities)
+LIVE_VIEW_VENDORS = frozenset(v.name for v in REGISTERED if v.live_views)
 SELFBUILT_ONLY = 1  # AndroidChannel
 
 
@@ -66,6 +67,15 @@ def route(
             return vendor
         return SELFBUILT
     return vendor
+
+
+def takes_on_own_token(options: PushOptions, channel: str) -> bool:
+    """Whether a device's own token, reached over ``channel``, can take a push with these
+    options: any push but a Live Activity's; of those, only an update or end, and only as a
+    HarmonyOS live view. An iOS device's APNs token refuses a Live Activity push, and the
+    Android vendors and the self-built connection have no such message: an update reaches an
+    iOS device at its activities' own tokens, a start at its push-to-start token."""
+    return not options.live_activity or (options.live_update and channel in LIVE_VIEW_VENDORS)
 
 
 def router_for(options: PushOptions, delivery_type: int, usable: Collection[str]) -> Router:

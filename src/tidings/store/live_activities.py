@@ -37,6 +37,24 @@ def tokens(
     return _tokens_since(conn, live_activities.c.activity_id, scope, activity_ids, since_ms)
 
 
+def tokens_of_devices(
+    conn: Connection, device_pks: Sequence[int], since_ms: int
+) -> dict[int, list[str]]:
+    """The push tokens of the activities each of these devices registered at ``since_ms`` or
+    later, by device (a device without one is left out), in activity id order."""
+    found: dict[int, list[str]] = {}
+    table = live_activities
+    for chunk in chunks(device_pks):
+        query = (
+            select(table.c.device_pk, table.c.push_token)
+            .where(table.c.device_pk.in_(chunk), table.c.updated_at >= since_ms)
+            .order_by(table.c.device_pk, table.c.activity_id)
+        )
+        for device_pk, push_token in conn.execute(query):
+            found.setdefault(device_pk, []).append(push_token)
+    return found
+
+
 def forget(conn: Connection, ended: Sequence[tuple[int, str]]) -> None:
     """Drop these (app_pk, activity_id) activities: they were sent their end event by id."""
     _forget(conn, live_activities.c.activity_id, ended)
