@@ -50,3 +50,13 @@ def sign_in(page, base_url: str, username: str, password: str, workspace: str) -
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name=f"Workspace {workspace}")).to_be_visible()
+
+
+def create_template(page, app_url: str, name: str, title: str, content: str) -> None:
+    """Create a template on its form, and wait for the page to say so."""
+    page.goto(f"{app_url}/templates/new")
+    page.get_by_label("Name", exact=True).fill(name)
+    page.get_by_label("Title", exact=True).fill(title)
+    page.get_by_label("Content", exact=True).fill(content)
+    page.get_by_role("button", name="Create template").click()
+    expect(page.get_by_role("status")).to_have_text(f"Created template {name}.")

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.console.browsing import add_operator
-from tests.console.chromium import chromium, expect, need_chromium, sign_in
+from tests.console.chromium import chromium, create_template, expect, need_chromium, sign_in
 from tests.support.clients import new_sdk
 from tests.support.devices import Listener, bind
 from tests.support.servers import Server, running_server
@@ -298,12 +298,7 @@ def test_a_broadcast_and_a_revocation_in_the_browser(
         page.set_default_timeout(15_000)
         app = f"{server.url}/console/apps/{WORKSPACE}/{app_id}"
         sign_in(page, server.url, USER, PASSWORD, WORKSPACE)
-        page.goto(f"{app}/templates/new")
-        page.get_by_label("Name", exact=True).fill("Bulletin")
-        page.get_by_label("Title", exact=True).fill("Bulletin")
-        page.get_by_label("Content", exact=True).fill("Today: #what#")
-        page.get_by_role("button", name="Create template").click()
-        expect(page.get_by_role("status")).to_have_text("Created template Bulletin.")
+        create_template(page, app, "Bulletin", "Bulletin", "Today: #what#")
 
         # A broadcast to every Android device: the form names a refusal beside its input first.
         page.goto(f"{app}/push")

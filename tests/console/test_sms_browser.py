@@ -14,7 +14,7 @@ import pytest
 from alibabacloud_mpaas20201028 import models
 
 from tests.console.browsing import add_operator
-from tests.console.chromium import chromium, expect, need_chromium, sign_in
+from tests.console.chromium import chromium, create_template, expect, need_chromium, sign_in
 from tests.fakes.aliyun_sms import ACCESS_KEY_SECRET, FakeAliyunSms
 from tests.support.clients import new_sdk
 from tests.support.pushes import eventually
@@ -92,12 +92,7 @@ def test_a_template_push_with_an_sms_from_the_console_reaches_the_provider(
         expect(row.locator('[data-secret="access_key_secret"]')).to_have_text("••••••••")
         assert ACCESS_KEY_SECRET not in page.content()
 
-        page.goto(f"{app}/templates/new")
-        page.get_by_label("Name", exact=True).fill("Code")
-        page.get_by_label("Title", exact=True).fill("Your code")
-        page.get_by_label("Content", exact=True).fill("Sign in with #code#")
-        page.get_by_role("button", name="Create template").click()
-        expect(page.get_by_role("status")).to_have_text("Created template Code.")
+        create_template(page, app, "Code", "Your code", "Sign in with #code#")
 
         # The template push: the SMS inputs apply only once an SMS is asked for.
         page.goto(f"{app}/push/template")

@@ -74,7 +74,8 @@ async def _form(ctx: Context, page_name: str, inputs: tuple[str, ...], send: Sen
     """The empty form (GET), or send what it holds (POST) and show the form again."""
     app = await ctx.app()
     if ctx.request.method == "GET":
-        return await _render(ctx, app, page_name, dict(DEFAULTS), {}, ())
+        sms = await _sms_group(ctx, app)
+        return await render_form(ctx, app, page_name, dict(DEFAULTS), {}, (), **sms)
     values = {name: ctx.field(name) for name in (*inputs, *WHEN_INPUTS, *supplement.INPUTS)}
     weekdays = read_weekdays(ctx)
     errors: dict[str, str] = {}
@@ -92,7 +93,7 @@ async def _form(ctx: Context, page_name: str, inputs: tuple[str, ...], send: Sen
             errors = _errors(exc)
         else:
             sent = [(task_id, len(keys))]
-    return await _render(
+    return await render_form(
         ctx,
         app,
         page_name,
@@ -102,6 +103,7 @@ async def _form(ctx: Context, page_name: str, inputs: tuple[str, ...], send: Sen
         sent=sent,
         scheduled=when.kind != IMMEDIATE,
         status=400 if errors else 200,
+        **await _sms_group(ctx, app),
     )
 
 
@@ -138,31 +140,16 @@ async def _send_simple(
     return await ctx.services.pushes.push_simple(app, fields)
 
 
-async def _render(
-    ctx: Context,
-    app: App,
-    page_name: str,
-    values: dict[str, str],
-    errors: dict[str, str],
-    weekdays: tuple[str, ...],
-    **more: Any,
-) -> Response:
-    """The form with its SMS supplement group: the strategies, the delay the first one waits
+async def _sms_group(ctx: Context, app: App) -> dict[str, Any]:
+    """What the form's SMS supplement group shows: the strategies, the delay the first one waits
     and the app's SMS provider, if it has one to send with."""
     configured = await ctx.services.channel_configs.of_app(app.pk)
-    return await render_form(
-        ctx,
-        app,
-        page_name,
-        values,
-        errors,
-        weekdays,
-        sms_strategies=supplement.STRATEGIES,
-        sms_asking=supplement.ASKING,
-        sms_delay=ctx.services.settings.sms_supplement_delay_seconds,
-        sms_provider=configured.get(SMS_CHANNEL),
-        **more,
-    )
+    return {
+        "sms_strategies": supplement.STRATEGIES,
+        "sms_asking": supplement.ASKING,
+        "sms_delay": ctx.services.settings.sms_supplement_delay_seconds,
+        "sms_provider": configured.get(SMS_CHANNEL),
+    }
 
 
 async def render_form(
