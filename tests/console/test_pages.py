@@ -483,8 +483,11 @@ def test_the_sms_provider_is_a_channel_of_the_same_form(alice: Visitor, site: Se
     hook = {"channel": "sms", "provider": "webhook", "config": '{"url": "https://sms.example"}'}
     missing = alice.post(base, hook)
     assert missing.status_code == 400 and "secret is missing" in field_error(missing, "config")
-    plain = alice.post(base, hook | {"config": '{"url": "http://sms.example", "secret": "x"}'})
+    plain = alice.post(
+        base, hook | {"config": f'{{"url": "http://sms.example", "secret": "{secret}"}}'}
+    )
     assert "url must be an https URL" in field_error(plain, "config")
+    assert secret not in plain.text and "http://sms.example" in plain.text  # give it again
     broken = alice.post(base, hook | {"config": "url=https://sms.example"})
     assert "not valid JSON" in field_error(broken, "config")
     config = f'{{"url": "https://sms.example/send", "secret": "{secret}"}}'

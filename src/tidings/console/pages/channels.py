@@ -29,6 +29,7 @@ KEYS: list[tuple[str, str, tuple[Key, ...]]] = [
         for provider, schema in SCHEMAS.items()
     ),
 ]
+SECRETS = frozenset(key.name for _, _, keys in KEYS for key in keys if key.secret)
 
 
 @page
@@ -56,6 +57,7 @@ async def save(ctx: Context) -> Response:
         )
     except ChannelConfigError as exc:
         field = "channel" if channel not in CONFIGURABLE else "config"
+        values["config"] = _without_secrets(values["config"])
         return _render(ctx, app, await _configured(ctx, app), values, {field: str(exc)}, 400)
     return redirect(app_url(app, "/channels"), f"Saved the {channel} channel.")
 
@@ -65,6 +67,19 @@ def _settings(channel: str, values: dict[str, str]) -> str | dict[str, Any]:
     if channel == sms.NAME and values["provider"]:
         return with_provider(channel, values["config"], values["provider"])
     return values["config"]
+
+
+def _without_secrets(config: str) -> str:
+    """A refused form's settings as typed, less the values of secret keys: a secret is never
+    sent back, not even one just typed (text that is no JSON object is shown as it came)."""
+    try:
+        given = json.loads(config)
+    except ValueError:
+        return config
+    if not isinstance(given, dict) or not SECRETS & given.keys():
+        return config
+    kept = {key: value for key, value in given.items() if key not in SECRETS}
+    return json.dumps(kept, indent=2, ensure_ascii=False)
 
 
 @page
