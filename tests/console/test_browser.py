@@ -20,24 +20,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.console.browsing import add_operator
+from tests.console.chromium import chromium, create_template, expect, need_chromium, sign_in
 from tests.support.clients import new_sdk
 from tests.support.devices import Listener, bind
 from tests.support.servers import Server, running_server
 from tests.support.webhook_receiver import receiving
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 WORKSPACE, APP_ID = "test", "ONEX570DA89211721"
 BROADCAST_APP = "ONEXBCAST00000001"  # the broadcast test's own app
 USER, PASSWORD = "operator", "operator passphrase"
@@ -50,8 +38,7 @@ UPDATE = "TIDINGS_UPDATE_SCREENSHOTS"
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, tuple[str, str]]]:
     """The server, and an AccessKey for the SDK (made before Playwright's loop runs here, as
     are the apps)."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    need_chromium()
     with running_server("sqlite", tmp_path_factory.mktemp("console-browser")) as server:
         server.create_app(WORKSPACE, APP_ID)
         server.create_app(WORKSPACE, BROADCAST_APP)
@@ -61,10 +48,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, tup
 
 @pytest.fixture(scope="module")
 def browser(site: tuple[Server, tuple[str, str]]) -> Iterator:
-    with playwright_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 class Shots:
@@ -96,7 +81,6 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shots]:
 def test_the_seed_flow_in_the_browser(
     site: tuple[Server, tuple[str, str]], browser, shots: Shots, tmp_path: Path
 ) -> None:
-    expect = playwright_api.expect
     server, key = site
     sdk = new_sdk(server, key)
     devices = [Listener(server, APP_ID, WORKSPACE, tmp_path / f"device{n}.json") for n in range(3)]
@@ -305,7 +289,6 @@ def test_a_broadcast_and_a_revocation_in_the_browser(
 ) -> None:
     """A broadcast reaches a connected device; a message revoked from the console is withdrawn
     on the device (its revoke frame). An app of its own, so the seed flow's counts stay theirs."""
-    expect = playwright_api.expect
     server, _ = site
     app_id = BROADCAST_APP
     device = Listener(server, app_id, WORKSPACE, tmp_path / "device.json")
@@ -314,17 +297,8 @@ def test_a_broadcast_and_a_revocation_in_the_browser(
         page = browser.new_page(viewport={"width": 1280, "height": 860})
         page.set_default_timeout(15_000)
         app = f"{server.url}/console/apps/{WORKSPACE}/{app_id}"
-        page.goto(f"{server.url}/console/login")
-        page.get_by_label("Username").fill(USER)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        expect(page.get_by_role("heading", name="Workspace test")).to_be_visible()
-        page.goto(f"{app}/templates/new")
-        page.get_by_label("Name", exact=True).fill("Bulletin")
-        page.get_by_label("Title", exact=True).fill("Bulletin")
-        page.get_by_label("Content", exact=True).fill("Today: #what#")
-        page.get_by_role("button", name="Create template").click()
-        expect(page.get_by_role("status")).to_have_text("Created template Bulletin.")
+        sign_in(page, server.url, USER, PASSWORD, WORKSPACE)
+        create_template(page, app, "Bulletin", "Bulletin", "Today: #what#")
 
         # A broadcast to every Android device: the form names a refusal beside its input first.
         page.goto(f"{app}/push")

@@ -3,6 +3,8 @@ what each operator may see, and the pages over tenancy, templates and PushMultip
 
 from __future__ import annotations
 
+import html
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -471,6 +473,40 @@ def test_vendor_channel_settings_are_checked_and_secrets_never_shown(
     assert 'data-channel="xiaomi"' not in alice.get(base).text
     alice.post(f"{base}/xiaomi/delete")
     assert "Not removed" in text_of(alice.get(base))
+
+
+def test_the_sms_provider_is_a_channel_of_the_same_form(alice: Visitor, site: Server) -> None:
+    """``sms`` with its provider chosen apart (as ``--provider``): its keys checked by the
+    provider's schema, its secret masked in the list and never sent back."""
+    base = f"/console/apps/{ALPHA}/{APP_A}/channels"
+    secret = "webhook-secret-never-shown"
+    hook = {"channel": "sms", "provider": "webhook", "config": '{"url": "https://sms.example"}'}
+    missing = alice.post(base, hook)
+    assert missing.status_code == 400 and "secret is missing" in field_error(missing, "config")
+    plain = alice.post(
+        base, hook | {"config": f'{{"url": "http://sms.example", "secret": "{secret}"}}'}
+    )
+    assert "url must be an https URL" in field_error(plain, "config")
+    assert secret not in plain.text and "http://sms.example" in plain.text  # give it again
+    broken = alice.post(base, hook | {"config": "url=https://sms.example"})
+    assert "not valid JSON" in field_error(broken, "config")
+    config = f'{{"url": "https://sms.example/send", "secret": "{secret}"}}'
+    assert alice.post(base, hook | {"config": config}).status_code == 303
+    page = alice.get(base)
+    [row] = re.findall(r'<tr data-channel="sms">(.*?)</tr>', page.text, re.S)
+    assert "provider: webhook" in row and "url: https://sms.example/send" in row
+    assert 'data-secret="secret"' in row and secret not in page.text
+    again = alice.get(base + "?channel=sms")
+    assert secret not in again.text
+    assert re.search(r'<option value="webhook"\s+selected>', again.text)
+    [shown] = re.findall(r'<textarea id="config"[^>]*>(.*?)</textarea>', again.text, re.S)
+    assert json.loads(html.unescape(shown)) == {
+        "url": "https://sms.example/send",
+        "concurrency": 10,
+    }
+    assert "provider=webhook" in site.cli("channels", "list").stdout
+    assert alice.post(f"{base}/sms/delete").status_code == 303
+    assert 'data-channel="sms"' not in alice.get(base).text
 
 
 def test_analytics_pages_render_every_range(alice: Visitor) -> None:

@@ -101,3 +101,35 @@ def test_a_simple_push_sends_its_own_text_and_can_be_scheduled(sam: Visitor, sit
         PUSH + "/simple", form | {"targets": "u1,sk4", "when": "once", "at": "2001-01-01T08:00"}
     )
     assert "is in the past" in field_error(past, "at")
+
+
+def test_sms_supplement_refusals_sit_beside_their_inputs(sam: Visitor, site: Server) -> None:
+    form = common(
+        task_name="SMS code",
+        title="Code",
+        content="Your code",
+        targets="u1,sms-1",
+        sms_strategy="1",
+        sms_template_code="SMS_153055065",
+        sms_sign_name="Tidings",
+        sms_template_param='{"code": "1234"}',
+    )
+    page = sam.get(PUSH + "/simple")
+    assert "waits 300 seconds" in text_of(page) and 'data-testid="no-sms-provider"' in page.text
+    spaced = sam.post(PUSH + "/simple", form | {"sms_template_code": "SMS 1"})
+    assert spaced.status_code == 400
+    assert "SmsTemplateCode must not contain white space" in field_error(
+        spaced, "sms_template_code"
+    )
+    unsigned = sam.post(PUSH + "/simple", form | {"sms_sign_name": ""})
+    assert "SmsSignName is required" in field_error(unsigned, "sms_sign_name")
+    unreadable = sam.post(PUSH + "/simple", form | {"sms_template_param": "{code: 1}"})
+    assert field_error(unreadable, "sms_template_param").startswith("SmsTemplateParam")
+    nowhere = sam.post(
+        PUSH + "/template", form | {"template": "Prize", "values": "name=A\nmoney=1"}
+    )
+    assert "no SMS provider configured" in field_error(nowhere, "sms_strategy")
+    # Strategy 0 asks for no SMS: the other fields are not read, and nothing is refused.
+    plain = sam.post(PUSH + "/simple", form | {"sms_strategy": "0", "sms_template_code": "SMS 1"})
+    assert plain.status_code == 200, text_of(plain)
+    assert [t["id"] for t in stored.tasks_named(site, "SMS code")] == [int(sent_task(plain))]

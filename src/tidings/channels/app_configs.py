@@ -25,13 +25,15 @@ from tidings.store.database import Database
 
 @dataclass(frozen=True, slots=True)
 class ConfiguredChannel:
-    """One app's configuration of one channel, as listed (secrets left out)."""
+    """One app's configuration of one channel, as listed: secrets left out, only the names of
+    those it holds are given (a page shows them masked)."""
 
     workspace: str
     app_id: str
     channel: str
     public: dict
     updated_at: int
+    secret_keys: tuple[str, ...] = ()
 
 
 class ChannelSettings:
@@ -81,16 +83,16 @@ class ChannelSettings:
         self._cache.pop(app_pk, None)
 
     async def listed(self) -> list[ConfiguredChannel]:
-        return [
-            ConfiguredChannel(
-                row.workspace,
-                row.app_id,
-                row.channel,
-                self._open(row.channel, row.config_ciphertext).public(),
-                row.updated_at,
+        listed = []
+        for row in await self._db.read(store.list_configs):
+            config = self._open(row.channel, row.config_ciphertext)
+            held = tuple(sorted(key for key in config.secrets if key in config.values))
+            listed.append(
+                ConfiguredChannel(
+                    row.workspace, row.app_id, row.channel, config.public(), row.updated_at, held
+                )
             )
-            for row in await self._db.read(store.list_configs)
-        ]
+        return listed
 
     async def of_app(self, app_pk: int) -> dict[str, ChannelConfig]:
         """The app's configured channels by name (cached briefly)."""

@@ -32,6 +32,9 @@ REGISTERED: tuple[Vendor, ...] = (
 
 BY_NAME: dict[str, Vendor] = {vendor.name: vendor for vendor in REGISTERED}
 VENDORS = tuple(BY_NAME)  # their names, in the order above
+# Every channel an app configures (``tidings channels set``, the console): the vendors, and the
+# SMS supplement's provider, which is no push channel but is configured like one.
+CONFIGURABLE = (*VENDORS, sms.NAME)
 
 # PushReport's ThirdChannel number of each vendor, and the vendor of each number.
 THIRD_CHANNELS: dict[str, int] = {v.name: v.third_channel for v in REGISTERED}
@@ -79,9 +82,7 @@ def check_config(
         return sms_config.check(channel, raw)
     vendor = BY_NAME.get(channel)
     if vendor is None:
-        raise ChannelConfigError(
-            f"unknown channel {channel!r}; one of {', '.join((*VENDORS, sms.NAME))}"
-        )
+        raise ChannelConfigError(f"unknown channel {channel!r}; one of {', '.join(CONFIGURABLE)}")
     return vendor.config.check(channel, raw, previous)
 
 

@@ -3,7 +3,6 @@ SMS provider (``--channel sms --provider aliyun|webhook``)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,8 +11,8 @@ import typer
 from rich.table import Table
 
 from tidings.channels import sms
-from tidings.channels.catalog import VENDORS
-from tidings.channels.sms.config import PROVIDERS
+from tidings.channels.catalog import CONFIGURABLE
+from tidings.channels.sms.config import PROVIDERS, with_provider
 from tidings.channels.vendor_config import ChannelConfigError
 from tidings.cli.common import DatabaseUrl, DataDir, console, errors, run, settings_from, utc_text
 from tidings.config import Settings
@@ -23,9 +22,7 @@ app = typer.Typer(help="Configure the vendor channels of an app.", no_args_is_he
 
 Workspace = Annotated[str, typer.Option(help="mPaaS workspace (WorkspaceId)")]
 AppId = Annotated[str, typer.Option("--app-id", help="mPaaS App ID (AppId)")]
-Channel = Annotated[
-    str, typer.Option("--channel", help=f"One of {', '.join((*VENDORS, sms.NAME))}")
-]
+Channel = Annotated[str, typer.Option("--channel", help=f"One of {', '.join(CONFIGURABLE)}")]
 
 
 @app.command("set")
@@ -64,12 +61,13 @@ def set_channel(
     except OSError as exc:
         errors.print(f"[red]error:[/red] cannot read {config[1:]}: {exc.strerror}", highlight=False)
         raise typer.Exit(1) from None
+    raw: str | dict[str, Any] = text
     if provider is not None:
-        text = _with_provider(channel, text, provider)
+        raw = _with_provider(channel, text, provider)
 
     async def job(services: Services) -> None:
         checked = await services.channel_configs.set(
-            workspace, app_id, channel, text, renew=renew_keys
+            workspace, app_id, channel, raw, renew=renew_keys
         )
         console.print(f"Configured {channel} for app {app_id} in {workspace}.", highlight=False)
         if checked.values.get("receipt_url"):
@@ -114,17 +112,14 @@ def remove(
     _run(settings_from(data_dir, database_url), job)
 
 
-def _with_provider(channel: str, text: str, provider: str) -> str:
+def _with_provider(channel: str, text: str, provider: str) -> dict[str, Any]:
     """The config with ``--provider`` as its ``provider`` key (SMS only)."""
     if channel != sms.NAME:
         raise typer.BadParameter("only the sms channel has providers", param_hint="--provider")
     try:
-        values = json.loads(text)
-    except ValueError:
-        values = None
-    if not isinstance(values, dict):
-        raise typer.BadParameter("--config must be a JSON object", param_hint="--config")
-    return json.dumps({**values, "provider": provider})
+        return with_provider(channel, text, provider)
+    except ChannelConfigError:
+        raise typer.BadParameter("--config must be a JSON object", param_hint="--config") from None
 
 
 def _run(settings: Settings, job: Callable[[Services], Awaitable[Any]]) -> None:

@@ -4,7 +4,8 @@ the ``PushOptions`` the push rules take.
 Most are shared by every push action; a few belong to one action only (PushSimple's PushStyle,
 ImageUrls and IconUrls, PushBroadcast's AndroidChannel) and are simply absent from the others.
 Each field is checked against what the MPS documentation allows, and the first problem raises a
-``ServiceError`` naming the field. The console sets no options: it hands over ``PushOptions()``.
+``ServiceError`` naming the field. The SMS fields are read by ``push/sms.py``, which the console
+uses too (its only options; it sets no others).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from tidings.contract import PushOptions
 from tidings.errors import Code, refused
 from tidings.fields import read_choice, read_flat_map, read_int, read_map, read_text
 from tidings.push.activity import EVENTS, check_start, take_activity_keys
-from tidings.push.sms import SmsFields, read_sms
+from tidings.push.sms import SmsFields, sms_options
 from tidings.templates.rules import read_image_urls
 
 MAX_EXTENDED_KEYS = 20
@@ -97,20 +98,8 @@ def read_options(fields: OptionFields) -> PushOptions:
         android_channel=read_int(
             fields.android_channel, "AndroidChannel", Code.INVALID_PARAM, allowed=ANDROID_CHANNELS
         ),
-        **_sms(fields.sms),  # last: the SMS fields are checked after the others
+        **sms_options(fields.sms),  # last: the SMS fields are checked after the others
     )
-
-
-def _sms(fields: SmsFields | None) -> dict[str, Any]:
-    sms = read_sms(fields)
-    if sms is None:
-        return {}
-    return {
-        "sms_strategy": sms.strategy,
-        "sms_template_code": sms.template_code,
-        "sms_sign_name": sms.sign_name,
-        "sms_template_param": sms.template_param,
-    }
 
 
 def read_extended_params(

@@ -10,6 +10,7 @@ phone number bound with the target (PushBind's PhoneNumber). Pure: checked like 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from tidings.errors import Code, refused
 from tidings.fields import read_flat_map, read_int, read_text
@@ -73,3 +74,17 @@ def read_sms(fields: SmsFields | None) -> SmsRequest | None:
                 f"is {len(value)} characters long; the limit is {MAX_PARAM_VALUE}",
             )
     return SmsRequest(strategy, code, sign, params or None)
+
+
+def sms_options(fields: SmsFields | None) -> dict[str, Any]:
+    """The ``PushOptions`` fields of the supplement ``fields`` ask for (none for strategy 0),
+    read by ``read_sms``: what every edge that offers the SMS fields hands the push rules."""
+    sms = read_sms(fields)
+    if sms is None:
+        return {}
+    return {
+        "sms_strategy": sms.strategy,
+        "sms_template_code": sms.template_code,
+        "sms_sign_name": sms.sign_name,
+        "sms_template_param": sms.template_param,
+    }

@@ -73,6 +73,12 @@ SCHEMAS = {
 }
 
 
+def with_provider(channel: str, raw: Any, provider: str) -> dict[str, Any]:
+    """The settings with ``provider`` as their ``provider`` key, for the edges that ask for the
+    provider apart from the other keys (``--provider``, the console's select)."""
+    return {**decoded(channel, raw), "provider": provider}
+
+
 def check(channel: str, raw: Any) -> ChannelConfig:
     """The settings checked and completed, or the error naming the key at fault."""
     raw = decoded(channel, raw)

@@ -125,8 +125,9 @@ def read_when(values: dict[str, str], weekdays: tuple[str, ...]) -> When:
 
 def call_fields(values: dict[str, str], when: Timing) -> dict[str, Any]:
     """The call-wide fields of a push from its form: the numbers typed are read when the push
-    rules reach them (so a form is refused for the fault the API would name first); the
-    console sets no options."""
+    rules reach them (so a form is refused for the fault the API would name first). No
+    options: only the template and simple forms have any, their SMS supplement's
+    (console/supplement.py)."""
     return {
         "task_name": values["task_name"],
         "delivery_type": whole_number(

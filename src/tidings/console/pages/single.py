@@ -1,12 +1,16 @@
 """Template and simple pushes: one text (a template filled in once, or written here) sent to up
-to ten targets, each with its own msgKey (PushTemplate and PushSimple)."""
+to ten targets, each with its own msgKey (PushTemplate and PushSimple), with an optional SMS
+supplement (console/supplement.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from starlette.responses import Response
 
+from tidings.channels.sms import NAME as SMS_CHANNEL
+from tidings.console import supplement
 from tidings.console.batch import LinesProblem, placeholder_values, target_keys
 from tidings.console.fielderrors import field_errors
 from tidings.console.pages.push import (
@@ -40,6 +44,7 @@ FIELDS = {
     "Content": "content",
     "Uri": "uri",
     **WHEN_FIELDS,
+    **supplement.FIELDS,
 }
 TEMPLATE_INPUTS = ("task_name", "delivery_type", "template", "values", "targets", "expired_seconds")
 SIMPLE_INPUTS = (
@@ -69,8 +74,9 @@ async def _form(ctx: Context, page_name: str, inputs: tuple[str, ...], send: Sen
     """The empty form (GET), or send what it holds (POST) and show the form again."""
     app = await ctx.app()
     if ctx.request.method == "GET":
-        return await render_form(ctx, app, page_name, dict(DEFAULTS), {}, ())
-    values = {name: ctx.field(name) for name in (*inputs, *WHEN_INPUTS)}
+        sms = await _sms_group(ctx, app)
+        return await render_form(ctx, app, page_name, dict(DEFAULTS), {}, (), **sms)
+    values = {name: ctx.field(name) for name in (*inputs, *WHEN_INPUTS, *supplement.INPUTS)}
     weekdays = read_weekdays(ctx)
     errors: dict[str, str] = {}
     when = schedule(read_when(values, weekdays), app, errors)
@@ -97,6 +103,7 @@ async def _form(ctx: Context, page_name: str, inputs: tuple[str, ...], send: Sen
         sent=sent,
         scheduled=when.kind != IMMEDIATE,
         status=400 if errors else 200,
+        **await _sms_group(ctx, app),
     )
 
 
@@ -114,6 +121,7 @@ async def _send_template(
         template_name=values["template"],
         template_key_value=given(placeholder_values(values["values"])),
         target_msgkey=given(keys),
+        options=supplement.options(values),
     )
     return await ctx.services.pushes.push_template(app, fields)
 
@@ -127,8 +135,21 @@ async def _send_simple(
         content=values["content"],
         uri=values["uri"] or None,
         target_msgkey=given(keys),
+        options=supplement.options(values),
     )
     return await ctx.services.pushes.push_simple(app, fields)
+
+
+async def _sms_group(ctx: Context, app: App) -> dict[str, Any]:
+    """What the form's SMS supplement group shows: the strategies, the delay the first one waits
+    and the app's SMS provider, if it has one to send with."""
+    configured = await ctx.services.channel_configs.of_app(app.pk)
+    return {
+        "sms_strategies": supplement.STRATEGIES,
+        "sms_asking": supplement.ASKING,
+        "sms_delay": ctx.services.settings.sms_supplement_delay_seconds,
+        "sms_provider": configured.get(SMS_CHANNEL),
+    }
 
 
 async def render_form(

@@ -41,12 +41,13 @@ function livePreview(form) {
 }
 
 function showWhatApplies(form) {
-  // Fieldsets marked data-when="name=value" show only while that radio or select has that value.
+  // Fieldsets marked data-when="name=value" (or "name=one|other") show only while that radio or
+  // select has that value (one of those values); hidden, their inputs are not sent.
   const update = () => {
     for (const part of form.querySelectorAll("[data-when]")) {
-      const [name, value] = part.dataset.when.split("=");
+      const [name, values] = part.dataset.when.split("=");
       const chosen = form.querySelector(`[name="${name}"]:checked`) || form.querySelector(`select[name="${name}"]`);
-      const on = chosen && chosen.value === value;
+      const on = Boolean(chosen) && values.split("|").includes(chosen.value);
       part.hidden = !on;
       part.disabled = !on;
     }
