@@ -14,7 +14,7 @@ import asyncio
 import logging
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from operator import itemgetter
 
 from sqlalchemy import Connection
@@ -65,6 +65,7 @@ class Dispatcher:
         db: Database,
         channels: Mapping[str, Channel],
         recorder: Recorder,
+        owed: Callable[[Sequence[int]], Awaitable[None]],
         *,
         clock: Callable[[], float] = time.time,
         sweep_seconds: float = 10.0,
@@ -74,6 +75,7 @@ class Dispatcher:
         self._db = db
         self._channels = channels
         self._recorder = recorder
+        self._owed = owed
         self._clock = clock
         self._sweep_seconds = sweep_seconds
         self._tasks_per_claim = tasks_per_claim
@@ -125,6 +127,8 @@ class Dispatcher:
     def _written(self, written: Written) -> None:
         metrics.deliveries(Counter(written.made))
         self.hand_over(written.outbound)
+        if written.owed:
+            self._spawn(self._tell_owed(written.owed))
 
     async def _sweep(self) -> None:
         now_ms = self._now_ms()
@@ -147,9 +151,21 @@ class Dispatcher:
             channel = self._channels.get(name)
             if channel is None:
                 continue  # not running here; the retry sweep of a process that has it sends it
-            task = asyncio.get_running_loop().create_task(self._send(channel, batch))
-            self._sends.add(task)
-            task.add_done_callback(self._sends.discard)
+            self._spawn(self._send(channel, batch))
+
+    def _spawn(self, work: Coroutine[None, None, None]) -> None:
+        """Run ``work`` beside dispatch, held until done (``aclose`` waits for it)."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._sends.add(task)
+        task.add_done_callback(self._sends.discard)
+
+    async def _tell_owed(self, device_pks: Sequence[int]) -> None:
+        """Devices were given self-built deliveries without a send item each (a broadcast's
+        page): those connected anywhere are sent what they are owed."""
+        try:
+            await self._owed(device_pks)
+        except Exception:
+            log.exception("telling %d devices of new deliveries failed", len(device_pks))
 
     async def _send(self, channel: Channel, batch: list[Outbound]) -> None:
         try:
