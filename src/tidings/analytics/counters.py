@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Row
 
 from tidings.analytics.labels import channel_label, platform_label, slot_of
 from tidings.store import analytics as store
@@ -36,12 +36,17 @@ def count_new(
 
 
 def count_kinds(
-    conn: Connection, sizes: Mapping[tuple[int, str | None, str | None], int], now_ms: int
+    conn: Connection,
+    sizes: Mapping[tuple[int, str | None, str | None], int],
+    now_ms: int,
+    facts: Mapping[int, Row] | None = None,
 ) -> dict[tuple[int, str | None, str | None], int]:
     """Count deliveries about to be made at ``now_ms``: ``sizes[(task id, channel, platform)]``
     of each kind (a broadcast's page knows its sizes without a tuple per delivery); the
-    ``stat_pk`` of each kind."""
-    facts = store.task_facts(conn, {task_id for task_id, _, _ in sizes})
+    ``stat_pk`` of each kind. ``facts``: each task's store.analytics.TASK_FACTS when the caller
+    has them already (a broadcast's claim reads them), else they are read."""
+    if facts is None:
+        facts = store.task_facts(conn, {task_id for task_id, _, _ in sizes})
     slot = slot_of(now_ms)
     group_of: dict[tuple[int, str | None, str | None], tuple[int, str, str]] = {}
     totals: Counter[tuple[int, str, str]] = Counter()

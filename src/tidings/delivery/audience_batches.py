@@ -19,11 +19,10 @@ others.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Connection, Row
+from sqlalchemy import Connection, Row
 
 from tidings.analytics import counters
 from tidings.contract import SELFBUILT, PushOptions, Status
@@ -38,6 +37,9 @@ from tidings.tasks import ACCEPTED, BROADCAST, DISPATCHED
 
 BATCH = 1000
 NOTHING = Written([], [])
+# A page whose pk range is at most this many times its self-built deliveries tells the whole
+# range (a device given nothing new finds nothing pending); a sparser one reads its devices.
+DENSE = 2
 
 
 class Batch(NamedTuple):
@@ -59,49 +61,50 @@ def resolve_batch(
     message = messages[0]
     audience = Audience.from_json(row.audience)
     at = task.valid_from
-    who = store.audience(
-        task.app_pk,
-        audience.platform,
-        bound=audience.bound.bounds(at) if audience.bound else None,
-        unbound=audience.unbound.bounds(at) if audience.unbound else None,
-    )
     options = PushOptions.from_json(task.options)
     usable = delivery_store.configured_channels(conn, [task.app_pk])[task.app_pk] & set(channels)
     routes = route_table(router_for(options, task.delivery_type, usable), audience.platform)
-    channel = store.channel_of_device(routes.default, routes.by_manufacturer)
+    reach = store.Reach(
+        task.app_pk,
+        audience.platform,
+        audience.bound.bounds(at) if audience.bound else None,
+        audience.unbound.bounds(at) if audience.unbound else None,
+        routes.default,
+        tuple(sorted(routes.by_manufacturer.items())),
+    )
     after = store.last_device(conn, task.id, message.pk)
-    found = store.audience_page(conn, who, channel, after, batch)
-    if len(found) < batch:
+    page = store.audience_page(conn, reach, after, batch)
+    sizes = {part.channel: part.devices for part in page}
+    if sum(sizes.values()) < batch:
         delivery_store.set_task_state(conn, [task.id], DISPATCHED)
-    if not found:
+    if not page:
         return Batch(True, NOTHING)
-    page = _Page(task, message, audience.platform, who, channel, (after, found[-1].device_pk))
-    return Batch(True, page.write(conn, found, now_ms))
+    pks = (after, max(part.last_pk for part in page))
+    found = _Page(task, row, message, audience.platform, reach, pks)
+    return Batch(True, found.write(conn, sizes, now_ms))
 
 
 class _Page(NamedTuple):
-    """One batch of a broadcast: its task and message, its devices' platform, the condition
-    naming its audience and the expression routing each device, and its device pk range."""
+    """One batch of a broadcast: its task (and its row as claimed, which holds the facts its
+    counters name), message, devices' platform, whom it reaches over which channel, and its
+    device pk range."""
 
     task: TaskRow
+    claimed: Row
     message: MessageRow
     platform: str
-    who: ColumnElement[bool]
-    channel: ColumnElement[str]
-    pks: tuple[int, int]  # after the first, up to the second
+    reach: store.Reach
+    pks: store.Pks
 
-    def write(self, conn: Connection, found: list[Row], now_ms: int) -> Written:
-        """Write the deliveries of the ``found`` devices (pk and channel of each), counted;
-        the vendors' to hand over, and the devices owed a self-built one."""
+    def write(self, conn: Connection, sizes: dict[str, int], now_ms: int) -> Written:
+        """Write the page's deliveries, ``sizes[channel]`` over each channel, counted; the
+        vendors' to hand over, and the devices that may be owed a self-built one."""
         task = self.task
-        by_channel: dict[str, list[int]] = defaultdict(list)
-        for device in found:
-            by_channel[device.channel].append(device.device_pk)
         status = Status.EXPIRED if task.expires_at <= now_ms else Status.PENDING
-        kinds = {(task.id, name, self.platform): len(pks) for name, pks in by_channel.items()}
-        stat_pks = counters.count_kinds(conn, kinds, now_ms)
+        kinds = {(task.id, name, self.platform): size for name, size in sizes.items()}
+        stat_pks = counters.count_kinds(conn, kinds, now_ms, {task.id: self.claimed})
         made: list[tuple[str | None, int]] = []
-        for name, pks in by_channel.items():
+        for name, size in sizes.items():
             stat_pk = stat_pks[task.id, name, self.platform]
             values = {
                 "task_id": task.id,
@@ -115,16 +118,27 @@ class _Page(NamedTuple):
                 "updated_at": now_ms,
                 "stat_pk": stat_pk,
             }
-            only = self.channel == name if len(by_channel) > 1 else None
-            written = store.write_page(conn, self.who, self.pks, values, only)
+            only = name if len(sizes) > 1 else None  # the others of the page go elsewhere
+            written = store.write_page(conn, self.reach, self.pks, values, only)
             # on PostgreSQL a device may have changed between the page's read and its write
-            counters.correct_pushed(conn, stat_pk, written - len(pks))
+            counters.correct_pushed(conn, stat_pk, written - size)
             made.extend([(name, status)] * written)
         if status != Status.PENDING:
             return Written([], made)
-        vendors = sorted(name for name in by_channel if name != SELFBUILT)
+        vendors = sorted(name for name in sizes if name != SELFBUILT)
         outbound = []
         if vendors:
             rows = store.outbound_of_page(conn, task.id, self.message.pk, self.pks, vendors)
             outbound = outbound_from_rows(rows)
-        return Written(outbound, made, by_channel.get(SELFBUILT, []))
+        return Written(outbound, made, self._owed(conn, sizes.get(SELFBUILT, 0)))
+
+    def _owed(self, conn: Connection, size: int) -> Sequence[int]:
+        """The devices to tell of their new self-built deliveries: every pk of the page's range
+        when the audience fills most of it (checking a pk that got none costs less than reading
+        the ones that did), else the pks of those that got one."""
+        after, last = self.pks
+        if size == 0:
+            return ()
+        if last - after <= DENSE * size:
+            return range(after + 1, last + 1)
+        return store.device_pks(conn, self.reach, self.pks, SELFBUILT)
