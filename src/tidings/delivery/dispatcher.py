@@ -112,17 +112,22 @@ class Dispatcher:
 
     async def _dispatch_due(self) -> None:
         """Resolve what is due: other tasks first, then one batch of a broadcast's devices at a
-        time, looking for other due tasks between batches so a long broadcast holds none up."""
+        time, looking for other due tasks between batches when some were announced (a wake-up
+        came), so a long broadcast holds none up and costs no empty claim per batch."""
         channels = frozenset(self._channels)
+        others = True
         while True:
-            claimed, written = await self._db.write(self._claim, self._now_ms(), channels)
-            self._written(written)
-            if claimed == self._tasks_per_claim:
-                continue
+            if others:
+                claimed, written = await self._db.write(self._claim, self._now_ms(), channels)
+                self._written(written)
+                if claimed == self._tasks_per_claim:
+                    continue
             batch = await self._db.write(resolve_batch, self._now_ms(), channels)
             self._written(batch.written)
             if not batch.claimed:
                 return
+            others = self._wake.is_set()
+            self._wake.clear()  # the next claim takes what it announced; a later one sets it
 
     def _written(self, written: Written) -> None:
         metrics.deliveries(Counter(written.made))
