@@ -8,13 +8,14 @@ the batch in flight, which the next call writes again; the unique (task, message
 would refuse a second copy anyway.
 
 Most of a broadcast's devices are offline, so a batch is written inside the database: one
-``INSERT ... SELECT`` from the devices table, routed by the routing rule turned into a table
-(delivery/routing.py's ``route_table``), instead of reading each device into Python and sending
-each row back. Python reads only each device's pk and channel: to count the deliveries for
-analytics before they are written, to read back and hand over at once the few a vendor carries,
-and to name the devices owed a self-built delivery, so that those connected anywhere are sent it
-now (read from the database, like a device that connects later); no send item is built for the
-others.
+``INSERT ... SELECT`` from the devices table per channel, routed by the routing rule turned into
+a table (delivery/routing.py's ``route_table``), instead of reading each device into Python and
+sending each row back. Python learns only how many devices of the page go over each channel and
+the highest pk (to count them for analytics before they are written, and to know where the page
+ends); it reads back the few deliveries a vendor carries, to hand them over at once, and names the
+devices owed a self-built one (the page's pk range, or their pks where the audience is spread
+thin), so that those connected anywhere are sent what they are owed, read from the database like
+a device that connects later. No send item is built for an offline device.
 """
 
 from __future__ import annotations

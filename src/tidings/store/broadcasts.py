@@ -87,14 +87,9 @@ class Reach(NamedTuple):
             "r_default": self.default,
         }
         for side, window in (("bound", self.bound), ("unbound", self.unbound)):
-            if window is not None:
-                found.update(
-                    {
-                        f"r_{side}_{end}": at
-                        for end, at in zip(_ENDS, window, strict=True)
-                        if at is not None
-                    }
-                )
+            for end, at in zip(_ENDS, window or (None, None), strict=True):
+                if at is not None:
+                    found[f"r_{side}_{end}"] = at
         return found
 
 
@@ -114,7 +109,9 @@ def write_page(
     ``device_pk`` from the device, every other column from ``values``. How many were
     written."""
     params = reach._params() | {f"v_{name}": value for name, value in values.items()}
-    params |= {"r_after": pks[0], "r_last": pks[1], "r_only": only}
+    params |= {"r_after": pks[0], "r_last": pks[1]}
+    if only is not None:
+        params["r_only"] = only
     statement = _insert(reach._shape(), tuple(values), only is not None)
     return conn.execute(statement, params).rowcount
 
