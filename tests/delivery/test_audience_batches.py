@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import insert, select, update
 
 from tests.support.rows import one_push
-from tests.support.servers import postgres_schema
+from tests.support.servers import served_database
 from tidings.contract import SELFBUILT, DeviceAddress, PushOptions, Status
 from tidings.delivery.audience import Audience, Window
 from tidings.delivery.audience_batches import resolve_batch
@@ -34,11 +34,8 @@ KINDS = [("android", None), ("hms", "tok"), ("hms", None), ("miui", "tok"), ("hm
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        yield Database(f"sqlite:///{tmp_path / 'x.db'}")
-        return
-    with postgres_schema() as url:
-        yield Database(url)
+    with served_database(request.param, tmp_path) as made:
+        yield made
 
 
 def prepare(db: Database, count: int, others_between: int, expired_seconds: int = 600) -> None:
