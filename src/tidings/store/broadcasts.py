@@ -39,24 +39,33 @@ def claim(conn: Connection, state: str, action: str, now_ms: int) -> Row | None:
     """The earliest due task of ``action`` in ``state``, with its audience and the facts its
     analytics counters name (store.analytics.TASK_FACTS), locked; one another process holds is
     skipped."""
-    named = {column.name for column in TASK_COLUMNS}
-    facts = [column for column in TASK_FACTS if column.name not in named]
-    query = (
-        select(*TASK_COLUMNS, *facts, tasks.c.audience)
-        .where(tasks.c.state == state, tasks.c.action == action, tasks.c.due_at <= now_ms)
-        .order_by(tasks.c.due_at, tasks.c.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-    )
-    return conn.execute(query).first()
+    return conn.execute(_CLAIM, {"state": state, "action": action, "now": now_ms}).first()
 
 
 def last_device(conn: Connection, task_id: int, message_pk: int) -> int:
     """The highest device pk the task's message was delivered to so far (0 for none)."""
-    query = select(func.max(deliveries.c.device_pk)).where(
-        deliveries.c.task_id == task_id, deliveries.c.message_pk == message_pk
+    return conn.execute(_LAST_DEVICE, {"task": task_id, "message": message_pk}).scalar() or 0
+
+
+# Built once: a broadcast runs them for every page, and building them cost more than running them.
+_CLAIM = (
+    select(
+        *TASK_COLUMNS,
+        *(c for c in TASK_FACTS if c.name not in {t.name for t in TASK_COLUMNS}),
+        tasks.c.audience,
     )
-    return conn.execute(query).scalar() or 0
+    .where(
+        tasks.c.state == bindparam("state"),
+        tasks.c.action == bindparam("action"),
+        tasks.c.due_at <= bindparam("now"),
+    )
+    .order_by(tasks.c.due_at, tasks.c.id)
+    .limit(1)
+    .with_for_update(skip_locked=True)
+)
+_LAST_DEVICE = select(func.max(deliveries.c.device_pk)).where(
+    deliveries.c.task_id == bindparam("task"), deliveries.c.message_pk == bindparam("message")
+)
 
 
 Window = tuple[int | None, int | None]
@@ -138,7 +147,7 @@ def outbound_of_page(
     return list(conn.execute(query))
 
 
-# The statements are built once per shape of audience (which window ends are given, the
+# The page's statements are built once per shape of audience (which window ends are given, the
 # routing table) and run with the values as parameters: building and keying them anew for
 # every page cost a fifth of resolving it.
 _ENDS = ("since", "until")
