@@ -20,8 +20,8 @@ time), with nothing else to do: sent from Python with ``executemany``, and made 
 database with one ``INSERT ... SELECT`` from the devices table a batch (what the server does,
 less finding the audience, routing, counting and telling online devices): the floors for
 writing that many rows on this machine. Each ratio is the floor's time over the materialising
-time. The floors start from an empty deliveries table, the server's from the earlier runs'
-rows, so later runs weigh against the server.
+time. Each floor's table first holds as many earlier broadcasts' deliveries as the server's
+does in that run (written untimed), so both add to an index of the same size.
 
     python bench/broadcast.py [--devices 100000] [--online 20] [--database-url URL]
 """
@@ -43,6 +43,7 @@ from alibabacloud_mpaas20201028 import models
 from alibabacloud_mpaas20201028.client import Client
 from alibabacloud_tea_openapi.models import Config
 from sqlalchemy import (
+    Connection,
     Engine,
     NullPool,
     bindparam,
@@ -60,7 +61,7 @@ from tidings.services import Services
 from tidings.store.chunks import chunks
 from tidings.store.database import Database
 from tidings.store.rows import insert_rows
-from tidings.store.tables import deliveries, devices, metadata
+from tidings.store.tables import deliveries, devices, messages, metadata, tasks
 from tidings.templates.rules import TemplateFields
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,15 +100,36 @@ async def setup(settings: Settings, count: int) -> tuple[str, str]:
         await services.aclose()
 
 
-async def floor(url: str, count: int, how: str) -> float:
-    """Seconds to write ``count`` delivery rows raw into an empty copy of the schema, on the
-    server's own database settings (SQLite pragmas, foreign keys), its devices already there:
-    the rows the server writes (every column it fills, ``stat_pk`` too), ``BATCH`` a
-    transaction, either sent from Python (``executemany``) or made inside the database from the
-    devices table (``insert-select``: one INSERT ... SELECT a batch, by pk range)."""
+async def floor(url: str, count: int, how: str, earlier: int) -> float:
+    """Seconds to write ``count`` delivery rows raw into a copy of the schema, on the server's
+    own database settings (SQLite pragmas, foreign keys), its devices already there and, as in
+    the server's table, the deliveries of ``earlier`` broadcasts before: the rows the server
+    writes (every column it fills, ``stat_pk`` too), ``BATCH`` a transaction, either sent from
+    Python (``executemany``) or made inside the database from the devices table
+    (``insert-select``: one INSERT ... SELECT a batch, by pk range)."""
     db = Database(url)
     metadata.create_all(db.engine)
     now = int(time.time() * 1000)
+    values = {
+        "channel": "selfbuilt",
+        "status": 0,
+        "attempts": 0,
+        "created_at": now,
+        "expires_at": now + 600_000,
+        "updated_at": now,
+        "stat_pk": 1,
+    }
+    columns = (literal(v, deliveries.c[name].type) for name, v in values.items())
+    made = select(
+        devices.c.app_pk,
+        devices.c.pk,
+        *(bindparam("task", deliveries.c.task_id.type),) * 2,
+        *columns,
+    ).where(devices.c.pk > bindparam("after"), devices.c.pk <= bindparam("last"))
+    made_inside = insert(deliveries).from_select(
+        ["app_pk", "device_pk", "task_id", "message_pk", *values], made
+    )
+    task = earlier + 1  # the earlier ones are 1 to earlier, each with its message of that pk
     with db.engine.begin() as conn:
         one_push(conn, action="PushBroadcast", delivery_type=1, now=now)
         for chunk in chunks(range(1, count + 1), 10_000):
@@ -125,36 +147,39 @@ async def floor(url: str, count: int, how: str) -> float:
                     for pk in chunk
                 ],
             )
-    values = {
-        "task_id": 1,
-        "message_pk": 1,
-        "channel": "selfbuilt",
-        "status": 0,
-        "attempts": 0,
-        "created_at": now,
-        "expires_at": now + 600_000,
-        "updated_at": now,
-        "stat_pk": 1,
-    }
+        for number in range(1, task + 1):
+            if number > 1:
+                copy_push(conn, number)
+            if number < task:
+                conn.execute(made_inside, {"task": number, "after": 0, "last": count})
     started = time.perf_counter()
     if how == "executemany":
-        rows = [{**values, "app_pk": 1, "device_pk": pk} for pk in range(1, count + 1)]
+        rows = [
+            {**values, "app_pk": 1, "device_pk": pk, "task_id": task, "message_pk": task}
+            for pk in range(1, count + 1)
+        ]
         for chunk in chunks(rows, BATCH):
             with db.engine.begin() as conn:
                 conn.execute(insert(deliveries), list(chunk))
     else:
-        columns = (literal(v, deliveries.c[name].type) for name, v in values.items())
-        made = select(devices.c.app_pk, devices.c.pk, *columns)
-        statement = insert(deliveries).from_select(
-            ["app_pk", "device_pk", *values],
-            made.where(devices.c.pk > bindparam("after"), devices.c.pk <= bindparam("last")),
-        )
         for after in range(0, count, BATCH):
             with db.engine.begin() as conn:
-                conn.execute(statement, {"after": after, "last": after + BATCH})
+                conn.execute(made_inside, {"task": task, "after": after, "last": after + BATCH})
     took = time.perf_counter() - started
     await db.aclose()
     return took
+
+
+def copy_push(conn: Connection, number: int) -> None:
+    """Task and message ``number``, copies of the first (one_push's)."""
+    task = conn.execute(select(tasks).where(tasks.c.id == 1)).one()._asdict()
+    conn.execute(insert(tasks).values({**task, "id": number}))
+    message = conn.execute(select(messages).where(messages.c.pk == 1)).one()._asdict()
+    conn.execute(
+        insert(messages).values(
+            {**message, "pk": number, "task_id": number, "msg_key": f"k{number}"}
+        )
+    )
 
 
 FLOORS = {
@@ -210,7 +235,8 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
             for how, label in FLOORS.items():
                 name = f"floor{number}{how.replace('-', '')}"
                 with fresh_database(args.base_url, data_dir, name) as floor_url:
-                    seconds = await floor(Settings(database_url=floor_url).database, total, how)
+                    database = Settings(database_url=floor_url).database
+                    seconds = await floor(database, total, how, earlier=number - 1)
                 figures.setdefault(label.format(batch=BATCH), []).append(seconds)
                 figures.setdefault(f"ratio to the {how} floor (1 = the floor)", []).append(
                     seconds / materialised
