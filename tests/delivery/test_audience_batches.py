@@ -6,6 +6,7 @@ fills its pk range or is spread thin among other platforms' devices."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,10 +16,13 @@ from sqlalchemy import insert, select, update
 
 from tests.support.rows import one_push
 from tests.support.servers import served_database
+from tidings.broker.memory import MemoryBroker
+from tidings.channels.selfbuilt import SelfBuiltChannel
 from tidings.contract import SELFBUILT, DeviceAddress, PushOptions, Status
 from tidings.delivery.audience import Audience, Window
-from tidings.delivery.audience_batches import resolve_batch
+from tidings.delivery.audience_batches import BATCH, resolve_batch
 from tidings.delivery.routing import route_table, router_for
+from tidings.delivery.service import Delivery
 from tidings.delivery.writing import VENDOR_LEASE_MS
 from tidings.store.database import Database
 from tidings.store.tables import channel_configs, deliveries, devices, push_stats, tasks
@@ -178,3 +182,44 @@ def test_the_route_table_routes_as_the_router() -> None:
                 else:
                     chosen = table.default
                 assert chosen == router(device), (options, manufacturer, token)
+
+
+async def test_a_push_accepted_mid_broadcast_is_not_held_up(tmp_path: Path) -> None:
+    """Between a broadcast's pages the dispatcher claims other tasks once a wake-up announced
+    them, and only then: a long broadcast costs no empty claim per page."""
+    db = Database(f"sqlite:///{tmp_path / 'x.db'}")
+    prepare(db, 5 * BATCH, 0)
+    selfbuilt = SelfBuiltChannel(MemoryBroker())
+    delivery = Delivery(db, {SELFBUILT: selfbuilt}, selfbuilt.owed)
+    calls: list[tuple[str, object]] = []
+    write = db.write
+
+    async def recorded(work, *args):
+        result = await write(work, *args)
+        calls.append((work.__name__, result))
+        if calls[-1][0] == "resolve_batch" and [n for n, _ in calls].count("resolve_batch") == 2:
+            with db.engine.begin() as conn:
+                task = conn.execute(select(tasks).where(tasks.c.id == 1)).one()._asdict()
+                conn.execute(insert(tasks).values({**task, "id": 2, "action": "PushSimple"}))
+                conn.execute(update(tasks).where(tasks.c.id == 2).values(audience=None))
+            await delivery.tasks_ready()
+        return result
+
+    db.write = recorded
+    delivery.start()
+    try:
+        for _ in range(600):
+            with db.engine.connect() as conn:
+                states = dict(conn.execute(select(tasks.c.id, tasks.c.state)).all())
+            if set(states.values()) == {DISPATCHED}:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await delivery.aclose()
+        await db.aclose()
+    names = [name for name, _ in calls]
+    pages = [i for i, (name, got) in enumerate(calls) if name == "resolve_batch" and got[1].made]
+    assert len(pages) == 5
+    claims = [i for i, (name, got) in enumerate(calls) if name == "_claim" and got[0]]
+    assert len(claims) == 1 and claims[0] < pages[-1]  # claimed mid-broadcast
+    assert names.count("_claim") <= 3  # the first, the announced one, none per page
