@@ -117,6 +117,7 @@ class Services:
         delivery = Delivery(
             db,
             channels,
+            selfbuilt.owed,
             clock=clock,
             sweep_seconds=settings.delivery_sweep_seconds,
             batch_rows=settings.retention_batch_rows,

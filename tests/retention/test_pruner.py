@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection, func, insert, select
 
-from tests.support.servers import postgres_schema
-from tidings.config import Settings
+from tests.support.servers import served_database
 from tidings.instants import DAY_MS
 from tidings.retention.policy import RetentionPolicy
 from tidings.retention.pruner import Pruner
@@ -37,14 +36,7 @@ POLICY = RetentionPolicy(days=30, analytics_days=400)
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    if request.param == "sqlite":
-        made = Database(f"sqlite:///{tmp_path / 'tidings.db'}")
-        made.migrate()
-        yield made
-        await made.aclose()
-        return
-    with postgres_schema() as url:
-        made = Database(Settings(database_url=url).database)
+    with served_database(request.param, tmp_path) as made:
         made.migrate()
         yield made
         await made.aclose()

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, NullPool, create_engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from tests.support.rows import one_push
-from tests.support.servers import postgres_schema
+from tests.support.servers import postgres_schema, served_database
 from tidings.cli.common import run
 from tidings.config import Settings
 from tidings.instants import DAY_MS
@@ -148,11 +148,8 @@ def test_deliveries_made_before_analytics_are_counted(engine: Engine) -> None:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """A database as the server opens it: on SQLite with foreign keys enforced."""
-    if request.param == "sqlite":
-        yield Database(f"sqlite:///{tmp_path / 'tidings.db'}")
-        return
-    with postgres_schema() as url:
-        yield Database(Settings(database_url=url).database)
+    with served_database(request.param, tmp_path) as made:
+        yield made
 
 
 async def test_a_served_database_moves_its_msg_keys_to_days(served: Database) -> None:

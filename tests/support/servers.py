@@ -25,6 +25,7 @@ from tidings.cli import app as tidings_cli
 from tidings.cli.common import run
 from tidings.config import Settings
 from tidings.services import Services
+from tidings.store.database import Database
 from tidings.tenancy.models import DEFAULT_TIMEZONE
 
 REDIS_URL = os.environ.get("TIDINGS_TEST_REDIS", "redis://127.0.0.1:6379/0")
@@ -80,6 +81,17 @@ def postgres_schema() -> Iterator[str]:
     finally:
         with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@contextmanager
+def served_database(kind: str, directory: Path) -> Iterator[Database]:
+    """A database as the server opens it, not migrated yet: a SQLite file in ``directory``
+    (foreign keys enforced), or a fresh PostgreSQL schema."""
+    if kind == "sqlite":
+        yield Database(f"sqlite:///{directory / 'tidings.db'}")
+        return
+    with postgres_schema() as url:
+        yield Database(Settings(database_url=url).database)
 
 
 @contextmanager

@@ -13,9 +13,9 @@ making that count. Expiry and revocation change none of them.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Row
 
 from tidings.analytics.labels import channel_label, platform_label, slot_of
 from tidings.store import analytics as store
@@ -31,21 +31,32 @@ def count_new(
 ) -> list[int]:
     """Count deliveries about to be made at ``now_ms``, each given as (task id, channel, device
     platform or None for a row without a device); the ``stat_pk`` of each, in order."""
-    facts = store.task_facts(conn, {task_id for task_id, _, _ in made})
+    pks = count_kinds(conn, Counter(made), now_ms)
+    return [pks[delivery] for delivery in made]
+
+
+def count_kinds(
+    conn: Connection,
+    sizes: Mapping[tuple[int, str | None, str | None], int],
+    now_ms: int,
+    facts: Mapping[int, Row] | None = None,
+) -> dict[tuple[int, str | None, str | None], int]:
+    """Count deliveries about to be made at ``now_ms``: ``sizes[(task id, channel, platform)]``
+    of each kind (a broadcast's page knows its sizes without a tuple per delivery); the
+    ``stat_pk`` of each kind. ``facts``: each task's store.analytics.TASK_FACTS when the caller
+    has them already (a broadcast's claim reads them), else they are read."""
+    if facts is None:
+        facts = store.task_facts(conn, {task_id for task_id, _, _ in sizes})
     slot = slot_of(now_ms)
     group_of: dict[tuple[int, str | None, str | None], tuple[int, str, str]] = {}
-    sizes: Counter[tuple[int, str, str]] = Counter()
-    keys = []
-    for delivery in made:
-        key = group_of.get(delivery)
-        if key is None:
-            task_id, channel, platform = delivery
-            label = platform_label(platform, facts[task_id].delivery_type)
-            key = group_of[delivery] = (task_id, label, channel_label(channel, label))
-        sizes[key] += 1
-        keys.append(key)
+    totals: Counter[tuple[int, str, str]] = Counter()
+    for kind, size in sizes.items():
+        task_id, channel, platform = kind
+        label = platform_label(platform, facts[task_id].delivery_type)
+        key = group_of[kind] = (task_id, label, channel_label(channel, label))
+        totals[key] += size
     pks: dict[tuple[int, str, str], int] = {}
-    for key, size in sizes.items():
+    for key, size in totals.items():
         task_id, platform, channel = key
         task = facts[task_id]
         pks[key] = store.add_pushed(
@@ -61,7 +72,14 @@ def count_new(
             },
             size,
         )
-    return [pks[key] for key in keys]
+    return {kind: pks[key] for kind, key in group_of.items()}
+
+
+def correct_pushed(conn: Connection, stat_pk: int, difference: int) -> None:
+    """Counted ``difference`` deliveries too few (negative: too many) under ``stat_pk``: the
+    rows written were not the ones counted beforehand."""
+    if difference:
+        store.add(conn, ("pushed",), {stat_pk: difference})
 
 
 def count(conn: Connection, facts: tuple[str, ...], stat_pks: Iterable[int | None]) -> None:

@@ -69,15 +69,21 @@ class SelfBuiltChannel:
     ) -> Collection[int]:
         """Tell the devices, wherever they are connected, that they are owed revoke frames: the
         process holding each sends them what is pending (so none is refused)."""
+        await self.owed(device_pks)
+        return ()
+
+    async def owed(self, device_pks: Collection[int]) -> None:
+        """These devices are owed something new (deliveries, revoke frames), already committed:
+        the process holding each sends it what is pending, read from the database; a device
+        connected nowhere is sent it when it connects."""
         if not device_pks:
-            return ()
+            return
         here = [pk for pk in device_pks if self._connections.get(pk) is not None]
         if len(here) < len(device_pks):
             held = set(here)
             await self._broker.poke([pk for pk in device_pks if pk not in held])
         if here:
             await self._resend(here)
-        return ()
 
     async def aclose(self) -> None:
         pass

@@ -14,7 +14,7 @@ import asyncio
 import logging
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from operator import itemgetter
 
 from sqlalchemy import Connection
@@ -65,6 +65,7 @@ class Dispatcher:
         db: Database,
         channels: Mapping[str, Channel],
         recorder: Recorder,
+        owed: Callable[[Sequence[int]], Awaitable[None]],
         *,
         clock: Callable[[], float] = time.time,
         sweep_seconds: float = 10.0,
@@ -74,6 +75,7 @@ class Dispatcher:
         self._db = db
         self._channels = channels
         self._recorder = recorder
+        self._owed = owed
         self._clock = clock
         self._sweep_seconds = sweep_seconds
         self._tasks_per_claim = tasks_per_claim
@@ -110,21 +112,28 @@ class Dispatcher:
 
     async def _dispatch_due(self) -> None:
         """Resolve what is due: other tasks first, then one batch of a broadcast's devices at a
-        time, looking for other due tasks between batches so a long broadcast holds none up."""
+        time, looking for other due tasks between batches when some were announced (a wake-up
+        came), so a long broadcast holds none up and costs no empty claim per batch."""
         channels = frozenset(self._channels)
+        others = True
         while True:
-            claimed, written = await self._db.write(self._claim, self._now_ms(), channels)
-            self._written(written)
-            if claimed == self._tasks_per_claim:
-                continue
+            if others:
+                claimed, written = await self._db.write(self._claim, self._now_ms(), channels)
+                self._written(written)
+                if claimed == self._tasks_per_claim:
+                    continue
             batch = await self._db.write(resolve_batch, self._now_ms(), channels)
             self._written(batch.written)
             if not batch.claimed:
                 return
+            others = self._wake.is_set()
+            self._wake.clear()  # the next claim takes what it announced; a later one sets it
 
     def _written(self, written: Written) -> None:
         metrics.deliveries(Counter(written.made))
         self.hand_over(written.outbound)
+        if written.owed:
+            self._spawn(self._tell_owed(written.owed))
 
     async def _sweep(self) -> None:
         now_ms = self._now_ms()
@@ -147,9 +156,21 @@ class Dispatcher:
             channel = self._channels.get(name)
             if channel is None:
                 continue  # not running here; the retry sweep of a process that has it sends it
-            task = asyncio.get_running_loop().create_task(self._send(channel, batch))
-            self._sends.add(task)
-            task.add_done_callback(self._sends.discard)
+            self._spawn(self._send(channel, batch))
+
+    def _spawn(self, work: Coroutine[None, None, None]) -> None:
+        """Run ``work`` beside dispatch, held until done (``aclose`` waits for it)."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._sends.add(task)
+        task.add_done_callback(self._sends.discard)
+
+    async def _tell_owed(self, device_pks: Sequence[int]) -> None:
+        """Devices were given self-built deliveries without a send item each (a broadcast's
+        page): those connected anywhere are sent what they are owed."""
+        try:
+            await self._owed(device_pks)
+        except Exception:
+            log.exception("telling %d devices of new deliveries failed", len(device_pks))
 
     async def _send(self, channel: Channel, batch: list[Outbound]) -> None:
         try:

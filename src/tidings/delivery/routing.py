@@ -21,8 +21,9 @@ reported.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
+from typing import NamedTuple
 
-from tidings.channels.catalog import BY_NAME, REGISTERED, vendor_of
+from tidings.channels.catalog import BY_NAME, MANUFACTURERS, REGISTERED, vendor_of
 from tidings.channels.vendor_channel import Transparent
 from tidings.contract import SELFBUILT, DeviceAddress, PushOptions
 
@@ -95,3 +96,26 @@ def router_for(options: PushOptions, delivery_type: int, usable: Collection[str]
         )
 
     return channel_of
+
+
+class RouteTable(NamedTuple):
+    """A router's choice for every device of one platform, as a table a query can apply: the
+    channel of each manufacturer's devices that hold a vendor token, where it differs from
+    ``default``, the channel of every other device (no token, or a manufacturer no vendor has).
+    """
+
+    default: str
+    by_manufacturer: dict[str, str]
+
+
+def route_table(router: Router, platform: str) -> RouteTable:
+    """``router`` over the devices of ``platform`` as a table, so that a broadcast's devices are
+    routed inside the database. Exact because a router sees a device only through its platform
+    and the vendor of its token (``vendor_of``: the manufacturer label, if it holds a token)."""
+    default = router(DeviceAddress(None, "", platform, "", None))
+    found = {}
+    for manufacturer in MANUFACTURERS.values():
+        channel = router(DeviceAddress(None, "", platform, manufacturer, "token"))
+        if channel != default:
+            found[manufacturer] = channel
+    return RouteTable(default, found)

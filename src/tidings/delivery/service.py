@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 
 from sqlalchemy import Connection, Row
 
@@ -40,6 +40,7 @@ class Delivery:
         self,
         db: Database,
         channels: Mapping[str, Channel],
+        owed: Callable[[Sequence[int]], Awaitable[None]],
         *,
         clock: Callable[[], float] = time.time,
         sweep_seconds: float = 10.0,
@@ -54,6 +55,7 @@ class Delivery:
             db,
             channels,
             self._recorder,
+            owed,
             clock=clock,
             sweep_seconds=sweep_seconds,
             expire_batch_rows=batch_rows,

@@ -25,6 +25,9 @@ VENDOR_LEASE_MS = 60_000
 class Written(NamedTuple):
     outbound: list[Outbound]  # to send now
     made: list[tuple[str | None, int]]  # (channel, status) of each delivery written
+    # Devices with new self-built deliveries no Outbound was built for (a broadcast's page):
+    # those connected anywhere are to be sent what they are owed, read from the database.
+    owed: Sequence[int] = ()
 
 
 # The columns write_planned fills, in the order of its row tuples; the rest start empty.
@@ -74,7 +77,7 @@ def write_planned(
             plan.channel,
             plan.status,
             0,
-            lease if _leased(plan) else None,
+            lease if leased(plan.channel, plan.status) else None,
             now_ms,
             task.expires_at,
             now_ms,
@@ -100,9 +103,9 @@ def write_planned(
     return Written(outbound, [(plan.channel, plan.status) for _, _, plan in planned])
 
 
-def _leased(planned: Planned) -> bool:
+def leased(channel: str | None, status: Status) -> bool:
     """A vendor delivery handed over at once: due again when its lease runs out."""
-    return planned.channel not in (None, SELFBUILT) and planned.status == Status.PENDING
+    return channel not in (None, SELFBUILT) and status == Status.PENDING
 
 
 def _push_token(planned: Planned) -> str | None:

@@ -22,17 +22,21 @@ COUNTS = ("pushed", "successful", "arrived", "opened")
 KEY = ("task_id", "slot", "platform", "channel")
 
 
+# What a counter row says of its task: (id, app_pk, push_id, action, delivery_type).
+TASK_FACTS = (
+    tasks.c.id,
+    tasks.c.app_pk,
+    func.coalesce(tasks.c.parent_id, tasks.c.id).label("push_id"),
+    tasks.c.action,
+    tasks.c.delivery_type,
+)
+
+
 def task_facts(conn: Connection, task_ids: Collection[int]) -> dict[int, Row]:
-    """(id, app_pk, push_id, action, delivery_type) of each task."""
+    """The TASK_FACTS of each task."""
     found: dict[int, Row] = {}
     for chunk in chunks(sorted(task_ids)):
-        query = select(
-            tasks.c.id,
-            tasks.c.app_pk,
-            func.coalesce(tasks.c.parent_id, tasks.c.id).label("push_id"),
-            tasks.c.action,
-            tasks.c.delivery_type,
-        ).where(tasks.c.id.in_(chunk))
+        query = select(*TASK_FACTS).where(tasks.c.id.in_(chunk))
         found.update({row.id: row for row in conn.execute(query)})
     return found
 

@@ -107,10 +107,7 @@ def set_task_state(conn: Connection, task_ids: Sequence[int], state: str) -> Non
 def configured_channels(conn: Connection, app_pks: Collection[int]) -> dict[int, set[str]]:
     """The vendor channels each app has configured."""
     found: dict[int, set[str]] = {app_pk: set() for app_pk in app_pks}
-    query = select(channel_configs.c.app_pk, channel_configs.c.channel).where(
-        channel_configs.c.app_pk.in_(list(app_pks))
-    )
-    for row in conn.execute(query):
+    for row in conn.execute(_CONFIGURED, {"apps": list(app_pks)}):
         found[row.app_pk].add(row.channel)
     return found
 
@@ -119,11 +116,23 @@ def messages_of(conn: Connection, task_ids: Collection[int]) -> list[Row]:
     """The message rows of these tasks not revoked, in the order they were accepted."""
     rows: list[Row] = []
     for chunk in chunks(list(task_ids)):
-        query = select(*MESSAGE_COLUMNS).where(
-            messages.c.task_id.in_(chunk), messages.c.revoked_at.is_(None)
-        )
-        rows.extend(conn.execute(query.order_by(messages.c.pk)))
+        rows.extend(conn.execute(_MESSAGES, {"tasks": chunk}))
     return rows
+
+
+# Built once: dispatch runs them for every claim (a broadcast for every page of its devices),
+# and building them cost more than running them.
+_CONFIGURED = select(channel_configs.c.app_pk, channel_configs.c.channel).where(
+    channel_configs.c.app_pk.in_(bindparam("apps", expanding=True))
+)
+_MESSAGES = (
+    select(*MESSAGE_COLUMNS)
+    .where(
+        messages.c.task_id.in_(bindparam("tasks", expanding=True)),
+        messages.c.revoked_at.is_(None),
+    )
+    .order_by(messages.c.pk)
+)
 
 
 def insert_deliveries(

@@ -1,0 +1,225 @@
+"""A broadcast resolved a page at a time inside the database, on SQLite and PostgreSQL: every
+device of the audience gets one delivery over the channel the routing rule picks for it (as if
+each device were routed in Python), counted under the right counter row, vendor deliveries
+leased and handed over, and every device owed a self-built one named, whether the audience
+fills its pk range or is spread thin among other platforms' devices."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import insert, select, update
+
+from tests.support.rows import one_push
+from tests.support.servers import served_database
+from tidings.broker.memory import MemoryBroker
+from tidings.channels.selfbuilt import SelfBuiltChannel
+from tidings.contract import SELFBUILT, DeviceAddress, PushOptions, Status
+from tidings.delivery.audience import Audience, Window
+from tidings.delivery.audience_batches import BATCH, resolve_batch
+from tidings.delivery.routing import route_table, router_for
+from tidings.delivery.service import Delivery
+from tidings.delivery.writing import VENDOR_LEASE_MS
+from tidings.store.database import Database
+from tidings.store.tables import channel_configs, deliveries, devices, push_stats, tasks
+from tidings.tasks import DISPATCHED
+
+NOW = 1_700_000_000_000
+PAGE = 4
+CHANNELS = frozenset({SELFBUILT, "hms", "xiaomi", "apns"})
+# (manufacturer, vendor token): hms is configured, xiaomi is not, an hms label without a token
+# has nothing for a vendor to reach
+KINDS = [("android", None), ("hms", "tok"), ("hms", None), ("miui", "tok"), ("hms", "")]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    with served_database(request.param, tmp_path) as made:
+        yield made
+
+
+def prepare(db: Database, count: int, others_between: int, expired_seconds: int = 600) -> None:
+    """A due broadcast to every Android device of app 1, which has hms configured; ``count``
+    Android devices of every kind, with ``others_between`` iOS devices after each."""
+    db.migrate()
+    audience = Audience("android", Window(), Window())
+    with db.engine.begin() as conn:
+        one_push(conn, action="PushBroadcast", delivery_type=1, now=NOW)
+        conn.execute(
+            update(tasks).values(
+                state="accepted", audience=audience.to_json(), expired_seconds=expired_seconds
+            )
+        )
+        conn.execute(
+            insert(channel_configs).values(
+                app_pk=1, channel="hms", config_ciphertext=b"x", updated_at=0
+            )
+        )
+        rows = []
+        for i in range(count):
+            manufacturer, third_token = KINDS[i % len(KINDS)]
+            rows.append(("android", manufacturer, third_token))
+            rows += [("ios", "ios", "apns-token")] * others_between
+        conn.execute(
+            insert(devices),
+            [
+                {
+                    "pk": pk,
+                    "app_pk": 1,
+                    "token": f"d{pk}",
+                    "platform": platform,
+                    "manufacturer": manufacturer,
+                    "third_token": third_token,
+                    "created_at": 0,
+                }
+                for pk, (platform, manufacturer, third_token) in enumerate(rows, start=1)
+            ],
+        )
+    if db.engine.dialect.name == "postgresql":  # the rows above named their pks
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("SELECT setval('devices_pk_seq', (SELECT max(pk) FROM devices))")
+
+
+async def resolve_all(db: Database) -> tuple[list[int], list, list[int]]:
+    """Resolve the broadcast page by page: the deliveries each page wrote, and what was handed
+    over and named as owed over all of them."""
+    made, outbound, owed = [], [], []
+    try:
+        while True:
+            batch = await db.write(resolve_batch, NOW, CHANNELS, PAGE)
+            if not batch.claimed:
+                return made, outbound, owed
+            made.append(len(batch.written.made))
+            outbound += batch.written.outbound
+            owed += batch.written.owed
+    finally:
+        await db.aclose()
+
+
+def expected_channels(db: Database) -> dict[int, str]:
+    """Each Android device's channel, routed one by one in Python as dispatch routes."""
+    router = router_for(PushOptions.from_json("{}"), 1, {"hms", SELFBUILT} & CHANNELS)
+    with db.engine.connect() as conn:
+        found = conn.execute(
+            select(devices.c.pk, devices.c.manufacturer, devices.c.third_token).where(
+                devices.c.platform == "android"
+            )
+        ).all()
+    return {
+        row.pk: router(DeviceAddress(row.pk, "", "android", row.manufacturer, row.third_token))
+        for row in found
+    }
+
+
+def written(db: Database) -> list:
+    with db.engine.connect() as conn:
+        return conn.execute(select(deliveries).order_by(deliveries.c.device_pk)).all()
+
+
+@pytest.mark.parametrize("others_between", [0, 3])
+async def test_every_device_once_routed_counted_and_handed_over(
+    db: Database, others_between: int
+) -> None:
+    prepare(db, 11, others_between)
+    expected = expected_channels(db)
+    made, outbound, owed = await resolve_all(db)
+
+    assert made == [PAGE, PAGE, 11 - 2 * PAGE]
+    rows = written(db)
+    assert {row.device_pk: row.channel for row in rows} == expected
+    assert len(rows) == len(expected)  # one each
+    assert Counter(expected.values()) == {SELFBUILT: 9, "hms": 2}
+    assert {row.status for row in rows} == {Status.PENDING}
+    for row in rows:
+        lease = NOW + VENDOR_LEASE_MS if row.channel == "hms" else None
+        assert row.next_attempt_at == lease, row
+        assert (row.task_id, row.message_pk, row.app_pk) == (1, 1, 1)
+    vendor = {row.id for row in rows if row.channel == "hms"}
+    assert sorted(item.id for item in outbound) == sorted(vendor)
+    assert {item.device.pk for item in outbound} == {
+        pk for pk, channel in expected.items() if channel == "hms"
+    }
+    selfbuilt = {pk for pk, channel in expected.items() if channel == SELFBUILT}
+    assert selfbuilt <= set(owed)
+    if others_between:  # spread thin: named one by one, none that got nothing
+        assert sorted(owed) == sorted(selfbuilt)
+    with db.engine.connect() as conn:
+        stats = conn.execute(select(push_stats)).all()
+        state = conn.execute(select(tasks.c.state)).scalar_one()
+    assert state == DISPATCHED
+    assert {(s.platform, s.channel): s.pushed for s in stats} == {
+        ("ANDROID", "ANDROID"): 9,
+        ("ANDROID", "HMS"): 2,
+    }
+    by_pk = {s.pk: s.channel for s in stats}
+    assert all(by_pk[row.stat_pk] == ("HMS" if row.channel == "hms" else "ANDROID") for row in rows)
+
+
+async def test_an_expired_broadcast_is_written_expired_and_sent_nowhere(db: Database) -> None:
+    prepare(db, 6, 0, expired_seconds=0)
+    _, outbound, owed = await resolve_all(db)
+    rows = written(db)
+    assert len(rows) == 6
+    assert {row.status for row in rows} == {Status.EXPIRED}
+    assert {row.next_attempt_at for row in rows} == {None}
+    assert outbound == []
+    assert owed == []
+
+
+def test_the_route_table_routes_as_the_router() -> None:
+    for options in ("{}", '{"android_channel": 1}'):
+        router = router_for(PushOptions.from_json(options), 1, {"hms", "xiaomi", "fcm"})
+        table = route_table(router, "android")
+        for manufacturer in ("android", "hms", "miui", "fcm", "oppo", "ios", "unknown"):
+            for token in (None, "", "t"):
+                device = DeviceAddress(1, "", "android", manufacturer, token)
+                if token:
+                    chosen = table.by_manufacturer.get(manufacturer, table.default)
+                else:
+                    chosen = table.default
+                assert chosen == router(device), (options, manufacturer, token)
+
+
+async def test_a_push_accepted_mid_broadcast_is_not_held_up(tmp_path: Path) -> None:
+    """Between a broadcast's pages the dispatcher claims other tasks once a wake-up announced
+    them, and only then: a long broadcast costs no empty claim per page."""
+    db = Database(f"sqlite:///{tmp_path / 'x.db'}")
+    prepare(db, 5 * BATCH, 0)
+    selfbuilt = SelfBuiltChannel(MemoryBroker())
+    delivery = Delivery(db, {SELFBUILT: selfbuilt}, selfbuilt.owed)
+    calls: list[tuple[str, object]] = []
+    write = db.write
+
+    async def recorded(work, *args):
+        result = await write(work, *args)
+        calls.append((work.__name__, result))
+        if calls[-1][0] == "resolve_batch" and [n for n, _ in calls].count("resolve_batch") == 2:
+            with db.engine.begin() as conn:
+                task = conn.execute(select(tasks).where(tasks.c.id == 1)).one()._asdict()
+                conn.execute(insert(tasks).values({**task, "id": 2, "action": "PushSimple"}))
+                conn.execute(update(tasks).where(tasks.c.id == 2).values(audience=None))
+            await delivery.tasks_ready()
+        return result
+
+    db.write = recorded
+    delivery.start()
+    try:
+        for _ in range(600):
+            with db.engine.connect() as conn:
+                states = dict(conn.execute(select(tasks.c.id, tasks.c.state)).all())
+            if set(states.values()) == {DISPATCHED}:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await delivery.aclose()
+        await db.aclose()
+    names = [name for name, _ in calls]
+    pages = [i for i, (name, got) in enumerate(calls) if name == "resolve_batch" and got[1].made]
+    assert len(pages) == 5
+    claims = [i for i, (name, got) in enumerate(calls) if name == "_claim" and got[0]]
+    assert len(claims) == 1 and claims[0] < pages[-1]  # claimed mid-broadcast
+    assert names.count("_claim") <= 3  # the first, the announced one, none per page
