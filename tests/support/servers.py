@@ -184,21 +184,25 @@ class Server:
             text=True,
         )
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                output = self.process.stdout.read()
-                self.process = None
-                if "address already in use" in output:
-                    return False
-                raise RuntimeError(f"tidings serve exited:\n{output}")
-            if _listens_on(self.process.pid, self.port) and self._healthy():
-                return True
-            time.sleep(0.05)
+        with httpx.Client(timeout=1) as client:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    output = self.process.stdout.read()
+                    self.process = None
+                    if "address already in use" in output:
+                        return False
+                    raise RuntimeError(f"tidings serve exited:\n{output}")
+                # A refused connection costs next to nothing, reading the socket tables does
+                # not: only an answer from the port is checked against them. Polling often
+                # and cheaply leaves the CPU to the server's start-up.
+                if self._healthy(client) and _listens_on(self.process.pid, self.port):
+                    return True
+                time.sleep(0.02)
         raise RuntimeError("tidings serve did not become ready in 30 s")
 
-    def _healthy(self) -> bool:
+    def _healthy(self, client: httpx.Client) -> bool:
         try:
-            return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
+            return client.get(f"{self.url}/healthz").status_code == 200
         except httpx.HTTPError:
             return False
 

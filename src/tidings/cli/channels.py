@@ -6,18 +6,19 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from tidings.channels import sms
-from tidings.channels.catalog import VENDORS
-from tidings.channels.sms.config import PROVIDERS
-from tidings.channels.vendor_config import ChannelConfigError
+from tidings.channels.registry import VENDORS
+from tidings.channels.sms import PROVIDERS
 from tidings.cli.common import DatabaseUrl, DataDir, console, errors, run, settings_from, utc_text
-from tidings.config import Settings
-from tidings.services import Services
+
+if TYPE_CHECKING:
+    from tidings.config import Settings
+    from tidings.services import Services
 
 app = typer.Typer(help="Configure the vendor channels of an app.", no_args_is_help=True)
 
@@ -128,6 +129,8 @@ def _with_provider(channel: str, text: str, provider: str) -> str:
 
 
 def _run(settings: Settings, job: Callable[[Services], Awaitable[Any]]) -> None:
+    from tidings.channels.vendor_config import ChannelConfigError
+
     try:
         run(settings, job)
     except ChannelConfigError as exc:

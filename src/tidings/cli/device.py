@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tidings.channels.catalog import VENDORS
+from tidings.channels.registry import VENDORS
 from tidings.contract import PLATFORMS
 from tidings.device_client import (
     ActivityRegistered,
