@@ -114,8 +114,10 @@ class Server:
             env["TIDINGS_DATABASE_URL"] = self.database_url
         return env
 
-    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        """Run a ``tidings`` command against this server's data.
+    def cli(
+        self, *args: str, check: bool = True, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a ``tidings`` command against this server's data (``stdin``: what it reads).
 
         The command runs in this process through the same Typer application the ``tidings``
         script starts, which saves the second or more of imports every new process pays;
@@ -124,6 +126,7 @@ class Server:
         result = CliRunner().invoke(
             tidings_cli,
             list(args),
+            input=stdin,
             env={
                 "TIDINGS_DATA_DIR": str(self.data_dir),
                 "TIDINGS_DATABASE_URL": self.database_url,
