@@ -77,7 +77,7 @@ def test_manufacturer_labels_name_vendors(label, token, vendor):
     assert vendor_of(label, token) == vendor
 
 
-# Run in a fresh interpreter where channels/catalog.py is loaded with one registration line
+# Run in a fresh interpreter where channels/registry.py is loaded with one registration line
 # left out (or, as the control, whole): report what each part of Tidings knows of the vendor.
 _PROBE = textwrap.dedent(
     """
@@ -87,7 +87,7 @@ _PROBE = textwrap.dedent(
 
     class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         def find_spec(self, name, path, target=None):
-            if name != "tidings.channels.catalog":
+            if name != "tidings.channels.registry":
                 return None
             sys.meta_path.remove(self)
             spec = importlib.util.find_spec(name)
@@ -96,7 +96,7 @@ _PROBE = textwrap.dedent(
 
         def exec_module(self, module):
             lines = open(self.origin).read().splitlines(keepends=True)
-            kept = [line for line in lines if line.strip() != DROP + ".VENDOR,"]
+            kept = [line for line in lines if line.strip() != json.dumps(DROP) + ","]
             module.__file__ = self.origin
             exec(compile("".join(kept), self.origin, "exec"), module.__dict__)
 
@@ -105,6 +105,7 @@ _PROBE = textwrap.dedent(
 
     from tidings.analytics.labels import CHANNELS, channel_label
     from tidings.channels import catalog
+    from tidings.cli import device as device_command
     from tidings.config import Settings
     from tidings.devices.rules import ReportFields, check_report
     from tidings.delivery.routing import route
@@ -138,6 +139,7 @@ _PROBE = textwrap.dedent(
     VIVO_CONFIG = {"app_id": "12345", "app_key": "ak", "app_secret": "s3cret"}
     print(json.dumps({
         "catalog": "vivo" in catalog.VENDORS,
+        "device command": "vivo" in device_command.VENDORS,
         "config": not refused(lambda: catalog.check_config("vivo", VIVO_CONFIG)),
         "routing": route(
             platform="android", vendor="vivo", notify_type="notify", configured={"vivo"}

@@ -53,15 +53,18 @@ def test_statuses_of_both_versions_become_receipts() -> None:
 
 
 @pytest.mark.parametrize(
-    ("keys", "headers", "words"),
+    ("keys", "signer", "words"),
     [
-        ({}, huawei_callback_id("user", "key"), "once receipt_username and receipt_secret"),
-        (KEYS, httpx.Headers(), "missing or incomplete"),
-        (KEYS, huawei_callback_id("other", "key"), "signature does not match"),
-        (KEYS, huawei_callback_id("user", "other"), "signature does not match"),
+        ({}, ("user", "key"), "once receipt_username and receipt_secret"),
+        (KEYS, None, "missing or incomplete"),
+        (KEYS, ("other", "key"), "signature does not match"),
+        (KEYS, ("user", "other"), "signature does not match"),
     ],
 )
-def test_receipts_must_be_signed_with_the_apps_callback_key(keys, headers, words) -> None:
+def test_receipts_must_be_signed_with_the_apps_callback_key(keys, signer, words) -> None:
+    # Signed as the test runs, not as it is collected: a long run reaches a test later than
+    # the ten minutes a receipt's timestamp may be off.
+    headers = huawei_callback_id(*signer) if signer else httpx.Headers()
     with pytest.raises(ReceiptRefused, match=words):
         hms.read_receipts(config(**keys), headers, body())
 

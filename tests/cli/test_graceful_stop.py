@@ -103,7 +103,8 @@ def test_sigterm_drains_then_exits(tmp_path: Path) -> None:
             assert server.process.wait(20) == 0
             server.process = None
             time.sleep(0.5)
-            assert device.process.poll() is None, "the device client gave up on 1001"
+            if device.process.poll() is not None:  # say why: this failed once under load
+                pytest.fail(f"the device client gave up on 1001: {device._stderr()}")
             device.stop()
 
     with sqlite3.connect(tmp_path / "data" / "tidings.db") as db:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import html
 import re
-import subprocess
-import sys
 
 import httpx
 
@@ -15,16 +13,9 @@ _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
 def add_operator(server: Server, username: str, password: str, *grants: str) -> None:
-    """``tidings admin create``, the password on stdin; grants as its options."""
-    made = subprocess.run(
-        [sys.executable, "-m", "tidings", "admin", "create", "--username", username, *grants],
-        input=password + "\n",
-        env=server.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert made.returncode == 0, made.stdout + made.stderr
+    """``tidings admin create``, the password on stdin; grants as its options. It runs in this
+    process (``Server.cli``); tests/console/test_admin_cli.py starts the command itself."""
+    server.cli("admin", "create", "--username", username, *grants, stdin=password + "\n")
 
 
 class Visitor:

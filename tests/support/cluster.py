@@ -75,14 +75,19 @@ class Node:
 
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process is not None and self.process.poll() is None, self.log.read_text()
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
+        # One client for the whole wait: a new one per poll costs a TLS context each time, CPU
+        # the starting node is short of.
+        with httpx.Client(timeout=1) as client:
+            while time.monotonic() < deadline:
+                assert self.process is not None and self.process.poll() is None, (
+                    self.log.read_text()
+                )
+                try:
+                    if client.get(f"{self.url}/readyz").status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.05)
         raise AssertionError(f"node {self.index} not ready in {timeout} s:\n{self.log.read_text()}")
 
     def kill(self) -> None:

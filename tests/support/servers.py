@@ -126,8 +126,10 @@ class Server:
             env["TIDINGS_DATABASE_URL"] = self.database_url
         return env
 
-    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        """Run a ``tidings`` command against this server's data.
+    def cli(
+        self, *args: str, check: bool = True, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a ``tidings`` command against this server's data (``stdin``: what it reads).
 
         The command runs in this process through the same Typer application the ``tidings``
         script starts, which saves the second or more of imports every new process pays;
@@ -136,6 +138,7 @@ class Server:
         result = CliRunner().invoke(
             tidings_cli,
             list(args),
+            input=stdin,
             env={
                 "TIDINGS_DATA_DIR": str(self.data_dir),
                 "TIDINGS_DATABASE_URL": self.database_url,
@@ -196,21 +199,25 @@ class Server:
             text=True,
         )
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                output = self.process.stdout.read()
-                self.process = None
-                if "address already in use" in output:
-                    return False
-                raise RuntimeError(f"tidings serve exited:\n{output}")
-            if _listens_on(self.process.pid, self.port) and self._healthy():
-                return True
-            time.sleep(0.05)
+        with httpx.Client(timeout=1) as client:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    output = self.process.stdout.read()
+                    self.process = None
+                    if "address already in use" in output:
+                        return False
+                    raise RuntimeError(f"tidings serve exited:\n{output}")
+                # A refused connection costs next to nothing, reading the socket tables does
+                # not: only an answer from the port is checked against them. Polling often
+                # and cheaply leaves the CPU to the server's start-up.
+                if self._healthy(client) and _listens_on(self.process.pid, self.port):
+                    return True
+                time.sleep(0.02)
         raise RuntimeError("tidings serve did not become ready in 30 s")
 
-    def _healthy(self) -> bool:
+    def _healthy(self, client: httpx.Client) -> bool:
         try:
-            return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
+            return client.get(f"{self.url}/healthz").status_code == 200
         except httpx.HTTPError:
             return False
 

@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from tidings.channels.access_tokens import CachedToken
@@ -90,6 +89,8 @@ _TRANSIENT = frozenset(
 
 def provider_token(config: ChannelConfig, now: float) -> str:
     """The ES256 JWT APNs takes in place of a client certificate."""
+    import jwt  # imported by the processes that sign, not by every one that knows the vendor
+
     return jwt.encode(
         {"iss": config["team_id"], "iat": int(now)},
         config["private_key"],

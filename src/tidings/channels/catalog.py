@@ -1,40 +1,38 @@
-"""The vendor channels Tidings runs: one registration line per vendor, and every lookup the rest
-of Tidings makes about vendors, derived from those lines.
+"""The vendor channels Tidings runs, and every lookup the rest of Tidings makes about vendors,
+derived from their declarations.
 
 A vendor is its module (which declares its ``Vendor``: channels/vendor_channel.py says what that
-holds) plus its line in ``REGISTERED``. Routing, the configuration keys ``tidings channels set``
-takes, PushReport's ThirdChannel numbers, the Manufacturer labels PushQueryDeviceState shows,
-analytics' Channel labels and the vendor keys the push options accept all come from here, so
-taking a line out takes the vendor out of all of them.
+holds) plus its name's line in channels/registry.py; this module loads the registered modules,
+in that order. Routing, the configuration keys ``tidings channels set`` takes, PushReport's
+ThirdChannel numbers, the Manufacturer labels PushQueryDeviceState shows, analytics' Channel
+labels and the vendor keys the push options accept all come from here, so taking a line out
+takes the vendor out of all of them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from importlib import import_module
 from typing import Any
 
-from tidings.channels import apns, fcm, harmonyos, hms, honor, oppo, sms, vivo, webpush, xiaomi
+from tidings.channels import sms
+from tidings.channels.registry import CONFIGURABLE, VENDORS
 from tidings.channels.sms import config as sms_config
 from tidings.channels.vendor_channel import Transparent, Vendor
 from tidings.channels.vendor_config import ChannelConfig, ChannelConfigError
 
-REGISTERED: tuple[Vendor, ...] = (
-    apns.VENDOR,
-    fcm.VENDOR,
-    hms.VENDOR,
-    honor.VENDOR,
-    xiaomi.VENDOR,
-    oppo.VENDOR,
-    vivo.VENDOR,
-    harmonyos.VENDOR,
-    webpush.VENDOR,
-)
+
+def _declared(name: str) -> Vendor:
+    """The ``VENDOR`` the module registered as ``name`` declares, which must carry that name."""
+    vendor: Vendor = import_module(f"{__package__}.{name}").VENDOR
+    if vendor.name != name:
+        raise ValueError(f"channels/{name}.py declares the vendor {vendor.name!r}")
+    return vendor
+
+
+REGISTERED: tuple[Vendor, ...] = tuple(_declared(name) for name in VENDORS)
 
 BY_NAME: dict[str, Vendor] = {vendor.name: vendor for vendor in REGISTERED}
-VENDORS = tuple(BY_NAME)  # their names, in the order above
-# Every channel an app configures (``tidings channels set``, the console): the vendors, and the
-# SMS supplement's provider, which is no push channel but is configured like one.
-CONFIGURABLE = (*VENDORS, sms.NAME)
 
 # PushReport's ThirdChannel number of each vendor, and the vendor of each number.
 THIRD_CHANNELS: dict[str, int] = {v.name: v.third_channel for v in REGISTERED}

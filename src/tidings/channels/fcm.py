@@ -15,7 +15,6 @@ import time
 from typing import Any
 
 import httpx
-import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tidings.channels.extensions import (
@@ -150,6 +149,8 @@ class FcmProtocol:
         headers = (
             {"kid": self._account["private_key_id"]} if "private_key_id" in self._account else None
         )
+        import jwt  # imported by the processes that sign, not by every one that knows the vendor
+
         return jwt.encode(claims, self._account["private_key"], algorithm="RS256", headers=headers)
 
     async def fetch_token(self, client: httpx.AsyncClient) -> tuple[str, float]:

@@ -25,7 +25,6 @@ import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid02
-from pywebpush import WebPusher, WebPushException
 
 from tidings.channels.destinations import DestinationRefused, Unresolved, pinned, resolve
 from tidings.channels.extensions import custom_data, ttl_seconds, vendor_field
@@ -162,6 +161,10 @@ class WebPushProtocol:
     def request(self, out: Outbound, token: str | None, now: float) -> httpx.Request:
         subscription = Subscription(out.device.third_token or "")
         data = json.dumps(payload(out), ensure_ascii=False).encode()
+        # pywebpush brings aiohttp and requests along (a fifth of a second to import): only a
+        # process that sends a Web Push loads it.
+        from pywebpush import WebPusher, WebPushException
+
         try:
             body = WebPusher(subscription.info).encode(data, content_encoding="aes128gcm")["body"]
         except WebPushException as exc:

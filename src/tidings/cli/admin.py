@@ -5,14 +5,16 @@ from __future__ import annotations
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from tidings.cli.common import DatabaseUrl, DataDir, console, errors, run, settings_from, utc_text
-from tidings.console.accounts import AccountError, Accounts, check_password
-from tidings.services import Services
+
+if TYPE_CHECKING:
+    from tidings.console.accounts import Accounts
+    from tidings.services import Services
 
 app = typer.Typer(help="Create, list and delete console operators.", no_args_is_help=True)
 
@@ -77,6 +79,8 @@ def delete(
 
 
 def _read_password() -> str:
+    from tidings.console.accounts import AccountError, check_password
+
     if sys.stdin.isatty():
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:
@@ -92,6 +96,8 @@ def _read_password() -> str:
 def _run_accounts(
     data_dir: Path | None, database_url: str | None, job: Callable[[Accounts], Awaitable[None]]
 ) -> None:
+    from tidings.console.accounts import AccountError, Accounts
+
     async def with_accounts(services: Services) -> None:
         try:
             await job(Accounts(services.db))

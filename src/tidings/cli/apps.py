@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from tidings.cli.common import DatabaseUrl, DataDir, console, run, settings_from, utc_text
-from tidings.services import Services
 from tidings.tenancy.models import DEFAULT_TIMEZONE
+
+if TYPE_CHECKING:
+    from tidings.services import Services
 
 app = typer.Typer(help="Create and list apps.", no_args_is_help=True)
 

@@ -9,7 +9,6 @@ import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 
 from tidings.cli.common import DatabaseUrl, DataDir, console, errors, settings_from
-from tidings.store.backup import BackupError, backup_sqlite
 
 
 def backup(
@@ -23,6 +22,8 @@ def backup(
     secret key (secret.key or TIDINGS_SECRET_KEY) with it. PostgreSQL: use pg_dump
     (docs/operations.md).
     """
+    from tidings.store.backup import BackupError, backup_sqlite
+
     settings = settings_from(data_dir, database_url)
     if not settings.embedded:
         errors.print(

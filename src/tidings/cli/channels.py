@@ -5,18 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from tidings.channels import sms
-from tidings.channels.catalog import CONFIGURABLE
-from tidings.channels.sms.config import PROVIDERS, with_provider
-from tidings.channels.vendor_config import ChannelConfigError
+from tidings.channels.registry import CONFIGURABLE
+from tidings.channels.sms import PROVIDERS
 from tidings.cli.common import DatabaseUrl, DataDir, console, errors, run, settings_from, utc_text
-from tidings.config import Settings
-from tidings.services import Services
+
+if TYPE_CHECKING:
+    from tidings.config import Settings
+    from tidings.services import Services
 
 app = typer.Typer(help="Configure the vendor channels of an app.", no_args_is_help=True)
 
@@ -116,6 +117,9 @@ def _with_provider(channel: str, text: str, provider: str) -> dict[str, Any]:
     """The config with ``--provider`` as its ``provider`` key (SMS only)."""
     if channel != sms.NAME:
         raise typer.BadParameter("only the sms channel has providers", param_hint="--provider")
+    from tidings.channels.sms.config import with_provider
+    from tidings.channels.vendor_config import ChannelConfigError
+
     try:
         return with_provider(channel, text, provider)
     except ChannelConfigError:
@@ -123,6 +127,8 @@ def _with_provider(channel: str, text: str, provider: str) -> dict[str, Any]:
 
 
 def _run(settings: Settings, job: Callable[[Services], Awaitable[Any]]) -> None:
+    from tidings.channels.vendor_config import ChannelConfigError
+
     try:
         run(settings, job)
     except ChannelConfigError as exc:

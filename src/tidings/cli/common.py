@@ -1,4 +1,9 @@
-"""What every command shares: where the data is, and opening the services on it."""
+"""What every command shares: where the data is, and opening the services on it.
+
+The command modules import the services, the settings and whatever else is heavy inside the
+commands that use them, never at the top: ``tidings --help`` and ``tidings device listen`` then
+load the command line alone, not the server (a second or more on a busy machine).
+"""
 
 from __future__ import annotations
 
@@ -6,16 +11,14 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
 
-from tidings.config import ConfigError, Settings, load_settings
-from tidings.errors import ServiceError
-from tidings.secretbox import SecretKeyError
-from tidings.services import Services
-from tidings.tenancy.service import TenancyError
+if TYPE_CHECKING:
+    from tidings.config import Settings
+    from tidings.services import Services
 
 T = TypeVar("T")
 
@@ -55,6 +58,8 @@ def settings_from(
     data_dir: Path | None, database_url: str | None, config: Path | None = None, **flags: object
 ) -> Settings:
     """The effective settings; settings that cannot be used end the command naming each key."""
+    from tidings.config import ConfigError, load_settings
+
     try:
         return load_settings(config, data_dir=data_dir, database_url=database_url, **flags)
     except ConfigError as exc:
@@ -69,6 +74,10 @@ def utc_text(millis: int) -> str:
 
 def run(settings: Settings, job: Callable[[Services], Awaitable[T]]) -> T:
     """Open the services, run ``job`` on them, close them; operator errors end the command."""
+    from tidings.errors import ServiceError
+    from tidings.secretbox import SecretKeyError
+    from tidings.services import Services
+    from tidings.tenancy.service import TenancyError
 
     async def main() -> T:
         services = await Services.open(settings)

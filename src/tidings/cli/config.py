@@ -9,7 +9,6 @@ import typer
 from rich.table import Table
 
 from tidings.cli.common import ConfigFile, DatabaseUrl, DataDir, console, settings_from
-from tidings.config import documentation_table, env_name, masked
 
 app = typer.Typer(help="Show the effective settings.", no_args_is_help=True)
 
@@ -24,6 +23,8 @@ def show(
     """Print the effective settings (flags, environment, config file, defaults), secrets masked.
 
     Exits 2 naming each setting that is invalid, as ``tidings serve`` would."""
+    from tidings.config import env_name, masked
+
     shown = masked(settings_from(data_dir, database_url, config))
     if as_json:
         console.print_json(json.dumps(shown))
@@ -37,4 +38,6 @@ def show(
 @app.command("doc")
 def doc() -> None:
     """Print the table of settings docs/configuration.md carries, made from their definitions."""
+    from tidings.config import documentation_table
+
     typer.echo(documentation_table(), nl=False)

@@ -7,22 +7,15 @@ import contextlib
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tidings.channels.catalog import VENDORS
+from tidings.channels.registry import VENDORS
 from tidings.contract import PLATFORMS
-from tidings.device_client import (
-    ActivityRegistered,
-    Connected,
-    DeviceClient,
-    Message,
-    Refused,
-    Reported,
-    Revoked,
-    StartTokenRegistered,
-)
+
+if TYPE_CHECKING:
+    from tidings.device_client import DeviceClient, Message
 
 app = typer.Typer(help="Act as a device on the self-built channel.", no_args_is_help=True)
 
@@ -81,6 +74,8 @@ def listen(
         raise typer.BadParameter("give --vendor and --vendor-token together", param_hint="--vendor")
     if vendor is not None and vendor not in VENDORS:
         raise typer.BadParameter(f"must be one of {', '.join(VENDORS)}", param_hint="--vendor")
+    from tidings.device_client import DeviceClient, Refused  # its WebSocket client: here only
+
     activities = [_pair(given, "ACTIVITY_ID", "--activity") for given in activity or ()]
     start_tokens = [
         _pair(given, "ATTRIBUTES_TYPE", "--activity-start") for given in activity_start or ()
@@ -114,6 +109,14 @@ def _pair(given: str, name: str, option: str) -> tuple[str, str]:
 
 
 async def _print_events(client: DeviceClient, count: int | None, open_messages: bool) -> None:
+    from tidings.device_client import (
+        ActivityRegistered,
+        Connected,
+        Reported,
+        Revoked,
+        StartTokenRegistered,
+    )
+
     received = 0
     async with contextlib.aclosing(client.events()) as events:
         async for event in events:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.panel import Panel
 from rich.table import Column, Table
 
 from tidings.cli.common import DatabaseUrl, DataDir, console, run, settings_from, utc_text
-from tidings.services import Services
+
+if TYPE_CHECKING:
+    from tidings.services import Services
 
 app = typer.Typer(help="Create, list, disable and delete AccessKeys.", no_args_is_help=True)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
 import typer
@@ -12,7 +12,9 @@ from rich.table import Column, Table
 from tidings.cli.common import DatabaseUrl, DataDir, console, run, settings_from
 from tidings.schedule.listing import MAX_PAGE_SIZE, ListQuery, read_unique_ids
 from tidings.schedule.strategy import SCHEDULED
-from tidings.services import Services
+
+if TYPE_CHECKING:
+    from tidings.services import Services
 
 app = typer.Typer(help="List and cancel scheduled and loop pushes.", no_args_is_help=True)
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Column, Table
 
-from tidings.analytics.trace import MessageTrace
 from tidings.cli.common import DatabaseUrl, DataDir, console, errors, run, settings_from
-from tidings.services import Services
+
+if TYPE_CHECKING:
+    from tidings.analytics.trace import MessageTrace
+    from tidings.services import Services
 
 
 def trace(

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from tidings.cli.common import DatabaseUrl, DataDir, console, errors, run, settings_from, utc_text
-from tidings.services import Services
 from tidings.webhooks.events import TYPES
-from tidings.webhooks.service import WebhookError
+
+if TYPE_CHECKING:
+    from tidings.services import Services
 
 app = typer.Typer(help="Send an app's delivery events to its own backend.", no_args_is_help=True)
 
@@ -184,6 +185,7 @@ def _for_app(
     job: Callable[[Services, int], Awaitable[Any]],
 ) -> Any:
     """Run ``job`` on the services with the app's key; a refusal is printed, exit status 1."""
+    from tidings.webhooks.service import WebhookError
 
     async def on_app(services: Services) -> Any:
         found = await services.tenancy.resolve_app(workspace, app_id, None)

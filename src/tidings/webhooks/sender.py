@@ -70,9 +70,10 @@ class Sender:
         self._settings = settings
         self._clock = clock
         self._random = random_source
-        self._client = httpx.AsyncClient(
-            timeout=settings.timeout_seconds, transport=transport, follow_redirects=False
-        )
+        self._transport = transport
+        # Made for the first post: loading the CA roots takes a tenth of a second, which every
+        # command that opens the services (and sends no webhook) would pay for nothing.
+        self._client: httpx.AsyncClient | None = None
         self._loop = BackgroundLoop(self._run, "tidings-webhooks")
 
     def start(self) -> None:
@@ -80,7 +81,8 @@ class Sender:
 
     async def aclose(self) -> None:
         await self._loop.stop()
-        await self._client.aclose()
+        if self._client is not None:
+            await self._client.aclose()
 
     async def _run(self) -> None:
         while True:
@@ -155,6 +157,12 @@ class Sender:
         status_code: int | None = None
         response: str | None = None
         error: str | None = None
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                timeout=self._settings.timeout_seconds,
+                transport=self._transport,
+                follow_redirects=False,
+            )
         try:
             answer = await self._client.post(endpoint.url, content=body, headers=headers)
             status_code, response = answer.status_code, answer.text[:RESPONSE_KEPT]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 NAME = "sms"  # the channel name its configuration is stored under
+PROVIDERS = ("aliyun", "webhook")  # channels/sms/config.py checks the settings of each
 
 
 class Sms(NamedTuple):

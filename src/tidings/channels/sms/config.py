@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from tidings.channels.sms import PROVIDERS
 from tidings.channels.vendor_config import (
     CONCURRENCY,
     ChannelConfig,
@@ -24,7 +25,6 @@ from tidings.channels.vendor_config import (
     url,
 )
 
-PROVIDERS = ("aliyun", "webhook")
 ALIYUN_ENDPOINT = "https://dysmsapi.aliyuncs.com"
 ALIYUN_REGION = "cn-hangzhou"
 MIN_SECRET = 16

@@ -13,7 +13,8 @@ from typing import Any
 from starlette.responses import Response
 
 from tidings.channels import sms
-from tidings.channels.catalog import BY_NAME, CONFIGURABLE
+from tidings.channels.catalog import BY_NAME
+from tidings.channels.registry import CONFIGURABLE
 from tidings.channels.sms.config import PROVIDER, PROVIDERS, SCHEMAS, with_provider
 from tidings.channels.vendor_config import ChannelConfigError, Key
 from tidings.console.web import Context, app_url, page, redirect
