@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import Connection
@@ -37,7 +38,7 @@ def insert_rows(
     per_statement = max(1, min(MAX_ROWS, MAX_PARAMETERS // len(columns)))
     for chunk in chunks(rows, per_statement):
         sql = insert_sql(mark(conn), table, tuple(columns), len(chunk))
-        conn.exec_driver_sql(sql, tuple(value for row in chunk for value in row))
+        conn.exec_driver_sql(sql, tuple(chain.from_iterable(chunk)))
 
 
 @functools.lru_cache(maxsize=128)
