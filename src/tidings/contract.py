@@ -127,10 +127,10 @@ class PushOptions:
         return self.live_activity and self.activity_event != "start"
 
     def to_json(self) -> str:
-        """The options that differ from their defaults, as compact JSON."""
-        defaults = _DEFAULTS
+        """The options that differ from their defaults, as compact JSON (read field by field:
+        ``asdict`` copies every nested dict first, and each accepted call stores its options)."""
         return json.dumps(
-            {k: v for k, v in asdict(self).items() if v != defaults[k]},
+            {k: v for k, d in _DEFAULTS.items() if (v := getattr(self, k)) != d},
             ensure_ascii=False,
             separators=(",", ":"),
             sort_keys=True,

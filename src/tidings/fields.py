@@ -170,7 +170,7 @@ def _decode_map(raw: str | dict | None, field: str, code: Code) -> dict[str, Any
     if len(text) > MAX_MAP_TEXT:
         raise refused(code, field, f"is longer than {MAX_MAP_TEXT} characters")
     try:
-        value = json.loads(text, parse_constant=_not_finite, parse_float=_finite_float)
+        value = _MAP_DECODER.decode(text)
     except _NotFinite as exc:
         raise refused(
             code, field, f"holds {exc.args[0][:40]}, which is not a finite number"
@@ -200,6 +200,11 @@ def _finite_float(text: str) -> float:
     if not math.isfinite(value):
         raise _NotFinite(text)
     return value
+
+
+# One decoder for every map field: ``json.loads`` with hooks builds a new decoder per call, and a
+# PushMultiple call decodes a TemplateKeyValue per target.
+_MAP_DECODER = json.JSONDecoder(parse_constant=_not_finite, parse_float=_finite_float)
 
 
 def _refuse_unstorable(value: Any, field: str, code: Code) -> None:

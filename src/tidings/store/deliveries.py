@@ -6,6 +6,7 @@ caller's (contract.py, push/service.py), passed in, so this module holds no rule
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any, NamedTuple
 
@@ -25,6 +26,7 @@ from sqlalchemy import (
 
 from tidings.store.chunks import chunks
 from tidings.store.devices import ADDRESS
+from tidings.store.plain import mark, marks
 from tidings.store.rows import insert_rows
 from tidings.store.tables import (
     WAITING,
@@ -113,25 +115,28 @@ def configured_channels(conn: Connection, app_pks: Collection[int]) -> dict[int,
 
 
 def messages_of(conn: Connection, task_ids: Collection[int]) -> list[Row]:
-    """The message rows of these tasks not revoked, in the order they were accepted."""
+    """The message rows of these tasks not revoked, in the order they were accepted.
+
+    Written as text (store/plain.py): every dispatch reads the messages of its tasks."""
     rows: list[Row] = []
     for chunk in chunks(list(task_ids)):
-        rows.extend(conn.execute(_MESSAGES, {"tasks": chunk}))
+        rows.extend(conn.exec_driver_sql(_messages_of_sql(mark(conn), len(chunk)), tuple(chunk)))
     return rows
 
 
-# Built once: dispatch runs them for every claim (a broadcast for every page of its devices),
-# and building them cost more than running them.
+@functools.lru_cache(maxsize=128)
+def _messages_of_sql(mark: str, count: int) -> str:
+    columns = ", ".join(column.name for column in MESSAGE_COLUMNS)
+    return (
+        f"SELECT {columns} FROM messages WHERE task_id IN ({marks(mark, count)})"
+        " AND revoked_at IS NULL ORDER BY pk"
+    )
+
+
+# Built once: dispatch runs it for every claim (a broadcast for every page of its devices), and
+# building it cost more than running it.
 _CONFIGURED = select(channel_configs.c.app_pk, channel_configs.c.channel).where(
     channel_configs.c.app_pk.in_(bindparam("apps", expanding=True))
-)
-_MESSAGES = (
-    select(*MESSAGE_COLUMNS)
-    .where(
-        messages.c.task_id.in_(bindparam("tasks", expanding=True)),
-        messages.c.revoked_at.is_(None),
-    )
-    .order_by(messages.c.pk)
 )
 
 

@@ -3,24 +3,31 @@ captured before a restart cannot be replayed after it."""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete
-from sqlalchemy.dialects import postgresql, sqlite
+import functools
 
+from sqlalchemy import Connection, delete
+
+from tidings.store.plain import mark
 from tidings.store.tables import nonces
 
 
 def claim(conn: Connection, access_key_id: str, nonce: str, now_ms: int, expires_at: int) -> bool:
-    """Record the nonce; False when it is recorded already and has not expired."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    insert = dialect.insert(nonces).values(
-        access_key_id=access_key_id, nonce=nonce, expires_at=expires_at
+    """Record the nonce; False when it is recorded already and has not expired.
+
+    Written as text (store/plain.py): every signed call claims one."""
+    values = (access_key_id, nonce, expires_at, now_ms)
+    return conn.exec_driver_sql(_claim_sql(mark(conn)), values).first() is not None
+
+
+@functools.lru_cache(maxsize=4)
+def _claim_sql(mark: str) -> str:
+    """An insert that, on a conflict, takes over only an expired nonce (SQLite and PostgreSQL
+    spell the upsert alike)."""
+    return (
+        f"INSERT INTO nonces (access_key_id, nonce, expires_at) VALUES ({mark}, {mark}, {mark})"
+        " ON CONFLICT (access_key_id, nonce) DO UPDATE SET expires_at = excluded.expires_at"
+        f" WHERE nonces.expires_at < {mark} RETURNING nonce"
     )
-    query = insert.on_conflict_do_update(
-        index_elements=[nonces.c.access_key_id, nonces.c.nonce],
-        set_={"expires_at": insert.excluded.expires_at},
-        where=nonces.c.expires_at < now_ms,
-    ).returning(nonces.c.nonce)
-    return conn.execute(query).first() is not None
 
 
 def purge(conn: Connection, now_ms: int) -> int:

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import Connection
 
 from tidings.store.chunks import chunks
+from tidings.store.plain import mark, marks
 
 MAX_PARAMETERS = 30_000  # under SQLite's 32,766 and PostgreSQL's 65,535 bind parameters
 MAX_ROWS = 500
@@ -30,17 +32,17 @@ def insert_rows(
 ) -> None:
     """Insert ``rows`` (values in ``columns`` order) into ``table``."""
     if conn.dialect.name == "postgresql":
-        sql = _statement(conn.dialect.paramstyle, table, tuple(columns), 1)
+        sql = insert_sql(mark(conn), table, tuple(columns), 1)
         conn.exec_driver_sql(sql, [tuple(row) for row in rows])
         return
     per_statement = max(1, min(MAX_ROWS, MAX_PARAMETERS // len(columns)))
     for chunk in chunks(rows, per_statement):
-        sql = _statement(conn.dialect.paramstyle, table, tuple(columns), len(chunk))
-        conn.exec_driver_sql(sql, tuple(value for row in chunk for value in row))
+        sql = insert_sql(mark(conn), table, tuple(columns), len(chunk))
+        conn.exec_driver_sql(sql, tuple(chain.from_iterable(chunk)))
 
 
 @functools.lru_cache(maxsize=128)
-def _statement(paramstyle: str, table: str, columns: tuple[str, ...], count: int) -> str:
-    mark = "?" if paramstyle == "qmark" else "%s"
-    group = "(" + ", ".join([mark] * len(columns)) + ")"
+def insert_sql(mark: str, table: str, columns: tuple[str, ...], count: int) -> str:
+    """``INSERT`` of ``count`` rows of ``columns``, with ``mark`` for each value."""
+    group = f"({marks(mark, len(columns))})"
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES " + ", ".join([group] * count)
