@@ -130,7 +130,9 @@ class Devices:
             "created_at": now,
             "last_seen_at": now,
         }
-        row = await self._db.write(store.insert_device, values)
+        # Devices register in storms (a fleet after an outage, a new app's launch): the
+        # registrations of one loop turn share one INSERT.
+        row = await self._db.write_together(store.register_devices, values)
         return Device.from_row(row), secret
 
     async def authenticate(self, app_pk: int, token: str, secret: str) -> Device | None:

@@ -25,6 +25,16 @@ def insert_device(conn: Connection, values: dict[str, Any]) -> Row:
     return conn.execute(insert(devices).values(values).returning(*devices.c)).one()
 
 
+# Built once: a registration storm runs it for hundreds of rows at a time.
+_REGISTER = insert(devices).returning(*devices.c, sort_by_parameter_order=True)
+
+
+def register_devices(conn: Connection, rows: list[dict[str, Any]]) -> list[Row]:
+    """New devices, all with the same columns given: their rows in the order of ``rows``, as
+    ``find`` would read them, from multi-row INSERTs (SQLAlchemy's "insertmanyvalues")."""
+    return list(conn.execute(_REGISTER, rows))
+
+
 def find(conn: Connection, app_pk: int, token: str) -> Row | None:
     query = select(devices).where(devices.c.app_pk == app_pk, devices.c.token == token)
     return conn.execute(query).first()
