@@ -1,6 +1,6 @@
 """Writes gathered over a loop turn (``Database.write_together``): one call for many items, each
-answered with its own result; and the multi-row registration it serves, in order, on both
-databases."""
+answered with its own result; and the multi-row registration and the lookup of resuming devices
+they serve, in order, on both databases."""
 
 from __future__ import annotations
 
@@ -86,6 +86,42 @@ def test_a_failed_gathered_call_fails_its_items_alone(db_url: str) -> None:
             assert all(isinstance(result, Exception) for result in results[:2])
             assert results[2].token == "token-3"
             assert await db.read(store.find, app_pk, "token-2") is None
+        finally:
+            await db.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_devices_resuming_together_are_found_each_in_one_read(db_url: str) -> None:
+    async def scenario() -> None:
+        db = Database(db_url)
+        db.migrate()
+        try:
+            app_pk = await db.write(_app)
+            other_app = await db.write(
+                lambda conn: tenancy.insert_app(
+                    conn,
+                    "WS",
+                    {"app_id": "B", "tenant_id": None, "timezone": "UTC", "created_at": 1},
+                )
+            )
+            rows = [_device(app_pk, n) for n in range(3)] + [_device(other_app, 9)]
+            await db.write(store.register_devices, rows)
+            keys = [
+                (app_pk, "token-2"),
+                (app_pk, "token-9"),  # another app's token: not this app's device
+                (other_app, "token-9"),
+                (app_pk, "missing"),
+                (app_pk, "token-0"),
+            ]
+            found = await asyncio.gather(*(db.read_together(store.find_each, key) for key in keys))
+            assert [row and (row.app_pk, row.token) for row in found] == [
+                (app_pk, "token-2"),
+                None,
+                (other_app, "token-9"),
+                None,
+                (app_pk, "token-0"),
+            ]
         finally:
             await db.aclose()
 

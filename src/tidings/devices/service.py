@@ -138,7 +138,7 @@ class Devices:
     async def authenticate(self, app_pk: int, token: str, secret: str) -> Device | None:
         """The device these credentials belong to, or None (which of the two was wrong is not
         said: that would confirm a DeliveryToken to whoever guesses one)."""
-        row = await self._db.read(store.find, app_pk, token)
+        row = await self._db.read_together(store.find_each, (app_pk, token))
         if row is None or not tokens.secret_matches(secret, row.secret_hash):
             return None
         return Device.from_row(row)

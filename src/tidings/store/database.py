@@ -26,6 +26,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
 
+from tidings.gathering import Gathering
+
 T = TypeVar("T")
 Item = TypeVar("Item")
 Work = Callable[..., Any]
@@ -85,7 +87,7 @@ class Database:
             lanes = write_lanes or 4
         self._readers = ThreadPoolExecutor(readers, thread_name_prefix="tidings-read")
         self._writer = _GroupCommit(self._write_engine, lanes)
-        self._gathered: dict[Work, list[tuple[Any, asyncio.Future[Any]]]] = {}
+        self._gatherings: dict[tuple[str, Work], Gathering[Any, Any]] = {}
 
     @property
     def engine(self) -> Engine:
@@ -132,26 +134,29 @@ class Database:
         self, work: Callable[[Connection, list[Item]], list[T]], item: Item
     ) -> T:
         """``item``'s result of ``work(conn, items)``, one call for every item handed to the
-        same ``work`` during this turn of the event loop, in a shared write transaction.
+        same ``work`` during this turn of the event loop, in a shared write transaction
+        (gathering.py: a storm of device registrations is one multi-row INSERT). ``work``
+        returns one result per item, in their order; if it fails, every item of the call gets
+        its exception."""
+        gathering = self._gatherings.get(("write", work))
+        if gathering is None:
+            gathering = self._gatherings["write", work] = Gathering(
+                lambda items: self._writer.enqueue(work, (items,))
+            )
+        return await gathering(item)
 
-        For writes that come in storms, one small row each (thousands of devices registering
-        at once): one multi-row statement costs a fraction of the same rows written one call
-        each. ``work`` returns one result per item, in their order; if it fails, every item of
-        the call gets its exception.
-        """
-        loop = asyncio.get_running_loop()
-        waiting = self._gathered.get(work)
-        if waiting is None:
-            waiting = self._gathered[work] = []
-            loop.call_soon(self._write_gathered, work)
-        future: asyncio.Future[T] = loop.create_future()
-        waiting.append((item, future))
-        return await future
-
-    def _write_gathered(self, work: Work) -> None:
-        waiting = self._gathered.pop(work)
-        done = self._writer.enqueue(work, ([item for item, _ in waiting],))
-        done.add_done_callback(functools.partial(_hand_out, waiting))
+    async def read_together(
+        self, work: Callable[[Connection, list[Item]], list[T]], item: Item
+    ) -> T:
+        """As ``write_together``, in a read transaction."""
+        gathering = self._gatherings.get(("read", work))
+        if gathering is None:
+            gathering = self._gatherings["read", work] = Gathering(
+                lambda items: asyncio.get_running_loop().run_in_executor(
+                    self._readers, self._read_sync, work, (items,)
+                )
+            )
+        return await gathering(item)
 
     async def reclaim_space(self, pages: int) -> int:
         """SQLite: give up to ``pages`` free pages back to the file system, in a short write
@@ -308,19 +313,6 @@ class _GroupCommit:
                 await worker
         self._workers = []
         self._executor.shutdown(wait=True)
-
-
-def _hand_out(waiting: list[tuple[Any, asyncio.Future[Any]]], done: asyncio.Future[Any]) -> None:
-    """Give each item of a gathered write its result, or the write's exception."""
-    error = done.exception()
-    results = done.result() if error is None else [None] * len(waiting)
-    for (_, future), result in zip(waiting, results, strict=True):
-        if future.done():
-            continue
-        if error is None:
-            future.set_result(result)
-        else:
-            future.set_exception(error)
 
 
 def _apply(conn: Connection, batch: Batch) -> Outcomes:

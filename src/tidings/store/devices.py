@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, text, update
+from sqlalchemy import Connection, Row, bindparam, insert, select, text, update
 
 from tidings.store.chunks import chunks
 from tidings.store.tables import devices
@@ -38,6 +39,25 @@ def register_devices(conn: Connection, rows: list[dict[str, Any]]) -> list[Row]:
 def find(conn: Connection, app_pk: int, token: str) -> Row | None:
     query = select(devices).where(devices.c.app_pk == app_pk, devices.c.token == token)
     return conn.execute(query).first()
+
+
+_BY_TOKENS = select(devices).where(
+    devices.c.app_pk == bindparam("app_pk"),
+    devices.c.token.in_(bindparam("tokens", expanding=True)),
+)
+
+
+def find_each(conn: Connection, keys: list[tuple[int, str]]) -> list[Row | None]:
+    """``find`` for each (app_pk, token), in one query per app: devices resuming in a storm."""
+    tokens: defaultdict[int, list[str]] = defaultdict(list)
+    for app_pk, token in keys:
+        tokens[app_pk].append(token)
+    found: dict[tuple[int, str], Row] = {}
+    for app_pk, wanted in tokens.items():
+        for chunk in chunks(wanted):
+            for row in conn.execute(_BY_TOKENS, {"app_pk": app_pk, "tokens": chunk}):
+                found[app_pk, row.token] = row
+    return [found.get(key) for key in keys]
 
 
 def by_pk(conn: Connection, pk: int) -> Row | None:
