@@ -319,8 +319,12 @@ def _apply(conn: Connection, batch: Batch) -> Outcomes:
     """Run the batch's writes; if one fails, run them again each in its own savepoint.
 
     Failures are rare (most refusals happen before a write is submitted), so the common path
-    pays for one savepoint per batch, not one per write.
+    pays for one savepoint per batch, not one per write; a write alone in its transaction needs
+    none (its failure rolls the transaction back, and reaches its caller alone).
     """
+    if len(batch) == 1:
+        work, args, _ = batch[0]
+        return [(True, work(conn, *args))]
     whole = conn.begin_nested()
     try:
         values = [work(conn, *args) for work, args, _ in batch]
