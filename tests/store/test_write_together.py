@@ -5,7 +5,8 @@ they serve, in order, on both databases."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,16 @@ from tidings.store.database import Database
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     with database(request.param, tmp_path) as url:
         yield url or f"sqlite:///{tmp_path / 'w.db'}"
+
+
+@contextlib.asynccontextmanager
+async def migrated(url: str) -> AsyncIterator[Database]:
+    db = Database(url)
+    db.migrate()
+    try:
+        yield db
+    finally:
+        await db.aclose()
 
 
 def _app(conn: Connection) -> int:
@@ -49,9 +60,7 @@ def test_registrations_of_one_turn_share_one_call_and_each_gets_its_row(db_url: 
         return store.register_devices(conn, rows)
 
     async def scenario() -> None:
-        db = Database(db_url)
-        db.migrate()
-        try:
+        async with migrated(db_url) as db:
             app_pk = await db.write(_app)
             # Shuffled tokens: a row handed to the wrong caller would show.
             order = [7, 3, 250, 0, 99, *range(100, 120)]
@@ -66,17 +75,13 @@ def test_registrations_of_one_turn_share_one_call_and_each_gets_its_row(db_url: 
             # The next turn's items are another call.
             await db.write_together(register, _device(app_pk, 1000))
             assert calls == [len(order), 1]
-        finally:
-            await db.aclose()
 
     asyncio.run(scenario())
 
 
 def test_a_failed_gathered_call_fails_its_items_alone(db_url: str) -> None:
     async def scenario() -> None:
-        db = Database(db_url)
-        db.migrate()
-        try:
+        async with migrated(db_url) as db:
             app_pk = await db.write(_app)
             await db.write_together(store.register_devices, _device(app_pk, 1))
             # token-1 again: the UNIQUE constraint refuses the whole call, not the other write.
@@ -86,17 +91,13 @@ def test_a_failed_gathered_call_fails_its_items_alone(db_url: str) -> None:
             assert all(isinstance(result, Exception) for result in results[:2])
             assert results[2].token == "token-3"
             assert await db.read(store.find, app_pk, "token-2") is None
-        finally:
-            await db.aclose()
 
     asyncio.run(scenario())
 
 
 def test_devices_resuming_together_are_found_each_in_one_read(db_url: str) -> None:
     async def scenario() -> None:
-        db = Database(db_url)
-        db.migrate()
-        try:
+        async with migrated(db_url) as db:
             app_pk = await db.write(_app)
             other_app = await db.write(
                 lambda conn: tenancy.insert_app(
@@ -122,7 +123,5 @@ def test_devices_resuming_together_are_found_each_in_one_read(db_url: str) -> No
                 None,
                 (app_pk, "token-0"),
             ]
-        finally:
-            await db.aclose()
 
     asyncio.run(scenario())
