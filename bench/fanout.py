@@ -601,7 +601,11 @@ def run_tidings(count: int, callers: int, directory: Path) -> dict[str, float]:
         figures = measure(
             pids, devices, count, lambda: asyncio.run(push_burst(port, calls, keys, callers))
         )
-        return figures | {"idle_kib": found["idle_kib"], "connect_rate": found["connect_rate"]}
+        return figures | {
+            "idle_kib": found["idle_kib"],
+            "connect_rate": found["connect_rate"],
+            "connect_cpu_us": found["connect_cpu_us"],
+        }
     finally:
         if devices is not None:
             devices.stop()
@@ -645,7 +649,11 @@ def run_floor(transport: str, count: int) -> dict[str, float]:
             return {"sent_at": sent_at, "accepted": started}
 
         figures = measure({"server": server.pid, "devices": devices.pid}, devices, count, burst)
-        return figures | {"idle_kib": found["idle_kib"], "connect_rate": found["connect_rate"]}
+        return figures | {
+            "idle_kib": found["idle_kib"],
+            "connect_rate": found["connect_rate"],
+            "connect_cpu_us": found["connect_cpu_us"],
+        }
     finally:
         if devices is not None:
             devices.stop()
@@ -721,7 +729,11 @@ def run_mosquitto(count: int, publishers: int, directory: Path) -> dict[str, flo
         pids = {"server": broker.pid, "devices": devices.pid}
         pids |= {f"publisher {n}": p.pid for n, p in enumerate(pushers, start=1)}
         figures = measure(pids, devices, count, burst)
-        return figures | {"idle_kib": found["idle_kib"], "connect_rate": found["connect_rate"]}
+        return figures | {
+            "idle_kib": found["idle_kib"],
+            "connect_rate": found["connect_rate"],
+            "connect_cpu_us": found["connect_cpu_us"],
+        }
     finally:
         for pusher in pushers:
             pusher.kill()
