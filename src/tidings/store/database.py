@@ -134,10 +134,10 @@ class Database:
         self, work: Callable[[Connection, list[Item]], list[T]], item: Item
     ) -> T:
         """``item``'s result of ``work(conn, items)``, one call for every item handed to the
-        same ``work`` during this turn of the event loop, in a shared write transaction
-        (gathering.py: a storm of device registrations is one multi-row INSERT). ``work``
-        returns one result per item, in their order; if it fails, every item of the call gets
-        its exception."""
+        same ``work`` by the end of this loop turn, or while its last call was under way, in a
+        shared write transaction (gathering.py: a storm of device registrations is one
+        multi-row INSERT). ``work`` returns one result per item, in their order; if it fails,
+        every item of the call gets its exception."""
         gathering = self._gatherings.get(("write", work))
         if gathering is None:
             gathering = self._gatherings["write", work] = Gathering(
