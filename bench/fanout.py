@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import random
@@ -49,7 +50,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from rich.progress import Progress
@@ -66,7 +67,15 @@ from ingest import (
     signed_request,
     wait_ready,
 )
-from procs import Busy, console, free_port, raise_open_files, rss_kib, spread_table
+from procs import (
+    Busy,
+    console,
+    cpu_seconds,
+    free_port,
+    raise_open_files,
+    rss_kib,
+    spread_table,
+)
 
 TEMPLATE = "fanout template"
 TARGETS = 100
@@ -383,8 +392,13 @@ def connect(kind: str, port: int, count: int, label: str, server_pid: int) -> tu
     """Connect ``count`` devices; the client process and its first report, with progress."""
     before = rss_kib(server_pid)
     console.print(f"{label}: connecting {count:,} devices ...")
-    devices = Devices(kind, port, count)
-    found = devices.report(900)
+    with profiled(server_pid, "connect"):
+        cpu_before = cpu_seconds(server_pid)
+        devices = Devices(kind, port, count)
+        found = devices.report(900)
+        # What the server spent on each connect: on a shared machine a steadier figure than
+        # the rate, which also depends on how much of a core the server and the devices got.
+        found["connect_cpu_us"] = (cpu_seconds(server_pid) - cpu_before) / count * 1e6
     time.sleep(2)  # let allocations from the connect burst settle
     found["idle_kib"] = (rss_kib(server_pid) - before) / count
     found["connect_rate"] = count / found["connect_seconds"]
@@ -494,40 +508,50 @@ async def publish(port: int, first: int, count: int, window: int) -> None:
 # ----------------------------------------------------------------------------- measurement
 
 
+@contextlib.contextmanager
+def profiled(pid: int, phase: str) -> Iterator[None]:
+    """With --profile FILE: py-spy on the server during ``phase`` (the connects, the burst),
+    into FILE.<phase>.<time>."""
+    if not PROFILE:
+        yield
+        return
+    profiler = subprocess.Popen(
+        [
+            "py-spy",
+            "record",
+            "--pid",
+            str(pid),
+            "--format",
+            "raw",
+            "--rate",
+            "200",
+            "--nonblocking",
+            "--threads",
+            "-o",
+            f"{PROFILE}.{phase}.{time.time():.0f}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1)
+    try:
+        yield
+    finally:
+        profiler.send_signal(signal.SIGINT)
+        profiler.wait()
+
+
 def measure(
     pids: dict[str, int], devices: Devices, count: int, burst: Callable[[], dict]
 ) -> dict[str, float]:
     """Run ``burst()`` and measure it from both ends: rate, latency, cores busy per process."""
-    profiler = None
-    if PROFILE:  # py-spy on the server during the burst only: --profile FILE
-        profiler = subprocess.Popen(
-            [
-                "py-spy",
-                "record",
-                "--pid",
-                str(pids["server"]),
-                "--format",
-                "raw",
-                "--rate",
-                "200",
-                "--nonblocking",
-                "--threads",
-                "-o",
-                f"{PROFILE}.{len(pids)}.{time.time():.0f}",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        time.sleep(1)
-    busy = Busy(pids, time.monotonic)
-    started = time.monotonic()
-    sent = burst()
-    receipts = devices.report(300)
-    cores = busy.cores()
+    with profiled(pids["server"], "burst"):
+        busy = Busy(pids, time.monotonic)
+        started = time.monotonic()
+        sent = burst()
+        receipts = devices.report(300)
+        cores = busy.cores()
     elapsed = receipts["last_ack"] - started
-    if profiler is not None:
-        profiler.send_signal(signal.SIGINT)
-        profiler.wait()
     got = receipts["receipts"]
     latencies = sorted(got[k] - t for k, t in sent["sent_at"].items())
     assert len(latencies) == count == len(got), (len(latencies), count, len(got))
@@ -577,7 +601,11 @@ def run_tidings(count: int, callers: int, directory: Path) -> dict[str, float]:
         figures = measure(
             pids, devices, count, lambda: asyncio.run(push_burst(port, calls, keys, callers))
         )
-        return figures | {"idle_kib": found["idle_kib"], "connect_rate": found["connect_rate"]}
+        return figures | {
+            "idle_kib": found["idle_kib"],
+            "connect_rate": found["connect_rate"],
+            "connect_cpu_us": found["connect_cpu_us"],
+        }
     finally:
         if devices is not None:
             devices.stop()
@@ -621,7 +649,11 @@ def run_floor(transport: str, count: int) -> dict[str, float]:
             return {"sent_at": sent_at, "accepted": started}
 
         figures = measure({"server": server.pid, "devices": devices.pid}, devices, count, burst)
-        return figures | {"idle_kib": found["idle_kib"], "connect_rate": found["connect_rate"]}
+        return figures | {
+            "idle_kib": found["idle_kib"],
+            "connect_rate": found["connect_rate"],
+            "connect_cpu_us": found["connect_cpu_us"],
+        }
     finally:
         if devices is not None:
             devices.stop()
@@ -697,7 +729,11 @@ def run_mosquitto(count: int, publishers: int, directory: Path) -> dict[str, flo
         pids = {"server": broker.pid, "devices": devices.pid}
         pids |= {f"publisher {n}": p.pid for n, p in enumerate(pushers, start=1)}
         figures = measure(pids, devices, count, burst)
-        return figures | {"idle_kib": found["idle_kib"], "connect_rate": found["connect_rate"]}
+        return figures | {
+            "idle_kib": found["idle_kib"],
+            "connect_rate": found["connect_rate"],
+            "connect_cpu_us": found["connect_cpu_us"],
+        }
     finally:
         for pusher in pushers:
             pusher.kill()
@@ -721,7 +757,9 @@ def main() -> None:
     parser.add_argument("--publishers", type=int, default=3, help="MQTT publisher processes")
     parser.add_argument("--skip-mosquitto", action="store_true")
     parser.add_argument("--skip-floors", action="store_true", help="no bare WebSocket floors")
-    parser.add_argument("--profile", default="", help="py-spy the server's burst into FILE.*")
+    parser.add_argument(
+        "--profile", default="", help="py-spy the server's connects and burst into FILE.*"
+    )
     parser.add_argument("--role", choices=("ws", "mqtt", "publisher"), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--source", type=int, default=1, help=argparse.SUPPRESS)
@@ -781,6 +819,7 @@ def print_results(count: int, results: dict[str, list[dict[str, float]]]) -> Non
         ("latency p99 (ms)", cells("p99"), "{:,.0f}"),
         ("memory per idle connection (KiB)", cells("idle_kib"), "{:.1f}"),
         ("connect rate (devices/s)", cells("connect_rate"), "{:,.0f}"),
+        ("server CPU per connect (µs)", cells("connect_cpu_us"), "{:,.0f}"),
         ("ms to all accepted", cells("accepted"), "{:,.0f}"),
         ("ms to first device", cells("first"), "{:,.0f}"),
         ("ms to last ack", cells("last"), "{:,.0f}"),
@@ -798,13 +837,14 @@ def print_results(count: int, results: dict[str, list[dict[str, float]]]) -> Non
             )
     for name in FLOORS.values():
         if name in results:
-            pairs = zip(results[SUBJECT], results[name], strict=True)
-            ratios.append(
-                (
-                    f"idle memory, Tidings / {name}",
-                    {"": [a["idle_kib"] / b["idle_kib"] for a, b in pairs]},
+            for figure, field in (("idle memory", "idle_kib"), ("connect rate", "connect_rate")):
+                pairs = zip(results[SUBJECT], results[name], strict=True)
+                ratios.append(
+                    (
+                        f"{figure}, Tidings / {name}",
+                        {"": [a[field] / b[field] for a, b in pairs]},
+                    )
                 )
-            )
     if ratios:
         table = spread_table(
             "Ratios, each from figures of the same run", [(*r, "{:.2f}") for r in ratios]

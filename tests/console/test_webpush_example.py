@@ -7,42 +7,33 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
-from tests.console.test_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.console.chromium import chromium, need_chromium
 from tests.support.servers import running_server
 from tidings.channels import webpush
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-
 
 def test_the_example_page_registers_its_service_worker(tmp_path: Path) -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    need_chromium()
     key = webpush.public_key(webpush.new_private_key())
-    with running_server("sqlite", tmp_path) as server, playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context()
-            context.grant_permissions(["notifications"], origin=server.url)
-            page = context.new_page()
-            page.goto(f"{server.url}/console/static/webpush/index.html?key={key}")
-            worker = page.locator("#worker[data-state=registered]")
-            worker.wait_for(timeout=15_000)
-            assert worker.inner_text().endswith("/console/static/webpush/")
-            assert (
-                page.evaluate("navigator.serviceWorker.ready.then(r => r.active.scriptURL)")
-                == f"{server.url}/console/static/webpush/sw.js"
-            )
-            page.click("#subscribe")
-            shown = page.locator("#subscription")
-            page.wait_for_function("document.getElementById('subscription').textContent !== ''")
-            text = shown.inner_text()
-            if text.startswith("{"):  # a browser with a push service: what PushReport takes
-                subscription = json.loads(text)
-                assert set(subscription["keys"]) >= {"p256dh", "auth"}
-                assert subscription["endpoint"].startswith("https://")
-            else:
-                assert text.startswith("could not subscribe: ")
-        finally:
-            browser.close()
+    with running_server("sqlite", tmp_path) as server, chromium() as browser:
+        context = browser.new_context()
+        context.grant_permissions(["notifications"], origin=server.url)
+        page = context.new_page()
+        page.goto(f"{server.url}/console/static/webpush/index.html?key={key}")
+        worker = page.locator("#worker[data-state=registered]")
+        worker.wait_for(timeout=15_000)
+        assert worker.inner_text().endswith("/console/static/webpush/")
+        assert (
+            page.evaluate("navigator.serviceWorker.ready.then(r => r.active.scriptURL)")
+            == f"{server.url}/console/static/webpush/sw.js"
+        )
+        page.click("#subscribe")
+        shown = page.locator("#subscription")
+        page.wait_for_function("document.getElementById('subscription').textContent !== ''")
+        text = shown.inner_text()
+        if text.startswith("{"):  # a browser with a push service: what PushReport takes
+            subscription = json.loads(text)
+            assert set(subscription["keys"]) >= {"p256dh", "auth"}
+            assert subscription["endpoint"].startswith("https://")
+        else:
+            assert text.startswith("could not subscribe: ")

@@ -176,3 +176,23 @@ def test_a_bad_upgrade_is_refused_with_its_status(head: bytes, status: int) -> N
 
 def test_a_close_frame_is_a_control_frame() -> None:
     assert FrameReader(10).feed(client_frame(CLOSE, b"\x03\xe8")) == [(CLOSE, b"\x03\xe8")]
+
+
+@pytest.mark.parametrize(
+    ("head", "whole"),
+    [
+        (request("/device"), True),
+        (request("/device?v=1"), True),
+        (request("/device", upgrade="WebSocket"), True),
+        (request("/device")[:-2], False),  # the headers have not ended yet
+        (request("/device") + b"\x81", False),  # more after them: uvicorn's parser decides
+        (request("/devices"), False),
+        (request("/other"), False),
+        (request("/device", upgrade=""), False),  # no Upgrade header: plain HTTP
+        (request("/device").replace(b"GET", b"POST", 1), False),
+    ],
+)
+def test_only_a_whole_upgrade_request_for_the_path_is_answered_without_the_parser(
+    head: bytes, whole: bool
+) -> None:
+    assert frames.whole_upgrade(head, "/device") is whole

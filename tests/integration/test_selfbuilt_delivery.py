@@ -377,3 +377,47 @@ def test_bad_frames_close_only_their_own_connection(server: Server, sdk, devices
     msg_key = key("still-fine")
     push_multiple(sdk, APP_ID, WORKSPACE, TEMPLATE, [(token, msg_key, prize())])
     assert device.messages(1)[0]["msgKey"] == msg_key
+
+
+def test_devices_resuming_at_once_each_get_their_own_messages(server: Server, sdk) -> None:
+    """Devices resuming together are looked up, and read what they are owed, in shared calls
+    (tidings/gathering.py): each still gets exactly its own message, and a wrong secret among
+    them is refused alone."""
+    url = server.url.replace("http", "ws") + "/device"
+    hello = {"appId": APP_ID, "workspaceId": WORKSPACE}
+
+    async def register() -> tuple[str, str]:
+        async with websockets.connect(url) as socket:
+            await socket.send(json.dumps({**hello, "type": "register", "platform": "android"}))
+            answer = json.loads(await socket.recv())
+        return answer["deliveryToken"], answer["secret"]
+
+    async def resume(token: str, secret: str) -> list[str]:
+        async with websockets.connect(url) as socket:
+            frame = {**hello, "type": "resume", "deliveryToken": token, "secret": secret}
+            await socket.send(json.dumps(frame))
+            answer = json.loads(await socket.recv())
+            if answer["type"] != "resumed":
+                return [answer["type"], str(answer["code"])]
+            message = json.loads(await asyncio.wait_for(socket.recv(), 10))
+            await socket.send(json.dumps({"type": "ack", "ids": [message["id"]]}))
+            return [message["msgKey"]]
+
+    async def registered(count: int) -> list[tuple[str, str]]:
+        return await asyncio.gather(*(register() for _ in range(count)))
+
+    devices = asyncio.run(registered(13))
+    owed = {token: key("storm") for token, _ in devices[:12]}
+    push_multiple(sdk, APP_ID, WORKSPACE, TEMPLATE, [(t, k, prize()) for t, k in owed.items()])
+    for msg_key in owed.values():
+        wait_for_statuses(server, msg_key, [0])
+
+    async def storm() -> list[list[str]]:
+        resumes = [resume(token, secret) for token, secret in devices[:12]]
+        return await asyncio.gather(*resumes, resume(devices[12][0], "guessed"))
+
+    *received, refused = asyncio.run(storm())
+    assert received == [[owed[token]] for token, _ in devices[:12]]
+    assert refused == ["error", "4001"]
+    for msg_key in owed.values():
+        wait_for_statuses(server, msg_key, [2])

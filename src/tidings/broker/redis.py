@@ -31,6 +31,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from tidings.broker.base import PokeHandler
+from tidings.gathering import Gathering
 
 log = logging.getLogger("tidings.broker")
 
@@ -78,6 +79,7 @@ class RedisBroker:
         self.node = uuid.uuid4().hex
         self._presence = f"{prefix}:presence"
         self._tasks: list[asyncio.Task[None]] = []
+        self._attach: Gathering[int, None] = Gathering(self._attach_each)
         self._detach = self._redis.register_script(_DETACH)
 
     def _node_key(self, node: str) -> str:
@@ -96,7 +98,14 @@ class RedisBroker:
         ]
 
     async def attach(self, device_pk: int) -> None:
-        await self._redis.hset(self._presence, str(device_pk), self.node)
+        await self._attach(device_pk)
+
+    async def _attach_each(self, device_pks: list[int]) -> list[None]:
+        """The devices that connected during one loop turn, in one HSET (gathering.py)."""
+        await self._redis.hset(
+            self._presence, mapping=dict.fromkeys(map(str, device_pks), self.node)
+        )
+        return [None] * len(device_pks)
 
     async def detach(self, device_pk: int) -> None:
         await self._detach(keys=[self._presence], args=[str(device_pk), self.node])

@@ -21,7 +21,7 @@ from tidings.app import build_app
 from tidings.cli.common import console, errors
 from tidings.config import Settings
 from tidings.draining import Drain, DrainingServer
-from tidings.gateway.transport import socket_class
+from tidings.gateway.transport import is_device_upgrade, socket_class
 from tidings.limits.connections import ConnectionCaps, Deadlines, guarded_protocols
 from tidings.services import Services
 
@@ -51,7 +51,9 @@ def run_server(settings: Settings) -> None:
         settings.body_timeout_seconds,
         settings.body_min_bytes_per_second,
     )
-    http, ws = guarded_protocols(HttpToolsProtocol, socket_class(app), caps, deadlines)
+    http, ws = guarded_protocols(
+        HttpToolsProtocol, socket_class(app), caps, deadlines, direct=is_device_upgrade
+    )
     server_config = uvicorn.Config(
         app,
         host=settings.host,

@@ -130,13 +130,15 @@ class Devices:
             "created_at": now,
             "last_seen_at": now,
         }
-        row = await self._db.write(store.insert_device, values)
+        # Devices register in storms (a fleet after an outage, a new app's launch): the
+        # registrations of one loop turn share one INSERT.
+        row = await self._db.write_together(store.register_devices, values)
         return Device.from_row(row), secret
 
     async def authenticate(self, app_pk: int, token: str, secret: str) -> Device | None:
         """The device these credentials belong to, or None (which of the two was wrong is not
         said: that would confirm a DeliveryToken to whoever guesses one)."""
-        row = await self._db.read(store.find, app_pk, token)
+        row = await self._db.read_together(store.find_each, (app_pk, token))
         if row is None or not tokens.secret_matches(secret, row.secret_hash):
             return None
         return Device.from_row(row)

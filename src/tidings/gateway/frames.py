@@ -76,6 +76,21 @@ def accept(head: bytes, path: str) -> bytes | Refusal:
     )
 
 
+def whole_upgrade(head: bytes, path: str) -> bool:
+    """Whether ``head``, the first bytes a connection sent, is one whole WebSocket upgrade
+    request for ``path`` and nothing after it, in its common form (the request line as given,
+    an ``Upgrade: websocket`` header): one the gateway may answer without an HTTP parser, since
+    ``accept`` checks every part of it the handshake needs. Anything else, say a request split
+    over reads or spelled unusually, goes through the parser as any request does."""
+    target = b"GET " + path.encode()
+    return (
+        head.startswith(target)
+        and head[len(target) : len(target) + 1] in (b" ", b"?")
+        and head.find(b"\r\n\r\n") == len(head) - 4
+        and b"\r\nupgrade: websocket\r\n" in head.lower()
+    )
+
+
 def refusal(refused: Refusal) -> bytes:
     body = refused.reason.encode()
     return (

@@ -38,6 +38,7 @@ from tidings.gateway.protocol import (
     Violation,
 )
 from tidings.gateway.transport import Outbox
+from tidings.gathering import Gathering
 
 if TYPE_CHECKING:
     from tidings.services import Services
@@ -148,6 +149,8 @@ class DeviceGateway:
         self.hub = Hub()
         self.outbox = Outbox()
         self._sessions: set[Session] = set()
+        # Devices resuming in a storm: what those of one loop turn are owed, read at once.
+        self._owed_on_resume: Gathering[int, None] = Gathering(self._send_owed_each)
         self._reaper: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()  # held until done
 
@@ -260,7 +263,7 @@ class DeviceGateway:
             reason = "the device connected again"
             replaced.close(protocol.REPLACED, reason, protocol.error(protocol.REPLACED, reason))
         if isinstance(event, Resume):  # a device registered just now is owed nothing yet
-            await self._send_owed([device.pk])
+            await self._owed_on_resume(device.pk)
 
     def _catch_up(self, connection: Connection) -> None:
         """Acks drained the window of a connection that was left messages: read its next page
@@ -292,6 +295,10 @@ class DeviceGateway:
         here = [pk for pk in device_pks if self.hub.get(pk) is not None]
         if here:
             await self._send_owed(here)
+
+    async def _send_owed_each(self, device_pks: list[int]) -> list[None]:
+        await self._send_owed(device_pks)
+        return [None] * len(device_pks)
 
     async def _send_owed(self, device_pks: list[int]) -> None:
         """What these devices are owed, a window's worth each: pending deliveries, then revoke

@@ -57,6 +57,12 @@ def socket_class(app: Served) -> type[DeviceSocket]:
     return type("DeviceSocketOf", (DeviceSocket,), {"app": app, "__slots__": ()})
 
 
+def is_device_upgrade(head: bytes) -> bool:
+    """Whether a connection's first bytes are a whole upgrade request for ``/device``, which
+    ``DeviceSocket`` answers without uvicorn parsing it first (limits/connections.py)."""
+    return frames.whole_upgrade(head, DEVICE_PATH)
+
+
 def _release(http: asyncio.BaseProtocol) -> None:
     """Free uvicorn's HTTP protocol for a connection being upgraded now, not at the next full
     garbage collection.

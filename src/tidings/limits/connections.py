@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,12 +120,20 @@ def guarded_protocols(
     ws: type[asyncio.Protocol],
     caps: ConnectionCaps,
     deadlines: Deadlines,
+    direct: Callable[[bytes], bool] = lambda _: False,
 ) -> tuple[type[HttpToolsProtocol], type[asyncio.Protocol]]:
-    """uvicorn's protocol classes ``http`` and ``ws`` with the caps and the deadlines."""
+    """uvicorn's protocol classes ``http`` and ``ws`` with the caps and the deadlines.
+
+    ``direct`` tells whether the first bytes of a connection are a whole upgrade request that
+    ``ws`` answers itself (gateway/frames.py's ``whole_upgrade``): those go to it at once,
+    without uvicorn's parsing and per-connection setup, which cost as much as the rest of a
+    device's connect. Every other connection is uvicorn's, set up when its first bytes come.
+    """
     slots: dict[asyncio.BaseTransport, _Slot] = {}
 
     class GuardedHttp(http):  # type: ignore[valid-type, misc]
         _slot: _Slot | None = None
+        _made = False  # uvicorn's connection_made has run
         _deadline: asyncio.TimerHandle | None = None
         _pace: BodyPace | None = None  # while a request's body is arriving
         _pace_check: asyncio.TimerHandle | None = None
@@ -136,7 +145,10 @@ def guarded_protocols(
                 transport.close()
                 return
             self._slot = slots[transport] = _Slot(caps, address)
-            super().connection_made(transport)
+            # What uvicorn's shutdown and connection_lost need; the rest waits for the first
+            # bytes, which may be a device's upgrade that never needs it.
+            self.transport = transport  # type: ignore[assignment]
+            self.connections.add(self)
             self._await_headers()
 
         def connection_lost(self, exc: Exception | None) -> None:
@@ -167,6 +179,12 @@ def guarded_protocols(
             super().on_message_complete()
 
         def data_received(self, data: bytes) -> None:
+            if not self._made:
+                if direct(data):
+                    self._hand_over(data)
+                    return
+                self._made = True
+                super().connection_made(self.transport)
             super().data_received(data)
             # Armed only for a body still arriving once this read is parsed: a request whose
             # body came with its headers (most of them) costs no timer.
@@ -180,6 +198,17 @@ def guarded_protocols(
             # protocol in a reference cycle that only a full collection (rare in tidings
             # serve) would free, some kilobytes per idle device.
             self.parser = None
+
+        def _hand_over(self, head: bytes) -> None:
+            """Give the connection to ``ws`` with the upgrade request it sent, as uvicorn's
+            ``handle_websocket_upgrade`` does once it has parsed one."""
+            self._headers_arrived()
+            self.connections.discard(self)
+            self.parser = None  # it refers back to this protocol: no cycle left for the collector
+            protocol = GuardedWebSocket(server_state=self.server_state)
+            protocol.connection_made(self.transport)
+            self.transport.set_protocol(protocol)
+            protocol.data_received(head)
 
         def _await_headers(self) -> None:
             if self._deadline is None:

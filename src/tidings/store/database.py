@@ -26,7 +26,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
 
+from tidings.gathering import Gathering
+
 T = TypeVar("T")
+Item = TypeVar("Item")
 Work = Callable[..., Any]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
@@ -84,6 +87,7 @@ class Database:
             lanes = write_lanes or 4
         self._readers = ThreadPoolExecutor(readers, thread_name_prefix="tidings-read")
         self._writer = _GroupCommit(self._write_engine, lanes)
+        self._gatherings: dict[tuple[str, Work], Gathering[Any, Any]] = {}
 
     @property
     def engine(self) -> Engine:
@@ -125,6 +129,34 @@ class Database:
         if kwargs:
             work = functools.partial(work, **kwargs)
         return await self._writer.submit(work, args)
+
+    async def write_together(
+        self, work: Callable[[Connection, list[Item]], list[T]], item: Item
+    ) -> T:
+        """``item``'s result of ``work(conn, items)``, one call for every item handed to the
+        same ``work`` by the end of this loop turn, or while its last call was under way, in a
+        shared write transaction (gathering.py: a storm of device registrations is one
+        multi-row INSERT). ``work`` returns one result per item, in their order; if it fails,
+        every item of the call gets its exception."""
+        gathering = self._gatherings.get(("write", work))
+        if gathering is None:
+            gathering = self._gatherings["write", work] = Gathering(
+                lambda items: self._writer.enqueue(work, (items,))
+            )
+        return await gathering(item)
+
+    async def read_together(
+        self, work: Callable[[Connection, list[Item]], list[T]], item: Item
+    ) -> T:
+        """As ``write_together``, in a read transaction."""
+        gathering = self._gatherings.get(("read", work))
+        if gathering is None:
+            gathering = self._gatherings["read", work] = Gathering(
+                lambda items: asyncio.get_running_loop().run_in_executor(
+                    self._readers, self._read_sync, work, (items,)
+                )
+            )
+        return await gathering(item)
 
     async def reclaim_space(self, pages: int) -> int:
         """SQLite: give up to ``pages`` free pages back to the file system, in a short write
@@ -218,13 +250,17 @@ class _GroupCommit:
         self._busy = 0
 
     async def submit(self, work: Work, args: tuple[Any, ...]) -> Any:
+        return await self.enqueue(work, args)
+
+    def enqueue(self, work: Work, args: tuple[Any, ...]) -> asyncio.Future[Any]:
+        """Queue ``work(conn, *args)`` for the next transaction; the future of its result."""
         loop = asyncio.get_running_loop()
         self._start(loop)
         future: asyncio.Future[Any] = loop.create_future()
         self._queue.append((work, args, future))
         assert self._wakeup is not None
         self._wakeup.set()
-        return await future
+        return future
 
     def _start(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._workers and not self._workers[0].done():
@@ -283,8 +319,12 @@ def _apply(conn: Connection, batch: Batch) -> Outcomes:
     """Run the batch's writes; if one fails, run them again each in its own savepoint.
 
     Failures are rare (most refusals happen before a write is submitted), so the common path
-    pays for one savepoint per batch, not one per write.
+    pays for one savepoint per batch, not one per write; a write alone in its transaction needs
+    none (its failure rolls the transaction back, and reaches its caller alone).
     """
+    if len(batch) == 1:
+        work, args, _ = batch[0]
+        return [(True, work(conn, *args))]
     whole = conn.begin_nested()
     try:
         values = [work(conn, *args) for work, args, _ in batch]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import functools
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, text, update
+from sqlalchemy import Connection, Row, bindparam, insert, select, text, update
 
 from tidings.store.chunks import chunks
 from tidings.store.plain import mark, marks
@@ -27,9 +28,38 @@ def insert_device(conn: Connection, values: dict[str, Any]) -> Row:
     return conn.execute(insert(devices).values(values).returning(*devices.c)).one()
 
 
+# Built once: a registration storm runs it for hundreds of rows at a time.
+_REGISTER = insert(devices).returning(*devices.c, sort_by_parameter_order=True)
+
+
+def register_devices(conn: Connection, rows: list[dict[str, Any]]) -> list[Row]:
+    """New devices, all with the same columns given: their rows in the order of ``rows``, as
+    ``find`` would read them, from multi-row INSERTs (SQLAlchemy's "insertmanyvalues")."""
+    return list(conn.execute(_REGISTER, rows))
+
+
 def find(conn: Connection, app_pk: int, token: str) -> Row | None:
     query = select(devices).where(devices.c.app_pk == app_pk, devices.c.token == token)
     return conn.execute(query).first()
+
+
+_BY_TOKENS = select(devices).where(
+    devices.c.app_pk == bindparam("app_pk"),
+    devices.c.token.in_(bindparam("tokens", expanding=True)),
+)
+
+
+def find_each(conn: Connection, keys: list[tuple[int, str]]) -> list[Row | None]:
+    """``find`` for each (app_pk, token), in one query per app: devices resuming in a storm."""
+    tokens: defaultdict[int, list[str]] = defaultdict(list)
+    for app_pk, token in keys:
+        tokens[app_pk].append(token)
+    found: dict[tuple[int, str], Row] = {}
+    for app_pk, wanted in tokens.items():
+        for chunk in chunks(wanted):
+            for row in conn.execute(_BY_TOKENS, {"app_pk": app_pk, "tokens": chunk}):
+                found[app_pk, row.token] = row
+    return [found.get(key) for key in keys]
 
 
 def by_pk(conn: Connection, pk: int) -> Row | None:

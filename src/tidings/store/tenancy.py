@@ -57,6 +57,13 @@ def find_app(conn: Connection, workspace: str, app_id: str) -> Row | None:
     return conn.execute(query).first()
 
 
+def find_app_each(conn: Connection, keys: list[tuple[str, str]]) -> list[Row | None]:
+    """``find_app`` for each (workspace, app_id), each asked once: the thousands of devices
+    that connect when the app cache has just expired all name the same few apps."""
+    found = {key: find_app(conn, *key) for key in dict.fromkeys(keys)}
+    return [found[key] for key in keys]
+
+
 def insert_key(
     conn: Connection, workspace: str, app_pks: Iterable[int], values: dict[str, Any]
 ) -> int:

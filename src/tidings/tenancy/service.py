@@ -173,7 +173,8 @@ class Tenancy:
         try:
             app = self._apps[cache_key]
         except KeyError:
-            row = await self._db.read(store.find_app, workspace, app_id)
+            # One read for every call or device that asks while it is under way (gathering.py).
+            row = await self._db.read_together(store.find_app_each, cache_key)
             app = App.from_row(row) if row else None
             self._apps[cache_key] = app
         if app is None:
