@@ -421,3 +421,33 @@ def test_devices_resuming_at_once_each_get_their_own_messages(server: Server, sd
     assert refused == ["error", "4001"]
     for msg_key in owed.values():
         wait_for_statuses(server, msg_key, [2])
+
+
+def test_an_ack_sent_just_before_leaving_counts_while_other_work_runs(server: Server, sdk) -> None:
+    """A frame that needs the database (here a vendor report) holds the frames behind it until
+    it is done; an ack among them still counts when the device has closed meanwhile."""
+    url = server.url.replace("http", "ws") + "/device"
+    hello = {"appId": APP_ID, "workspaceId": WORKSPACE}
+
+    async def register() -> tuple[str, str]:
+        async with websockets.connect(url) as socket:
+            await socket.send(json.dumps({**hello, "type": "register", "platform": "android"}))
+            answer = json.loads(await socket.recv())
+        return answer["deliveryToken"], answer["secret"]
+
+    token, secret = asyncio.run(register())
+    msg_key = key("leaving")
+    push_multiple(sdk, APP_ID, WORKSPACE, TEMPLATE, [(token, msg_key, prize())])
+    wait_for_statuses(server, msg_key, [0])
+
+    async def receive_then_leave() -> None:
+        async with websockets.connect(url) as socket:
+            frame = {**hello, "type": "resume", "deliveryToken": token, "secret": secret}
+            await socket.send(json.dumps(frame))
+            assert json.loads(await socket.recv())["type"] == "resumed"
+            message = json.loads(await asyncio.wait_for(socket.recv(), 10))
+            await socket.send(json.dumps({"type": "report", "vendor": "fcm", "token": "t" * 40}))
+            await socket.send(json.dumps({"type": "ack", "ids": [message["id"]]}))
+
+    asyncio.run(receive_then_leave())
+    wait_for_statuses(server, msg_key, [2])

@@ -70,6 +70,7 @@ class Session:
             return
         connection = self.connection
         if connection.closed:
+            self._settle_late(data)
             return
         connection.last_heard = self._gateway.clock()
         try:
@@ -96,6 +97,16 @@ class Session:
             if self._backlog is not None:  # another frame needs the database: it goes first
                 self._backlog.extend(backlog)
                 return
+
+    def _settle_late(self, data: str | bytes) -> None:
+        """A frame the device sent before it left, held while earlier work ran: what it settles
+        (an ack, an open, a confirmed revocation) still counts; nothing else is answered."""
+        try:
+            event = self.machine.receive(data)
+        except Violation:
+            return
+        if isinstance(event, Ack | Open | Revoked):
+            self._gateway.handle(event, self)
 
     def ready(self) -> None:
         self.machine.ready()
