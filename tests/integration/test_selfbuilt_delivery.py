@@ -93,6 +93,19 @@ def statuses(server: Server, msg_key: str) -> list[int]:
         return [row[0] for row in rows]
 
 
+async def registered(url: str, count: int) -> list[tuple[str, str]]:
+    """``count`` android devices registered over raw WebSockets: (DeliveryToken, secret) each."""
+
+    async def register() -> tuple[str, str]:
+        async with websockets.connect(url) as socket:
+            hello = {"appId": APP_ID, "workspaceId": WORKSPACE}
+            await socket.send(json.dumps({**hello, "type": "register", "platform": "android"}))
+            answer = json.loads(await socket.recv())
+        return answer["deliveryToken"], answer["secret"]
+
+    return list(await asyncio.gather(*(register() for _ in range(count))))
+
+
 def wait_for_statuses(server: Server, msg_key: str, wanted: list[int], timeout: float = 10):
     deadline = time.monotonic() + timeout
     while (found := statuses(server, msg_key)) != wanted:
@@ -386,12 +399,6 @@ def test_devices_resuming_at_once_each_get_their_own_messages(server: Server, sd
     url = server.url.replace("http", "ws") + "/device"
     hello = {"appId": APP_ID, "workspaceId": WORKSPACE}
 
-    async def register() -> tuple[str, str]:
-        async with websockets.connect(url) as socket:
-            await socket.send(json.dumps({**hello, "type": "register", "platform": "android"}))
-            answer = json.loads(await socket.recv())
-        return answer["deliveryToken"], answer["secret"]
-
     async def resume(token: str, secret: str) -> list[str]:
         async with websockets.connect(url) as socket:
             frame = {**hello, "type": "resume", "deliveryToken": token, "secret": secret}
@@ -403,10 +410,7 @@ def test_devices_resuming_at_once_each_get_their_own_messages(server: Server, sd
             await socket.send(json.dumps({"type": "ack", "ids": [message["id"]]}))
             return [message["msgKey"]]
 
-    async def registered(count: int) -> list[tuple[str, str]]:
-        return await asyncio.gather(*(register() for _ in range(count)))
-
-    devices = asyncio.run(registered(13))
+    devices = asyncio.run(registered(url, 13))
     owed = {token: key("storm") for token, _ in devices[:12]}
     push_multiple(sdk, APP_ID, WORKSPACE, TEMPLATE, [(t, k, prize()) for t, k in owed.items()])
     for msg_key in owed.values():
@@ -429,13 +433,7 @@ def test_an_ack_sent_just_before_leaving_counts_while_other_work_runs(server: Se
     url = server.url.replace("http", "ws") + "/device"
     hello = {"appId": APP_ID, "workspaceId": WORKSPACE}
 
-    async def register() -> tuple[str, str]:
-        async with websockets.connect(url) as socket:
-            await socket.send(json.dumps({**hello, "type": "register", "platform": "android"}))
-            answer = json.loads(await socket.recv())
-        return answer["deliveryToken"], answer["secret"]
-
-    token, secret = asyncio.run(register())
+    [(token, secret)] = asyncio.run(registered(url, 1))
     msg_key = key("leaving")
     push_multiple(sdk, APP_ID, WORKSPACE, TEMPLATE, [(token, msg_key, prize())])
     wait_for_statuses(server, msg_key, [0])
