@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -43,14 +43,20 @@ class Receiver:
         """Every event of every request answered 2xx."""
         return [event for request in self.accepted() for event in request.events]
 
+    def wait_until(self, done: Callable[[list[dict]], bool], timeout: float = 30.0) -> list[dict]:
+        """The accepted events, once ``done`` says they are all there (or at the timeout)."""
+        deadline = time.monotonic() + timeout
+        while not done(found := self.events()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return found
+
     def wait_for(self, count: int, timeout: float = 30.0, kind: str | None = None) -> list[dict]:
         """The accepted events (of type ``kind``), once there are at least ``count``."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = [e for e in self.events() if kind is None or e["type"] == kind]
-            if len(found) >= count or time.monotonic() > deadline:
-                return found
-            time.sleep(0.05)
+
+        def chosen(events: list[dict]) -> list[dict]:
+            return [e for e in events if kind is None or e["type"] == kind]
+
+        return chosen(self.wait_until(lambda events: len(chosen(events)) >= count, timeout))
 
 
 def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
