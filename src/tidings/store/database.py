@@ -15,7 +15,7 @@ import collections
 import contextlib
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -138,25 +138,28 @@ class Database:
         shared write transaction (gathering.py: a storm of device registrations is one
         multi-row INSERT). ``work`` returns one result per item, in their order; if it fails,
         every item of the call gets its exception."""
-        gathering = self._gatherings.get(("write", work))
-        if gathering is None:
-            gathering = self._gatherings["write", work] = Gathering(
-                lambda items: self._writer.enqueue(work, (items,))
-            )
-        return await gathering(item)
+        run = self._writer.enqueue
+        return await self._gathering("write", work, lambda items: run(work, (items,)))(item)
 
     async def read_together(
         self, work: Callable[[Connection, list[Item]], list[T]], item: Item
     ) -> T:
         """As ``write_together``, in a read transaction."""
-        gathering = self._gatherings.get(("read", work))
-        if gathering is None:
-            gathering = self._gatherings["read", work] = Gathering(
-                lambda items: asyncio.get_running_loop().run_in_executor(
-                    self._readers, self._read_sync, work, (items,)
-                )
-            )
-        return await gathering(item)
+
+        def run(items: list[Item]) -> Awaitable[list[T]]:
+            loop = asyncio.get_running_loop()
+            return loop.run_in_executor(self._readers, self._read_sync, work, (items,))
+
+        return await self._gathering("read", work, run)(item)
+
+    def _gathering(
+        self, kind: str, work: Callable[..., Any], run: Callable[[list[Any]], Awaitable[Any]]
+    ) -> Gathering[Any, Any]:
+        """The one ``Gathering`` of ``work`` in this kind of transaction, made on first use."""
+        key = (kind, work)
+        if key not in self._gatherings:
+            self._gatherings[key] = Gathering(run)
+        return self._gatherings[key]
 
     async def reclaim_space(self, pages: int) -> int:
         """SQLite: give up to ``pages`` free pages back to the file system, in a short write
