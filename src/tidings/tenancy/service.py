@@ -7,6 +7,7 @@ another process, keeps working.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 import string
@@ -65,9 +66,12 @@ class Tenancy:
         """Refuse to run with a secret key other than the one the database was sealed with."""
         sealed = await self._db.read(meta_store.get_meta, _SECRET_CHECK)
         if sealed is None:
-            await self._db.write(_put_once, _SECRET_CHECK, self._box.seal("tidings").decode())
-        else:
-            self._box.open(sealed.encode())
+            # Processes starting together on one new PostgreSQL database race to seal it: the
+            # loser reads the winner's seal and checks its own key against it.
+            with contextlib.suppress(IntegrityError):
+                await self._db.write(_put_once, _SECRET_CHECK, self._box.seal("tidings").decode())
+            sealed = await self._db.read(meta_store.get_meta, _SECRET_CHECK)
+        self._box.open(sealed.encode())
 
     async def create_app(
         self,
