@@ -184,25 +184,32 @@ def test_the_route_table_routes_as_the_router() -> None:
                 assert chosen == router(device), (options, manufacturer, token)
 
 
-async def test_a_push_accepted_mid_broadcast_is_not_held_up(tmp_path: Path) -> None:
-    """Between a broadcast's pages the dispatcher claims other tasks once a wake-up announced
-    them, and only then: a long broadcast costs no empty claim per page."""
+async def dispatch_mid_broadcast(
+    tmp_path: Path, *, announced: bool, page_seconds: float = 0.0, sweep_seconds: float = 10.0
+) -> list[tuple[str, object]]:
+    """A broadcast of five pages, each taking at least ``page_seconds``, during which a second
+    task falls due after the second page (``announced`` by a wake-up or not); every write the
+    dispatcher made until both tasks were dispatched, in order, with its result."""
     db = Database(f"sqlite:///{tmp_path / 'x.db'}")
     prepare(db, 5 * BATCH, 0)
     selfbuilt = SelfBuiltChannel(MemoryBroker())
-    delivery = Delivery(db, {SELFBUILT: selfbuilt}, selfbuilt.owed)
+    delivery = Delivery(db, {SELFBUILT: selfbuilt}, selfbuilt.owed, sweep_seconds=sweep_seconds)
     calls: list[tuple[str, object]] = []
     write = db.write
 
     async def recorded(work, *args):
         result = await write(work, *args)
         calls.append((work.__name__, result))
-        if calls[-1][0] == "resolve_batch" and [n for n, _ in calls].count("resolve_batch") == 2:
+        if calls[-1][0] != "resolve_batch":
+            return result
+        await asyncio.sleep(page_seconds)
+        if [n for n, _ in calls].count("resolve_batch") == 2:
             with db.engine.begin() as conn:
                 task = conn.execute(select(tasks).where(tasks.c.id == 1)).one()._asdict()
                 conn.execute(insert(tasks).values({**task, "id": 2, "action": "PushSimple"}))
                 conn.execute(update(tasks).where(tasks.c.id == 2).values(audience=None))
-            await delivery.tasks_ready()
+            if announced:
+                await delivery.tasks_ready()
         return result
 
     db.write = recorded
@@ -217,9 +224,33 @@ async def test_a_push_accepted_mid_broadcast_is_not_held_up(tmp_path: Path) -> N
     finally:
         await delivery.aclose()
         await db.aclose()
-    names = [name for name, _ in calls]
+    return calls
+
+
+def pages_and_claims(calls: list[tuple[str, object]]) -> tuple[list[int], list[int]]:
+    """Where in ``calls`` the broadcast's pages were written, and where a claim took a task."""
     pages = [i for i, (name, got) in enumerate(calls) if name == "resolve_batch" and got[1].made]
-    assert len(pages) == 5
     claims = [i for i, (name, got) in enumerate(calls) if name == "_claim" and got[0]]
+    return pages, claims
+
+
+async def test_a_push_accepted_mid_broadcast_is_not_held_up(tmp_path: Path) -> None:
+    """Between a broadcast's pages the dispatcher claims other tasks once a wake-up announced
+    them, and only then: a long broadcast costs no empty claim per page."""
+    calls = await dispatch_mid_broadcast(tmp_path, announced=True)
+    pages, claims = pages_and_claims(calls)
+    assert len(pages) == 5
     assert len(claims) == 1 and claims[0] < pages[-1]  # claimed mid-broadcast
-    assert names.count("_claim") <= 3  # the first, the announced one, none per page
+    assert [name for name, _ in calls].count("_claim") <= 3  # the first, the announced one
+
+
+async def test_a_task_no_wake_up_announced_waits_no_longer_than_a_sweep(tmp_path: Path) -> None:
+    """A task nothing announces (accepted by another process, left by a dead one) is claimed
+    between pages once a sweep interval has passed since the last look, not after the end of a
+    broadcast that may take minutes."""
+    calls = await dispatch_mid_broadcast(
+        tmp_path, announced=False, page_seconds=0.2, sweep_seconds=0.3
+    )
+    pages, claims = pages_and_claims(calls)
+    assert len(pages) == 5
+    assert len(claims) == 1 and claims[0] < pages[-1]  # claimed mid-broadcast, unannounced

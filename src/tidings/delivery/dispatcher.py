@@ -113,11 +113,14 @@ class Dispatcher:
     async def _dispatch_due(self) -> None:
         """Resolve what is due: other tasks first, then one batch of a broadcast's devices at a
         time, looking for other due tasks between batches when some were announced (a wake-up
-        came), so a long broadcast holds none up and costs no empty claim per batch."""
+        came) or a sweep interval passed without a look (tasks nothing announces: accepted by
+        another process, left by a dead one), so a long broadcast holds none up for longer
+        than a sweep would and costs no empty claim per batch."""
         channels = frozenset(self._channels)
         others = True
         while True:
             if others:
+                looked = time.monotonic()
                 claimed, written = await self._db.write(self._claim, self._now_ms(), channels)
                 self._written(written)
                 if claimed == self._tasks_per_claim:
@@ -126,7 +129,7 @@ class Dispatcher:
             self._written(batch.written)
             if not batch.claimed:
                 return
-            others = self._wake.is_set()
+            others = self._wake.is_set() or time.monotonic() - looked >= self._sweep_seconds
             self._wake.clear()  # the next claim takes what it announced; a later one sets it
 
     def _written(self, written: Written) -> None:
