@@ -120,7 +120,8 @@ def messages_of(conn: Connection, task_ids: Collection[int]) -> list[Row]:
     Written as text (store/plain.py): every dispatch reads the messages of its tasks."""
     rows: list[Row] = []
     for chunk in chunks(list(task_ids)):
-        rows.extend(conn.exec_driver_sql(_messages_of_sql(mark(conn), len(chunk)), tuple(chunk)))
+        sql = _messages_of_sql(mark(conn), len(chunk))
+        rows.extend(conn.exec_driver_sql(sql, tuple(chunk)).all())  # one fetch, not one a row
     return rows
 
 
@@ -263,26 +264,34 @@ def settle(
     On SQLite, where RETURNING steps once per row (store/rows.py), the rows about to change are
     counted per (stat_pk, channel) first and then changed without RETURNING: a batch of acks
     costs two statements, not one step per ack. The transaction holds SQLite's only write lock,
-    so nothing changes in between.
+    so nothing changes in between. Both are written as text (store/plain.py): every batch of
+    acks runs them.
     """
     changed: list[Changed] = []
-    statuses = list(from_statuses)
+    statuses = tuple(from_statuses)
     for chunk in chunks(ids):
-        where = (deliveries.c.id.in_(chunk), deliveries.c.status.in_(statuses))
         if conn.dialect.name != "sqlite":
+            where = (deliveries.c.id.in_(chunk), deliveries.c.status.in_(statuses))
             query = update(deliveries).where(*where).values(values)
             returned = query.returning(deliveries.c.stat_pk, deliveries.c.channel)
             changed.extend(Changed(row.stat_pk, row.channel) for row in conn.execute(returned))
             continue
-        groups = conn.execute(
-            select(deliveries.c.stat_pk, deliveries.c.channel, func.count())
-            .where(*where)
-            .group_by(deliveries.c.stat_pk, deliveries.c.channel)
-        )
-        for stat_pk, channel, count in groups:
+        count_sql, update_sql = _settle_sql(tuple(values), len(chunk), len(statuses))
+        chosen = (*chunk, *statuses)
+        for stat_pk, channel, count in conn.exec_driver_sql(count_sql, chosen).all():
             changed.extend([Changed(stat_pk, channel)] * count)
-        conn.execute(update(deliveries).where(*where).values(values))
+        conn.exec_driver_sql(update_sql, (*values.values(), *chosen))
     return changed
+
+
+@functools.lru_cache(maxsize=128)
+def _settle_sql(columns: tuple[str, ...], count: int, statuses: int) -> tuple[str, str]:
+    """SQLite's two statements of ``settle``: the count of the rows it changes, and the change."""
+    where = f"WHERE id IN ({marks('?', count)}) AND status IN ({marks('?', statuses)})"
+    return (
+        f"SELECT stat_pk, channel, count(*) FROM deliveries {where} GROUP BY stat_pk, channel",
+        f"UPDATE deliveries SET {', '.join(f'{c} = ?' for c in columns)} {where}",
+    )
 
 
 def mark_opened(
