@@ -92,18 +92,33 @@ def claim_due_tasks(
     On PostgreSQL ``SKIP LOCKED`` lets several processes claim side by side, each task going to
     one of them; SQLite has one writer at a time and ignores the clause.
     """
-    query = select(*TASK_COLUMNS).where(tasks.c.state == state, tasks.c.due_at <= now_ms)
-    if skip_action is not None:
-        query = query.where(tasks.c.action != skip_action)
-    query = (
-        query.order_by(tasks.c.due_at, tasks.c.id).limit(limit).with_for_update(skip_locked=True)
+    query = _claim_query(skip_action is not None, limit)
+    values = {"state": state, "now": now_ms, "skip": skip_action}
+    return list(conn.execute(query, values).all())
+
+
+@functools.lru_cache(maxsize=16)
+def _claim_query(skipping: bool, limit: int) -> Any:
+    """``claim_due_tasks``'s query, built once per shape: dispatch runs it at every wake-up."""
+    query = select(*TASK_COLUMNS).where(
+        tasks.c.state == bindparam("state"), tasks.c.due_at <= bindparam("now")
     )
-    return list(conn.execute(query))
+    if skipping:
+        query = query.where(tasks.c.action != bindparam("skip"))
+    return query.order_by(tasks.c.due_at, tasks.c.id).limit(limit).with_for_update(skip_locked=True)
 
 
 def set_task_state(conn: Connection, task_ids: Sequence[int], state: str) -> None:
     for chunk in chunks(task_ids):
-        conn.execute(update(tasks).where(tasks.c.id.in_(chunk)).values(state=state))
+        conn.execute(_SET_STATE, {"ids": list(chunk), "state": state})
+
+
+# Built once: every dispatch marks its tasks.
+_SET_STATE = (
+    update(tasks)
+    .where(tasks.c.id.in_(bindparam("ids", expanding=True)))
+    .values(state=bindparam("state"))
+)
 
 
 def configured_channels(conn: Connection, app_pks: Collection[int]) -> dict[int, set[str]]:
@@ -171,8 +186,11 @@ def _new_ids(conn: Connection, count: int) -> list[int]:
             "FROM generate_series(1, :count)"
         )
         return list(conn.execute(query, {"count": count}).scalars())
-    largest = conn.execute(select(func.max(deliveries.c.id))).scalar() or 0
+    largest = conn.execute(_LARGEST_ID).scalar() or 0
     return list(range(largest + 1, largest + 1 + count))
+
+
+_LARGEST_ID = select(func.max(deliveries.c.id))  # built once: every dispatch reads it
 
 
 def pending_outbound(
