@@ -855,7 +855,11 @@ def print_results(count: int, results: dict[str, list[dict[str, float]]]) -> Non
             )
     for name in FLOORS.values():
         if name in results:
-            for figure, field in (("idle memory", "idle_kib"), ("connect rate", "connect_rate")):
+            for figure, field in (
+                ("idle memory", "idle_kib"),
+                ("connect rate", "connect_rate"),
+                ("server CPU per message", "cpu_us"),
+            ):
                 pairs = zip(results[SUBJECT], results[name], strict=True)
                 ratios.append(
                     (

@@ -40,6 +40,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import collections
 import hashlib
 import json
 import logging
@@ -190,6 +191,7 @@ class DurableFloor(Floor):
 
     APP_PK = 1
     BATCH = 100  # messages per task: a PushMultiple call's worth
+    IN_FLIGHT = 8  # tasks written and not yet sent: as many as fanout.py's callers (--callers)
 
     def __init__(self) -> None:
         super().__init__()
@@ -223,12 +225,13 @@ class DurableFloor(Floor):
         done.add_done_callback(lambda _: Floor.acked(self, ids))
 
     async def burst(self, tag: int, count: int) -> float:
-        """As the floor's, each 100 messages sent once their rows are committed; the rows of
-        the next 100 are handed to the writer meanwhile, so they go in the same transaction as
-        the acks and other messages gathered while one commits."""
+        """As the floor's, each 100 messages sent once their rows are committed. Up to
+        IN_FLIGHT tasks are handed to the writer before the first of them is sent, as
+        IN_FLIGHT callers would hand them to Tidings, so a transaction holds the tasks and acks
+        gathered while the previous one commits."""
         started = time.monotonic()
         targets = list(enumerate(self.start(count)))
-        written = []
+        written: collections.deque[Any] = collections.deque()
         for first in range(0, len(targets), self.BATCH):
             chunk = targets[first : first + self.BATCH]
             ids = range(self._last_delivery + 1, self._last_delivery + 1 + len(chunk))
@@ -239,8 +242,8 @@ class DurableFloor(Floor):
             rows = [(pk, self.device_pks[n], n) for pk, (n, _) in zip(pks, chunk, strict=True)]
             done = self.writer.write(lambda conn, r=rows, i=ids: _insert_burst(conn, r, i))
             written.append((done, chunk, texts))
-            if len(written) > 1:  # two in flight: one committing, the next gathering
-                await self._send(*written.pop(0))
+            if len(written) == self.IN_FLIGHT:
+                await self._send(*written.popleft())
         for item in written:
             await self._send(*item)
         assert self.finished is not None
