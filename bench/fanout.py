@@ -6,12 +6,16 @@ memory per idle connection; then pushes one burst of N personalised messages (on
 through signed PushMultiple calls of 100 targets (signed before the clock starts) and waits until
 every device has received and acknowledged its message.
 
-In the same run, the same devices and the same burst over three floors:
+In the same run, the same devices and the same burst over four floors:
 
 * bare uvicorn WebSocket, no database (floors.py ``uvicorn``: the ASGI transport Tidings used
   before its own WebSocket protocol, gateway/transport.py);
 * a bare ``asyncio.Protocol`` WebSocket server, no database (floors.py ``protocol``: handshake,
   one pre-framed message per device, acks read);
+* the durable floor: the same ``asyncio.Protocol`` server writing, in the same process, the rows
+  fan-out cannot do without, in Tidings' schema with its pragmas (floors.py ``durable``: a
+  device row per connection, a task, message and delivery row per message, written 100 messages
+  to a task and committed before they are sent, acks marked in the database before they count);
 * a Mosquitto broker it starts itself (one topic per device, QoS 1 both ways, TCP_NODELAY on),
   fed by ``--publishers`` processes, each publishing its share of pre-built packets as fast as
   the broker acknowledges them, so the broker, not a Python publisher, is the limit.
@@ -26,7 +30,7 @@ the server every 20 s once it is registered (never mid-handshake), and a device 
 connection before the burst is over stops the run with an error instead of leaving it waiting.
 
     python bench/fanout.py [--devices 5000] [--runs 3] [--callers 8] [--publishers 3]
-                           [--skip-mosquitto] [--skip-floors]
+                           [--skip-mosquitto] [--skip-floors] [--floors protocol,durable]
 
 Latency is measured from the moment the call (or MQTT publish, or floor burst) carrying a message
 was sent to the moment its device had it; throughput is messages delivered and acknowledged per
@@ -547,10 +551,12 @@ def measure(
     """Run ``burst()`` and measure it from both ends: rate, latency, cores busy per process."""
     with profiled(pids["server"], "burst"):
         busy = Busy(pids, time.monotonic)
+        server_cpu = cpu_seconds(pids["server"])
         started = time.monotonic()
         sent = burst()
         receipts = devices.report(300)
         cores = busy.cores()
+        server_cpu = cpu_seconds(pids["server"]) - server_cpu
     elapsed = receipts["last_ack"] - started
     got = receipts["receipts"]
     latencies = sorted(got[k] - t for k, t in sent["sent_at"].items())
@@ -562,6 +568,9 @@ def measure(
         "accepted": (sent["accepted"] - started) * 1000,
         "first": (min(got.values()) - started) * 1000,
         "last": elapsed * 1000,
+        # What the server spent on each message, acceptance to recorded ack: on a shared
+        # machine a steadier figure than the rate, which depends on how much of a core it got.
+        "cpu_us": server_cpu / count * 1e6,
     }
     figures.update({f"cpu {name}": value for name, value in cores.items()})
     return figures
@@ -614,7 +623,8 @@ def run_tidings(count: int, callers: int, directory: Path) -> dict[str, float]:
 
 
 def run_floor(transport: str, count: int) -> dict[str, float]:
-    """The same devices and burst against a floor server of floors.py, no database."""
+    """The same devices and burst against a floor server of floors.py (``durable`` has its own
+    database, the others none)."""
     port = free_port()
     here = Path(__file__).parent
     server = subprocess.Popen(
@@ -745,7 +755,11 @@ def run_mosquitto(count: int, publishers: int, directory: Path) -> dict[str, flo
 
 
 SUBJECT = "Tidings"
-FLOORS = {"uvicorn": "bare uvicorn WS", "protocol": "bare asyncio.Protocol WS"}
+FLOORS = {
+    "uvicorn": "bare uvicorn WS",
+    "protocol": "bare asyncio.Protocol WS",
+    "durable": "durable floor (asyncio.Protocol WS + SQLite)",
+}
 MOSQUITTO = "Mosquitto QoS 1"
 
 
@@ -756,7 +770,10 @@ def main() -> None:
     parser.add_argument("--callers", type=int, default=8, help="concurrent PushMultiple calls")
     parser.add_argument("--publishers", type=int, default=3, help="MQTT publisher processes")
     parser.add_argument("--skip-mosquitto", action="store_true")
-    parser.add_argument("--skip-floors", action="store_true", help="no bare WebSocket floors")
+    parser.add_argument("--skip-floors", action="store_true", help="no WebSocket floors")
+    parser.add_argument(
+        "--floors", default=",".join(FLOORS), help="which floors (default: all of them)"
+    )
     parser.add_argument(
         "--profile", default="", help="py-spy the server's connects and burst into FILE.*"
     )
@@ -798,8 +815,8 @@ def main() -> None:
             console.rule(f"run {number} of {args.runs}")
             runs = {SUBJECT: run_tidings(args.devices, args.callers, Path(tmp))}
             if not args.skip_floors:
-                for transport, name in FLOORS.items():
-                    runs[name] = run_floor(transport, args.devices)
+                for transport in args.floors.split(","):
+                    runs[FLOORS[transport]] = run_floor(transport, args.devices)
             if not args.skip_mosquitto:
                 baseline = run_mosquitto(args.devices, args.publishers, Path(tmp))
                 if baseline is not None:
@@ -820,6 +837,7 @@ def print_results(count: int, results: dict[str, list[dict[str, float]]]) -> Non
         ("memory per idle connection (KiB)", cells("idle_kib"), "{:.1f}"),
         ("connect rate (devices/s)", cells("connect_rate"), "{:,.0f}"),
         ("server CPU per connect (µs)", cells("connect_cpu_us"), "{:,.0f}"),
+        ("server CPU per message (µs)", cells("cpu_us"), "{:,.1f}"),
         ("ms to all accepted", cells("accepted"), "{:,.0f}"),
         ("ms to first device", cells("first"), "{:,.0f}"),
         ("ms to last ack", cells("last"), "{:,.0f}"),
@@ -837,7 +855,11 @@ def print_results(count: int, results: dict[str, list[dict[str, float]]]) -> Non
             )
     for name in FLOORS.values():
         if name in results:
-            for figure, field in (("idle memory", "idle_kib"), ("connect rate", "connect_rate")):
+            for figure, field in (
+                ("idle memory", "idle_kib"),
+                ("connect rate", "connect_rate"),
+                ("server CPU per message", "cpu_us"),
+            ):
                 pairs = zip(results[SUBJECT], results[name], strict=True)
                 ratios.append(
                     (

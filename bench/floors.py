@@ -25,6 +25,11 @@ Transports, by ``--transport``:
   on one port: uvicorn's HTTP protocol answers every HTTP request (``GET /healthz`` here) and hands
   the transport of a WebSocket upgrade to the protocol (uvicorn's ``ws`` setting takes a class), so
   the API and the devices share the port, and TLS (``--certfile``/``--keyfile``) covers both.
+* ``durable``: ``protocol`` plus the SQLite writes a durable fan-out cannot do without, in the
+  same process (``DurableFloor``): Tidings' own schema and pragmas (its migrations, WAL,
+  synchronous=FULL), a device row per registered connection, and for each 100 messages of a burst
+  a task row, its message rows and their delivery rows, committed before they are sent; acks
+  marked acknowledged, many per statement, and counted only once committed.
 
 The message is the size and shape of Tidings' message frame; its msgKey is ``message_key(tag, i)``
 so a bench can match receipts without being told the keys.
@@ -35,13 +40,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import collections
 import hashlib
 import json
 import logging
+import sqlite3
 import ssl
 import struct
 import sys
+import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from procs import raise_open_files
@@ -63,6 +73,7 @@ TRANSPORTS = (
     "uvicorn+protocol",
     "uvicorn+sansio",
     "uvicorn+picows",
+    "durable",
 )
 
 
@@ -83,13 +94,23 @@ class Floor:
         frame = json.loads(payload)
         kind = frame["type"]
         if kind == "ack":
-            self.pending -= len(frame["ids"])
-            if self.pending <= 0 and self.finished is not None and not self.finished.done():
-                self.finished.set_result(time.monotonic())
+            self.acked(frame["ids"])
         elif kind == "register":
             self.connections.append(connection)
             return REGISTERED % len(self.connections)
         return None
+
+    def acked(self, ids: list[int]) -> None:
+        self.pending -= len(ids)
+        if self.pending <= 0 and self.finished is not None and not self.finished.done():
+            self.finished.set_result(time.monotonic())
+
+    def start(self, count: int) -> list[Any]:
+        """The burst's connections, once it is set to wait for their acks."""
+        targets = self.connections[:count] if count else list(self.connections)
+        self.finished = asyncio.get_running_loop().create_future()
+        self.pending = len(targets)
+        return targets
 
     async def burst(self, tag: int, count: int) -> float:
         """Push one message to each of the first ``count`` connections; seconds until all acked.
@@ -97,20 +118,212 @@ class Floor:
         Yields to the loop every 100 messages (a PushMultiple call's worth), so acks are read
         while the burst goes out.
         """
-        targets = self.connections[:count] if count else list(self.connections)
-        self.finished = asyncio.get_running_loop().create_future()
-        self.pending = len(targets)
         started = time.monotonic()
-        for index, connection in enumerate(targets):
+        for index, connection in enumerate(self.start(count)):
             sent = connection.send_text(MESSAGE % (index + 1, tag, index, index, index))
             if sent is not None:
                 await sent
             if index % 100 == 99:
                 await asyncio.sleep(0)
+        assert self.finished is not None
         return await self.finished - started
 
+    def reset(self) -> None:
+        """The devices went away: forget them."""
+        self.connections.clear()
 
-FLOOR = Floor()
+
+# ----------------------------------------------------------------------------- durable
+
+
+class Writer:
+    """Tidings' database, written the way its server writes: one thread, and what the event loop
+    hands over while a transaction runs goes into the next one together (a group commit, one
+    fsync for all). The thread holds the GIL only between SQLite calls."""
+
+    def __init__(self, directory: Path) -> None:
+        from tidings.store.database import SQLITE_PRAGMAS, Database
+
+        path = directory / "tidings.db"
+        Database(f"sqlite:///{path}").migrate()  # Tidings' tables and indexes
+        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        for pragma in SQLITE_PRAGMAS:
+            self.conn.execute(pragma)
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="floor-write")
+        self._gathered: list[tuple[Any, asyncio.Future[Any]]] = []
+        self._busy = False
+
+    def write(self, work: Any) -> asyncio.Future[Any]:
+        """``work(conn)``'s result, once committed."""
+        future = asyncio.get_running_loop().create_future()
+        self._gathered.append((work, future))
+        if not self._busy:
+            self._next()
+        return future
+
+    def _next(self) -> None:
+        batch, self._gathered = self._gathered, []
+        if not batch:
+            self._busy = False
+            return
+        self._busy = True
+        loop = asyncio.get_running_loop()
+        done = loop.run_in_executor(self._thread, self._transaction, [w for w, _ in batch])
+        done.add_done_callback(lambda results: self._settle(batch, results.result()))
+
+    def _transaction(self, works: list[Any]) -> list[Any]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        results = [work(self.conn) for work in works]
+        self.conn.execute("COMMIT")
+        return results
+
+    def _settle(self, batch: list[tuple[Any, asyncio.Future[Any]]], results: list[Any]) -> None:
+        for (_, future), result in zip(batch, results, strict=True):
+            future.set_result(result)
+        self._next()
+
+
+class DurableFloor(Floor):
+    """The floor with the rows a durable fan-out must write, in Tidings' own schema: a message is
+    sent once its task, message and delivery rows are committed, and its ack counts once the
+    delivery is marked acknowledged (status 2) in a committed transaction. The frame's id is the
+    delivery's."""
+
+    APP_PK = 1
+    BATCH = 100  # messages per task: a PushMultiple call's worth
+    IN_FLIGHT = 8  # tasks written and not yet sent: as many as fanout.py's callers (--callers)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._directory = tempfile.TemporaryDirectory(prefix="floor-durable-")
+        self.writer = Writer(Path(self._directory.name))
+        self.writer.conn.executescript(
+            "BEGIN; INSERT INTO workspaces (pk, name, created_at) VALUES (1, 'floor', 0);"
+            " INSERT INTO apps (pk, workspace_pk, app_id, timezone, created_at)"
+            " VALUES (1, 1, 'floor', 'UTC', 0); COMMIT;"
+        )
+        self.device_pks: list[int] = []  # beside connections
+        self._last_device = self._last_message = self._last_delivery = 0
+        self._acks: list[int] = []
+
+    def text_in(self, connection: Any, payload: str | bytes) -> str | None:
+        answer = super().text_in(connection, payload)
+        if len(self.device_pks) < len(self.connections):  # it registered
+            self._last_device += 1
+            self.device_pks.append(self._last_device)
+            self.writer.write(_insert_device(self._last_device))
+        return answer
+
+    def acked(self, ids: list[int]) -> None:
+        if not self._acks:
+            asyncio.get_running_loop().call_soon(self._write_acks)
+        self._acks.extend(ids)
+
+    def _write_acks(self) -> None:
+        ids, self._acks = self._acks, []
+        done = self.writer.write(lambda conn: _mark_acked(conn, ids))
+        done.add_done_callback(lambda _: Floor.acked(self, ids))
+
+    async def burst(self, tag: int, count: int) -> float:
+        """As the floor's, each 100 messages sent once their rows are committed. Up to
+        IN_FLIGHT tasks are handed to the writer before the first of them is sent, as
+        IN_FLIGHT callers would hand them to Tidings, so a transaction holds the tasks and acks
+        gathered while the previous one commits."""
+        started = time.monotonic()
+        targets = list(enumerate(self.start(count)))
+        written: collections.deque[Any] = collections.deque()
+        for first in range(0, len(targets), self.BATCH):
+            chunk = targets[first : first + self.BATCH]
+            ids = range(self._last_delivery + 1, self._last_delivery + 1 + len(chunk))
+            pks = range(self._last_message + 1, self._last_message + 1 + len(chunk))
+            self._last_delivery += len(chunk)
+            self._last_message += len(chunk)
+            texts = [MESSAGE % (i, tag, n, n, n) for i, (n, _) in zip(ids, chunk, strict=True)]
+            rows = [(pk, self.device_pks[n], n) for pk, (n, _) in zip(pks, chunk, strict=True)]
+            done = self.writer.write(lambda conn, r=rows, i=ids: _insert_burst(conn, r, i))
+            written.append((done, chunk, texts))
+            if len(written) == self.IN_FLIGHT:
+                await self._send(*written.popleft())
+        for item in written:
+            await self._send(*item)
+        assert self.finished is not None
+        return await self.finished - started
+
+    @staticmethod
+    async def _send(done: asyncio.Future[None], chunk: list[Any], texts: list[str]) -> None:
+        await done
+        for (_, connection), text in zip(chunk, texts, strict=True):
+            connection.send_text(text)
+
+    def reset(self) -> None:
+        super().reset()
+        self.device_pks.clear()
+
+
+def _insert_device(pk: int) -> Any:
+    def insert(conn: sqlite3.Connection) -> None:
+        conn.execute(
+            "INSERT INTO devices (pk, app_pk, token, platform, manufacturer, created_at)"
+            " VALUES (?, ?, ?, 'android', 'android', ?)",
+            (pk, DurableFloor.APP_PK, f"token-{pk:012d}", int(time.time() * 1000)),
+        )
+
+    return insert
+
+
+def _insert_burst(conn: sqlite3.Connection, rows: list[tuple[int, int, int]], ids: range) -> None:
+    """One task, its message rows and their delivery rows, as acceptance and dispatch write
+    them; ``rows``: each message's pk, its device's pk and its number in the burst."""
+    now = int(time.time() * 1000)
+    app = DurableFloor.APP_PK
+    task = conn.execute(
+        "INSERT INTO tasks (app_pk, action, name, delivery_type, expired_seconds, strategy_type,"
+        " options, state, digest, message_count, created_at, due_at)"
+        " VALUES (?, 'PushMultiple', 'floor', 1, 259200, 0, '{}', 'dispatched', '', ?, ?, ?)",
+        (app, len(rows), now, now),
+    ).lastrowid
+    conn.executemany(
+        "INSERT INTO messages (pk, task_id, app_pk, msg_key, target, title, content,"
+        " extended_params, created_at) VALUES (?, ?, ?, ?, ?, 'Congratulations', ?,"
+        """ '{"campaign":"fanout"}', ?)""",
+        [
+            (
+                pk,
+                task,
+                app,
+                f"{pk:032x}",
+                f"token-{device:012d}",
+                f"Hello User {n}, congratulations on winning {n} yuan",
+                now,
+            )
+            for pk, device, n in rows
+        ],
+    )
+    expires = now + 259_200_000
+    conn.executemany(
+        "INSERT INTO deliveries (id, task_id, message_pk, app_pk, device_pk, channel, status,"
+        " attempts, created_at, expires_at, updated_at) VALUES (?, ?, ?, ?, ?, 'selfbuilt', 0,"
+        " 0, ?, ?, ?)",
+        [
+            (i, task, pk, app, device, now, expires, now)
+            for i, (pk, device, _) in zip(ids, rows, strict=True)
+        ],
+    )
+
+
+def _mark_acked(conn: sqlite3.Connection, ids: list[int]) -> None:
+    """Acknowledged: pending (0) deliveries take status 2, 500 ids per statement."""
+    now = int(time.time() * 1000)
+    for first in range(0, len(ids), 500):
+        chunk = ids[first : first + 500]
+        conn.execute(
+            "UPDATE deliveries SET status = 2, acked_at = ?, updated_at = ?"
+            f" WHERE id IN ({', '.join('?' * len(chunk))}) AND status = 0",
+            (now, now, *chunk),
+        )
+
+
+FLOOR: Floor = Floor()
 
 
 # ----------------------------------------------------------------------------- uvicorn + ASGI
@@ -400,7 +613,7 @@ async def commands() -> None:
         elif words[0] == b"count":
             print(f"registered {len(FLOOR.connections)}", flush=True)
         elif words[0] == b"reset":  # the devices went away: forget them
-            FLOOR.connections.clear()
+            FLOOR.reset()
 
 
 async def serve(name: str, port: int, tls: ssl.SSLContext | None, files: tuple[str, str]) -> None:
@@ -440,8 +653,8 @@ async def serve(name: str, port: int, tls: ssl.SSLContext | None, files: tuple[s
             if serving.done():
                 serving.result()
             await asyncio.sleep(0.02)
-    elif name in ("protocol", "sansio"):
-        factory = RawWebSocket if name == "protocol" else SansIoWebSocket
+    elif name in ("protocol", "sansio", "durable"):
+        factory = SansIoWebSocket if name == "sansio" else RawWebSocket
         await loop.create_server(factory, host, port, backlog=4096, ssl=tls)
     else:
         from picows import ws_create_server
@@ -472,6 +685,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=20_000)
     args = parser.parse_args()
     raise_open_files(args.connections + 1000)
+    if args.transport == "durable":
+        global FLOOR
+        FLOOR = DurableFloor()
     tls = None
     if args.certfile:
         tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

@@ -17,7 +17,7 @@ from tidings.contract import DeviceAddress, Outcome, PushOptions, Status
 from tidings.delivery.outcomes import Recorder
 from tidings.delivery.plan import MessageRow, Planned, TaskRow
 from tidings.delivery.receipts import record
-from tidings.delivery.writing import write_planned
+from tidings.delivery.writing import TaskPlan, write_planned
 from tidings.store.database import Database
 from tidings.store.tables import deliveries, devices, push_stats
 
@@ -63,7 +63,7 @@ def fill(conn: Connection) -> None:
 
 
 def planned(device: DeviceAddress | None, channel: str | None, status=Status.PENDING):
-    return (TASK, PushOptions(), Planned(MESSAGE, device, None, channel, status))
+    return TaskPlan(TASK, PushOptions(), [Planned(MESSAGE, device, None, channel, status)])
 
 
 def counters(db: Database) -> dict[tuple[str, str], tuple[int, int, int, int]]:

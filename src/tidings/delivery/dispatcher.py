@@ -35,7 +35,7 @@ from tidings.contract import (
 from tidings.delivery.audience_batches import resolve_batch
 from tidings.delivery.outbound import outbound_from_rows
 from tidings.delivery.outcomes import Recorder
-from tidings.delivery.plan import MessageRow, Planned, TaskRow, plan_task
+from tidings.delivery.plan import MessageRow, TaskRow, plan_task
 from tidings.delivery.routing import (
     ACTIVITY_END,
     ACTIVITY_ID,
@@ -44,7 +44,7 @@ from tidings.delivery.routing import (
     LIVE_ACTIVITY_TYPES,
     router_for,
 )
-from tidings.delivery.writing import VENDOR_LEASE_MS, Written, write_planned
+from tidings.delivery.writing import VENDOR_LEASE_MS, TaskPlan, Written, write_planned
 from tidings.store import deliveries as store
 from tidings.store import devices as device_store
 from tidings.store import live_activities as activity_store
@@ -242,7 +242,7 @@ class Dispatcher:
         by_token, by_user = _devices_for(conn, tasks, messages)
         by_activity = _activities_for(conn, tasks, messages, now_ms)
         configured = store.configured_channels(conn, {t.app_pk for t in tasks})
-        planned: list[tuple[TaskRow, PushOptions, Planned]] = []
+        planned: list[TaskPlan] = []
         ended: dict[int, list[tuple[int, str]]] = defaultdict(list)  # by DeliveryType
         for task in tasks:
             options = PushOptions.from_json(task.options)
@@ -259,7 +259,7 @@ class Dispatcher:
                 router=router_for(options, task.delivery_type, configured[task.app_pk] & channels),
                 now_ms=now_ms,
             )
-            planned.extend((task, options, plan) for plan in plans)
+            planned.append(TaskPlan(task, options, list(plans)))
             if options.activity_event != ACTIVITY_END:
                 continue
             if task.delivery_type in LIVE_ACTIVITY_TYPES:

@@ -35,9 +35,14 @@ class MessageText(Protocol):
 
 
 def merge_extended(unified: dict[str, str] | None, own_json: str | None) -> dict[str, str]:
+    """The parameters a device gets. A message with none of its own gets the call-wide dict
+    itself, shared by every message of its task (no copy per delivery; and the gateway writes
+    the frame's shared end once for them, gateway/protocol.py): a payload's parameters are read,
+    never changed."""
+    if not own_json:
+        return unified if unified is not None else {}
     merged = dict(unified) if unified else {}
-    if own_json:
-        merged.update(json.loads(own_json))
+    merged.update(json.loads(own_json))
     return merged
 
 

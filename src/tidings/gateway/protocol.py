@@ -16,7 +16,7 @@ from enum import Enum
 from typing import Any, NamedTuple
 
 from tidings.channels.catalog import VENDORS
-from tidings.contract import PLATFORMS, Outbound, Recall
+from tidings.contract import PLATFORMS, Outbound, PushOptions, Recall
 from tidings.devices.rules import MAX_ACTIVITY_ID, MAX_ATTRIBUTES_TYPE, MAX_THIRD_TOKEN
 
 # Close codes (RFC 6455 §7.4 and the 4000-4999 range kept for applications).
@@ -257,8 +257,18 @@ _string = json.encoder.encode_basestring  # a JSON string, as json.dumps(ensure_
 def message(item: Outbound) -> str:
     """The message frame, written straight as text: it is built for every delivery sent."""
     payload = item.payload
-    options = item.options
     uri = payload.uri
+    return (
+        f'{{"type":"message","id":{int(item.id)},"taskId":{_string(str(payload.task_id))}'
+        f',"msgKey":{_string(payload.msg_key)},"title":{_string(payload.title)}'
+        f',"content":{_string(payload.content)},"uri":{"null" if uri is None else _string(uri)}'
+        f"{_last_end.of(payload.extended_params, item.options, payload.expires_at)}"
+    )
+
+
+def _end(extended: dict[str, str], options: PushOptions, expires_at: int) -> str:
+    """A message frame's fields after its own text: from its task's options, its extension
+    parameters and its validity, often the same for many frames in a row."""
     styled = ""
     if options.push_style or options.image_urls or options.icon_urls:
         styled = (
@@ -266,13 +276,40 @@ def message(item: Outbound) -> str:
             f',"iconUrls":{_encode(options.icon_urls)}'
         )
     return (
-        f'{{"type":"message","id":{int(item.id)},"taskId":{_string(str(payload.task_id))}'
-        f',"msgKey":{_string(payload.msg_key)},"title":{_string(payload.title)}'
-        f',"content":{_string(payload.content)},"uri":{"null" if uri is None else _string(uri)}'
-        f',"extendedParams":{_encode(payload.extended_params)}'
+        f',"extendedParams":{_encode(extended)}'
         f',"notifyType":{_string(options.notify_type)},"silent":{int(options.silent)}'
-        f',"pushAction":{int(options.push_action)},"expiresAt":{int(payload.expires_at)}{styled}}}'
+        f',"pushAction":{int(options.push_action)},"expiresAt":{int(expires_at)}{styled}}}'
     )
+
+
+class _LastEnd:
+    """The end (``_end``) of the last message frame written, and the objects it was written
+    from. A dispatch sends its tasks' messages one task after another; those of one task share
+    its options and, when they have no parameters of their own, its parameters' dict
+    (delivery/outbound.py), so a frame whose objects are the same ones gets the same end without
+    encoding it again. Both are never changed once made (the options are frozen, a payload's
+    parameters only read)."""
+
+    __slots__ = ("expires_at", "extended", "options", "text")
+
+    def __init__(self) -> None:
+        self.extended: dict[str, str] | None = None
+        self.options: PushOptions | None = None
+        self.expires_at = -1
+        self.text = ""
+
+    def of(self, extended: dict[str, str], options: PushOptions, expires_at: int) -> str:
+        if (
+            extended is not self.extended
+            or options is not self.options
+            or expires_at != self.expires_at
+        ):
+            self.text = _end(extended, options, expires_at)
+            self.extended, self.options, self.expires_at = extended, options, expires_at
+        return self.text
+
+
+_last_end = _LastEnd()
 
 
 def revoke(item: Recall) -> str:

@@ -92,18 +92,33 @@ def claim_due_tasks(
     On PostgreSQL ``SKIP LOCKED`` lets several processes claim side by side, each task going to
     one of them; SQLite has one writer at a time and ignores the clause.
     """
-    query = select(*TASK_COLUMNS).where(tasks.c.state == state, tasks.c.due_at <= now_ms)
-    if skip_action is not None:
-        query = query.where(tasks.c.action != skip_action)
-    query = (
-        query.order_by(tasks.c.due_at, tasks.c.id).limit(limit).with_for_update(skip_locked=True)
+    query = _claim_query(skip_action is not None, limit)
+    values = {"state": state, "now": now_ms, "skip": skip_action}
+    return list(conn.execute(query, values).all())
+
+
+@functools.lru_cache(maxsize=16)
+def _claim_query(skipping: bool, limit: int) -> Any:
+    """``claim_due_tasks``'s query, built once per shape: dispatch runs it at every wake-up."""
+    query = select(*TASK_COLUMNS).where(
+        tasks.c.state == bindparam("state"), tasks.c.due_at <= bindparam("now")
     )
-    return list(conn.execute(query))
+    if skipping:
+        query = query.where(tasks.c.action != bindparam("skip"))
+    return query.order_by(tasks.c.due_at, tasks.c.id).limit(limit).with_for_update(skip_locked=True)
 
 
 def set_task_state(conn: Connection, task_ids: Sequence[int], state: str) -> None:
     for chunk in chunks(task_ids):
-        conn.execute(update(tasks).where(tasks.c.id.in_(chunk)).values(state=state))
+        conn.execute(_SET_STATE, {"ids": list(chunk), "state": state})
+
+
+# Built once: every dispatch marks its tasks.
+_SET_STATE = (
+    update(tasks)
+    .where(tasks.c.id.in_(bindparam("ids", expanding=True)))
+    .values(state=bindparam("state"))
+)
 
 
 def configured_channels(conn: Connection, app_pks: Collection[int]) -> dict[int, set[str]]:
@@ -120,7 +135,8 @@ def messages_of(conn: Connection, task_ids: Collection[int]) -> list[Row]:
     Written as text (store/plain.py): every dispatch reads the messages of its tasks."""
     rows: list[Row] = []
     for chunk in chunks(list(task_ids)):
-        rows.extend(conn.exec_driver_sql(_messages_of_sql(mark(conn), len(chunk)), tuple(chunk)))
+        sql = _messages_of_sql(mark(conn), len(chunk))
+        rows.extend(conn.exec_driver_sql(sql, tuple(chunk)).all())  # one fetch, not one a row
     return rows
 
 
@@ -170,8 +186,11 @@ def _new_ids(conn: Connection, count: int) -> list[int]:
             "FROM generate_series(1, :count)"
         )
         return list(conn.execute(query, {"count": count}).scalars())
-    largest = conn.execute(select(func.max(deliveries.c.id))).scalar() or 0
+    largest = conn.execute(_LARGEST_ID).scalar() or 0
     return list(range(largest + 1, largest + 1 + count))
+
+
+_LARGEST_ID = select(func.max(deliveries.c.id))  # built once: every dispatch reads it
 
 
 def pending_outbound(
@@ -263,26 +282,34 @@ def settle(
     On SQLite, where RETURNING steps once per row (store/rows.py), the rows about to change are
     counted per (stat_pk, channel) first and then changed without RETURNING: a batch of acks
     costs two statements, not one step per ack. The transaction holds SQLite's only write lock,
-    so nothing changes in between.
+    so nothing changes in between. Both are written as text (store/plain.py): every batch of
+    acks runs them.
     """
     changed: list[Changed] = []
-    statuses = list(from_statuses)
+    statuses = tuple(from_statuses)
     for chunk in chunks(ids):
-        where = (deliveries.c.id.in_(chunk), deliveries.c.status.in_(statuses))
         if conn.dialect.name != "sqlite":
+            where = (deliveries.c.id.in_(chunk), deliveries.c.status.in_(statuses))
             query = update(deliveries).where(*where).values(values)
             returned = query.returning(deliveries.c.stat_pk, deliveries.c.channel)
             changed.extend(Changed(row.stat_pk, row.channel) for row in conn.execute(returned))
             continue
-        groups = conn.execute(
-            select(deliveries.c.stat_pk, deliveries.c.channel, func.count())
-            .where(*where)
-            .group_by(deliveries.c.stat_pk, deliveries.c.channel)
-        )
-        for stat_pk, channel, count in groups:
+        count_sql, update_sql = _settle_sql(tuple(values), len(chunk), len(statuses))
+        chosen = (*chunk, *statuses)
+        for stat_pk, channel, count in conn.exec_driver_sql(count_sql, chosen).all():
             changed.extend([Changed(stat_pk, channel)] * count)
-        conn.execute(update(deliveries).where(*where).values(values))
+        conn.exec_driver_sql(update_sql, (*values.values(), *chosen))
     return changed
+
+
+@functools.lru_cache(maxsize=128)
+def _settle_sql(columns: tuple[str, ...], count: int, statuses: int) -> tuple[str, str]:
+    """SQLite's two statements of ``settle``: the count of the rows it changes, and the change."""
+    where = f"WHERE id IN ({marks('?', count)}) AND status IN ({marks('?', statuses)})"
+    return (
+        f"SELECT stat_pk, channel, count(*) FROM deliveries {where} GROUP BY stat_pk, channel",
+        f"UPDATE deliveries SET {', '.join(f'{c} = ?' for c in columns)} {where}",
+    )
 
 
 def mark_opened(

@@ -98,10 +98,13 @@ def lock_users(conn: Connection, app_pk: int, user_ids: Sequence[str], *, exclus
 
 
 def addresses_by_token(conn: Connection, app_pk: int, tokens: Sequence[str]) -> list[Row]:
+    """The address of each of the app's devices among ``tokens``.
+
+    Written as text (store/plain.py): every dispatch to device tokens reads their devices."""
     rows: list[Row] = []
     for chunk in chunks(tokens):
-        query = select(*ADDRESS).where(devices.c.app_pk == app_pk, devices.c.token.in_(chunk))
-        rows.extend(conn.execute(query))
+        sql = _addresses_sql(mark(conn), "token", len(chunk), "")
+        rows.extend(conn.exec_driver_sql(sql, (app_pk, *chunk)).all())
     return rows
 
 
@@ -111,18 +114,19 @@ def addresses_by_user(conn: Connection, app_pk: int, user_ids: Sequence[str]) ->
     Written as text (store/plain.py): every dispatch to users reads their devices."""
     rows: list[Row] = []
     for chunk in chunks(user_ids):
-        sql = _addresses_by_user_sql(mark(conn), len(chunk))
-        rows.extend(conn.exec_driver_sql(sql, (app_pk, *chunk)))
+        sql = _addresses_sql(mark(conn), "user_id", len(chunk), "user_id, ")
+        rows.extend(conn.exec_driver_sql(sql, (app_pk, *chunk)).all())
     return rows
 
 
 @functools.lru_cache(maxsize=128)
-def _addresses_by_user_sql(mark: str, count: int) -> str:
-    # ADDRESS's columns by their names there (the device's pk is read as device_pk)
+def _addresses_sql(mark: str, key: str, count: int, extra: str) -> str:
+    """``extra`` columns and ADDRESS's (by their names there: the device's pk is read as
+    device_pk) of the app's devices whose ``key`` is one of ``count`` values."""
     address = ", ".join(f"{getattr(c, 'element', c).name} AS {c.name}" for c in ADDRESS)
     return (
-        f"SELECT user_id, {address} FROM devices"
-        f" WHERE app_pk = {mark} AND user_id IN ({marks(mark, count)}) ORDER BY pk"
+        f"SELECT {extra}{address} FROM devices"
+        f" WHERE app_pk = {mark} AND {key} IN ({marks(mark, count)}) ORDER BY pk"
     )
 
 
