@@ -1,7 +1,9 @@
 """Scale-out benchmark: ingest and fan-out with 1, 2 and 3 nodes on PostgreSQL + Redis.
 
 For each node count, a fresh PostgreSQL schema and Redis prefix, that many ``tidings serve``
-processes on the loopback (one secret key), an app, a key and a template. Then:
+processes on the loopback (one secret key), an app, a key and a template, and a short warm-up
+of ingest followed by ANALYZE of the schema (what autovacuum would do by then; ``analyze``
+says why it matters). Then:
 
 - **ingest**: ``--connections`` keep-alive connections, spread over the nodes, send pre-signed
   PushMultiple calls of 100 user targets (ingest.py's client) for ``--seconds``; messages
@@ -11,14 +13,22 @@ processes on the loopback (one secret key), an app, a key and a template. Then:
   call, sent to the nodes in turn; deliveries per second from the first call to the last message
   a device's app was handed.
 
-During each phase it measures the cores each part kept busy: the Tidings nodes together, every
-PostgreSQL process, Redis, and this client. The part nearest to a whole core per process (or the
+``--database-url sqlite`` puts the nodes on one SQLite file instead (each node keeps a data
+directory of its own, so its serve lock does not stop the others): the experiment that shows
+what several processes on the embedded database would give (docs/operations.md, Cores).
+
+During each phase it measures the cores each part kept busy: the Tidings nodes together, the
+PostgreSQL backends serving them (found by the application name the nodes connect with, so
+another workload's backends on the same server do not count), Redis, and this client; and the
+CPU time per message of the nodes and of their backends, which the load of a shared machine
+changes much less than the rates. The part nearest to a whole core per process (or the
 machine, when everything together is near all of its cores) is where the limit is; the table
 says which. On a machine shared with other work, figures are lower and noisier than on a quiet
 one.
 
     python bench/cluster.py [--nodes 1,2,3] [--seconds 10] [--connections 24]
-                            [--devices 300] [--messages 6000] [--database-url postgresql://...]
+                            [--devices 300] [--messages 6000]
+                            [--database-url postgresql://...|sqlite]
 """
 
 from __future__ import annotations
@@ -32,10 +42,11 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 from cryptography.fernet import Fernet
 from rich.table import Table
 
@@ -44,6 +55,7 @@ from procs import console, cpu_seconds, free_port, fresh_database, rss_kib
 from tidings.device_client import Connected, DeviceClient, Message
 
 REDIS_URL = os.environ.get("TIDINGS_TEST_REDIS", "redis://127.0.0.1:6379/0")
+WARM_UP_SECONDS = 2.0  # of ingest before the measured phases, and ANALYZE after it
 POSTGRES_URL = os.environ.get("TIDINGS_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
 
@@ -67,17 +79,34 @@ def pids_named(name: str) -> list[int]:
     return found
 
 
-class Parts:
-    """The cores each part of the cluster keeps busy over a phase (PostgreSQL backends come and
-    go: a process gone by the end counts for nothing)."""
+def backends_of(url: str | None, application: str) -> Callable[[], list[int]]:
+    """What lists the PostgreSQL backends serving connections named ``application`` (none on
+    SQLite): the server may be serving other work too."""
+    if url is None:
+        return list
 
-    def __init__(self, nodes: Sequence[subprocess.Popen]) -> None:
+    def pids() -> list[int]:
+        with psycopg.connect(url, autocommit=True) as conn:
+            query = "SELECT pid FROM pg_stat_activity WHERE application_name = %s"
+            return [pid for (pid,) in conn.execute(query, (application,))]
+
+    return pids
+
+
+class Parts:
+    """The cores each part of the cluster keeps busy over a phase. Backends come and go: one
+    that appeared during the phase counts all its CPU, one gone by the end counts nothing."""
+
+    def __init__(
+        self, nodes: Sequence[subprocess.Popen], backends: Callable[[], list[int]]
+    ) -> None:
         self._nodes = [p.pid for p in nodes]
+        self._backends = backends
 
     def _groups(self) -> dict[str, list[int]]:
         return {
             "tidings": self._nodes,
-            "postgres": pids_named("postgres"),
+            "postgres": self._backends(),
             "redis": pids_named("redis-server"),
             "client": [os.getpid()],
         }
@@ -97,7 +126,7 @@ class Parts:
         totals = {"machine": (_machine_busy_seconds() - machine) / elapsed}
         for group, pids in self._groups().items():
             after = _cpu(pids)
-            totals[group] = sum(after[p] - before.get(p, after[p]) for p in after) / elapsed
+            totals[group] = sum(after[p] - before.get(p, 0.0) for p in after) / elapsed
         return totals
 
 
@@ -117,6 +146,8 @@ def _cpu(pids: Sequence[int]) -> dict[int, float]:
 
 
 def start_nodes(count: int, directory: Path, url: str, prefix: str, secret: str):
+    """``count`` nodes on ``url``, each with a data directory of its own; the processes, their
+    ports and the AccessKey."""
     os.environ["TIDINGS_SECRET_KEY"] = secret  # the admin commands seal the key with it
     env, key = ingest.prepare(directory / "admin", url)
     env.update(TIDINGS_SECRET_KEY=secret, TIDINGS_REDIS_URL=REDIS_URL, TIDINGS_REDIS_PREFIX=prefix)
@@ -153,7 +184,8 @@ async def ingest_phase(
 ) -> tuple[float, dict[str, float]]:
     """Messages accepted per second, and the cores each part kept busy meanwhile."""
     per_node = max(1, connections // len(ports))
-    budget = int(seconds * 150)  # calls per node: more than a node answers in that time
+    # Calls per node: more than a node answers in that time (one on a quiet machine: 214 a second).
+    budget = int(seconds * 300)
     requests = [
         ingest.sign_calls(key, port, i * budget, budget, "acs3") for i, port in enumerate(ports)
     ]
@@ -230,14 +262,34 @@ async def fanout_phase(
     return got / elapsed, cores, per_device
 
 
+def analyze(url: str) -> None:
+    """ANALYZE the schema's tables, as autovacuum does on a server that runs it.
+
+    Without statistics the planner takes a fresh table for a tiny one: the msgKey check of
+    every call then scans all the app's messages of the day instead of probing the index
+    (11 to 150 ms a call at 22,000 messages), and PostgreSQL's CPU per message grows with the
+    run. A test server may run without autovacuum; a deployment's runs it."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        tables = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+        for (table,) in tables.fetchall():
+            conn.execute(f'ANALYZE "{table}"')
+
+
 def measure(count: int, args: argparse.Namespace, secret: str) -> Figures:
+    server = None if args.database_url == "sqlite" else args.database_url
+    name = "b" + uuid.uuid4().hex[:8]  # the Redis prefix and the nodes' application name
     with (
         tempfile.TemporaryDirectory() as tmp,
-        fresh_database(args.database_url, Path(tmp), "cluster") as url,
+        fresh_database(server, Path(tmp), "cluster") as url,
     ):
-        nodes, ports, key = start_nodes(count, Path(tmp), url, "b" + uuid.uuid4().hex[:8], secret)
-        parts = Parts(nodes)
+        if server is not None:
+            url += f"&application_name={name}"
+        nodes, ports, key = start_nodes(count, Path(tmp), url, name, secret)
+        parts = Parts(nodes, backends_of(server, name))
         try:
+            asyncio.run(ingest_phase(ports, key, WARM_UP_SECONDS, args.connections, parts))
+            if server is not None:
+                analyze(url)
             ingest_rate, ingest_cores = asyncio.run(
                 ingest_phase(ports, key, args.seconds, args.connections, parts)
             )
@@ -298,6 +350,7 @@ def report(figures: list[Figures]) -> None:
             limit(f.fanout_cores, f.nodes),
         )
     console.print(table)
+    console.print(per_message_table(figures))
     one = figures[0]
     per_ingest = one.ingest_per_second / max(one.ingest_cores.get("tidings", 0.0), 1e-9)
     per_fanout = one.fanout_per_second / max(one.fanout_cores.get("tidings", 0.0), 1e-9)
@@ -307,6 +360,27 @@ def report(figures: list[Figures]) -> None:
     )
 
 
+def per_message_table(figures: list[Figures]) -> Table:
+    """CPU time per message of the nodes and of their PostgreSQL backends: what a second node
+    costs or saves, which a loaded machine distorts much less than it does the rates."""
+    table = Table(title="CPU time per message (µs)")
+    for column in ("nodes", "ingest: tidings / pg", "fan-out: tidings / pg"):
+        table.add_column(column, justify="right")
+
+    def micros(cores: dict[str, float], rate: float) -> str:
+        return " / ".join(
+            f"{cores.get(k, 0.0) / max(rate, 1e-9) * 1e6:,.0f}" for k in ("tidings", "postgres")
+        )
+
+    for f in figures:
+        table.add_row(
+            str(f.nodes),
+            micros(f.ingest_cores, f.ingest_per_second),
+            micros(f.fanout_cores, f.fanout_per_second),
+        )
+    return table
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--nodes", default="1,2,3", help="node counts to measure, e.g. 1,2,3")
@@ -314,7 +388,11 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=24, help="ingest connections in all")
     parser.add_argument("--devices", type=int, default=300)
     parser.add_argument("--messages", type=int, default=6000, help="fan-out messages (x100)")
-    parser.add_argument("--database-url", default=POSTGRES_URL)
+    parser.add_argument(
+        "--database-url",
+        default=POSTGRES_URL,
+        help="the PostgreSQL server, or 'sqlite' for one SQLite file shared by the nodes",
+    )
     args = parser.parse_args()
     secret = Fernet.generate_key().decode()
     figures = []
