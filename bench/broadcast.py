@@ -14,9 +14,9 @@ from every device again. The server keeps running and this happens ``--runs`` ti
 default), a new broadcast each time, each run followed by its floor; every figure is printed as
 median [min–max] over the runs.
 
-Baselines, in the same run: the same delivery rows (every column the server fills) written
-into a fresh copy of the schema, 1,000 rows per transaction (the batch the server resolves at a
-time), with nothing else to do: sent from Python with ``executemany``, and made inside the
+Baselines, in the same run: the same delivery rows (every column the server fills) written into
+a fresh copy of the schema, as many rows per transaction as the server resolves at a time (its
+``BATCH``), with nothing else to do: sent from Python with ``executemany``, and made inside the
 database with one ``INSERT ... SELECT`` from the devices table a batch (what the server does,
 less finding the audience, routing, counting and telling online devices): the floors for
 writing that many rows on this machine. Each ratio is the floor's time over the materialising
@@ -55,6 +55,7 @@ from sqlalchemy import (
 )
 
 from tidings.config import Settings
+from tidings.delivery.audience_batches import BATCH
 from tidings.device_client import Connected, DeviceClient, Message
 from tidings.devices.tokens import hash_secret
 from tidings.services import Services
@@ -74,7 +75,6 @@ from procs import console, free_port, fresh_database, spread_table  # noqa: E402
 WORKSPACE = "bench"
 APP_ID = "ONEXBROADCAST0001"
 TEMPLATE = "announcement"
-BATCH = 1000
 
 
 async def setup(settings: Settings, count: int) -> tuple[str, str]:
