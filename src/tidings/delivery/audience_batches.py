@@ -39,9 +39,10 @@ from tidings.store import deliveries as delivery_store
 from tidings.tasks import ACCEPTED, BROADCAST, DISPATCHED
 
 # Devices per page: each page pays a claim, its counter row, a few small reads and a commit's
-# fsync, as much as writing ~1,000 rows; at 2,000 that is a third of the page instead of half,
-# while a page still holds the database writer (and the other due tasks) for only milliseconds.
-BATCH = 2000
+# fsync whatever its size, about as much as writing 1,000 rows; at 5,000 the server's CPU per
+# delivery is within a fifth of a bare INSERT ... SELECT's (bench/broadcast.py), while a page
+# holds the database writer, and the other due tasks, for 10-25 ms on this machine class.
+BATCH = 5000
 NOTHING = Written([], [])
 # A page whose pk range is at most this many times its self-built deliveries tells the whole
 # range (a device given nothing new finds nothing pending); a sparser one reads its devices.
