@@ -14,10 +14,11 @@ sending each row back. Python learns only where the page starts (the next device
 highest one delivered to), how many devices of the page go over each channel and the highest pk
 (to count them for analytics before they are written, and to know where the page ends); an
 audience that goes over one channel only (no vendor routes) skips that read: its page is written
-by one ``INSERT ... SELECT ... LIMIT``, counted as full and corrected when short. It reads back the few deliveries a vendor carries, to hand them over at once, and names the
-devices owed a self-built one (the page's pk range, or their pks where the audience is spread
-thin), so that those connected anywhere are sent what they are owed, read from the database like
-a device that connects later. No send item is built for an offline device.
+by one ``INSERT ... SELECT ... LIMIT``, counted as full and corrected when short. It reads back
+the few deliveries a vendor carries, to hand them over at once, and names the devices owed a
+self-built one (the page's pk range, or their pks where the audience is spread thin), so that
+those connected anywhere are sent what they are owed, read from the database like a device that
+connects later. No send item is built for an offline device.
 """
 
 from __future__ import annotations
