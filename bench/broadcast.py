@@ -14,14 +14,18 @@ from every device again. The server keeps running and this happens ``--runs`` ti
 default), a new broadcast each time, each run followed by its floor; every figure is printed as
 median [min–max] over the runs.
 
-Baselines, in the same run: the same delivery rows (every column the server fills) written
-into a fresh copy of the schema, 1,000 rows per transaction (the batch the server resolves at a
-time), with nothing else to do: sent from Python with ``executemany``, and made inside the
+Baselines, in the same run: the same delivery rows (every column the server fills) written into
+a fresh copy of the schema, as many rows per transaction as the server resolves at a time (its
+``BATCH``), with nothing else to do: sent from Python with ``executemany``, and made inside the
 database with one ``INSERT ... SELECT`` from the devices table a batch (what the server does,
-less finding the audience, routing, counting and telling online devices): the floors for
-writing that many rows on this machine. Each ratio is the floor's time over the materialising
-time. Each floor's table first holds as many earlier broadcasts' deliveries as the server's
-does in that run (written untimed), so both add to an index of the same size.
+the app's devices of the platform picked by the same index, less routing, counting and telling
+online devices): the floors for writing that many rows on this machine. Each ratio is the
+floor's time over the materialising time. Seconds grow with whatever else the machine does; CPU
+time does not, so each floor's CPU time a row is also set against the server's CPU time a
+delivery from the call until the broadcast is materialised (the CPU ratio; on SQLite only,
+since on PostgreSQL the rows cost the database server's CPU, not the process's). Each floor's
+table first holds as many earlier broadcasts' deliveries as the server's does in that run
+(written untimed), so both add to an index of the same size.
 
     python bench/broadcast.py [--devices 100000] [--online 20] [--database-url URL]
 """
@@ -55,6 +59,7 @@ from sqlalchemy import (
 )
 
 from tidings.config import Settings
+from tidings.delivery.audience_batches import BATCH
 from tidings.device_client import Connected, DeviceClient, Message
 from tidings.devices.tokens import hash_secret
 from tidings.services import Services
@@ -69,12 +74,11 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support.rows import one_push  # noqa: E402
 
-from procs import console, free_port, fresh_database, spread_table  # noqa: E402
+from procs import console, cpu_seconds, free_port, fresh_database, spread_table  # noqa: E402
 
 WORKSPACE = "bench"
 APP_ID = "ONEXBROADCAST0001"
 TEMPLATE = "announcement"
-BATCH = 1000
 
 
 async def setup(settings: Settings, count: int) -> tuple[str, str]:
@@ -100,13 +104,14 @@ async def setup(settings: Settings, count: int) -> tuple[str, str]:
         await services.aclose()
 
 
-async def floor(url: str, count: int, how: str, earlier: int) -> float:
-    """Seconds to write ``count`` delivery rows raw into a copy of the schema, on the server's
-    own database settings (SQLite pragmas, foreign keys), its devices already there and, as in
-    the server's table, the deliveries of ``earlier`` broadcasts before: the rows the server
-    writes (every column it fills, ``stat_pk`` too), ``BATCH`` a transaction, either sent from
-    Python (``executemany``) or made inside the database from the devices table
-    (``insert-select``: one INSERT ... SELECT a batch, by pk range)."""
+async def floor(url: str, count: int, how: str, earlier: int) -> tuple[float, float]:
+    """Seconds, and CPU seconds, to write ``count`` delivery rows raw into a copy of the schema, on
+    the server's own database settings (SQLite pragmas, foreign keys), its devices already
+    there and, as in the server's table, the deliveries of ``earlier`` broadcasts before:
+    the rows the server writes (every column it fills, ``stat_pk`` too), ``BATCH`` a
+    transaction, either sent from Python (``executemany``) or made inside the database from
+    the devices table (``insert-select``: one INSERT ... SELECT a batch, the app's devices
+    of the platform by pk range)."""
     db = Database(url)
     metadata.create_all(db.engine)
     now = int(time.time() * 1000)
@@ -125,7 +130,13 @@ async def floor(url: str, count: int, how: str, earlier: int) -> float:
         devices.c.pk,
         *(bindparam("task", deliveries.c.task_id.type),) * 2,
         *columns,
-    ).where(devices.c.pk > bindparam("after"), devices.c.pk <= bindparam("last"))
+    ).where(
+        # the app's devices of the platform, as the server must pick them (by the same index)
+        devices.c.app_pk == 1,
+        devices.c.platform == "android",
+        devices.c.pk > bindparam("after"),
+        devices.c.pk <= bindparam("last"),
+    )
     made_inside = insert(deliveries).from_select(
         ["app_pk", "device_pk", "task_id", "message_pk", *values], made
     )
@@ -153,6 +164,7 @@ async def floor(url: str, count: int, how: str, earlier: int) -> float:
             if number < task:
                 conn.execute(made_inside, {"task": number, "after": 0, "last": count})
     started = time.perf_counter()
+    cpu = time.process_time()
     if how == "executemany":
         rows = [
             {**values, "app_pk": 1, "device_pk": pk, "task_id": task, "message_pk": task}
@@ -165,7 +177,7 @@ async def floor(url: str, count: int, how: str, earlier: int) -> float:
         for after in range(0, count, BATCH):
             with db.engine.begin() as conn:
                 conn.execute(made_inside, {"task": task, "after": after, "last": after + BATCH})
-    took = time.perf_counter() - started
+    took = time.perf_counter() - started, time.process_time() - cpu
     await db.aclose()
     return took
 
@@ -229,34 +241,45 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
             console.rule(f"run {number} of {args.runs} (load {os.getloadavg()[0]:.1f})")
             # each run's online devices register anew: the earlier runs' are offline now
             total = args.devices + args.online * number
-            for name, value in (await one_broadcast(args, port, sdk, engine, total)).items():
+            run = await one_broadcast(args, port, sdk, engine, total, server.pid)
+            for name, value in run.items():
                 figures.setdefault(name, []).append(value)
-            materialised = figures["materialised: a delivery per device (s)"][-1]
+            materialised = run["materialised: a delivery per device (s)"]
+            cpu = run["server CPU until materialised (µs a delivery)"]
             for how, label in FLOORS.items():
                 name = f"floor{number}{how.replace('-', '')}"
                 with fresh_database(args.base_url, data_dir, name) as floor_url:
                     database = Settings(database_url=floor_url).database
-                    seconds = await floor(database, total, how, earlier=number - 1)
+                    seconds, floor_cpu = await floor(database, total, how, earlier=number - 1)
+                floor_cpu *= 1e6 / total
                 figures.setdefault(label.format(batch=BATCH), []).append(seconds)
                 figures.setdefault(f"ratio to the {how} floor (1 = the floor)", []).append(
                     seconds / materialised
                 )
+                if args.base_url is None:  # on PostgreSQL the rows cost the database's CPU
+                    figures.setdefault(f"{how} floor CPU (µs a row)", []).append(floor_cpu)
+                    figures.setdefault(f"CPU ratio to the {how} floor", []).append(floor_cpu / cpu)
     finally:
         server.terminate()
         server.wait()
         engine.dispose()
-    rows = [
-        (name, {"": values}, "{:.2f}" if "(s)" in name or "ratio" in name else "{:,.0f}")
-        for name, values in figures.items()
-    ]
+    rows = [(name, {"": values}, _shape(name)) for name, values in figures.items()]
     title = f"PushBroadcast to {args.devices:,} offline + {args.online} online devices"
     console.print(spread_table(title, rows))
 
 
+def _shape(name: str) -> str:
+    if "(s)" in name or "ratio" in name:
+        return "{:.2f}"
+    return "{:.1f}" if "µs" in name else "{:,.0f}"
+
+
 async def one_broadcast(
-    args: argparse.Namespace, port: int, sdk: Client, engine: Engine, total: int
+    args: argparse.Namespace, port: int, sdk: Client, engine: Engine, total: int, pid: int
 ) -> dict[str, float]:
-    """One PushBroadcast to every device, then its revocation; the figures of this run."""
+    """One PushBroadcast to every device, then its revocation; the figures of this run. The
+    server's CPU from the call until the broadcast is materialised (user and system time of
+    process ``pid``) does not grow with other processes' load as the seconds do."""
     url = f"http://127.0.0.1:{port}"
     readies = [asyncio.Event() for _ in range(args.online)]
     got: list[float] = []
@@ -279,12 +302,14 @@ async def one_broadcast(
         push_status=1,
         un_bind_period=4,
     )
+    cpu = cpu_seconds(pid)
     started = time.perf_counter()
     answer = await asyncio.to_thread(sdk.push_broadcast, request)
     accepted = time.perf_counter() - started
     assert answer.body.result_code == "OK", answer.body
     task_id = int(answer.body.push_result.data)
     materialised = await wait_materialised(engine, task_id, total) - started
+    cpu = cpu_seconds(pid) - cpu
     await asyncio.wait_for(asyncio.gather(*clients), 60)
     online = max(got) - started
     revoke = models.RevokePushTaskRequest(
@@ -299,6 +324,7 @@ async def one_broadcast(
         "accepted: PushBroadcast answered (s)": accepted,
         "online devices had it (s)": online,
         "materialised: a delivery per device (s)": materialised,
+        "server CPU until materialised (µs a delivery)": cpu * 1e6 / total,
         "deliveries per second": total / materialised,
         "RevokePushTask answered (s)": revoking,
     }

@@ -84,13 +84,15 @@ def prepare(db: Database, count: int, others_between: int, expired_seconds: int 
             conn.exec_driver_sql("SELECT setval('devices_pk_seq', (SELECT max(pk) FROM devices))")
 
 
-async def resolve_all(db: Database) -> tuple[list[int], list, list[int]]:
-    """Resolve the broadcast page by page: the deliveries each page wrote, and what was handed
-    over and named as owed over all of them."""
+async def resolve_all(
+    db: Database, channels: frozenset[str] = CHANNELS
+) -> tuple[list[int], list, list[int]]:
+    """Resolve the broadcast page by page, over ``channels``: the deliveries each page wrote,
+    and what was handed over and named as owed over all of them."""
     made, outbound, owed = [], [], []
     try:
         while True:
-            batch = await db.write(resolve_batch, NOW, CHANNELS, PAGE)
+            batch = await db.write(resolve_batch, NOW, channels, PAGE)
             if not batch.claimed:
                 return made, outbound, owed
             made.append(len(batch.written.made))
@@ -157,6 +159,33 @@ async def test_every_device_once_routed_counted_and_handed_over(
     }
     by_pk = {s.pk: s.channel for s in stats}
     assert all(by_pk[row.stat_pk] == ("HMS" if row.channel == "hms" else "ANDROID") for row in rows)
+
+
+@pytest.mark.parametrize("others_between", [0, 3])
+@pytest.mark.parametrize("count", [2 * PAGE, 2 * PAGE + 1])
+async def test_a_one_channel_audience_is_written_a_page_a_statement_and_counted_exactly(
+    db: Database, count: int, others_between: int
+) -> None:
+    """With no vendor channel running every device goes over the self-built one, and a page is
+    written without being read first: still one delivery each, a last page short or empty (the
+    audience a multiple of the page) ends the broadcast, and the counter holds exactly the
+    deliveries written, with no row for an empty page."""
+    prepare(db, count, others_between)
+    made, outbound, owed = await resolve_all(db, frozenset({SELFBUILT}))
+
+    assert made == [PAGE, PAGE, count % PAGE]  # the last page short, or empty
+    rows = written(db)
+    android = set(expected_channels(db))
+    assert [row.device_pk for row in rows] == sorted(android)  # one each
+    assert {row.channel for row in rows} == {SELFBUILT}
+    assert outbound == []
+    assert android <= set(owed)
+    with db.engine.connect() as conn:
+        stats = conn.execute(select(push_stats)).all()
+        state = conn.execute(select(tasks.c.state)).scalar_one()
+    assert state == DISPATCHED
+    assert [(s.platform, s.channel, s.pushed) for s in stats] == [("ANDROID", "ANDROID", count)]
+    assert {row.stat_pk for row in rows} == {stats[0].pk}
 
 
 async def test_an_expired_broadcast_is_written_expired_and_sent_nowhere(db: Database) -> None:

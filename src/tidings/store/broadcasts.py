@@ -47,6 +47,13 @@ def last_device(conn: Connection, task_id: int, message_pk: int) -> int:
     return conn.execute(_LAST_DEVICE, {"task": task_id, "message": message_pk}).scalar() or 0
 
 
+def next_device(conn: Connection, reach: Reach, task_id: int, message_pk: int) -> int | None:
+    """The lowest pk of the devices ``reach`` names past the highest one the task's message was
+    delivered to so far: where the next page starts (None: no device is left)."""
+    params = reach._params() | {"task": task_id, "message": message_pk}
+    return conn.execute(_next_query(reach._shape()), params).scalar()
+
+
 # Built once: a broadcast runs them for every page, and building them cost more than running them.
 _CLAIM = (
     select(
@@ -108,6 +115,18 @@ def audience_page(conn: Connection, reach: Reach, after_pk: int, limit: int) -> 
     is read: the deliveries are written from the devices table."""
     params = reach._params() | {"r_after": after_pk}
     return conn.execute(_page_query(reach._shape(), limit), params).all()
+
+
+def write_next(
+    conn: Connection, reach: Reach, first_pk: int, limit: int, values: Mapping[str, Any]
+) -> int:
+    """A delivery to each of the next ``limit`` devices ``reach`` names from ``first_pk`` on in
+    pk order, for an audience that goes over one channel: the page and its deliveries in one
+    INSERT ... SELECT, with no read of the page before. How many were written."""
+    params = reach._params() | {f"v_{name}": value for name, value in values.items()}
+    params["r_first"] = first_pk
+    statement = _insert_next(reach._shape(), tuple(values), limit)
+    return conn.execute(statement, params).rowcount
 
 
 def write_page(
@@ -236,12 +255,33 @@ def _page_query(shape: _Shape, limit: int) -> Select:
 
 
 @functools.lru_cache(maxsize=64)
+def _next_query(shape: _Shape) -> Select:
+    done = func.coalesce(_LAST_DEVICE.scalar_subquery(), 0)
+    return select(func.min(devices.c.pk)).where(_who(shape), devices.c.pk > done)
+
+
+@functools.lru_cache(maxsize=64)
 def _insert(shape: _Shape, names: tuple[str, ...], only: bool) -> Executable:
-    query = select(
+    return _insert_from(_made(names).where(*_in_range(shape, only)), names)
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_next(shape: _Shape, names: tuple[str, ...], limit: int) -> Executable:
+    query = _made(names).where(_who(shape), devices.c.pk >= bindparam("r_first"))
+    return _insert_from(query.order_by(devices.c.pk).limit(limit), names)
+
+
+def _made(names: tuple[str, ...]) -> Select:
+    """A delivery row per device: ``app_pk`` and ``device_pk`` from it, the columns ``names``
+    from parameters."""
+    return select(
         devices.c.app_pk,
         devices.c.pk,
         *(bindparam(f"v_{name}", type_=deliveries.c[name].type) for name in names),
-    ).where(*_in_range(shape, only))
+    )
+
+
+def _insert_from(query: Select, names: tuple[str, ...]) -> Executable:
     statement = insert(deliveries).from_select(["app_pk", "device_pk", *names], query)
     # an INSERT's rowcount is kept only when asked for (SQLAlchemy leaves it -1 on psycopg)
     return statement.execution_options(preserve_rowcount=True)
