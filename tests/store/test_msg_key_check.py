@@ -8,12 +8,12 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection
 
+from tests.support.rows import one_push
 from tests.support.servers import served_database
 from tidings.store.msg_keys import used_recently
 from tidings.store.pushes import insert_messages
-from tidings.store.tables import apps, tasks, workspaces
 
 NOW = 1_800_000_000_000
 STORED = 20_000
@@ -33,35 +33,16 @@ def test_the_check_reads_only_its_keys_on_a_table_without_statistics(tmp_path: P
         stored = [uuid.uuid4().hex for _ in range(STORED)]
         with db.engine.begin() as conn:
             conn.exec_driver_sql("ALTER TABLE messages SET (autovacuum_enabled = false)")
-            conn.execute(insert(workspaces).values(pk=1, name="w", created_at=0))
-            conn.execute(
-                insert(apps).values(pk=1, workspace_pk=1, app_id="a", timezone="UTC", created_at=0)
-            )
-            conn.execute(
-                insert(tasks).values(
-                    id=7,
-                    app_pk=1,
-                    action="PushMultiple",
-                    name="t",
-                    delivery_type=3,
-                    expired_seconds=300,
-                    strategy_type=0,
-                    options="{}",
-                    state="dispatched",
-                    digest="",
-                    message_count=STORED,
-                    created_at=NOW,
-                    due_at=NOW,
-                )
-            )
+            one_push(conn, action="PushMultiple", delivery_type=3, now=NOW)
+            conn.exec_driver_sql("SELECT setval(pg_get_serial_sequence('messages', 'pk'), 1)")
             insert_messages(
-                conn, [(7, 1, key, "u", "T", "C", None, None, NOW - 1000) for key in stored]
+                conn, [(1, 1, key, "u", "T", "C", None, None, NOW - 1000) for key in stored]
             )
         with db.engine.begin() as conn:
             # More calls than psycopg's prepare threshold, so the server's cached plan is used.
             for _ in range(10):
                 assert used_recently(conn, 1, [uuid.uuid4().hex for _ in range(100)], NOW) == []
             found = used_recently(conn, 1, [*stored[:3], uuid.uuid4().hex], NOW)
-            assert sorted(found) == sorted((key, 7) for key in stored[:3])
+            assert sorted(found) == sorted((key, 1) for key in stored[:3])
             assert _rows_read(conn) <= 10
         db.engine.dispose()
