@@ -25,6 +25,9 @@ def used_recently(conn: Connection, app_pk: int, keys: Sequence[str], now_ms: in
     if not keys:
         return []
     since = now_ms - RETRY_WINDOW_MS
+    if conn.dialect.name == "postgresql":
+        values = (app_pk, since, list(keys), since // DAY_MS, now_ms // DAY_MS)
+        return list(conn.exec_driver_sql(_PG_USED_RECENTLY, values))
     values = (app_pk, since // DAY_MS, now_ms // DAY_MS, *keys, since)
     return list(conn.exec_driver_sql(_used_recently_sql(mark(conn), len(keys)), values))
 
@@ -38,6 +41,23 @@ def _used_recently_sql(mark: str, count: int) -> str:
         f" WHERE app_pk = {mark} AND created_at / {DAY_MS} IN ({mark}, {mark})"
         f" AND msg_key IN ({marks(mark, count)}) AND created_at >= {mark}"
     )
+
+
+# PostgreSQL plans the IN-list query above from statistics a fresh messages table does not have
+# yet (autovacuum analyzes it a minute or more after the first rows): it then reads every
+# message of the app (app_pk alone looks selective), and psycopg's server-side prepared
+# statement keeps that plan, so on a new database each call's check grew with the table (250 ms
+# at 50,000 messages). Here each (key, day) is a scalar subquery with equality on every column
+# of the unique index, which the planner answers with one index probe whatever it knows.
+_PG_USED_RECENTLY = (
+    "SELECT msg_key, task_id FROM ("
+    " SELECT k.msg_key, (SELECT task_id FROM messages"
+    f"  WHERE app_pk = %s AND created_at / {DAY_MS} = d.day AND msg_key = k.msg_key"
+    "   AND created_at >= %s) AS task_id"
+    " FROM unnest(%s::varchar[]) AS k(msg_key), unnest(ARRAY[%s, %s]::bigint[]) AS d(day)"
+    " OFFSET 0) AS probes"  # OFFSET 0: the subquery runs once per probe, not again in WHERE
+    " WHERE task_id IS NOT NULL"
+)
 
 
 def sent_under(conn: Connection, app_pk: int, msg_key: str) -> ColumnElement[bool]:

@@ -1,0 +1,48 @@
+"""The msgKey check of every push reads index entries for its keys, not the app's messages, on a
+PostgreSQL messages table that has no statistics yet (a new database, before autovacuum's first
+ANALYZE): planned from defaults, an IN list of keys was answered by reading every message of the
+app, so acceptance slowed down as the table filled."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from sqlalchemy import Connection
+
+from tests.support.rows import one_push
+from tests.support.servers import served_database
+from tidings.store.msg_keys import used_recently
+from tidings.store.pushes import insert_messages
+
+NOW = 1_800_000_000_000
+STORED = 20_000
+
+
+def _rows_read(conn: Connection) -> int:
+    """Rows of messages this transaction has read so far, by scans and through indexes."""
+    return conn.exec_driver_sql(
+        "SELECT pg_stat_get_xact_tuples_returned('messages'::regclass)"
+        " + pg_stat_get_xact_tuples_fetched('messages'::regclass)"
+    ).scalar_one()
+
+
+def test_the_check_reads_only_its_keys_on_a_table_without_statistics(tmp_path: Path) -> None:
+    with served_database("postgresql", tmp_path) as db:
+        db.migrate()
+        stored = [uuid.uuid4().hex for _ in range(STORED)]
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE messages SET (autovacuum_enabled = false)")
+            one_push(conn, action="PushMultiple", delivery_type=3, now=NOW)
+            conn.exec_driver_sql("SELECT setval(pg_get_serial_sequence('messages', 'pk'), 1)")
+            insert_messages(
+                conn, [(1, 1, key, "u", "T", "C", None, None, NOW - 1000) for key in stored]
+            )
+        with db.engine.begin() as conn:
+            # More calls than psycopg's prepare threshold, so the server's cached plan is used.
+            for _ in range(10):
+                assert used_recently(conn, 1, [uuid.uuid4().hex for _ in range(100)], NOW) == []
+            found = used_recently(conn, 1, [*stored[:3], uuid.uuid4().hex], NOW)
+            assert sorted(found) == sorted((key, 1) for key in stored[:3])
+            assert _rows_read(conn) <= 10
+        db.engine.dispose()
