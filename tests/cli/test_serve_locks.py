@@ -63,6 +63,8 @@ def test_a_second_server_without_redis_on_one_sqlite_file_refuses_to_start(tmp_p
         assert f"another 'tidings serve' is using the database {database}" in output
         assert "set TIDINGS_REDIS_URL on every server sharing one SQLite file" in output
         assert "or run one server" in output
+        # The commands beside a running server take no lock.
+        first.cli("backup", "--to", str(tmp_path / "copy.db"))
         # Nor can a server with Redis join one without it: the first would not hear of it.
         require_redis()
         joining = on_file(tmp_path / "c", database, redis=True, prefix=uuid.uuid4().hex)
