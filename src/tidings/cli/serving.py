@@ -86,8 +86,8 @@ def _listen(settings: Settings) -> socket.socket:
     On PostgreSQL it is opened with ``SO_REUSEPORT``: several ``tidings serve`` processes on one
     machine then listen on the same port and the kernel spreads new connections over them, so
     one process per core uses every core with no balancer in front (they already share nonces,
-    tasks and, through Redis, devices). The embedded database allows one process, which the
-    data directory's lock enforces before this runs.
+    tasks and, through Redis, devices). On SQLite one process serves a data directory (the
+    serve locks, taken before this runs), so it has no port to share.
     """
     family, kind, proto, _, address = socket.getaddrinfo(
         settings.host, settings.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
