@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         default=Path("tidings-data"),
         description="the embedded database `tidings.db`, the secret key `secret.key`, "
-        "the serve lock and the default `tidings.toml`; made 0700, its files 0600 (a database "
+        "the serve locks and the default `tidings.toml`; made 0700, its files 0600 (a database "
         "file left readable by others is tightened at start)",
     )
     database_url: str | None = Field(

@@ -41,6 +41,6 @@ app.command("backup")(backup.backup)
 
 def main() -> None:
     # Whatever the commands write holds secrets or what points at them: the database, its key,
-    # the serve lock, a device's state file. None of it is for other users to read.
+    # the serve locks, a device's state file. None of it is for other users to read.
     os.umask(0o077)
     app()

@@ -1,5 +1,6 @@
-"""Running ``tidings serve`` on its settings: the data directory's lock, the listening socket,
-the connection caps and deadlines, uvicorn and the garbage collector's tuning."""
+"""Running ``tidings serve`` on its settings: the locks on the data directory and the SQLite file,
+the listening socket, the connection caps and deadlines, uvicorn and the garbage collector's
+tuning."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import logging
 import resource
 import shlex
 import socket
+from pathlib import Path
 from typing import TextIO
 
 import typer
@@ -24,13 +26,14 @@ from tidings.draining import Drain, DrainingServer
 from tidings.gateway.transport import is_device_upgrade, socket_class
 from tidings.limits.connections import ConnectionCaps, Deadlines, guarded_protocols
 from tidings.services import Services
+from tidings.store.database import sqlite_file
 
 GC_THRESHOLD = 200_000  # allocations between young collections (CPython's default: 700)
 
 
 def run_server(settings: Settings) -> None:
     """Serve until stopped (SIGTERM drains first, draining.py)."""
-    lock = _lock_data_dir(settings) if settings.embedded else None
+    locks = _serve_locks(settings)
     logs.configure(settings.log_level, settings.log_format)
 
     async def on_ready(services: Services) -> None:
@@ -73,7 +76,7 @@ def run_server(settings: Settings) -> None:
         listening = _listen(settings)
         DrainingServer(server_config, drain, settings.drain_seconds).run(sockets=[listening])
     finally:
-        if lock is not None:
+        for lock in locks:
             lock.close()
 
 
@@ -83,8 +86,8 @@ def _listen(settings: Settings) -> socket.socket:
     On PostgreSQL it is opened with ``SO_REUSEPORT``: several ``tidings serve`` processes on one
     machine then listen on the same port and the kernel spreads new connections over them, so
     one process per core uses every core with no balancer in front (they already share nonces,
-    tasks and, through Redis, devices). The embedded database allows one process, which the
-    data directory's lock enforces before this runs.
+    tasks and, through Redis, devices). On SQLite one process serves a data directory (the
+    serve locks, taken before this runs), so it has no port to share.
     """
     family, kind, proto, _, address = socket.getaddrinfo(
         settings.host, settings.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
@@ -135,19 +138,55 @@ def _tune_garbage_collection() -> None:
     gc.set_threshold(GC_THRESHOLD, 20, 20)
 
 
-def _lock_data_dir(settings: Settings) -> TextIO:
-    """One server per SQLite data directory: an embedded database is not shared between processes
-    (several processes share PostgreSQL instead)."""
+def _serve_locks(settings: Settings) -> list[TextIO]:
+    """The locks a server on SQLite holds while it serves (none on PostgreSQL).
+
+    One server per data directory. And one per SQLite file unless Redis is configured: without
+    Redis a process keeps device presence in memory, so a device connected to one of two
+    processes on one file would not hear of the messages the other accepted until it
+    reconnected. Servers that all have Redis may share the file (a shared lock); the exclusive
+    lock of a server without Redis keeps each kind out while the other holds the file. The
+    file is reachable under several data directories (``TIDINGS_DATABASE_URL=sqlite:///...``),
+    hence a lock of its own beside it.
+    """
+    if not settings.embedded:
+        return []
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    handle = open(settings.data_dir / "serve.lock", "w")  # noqa: SIM115 - held while serving
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        errors.print(
-            f"[red]error:[/red] another 'tidings serve' is using {settings.data_dir}; "
+    locks = [
+        _hold_lock(
+            settings.data_dir / "serve.lock",
+            shared=False,
+            refusal=f"another 'tidings serve' is using {settings.data_dir}; "
             "run several processes on PostgreSQL instead (TIDINGS_DATABASE_URL)",
-            highlight=False,
         )
+    ]
+    database = sqlite_file(settings.database)
+    if database is not None:
+        path = database.resolve()
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # as the database does
+        locks.append(
+            _hold_lock(
+                path.with_name(path.name + ".serve.lock"),
+                shared=bool(settings.redis_url),
+                refusal=f"another 'tidings serve' is using the database {path}, and not all "
+                "of them have Redis: set TIDINGS_REDIS_URL on every server sharing one SQLite "
+                "file (without it each keeps device presence to itself), or run one server",
+            )
+        )
+    return locks
+
+
+def _hold_lock(path: Path, *, shared: bool, refusal: str) -> TextIO:
+    """An flock on ``path`` held until the handle is closed, or else the command ends with
+    ``refusal``. The kernel lets go of it when the process ends however it ends (kill -9
+    included), so a crash leaves no stale lock to remove by hand."""
+    handle = open(path, "w")  # noqa: SIM115 - held while serving
+    try:
+        fcntl.flock(handle, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        # soft_wrap: a path to copy, not broken across lines
+        errors.print(f"[red]error:[/red] {refusal}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     return handle
 

@@ -191,10 +191,16 @@ class Database:
         self._read_engine.dispose()
 
 
-def _sqlite_engine(url: str, *, begin: str) -> Engine:
+def sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names; None for a database in memory."""
     path = url.removeprefix("sqlite:///")
-    if path and path != ":memory:":
-        _private_database_file(Path(path))
+    return Path(path) if path and path != ":memory:" else None
+
+
+def _sqlite_engine(url: str, *, begin: str) -> Engine:
+    path = sqlite_file(url)
+    if path is not None:
+        _private_database_file(path)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
