@@ -31,6 +31,11 @@ FINAL_CODES = frozenset({1002, 1003, 1007, 1008, 1009, 4000, 4001, 4004})
 # 1001 (going away: the server is stopping) is not final: connect again, maybe elsewhere.
 
 
+class _GoingAway(Exception):
+    """The server answered the hello with a code that is not final: it is stopping (1001) or
+    failed (1011); the device connects again, maybe elsewhere."""
+
+
 class Refused(Exception):
     """The server closed the connection for good (bad credentials, unknown app, ...)."""
 
@@ -206,8 +211,8 @@ class DeviceClient:
             except ConnectionClosed as closed:
                 if closed.rcvd is not None:
                     _raise_if_final(closed.rcvd.code, closed.rcvd.reason)
-            except (OSError, InvalidHandshake, TimeoutError):
-                pass  # the server is down or restarting: try again after the backoff
+            except (OSError, InvalidHandshake, TimeoutError, _GoingAway):
+                pass  # the server is down, restarting or stopping: try again after the backoff
             finally:
                 self._socket = None
             failures += 1
@@ -246,6 +251,9 @@ class DeviceClient:
             return Connected(True, reply["deliveryToken"]), reply["heartbeat"]
         if reply.get("type") == "resumed":
             return Connected(False, reply["deliveryToken"]), reply["heartbeat"]
+        if reply.get("type") == "error":  # a draining server answers a hello with 1001
+            _raise_if_final(reply.get("code"), reply.get("reason"))
+            raise _GoingAway(reply.get("code"))
         raise Refused(reply.get("code", 1002), reply.get("reason", f"unexpected reply {reply}"))
 
     async def _receive(
