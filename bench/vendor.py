@@ -9,7 +9,9 @@ times from the first call until every delivery is recorded as accepted by APNs (
 In the same run it measures the fake's own ceiling: the same number of notifications, same
 payload and provider token, sent over one HTTP/2 connection by the bare client the adapter uses,
 with nothing of Tidings around it. Both, ``--runs`` times (three by default), each run on a
-fresh server; it prints both rates and their ratio as median [min–max] over the runs.
+fresh server; it prints both rates and their ratio as median [min–max] over the runs, and beside
+them the CPU each message cost the Tidings server, the fake and the bare client (from /proc):
+unlike the rates, those hold when other work shares the machine's cores.
 
     python bench/vendor.py [--devices 10000] [--streams 200] [--runs 3]
 """
@@ -39,7 +41,7 @@ from tests.fakes.credentials import BUNDLE_ID, apns_config, apns_key  # noqa: E4
 from tests.support.clients import new_sdk  # noqa: E402
 from tests.support.servers import free_port, running_server  # noqa: E402
 
-from procs import console, spread_table  # noqa: E402
+from procs import console, cpu_seconds, spread_table  # noqa: E402
 from tidings.channels.apns import provider_token  # noqa: E402
 from tidings.channels.catalog import check_config  # noqa: E402
 from tidings.channels.http import tls_context  # noqa: E402
@@ -116,7 +118,9 @@ def push_all(client, tokens: list[str]) -> None:
         list(pool.map(call, chunks))
 
 
-def through_tidings(directory: Path, fake_url: str, ca_file: Path, count: int) -> float:
+def through_tidings(
+    directory: Path, fake_url: str, ca_file: Path, count: int, fake_pid: int
+) -> dict[str, float]:
     settings = {"SSL_CERT_FILE": str(ca_file), "TIDINGS_LOG_LEVEL": "warning"}
     with running_server("sqlite", directory / "data", settings) as server:
         server.create_app(WORKSPACE, APP_ID)
@@ -134,17 +138,27 @@ def through_tidings(directory: Path, fake_url: str, ca_file: Path, count: int) -
         )  # fmt: skip
         database = f"sqlite:///{(directory / 'data' / 'tidings.db').resolve()}"
         tokens = register_devices(database, count)
+        assert server.process is not None
+        server_cpu, fake_cpu = cpu_seconds(server.process.pid), cpu_seconds(fake_pid)
         started = time.perf_counter()
         push_all(client, tokens)
         while (done := accepted(database)) < count:
             if time.perf_counter() - started > 300:
                 raise RuntimeError(f"only {done} of {count} accepted after 300 s")
             time.sleep(0.05)
-        return count / (time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        return {
+            "rate": count / elapsed,
+            "server_us": (cpu_seconds(server.process.pid) - server_cpu) / count * 1e6,
+            "fake_us": (cpu_seconds(fake_pid) - fake_cpu) / count * 1e6,
+        }
 
 
-async def ceiling(fake_url: str, ca_file: Path, count: int, streams: int) -> float:
-    """The fake's rate for bare requests over one connection (same payload and token)."""
+async def ceiling(
+    fake_url: str, ca_file: Path, count: int, streams: int, fake_pid: int
+) -> dict[str, float]:
+    """The fake's rate for bare requests over one connection (same payload and token), and
+    the CPU each request cost the client and the fake."""
     os.environ["SSL_CERT_FILE"] = str(ca_file)
     config = check_config("apns", apns_config(fake_url))
     connection = Http2Connection(fake_url, tls_context(alpn=("h2",)))
@@ -168,11 +182,17 @@ async def ceiling(fake_url: str, ca_file: Path, count: int, streams: int) -> flo
             assert response.status == 200, response.body
 
     await connection.request(f"/3/device/{'0' * 64}", headers, body)  # connect first
+    client_cpu, fake_cpu = time.process_time(), cpu_seconds(fake_pid)
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(streams)))
     elapsed = time.perf_counter() - started
+    found = {
+        "rate": count / elapsed,
+        "client_us": (time.process_time() - client_cpu) / count * 1e6,
+        "fake_us": (cpu_seconds(fake_pid) - fake_cpu) / count * 1e6,
+    }
     await connection.aclose()
-    return count / elapsed
+    return found
 
 
 def main() -> None:
@@ -189,18 +209,25 @@ def main() -> None:
             for number in range(1, args.runs + 1):
                 console.rule(f"run {number} of {args.runs} (load {os.getloadavg()[0]:.1f})")
                 console.print(f"Fake APNs at {url}; measuring its ceiling ...")
+                bare = ceiling(url, ca_file, args.devices, args.streams, fake.pid)
                 try:
                     import uvloop
 
-                    floor = uvloop.run(ceiling(url, ca_file, args.devices, args.streams))
+                    floor = uvloop.run(bare)
                 except ImportError:
-                    floor = asyncio.run(ceiling(url, ca_file, args.devices, args.streams))
+                    floor = asyncio.run(bare)
                 console.print(f"PushMultiple to {args.devices} iOS devices through Tidings ...")
-                rate = through_tidings(directory / f"run{number}", url, ca_file, args.devices)
+                found = through_tidings(
+                    directory / f"run{number}", url, ca_file, args.devices, fake.pid
+                )
                 for name, value in (
-                    ("PushMultiple -> Tidings -> APNs adapter -> fake APNs (/s)", rate),
-                    ("bare HTTP/2 client -> fake APNs, one connection (/s)", floor),
-                    ("ratio to the fake's ceiling", rate / floor),
+                    ("PushMultiple -> Tidings -> APNs adapter -> fake APNs (/s)", found["rate"]),
+                    ("bare HTTP/2 client -> fake APNs, one connection (/s)", floor["rate"]),
+                    ("ratio to the fake's ceiling", found["rate"] / floor["rate"]),
+                    ("Tidings server CPU per message (µs)", found["server_us"]),
+                    ("fake APNs CPU per request, through Tidings (µs)", found["fake_us"]),
+                    ("bare client CPU per request (µs)", floor["client_us"]),
+                    ("fake APNs CPU per request, bare client (µs)", floor["fake_us"]),
                 ):
                     figures.setdefault(name, []).append(value)
         finally:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from sqlalchemy import insert, select
+import pytest
+from sqlalchemy import insert, select, update
 
 from tests.support.rows import one_push
+from tidings.analytics import counters
 from tidings.contract import Outcome, Status
 from tidings.delivery.outcomes import Recorder
 from tidings.store import deliveries as store
@@ -133,3 +135,44 @@ def test_pending_deliveries_are_read_a_page_per_device(tmp_path: Path) -> None:
         rows = store.pending_outbound(conn, [1, 2], Status.PENDING, "selfbuilt", 0, 3)
     by_device = {d: [r.id for r in rows if r.device_pk == d] for d in (1, 2)}
     assert by_device == {1: [1, 105, 107], 2: [106, 108, 110]}  # the oldest three of each
+
+
+async def test_vendor_outcomes_change_only_deliveries_still_pending(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counted: list[tuple[tuple[str, ...], list[int | None]]] = []
+    monkeypatch.setattr(counters, "count", lambda _, facts, pks: counted.append((facts, list(pks))))
+    db = Database(f"sqlite:///{tmp_path / 'x.db'}")
+    db.migrate()
+    ids = fill(db, 5)
+    with db.engine.begin() as conn:
+        conn.execute(update(deliveries).values(stat_pk=deliveries.c.id + 100))
+        revoked = deliveries.c.id == ids[4]  # revoked while the vendor was being asked
+        conn.execute(update(deliveries).where(revoked).values(status=Status.REVOKED))
+    recorder = Recorder(db, clock=lambda: 5.0)
+    recorder.settled(
+        [
+            Outcome(ids[0], Status.ACKED),
+            Outcome(ids[1], Status.ACKED),
+            Outcome(ids[2], 2009, "BadDeviceToken"),
+            Outcome(ids[3], Status.PENDING, "TooManyRequests", retry_at=9000),
+            Outcome(ids[4], Status.ACKED),
+        ]
+    )
+    await recorder.aclose()
+    await db.aclose()
+    columns = [deliveries.c[name] for name in ("status", "reason", "sent_at", "attempts")]
+    with db.engine.connect() as conn:
+        found = {r.id: tuple(r[1:]) for r in conn.execute(select(deliveries.c.id, *columns))}
+        retry_at = conn.execute(
+            select(deliveries.c.next_attempt_at).where(deliveries.c.id == ids[3])
+        )
+    assert found == {
+        ids[0]: (Status.ACKED, None, 5000, 1),
+        ids[1]: (Status.ACKED, None, 5000, 1),
+        ids[2]: (2009, "BadDeviceToken", None, 1),
+        ids[3]: (Status.PENDING, "TooManyRequests", None, 1),
+        ids[4]: (Status.REVOKED, None, None, 0),
+    }
+    assert retry_at.scalar_one() == 9000
+    assert counted == [(counters.ACCEPTED, [ids[0] + 100, ids[1] + 100])]

@@ -6,7 +6,8 @@ collapse id (at most 64 bytes; for ``liveactivity``: the ``<bundle>.push-type.li
 topic, priority 5 or 10 and the payload keys ActivityKit needs), and answers with APNs' status
 codes and ``{"reason": ...}`` bodies. Like a device, it keeps per token the alert shown under
 each ``apns-collapse-id``: a later one with the same id replaces it. Tokens in ``dead`` get 410
-Unregistered; ``record.script((status, reason, retry_after))`` makes the next answers errors.
+Unregistered; ``record.script((status, reason, retry_after))`` makes the next answers errors,
+``hang`` leaves the next requests unanswered.
 
 ``python -m tests.fakes.apns --port P --cert-dir D`` runs it alone (the benchmark does, so it has
 a core of its own); it then counts requests instead of recording them.
@@ -37,6 +38,7 @@ PUSH_TYPES = {"alert", "background", "location", "voip", "complication", "filepr
               "liveactivity", "pushtotalk"}  # fmt: skip
 MAX_PAYLOAD = 4096
 MAX_COLLAPSE_ID = 64  # bytes
+NO_ANSWER = (0, None)  # scripted: the request is left unanswered, its stream open
 
 
 class ApnsState:
@@ -204,7 +206,9 @@ class _ServerProtocol(asyncio.Protocol):
                     self.requests[event.stream_id][1].extend(event.data)
             elif isinstance(event, h2.events.StreamEnded):
                 headers, body = self.requests.pop(event.stream_id)
-                self._respond(event.stream_id, *self.state.answer(headers, bytes(body)))
+                answer = self.state.answer(headers, bytes(body))
+                if answer is not NO_ANSWER:
+                    self._respond(event.stream_id, *answer)
             elif isinstance(event, h2.events.StreamReset):
                 self.requests.pop(event.stream_id, None)
         self.transport.write(self.conn.data_to_send())
@@ -259,6 +263,10 @@ class FakeApns:
              retry_after: int | None = None) -> None:  # fmt: skip
         """Answer the next ``times`` requests (to ``token``, or any) with this APNs error."""
         self.record.script((status, {"reason": reason}, retry_after), times=times, token=token)
+
+    def hang(self, *, times: int = 1) -> None:
+        """Leave the next ``times`` requests unanswered, as a stalled APNs would."""
+        self.record.script(NO_ANSWER, times=times)
 
     def stop(self) -> None:
         async def close() -> None:

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
+from hpack import NeverIndexedHeaderTuple
 
 from tidings.channels.access_tokens import CachedToken
 from tidings.channels.extensions import custom_data, delivery_uuid, whole_number
@@ -156,7 +157,11 @@ def replacement(out: Outbound, config: ChannelConfig) -> tuple[list[tuple[str, s
 
 
 def _json(body: dict[str, Any]) -> bytes:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    return _ENCODER.encode(body).encode()
+
+
+# One encoder for every payload: json.dumps builds a new one per call when given options.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def _live_activity(out: Outbound, now: float) -> dict[str, Any]:
@@ -244,7 +249,7 @@ class ApnsSender:
         bearer = await self._link.token.get()
         wire: Headers = [
             (b"authorization", b"bearer " + bearer.encode()),
-            *((k.encode(), v.encode()) for k, v in headers),
+            *(_wire(name, value) for name, value in headers),
         ]
         try:
             response = await self._link.connection.request(f"/3/device/{token}", wire, body)
@@ -257,6 +262,17 @@ class ApnsSender:
 
     async def aclose(self) -> None:
         await self._link.connection.aclose()
+
+
+def _wire(name: str, value: str) -> tuple[bytes, bytes]:
+    """A header as sent; those new with every request are kept out of the connection's HPACK
+    table, where they would only push out the ones that repeat (the provider token above all)."""
+    if name in _ONE_OFF:
+        return NeverIndexedHeaderTuple(name.encode(), value.encode())
+    return name.encode(), value.encode()
+
+
+_ONE_OFF = frozenset({"apns-id", "apns-collapse-id"})
 
 
 def sender_factory(clock: Callable[[], float] = time.time) -> Callable[[ChannelConfig], ApnsSender]:

@@ -6,7 +6,8 @@ second here against the same server this module drives at over 5,000, so this is
 protocol around the ``h2`` state machine: requests open streams up to the server's
 MAX_CONCURRENT_STREAMS, writes made in one turn of the event loop go out in one TLS record, and a
 lost or GOAWAY'd connection fails its open streams (the caller retries) and is replaced by the
-next request.
+next request. h2 stays the protocol; what it did by default that cost more than the request
+itself is set aside through its public means (the header encoder, below).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import asyncio
 import socket
 import ssl
 from collections.abc import Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 import h2.config
@@ -22,6 +24,7 @@ import h2.connection
 import h2.events
 import h2.exceptions
 import h2.settings
+import hpack
 from hpack import NeverIndexedHeaderTuple
 
 Headers = Sequence[tuple[bytes, bytes]]
@@ -40,18 +43,53 @@ class Response:
         self.body = bytearray()
 
 
+class _PlainEncoder(hpack.Encoder):
+    """HPACK without Huffman coding, which h2 asks for on every header block and hpack does in
+    pure Python, byte by byte: CPU on every request to save a few bytes on a long-lived
+    connection. The table still indexes what repeats (the provider token)."""
+
+    def encode(self, headers: Any, huffman: bool = True) -> bytes:
+        return super().encode(headers, huffman=False)
+
+
+class _Client(h2.connection.H2Connection):
+    """h2's client connection, its headers encoded by ``_PlainEncoder``, counting its open
+    streams only when the count matters."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            h2.config.H2Configuration(
+                client_side=True,
+                header_encoding=None,
+                validate_outbound_headers=False,
+                normalize_outbound_headers=False,
+                validate_inbound_headers=False,
+            )
+        )
+        self.encoder = _PlainEncoder()
+
+    @property
+    def open_outbound_streams(self) -> int:
+        """h2 asks this before opening each stream and counts by walking every stream it holds
+        (dropping the closed ones): with hundreds open, that walk was about a third of the
+        CPU the request spent in this module and h2 (py-spy, bench/vendor.py). The streams it
+        holds, closed ones not yet dropped included, are never fewer than the open ones, so
+        below the server's limit their number says as well that one more may open; only at the
+        limit are they walked and counted."""
+        held = len(self.streams)
+        if held < self.remote_settings.max_concurrent_streams:
+            return held
+        return super().open_outbound_streams
+
+
 class _Protocol(asyncio.Protocol):
     def __init__(self) -> None:
-        config = h2.config.H2Configuration(
-            client_side=True,
-            header_encoding=None,
-            validate_outbound_headers=False,
-            normalize_outbound_headers=False,
-            validate_inbound_headers=False,
-        )
-        self.h2 = h2.connection.H2Connection(config)
+        self.h2 = _Client()
         self.transport: asyncio.Transport | None = None
         self.streams: dict[int, tuple[asyncio.Future[Response], Response]] = {}
+        # the open streams, by when their answer is overdue, in the order they opened
+        self._deadlines: dict[int, float] = {}
+        self._timer: asyncio.TimerHandle | None = None
         self.open = False
         self.closed: Exception | None = None
         self.changed = asyncio.Event()  # a stream slot or flow-control window opened
@@ -104,10 +142,40 @@ class _Protocol(asyncio.Protocol):
             for stream_id in [s for s in self.streams if s > last]:
                 self._finish(stream_id, Http2Error(f"GOAWAY ({event.error_code!r})"))
             self.changed.set()
+            self.close_when_done()
         elif isinstance(event, h2.events.WindowUpdated | h2.events.RemoteSettingsChanged):
             self.changed.set()
 
+    def expect(self, stream_id: int, timeout: float) -> None:
+        """The request on ``stream_id`` fails with ``TimeoutError`` if its answer has not come
+        within ``timeout`` seconds."""
+        loop = asyncio.get_running_loop()
+        self._deadlines[stream_id] = deadline = loop.time() + timeout
+        if self._timer is None:
+            self._timer = loop.call_at(deadline, self._expire)
+
+    def _expire(self) -> None:
+        """Fail the requests whose answer is overdue and reset their streams. One timer serves
+        every request (asyncio.wait_for on each cost a tenth of a request's CPU): the deadlines
+        grow in the order the streams opened, so it looks at the oldest, then sleeps until the
+        next one is due."""
+        self._timer = None
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        overdue = []
+        for stream_id, deadline in self._deadlines.items():
+            if deadline > now:
+                self._timer = loop.call_at(deadline, self._expire)
+                break
+            overdue.append(stream_id)
+        for stream_id in overdue:
+            if self.open:
+                self.h2.reset_stream(stream_id)
+                self.flush_soon()
+            self._finish(stream_id, TimeoutError(f"no answer on stream {stream_id}"))
+
     def _finish(self, stream_id: int, error: Exception | None) -> None:
+        self._deadlines.pop(stream_id, None)
         found = self.streams.pop(stream_id, None)
         if found is None:
             return
@@ -118,11 +186,26 @@ class _Protocol(asyncio.Protocol):
             else:
                 future.set_exception(error)
         self.changed.set()
+        self.close_when_done()
+
+    def close_when_done(self) -> None:
+        """A connection that takes no new requests (GOAWAY'd, or out of stream ids) is closed
+        once its last answer is in."""
+        if not self.open and not self.streams and self.transport is not None:
+            if self.closed is None:
+                self.closed = Http2Error("connection retired")
+                self.h2.close_connection()
+                self.flush()
+            self.transport.close()
 
     def _close(self, error: Exception) -> None:
         self.open = False
         self.closed = error
         streams, self.streams = self.streams, {}
+        self._deadlines.clear()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         for future, _ in streams.values():
             if not future.done():
                 future.set_exception(error)
@@ -167,8 +250,11 @@ class Http2Connection:
             raise protocol.closed or Http2Error("connection closed")
         conn = protocol.h2
         stream_id = conn.get_next_available_stream_id()
+        if stream_id + 2 > conn.HIGHEST_ALLOWED_STREAM_ID:
+            protocol.open = False  # its last stream id: the next request opens a new connection
         future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
         protocol.streams[stream_id] = (future, Response())
+        protocol.expect(stream_id, self._timeout)
         conn.send_headers(
             stream_id,
             [
@@ -180,16 +266,12 @@ class Http2Connection:
             ],
         )
         await self._send_body(protocol, stream_id, body)
-        try:
-            return await asyncio.wait_for(future, self._timeout)
-        except TimeoutError:
-            protocol.streams.pop(stream_id, None)
-            if protocol.open:
-                conn.reset_stream(stream_id)
-                protocol.flush_soon()
-            raise
+        return await future
 
     async def _send_body(self, protocol: _Protocol, stream_id: int, body: bytes) -> None:
+        """Send ``body`` in frames as large as the peer takes, as far as the flow-control
+        windows allow, then wait for a WINDOW_UPDATE to send more. Returns early when the
+        stream is over (timed out, reset, the connection lost): its request has failed."""
         conn = protocol.h2
         view = memoryview(body)
         while True:
@@ -203,11 +285,12 @@ class Http2Connection:
             if size > 0:
                 conn.send_data(stream_id, view[:size].tobytes())
                 view = view[size:]
-            protocol.flush()
+                continue
+            protocol.flush()  # what the windows let through, before waiting for them to open
             protocol.changed.clear()
             await protocol.changed.wait()
-            if not protocol.open:
-                raise protocol.closed or Http2Error("connection closed")
+            if stream_id not in protocol.streams:
+                return
 
     async def _connected(self) -> _Protocol:
         if self._protocol is not None and self._protocol.open:

@@ -126,16 +126,21 @@ class VendorChannel:
 
     async def send(self, batch: Sequence[Outbound]) -> list[Outcome]:
         configs = await self._configs.for_deliveries(self.name, [out.id for out in batch])
+        # a batch's deliveries share a few configurations: each is looked up once
+        by_config = {id(config): self._sender(config) for config in configs.values()}
+        senders = {out_id: by_config[id(config)] for out_id, config in configs.items()}
         return list(
-            await asyncio.gather(*(self._send_one(out, configs.get(out.id)) for out in batch))
+            await asyncio.gather(*(self._send_one(out, senders.get(out.id)) for out in batch))
         )
 
-    async def _send_one(self, out: Outbound, config: ChannelConfig | None) -> Outcome:
-        if config is None:
+    async def _send_one(
+        self, out: Outbound, found: tuple[Sender, asyncio.Semaphore] | None
+    ) -> Outcome:
+        if found is None:
             return Outcome(out.id, Status.PENDING, reroute=Reroute.UNCONFIGURED)
         if not out.device.third_token:
             return Outcome(out.id, Status.PENDING, reroute=Reroute.DEAD_TOKEN)
-        sender, limit = self._sender(config)
+        sender, limit = found
         async with limit:
             settled = await send_with_retries(
                 lambda: sender.attempt(out),
