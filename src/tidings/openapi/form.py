@@ -8,7 +8,7 @@ be UTF-8, a key may appear once per source, list indexes run from 1 without gaps
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -61,13 +61,18 @@ def _strict_pair(part: str, source: str) -> tuple[str, str]:
         ) from None
 
 
-def unique_map(pairs: Iterable[tuple[str, str]], source: str) -> dict[str, str]:
-    """Pairs to a dict, refusing a key given twice: the signature could not say which one counts."""
-    out: dict[str, str] = {}
-    for key, value in pairs:
-        if key in out:
-            raise FormError(f"parameter {key!r} appears more than once in the {source}")
-        out[key] = value
+def unique_map(pairs: Sequence[tuple[str, str]], source: str) -> dict[str, str]:
+    """Pairs to a dict, refusing a key given twice: the signature could not say which one counts.
+
+    The dict is built in C; only when it came out shorter than the pairs are they walked, to name
+    the first key given again."""
+    out = dict(pairs)
+    if len(out) < len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise FormError(f"parameter {key!r} appears more than once in the {source}")
+            seen.add(key)
     return out
 
 
@@ -86,18 +91,12 @@ class Params:
         self._values = values
         # head -> second segment -> (rest after it, or None when the key ends there; value)
         groups: dict[str, dict[str, list[tuple[str | None, str]]]] = {}
-        for key in values:
-            if "." not in key:
+        for key, value in values.items():
+            parts = key.split(".", 2)
+            if len(parts) == 1:
                 continue
-            head, _, rest = key.partition(".")
-            second, dot, tail = rest.partition(".")
-            group = groups.get(head)
-            if group is None:
-                group = groups[head] = {}
-            keys = group.get(second)
-            if keys is None:
-                keys = group[second] = []
-            keys.append((tail if dot else None, values[key]))
+            keys = groups.setdefault(parts[0], {}).setdefault(parts[1], [])
+            keys.append((parts[2] if len(parts) == 3 else None, value))
         self._groups = groups
 
     def __contains__(self, name: str) -> bool:
