@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote_plus
 
-from yarl import URL
+from yarl import query_to_pairs
 
 from tidings.errors import Code, ServiceError
 
@@ -26,8 +26,9 @@ class FormError(ValueError):
 def decode_pairs(raw: bytes | str, source: str) -> list[tuple[str, str]]:
     """``application/x-www-form-urlencoded`` text to (key, value) pairs, blanks kept.
 
-    yarl's C unquoter is five times faster than ``urllib.parse.parse_qsl`` on a PushMultiple body,
-    but it replaces bad UTF-8 with U+FFFD instead of failing; the rare pair that decodes to U+FFFD
+    yarl's ``query_to_pairs`` (its C unquoter, without building a URL and a MultiDict around the
+    pairs) is five times faster than ``urllib.parse.parse_qsl`` on a PushMultiple body, but it
+    replaces bad UTF-8 with U+FFFD instead of failing; the rare pair that decodes to U+FFFD
     is therefore decoded again strictly to tell a real U+FFFD from broken input.
     """
     if isinstance(raw, bytes):
@@ -39,10 +40,7 @@ def decode_pairs(raw: bytes | str, source: str) -> list[tuple[str, str]]:
         text = raw
     if not text:
         return []
-    try:
-        pairs = list(URL.build(query_string=text, encoded=True).query.items())
-    except ValueError as exc:
-        raise FormError(f"the {source} is not form-encoded: {exc}") from None
+    pairs = query_to_pairs(text)
     if any("\ufffd" in k or "\ufffd" in v for k, v in pairs):
         pairs = [_strict_pair(part, source) for part in text.split("&") if part]
     return pairs

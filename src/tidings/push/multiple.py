@@ -135,12 +135,12 @@ def _render(
     if extended:
         extended_json = json.dumps(extended, ensure_ascii=False, separators=(",", ":"))
     message = RenderedMessage(
-        msg_key=msg_key,
-        target=target,
-        title=template.title.render(values),
-        content=template.content.render(values),
-        uri=template.uri.render(values) if template.uri else None,
-        extended_params=extended_json,
+        msg_key,
+        target,
+        template.title.render(values),
+        template.content.render(values),
+        template.uri.render(values) if template.uri else None,
+        extended_json,
     )
     check_size(message, unified, limits, who, ("TargetMsg", index))
     return message
