@@ -78,23 +78,24 @@ class Params:
     """The request's parameters after decoding, with the SDKs' structure rebuilt on demand.
 
     One pass over the keys groups every dotted key by its first segment and then by its second
-    (``TargetMsg`` → ``"1"`` → ``[("Target", v), ("MsgKey", v), ...]``), so counting a list's
+    (``TargetMsg`` → ``"1"`` → ``{"Target": v, "MsgKey": v, ...}``), so counting a list's
     entries reads nothing and rebuilding a list or an object reads only its own keys, each once,
-    not every parameter of a 400-key PushMultiple call.
+    not every parameter of a 400-key PushMultiple call; an entry of plain fields only (nearly
+    all) is then taken as a whole.
     """
 
     __slots__ = ("_groups", "_values")
 
     def __init__(self, values: Mapping[str, str]) -> None:
         self._values = values
-        # head -> second segment -> (rest after it, or None when the key ends there; value)
-        groups: dict[str, dict[str, list[tuple[str | None, str]]]] = {}
+        # head -> second segment -> rest after it (None when the key ends there) -> value
+        groups: dict[str, dict[str, dict[str | None, str]]] = {}
         for key, value in values.items():
             parts = key.split(".", 2)
             if len(parts) == 1:
                 continue
-            keys = groups.setdefault(parts[0], {}).setdefault(parts[1], [])
-            keys.append((parts[2] if len(parts) == 3 else None, value))
+            keys = groups.setdefault(parts[0], {}).setdefault(parts[1], {})
+            keys[parts[2] if len(parts) == 3 else None] = value
         self._groups = groups
 
     def __contains__(self, name: str) -> bool:
@@ -112,11 +113,14 @@ class Params:
         entries: dict[int, dict[str, Any]] = {}
         for index_text, keys in self._groups.get(prefix, {}).items():
             if not _is_index(index_text):
-                raise _not_a_list_key(prefix, index_text, keys[0][0])
+                raise _not_a_list_key(prefix, index_text, next(iter(keys)))
             index = int(index_text)
+            if keys.keys() <= allowed:  # plain fields, each allowed: the entry as it is
+                entries[index] = dict(keys)
+                continue
             entry: dict[str, Any] = {}
             nested: dict[str, dict[str, str]] = {}
-            for tail, value in keys:
+            for tail, value in keys.items():
                 if tail is None:
                     raise _not_a_list_key(prefix, index_text, None)
                 field, dot, sub = tail.partition(".")
@@ -169,7 +173,7 @@ class Params:
         flat = {
             second if tail is None else f"{second}.{tail}": value
             for second, keys in group.items()
-            for tail, value in keys
+            for tail, value in keys.items()
         }
         return _nest(name, flat)
 
