@@ -24,6 +24,7 @@ MAX_MAP_TEXT = 64 * 1024
 MAX_MAP_DEPTH = 16
 # NUL, which PostgreSQL cannot store, and lone surrogates, which have no UTF-8 form.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_TEXT_ONLY = frozenset({str})
 
 
 def read_int(
@@ -146,7 +147,7 @@ def read_flat_map(raw: str | dict | None, field: str, code: Code) -> dict[str, s
     value = _decode_map(raw, field, code)
     if value is None:
         return None
-    if all(type(item) is str for item in value.values()):
+    if set(map(type, value.values())) <= _TEXT_ONLY:  # the common case, checked in C
         return value
     flat: dict[str, str] = {}
     for key, item in value.items():

@@ -21,6 +21,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import compress
+from operator import not_
 
 from tidings.openapi import errors
 
@@ -136,10 +138,22 @@ def v1_string_to_sign(request: SignedRequest) -> str:
     """
     params = params_of(request)
     params.pop("Signature", None)
-    canonical = "%26".join(
-        f"{_pct(k, _TWICE)}%3D{_pct(v, _TWICE)}" for k, v in sorted(params.items())
-    )
+    names = sorted(params)
+    values = list(map(params.__getitem__, names))
+    canonical = "%26".join(map("%3D".join, zip(_twice(names), _twice(values), strict=True)))
     return f"{request.method.upper()}&%2F&{canonical}"
+
+
+def _twice(texts: list[str]) -> list[str]:
+    """Each text encoded twice. Those of unreserved characters only, which stay as they are
+    (nearly every name and most values of a PushMultiple: ``TargetMsg.N.MsgKey``, msgKeys,
+    userIds), are found in C: all at once when every text is so, else one by one."""
+    if _UNRESERVED.fullmatch("".join(texts)):
+        return texts
+    encoded = list(texts)
+    for i in compress(range(len(encoded)), map(not_, map(_UNRESERVED.fullmatch, encoded))):
+        encoded[i] = _pct(encoded[i], _TWICE)
+    return encoded
 
 
 def _read_acs3(request: SignedRequest, authorization: str) -> Claim:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from tidings.contract import PushOptions
 from tidings.errors import Code, ServiceError, refused
@@ -29,17 +30,31 @@ DELIVERY_TYPES = (1, 2, 3, 7)
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MultipleCall(PushCall):
-    """A PushMultiple call; its targets (``TargetInput``) are handed over apart from it, to be
+    """A PushMultiple call; its targets (``TargetEntry``) are handed over apart from it, to be
     read only once the call as a whole has passed."""
 
     template_name: str | None
     target_count: int
 
 
+class TargetEntry(Protocol):
+    """One TargetMsg entry: its target, its msgKey, its placeholder values and its own extension
+    parameters (already checked as such by the edge that read them), each read when the rules
+    reach it. The API reads them off the wire (openapi/pushcalls.py); the console hands over
+    values it holds (``TargetInput``)."""
+
+    def target(self) -> str: ...
+
+    def msg_key(self) -> str: ...
+
+    def template_key_value(self) -> Mapping[str, str] | None: ...
+
+    def extended_params(self) -> Mapping[str, str] | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class TargetInput:
-    """One TargetMsg entry: its target, its msgKey, its placeholder values and its own extension
-    parameters (already checked as such by the edge that read them)."""
+    """A ``TargetEntry`` whose fields are ``Read``s (the console's, made with ``given``)."""
 
     target: Read[str]
     msg_key: Read[str]
@@ -65,7 +80,7 @@ def check_call(fields: MultipleCall, limits: PushLimits, *, timezone: str, now: 
 
 
 def render_targets(
-    targets: Sequence[TargetInput],
+    targets: Sequence[TargetEntry],
     template: CompiledTemplate,
     options: PushOptions,
     limits: PushLimits,
@@ -80,7 +95,7 @@ def render_targets(
 
 
 def check_targets(
-    targets: Sequence[TargetInput],
+    targets: Sequence[TargetEntry],
     template: CompiledTemplate,
     options: PushOptions,
     limits: PushLimits,
@@ -101,7 +116,7 @@ def check_targets(
 
 def _render(
     index: int,
-    entry: TargetInput,
+    entry: TargetEntry,
     template: CompiledTemplate,
     seen: dict[str, str],
     unified: int,
@@ -120,12 +135,12 @@ def _render(
     if extended:
         extended_json = json.dumps(extended, ensure_ascii=False, separators=(",", ":"))
     message = RenderedMessage(
-        msg_key=msg_key,
-        target=target,
-        title=template.title.render(values),
-        content=template.content.render(values),
-        uri=template.uri.render(values) if template.uri else None,
-        extended_params=extended_json,
+        msg_key,
+        target,
+        template.title.render(values),
+        template.content.render(values),
+        template.uri.render(values) if template.uri else None,
+        extended_json,
     )
     check_size(message, unified, limits, who, ("TargetMsg", index))
     return message

@@ -28,7 +28,7 @@ from tidings.push.broadcast import BroadcastCall
 from tidings.push.models import CallSpec, PushLimits, PushPlan, RenderedMessage, fingerprint
 from tidings.push.multiple import (
     MultipleCall,
-    TargetInput,
+    TargetEntry,
     check_call,
     check_targets,
     render_targets,
@@ -77,7 +77,7 @@ class Pushes:
         return self._limits.max_targets
 
     async def check_multiple(
-        self, app: App, fields: MultipleCall, targets: Sequence[TargetInput]
+        self, app: App, fields: MultipleCall, targets: Sequence[TargetEntry]
     ) -> list[RenderedMessage | ServiceError]:
         """What ``push_multiple`` would make of each entry, storing nothing: the call-wide rules
         raise as they do there; each entry gets its message or its own first problem.
@@ -94,7 +94,7 @@ class Pushes:
         self,
         app: App,
         fields: MultipleCall,
-        targets: Callable[[], Sequence[TargetInput]],
+        targets: Callable[[], Sequence[TargetEntry]],
         request_id: str | None = None,
     ) -> int:
         """Accept a PushMultiple call; its task id once the task and messages are committed.
@@ -205,23 +205,8 @@ class Pushes:
             "request_id": request_id,
         }
         task_id = store.insert_task(conn, task)
-        store.insert_messages(
-            conn,
-            [
-                (
-                    task_id,
-                    app_pk,
-                    m.msg_key,
-                    m.target,
-                    m.title,
-                    m.content,
-                    m.uri,
-                    m.extended_params,
-                    now_ms,
-                )
-                for m in plan.messages
-            ],
-        )
+        # A RenderedMessage holds its columns in store.MESSAGE_TEXT's order: unpacked whole.
+        store.insert_messages(conn, [(task_id, app_pk, *m, now_ms) for m in plan.messages])
         if call.strategy is not None:
             add_occurrences(conn, task_id, task, due_times)
         supplement.add(conn, app_pk, task_id, call.options, due_times[0], self._sms_delay_ms)

@@ -24,16 +24,15 @@ DELIVERED = "delivered"
 EXPIRED = "expired"
 
 
-_ENABLED = select(
-    webhook_endpoints.c.pk, webhook_endpoints.c.app_pk, webhook_endpoints.c.events
-).where(webhook_endpoints.c.enabled.is_(True))
+# Plain SQL text (store/plain.py): every accepted push and every dispatch asks it.
+_ENABLED = f"SELECT pk, app_pk, events FROM {webhook_endpoints.name} WHERE enabled"
 
 
 def subscribers(conn: Connection, event_type: str) -> dict[int, list[int]]:
     """The enabled endpoints taking ``event_type``, by app. The table is small (a few rows per
     app), so reading it whole in every transaction that makes events costs next to nothing."""
     found: dict[int, list[int]] = {}
-    for pk, app_pk, events in conn.execute(_ENABLED):
+    for pk, app_pk, events in conn.exec_driver_sql(_ENABLED):
         if event_type in events.split(","):
             found.setdefault(app_pk, []).append(pk)
     return found

@@ -9,16 +9,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 PLACEHOLDER = re.compile(r"#(\w+)#")
 
 
 @dataclass(frozen=True, slots=True)
 class Pattern:
-    """A text split into literals (even positions) and placeholder names (odd positions)."""
+    """A text split into literals (even positions) and placeholder names (odd positions).
+
+    Rendering fills a ``str.format`` text made once from the literals (their braces doubled)
+    with the values of the names in order: the joining happens in C, where a loop over the parts
+    cost a hundred-target PushMultiple two hundred Python loops.
+    """
 
     parts: tuple[str, ...]
+    _format: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        literals = (text.replace("{", "{{").replace("}", "}}") for text in self.parts[0::2])
+        object.__setattr__(self, "_format", "{}".join(literals))
 
     @classmethod
     def compile(cls, text: str) -> Pattern:
@@ -33,10 +43,7 @@ class Pattern:
         parts = self.parts
         if len(parts) == 1:
             return parts[0]
-        out = list(parts)
-        for i in range(1, len(parts), 2):
-            out[i] = values[parts[i]]
-        return "".join(out)
+        return self._format.format(*map(values.__getitem__, parts[1::2]))
 
 
 def names_in(*texts: str | None) -> tuple[str, ...]:
