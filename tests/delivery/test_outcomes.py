@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import insert, select, update
 
 from tests.support.rows import one_push
+from tests.support.servers import served_database
 from tidings.analytics import counters
 from tidings.contract import Outcome, Status
 from tidings.delivery.outcomes import Recorder
@@ -137,12 +138,19 @@ def test_pending_deliveries_are_read_a_page_per_device(tmp_path: Path) -> None:
     assert by_device == {1: [1, 105, 107], 2: [106, 108, 110]}  # the oldest three of each
 
 
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 async def test_vendor_outcomes_change_only_deliveries_still_pending(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Both databases: acceptances are written by one statement per chunk, built differently
+    on each (store.settle)."""
+    with served_database(kind, tmp_path) as db:
+        await _check_vendor_outcomes(db, monkeypatch)
+
+
+async def _check_vendor_outcomes(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     counted: list[tuple[tuple[str, ...], list[int | None]]] = []
     monkeypatch.setattr(counters, "count", lambda _, facts, pks: counted.append((facts, list(pks))))
-    db = Database(f"sqlite:///{tmp_path / 'x.db'}")
     db.migrate()
     ids = fill(db, 5)
     with db.engine.begin() as conn:

@@ -192,9 +192,19 @@ def _record_outcomes(conn: Connection, outcomes: Sequence[Outcome], now_ms: int)
             status=status,
             reasons=refused,
         )
-    if taken:
-        pending = store.lock_in_status(conn, taken, Status.PENDING)
-        counters.count(conn, counters.ACCEPTED, (row.stat_pk for row in pending))
+    # What the vendors took (nearly every outcome) is set in one statement per chunk, which also
+    # gives the stat rows to count: a SELECT FOR UPDATE and one UPDATE per delivery cost about
+    # 8% of the server's CPU sending to APNs.
+    for (reason, retry_at), ids in _taken(outcomes).items():
+        values = {
+            "status": Status.ACKED,
+            "reason": reason,
+            "next_attempt_at": retry_at,
+            "sent_at": now_ms,
+            "updated_at": now_ms,
+        }
+        changed = store.settle(conn, sorted(ids), (Status.PENDING,), values, raised=("attempts",))
+        counters.count(conn, counters.ACCEPTED, (row.stat_pk for row in changed))
     store.record_outcomes(
         conn,
         (
@@ -204,10 +214,11 @@ def _record_outcomes(conn: Connection, outcomes: Sequence[Outcome], now_ms: int)
                 "status": o.status,
                 "reason": o.reason,
                 "next_attempt_at": o.retry_at,
-                "sent_at": now_ms if o.status == Status.ACKED else None,
+                "sent_at": None,
                 "updated_at": now_ms,
             }
             for o in outcomes
+            if o.status != Status.ACKED
         ),
     )
     store.insert_events(
@@ -218,6 +229,16 @@ def _record_outcomes(conn: Connection, outcomes: Sequence[Outcome], now_ms: int)
             if o.status != Status.ACKED
         ],
     )
+
+
+def _taken(outcomes: Sequence[Outcome]) -> dict[tuple[str | None, int | None], list[int]]:
+    """The deliveries the vendors took among ``outcomes``, by (reason, retry_at): nearly always
+    one group, as neither is given with an acceptance."""
+    found: dict[tuple[str | None, int | None], list[int]] = {}
+    for o in outcomes:
+        if o.status == Status.ACKED:
+            found.setdefault((o.reason, o.retry_at), []).append(o.delivery_id)
+    return found
 
 
 def _refusals(outcomes: Sequence[Outcome]) -> dict[int, dict[int, str | None]]:

@@ -275,8 +275,10 @@ def settle(
     ids: Sequence[int],
     from_statuses: Collection[int],
     values: dict[str, Any],
+    raised: Sequence[str] = (),
 ) -> list[Changed]:
-    """Set ``values`` on the deliveries among ``ids`` whose status is one of ``from_statuses``;
+    """Set ``values`` on the deliveries among ``ids`` whose status is one of ``from_statuses``,
+    and add one to each column named in ``raised`` (an expression in the SQL, not a value);
     (stat_pk, channel) of each one changed.
 
     On SQLite, where RETURNING steps once per row (store/rows.py), the rows about to change are
@@ -291,10 +293,11 @@ def settle(
         if conn.dialect.name != "sqlite":
             where = (deliveries.c.id.in_(chunk), deliveries.c.status.in_(statuses))
             query = update(deliveries).where(*where).values(values)
+            query = query.values({c: deliveries.c[c] + 1 for c in raised})
             returned = query.returning(deliveries.c.stat_pk, deliveries.c.channel)
             changed.extend(Changed(row.stat_pk, row.channel) for row in conn.execute(returned))
             continue
-        count_sql, update_sql = _settle_sql(tuple(values), len(chunk), len(statuses))
+        count_sql, update_sql = _settle_sql(tuple(values), tuple(raised), len(chunk), len(statuses))
         chosen = (*chunk, *statuses)
         for stat_pk, channel, count in conn.exec_driver_sql(count_sql, chosen).all():
             changed.extend([Changed(stat_pk, channel)] * count)
@@ -303,12 +306,15 @@ def settle(
 
 
 @functools.lru_cache(maxsize=128)
-def _settle_sql(columns: tuple[str, ...], count: int, statuses: int) -> tuple[str, str]:
+def _settle_sql(
+    columns: tuple[str, ...], raised: tuple[str, ...], count: int, statuses: int
+) -> tuple[str, str]:
     """SQLite's two statements of ``settle``: the count of the rows it changes, and the change."""
     where = f"WHERE id IN ({marks('?', count)}) AND status IN ({marks('?', statuses)})"
+    sets = [f"{c} = ?" for c in columns] + [f"{c} = {c} + 1" for c in raised]
     return (
         f"SELECT stat_pk, channel, count(*) FROM deliveries {where} GROUP BY stat_pk, channel",
-        f"UPDATE deliveries SET {', '.join(f'{c} = ?' for c in columns)} {where}",
+        f"UPDATE deliveries SET {', '.join(sets)} {where}",
     )
 
 
@@ -390,21 +396,6 @@ def of_app_and_channel(conn: Connection, app_pk: int, channel: str, ids: Sequenc
     return found
 
 
-def lock_in_status(conn: Connection, ids: Sequence[int], status: int) -> list[Row]:
-    """(id, stat_pk, channel) of the deliveries among ``ids`` still in ``status``, locked until
-    the transaction ends (so what is read is what the next update changes)."""
-    rows: list[Row] = []
-    for chunk in chunks(sorted(ids)):
-        query = (
-            select(deliveries.c.id, deliveries.c.stat_pk, deliveries.c.channel)
-            .where(deliveries.c.id.in_(chunk), deliveries.c.status == status)
-            .order_by(deliveries.c.id)
-            .with_for_update()
-        )
-        rows.extend(conn.execute(query))
-    return rows
-
-
 def insert_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Delivery events: each ``delivery_id``, ``at``, ``status``, ``reason``."""
     if rows:
@@ -412,9 +403,9 @@ def insert_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
 
 
 def record_outcomes(conn: Connection, outcomes: Iterable[dict[str, Any]]) -> None:
-    """Each outcome: ``b_id``, ``b_from`` (the status it must still have), ``status``,
-    ``reason``, ``next_attempt_at``, ``sent_at`` (when a vendor took it, else None),
-    ``updated_at``."""
+    """Each vendor outcome other than an acceptance (which ``settle`` records many at a time):
+    ``b_id``, ``b_from`` (the status it must still have), ``status``, ``reason``,
+    ``next_attempt_at``, ``sent_at``, ``updated_at``."""
     rows = list(outcomes)
     if not rows:
         return
