@@ -6,7 +6,7 @@
 #   bench/run_all.sh [OUT_DIR]          # full outputs go to OUT_DIR (default: a temporary one)
 #
 # PostgreSQL for the ingest bench: TIDINGS_TEST_POSTGRES (default postgresql://postgres@127.0.0.1:5432/test).
-# It takes about 45-60 minutes on the 2-core machine class (most of it fan-out and its floors).
+# It took 12 minutes on a quiet machine of the 2-core class (ingest and fan-out the longest); load stretches it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
