@@ -95,7 +95,7 @@ async def resolve_all(
             batch = await db.write(resolve_batch, NOW, channels, PAGE)
             if not batch.claimed:
                 return made, outbound, owed
-            made.append(len(batch.written.made))
+            made.append(sum(batch.written.made.values()))
             outbound += batch.written.outbound
             owed += batch.written.owed
     finally:

@@ -44,7 +44,7 @@ from tidings.tasks import ACCEPTED, BROADCAST, DISPATCHED
 # delivery is within a fifth of a bare INSERT ... SELECT's (bench/broadcast.py), while a page
 # holds the database writer, and the other due tasks, for 10-25 ms on this machine class.
 BATCH = 5000
-NOTHING = Written([], [])
+NOTHING = Written([], {})
 # A page whose pk range is at most this many times its self-built deliveries tells the whole
 # range (a device given nothing new finds nothing pending); a sparser one reads its devices.
 DENSE = 2
@@ -183,9 +183,7 @@ class _Page(NamedTuple):
         ``pks``) give dispatch: the vendors' to hand over, and the devices that may be owed a
         self-built one."""
         status = self._status(now_ms)
-        made: list[tuple[str | None, int]] = []
-        for name, count in written.items():
-            made += [(name, status)] * count
+        made = {(name, status): count for name, count in written.items() if count}
         if status != Status.PENDING:
             return Written([], made)
         vendors = sorted(name for name, count in written.items() if count and name != SELFBUILT)

@@ -133,7 +133,7 @@ class Dispatcher:
             self._wake.clear()  # the next claim takes what it announced; a later one sets it
 
     def _written(self, written: Written) -> None:
-        metrics.deliveries(Counter(written.made))
+        metrics.deliveries(written.made)
         self.hand_over(written.outbound)
         if written.owed:
             self._spawn(self._tell_owed(written.owed))
@@ -234,7 +234,7 @@ class Dispatcher:
         )
         tasks = TaskRow.from_rows(claimed)
         if not tasks:
-            return 0, Written([], [])
+            return 0, Written([], {})
         messages: dict[int, list[MessageRow]] = defaultdict(list)
         rows = store.messages_of(conn, {t.messages_of for t in tasks})
         for message in MessageRow.from_rows(rows):

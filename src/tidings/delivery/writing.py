@@ -6,7 +6,8 @@ counted and handed over the same way.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 from sqlalchemy import Connection
@@ -24,7 +25,9 @@ VENDOR_LEASE_MS = 60_000
 
 class Written(NamedTuple):
     outbound: list[Outbound]  # to send now
-    made: list[tuple[str | None, int]]  # (channel, status) of each delivery written
+    # How many deliveries were written, by (channel, status): a broadcast's page counts its
+    # thousands of deliveries per channel, with no item for each.
+    made: Mapping[tuple[str | None, int], int]
     # Devices with new self-built deliveries no Outbound was built for (a broadcast's page):
     # those connected anywhere are to be sent what they are owed, read from the database.
     owed: Sequence[int] = ()
@@ -119,7 +122,7 @@ def write_planned(conn: Connection, tasks: Sequence[TaskPlan], now_ms: int) -> W
                         request_id=task.request_id,
                     )
                 )
-    made = [(plan.channel, plan.status) for _, _, planned in tasks for plan in planned]
+    made = Counter((plan.channel, plan.status) for _, _, planned in tasks for plan in planned)
     return Written(outbound, made)
 
 
