@@ -80,3 +80,15 @@ def test_a_device_connected_twice_keeps_its_newer_connection() -> None:
     assert hub.get(7) is second and len(hub) == 1
     assert hub.silent_since(1.5) == [] and hub.silent_since(2.5) == [second]
     assert hub.detach(second) and hub.get(7) is None
+
+
+def test_held_names_the_connected_devices_whichever_side_is_smaller() -> None:
+    hub = Hub()
+    for device_pk in (7, 3, 12):
+        connected = connection(Peer())
+        connected.device_pk = device_pk
+        hub.attach(connected)
+    assert hub.held(range(1, 10_001)) == [3, 7, 12]  # a broadcast's page: the hub is walked
+    assert hub.held([12, 5, 3, 9, 40]) == [3, 12]  # a list of pks, as a set
+    assert hub.held([12, 3]) == [3, 12]  # fewer pks than connections: the pks are walked
+    assert hub.held(()) == []

@@ -25,10 +25,17 @@ class Receiver(Protocol):
 class Connections(Protocol):
     def get(self, device_pk: int) -> Receiver | None: ...
 
+    def held(self, device_pks: Collection[int]) -> list[int]:
+        """Those of ``device_pks`` connected here, in ascending order."""
+        ...
+
 
 class _NoConnections:
     def get(self, device_pk: int) -> Receiver | None:
         return None
+
+    def held(self, device_pks: Collection[int]) -> list[int]:
+        return []
 
 
 async def _nothing(device_pks: list[int]) -> None:
@@ -75,11 +82,13 @@ class SelfBuiltChannel:
     async def owed(self, device_pks: Collection[int]) -> None:
         """These devices are owed something new (deliveries, revoke frames), already committed:
         the process holding each sends it what is pending, read from the database; a device
-        connected nowhere is sent it when it connects."""
+        connected nowhere is sent it when it connects. A broadcast names thousands of devices a
+        page, most connected nowhere: the rest are only sorted out when a broker is shared (an
+        unshared one has no other process to poke)."""
         if not device_pks:
             return
-        here = [pk for pk in device_pks if self._connections.get(pk) is not None]
-        if len(here) < len(device_pks):
+        here = self._connections.held(device_pks)
+        if self._broker.shared and len(here) < len(device_pks):
             held = set(here)
             await self._broker.poke([pk for pk in device_pks if pk not in held])
         if here:

@@ -12,7 +12,7 @@ revoke frames and the confirmations they call for.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Protocol
 
 from tidings.contract import Outbound, Recall
@@ -124,6 +124,15 @@ class Hub:
 
     def get(self, device_pk: int) -> Connection | None:
         return self._connections.get(device_pk)
+
+    def held(self, device_pks: Collection[int]) -> list[int]:
+        """Those of ``device_pks`` connected here, in ascending order: the smaller side is
+        walked, since a broadcast's page names thousands of devices and few are connected."""
+        connections = self._connections
+        if len(connections) >= len(device_pks):
+            return sorted(pk for pk in device_pks if pk in connections)
+        wanted = device_pks if isinstance(device_pks, range | set | frozenset) else set(device_pks)
+        return sorted(pk for pk in connections if pk in wanted)
 
     def attach(self, connection: Connection) -> Connection | None:
         """Hold ``connection``; the one it replaces, if any (the caller closes it)."""
