@@ -127,7 +127,7 @@ def notification(out: Outbound, bundle_id: str, now: float) -> tuple[Headers, by
         (b"apns-push-type", push_type),
         (b"apns-topic", topic.encode()),
         (b"apns-priority", priority),
-        (b"apns-expiration", b"%d" % (out.payload.expires_at // 1000)),
+        _expiration_header(out),
         NeverIndexedHeaderTuple(b"apns-id", delivery_uuid(out).encode()),
         *collapse,
     ]
@@ -139,9 +139,15 @@ def collapse_id(out: Outbound) -> str:
     return f"d{out.id}"
 
 
+def _expiration_header(out: Outbound) -> tuple[bytes, bytes]:
+    """Sent never indexed, as are the apns-id and collapse id: headers that change from one task
+    or delivery to the next would only push the ones that repeat on every request (the provider
+    token above all) out of the connection's HPACK table, and every header's lookup walks that
+    table. A new expiration with each task had filled its 4 KB."""
+    return NeverIndexedHeaderTuple(b"apns-expiration", b"%d" % (out.payload.expires_at // 1000))
+
+
 def _collapse_header(out: Outbound) -> tuple[bytes, bytes]:
-    """New with every alert: kept out of the connection's HPACK table, like the apns-id, where
-    it would only push out the headers that repeat (the provider token above all)."""
     return NeverIndexedHeaderTuple(b"apns-collapse-id", collapse_id(out).encode())
 
 
@@ -153,7 +159,7 @@ def replacement(out: Outbound, config: ChannelConfig) -> tuple[Headers, bytes]:
         (b"apns-push-type", b"alert"),
         (b"apns-topic", config["bundle_id"].encode()),
         (b"apns-priority", b"10"),
-        (b"apns-expiration", b"%d" % (out.payload.expires_at // 1000)),
+        _expiration_header(out),
         _collapse_header(out),
     ]
     aps = {"alert": {"title": title, "body": body}}
