@@ -4,6 +4,7 @@ fields MPS options map to, and every kind of answer."""
 from __future__ import annotations
 
 import time
+import uuid
 
 import pytest
 
@@ -54,6 +55,10 @@ async def test_alert_fields(fake: FakeApns, channel: Harness) -> None:
     assert got.headers["apns-priority"] == "10"
     assert got.headers["apns-expiration"] == str(out.payload.expires_at // 1000)
     assert got.headers["apns-collapse-id"] == f"d{out.id}"
+    # the apns-id of a delivery is the same on every attempt and in every release
+    namespace = uuid.UUID("0b6f1c1e-5a7d-4e0e-9d53-2f4f6f3b8a21")
+    key = f"{out.payload.task_id}/{out.payload.msg_key}/{out.id}"
+    assert got.headers["apns-id"] == str(uuid.uuid5(namespace, key))
     assert got.body["aps"] == {
         "alert": {"title": "Prize", "body": out.payload.content},
         "sound": "bell.caf",

@@ -100,22 +100,22 @@ def provider_token(config: ChannelConfig, now: float) -> str:
     )
 
 
-def notification(out: Outbound, bundle_id: str, now: float) -> tuple[list[tuple[str, str]], bytes]:
-    """The headers (without authorization) and JSON payload of one delivery."""
+def notification(out: Outbound, bundle_id: str, now: float) -> tuple[Headers, bytes]:
+    """The headers (without authorization, as sent) and JSON payload of one delivery."""
     options = out.options
     extended = out.payload.extended_params
     aps: dict[str, Any]
-    collapse: list[tuple[str, str]] = []
+    collapse: list[tuple[bytes, bytes]] = []
     if options.live_activity:
-        push_type, topic, priority = "liveactivity", bundle_id + LIVE_ACTIVITY_SUFFIX, "10"
+        push_type, topic, priority = b"liveactivity", bundle_id + LIVE_ACTIVITY_SUFFIX, b"10"
         aps = _live_activity(out, now)
     elif options.silent or options.notify_type == "transparent":
-        push_type, topic, priority = "background", bundle_id, "5"
+        push_type, topic, priority = b"background", bundle_id, b"5"
         aps = {"content-available": 1}
     else:
-        push_type, topic, priority = "alert", bundle_id, "10"
+        push_type, topic, priority = b"alert", bundle_id, b"10"
         aps = {"alert": {"title": out.payload.title, "body": out.payload.content}}
-        collapse = [("apns-collapse-id", collapse_id(out))]  # what a recall replaces
+        collapse = [_collapse_header(out)]  # what a recall replaces
         if "sound" in extended:
             aps["sound"] = extended["sound"]
         badge = whole_number(extended.get("badge"))
@@ -124,11 +124,11 @@ def notification(out: Outbound, bundle_id: str, now: float) -> tuple[list[tuple[
         if extended.get("mutable-content") == "1":
             aps["mutable-content"] = 1
     headers = [
-        ("apns-push-type", push_type),
-        ("apns-topic", topic),
-        ("apns-priority", priority),
-        ("apns-expiration", str(out.payload.expires_at // 1000)),
-        ("apns-id", str(delivery_uuid(out))),
+        (b"apns-push-type", push_type),
+        (b"apns-topic", topic.encode()),
+        (b"apns-priority", priority),
+        _expiration_header(out),
+        NeverIndexedHeaderTuple(b"apns-id", delivery_uuid(out).encode()),
         *collapse,
     ]
     return headers, _json({"aps": aps, **custom_data(out)})
@@ -139,16 +139,28 @@ def collapse_id(out: Outbound) -> str:
     return f"d{out.id}"
 
 
-def replacement(out: Outbound, config: ChannelConfig) -> tuple[list[tuple[str, str]], bytes]:
+def _expiration_header(out: Outbound) -> tuple[bytes, bytes]:
+    """Sent never indexed, as are the apns-id and collapse id: headers that change from one task
+    or delivery to the next would only push the ones that repeat on every request (the provider
+    token above all) out of the connection's HPACK table, and every header's lookup walks that
+    table. A new expiration with each task had filled its 4 KB."""
+    return NeverIndexedHeaderTuple(b"apns-expiration", b"%d" % (out.payload.expires_at // 1000))
+
+
+def _collapse_header(out: Outbound) -> tuple[bytes, bytes]:
+    return NeverIndexedHeaderTuple(b"apns-collapse-id", collapse_id(out).encode())
+
+
+def replacement(out: Outbound, config: ChannelConfig) -> tuple[Headers, bytes]:
     """The alert that overwrites a delivered one (same collapse id) with the channel's revoked
     text; ``NotRecallable`` for a push that showed no alert."""
     title, body = replacement_text(out, config, "APNs")
     headers = [
-        ("apns-push-type", "alert"),
-        ("apns-topic", config["bundle_id"]),
-        ("apns-priority", "10"),
-        ("apns-expiration", str(out.payload.expires_at // 1000)),
-        ("apns-collapse-id", collapse_id(out)),
+        (b"apns-push-type", b"alert"),
+        (b"apns-topic", config["bundle_id"].encode()),
+        (b"apns-priority", b"10"),
+        _expiration_header(out),
+        _collapse_header(out),
     ]
     aps = {"alert": {"title": title, "body": body}}
     return headers, _json(
@@ -244,13 +256,10 @@ class ApnsSender:
             return Verdict(UNKNOWN_REASON, str(exc))
         return await self._post(out, headers, body)
 
-    async def _post(self, out: Outbound, headers: list[tuple[str, str]], body: bytes) -> Verdict:
+    async def _post(self, out: Outbound, headers: Headers, body: bytes) -> Verdict:
         token = out.device.third_token or ""
         bearer = await self._link.token.get()
-        wire: Headers = [
-            (b"authorization", b"bearer " + bearer.encode()),
-            *(_wire(name, value) for name, value in headers),
-        ]
+        wire = [(b"authorization", b"bearer " + bearer.encode()), *headers]
         try:
             response = await self._link.connection.request(f"/3/device/{token}", wire, body)
         except (Http2Error, TimeoutError) as exc:
@@ -262,17 +271,6 @@ class ApnsSender:
 
     async def aclose(self) -> None:
         await self._link.connection.aclose()
-
-
-def _wire(name: str, value: str) -> tuple[bytes, bytes]:
-    """A header as sent; those new with every request are kept out of the connection's HPACK
-    table, where they would only push out the ones that repeat (the provider token above all)."""
-    if name in _ONE_OFF:
-        return NeverIndexedHeaderTuple(name.encode(), value.encode())
-    return name.encode(), value.encode()
-
-
-_ONE_OFF = frozenset({"apns-id", "apns-collapse-id"})
 
 
 def sender_factory(clock: Callable[[], float] = time.time) -> Callable[[ChannelConfig], ApnsSender]:

@@ -64,7 +64,7 @@ def message(out: Outbound, config: ChannelConfig, now: float) -> dict[str, Any]:
     notification: dict[str, Any] = {
         "title": out.payload.title,
         "content": out.payload.content,
-        "app_message_id": delivery_uuid(out).hex,
+        "app_message_id": delivery_uuid(out).replace("-", ""),
         "off_line": True,
         "off_line_ttl": ttl_seconds(out, now, maximum=MAX_TTL),
         "action_parameters": json.dumps(custom_data(out), ensure_ascii=False),

@@ -98,7 +98,7 @@ def message(out: Outbound, config: ChannelConfig, now: float) -> dict[str, Any]:
         "timeToLive": ttl_seconds(out, now, maximum=MAX_TTL, minimum=MIN_TTL),
         "classification": int(options.classification or "1"),
         "clientCustomMap": custom,
-        "requestId": delivery_uuid(out).hex,
+        "requestId": delivery_uuid(out).replace("-", ""),
         "pushMode": 0,
     }
     if out.payload.uri and options.push_action == 1:
