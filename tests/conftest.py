@@ -1,4 +1,5 @@
-"""Shared fixtures: real servers on SQLite and on PostgreSQL, and the official SDKs as clients."""
+"""Shared fixtures: real servers on SQLite and on PostgreSQL, the official SDKs as clients, and
+the fake Alibaba Cloud SMS API."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes.aliyun_sms import FakeAliyunSms
 from tests.support.servers import Server, running_server
 
 BACKENDS = ("sqlite", "postgresql")
@@ -20,3 +22,11 @@ def server(
     data_dir: Path = tmp_path_factory.mktemp(f"data-{request.param}")
     with running_server(request.param, data_dir) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def aliyun_sms() -> Iterator[FakeAliyunSms]:
+    """The fake Alibaba Cloud SendSms (it checks the official SDK's signature), one per module."""
+    running = FakeAliyunSms().start()
+    yield running
+    running.stop()

@@ -19,25 +19,18 @@ from tidings.channels.vendor_config import ChannelConfigError
 SMS = Sms("+8613800000001", "Tidings", "SMS_1000", {"code": "1234"}, "tidings-sms-7")
 
 
-@pytest.fixture(scope="module")
-def fake():
-    running = FakeAliyunSms().start()
-    yield running
-    running.stop()
+def aliyun(aliyun_sms: FakeAliyunSms, **changes: str):
+    return check("sms", {"provider": "aliyun", **aliyun_sms.config(), **changes})
 
 
-def aliyun(fake: FakeAliyunSms, **changes: str):
-    return check("sms", {"provider": "aliyun", **fake.config(), **changes})
-
-
-async def test_aliyun_sends_through_the_sdk_signed_with_the_app_key(fake) -> None:
+async def test_aliyun_sends_through_the_sdk_signed_with_the_app_key(aliyun_sms) -> None:
     providers = SmsProviders()
     try:
-        result = await providers.send(aliyun(fake), SMS)
+        result = await providers.send(aliyun(aliyun_sms), SMS)
     finally:
         await providers.aclose()
     assert result.sent and result.detail.startswith("aliyun BizId ")
-    (got,) = fake.record.for_token("+8613800000001")
+    (got,) = aliyun_sms.record.for_token("+8613800000001")
     assert got.body == {
         "PhoneNumbers": "+8613800000001",
         "SignName": "Tidings",
@@ -45,22 +38,24 @@ async def test_aliyun_sends_through_the_sdk_signed_with_the_app_key(fake) -> Non
         "TemplateParam": {"code": "1234"},
         "OutId": "tidings-sms-7",
     }
-    assert fake.schemes[-1] == "ACS3-HMAC-SHA256"  # what the SDK sends (RPC style, v3 signature)
+    assert (
+        aliyun_sms.schemes[-1] == "ACS3-HMAC-SHA256"
+    )  # what the SDK sends (RPC style, v3 signature)
 
 
-async def test_a_wrong_secret_or_a_refusal_is_a_failure_in_the_providers_words(fake) -> None:
-    fake.reset()
+async def test_a_wrong_secret_or_a_refusal_is_a_failure_in_the_providers_words(aliyun_sms) -> None:
+    aliyun_sms.reset()
     providers = SmsProviders()
     try:
-        wrong = await providers.send(aliyun(fake, access_key_secret="not-the-secret"), SMS)
-        fake.refuse(SMS.phone, "isv.MOBILE_NUMBER_ILLEGAL", "invalid mobile number")
-        refused = await providers.send(aliyun(fake), SMS)
+        wrong = await providers.send(aliyun(aliyun_sms, access_key_secret="not-the-secret"), SMS)
+        aliyun_sms.refuse(SMS.phone, "isv.MOBILE_NUMBER_ILLEGAL", "invalid mobile number")
+        refused = await providers.send(aliyun(aliyun_sms), SMS)
     finally:
         await providers.aclose()
     assert not wrong.sent and "SignatureDoesNotMatch" in wrong.detail
     assert not refused.sent
     assert refused.detail == "aliyun isv.MOBILE_NUMBER_ILLEGAL: invalid mobile number"
-    assert fake.record.received == []
+    assert aliyun_sms.record.received == []
 
 
 async def test_the_webhook_provider_posts_a_signed_json_body() -> None:

@@ -26,13 +26,6 @@ PHONE = "+8613800138000"
 
 
 @pytest.fixture(scope="module")
-def fake() -> Iterator[FakeAliyunSms]:
-    running = FakeAliyunSms().start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, tuple[str, str]]]:
     """The server, its app, an operator and an AccessKey, all made before the browser runs."""
     need_chromium()
@@ -60,7 +53,7 @@ def bound_user(server: Server, key: tuple[str, str]) -> str:
 
 
 def test_a_template_push_with_an_sms_from_the_console_reaches_the_provider(
-    site: tuple[Server, tuple[str, str]], fake: FakeAliyunSms
+    site: tuple[Server, tuple[str, str]], aliyun_sms: FakeAliyunSms
 ) -> None:
     server, key = site
     user = bound_user(server, key)
@@ -83,12 +76,12 @@ def test_a_template_push_with_an_sms_from_the_console_reaches_the_provider(
         settings.fill(json.dumps({"access_key_id": "LTAI-only"}))
         page.get_by_role("button", name="Save channel").click()
         expect(page.locator("#config-error")).to_contain_text("access_key_secret is missing")
-        settings.fill(json.dumps(fake.config()))
+        settings.fill(json.dumps(aliyun_sms.config()))
         page.get_by_role("button", name="Save channel").click()
         expect(page.get_by_role("status")).to_have_text("Saved the sms channel.")
         row = page.locator('tr[data-channel="sms"]')
         expect(row).to_contain_text("provider: aliyun")
-        expect(row).to_contain_text(f"endpoint: {fake.url}")
+        expect(row).to_contain_text(f"endpoint: {aliyun_sms.url}")
         expect(row.locator('[data-secret="access_key_secret"]')).to_have_text("••••••••")
         assert ACCESS_KEY_SECRET not in page.content()
 
@@ -114,12 +107,12 @@ def test_a_template_push_with_an_sms_from_the_console_reaches_the_provider(
             "SmsTemplateParam.code must be a string or a number"
         )
         expect(param).to_have_attribute("aria-invalid", "true")
-        assert fake.record.for_token(PHONE) == []
+        assert aliyun_sms.record.for_token(PHONE) == []
         param.fill('{"code": "1234"}')
         page.get_by_role("button", name="Send").click()
         expect(page.get_by_test_id("sent-task")).to_be_visible()
 
-        (sms,) = eventually(lambda: fake.record.for_token(PHONE), timeout=15)
+        (sms,) = eventually(lambda: aliyun_sms.record.for_token(PHONE), timeout=15)
         assert sms.body == {
             "PhoneNumbers": PHONE,
             "SignName": "Tidings",
@@ -141,4 +134,4 @@ def test_a_template_push_with_an_sms_from_the_console_reaches_the_provider(
         expect(page.locator('li[data-event="sms_sent"]')).to_contain_text("SMS sent")
         assert PHONE not in page.content()
         page.close()
-    assert len(fake.record.for_token(PHONE)) == 1
+    assert len(aliyun_sms.record.for_token(PHONE)) == 1

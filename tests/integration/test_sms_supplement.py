@@ -29,13 +29,6 @@ SMS = {
 }
 
 
-@pytest.fixture(scope="module")
-def fake():
-    running = FakeAliyunSms().start()
-    yield running
-    running.stop()
-
-
 @pytest.fixture(scope="module", params=BACKENDS)
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     data_dir = tmp_path_factory.mktemp(f"sms-{request.param}")
@@ -54,9 +47,9 @@ def bench(server: Server) -> Workbench:
 
 
 @pytest.fixture
-def space(bench: Workbench, fake: FakeAliyunSms, tmp_path):
+def space(bench: Workbench, aliyun_sms: FakeAliyunSms, tmp_path):
     made = bench.app(tmp_path)
-    config = {"provider": "aliyun", **fake.config()}  # tests/integration/test_channels_cli.py
+    config = {"provider": "aliyun", **aliyun_sms.config()}  # tests/integration/test_channels_cli.py
     made.server.admin(lambda s: s.channel_configs.set(WORKSPACE, made.app_id, "sms", config))
     yield made
     made.stop()
@@ -120,13 +113,13 @@ def trace_of(space: AppSpace, msg_key: str) -> dict:
     return space.server.admin(job)
 
 
-def test_an_offline_user_gets_exactly_one_sms_after_the_delay(space, fake) -> None:
+def test_an_offline_user_gets_exactly_one_sms_after_the_delay(space, aliyun_sms) -> None:
     number = phone()
     user = offline_user(space, number)
     key = unique("k")
     started = time.monotonic()
     ok(space.template({user: key}, delivery_type=3, sms_strategy=1, **SMS))
-    (got,) = eventually(lambda: fake.record.for_token(number), timeout=15)
+    (got,) = eventually(lambda: aliyun_sms.record.for_token(number), timeout=15)
     assert time.monotonic() - started >= DELAY
     assert got.body == {
         "PhoneNumbers": number,
@@ -136,13 +129,13 @@ def test_an_offline_user_gets_exactly_one_sms_after_the_delay(space, fake) -> No
         "OutId": got.body["OutId"],
     }
     assert settled(space.server, key).state == "sent"
-    assert len(fake.record.for_token(number)) == 1
+    assert len(aliyun_sms.record.for_token(number)) == 1
     (step,) = [s for s in trace_of(space, key)["timeline"] if s["event"].startswith("sms_")]
     assert step["event"] == "sms_sent" and "BizId" in step["detail"]
     assert number not in json.dumps(trace_of(space, key))
 
 
-def test_no_sms_when_the_device_acks_in_time(space, fake) -> None:
+def test_no_sms_when_the_device_acks_in_time(space, aliyun_sms) -> None:
     number = phone()
     device = space.device()
     token = device.connected()["DeliveryToken"]
@@ -154,24 +147,24 @@ def test_no_sms_when_the_device_acks_in_time(space, fake) -> None:
     assert message["msgKey"] == key
     row = settled(space.server, key)
     assert (row.state, row.detail) == ("arrived", "the push arrived in time; no SMS needed")
-    assert fake.record.for_token(number) == []
+    assert aliyun_sms.record.for_token(number) == []
     events = [s["event"] for s in trace_of(space, key)["timeline"]]
     assert "sms_not_needed" in events and "sms_sent" not in events
 
 
-def test_strategy_2_sends_at_once_alongside_the_push(space, fake) -> None:
+def test_strategy_2_sends_at_once_alongside_the_push(space, aliyun_sms) -> None:
     number = phone()
     user = offline_user(space, number)
     key = unique("k")
     started = time.monotonic()
     ok(space.template({user: key}, delivery_type=3, sms_strategy=2, **SMS))
-    eventually(lambda: fake.record.for_token(number), timeout=DELAY)
+    eventually(lambda: aliyun_sms.record.for_token(number), timeout=DELAY)
     assert time.monotonic() - started < DELAY
     assert settled(space.server, key).state == "sent"
-    assert len(fake.record.for_token(number)) == 1
+    assert len(aliyun_sms.record.for_token(number)) == 1
 
 
-def test_a_user_without_a_phone_number_is_pushed_and_the_sms_skipped(space, fake) -> None:
+def test_a_user_without_a_phone_number_is_pushed_and_the_sms_skipped(space, aliyun_sms) -> None:
     user = offline_user(space, None)
     key = unique("k")
     ok(space.template({user: key}, delivery_type=3, sms_strategy=2, **SMS))
@@ -215,7 +208,7 @@ def test_sms_fields_are_checked_and_an_app_without_a_provider_is_refused(bench, 
     ok(plain.template({user: unique("k")}, delivery_type=3, sms_strategy=0))
 
 
-def test_a_restart_between_due_and_send_sends_exactly_one(space, fake) -> None:
+def test_a_restart_between_due_and_send_sends_exactly_one(space, aliyun_sms) -> None:
     number = phone()
     user = offline_user(space, number)
     key = unique("k")
@@ -224,6 +217,6 @@ def test_a_restart_between_due_and_send_sends_exactly_one(space, fake) -> None:
     time.sleep(DELAY)  # due while no process runs
     assert supplement(space.server, key).state == "due"
     space.server.start()
-    eventually(lambda: fake.record.for_token(number), timeout=15)
+    eventually(lambda: aliyun_sms.record.for_token(number), timeout=15)
     assert settled(space.server, key).state == "sent"
-    assert len(fake.record.for_token(number)) == 1
+    assert len(aliyun_sms.record.for_token(number)) == 1

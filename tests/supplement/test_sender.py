@@ -6,7 +6,7 @@ again; the rules that settle a row without an SMS."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -30,13 +30,6 @@ DELAY = 60
 PHONE = "+8613900000000"
 
 
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeAliyunSms]:
-    running = FakeAliyunSms().start()
-    yield running
-    running.stop()
-
-
 def settings(tmp_path: Path, database_url: str | None) -> Settings:
     return Settings(
         data_dir=tmp_path, database_url=database_url, sms_supplement_delay_seconds=DELAY
@@ -52,12 +45,12 @@ async def services(database_url, tmp_path: Path, clock: Clock) -> AsyncIterator[
         await opened.aclose()
 
 
-async def pushed(services: Services, fake: FakeAliyunSms) -> None:
+async def pushed(services: Services, aliyun_sms: FakeAliyunSms) -> None:
     """An app with Alibaba Cloud SMS, an offline device bound with PHONE, and a PushSimple to it
     with SmsStrategy 1."""
-    fake.reset()
+    aliyun_sms.reset()
     app = await services.tenancy.create_app("ws", "APP1")
-    config = {"provider": "aliyun", **fake.config()}
+    config = {"provider": "aliyun", **aliyun_sms.config()}
     await services.channel_configs.set("ws", "APP1", "sms", config)
     await services.devices.report(app.pk, Report("DT1", "android", None, None, "android", {}))
     await services.devices.bind(app.pk, Binding("DT1", "android", "u1", PHONE))
@@ -83,9 +76,9 @@ async def state(services: Services) -> tuple[str, str | None]:
 
 
 async def test_two_senders_racing_for_a_due_row_send_one_sms(
-    services: Services, fake, clock: Clock, tmp_path: Path, database_url
+    services: Services, aliyun_sms, clock: Clock, tmp_path: Path, database_url
 ) -> None:
-    await pushed(services, fake)
+    await pushed(services, aliyun_sms)
     assert await services.sms.send_due() == 0  # not due before the delay
     clock.now += DELAY
     other = await Services.open(settings(tmp_path, database_url), clock=clock)
@@ -93,17 +86,17 @@ async def test_two_senders_racing_for_a_due_row_send_one_sms(
         await asyncio.gather(services.sms.send_due(), other.sms.send_due())
     finally:
         await other.aclose()
-    assert len(fake.record.for_token(PHONE)) == 1
+    assert len(aliyun_sms.record.for_token(PHONE)) == 1
     assert (await state(services))[0] == "sent"
     clock.now += 3600
     assert await services.sms.send_due() == 0
-    assert len(fake.record.for_token(PHONE)) == 1
+    assert len(aliyun_sms.record.for_token(PHONE)) == 1
 
 
 async def test_a_sender_that_died_mid_send_leaves_the_row_failed_not_resent(
-    services: Services, fake, clock: Clock
+    services: Services, aliyun_sms, clock: Clock
 ) -> None:
-    await pushed(services, fake)
+    await pushed(services, aliyun_sms)
     clock.now += DELAY
     now_ms = int(clock() * 1000)
     claimed, jobs = await services.db.write(services.sms._claim, now_ms)  # then it died
@@ -114,7 +107,7 @@ async def test_a_sender_that_died_mid_send_leaves_the_row_failed_not_resent(
     clock.now += 60  # the lease ran out
     await services.sms.send_due()
     assert await state(services) == ("failed", UNKNOWN)
-    assert fake.record.for_token(PHONE) == []
+    assert aliyun_sms.record.for_token(PHONE) == []
 
 
 def test_what_settles_a_row_without_an_sms() -> None:
