@@ -6,14 +6,17 @@ iOS devices with APNs tokens (written straight into the database: setup, not mea
 PushMultiple calls of 100 personalised targets through the official SDK from a few threads and
 times from the first call until every delivery is recorded as accepted by APNs (status 2).
 
-In the same run it measures the fake's own ceiling: the same number of notifications, same
-payload and provider token, sent over one HTTP/2 connection by the bare client the adapter uses,
-with nothing of Tidings around it. Both, ``--runs`` times (three by default), each run on a
-fresh server; it prints both rates and their ratio as median [min–max] over the runs, and beside
-them the CPU each message cost the Tidings server, the fake and the bare client (from /proc):
-unlike the rates, those hold when other work shares the machine's cores.
+In the same run it measures the fake's own ceiling: the same number of notifications, with the
+headers and payload the adapter builds (``apns.notification``, made before the clock starts) and
+the same provider token, sent over one HTTP/2 connection by the bare client the adapter uses, as
+many at once as the adapter may send (``--streams``, its ``concurrency``), with nothing of
+Tidings around it. Both, ``--runs`` times (three by default), each run on a fresh server; it
+prints both rates and their ratio as median [min–max] over the runs, and beside them the CPU each
+message cost the Tidings server, the fake and the bare client (from /proc): unlike the rates,
+those hold when other work shares the machine's cores. How busy the fake was in each leg (its CPU
+seconds over the leg's seconds; 1.0 is a whole core) says whether it, not the client, set a rate.
 
-    python bench/vendor.py [--devices 10000] [--streams 200] [--runs 3]
+    python bench/vendor.py [--devices 10000] [--streams 500] [--runs 3]
 """
 
 from __future__ import annotations
@@ -37,12 +40,13 @@ from sqlalchemy import create_engine, insert, select, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.channels.outbound import outbound  # noqa: E402
 from tests.fakes.credentials import BUNDLE_ID, apns_config, apns_key  # noqa: E402
 from tests.support.clients import new_sdk  # noqa: E402
 from tests.support.servers import free_port, running_server  # noqa: E402
 
 from procs import console, cpu_seconds, spread_table  # noqa: E402
-from tidings.channels.apns import provider_token  # noqa: E402
+from tidings.channels.apns import notification, provider_token  # noqa: E402
 from tidings.channels.catalog import check_config  # noqa: E402
 from tidings.channels.http import tls_context  # noqa: E402
 from tidings.channels.http2 import Http2Connection  # noqa: E402
@@ -52,6 +56,7 @@ APP_ID = "ONEXBENCHAPNS001"
 WORKSPACE = "bench"
 TEMPLATE = "bench"
 TARGETS = 100
+TITLE, CONTENT = "Hello", "Hello #name#, your parcel has arrived"
 
 
 def start_fake(directory: Path) -> tuple[subprocess.Popen, str, Path]:
@@ -105,7 +110,7 @@ def push_all(client, tokens: list[str]) -> None:
                 target_msg=[
                     models.PushMultipleRequestTargetMsg(
                         target=t, msg_key=uuid.uuid4().hex,
-                        template_key_value=json.dumps({"name": t[:8]}),
+                        template_key_value=json.dumps({"name": t[:8]}),  # see content()
                     )
                     for t in chunk
                 ],
@@ -118,8 +123,13 @@ def push_all(client, tokens: list[str]) -> None:
         list(pool.map(call, chunks))
 
 
+def content(token: str) -> str:
+    """The alert text the template gives a device: its ``name`` is the token's first 8."""
+    return CONTENT.replace("#name#", token[:8])
+
+
 def through_tidings(
-    directory: Path, fake_url: str, ca_file: Path, count: int, fake_pid: int
+    directory: Path, fake_url: str, ca_file: Path, count: int, streams: int, fake_pid: int
 ) -> dict[str, float]:
     settings = {"SSL_CERT_FILE": str(ca_file), "TIDINGS_LOG_LEVEL": "warning"}
     with running_server("sqlite", directory / "data", settings) as server:
@@ -127,13 +137,13 @@ def through_tidings(
         key = server.create_key(WORKSPACE)
         server.cli(
             "channels", "set", "--workspace", WORKSPACE, "--app-id", APP_ID, "--channel", "apns",
-            "--config", json.dumps(apns_config(fake_url, concurrency=500)),
+            "--config", json.dumps(apns_config(fake_url, concurrency=streams)),
         )  # fmt: skip
         client = new_sdk(server, key)
         client.create_template(
             models.CreateTemplateRequest(
                 app_id=APP_ID, workspace_id=WORKSPACE, template_name=TEMPLATE,
-                title="Hello", content="Hello #name#, your parcel has arrived",
+                title=TITLE, content=CONTENT,
             )
         )  # fmt: skip
         database = f"sqlite:///{(directory / 'data' / 'tidings.db').resolve()}"
@@ -147,49 +157,52 @@ def through_tidings(
                 raise RuntimeError(f"only {done} of {count} accepted after 300 s")
             time.sleep(0.05)
         elapsed = time.perf_counter() - started
+        server_used = cpu_seconds(server.process.pid) - server_cpu
+        fake_used = cpu_seconds(fake_pid) - fake_cpu
         return {
             "rate": count / elapsed,
-            "server_us": (cpu_seconds(server.process.pid) - server_cpu) / count * 1e6,
-            "fake_us": (cpu_seconds(fake_pid) - fake_cpu) / count * 1e6,
+            "server_us": server_used / count * 1e6,
+            "server_busy": server_used / elapsed,
+            "fake_us": fake_used / count * 1e6,
+            "fake_busy": fake_used / elapsed,
         }
 
 
 async def ceiling(
     fake_url: str, ca_file: Path, count: int, streams: int, fake_pid: int
 ) -> dict[str, float]:
-    """The fake's rate for bare requests over one connection (same payload and token), and
-    the CPU each request cost the client and the fake."""
+    """The fake's rate for bare requests over one connection (the adapter's headers and payload,
+    the same token and concurrency), and the CPU each request cost the client and the fake."""
     os.environ["SSL_CERT_FILE"] = str(ca_file)
     config = check_config("apns", apns_config(fake_url))
     connection = Http2Connection(fake_url, tls_context(alpn=("h2",)))
-    bearer = provider_token(config, time.time()).encode()
-    body = json.dumps(
-        {"aps": {"alert": {"title": "Hello", "body": "Hello 0123abcd, your parcel has arrived"}},
-         "deliveryId": "1", "taskId": "1"}
-    ).encode()  # fmt: skip
-    headers = [
-        (b"authorization", b"bearer " + bearer),
-        (b"apns-push-type", b"alert"),
-        (b"apns-topic", BUNDLE_ID.encode()),
-        (b"apns-priority", b"10"),
-        (b"apns-expiration", str(int(time.time()) + 3600).encode()),
-    ]
-    tokens = iter(uuid.uuid4().hex * 2 for _ in range(count))
+    bearer = (b"authorization", b"bearer " + provider_token(config, time.time()).encode())
+    now = time.time()
+    requests = []
+    for token in (uuid.uuid4().hex * 2 for _ in range(count + 1)):
+        out = outbound(
+            "apns", token, platform="ios", title=TITLE, content=content(token), expires_in=3600
+        )
+        headers, body = notification(out, BUNDLE_ID, now)
+        requests.append((f"/3/device/{token}", [bearer, *headers], body))
+    await connection.request(*requests.pop())  # connect first
+    pending = iter(requests)
 
     async def worker() -> None:
-        for token in tokens:
-            response = await connection.request(f"/3/device/{token}", headers, body)
+        for path, headers, body in pending:
+            response = await connection.request(path, headers, body)
             assert response.status == 200, response.body
 
-    await connection.request(f"/3/device/{'0' * 64}", headers, body)  # connect first
     client_cpu, fake_cpu = time.process_time(), cpu_seconds(fake_pid)
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(streams)))
     elapsed = time.perf_counter() - started
+    fake_used = cpu_seconds(fake_pid) - fake_cpu
     found = {
         "rate": count / elapsed,
         "client_us": (time.process_time() - client_cpu) / count * 1e6,
-        "fake_us": (cpu_seconds(fake_pid) - fake_cpu) / count * 1e6,
+        "fake_us": fake_used / count * 1e6,
+        "fake_busy": fake_used / elapsed,
     }
     await connection.aclose()
     return found
@@ -198,7 +211,9 @@ async def ceiling(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=10_000)
-    parser.add_argument("--streams", type=int, default=200, help="concurrent streams (ceiling)")
+    parser.add_argument(
+        "--streams", type=int, default=500, help="requests at once: the adapter's concurrency"
+    )
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     figures: dict[str, list[float]] = {}
@@ -218,23 +233,26 @@ def main() -> None:
                     floor = asyncio.run(bare)
                 console.print(f"PushMultiple to {args.devices} iOS devices through Tidings ...")
                 found = through_tidings(
-                    directory / f"run{number}", url, ca_file, args.devices, fake.pid
+                    directory / f"run{number}", url, ca_file, args.devices, args.streams, fake.pid
                 )
                 for name, value in (
                     ("PushMultiple -> Tidings -> APNs adapter -> fake APNs (/s)", found["rate"]),
                     ("bare HTTP/2 client -> fake APNs, one connection (/s)", floor["rate"]),
                     ("ratio to the fake's ceiling", found["rate"] / floor["rate"]),
                     ("Tidings server CPU per message (µs)", found["server_us"]),
+                    ("Tidings server busy (cores)", found["server_busy"]),
                     ("fake APNs CPU per request, through Tidings (µs)", found["fake_us"]),
+                    ("fake APNs busy, through Tidings (cores)", found["fake_busy"]),
                     ("bare client CPU per request (µs)", floor["client_us"]),
                     ("fake APNs CPU per request, bare client (µs)", floor["fake_us"]),
+                    ("fake APNs busy, bare client (cores)", floor["fake_busy"]),
                 ):
                     figures.setdefault(name, []).append(value)
         finally:
             fake.terminate()
             fake.wait(10)
     rows = [
-        (name, {"": values}, "{:.2f}" if "ratio" in name else "{:,.0f}")
+        (name, {"": values}, "{:.2f}" if "ratio" in name or "cores" in name else "{:,.0f}")
         for name, values in figures.items()
     ]
     console.print(spread_table(f"APNs adapter, {args.devices:,} iOS devices", rows))

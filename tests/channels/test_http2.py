@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 
 import h2.connection
 import pytest
@@ -90,3 +91,22 @@ async def test_a_connection_out_of_stream_ids_answers_its_last_and_the_next_open
         assert used.transport is not None and used.transport.is_closing()
     finally:
         await connection.aclose()
+
+
+async def test_answers_carry_the_request_apns_id_or_a_new_one_like_apple(fake) -> None:
+    """The fake answers as APNs does: the apns-id the request gave, else a fresh UUID each
+    time; the client reads it from an HPACK literal on every answer, not a constant."""
+    connection = Http2Connection(fake.url, tls_context(alpn=("h2",)))
+    body = b'{"aps":{"content-available":1}}'
+    given = "1a2b3c4d-0000-4000-8000-00000000000a"
+    try:
+        echoed = await connection.request(
+            f"/3/device/{'ab' * 32}", [*headers(fake), (b"apns-id", given.encode())], body
+        )
+        made = [await connection.request(f"/3/device/{'cd' * 32}", headers(fake), body)]
+        made.append(await connection.request(f"/3/device/{'cd' * 32}", headers(fake), body))
+    finally:
+        await connection.aclose()
+    assert echoed.headers["apns-id"] == given
+    first, second = (str(uuid.UUID(r.headers["apns-id"])) for r in made)
+    assert first != second

@@ -4,10 +4,12 @@ It takes ``POST /3/device/<hex token>`` with an ES256 JWT (``kid`` the key id, `
 ``iat`` under an hour old, signed by the test key), checks topic, push type, payload size and
 collapse id (at most 64 bytes; for ``liveactivity``: the ``<bundle>.push-type.liveactivity``
 topic, priority 5 or 10 and the payload keys ActivityKit needs), and answers with APNs' status
-codes and ``{"reason": ...}`` bodies. Like a device, it keeps per token the alert shown under
-each ``apns-collapse-id``: a later one with the same id replaces it. Tokens in ``dead`` get 410
-Unregistered; ``record.script((status, reason, retry_after))`` makes the next answers errors,
-``hang`` leaves the next requests unanswered.
+codes and ``{"reason": ...}`` bodies, each with the ``apns-id`` Apple's answers carry: the
+request's own, or a new UUID when it sent none (a constant one would cost the client's HPACK
+decoder nothing, where a real answer's costs it a literal). Like a device, it keeps per token the
+alert shown under each ``apns-collapse-id``: a later one with the same id replaces it. Tokens in
+``dead`` get 410 Unregistered; ``record.script((status, reason, retry_after))`` makes the next
+answers errors, ``hang`` leaves the next requests unanswered.
 
 ``python -m tests.fakes.apns --port P --cert-dir D`` runs it alone (the benchmark does, so it has
 a core of its own); it then counts requests instead of recording them.
@@ -21,6 +23,7 @@ import json
 import socket
 import ssl
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -208,13 +211,16 @@ class _ServerProtocol(asyncio.Protocol):
                 headers, body = self.requests.pop(event.stream_id)
                 answer = self.state.answer(headers, bytes(body))
                 if answer is not NO_ANSWER:
-                    self._respond(event.stream_id, *answer)
+                    apns_id = headers.get("apns-id") or str(uuid.uuid4())
+                    self._respond(event.stream_id, apns_id.encode(), *answer)
             elif isinstance(event, h2.events.StreamReset):
                 self.requests.pop(event.stream_id, None)
         self.transport.write(self.conn.data_to_send())
 
-    def _respond(self, stream_id: int, status: int, body: Any, wait: int | None = None) -> None:
-        headers = [(b":status", str(status).encode()), (b"apns-id", b"00000000-0000-0000-0000-0")]
+    def _respond(
+        self, stream_id: int, apns_id: bytes, status: int, body: Any, wait: int | None = None
+    ) -> None:
+        headers = [(b":status", str(status).encode()), (b"apns-id", apns_id)]
         if wait is not None:
             headers.append((b"retry-after", str(wait).encode()))
         if body is None:
