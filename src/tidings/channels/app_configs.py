@@ -108,12 +108,11 @@ class ChannelSettings:
     async def for_deliveries(self, channel: str, ids: Sequence[int]) -> dict[int, ChannelConfig]:
         """The configuration of ``channel`` each delivery's app has, by delivery id (none for
         a delivery whose app has not configured it)."""
-        found: dict[int, ChannelConfig] = {}
-        for delivery_id, app_pk in (await self._db.read(store.apps_of_deliveries, ids)).items():
-            config = (await self.of_app(app_pk)).get(channel)
-            if config is not None:
-                found[delivery_id] = config
-        return found
+        apps = await self._db.read(store.apps_of_deliveries, ids)
+        configs = {
+            app_pk: (await self.of_app(app_pk)).get(channel) for app_pk in set(apps.values())
+        }
+        return {d: configs[app_pk] for d, app_pk in apps.items() if configs[app_pk] is not None}
 
     def _open(self, channel: str, ciphertext: bytes) -> ChannelConfig:
         return check_config(channel, self._box.open(ciphertext))

@@ -126,8 +126,10 @@ class VendorChannel:
 
     async def send(self, batch: Sequence[Outbound]) -> list[Outcome]:
         configs = await self._configs.for_deliveries(self.name, [out.id for out in batch])
-        # a batch's deliveries share a few configurations: each is looked up once
-        by_config = {id(config): self._sender(config) for config in configs.values()}
+        # a batch's deliveries share a few configurations: each is looked up once (its key is
+        # its JSON, which cost a few µs per delivery when built for each)
+        distinct = {id(config): config for config in configs.values()}
+        by_config = {key: self._sender(config) for key, config in distinct.items()}
         senders = {out_id: by_config[id(config)] for out_id, config in configs.items()}
         return list(
             await asyncio.gather(*(self._send_one(out, senders.get(out.id)) for out in batch))
