@@ -131,26 +131,40 @@ class VendorChannel:
         distinct = {id(config): config for config in configs.values()}
         by_config = {key: self._sender(config) for key, config in distinct.items()}
         senders = {out_id: by_config[id(config)] for out_id, config in configs.items()}
-        return list(
-            await asyncio.gather(*(self._send_one(out, senders.get(out.id)) for out in batch))
-        )
+        # A sender's limit is taken before its delivery's task is made, not inside the task: a
+        # batch larger than the limit made a task per delivery wait in the semaphore, and each
+        # release walked the waiters woken before it (asyncio's Semaphore in Python 3.11).
+        loop = asyncio.get_running_loop()
+        sending: list[Outcome | asyncio.Task[Outcome]] = []
+        try:
+            for out in batch:
+                found = senders.get(out.id)
+                if found is None:
+                    sending.append(Outcome(out.id, Status.PENDING, reroute=Reroute.UNCONFIGURED))
+                elif not out.device.third_token:
+                    sending.append(Outcome(out.id, Status.PENDING, reroute=Reroute.DEAD_TOKEN))
+                else:
+                    sender, limit = found
+                    await limit.acquire()
+                    task = loop.create_task(self._send_one(out, sender))
+                    task.add_done_callback(lambda _, limit=limit: limit.release())
+                    sending.append(task)
+            await asyncio.gather(*(t for t in sending if isinstance(t, asyncio.Task)))
+        except BaseException:
+            for task in sending:
+                if isinstance(task, asyncio.Task):
+                    task.cancel()
+            raise
+        return [t.result() if isinstance(t, asyncio.Task) else t for t in sending]
 
-    async def _send_one(
-        self, out: Outbound, found: tuple[Sender, asyncio.Semaphore] | None
-    ) -> Outcome:
-        if found is None:
-            return Outcome(out.id, Status.PENDING, reroute=Reroute.UNCONFIGURED)
-        if not out.device.third_token:
-            return Outcome(out.id, Status.PENDING, reroute=Reroute.DEAD_TOKEN)
-        sender, limit = found
-        async with limit:
-            settled = await send_with_retries(
-                lambda: sender.attempt(out),
-                expires_at=out.payload.expires_at / 1000,
-                refresh=sender.refresh,
-                backoff=self._backoff,
-                clock=self._clock,
-            )
+    async def _send_one(self, out: Outbound, sender: Sender) -> Outcome:
+        settled = await send_with_retries(
+            lambda: sender.attempt(out),
+            expires_at=out.payload.expires_at / 1000,
+            refresh=sender.refresh,
+            backoff=self._backoff,
+            clock=self._clock,
+        )
         verdict = settled.verdict
         if verdict.dead_token and out.device.pk is None:
             # a Live Activity token that died: no device can take the delivery instead
