@@ -62,6 +62,15 @@ def test_an_established_connection_takes_acks_opens_and_pings() -> None:
     assert machine.receive(start) == StartToken("MatchAttributes", "cd34")
 
 
+def test_a_frame_is_json_as_json_loads_reads_it() -> None:
+    """Whitespace around the object is JSON too; anything after it is not."""
+    machine = ready()
+    assert machine.receive(' \n{"type":"ack","ids":[4]}\t ') == Ack((4,))
+    assert machine.receive('{"type":"ping"}\r\n') == Ping()
+    for text in ('{"type":"ping"} x', '{"type":"ping"}{"type":"ping"}', '\ufeff{"type":"ping"}'):
+        assert refusal(ready(), text) == (protocol.MALFORMED, "frame is not JSON")
+
+
 @pytest.mark.parametrize(
     ("frame", "code", "words"),
     [

