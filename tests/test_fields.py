@@ -15,6 +15,7 @@ from tidings.fields import (
     MAX_MAP_TEXT,
     read_choice,
     read_flat_map,
+    read_flat_maps,
     read_int,
     read_map,
     read_text,
@@ -210,3 +211,30 @@ def test_read_int_raises_only_service_errors(raw: str) -> None:
         assert exc.code is CODE and "ExpiredSeconds" in exc.detail
     else:
         assert value is None or 1 <= value <= 10**6
+
+
+def test_read_flat_maps_reads_plain_objects_of_strings_at_once() -> None:
+    raws = ['{"name": "N1", "money": "1"}', ' {"name": "中"} ', "{}"]
+    assert read_flat_maps(raws) == [{"name": "N1", "money": "1"}, {"name": "中"}, {}]
+    assert read_flat_maps([]) == []
+
+
+flat_map_raws = (
+    st.none()
+    | hostile_text
+    | st.dictionaries(st.text(max_size=3), st.text(max_size=3), max_size=2)
+    | st.dictionaries(st.text(max_size=3), st.text(max_size=3) | st.integers(), max_size=2).map(
+        json.dumps
+    )
+    | st.sampled_from(["null", " ", '{"a": "b"} x', '{"a": "b"}{', '{"a": "\\u0000"}', "[]"])
+    | st.just(json.dumps({"a": "x" * MAX_MAP_TEXT}))
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(flat_map_raws, max_size=4))
+def test_read_flat_maps_is_read_flat_map_of_each_or_leaves_them_to_it(raws: list) -> None:
+    """None, or what ``read_flat_map`` reads of each, none of them refused."""
+    together = read_flat_maps(raws)
+    if together is not None:
+        assert together == [read_flat_map(raw, "F", CODE) for raw in raws]

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from tests.support.hostile import hostile_text
 from tests.support.pushwire import check_multiple as check_call
-from tests.support.pushwire import render_targets
+from tests.support.pushwire import check_targets, render_targets
 from tests.support.timings import NO_TIMING, wire_timing, wire_timings
 from tidings.contract import PushOptions
 from tidings.errors import Code, ServiceError
@@ -370,3 +370,36 @@ def test_render_targets_raises_only_service_errors(targets: list[dict]) -> None:
     else:
         assert len({m.msg_key for m in messages}) == len(targets)
         assert all(m.payload_size() <= LIMITS.max_payload_bytes for m in messages)
+
+
+# Entries that mostly pass, each rule broken now and then (a size only by several entries).
+nearly_plain_entries = st.fixed_dictionaries(
+    {
+        "Target": st.sampled_from(["u1", "u2", "u3", "", "u" * 129]),
+        "MsgKey": st.sampled_from(["k1", "k2", "k3", "k4", "", "k" * 129]),
+        "TemplateKeyValue": st.builds(
+            lambda name, money: json.dumps({"name": "x" * name, "money": "中" * money}),
+            st.sampled_from([0, 1, 1600, 2100]),
+            st.sampled_from([0, 1, 300]),
+        )
+        | st.just('{"name": "n"}'),
+    },
+    optional={"ExtendedParams": st.just('{"a": "b"}')},
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(nearly_plain_entries, min_size=1, max_size=3))
+def test_render_targets_is_check_targets_stopped_at_the_first_problem(targets: list[dict]) -> None:
+    """``render_targets`` takes entries that pass every rule all at once, ``check_targets`` one by
+    one: the same messages, or the refusal of the first problem, word for word."""
+    compiled = template(title="#name#", content="#money# to #name#", uri="app://#money#")
+    checked = check_targets(targets, compiled, PushOptions(), LIMITS)
+    problems = [(p.code, p.message, p.path) for p in checked if isinstance(p, ServiceError)]
+    try:
+        messages = render_targets(targets, compiled, PushOptions(), LIMITS)
+    except ServiceError as exc:
+        assert problems[:1] == [(exc.code, exc.message, exc.path)]
+    else:
+        assert not problems
+        assert messages == checked

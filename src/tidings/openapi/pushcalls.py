@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tidings.errors import Code, refused
-from tidings.fields import read_flat_map, read_instant, read_map, whole_number
+from tidings.fields import read_flat_map, read_flat_maps, read_instant, read_map, whole_number
 from tidings.openapi.options import (
     MAX_TARGET_EXTENDED_KEYS,
     OptionFields,
@@ -141,8 +141,17 @@ class BroadcastFields(CallFields):
 
 def target_inputs(entries: Sequence[Mapping[str, Any]]) -> list[TargetEntry]:
     """PushMultiple's TargetMsg entries (as ``Params.items`` rebuilds them), each field read when
-    the rules reach it; ``TargetMsg.N.ExtendedParams`` is checked as the call's own is."""
-    return [_WireTarget(index, entry) for index, entry in enumerate(entries, start=1)]
+    the rules reach it; ``TargetMsg.N.ExtendedParams`` is checked as the call's own is.
+
+    The TemplateKeyValue of every entry are read at once when they are all plain JSON objects
+    of strings (``read_flat_maps``); else each entry reads its own, refused under its name."""
+    values = read_flat_maps([entry.get("TemplateKeyValue") for entry in entries])
+    if values is None:
+        return [_WireTarget(index, entry) for index, entry in enumerate(entries, start=1)]
+    return [
+        _WireTarget(index, entry, read)
+        for index, (entry, read) in enumerate(zip(entries, values, strict=True), start=1)
+    ]
 
 
 class _WireTarget:
@@ -150,11 +159,15 @@ class _WireTarget:
     ``TargetEntry``): one small object per entry instead of four closures and a frozen
     ``TargetInput``, which a 100-target call made a hundred times over."""
 
-    __slots__ = ("_entry", "_index")
+    __slots__ = ("_entry", "_index", "_values")
 
-    def __init__(self, index: int, entry: Mapping[str, Any]) -> None:
+    def __init__(
+        self, index: int, entry: Mapping[str, Any], values: Mapping[str, str] | None = None
+    ) -> None:
+        """``values``: the entry's TemplateKeyValue when already read with the others'."""
         self._index = index
         self._entry = entry
+        self._values = values
 
     def target(self) -> str:
         return _text(self._entry, "Target", self._index)
@@ -163,6 +176,8 @@ class _WireTarget:
         return _text(self._entry, "MsgKey", self._index)
 
     def template_key_value(self) -> Mapping[str, str] | None:
+        if self._values is not None:
+            return self._values
         return read_flat_map(
             self._entry.get("TemplateKeyValue"),
             f"TargetMsg.{self._index}.TemplateKeyValue",

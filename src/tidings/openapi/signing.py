@@ -18,11 +18,9 @@ import base64
 import hashlib
 import hmac
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import compress
-from operator import not_
 
 from tidings.openapi import errors
 
@@ -131,29 +129,30 @@ def v1_string_to_sign(request: SignedRequest) -> str:
     """``METHOD&%2F&`` and the percent-encoded canonical query: the sorted ``k=v`` pairs, each
     name and value percent-encoded, joined by ``&``.
 
-    The canonical query is encoded twice; both passes are done at once, per name and value, by
-    a table that maps each byte straight to its twice-encoded form (``%`` becomes ``%25``), and
-    the separators are written already encoded (``%3D``, ``%26``). Byte-identical to quoting
-    twice with ``urllib.parse.quote``, which cost 43 % of the ingest loop.
+    The canonical query is encoded twice, both passes at once and over the whole query at once:
+    its UTF-8 bytes, names and values joined by two bytes that UTF-8 never holds (0xFF between
+    a name and its value, 0xFE between pairs), have each distinct reserved byte (found by
+    deleting the unreserved ones, in C) replaced everywhere by its twice-encoded form (``%``
+    first, as ``%2525``, since the other forms bring in ``%``), and the separators by the
+    encoded ``=`` and ``&`` (``%3D``, ``%26``). Byte-identical to quoting twice with
+    ``urllib.parse.quote``, which cost 43 % of the ingest loop; a dozen ``bytes.replace`` over
+    the query cost half what a translation of each reserved text did.
     """
     params = params_of(request)
     params.pop("Signature", None)
     names = sorted(params)
-    values = list(map(params.__getitem__, names))
-    canonical = "%26".join(map("%3D".join, zip(_twice(names), _twice(values), strict=True)))
-    return f"{request.method.upper()}&%2F&{canonical}"
-
-
-def _twice(texts: list[str]) -> list[str]:
-    """Each text encoded twice. Those of unreserved characters only, which stay as they are
-    (nearly every name and most values of a PushMultiple: ``TargetMsg.N.MsgKey``, msgKeys,
-    userIds), are found in C: all at once when every text is so, else one by one."""
-    if _UNRESERVED.fullmatch("".join(texts)):
-        return texts
-    encoded = list(texts)
-    for i in compress(range(len(encoded)), map(not_, map(_UNRESERVED.fullmatch, encoded))):
-        encoded[i] = _pct(encoded[i], _TWICE)
-    return encoded
+    values = map(params.__getitem__, names)
+    pairs = zip(map(str.encode, names), map(str.encode, values), strict=True)
+    query = b"\xfe".join(map(b"\xff".join, pairs))
+    reserved = query.translate(None, _UNRESERVED_BYTES)
+    if b"%" in reserved:
+        query = query.replace(b"%", _TWICE[ord("%")])
+        reserved = reserved.replace(b"%", b"")
+    while reserved:
+        byte = reserved[:1]
+        query = query.replace(byte, _TWICE[reserved[0]])
+        reserved = reserved.replace(byte, b"")
+    return f"{request.method.upper()}&%2F&{query.decode('ascii')}"
 
 
 def _read_acs3(request: SignedRequest, authorization: str) -> Claim:
@@ -237,7 +236,7 @@ def _acs3_query(query: Mapping[str, str]) -> str:
     return "&".join(f"{k}={v}" for k, v in encoded)
 
 
-def _pct(text: str, table: Sequence[str] | None = None) -> str:
+def _pct(text: str) -> str:
     """RFC 3986 percent-encoding: unreserved characters kept, the rest as %XX of UTF-8.
 
     The UTF-8 bytes, seen as Latin-1 text (one character per byte), go through a translation
@@ -247,18 +246,21 @@ def _pct(text: str, table: Sequence[str] | None = None) -> str:
     if text.isascii():
         if _UNRESERVED.fullmatch(text):
             return text
-        return text.translate(table or _ONCE)
-    return text.encode().decode("latin-1").translate(table or _ONCE)
+        return text.translate(_ONCE)
+    return text.encode().decode("latin-1").translate(_ONCE)
 
 
-def _encoding_tables() -> tuple[list[str], list[str]]:
-    """Each byte's percent-encoding, once and twice (``%`` itself encoded the second time)."""
-    unreserved = set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-    once = [chr(b) if b in unreserved else f"%{b:02X}" for b in range(256)]
-    twice = [chr(b) if b in unreserved else f"%25{b:02X}" for b in range(256)]
+def _encoding_tables() -> tuple[list[str], list[bytes]]:
+    """Each byte's percent-encoding, once (as text) and twice (as bytes: ``%`` itself encoded
+    the second time), except that twice, 0xFF and 0xFE, which no UTF-8 text holds, stand for
+    the ``=`` and ``&`` that ``v1_string_to_sign`` joins with."""
+    once = [chr(b) if b in _UNRESERVED_BYTES else f"%{b:02X}" for b in range(256)]
+    twice = [bytes((b,)) if b in _UNRESERVED_BYTES else b"%%25%02X" % b for b in range(256)]
+    twice[0xFF], twice[0xFE] = b"%3D", b"%26"
     return once, twice
 
 
+_UNRESERVED_BYTES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
 _ONCE, _TWICE = _encoding_tables()
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
 
