@@ -314,8 +314,13 @@ def settle(
 def _settle_sql(
     columns: tuple[str, ...], raised: tuple[str, ...], count: int, statuses: int
 ) -> tuple[str, str]:
-    """SQLite's two statements of ``settle``: the count of the rows it changes, and the change."""
-    where = f"WHERE id IN ({marks('?', count)}) AND status IN ({marks('?', statuses)})"
+    """SQLite's two statements of ``settle``: the count of the rows it changes, and the change.
+
+    The rows are found by id: ``+status`` keeps the status out of any index (SQLite's way to
+    say so), since with one status and no statistics the planner took (status, expires_at)
+    and walked every delivery in that status (a batch of 20 acks took 33 ms beside 200,000
+    pending deliveries)."""
+    where = f"WHERE id IN ({marks('?', count)}) AND +status IN ({marks('?', statuses)})"
     sets = [f"{c} = ?" for c in columns] + [f"{c} = {c} + 1" for c in raised]
     return (
         f"SELECT stat_pk, channel, count(*) FROM deliveries {where} GROUP BY stat_pk, channel",
