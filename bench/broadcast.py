@@ -91,23 +91,32 @@ async def setup(settings: Settings, count: int) -> tuple[str, str]:
             app.pk,
             TemplateFields(name=TEMPLATE, title="Notice", content="Dear #name#, #news#"),
         )
-        now = int(time.time() * 1000)
-        secret_hash = hash_secret("offline devices never resume")
-        columns = ("app_pk", "token", "secret_hash", "platform", "manufacturer", "created_at")
-        rows = [
-            (app.pk, uuid.uuid4().hex, secret_hash, "android", "android", now) for _ in range(count)
-        ]
-        for chunk in chunks(rows, 10_000):
-            await services.db.write(insert_rows, "devices", columns, chunk)
+        for chunk in chunks(offline_devices(app.pk, count), 10_000):
+            await services.db.write(insert_rows, "devices", DEVICE_COLUMNS, chunk)
         return key.access_key_id, secret
     finally:
         await services.aclose()
 
 
+DEVICE_COLUMNS = ("app_pk", "token", "secret_hash", "platform", "manufacturer", "created_at")
+
+
+def offline_devices(app_pk: int, count: int) -> list[tuple]:
+    """``count`` Android devices of the app, in DEVICE_COLUMNS, as a device registers them:
+    the server's and the floors' alike, since each delivery written checks that its device
+    exists (a foreign key), reading the device's row, and bigger rows take more pages."""
+    now = int(time.time() * 1000)
+    secret_hash = hash_secret("offline devices never resume")
+    return [
+        (app_pk, uuid.uuid4().hex, secret_hash, "android", "android", now) for _ in range(count)
+    ]
+
+
 async def floor(url: str, count: int, how: str, earlier: int) -> tuple[float, float]:
     """Seconds, and CPU seconds, to write ``count`` delivery rows raw into a copy of the schema, on
     the server's own database settings (SQLite pragmas, foreign keys), its devices already
-    there and, as in the server's table, the deliveries of ``earlier`` broadcasts before:
+    there (rows like the server's: offline_devices) and, as in the server's table, the
+    deliveries of ``earlier`` broadcasts before:
     the rows the server writes (every column it fills, ``stat_pk`` too), ``BATCH`` a
     transaction, either sent from Python (``executemany``) or made inside the database from
     the devices table (``insert-select``: one INSERT ... SELECT a batch, the app's devices
@@ -143,21 +152,8 @@ async def floor(url: str, count: int, how: str, earlier: int) -> tuple[float, fl
     task = earlier + 1  # the earlier ones are 1 to earlier, each with its message of that pk
     with db.engine.begin() as conn:
         one_push(conn, action="PushBroadcast", delivery_type=1, now=now)
-        for chunk in chunks(range(1, count + 1), 10_000):
-            conn.execute(
-                insert(devices),
-                [
-                    {
-                        "pk": pk,
-                        "app_pk": 1,
-                        "token": str(pk),
-                        "platform": "android",
-                        "manufacturer": "android",
-                        "created_at": now,
-                    }
-                    for pk in chunk
-                ],
-            )
+        for chunk in chunks(offline_devices(1, count), 10_000):  # pks 1 to count
+            insert_rows(conn, "devices", DEVICE_COLUMNS, chunk)
         for number in range(1, task + 1):
             if number > 1:
                 copy_push(conn, number)
@@ -308,8 +304,9 @@ async def one_broadcast(
     accepted = time.perf_counter() - started
     assert answer.body.result_code == "OK", answer.body
     task_id = int(answer.body.push_result.data)
-    materialised = await wait_materialised(engine, task_id, total) - started
-    cpu = cpu_seconds(pid) - cpu
+    done, cpu_done = await wait_materialised(engine, task_id, total, pid)
+    materialised = done - started
+    cpu = cpu_done - cpu
     await asyncio.wait_for(asyncio.gather(*clients), 60)
     online = max(got) - started
     revoke = models.RevokePushTaskRequest(
@@ -343,17 +340,23 @@ async def wait_for_server(port: int) -> None:
     raise RuntimeError("tidings serve did not start in 30 s")
 
 
-async def wait_materialised(engine: Engine, task_id: int, total: int) -> float:
-    """The moment the task is marked dispatched (in the transaction of its last batch)."""
+async def wait_materialised(
+    engine: Engine, task_id: int, total: int, pid: int
+) -> tuple[float, float]:
+    """The moment the task is marked dispatched (in the transaction of its last batch), and
+    the CPU seconds process ``pid`` had used then: read before the deliveries are counted, so
+    the server's work after the broadcast (its online devices' sends and acks) stays out of
+    the CPU figure as it does out of the seconds."""
     state = text("SELECT state FROM tasks WHERE id = :id")
     while True:
         with engine.connect() as conn:
             if conn.execute(state, {"id": task_id}).scalar() == "dispatched":
                 done = time.perf_counter()
+                cpu = cpu_seconds(pid)
                 count = text("SELECT count(*) FROM deliveries WHERE task_id = :id")
                 made = conn.execute(count, {"id": task_id}).scalar()
                 assert made == total, f"{made} deliveries, expected {total}"
-                return done
+                return done, cpu
         await asyncio.sleep(0.01)  # the figure is late by up to this much
 
 

@@ -202,7 +202,12 @@ def pending_outbound(
     per_device: int,
 ) -> list[Row]:
     """The first ``per_device`` deliveries still to send to each of these devices over
-    ``channel``, oldest first: a device owed thousands is read a page at a time."""
+    ``channel``, oldest first: a device owed thousands is read a page at a time.
+
+    Found by the devices' index: ``expires_at`` is compared as an expression, which no index
+    serves, since without statistics SQLite's planner otherwise took (status, expires_at) and
+    walked every pending delivery of every device (a broadcast to 100,000 offline devices made
+    each connect's read, and each page's for the devices online, cost 30 ms)."""
     rows: list[Row] = []
     for chunk in chunks(device_pks):
         first = _first_per_device(
@@ -210,7 +215,7 @@ def pending_outbound(
             deliveries.c.device_pk.in_(chunk),
             deliveries.c.status == status,
             deliveries.c.channel == channel,
-            deliveries.c.expires_at > now_ms,
+            deliveries.c.expires_at + 0 > now_ms,
         )
         rows.extend(conn.execute(OUTBOUND.where(first).order_by(deliveries.c.id)))
     return rows
@@ -309,8 +314,13 @@ def settle(
 def _settle_sql(
     columns: tuple[str, ...], raised: tuple[str, ...], count: int, statuses: int
 ) -> tuple[str, str]:
-    """SQLite's two statements of ``settle``: the count of the rows it changes, and the change."""
-    where = f"WHERE id IN ({marks('?', count)}) AND status IN ({marks('?', statuses)})"
+    """SQLite's two statements of ``settle``: the count of the rows it changes, and the change.
+
+    The rows are found by id: ``+status`` keeps the status out of any index (SQLite's way to
+    say so), since with one status and no statistics the planner took (status, expires_at)
+    and walked every delivery in that status (a batch of 20 acks took 33 ms beside 200,000
+    pending deliveries)."""
+    where = f"WHERE id IN ({marks('?', count)}) AND +status IN ({marks('?', statuses)})"
     sets = [f"{c} = ?" for c in columns] + [f"{c} = {c} + 1" for c in raised]
     return (
         f"SELECT stat_pk, channel, count(*) FROM deliveries {where} GROUP BY stat_pk, channel",
