@@ -130,9 +130,12 @@ def configured_channels(conn: Connection, app_pks: Collection[int]) -> dict[int,
 
 
 def messages_of(conn: Connection, task_ids: Collection[int]) -> list[Row]:
-    """The message rows of these tasks not revoked, in the order they were accepted.
+    """The message rows of these tasks not revoked, task by task, each task's in the order
+    they were accepted.
 
-    Written as text (store/plain.py): every dispatch reads the messages of its tasks."""
+    Written as text (store/plain.py): every dispatch reads the messages of its tasks. Ordered
+    by (task_id, pk), the order the task_id index holds them in: ordered by pk alone, SQLite
+    copied a claim's thousands of rows, texts and all, into a sorter first."""
     rows: list[Row] = []
     for chunk in chunks(list(task_ids)):
         sql = _messages_of_sql(mark(conn), len(chunk))
@@ -145,7 +148,7 @@ def _messages_of_sql(mark: str, count: int) -> str:
     columns = ", ".join(column.name for column in MESSAGE_COLUMNS)
     return (
         f"SELECT {columns} FROM messages WHERE task_id IN ({marks(mark, count)})"
-        " AND revoked_at IS NULL ORDER BY pk"
+        " AND revoked_at IS NULL ORDER BY task_id, pk"
     )
 
 
