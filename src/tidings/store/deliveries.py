@@ -161,28 +161,20 @@ _CONFIGURED = select(channel_configs.c.app_pk, channel_configs.c.channel).where(
 
 def insert_deliveries(
     conn: Connection, columns: Sequence[str], rows: Sequence[Sequence[Any]]
-) -> list[int]:
-    """Insert delivery rows (values in ``columns`` order); their ids, in the order of ``rows``.
-
-    The ids are drawn first and the rows written with them in multi-row statements
-    (store/rows.py says why RETURNING is no way to learn them on SQLite).
-    """
-    if not rows:
-        return []
-    ids = _new_ids(conn, len(rows))
-    insert_rows(
-        conn,
-        deliveries.name,
-        ("id", *columns),
-        [(i, *row) for i, row in zip(ids, rows, strict=True)],
-    )
-    return ids
+) -> None:
+    """Insert delivery rows (values in ``columns`` order, ``id`` among them, drawn by
+    ``new_delivery_ids`` in the same transaction), in multi-row statements (store/rows.py
+    says why RETURNING is no way to learn the ids on SQLite)."""
+    if rows:
+        insert_rows(conn, deliveries.name, columns, rows)
 
 
-def _new_ids(conn: Connection, count: int) -> list[int]:
+def new_delivery_ids(conn: Connection, count: int) -> list[int]:
     """Ids for ``count`` new deliveries: from the column's sequence on PostgreSQL; on SQLite,
     the ones after the largest, which no one else can take while this transaction holds the
     database's only write lock."""
+    if not count:
+        return []
     if conn.dialect.name == "postgresql":
         query = text(
             "SELECT nextval(pg_get_serial_sequence('deliveries', 'id')) "
