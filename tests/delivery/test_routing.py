@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tidings.contract import SELFBUILT, PushOptions
-from tidings.delivery.routing import route, takes_on_own_token
+from tidings.contract import SELFBUILT, DeviceAddress, PushOptions
+from tidings.delivery.routing import route, router_for, takes_on_own_token
 
 ALL = ("apns", "fcm", "hms", "honor", "xiaomi", "oppo", "vivo")
 
@@ -73,3 +73,18 @@ UPDATE = PushOptions(activity_event="update", activity_content_state={"eta": 5})
 )
 def test_what_a_devices_own_token_takes(options, channel, expected) -> None:
     assert takes_on_own_token(options, channel) is expected
+
+
+def test_a_tasks_router_answers_each_device_by_its_own_kind() -> None:
+    """The router remembers its choice per kind of device: a device with a vendor token and
+    one without, of the same manufacturer, or of another platform, still get their own."""
+    router = router_for(PushOptions(), 1, frozenset({"hms", "apns"}))
+    devices = [
+        DeviceAddress(1, "a", "android", "hms", "hms-token"),
+        DeviceAddress(2, "b", "android", "hms", None),
+        DeviceAddress(3, "c", "ios", "ios", "apns-token"),
+        DeviceAddress(4, "d", "ios", "ios", None),
+        DeviceAddress(5, "e", "android", "hms", "other-hms-token"),
+        DeviceAddress(6, "f", "android", "miui", "mi-token"),  # Xiaomi not configured
+    ]
+    assert [router(d) for d in devices] == ["hms", SELFBUILT, "apns", SELFBUILT, "hms", SELFBUILT]

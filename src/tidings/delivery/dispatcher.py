@@ -289,15 +289,18 @@ def _devices_for(
             continue  # addressed by the activity's push token, not by a device
         wanted = users if task.delivery_type == USER_TARGET else tokens
         wanted[task.app_pk].update(m.target for m in messages[task.messages_of])
+    # The names go to the queries unsorted: nothing needs an order (lock_users orders its
+    # locks itself), and sorting cost ~0.3 µs a name, twice for users, on the writer thread.
     by_token: dict[int, dict[str, DeviceAddress]] = {}
     for app_pk, names in tokens.items():
-        found = device_store.addresses_by_token(conn, app_pk, sorted(names))
+        found = device_store.addresses_by_token(conn, app_pk, list(names))
         by_token[app_pk] = {a.token: a for a in DeviceAddress.from_rows(found)}
     by_user: dict[int, dict[str, list[DeviceAddress]]] = {}
     for app_pk, names in users.items():
         grouped: dict[str, list[DeviceAddress]] = defaultdict(list)
-        device_store.lock_users(conn, app_pk, sorted(names), exclusive=False)
-        rows = device_store.addresses_by_user(conn, app_pk, sorted(names))
+        user_ids = list(names)
+        device_store.lock_users(conn, app_pk, user_ids, exclusive=False)
+        rows = device_store.addresses_by_user(conn, app_pk, user_ids)
         if rows:  # the user_id column found by name once, as DeviceAddress.from_rows does
             user_of = itemgetter(rows[0]._fields.index("user_id"))
             for row, address in zip(rows, DeviceAddress.from_rows(rows), strict=True):

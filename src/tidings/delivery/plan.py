@@ -102,45 +102,52 @@ def plan_task(
     it expires.
     """
     expired = task.expires_at <= now_ms
-    for message in messages:
-        if task.delivery_type in LIVE_ACTIVITY_TYPES:
+    # What a task shares is decided once for its messages: a dispatch plans thousands.
+    status = Status.EXPIRED if expired else Status.PENDING
+    if task.delivery_type in LIVE_ACTIVITY_TYPES:
+        for message in messages:
             if task.delivery_type == ACTIVITY_TOKEN:
                 push_token: str | None = message.target
             else:
                 push_token = (by_activity or {}).get(message.target)
             yield _to_activity(message, push_token, router, expired)
-        elif task.delivery_type == USER_TARGET:
-            devices = by_user.get(message.target, ())
+    elif task.delivery_type == USER_TARGET:
+        unbound = Status.EXPIRED if expired else Status.NO_BIND
+        for message in messages:
+            user_id = message.target
+            devices = by_user.get(user_id, ())
             if not devices:
-                status = Status.EXPIRED if expired else Status.NO_BIND
-                yield Planned(message, None, message.target, None, status)
+                yield Planned(message, None, user_id, None, unbound)
             elif activity_tokens is not None:
                 yield from _to_users_activities(message, devices, activity_tokens, router, expired)
+            elif start_tokens is not None:
+                for device in devices:
+                    yield _to_start_token(message, device, user_id, router, expired, start_tokens)
             else:
                 for device in devices:
-                    yield _to_device(message, device, message.target, router, expired, start_tokens)
-        else:
+                    yield Planned(message, device, user_id, router(device), status)
+    else:
+        for message in messages:
             device = by_token.get(message.target)
             if device is None:
-                status = Status.EXPIRED if expired else Status.PENDING
                 yield Planned(message, None, None, None, status)
+            elif start_tokens is not None:
+                yield _to_start_token(message, device, None, router, expired, start_tokens)
             else:
-                yield _to_device(message, device, None, router, expired, start_tokens)
+                yield Planned(message, device, None, router(device), status)
 
 
-def _to_device(
+def _to_start_token(
     message: MessageRow,
     device: DeviceAddress,
     user_id: str | None,
     router: Router,
     expired: bool,
-    start_tokens: Mapping[int, str] | None,
+    start_tokens: Mapping[int, str],
 ) -> Planned:
-    if start_tokens is not None:
-        assert device.pk is not None
-        return _to_activity(message, start_tokens.get(device.pk), router, expired, user_id)
-    status = Status.EXPIRED if expired else Status.PENDING
-    return Planned(message, device, user_id, router(device), status)
+    """A push that starts a Live Activity on a device: to the device's push-to-start token."""
+    assert device.pk is not None
+    return _to_activity(message, start_tokens.get(device.pk), router, expired, user_id)
 
 
 def _to_users_activities(

@@ -80,10 +80,15 @@ def takes_on_own_token(options: PushOptions, channel: str) -> bool:
 
 
 def router_for(options: PushOptions, delivery_type: int, usable: Collection[str]) -> Router:
+    """The rule bound to one task. It sees a device only through its platform and the vendor
+    of its token (``vendor_of``: the manufacturer label, if it holds a token), so it decides
+    once per (platform, manufacturer, holds a token) and remembers: a task's hundreds of
+    devices are of a handful of kinds, and the rule cost ~1 µs a device on dispatch's thread."""
     payload_vendors = tuple(options.transparent_payload or ())
     android_selfbuilt = options.android_channel == SELFBUILT_ONLY
+    chosen: dict[tuple[str, str, bool], str] = {}
 
-    def channel_of(device: DeviceAddress) -> str:
+    def decide(device: DeviceAddress) -> str:
         if android_selfbuilt and device.platform == "android":
             return SELFBUILT
         return route(
@@ -94,6 +99,13 @@ def router_for(options: PushOptions, delivery_type: int, usable: Collection[str]
             payload_vendors=payload_vendors,
             delivery_type=delivery_type,
         )
+
+    def channel_of(device: DeviceAddress) -> str:
+        kind = (device.platform, device.manufacturer, not device.third_token)
+        channel = chosen.get(kind)
+        if channel is None:
+            channel = chosen[kind] = decide(device)
+        return channel
 
     return channel_of
 

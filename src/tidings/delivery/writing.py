@@ -35,6 +35,7 @@ class Written(NamedTuple):
 
 # The columns write_planned fills, in the order of its row tuples; the rest start empty.
 DELIVERY_COLUMNS = (
+    "id",
     "task_id",
     "message_pk",
     "app_pk",
@@ -63,9 +64,10 @@ class TaskPlan(NamedTuple):
 def write_planned(conn: Connection, tasks: Sequence[TaskPlan], now_ms: int) -> Written:
     """Insert the planned deliveries, counted for analytics.
 
-    Rows are tuples in ``DELIVERY_COLUMNS`` order, built in one pass with what they share per
-    task looked up once: a dispatch of 100 user targets writes 100 rows, and a dict per row,
-    read back by name, cost more than the insert.
+    The ids are drawn first, so each row and its Outbound are made in one pass: rows are
+    tuples in ``DELIVERY_COLUMNS`` order, with what they share per task looked up once. A
+    dispatch of 100 user targets writes 100 rows, and a dict per row, read back by name, cost
+    more than the insert.
     """
     stat_pks = counters.count_new(
         conn,
@@ -78,50 +80,46 @@ def write_planned(conn: Connection, tasks: Sequence[TaskPlan], now_ms: int) -> W
     )
     lease = now_ms + VENDOR_LEASE_MS
     rows = []
-    stat_pk = iter(stat_pks)
-    for task, _, planned in tasks:
+    outbound = []
+    # An (id, stat_pk) for each plan, in order; each task takes as many as it has plans.
+    numbered = zip(store.new_delivery_ids(conn, len(stat_pks)), stat_pks, strict=True)
+    for task, options, planned in tasks:
         task_id, app_pk, expires_at = task.id, task.app_pk, task.expires_at
-        for plan in planned:
-            device = plan.device
+        for plan, (delivery_id, stat_pk) in zip(planned, numbered, strict=False):
+            device, channel, status = plan.device, plan.channel, plan.status
             rows.append(
                 (
+                    delivery_id,
                     task_id,
                     plan.message.pk,
                     app_pk,
                     device.pk if device else None,
                     _push_token(plan),
                     plan.user_id,
-                    plan.channel,
-                    plan.status,
+                    channel,
+                    status,
                     0,
-                    lease if leased(plan.channel, plan.status) else None,
+                    lease if leased(channel, status) else None,
                     now_ms,
                     expires_at,
                     now_ms,
-                    next(stat_pk),
+                    stat_pk,
                 )
             )
-    ids = store.insert_deliveries(conn, DELIVERY_COLUMNS, rows)
-    outbound = []
-    first = 0
-    for task, options, planned in tasks:
-        expires_at = task.expires_at
-        task_ids = ids[first : first + len(planned)]
-        first += len(planned)
-        for plan, delivery_id in zip(planned, task_ids, strict=True):
-            if plan.device is not None and plan.status == Status.PENDING:
+            if device is not None and status == Status.PENDING:
                 outbound.append(
                     build_outbound(
                         delivery_id,
-                        plan.channel or SELFBUILT,
-                        plan.device,
-                        task_id=task.id,
+                        channel or SELFBUILT,
+                        device,
+                        task_id=task_id,
                         message=plan.message,
                         options=options,
                         expires_at=expires_at,
                         request_id=task.request_id,
                     )
                 )
+    store.insert_deliveries(conn, DELIVERY_COLUMNS, rows)
     made = Counter((plan.channel, plan.status) for _, _, planned in tasks for plan in planned)
     return Written(outbound, made)
 

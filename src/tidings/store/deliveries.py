@@ -130,9 +130,12 @@ def configured_channels(conn: Connection, app_pks: Collection[int]) -> dict[int,
 
 
 def messages_of(conn: Connection, task_ids: Collection[int]) -> list[Row]:
-    """The message rows of these tasks not revoked, in the order they were accepted.
+    """The message rows of these tasks not revoked, task by task, each task's in the order
+    they were accepted.
 
-    Written as text (store/plain.py): every dispatch reads the messages of its tasks."""
+    Written as text (store/plain.py): every dispatch reads the messages of its tasks. Ordered
+    by (task_id, pk), the order the task_id index holds them in: ordered by pk alone, SQLite
+    copied a claim's thousands of rows, texts and all, into a sorter first."""
     rows: list[Row] = []
     for chunk in chunks(list(task_ids)):
         sql = _messages_of_sql(mark(conn), len(chunk))
@@ -145,7 +148,7 @@ def _messages_of_sql(mark: str, count: int) -> str:
     columns = ", ".join(column.name for column in MESSAGE_COLUMNS)
     return (
         f"SELECT {columns} FROM messages WHERE task_id IN ({marks(mark, count)})"
-        " AND revoked_at IS NULL ORDER BY pk"
+        " AND revoked_at IS NULL ORDER BY task_id, pk"
     )
 
 
@@ -158,28 +161,20 @@ _CONFIGURED = select(channel_configs.c.app_pk, channel_configs.c.channel).where(
 
 def insert_deliveries(
     conn: Connection, columns: Sequence[str], rows: Sequence[Sequence[Any]]
-) -> list[int]:
-    """Insert delivery rows (values in ``columns`` order); their ids, in the order of ``rows``.
-
-    The ids are drawn first and the rows written with them in multi-row statements
-    (store/rows.py says why RETURNING is no way to learn them on SQLite).
-    """
-    if not rows:
-        return []
-    ids = _new_ids(conn, len(rows))
-    insert_rows(
-        conn,
-        deliveries.name,
-        ("id", *columns),
-        [(i, *row) for i, row in zip(ids, rows, strict=True)],
-    )
-    return ids
+) -> None:
+    """Insert delivery rows (values in ``columns`` order, ``id`` among them, drawn by
+    ``new_delivery_ids`` in the same transaction), in multi-row statements (store/rows.py
+    says why RETURNING is no way to learn the ids on SQLite)."""
+    if rows:
+        insert_rows(conn, deliveries.name, columns, rows)
 
 
-def _new_ids(conn: Connection, count: int) -> list[int]:
+def new_delivery_ids(conn: Connection, count: int) -> list[int]:
     """Ids for ``count`` new deliveries: from the column's sequence on PostgreSQL; on SQLite,
     the ones after the largest, which no one else can take while this transaction holds the
     database's only write lock."""
+    if not count:
+        return []
     if conn.dialect.name == "postgresql":
         query = text(
             "SELECT nextval(pg_get_serial_sequence('deliveries', 'id')) "
