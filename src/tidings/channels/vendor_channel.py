@@ -16,17 +16,16 @@ back as an outcome asking to be rerouted; delivery sends it over the self-built 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from functools import partial
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Protocol
 
 from tidings import logs
+from tidings.channels import lanes
 from tidings.channels.receipt_formats import ReceiptFormat
 from tidings.channels.retry import DEFAULT_BACKOFF, Backoff, send_with_retries
 from tidings.channels.vendor_config import ChannelConfig, ConfigSchema
@@ -124,17 +123,16 @@ class VendorChannel:
         self._configs = configs
         self._backoff = backoff
         self._clock = clock
-        self._lanes: dict[str, _Lane] = {}
-        self._workers: set[asyncio.Task[None]] = set()
+        self._senders: dict[str, tuple[Sender, lanes.Lane]] = {}
 
     async def send(self, batch: Sequence[Outbound]) -> list[Outcome]:
         configs = await self._configs.for_deliveries(self.name, [out.id for out in batch])
         # a batch's deliveries share a few configurations: each is looked up once (its key is
         # its JSON, which cost a few µs per delivery when built for each)
         distinct = {id(config): config for config in configs.values()}
-        by_config = {key: self._lane(config) for key, config in distinct.items()}
+        by_config = {key: self._sender(config) for key, config in distinct.items()}
         outcomes: list[Outcome | None] = []
-        work: list[tuple[_Lane, Callable[[], Awaitable[Outcome]]]] = []
+        work: list[tuple[lanes.Lane, lanes.Job[Outcome]]] = []
         for out in batch:
             config = configs.get(out.id)
             if config is None:
@@ -142,10 +140,10 @@ class VendorChannel:
             elif not out.device.third_token:
                 outcomes.append(Outcome(out.id, Status.PENDING, reroute=Reroute.DEAD_TOKEN))
             else:
-                lane = by_config[id(config)]
+                sender, lane = by_config[id(config)]
                 outcomes.append(None)
-                work.append((lane, partial(self._send_one, out, lane.sender)))
-        sent = iter(await self._run(work))
+                work.append((lane, partial(self._send_one, out, sender)))
+        sent = iter(await lanes.run(work))
         return [next(sent) if outcome is None else outcome for outcome in outcomes]
 
     async def _send_one(self, out: Outbound, sender: Sender) -> Outcome:
@@ -175,34 +173,14 @@ class VendorChannel:
             )
         return Outcome(out.id, verdict.status, verdict.reason)
 
-    def _lane(self, config: ChannelConfig) -> _Lane:
+    def _sender(self, config: ChannelConfig) -> tuple[Sender, lanes.Lane]:
+        """The configuration's sender, and the lane that holds it to its concurrency."""
         key = config.to_json()
-        found = self._lanes.get(key)
+        found = self._senders.get(key)
         if found is None:
-            found = self._lanes[key] = _Lane(self._make_sender(config), config["concurrency"])
+            found = (self._make_sender(config), lanes.Lane(config["concurrency"]))
+            self._senders[key] = found
         return found
-
-    async def _run(self, work: Sequence[tuple[_Lane, Callable[[], Awaitable[T]]]]) -> list[T]:
-        """Each job done in its sender's lane, at most the sender's concurrency at once across
-        every batch; the results in order. A lane's workers each take one job after another
-        from its queue, as a client keeping that many requests in flight does. A task per
-        delivery, and a wait in a semaphore for each one beyond the limit, had cost the APNs
-        adapter about 30 of its 180 µs per message (ten batches of 1,000 at once, against the
-        benchmark's fake APNs)."""
-        if not work:
-            return []
-        loop = asyncio.get_running_loop()
-        jobs = _Jobs[T](len(work), loop.create_future())
-        for index, (lane, job) in enumerate(work):
-            lane.queue.append((job, jobs, index))
-        for lane in {id(lane): lane for lane, _ in work}.values():
-            for _ in range(min(lane.limit - lane.workers, len(lane.queue))):
-                lane.workers += 1
-                worker = loop.create_task(_work(lane))
-                self._workers.add(worker)
-                worker.add_done_callback(self._workers.discard)
-        await jobs.done  # if cancelled, the jobs not begun are dropped
-        return jobs.results
 
     async def recall(
         self, device_pks: Collection[int], delivered: Sequence[Outbound] = ()
@@ -214,15 +192,15 @@ class VendorChannel:
             return ()
         configs = await self._configs.for_deliveries(self.name, [out.id for out in delivered])
         refused: list[int] = []
-        work: list[tuple[_Lane, Callable[[], Awaitable[int | None]]]] = []
+        work: list[tuple[lanes.Lane, lanes.Job[int | None]]] = []
         for out in delivered:
             config = configs.get(out.id)
             if config is None or not out.device.third_token:
                 refused.append(out.id)
             else:
-                lane = self._lane(config)
-                work.append((lane, partial(self._recall_one, out, lane.sender)))
-        refused.extend(found for found in await self._run(work) if found is not None)
+                sender, lane = self._sender(config)
+                work.append((lane, partial(self._recall_one, out, sender)))
+        refused.extend(found for found in await lanes.run(work) if found is not None)
         return refused
 
     async def _recall_one(self, out: Outbound, sender: Sender) -> int | None:
@@ -236,58 +214,6 @@ class VendorChannel:
         return None
 
     async def aclose(self) -> None:
-        lanes, self._lanes = self._lanes, {}
-        for lane in lanes.values():
-            await lane.sender.aclose()
-
-
-T = TypeVar("T")
-
-
-class _Lane:
-    """One sender, the jobs waiting for it, and how many workers take them: at most ``limit``,
-    its configuration's concurrency."""
-
-    __slots__ = ("limit", "queue", "sender", "workers")
-
-    def __init__(self, sender: Sender, limit: int) -> None:
-        self.sender = sender
-        self.limit = limit
-        self.queue: deque[tuple[Callable[[], Awaitable[Any]], _Jobs[Any], int]] = deque()
-        self.workers = 0
-
-
-class _Jobs(Generic[T]):
-    """One batch's results as its jobs finish; ``done`` once the last has."""
-
-    __slots__ = ("done", "left", "results")
-
-    def __init__(self, count: int, done: asyncio.Future[None]) -> None:
-        self.results: list[T] = [None] * count  # type: ignore[list-item]
-        self.left = count
-        self.done = done
-
-    def finish(self, index: int, result: T) -> None:
-        self.results[index] = result
-        self.left -= 1
-        if not self.left and not self.done.done():
-            self.done.set_result(None)
-
-
-async def _work(lane: _Lane) -> None:
-    """Take the lane's jobs one after another until none is left."""
-    try:
-        while lane.queue:
-            job, jobs, index = lane.queue.popleft()
-            if jobs.done.done():
-                continue  # its batch was cancelled, or a job of it failed
-            try:
-                jobs.finish(index, await job())
-            except asyncio.CancelledError:
-                jobs.done.cancel()
-                raise
-            except Exception as exc:
-                if not jobs.done.done():
-                    jobs.done.set_exception(exc)
-    finally:
-        lane.workers -= 1
+        senders, self._senders = self._senders, {}
+        for sender, _ in senders.values():
+            await sender.aclose()
