@@ -243,10 +243,14 @@ def outbound_by_id(conn: Connection, ids: Sequence[int]) -> list[Row]:
 def due_retries(
     conn: Connection, status: int, skip_channel: str, now_ms: int, limit: int
 ) -> list[Row]:
-    """Pending deliveries a channel asked to be handed again from a time now past."""
+    """Pending deliveries a channel asked to be handed again from a time now past.
+
+    Found by the partial index of the rows with a next attempt (tables.RETRIES), in its order:
+    the status is written into the statement, not bound, so that a generic plan on PostgreSQL
+    can see the query lies within it."""
     query = (
         OUTBOUND.where(
-            deliveries.c.status == status,
+            deliveries.c.status == literal(status, literal_execute=True),
             deliveries.c.channel != skip_channel,
             deliveries.c.next_attempt_at <= now_ms,
             deliveries.c.expires_at > now_ms,

@@ -265,6 +265,11 @@ live_activity_start_tokens = Table(
 WAITING = 1  # contract.Status.NO_BIND, which the store does not import
 _WAITING = text(f"status = {WAITING}")
 WAITING_BY_USER = "ix_deliveries_waiting_by_user"
+PENDING = 0  # contract.Status.PENDING
+# Pending deliveries with a next attempt: vendor ones handed to their channel (due again when the
+# lease runs out) or to be retried; self-built ones have none.
+_RETRYABLE = text(f"status = {PENDING} AND next_attempt_at IS NOT NULL")
+RETRIES = "ix_deliveries_retries"
 
 deliveries = Table(
     "deliveries",
@@ -307,6 +312,19 @@ deliveries = Table(
         "status",
         sqlite_where=_WAITING,
         postgresql_where=_WAITING,
+    ),
+    # The retry sweep's (every 10 s): the vendor deliveries due again, in the order they fell
+    # due. Without it the sweep walked every pending delivery, self-built ones included (1M
+    # pending: 100 ms on SQLite, a scan of the whole table on PostgreSQL). Only rows with a
+    # next attempt, so only vendor deliveries pay for it. status as a column too: SQLite's
+    # planner, with no statistics, took (status, expires_at) over an index of next_attempt_at
+    # alone.
+    Index(
+        RETRIES,
+        "status",
+        "next_attempt_at",
+        sqlite_where=_RETRYABLE,
+        postgresql_where=_RETRYABLE,
     ),
 )
 
