@@ -80,6 +80,9 @@ def test_the_figures_agree_with_what_happened_to_each_delivery(space: AppSpace) 
         models.RevokePushMessageRequest(**space.ids(), message_id=k["gone"], target_id=tokens[3])
     ).body
     assert '"Withdrawn":1' in ok(revoked)
+    # The device has "back" once it is read; the server records its ack and open a moment
+    # later, and only an acknowledged delivery is recalled (a pending one is withdrawn).
+    eventually(lambda: statuses(space.server, space.app_id)[k["back"]] == [(2, True, True)])
     recalled = space.sdk.revoke_push_message(
         models.RevokePushMessageRequest(**space.ids(), message_id=k["back"], target_id=tokens[0])
     ).body
