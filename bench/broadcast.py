@@ -13,7 +13,7 @@ and how long until every online device had the message; then how long RevokePush
 withdraw it from every device again. The server keeps running and this happens ``--runs`` times
 (three by default), a new broadcast each time, each run followed by its floor; every figure is
 printed as median [min–max] over the runs. One untimed call first starts the SDK (its first
-request spends 40-80 ms before it reaches the server).
+request spends 20-80 ms before it reaches the server).
 
 Baselines, in the same run: the same delivery rows (every column the server fills) written into
 a fresh copy of the schema, as many rows per transaction as the server resolves at a time (its
@@ -275,7 +275,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
 
 
 def warm_up(sdk: Client) -> None:
-    """One untimed call before the runs: the SDK's first request pays for its own start (40-80 ms
+    """One untimed call before the runs: the SDK's first request pays for its own start (20-80 ms
     in this process, before the request reaches the server), which the first run's figures
     charged to the server. A read (the app's scheduled pushes) leaves the broadcast path cold."""
     now = int(time.time() * 1000)
