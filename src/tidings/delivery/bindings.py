@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 
 from tidings.contract import DeviceAddress, PushOptions, Status
 from tidings.delivery.routing import router_for, takes_on_own_token
+from tidings.delivery.writing import VENDOR_LEASE_MS, leased
 from tidings.store import deliveries as store
 
 
@@ -39,7 +40,10 @@ def adopt_waiting(
         if takes_on_own_token(options, channel):
             by_channel[channel].append(row.id)
     for channel, ids in by_channel.items():
-        store.hand_to_device(conn, ids, device.pk, channel, Status.PENDING, now_ms)
+        # sent once the binding commits: a vendor delivery is leased, so if that send fails or
+        # the process dies first, the retry sweep sends it when the lease runs out
+        lease = now_ms + VENDOR_LEASE_MS if leased(channel, Status.PENDING) else None
+        store.hand_to_device(conn, ids, device.pk, channel, Status.PENDING, now_ms, lease)
     return sorted(i for ids in by_channel.values() for i in ids)
 
 

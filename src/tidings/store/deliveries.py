@@ -484,13 +484,28 @@ def waiting_for_user(conn: Connection, app_pk: int, user_id: str, now_ms: int) -
 
 
 def hand_to_device(
-    conn: Connection, ids: Sequence[int], device_pk: int, channel: str, status: int, now_ms: int
+    conn: Connection,
+    ids: Sequence[int],
+    device_pk: int,
+    channel: str,
+    status: int,
+    now_ms: int,
+    next_attempt_at: int | None,
 ) -> None:
+    """Give waiting deliveries to a device over ``channel``, due for the retry sweep at
+    ``next_attempt_at``: a vendor delivery's lease, None for a self-built one (its device is
+    sent it when it connects)."""
     for chunk in chunks(ids):
         conn.execute(
             update(deliveries)
             .where(deliveries.c.id.in_(chunk))
-            .values(device_pk=device_pk, channel=channel, status=status, updated_at=now_ms)
+            .values(
+                device_pk=device_pk,
+                channel=channel,
+                status=status,
+                next_attempt_at=next_attempt_at,
+                updated_at=now_ms,
+            )
         )
 
 
