@@ -8,10 +8,12 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Connection
 
 from tests.support.rows import one_push
 from tests.support.servers import served_database
+from tidings.instants import DAY_MS
 from tidings.store.msg_keys import used_recently
 from tidings.store.pushes import insert_messages
 
@@ -45,4 +47,30 @@ def test_the_check_reads_only_its_keys_on_a_table_without_statistics(tmp_path: P
             found = used_recently(conn, 1, [*stored[:3], uuid.uuid4().hex], NOW)
             assert sorted(found) == sorted((key, 1) for key in stored[:3])
             assert _rows_read(conn) <= 10
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_acceptance_checks_only_the_previous_days_keys(tmp_path: Path, kind: str) -> None:
+    """Today's keys are the unique index's to refuse, as the messages are inserted: the check
+    before the insert probes only the previous day's, within the retry window."""
+    now = NOW - NOW % DAY_MS + 1000  # a second into the UTC day
+    with served_database(kind, tmp_path) as db:
+        db.migrate()
+        with db.engine.begin() as conn:
+            one_push(conn, action="PushMultiple", delivery_type=3, now=now)
+            if kind == "postgresql":  # one_push gave its message pk 1 itself
+                conn.exec_driver_sql("SELECT setval(pg_get_serial_sequence('messages', 'pk'), 1)")
+            insert_messages(
+                conn,
+                [
+                    (1, 1, "yesterday", "u", "T", "C", None, None, now - 2000),
+                    (1, 1, "today", "u", "T", "C", None, None, now - 500),
+                    (1, 1, "too old", "u", "T", "C", None, None, now - DAY_MS - 1),
+                ],
+            )
+        keys = ["yesterday", "today", "too old", "never"]
+        with db.engine.begin() as conn:
+            assert sorted(used_recently(conn, 1, keys, now)) == [("today", 1), ("yesterday", 1)]
+            assert list(used_recently(conn, 1, keys, now, today=False)) == [("yesterday", 1)]
         db.engine.dispose()

@@ -27,11 +27,15 @@ OPENED = ("opened",)
 
 
 def count_new(
-    conn: Connection, made: Sequence[tuple[int, str | None, str | None]], now_ms: int
+    conn: Connection,
+    made: Sequence[tuple[int, str | None, str | None]],
+    now_ms: int,
+    facts: Mapping[int, Row] | None = None,
 ) -> list[int]:
     """Count deliveries about to be made at ``now_ms``, each given as (task id, channel, device
-    platform or None for a row without a device); the ``stat_pk`` of each, in order."""
-    pks = count_kinds(conn, Counter(made), now_ms)
+    platform or None for a row without a device); the ``stat_pk`` of each, in order.
+    ``facts``: as count_kinds takes them."""
+    pks = count_kinds(conn, Counter(made), now_ms, facts)
     return [pks[delivery] for delivery in made]
 
 
@@ -44,10 +48,9 @@ def count_kinds(
     """Count deliveries about to be made at ``now_ms``: ``sizes[(task id, channel, platform)]``
     of each kind (a broadcast's page knows its sizes without a tuple per delivery); the
     ``stat_pk`` of each kind. ``facts``: each task's store.analytics.TASK_FACTS when the caller
-    has them already (a broadcast's claim reads them), else they are read."""
+    has them already (dispatch's and a broadcast's claims read them), else they are read."""
     if facts is None:
         facts = store.task_facts(conn, {task_id for task_id, _, _ in sizes})
-    slot = slot_of(now_ms)
     group_of: dict[tuple[int, str | None, str | None], tuple[int, str, str]] = {}
     totals: Counter[tuple[int, str, str]] = Counter()
     for kind, size in sizes.items():
@@ -55,23 +58,16 @@ def count_kinds(
         label = platform_label(platform, facts[task_id].delivery_type)
         key = group_of[kind] = (task_id, label, channel_label(channel, label))
         totals[key] += size
-    pks: dict[tuple[int, str, str], int] = {}
-    for key, size in totals.items():
+    slot = slot_of(now_ms)
+    rows = []
+    # Sorted: PostgreSQL locks the rows in this order, the same in every transaction.
+    for key, size in sorted(totals.items()):
         task_id, platform, channel = key
         task = facts[task_id]
-        pks[key] = store.add_pushed(
-            conn,
-            {
-                "app_pk": task.app_pk,
-                "task_id": task_id,
-                "push_id": task.push_id,
-                "action": task.action,
-                "slot": slot,
-                "platform": platform,
-                "channel": channel,
-            },
-            size,
+        rows.append(
+            (task.app_pk, task_id, task.push_id, task.action, slot, platform, channel, size)
         )
+    pks = store.add_pushed(conn, rows)
     return {kind: pks[key] for kind, key in group_of.items()}
 
 

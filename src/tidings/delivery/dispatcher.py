@@ -266,7 +266,7 @@ class Dispatcher:
                 ended[task.delivery_type].extend((task.app_pk, m.target) for m in targets)
             for tokens in (activity_tokens or {}).values():  # ended at their tokens, by user
                 ended[ACTIVITY_TOKEN].extend((task.app_pk, token) for token in tokens)
-        written = write_planned(conn, planned, now_ms)
+        written = write_planned(conn, planned, now_ms, {row.id: row for row in claimed})
         activity_store.forget(conn, ended[ACTIVITY_ID])
         activity_store.forget_tokens(conn, ended[ACTIVITY_TOKEN])
         store.set_task_state(conn, [t.id for t in tasks], DISPATCHED)

@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Row
 
 from tidings.analytics import counters
 from tidings.contract import SELFBUILT, Outbound, PushOptions, Status
@@ -61,8 +61,14 @@ class TaskPlan(NamedTuple):
     planned: Sequence[Planned]
 
 
-def write_planned(conn: Connection, tasks: Sequence[TaskPlan], now_ms: int) -> Written:
-    """Insert the planned deliveries, counted for analytics.
+def write_planned(
+    conn: Connection,
+    tasks: Sequence[TaskPlan],
+    now_ms: int,
+    facts: Mapping[int, Row] | None = None,
+) -> Written:
+    """Insert the planned deliveries, counted for analytics (``facts``: each task's
+    store.analytics.TASK_FACTS by id, when the caller has them; else they are read).
 
     The ids are drawn first, so each row and its Outbound are made in one pass: rows are
     tuples in ``DELIVERY_COLUMNS`` order, with what they share per task looked up once. A
@@ -77,6 +83,7 @@ def write_planned(conn: Connection, tasks: Sequence[TaskPlan], now_ms: int) -> W
             for plan in planned
         ],
         now_ms,
+        facts,
     )
     lease = now_ms + VENDOR_LEASE_MS
     rows = []

@@ -181,8 +181,10 @@ class Pushes:
         request_id: str | None,
     ) -> int:
         call = plan.call
-        if msg_keys.used_recently(conn, app_pk, [m.msg_key for m in plan.messages], now_ms):
-            raise _KeyUsed  # before the day's unique index, the previous day's keys
+        # The previous day's keys; today's the day's unique index refuses (IntegrityError).
+        keys = [m.msg_key for m in plan.messages]
+        if msg_keys.used_recently(conn, app_pk, keys, now_ms, today=False):
+            raise _KeyUsed
         if call.strategy is not None:
             check_room(conn, app_pk, self._limits.max_scheduled_tasks)
         task = {
@@ -221,7 +223,8 @@ def _styled(call: CallSpec, compiled: CompiledTemplate) -> CallSpec:
 
 
 class _KeyUsed(Exception):
-    """A msgKey of the call was used within the retry window (found before writing)."""
+    """A msgKey of the call was used within the retry window before today (found before
+    writing; today's are found by the unique index, as the messages are inserted)."""
 
 
 def _retried_task(conn: Connection, app_pk: int, plan: PushPlan, now_ms: int) -> int | None:

@@ -9,13 +9,14 @@ deadlocking.
 from __future__ import annotations
 
 import functools
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from tidings.store.chunks import chunks
+from tidings.store.plain import mark, marks
 from tidings.store.tables import push_stats, tasks
 
 COUNTS = ("pushed", "successful", "arrived", "opened")
@@ -44,25 +45,41 @@ def task_facts(conn: Connection, task_ids: Collection[int]) -> dict[int, Row]:
 _TASK_FACTS = select(*TASK_FACTS)  # built once: every dispatch reads its tasks' facts
 
 
-def add_pushed(conn: Connection, values: Mapping[str, Any], pushed: int) -> int:
-    """Count ``pushed`` new deliveries in the row ``values`` names (made if missing); its pk."""
-    statement = _upsert_pushed(conn.dialect.name)
-    return conn.execute(statement, {**values, "pushed": pushed}).scalar_one()
+def add_pushed(
+    conn: Connection, rows: Sequence[tuple[int, int, int, str, int, str, str, int]]
+) -> dict[tuple[int, str, str], int]:
+    """Count new deliveries: each row is (app_pk, task_id, push_id, action, slot, platform,
+    channel, pushed), added to the counter row it names (made if missing). The pk of each
+    counter row, by (task_id, platform, channel).
+
+    One statement for all of them, written as text (store/plain.py): dispatch counts every
+    task of every claim, and one SQLAlchemy upsert per task cost more than the counting."""
+    found: dict[tuple[int, str, str], int] = {}
+    for chunk in chunks(rows, UPSERT_ROWS):
+        sql = _upsert_pushed_sql(mark(conn), len(chunk))
+        for pk, task_id, platform, channel in conn.exec_driver_sql(
+            sql, tuple(chain.from_iterable(chunk))
+        ):
+            found[(task_id, platform, channel)] = pk
+    return found
 
 
-@functools.cache
-def _upsert_pushed(dialect: str) -> Any:
-    """The counting statement, built once: dispatch runs it for every group of deliveries, and
-    building it each time cost more than running it."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    columns = ("app_pk", "task_id", "push_id", "action", *KEY[1:], "pushed")
-    statement = insert(push_stats).values(
-        {name: bindparam(name) for name in columns} | {"successful": 0, "arrived": 0, "opened": 0}
+UPSERT_ROWS = 500
+_PUSHED_COLUMNS = ("app_pk", "task_id", "push_id", "action", "slot", "platform", "channel")
+
+
+@functools.lru_cache(maxsize=128)
+def _upsert_pushed_sql(mark: str, count: int) -> str:
+    """The counting upsert of ``count`` rows; it returns each row's key with its pk, since
+    neither database promises RETURNING in the order of VALUES."""
+    row = f"({marks(mark, len(_PUSHED_COLUMNS) + 1)}, 0, 0, 0)"  # pushed given, the rest 0
+    return (
+        f"INSERT INTO push_stats ({', '.join((*_PUSHED_COLUMNS, *COUNTS))}) VALUES "
+        + ", ".join([row] * count)
+        + f" ON CONFLICT ({', '.join(KEY)})"
+        " DO UPDATE SET pushed = push_stats.pushed + excluded.pushed"
+        " RETURNING pk, task_id, platform, channel"
     )
-    return statement.on_conflict_do_update(
-        index_elements=[push_stats.c[name] for name in KEY],
-        set_={"pushed": push_stats.c.pushed + statement.excluded.pushed},
-    ).returning(push_stats.c.pk)
 
 
 def add(conn: Connection, columns: Iterable[str], counts: Mapping[int, int]) -> None:

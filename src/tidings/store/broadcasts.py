@@ -30,8 +30,7 @@ from sqlalchemy import (
     select,
 )
 
-from tidings.store.analytics import TASK_FACTS
-from tidings.store.deliveries import OUTBOUND, TASK_COLUMNS
+from tidings.store.deliveries import CLAIM_COLUMNS, OUTBOUND
 from tidings.store.tables import deliveries, devices, tasks
 
 
@@ -56,11 +55,7 @@ def next_device(conn: Connection, reach: Reach, task_id: int, message_pk: int) -
 
 # Built once: a broadcast runs them for every page, and building them cost more than running them.
 _CLAIM = (
-    select(
-        *TASK_COLUMNS,
-        *(c for c in TASK_FACTS if c.name not in {t.name for t in TASK_COLUMNS}),
-        tasks.c.audience,
-    )
+    select(*CLAIM_COLUMNS, tasks.c.audience)
     .where(
         tasks.c.state == bindparam("state"),
         tasks.c.action == bindparam("action"),

@@ -24,6 +24,7 @@ from sqlalchemy import (
     update,
 )
 
+from tidings.store.analytics import TASK_FACTS
 from tidings.store.chunks import chunks
 from tidings.store.devices import ADDRESS
 from tidings.store.plain import mark, marks
@@ -48,6 +49,12 @@ TASK_COLUMNS = (
     tasks.c.created_at,
     tasks.c.due_at,
     tasks.c.request_id,
+)
+# What dispatch claims of a task: the columns it plans with, and the facts its analytics
+# counters name (store.analytics.TASK_FACTS), so counting reads no task again.
+CLAIM_COLUMNS = (
+    *TASK_COLUMNS,
+    *(c for c in TASK_FACTS if c.name not in {t.name for t in TASK_COLUMNS}),
 )
 MESSAGE_COLUMNS = (
     messages.c.pk,
@@ -86,8 +93,8 @@ OUTBOUND = (
 def claim_due_tasks(
     conn: Connection, state: str, now_ms: int, limit: int, skip_action: str | None = None
 ) -> list[Row]:
-    """Tasks in ``state`` that are due, locked for this transaction; none of ``skip_action``
-    (broadcasts, which delivery resolves a batch at a time).
+    """Tasks in ``state`` that are due (their CLAIM_COLUMNS), locked for this transaction; none
+    of ``skip_action`` (broadcasts, which delivery resolves a batch at a time).
 
     On PostgreSQL ``SKIP LOCKED`` lets several processes claim side by side, each task going to
     one of them; SQLite has one writer at a time and ignores the clause.
@@ -100,7 +107,7 @@ def claim_due_tasks(
 @functools.lru_cache(maxsize=16)
 def _claim_query(skipping: bool, limit: int) -> Any:
     """``claim_due_tasks``'s query, built once per shape: dispatch runs it at every wake-up."""
-    query = select(*TASK_COLUMNS).where(
+    query = select(*CLAIM_COLUMNS).where(
         tasks.c.state == bindparam("state"), tasks.c.due_at <= bindparam("now")
     )
     if skipping:
