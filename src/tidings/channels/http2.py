@@ -46,10 +46,32 @@ class Response:
 class _PlainEncoder(hpack.Encoder):
     """HPACK without Huffman coding, which h2 asks for on every header block and hpack does in
     pure Python, byte by byte: CPU on every request to save a few bytes on a long-lived
-    connection. The table still indexes what repeats (the provider token)."""
+    connection. The table still indexes what repeats (the provider token).
+
+    A header the table already holds is sent as its index, the same bytes on every request
+    until the table changes: those are kept, instead of hpack searching its tables for each
+    header of each request (encoding the APNs adapter's headers: 15.3 -> 10.2 µs a request).
+    The table changes only when a header is added to it, which forgets them all, or when the
+    peer resizes it, which the next block announces and which forgets them too."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._indexed: dict[tuple[bytes, bytes], bytes] = {}
 
     def encode(self, headers: Any, huffman: bool = True) -> bytes:
+        if self.header_table.resized:
+            self._indexed.clear()
         return super().encode(headers, huffman=False)
+
+    def add(self, to_add: tuple[bytes, bytes], sensitive: bool, huffman: bool = False) -> bytes:
+        encoded = self._indexed.get(to_add)
+        if encoded is None:
+            encoded = super().add(to_add, sensitive, huffman)
+            if encoded[0] & 0x80:  # the indexed representation: found whole in the table
+                self._indexed[to_add] = encoded
+            elif not sensitive:  # added to the table, which moved every dynamic index
+                self._indexed.clear()
+        return encoded
 
 
 class _Client(h2.connection.H2Connection):
