@@ -46,15 +46,42 @@ class Response:
 class _PlainEncoder(hpack.Encoder):
     """HPACK without Huffman coding, which h2 asks for on every header block and hpack does in
     pure Python, byte by byte: CPU on every request to save a few bytes on a long-lived
-    connection. The table still indexes what repeats (the provider token)."""
+    connection. The table still indexes what repeats (the provider token).
+
+    A header the table already holds is sent as its index, the same bytes on every request
+    until the table changes: those are kept, instead of hpack searching its tables for each
+    header of each request (encoding the APNs adapter's headers: 15.3 -> 10.2 µs a request).
+    The table changes only when a header is added to it or the peer resizes it; either
+    forgets them all."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._indexed: dict[tuple[bytes, bytes], bytes] = {}
+
+    @hpack.Encoder.header_table_size.setter
+    def header_table_size(self, value: int) -> None:
+        hpack.Encoder.header_table_size.fset(self, value)
+        self._indexed.clear()
 
     def encode(self, headers: Any, huffman: bool = True) -> bytes:
         return super().encode(headers, huffman=False)
 
+    def add(self, to_add: tuple[bytes, bytes], sensitive: bool, huffman: bool = False) -> bytes:
+        encoded = self._indexed.get(to_add)
+        if encoded is None:
+            encoded = super().add(to_add, sensitive, huffman)
+            if encoded[0] & 0x80:  # the indexed representation: found whole in the table
+                self._indexed[to_add] = encoded
+            elif not sensitive:  # added to the table, which moved every dynamic index
+                self._indexed.clear()
+        return encoded
+
 
 class _Client(h2.connection.H2Connection):
     """h2's client connection, its headers encoded by ``_PlainEncoder``, counting its open
-    streams only when the count matters."""
+    streams only when the count matters. ``stream_limit`` is the most streams it opens at
+    once, kept as a number: h2's settings look it up by enum, a few µs per request where
+    every request asked."""
 
     def __init__(self) -> None:
         super().__init__(
@@ -67,6 +94,11 @@ class _Client(h2.connection.H2Connection):
             )
         )
         self.encoder = _PlainEncoder()
+        self.stream_limit = MAX_STREAMS
+        self.remote_settings_changed()
+
+    def remote_settings_changed(self) -> None:
+        self.stream_limit = min(MAX_STREAMS, self.remote_settings.max_concurrent_streams)
 
     @property
     def open_outbound_streams(self) -> int:
@@ -77,7 +109,7 @@ class _Client(h2.connection.H2Connection):
         below the server's limit their number says as well that one more may open; only at the
         limit are they walked and counted."""
         held = len(self.streams)
-        if held < self.remote_settings.max_concurrent_streams:
+        if held < self.stream_limit:
             return held
         return super().open_outbound_streams
 
@@ -143,7 +175,10 @@ class _Protocol(asyncio.Protocol):
                 self._finish(stream_id, Http2Error(f"GOAWAY ({event.error_code!r})"))
             self.changed.set()
             self.close_when_done()
-        elif isinstance(event, h2.events.WindowUpdated | h2.events.RemoteSettingsChanged):
+        elif isinstance(event, h2.events.RemoteSettingsChanged):
+            self.h2.remote_settings_changed()
+            self.changed.set()
+        elif isinstance(event, h2.events.WindowUpdated):
             self.changed.set()
 
     def expect(self, stream_id: int, timeout: float) -> None:
@@ -242,8 +277,10 @@ class Http2Connection:
     async def request(self, path: str, headers: Headers, body: bytes) -> Response:
         """POST ``body`` to ``path``; raises ``Http2Error`` or ``TimeoutError`` when no answer
         came."""
-        protocol = await self._connected()
-        while protocol.open and len(protocol.streams) >= _max_streams(protocol):
+        protocol = self._protocol
+        if protocol is None or not protocol.open:
+            protocol = await self._connected()
+        while protocol.open and len(protocol.streams) >= protocol.h2.stream_limit:
             protocol.changed.clear()
             await protocol.changed.wait()
         if not protocol.open:
@@ -265,36 +302,18 @@ class Http2Connection:
                 *headers,
             ],
         )
-        await self._send_body(protocol, stream_id, body)
-        return await future
-
-    async def _send_body(self, protocol: _Protocol, stream_id: int, body: bytes) -> None:
-        """Send ``body`` in frames as large as the peer takes, as far as the flow-control
-        windows allow, then wait for a WINDOW_UPDATE to send more. Returns early when the
-        stream is over (timed out, reset, the connection lost): its request has failed."""
-        conn = protocol.h2
-        view = memoryview(body)
-        while True:
-            size = min(
-                len(view), conn.local_flow_control_window(stream_id), conn.max_outbound_frame_size
-            )
-            if size == len(view):
-                conn.send_data(stream_id, view.tobytes(), end_stream=True)
-                protocol.flush_soon()
-                return
-            if size > 0:
-                conn.send_data(stream_id, view[:size].tobytes())
-                view = view[size:]
-                continue
-            protocol.flush()  # what the windows let through, before waiting for them to open
+        left = _send_body(protocol, stream_id, body)
+        while left:
             protocol.changed.clear()
             await protocol.changed.wait()
             if stream_id not in protocol.streams:
-                return
+                break  # over (timed out, reset, the connection lost): the future says how
+            left = _send_body(protocol, stream_id, left)
+        return await future
 
     async def _connected(self) -> _Protocol:
-        if self._protocol is not None and self._protocol.open:
-            return self._protocol
+        """The connection, opened anew (once, however many requests wait for it) when there
+        is none that takes requests."""
         if self._connecting is None:
             self._connecting = asyncio.Lock()
         async with self._connecting:
@@ -336,8 +355,24 @@ def _no_delay(transport: asyncio.BaseTransport) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
+def _send_body(protocol: _Protocol, stream_id: int, body: bytes) -> bytes:
+    """Send ``body`` in frames as large as the peer takes, as far as the flow-control windows
+    allow; what they hold back, to send once a WINDOW_UPDATE opens them (nothing, nearly
+    always: then no more than a look at the windows was spent on it)."""
+    conn = protocol.h2
+    while True:
+        size = min(
+            len(body), conn.local_flow_control_window(stream_id), conn.max_outbound_frame_size
+        )
+        if size == len(body):
+            conn.send_data(stream_id, body, end_stream=True)
+            protocol.flush_soon()
+            return b""
+        if size == 0:
+            protocol.flush()  # what the windows let through, before waiting for them to open
+            return body
+        conn.send_data(stream_id, body[:size])
+        body = body[size:]
+
+
 MAX_STREAMS = 1000  # until (and unless) the server announces fewer
-
-
-def _max_streams(protocol: _Protocol) -> int:
-    return min(MAX_STREAMS, protocol.h2.remote_settings.max_concurrent_streams)
