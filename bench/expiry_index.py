@@ -5,6 +5,7 @@ Two copies of the deliveries table, each beside SETTLED settled and PENDING pend
 one per index; the same work on each in turn, alternating which goes first. CPU per operation:
 this thread's on SQLite (in process), the server backend's on PostgreSQL (/proc/<pid>/schedstat
 of the connection's backend, on this machine). Foreign keys are left out (the same cost on both).
+The copies are kept for the next run (/tmp/tidings_expiry_index/, schemas expiry_index_*).
 
     python bench/expiry_index.py sqlite|postgresql [rounds]
 """
@@ -40,7 +41,7 @@ COLUMNS += ("attempts", "created_at", "expires_at", "updated_at", "stat_pk")
 
 def engine_for(kind: str, variant: str):  # type: ignore[no-untyped-def]
     if kind == "sqlite":
-        path = Path(f"/tmp/expiry5_bench/{variant}.db")
+        path = Path(f"/tmp/tidings_expiry_index/{variant}.db")
         path.parent.mkdir(exist_ok=True)
         fresh = not path.exists()
         engine = create_engine(f"sqlite:///{path}")
@@ -51,7 +52,7 @@ def engine_for(kind: str, variant: str):  # type: ignore[no-untyped-def]
                 dbapi.execute(pragma.replace("foreign_keys=ON", "foreign_keys=OFF"))
 
         return engine, fresh
-    schema = f"expiry5_{variant}"
+    schema = f"expiry_index_{variant}"
     admin = create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/test")
     with admin.begin() as conn:
         fresh = not conn.execute(
