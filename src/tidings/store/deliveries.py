@@ -447,14 +447,29 @@ def record_outcomes(conn: Connection, outcomes: Iterable[dict[str, Any]]) -> Non
 
 def overdue(conn: Connection, open_statuses: Collection[int], now_ms: int, limit: int) -> list[Row]:
     """(id, channel) of at most ``limit`` open deliveries whose validity is over, locked against
-    another process's sweep (which skips them and takes the next ones)."""
-    query = (
-        select(deliveries.c.id, deliveries.c.channel)
-        .where(deliveries.c.status.in_(list(open_statuses)), deliveries.c.expires_at <= now_ms)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    return list(conn.execute(query))
+    another process's sweep (which skips them and takes the next ones).
+
+    Found by the partial index of open deliveries (tables.OPEN_BY_EXPIRY), one status at a
+    time, each in the order its deliveries expired: the status is written into the statement,
+    not bound, so that SQLite and a generic plan on PostgreSQL can see the query lies within
+    the index. Unordered, PostgreSQL's planner (its statistics count status and expiry apart)
+    expected open overdue deliveries all over the table and scanned all of it every sweep."""
+    rows: list[Row] = []
+    for status in sorted(open_statuses):
+        if len(rows) == limit:
+            break
+        query = (
+            select(deliveries.c.id, deliveries.c.channel)
+            .where(
+                deliveries.c.status == literal(status, literal_execute=True),
+                deliveries.c.expires_at <= now_ms,
+            )
+            .order_by(deliveries.c.expires_at)
+            .limit(limit - len(rows))
+            .with_for_update(skip_locked=True)
+        )
+        rows.extend(conn.execute(query))
+    return rows
 
 
 def expire(conn: Connection, ids: Sequence[int], expired: int, now_ms: int) -> None:
