@@ -6,7 +6,8 @@ offline devices left that many pending, and SQLite's planner (with no statistics
 all too, for the few vendor deliveries due again (100 ms beside 1,000,000 pending on SQLite;
 on PostgreSQL a scan of the whole table), until they had an index of their own. The expiry
 sweep and /metrics read the open deliveries by a partial index of those only; revoking a task's
-deliveries walked every acked one while that index held every delivery."""
+deliveries walked every acked one while that index held every delivery. Moving deliveries whose
+vendor token died to the self-built channel walked every pending one."""
 
 from __future__ import annotations
 
@@ -198,3 +199,12 @@ def test_the_expiry_sweep_does_not_scan_the_table_on_postgresql() -> None:
             ]
         engine.dispose()
     assert plans and not any("Seq Scan" in step for plan in plans for step in plan), plans
+
+
+def test_deliveries_moved_to_another_channel_are_found_by_id(tmp_path: Path) -> None:
+    (plan,) = _plans(
+        tmp_path,
+        lambda conn: store.move_to_channel(conn, [3, 4], [], SELFBUILT, Status.PENDING, 1_000),
+    )
+    assert "SEARCH deliveries USING INTEGER PRIMARY KEY (rowid=?)" in plan, plan
+    assert not any("INDEX" in step for step in plan), plan

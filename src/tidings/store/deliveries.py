@@ -608,7 +608,9 @@ def move_to_channel(
     """Hand pending deliveries to another channel, forgetting the vendor tokens that died.
 
     A token is forgotten only if the device still holds it, so a token the device reported
-    again meanwhile survives; the device is then known by its platform again.
+    again meanwhile survives; the device is then known by its platform again. The deliveries
+    are found by id (``status + 0`` keeps the status out of SQLite's choice of index, as in
+    ``settle``: by status it would walk every pending delivery).
     """
     for device_pk, token in dead_tokens:
         conn.execute(
@@ -619,6 +621,6 @@ def move_to_channel(
     for chunk in chunks(list(ids)):
         conn.execute(
             update(deliveries)
-            .where(deliveries.c.id.in_(chunk), deliveries.c.status == pending)
+            .where(deliveries.c.id.in_(chunk), deliveries.c.status + 0 == pending)
             .values(channel=channel, next_attempt_at=None, updated_at=now_ms)
         )
