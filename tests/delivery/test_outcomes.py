@@ -149,8 +149,10 @@ async def test_vendor_outcomes_change_only_deliveries_still_pending(
 
 
 async def _check_vendor_outcomes(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    counted: list[tuple[tuple[str, ...], list[int | None]]] = []
-    monkeypatch.setattr(counters, "count", lambda _, facts, pks: counted.append((facts, list(pks))))
+    counted: list[tuple[tuple[str, ...], dict[int | None, int]]] = []
+    monkeypatch.setattr(
+        counters, "count_each", lambda _, facts, counts: counted.append((facts, dict(counts)))
+    )
     db.migrate()
     ids = fill(db, 5)
     with db.engine.begin() as conn:
@@ -183,4 +185,4 @@ async def _check_vendor_outcomes(db: Database, monkeypatch: pytest.MonkeyPatch) 
         ids[4]: (Status.REVOKED, None, None, 0),
     }
     assert retry_at.scalar_one() == 9000
-    assert counted == [(counters.ACCEPTED, [ids[0] + 100, ids[1] + 100])]
+    assert counted == [(counters.ACCEPTED, {ids[0] + 100: 1, ids[1] + 100: 1})]

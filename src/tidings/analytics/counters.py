@@ -81,4 +81,11 @@ def correct_pushed(conn: Connection, stat_pk: int, difference: int) -> None:
 def count(conn: Connection, facts: tuple[str, ...], stat_pks: Iterable[int | None]) -> None:
     """Count deliveries that just gained ``facts`` (ACKED, ACCEPTED or OPENED), given the
     ``stat_pk`` of each."""
-    store.add(conn, facts, Counter(pk for pk in stat_pks if pk is not None))
+    count_each(conn, facts, Counter(stat_pks))
+
+
+def count_each(conn: Connection, facts: tuple[str, ...], counts: Mapping[int | None, int]) -> None:
+    """Count deliveries that just gained ``facts``, given how many there are under each
+    ``stat_pk`` (a batch of acks has them counted by SQL: store.deliveries.settle); those
+    without a counter row (None) count nowhere."""
+    store.add(conn, facts, {pk: n for pk, n in counts.items() if pk is not None and n})

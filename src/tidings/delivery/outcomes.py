@@ -152,7 +152,7 @@ def _record(
             ACKABLE,
             {"status": Status.ACKED, "acked_at": now_ms, "updated_at": now_ms},
         )
-        counters.count(conn, counters.ACKED, (row.stat_pk for row in acked))
+        counters.count_each(conn, counters.ACKED, acked)
     if opens:
         _opened_events(conn, opens, now_ms)
         counters.count(conn, counters.OPENED, store.mark_opened(conn, opens, now_ms))
@@ -204,7 +204,7 @@ def _record_outcomes(conn: Connection, outcomes: Sequence[Outcome], now_ms: int)
             "updated_at": now_ms,
         }
         changed = store.settle(conn, sorted(ids), (Status.PENDING,), values, raised=("attempts",))
-        counters.count(conn, counters.ACCEPTED, (row.stat_pk for row in changed))
+        counters.count_each(conn, counters.ACCEPTED, changed)
     store.record_outcomes(
         conn,
         (

@@ -2,10 +2,11 @@
 
 Queries are plain functions of a ``Connection``; the event loop hands them to worker threads, so a
 request never blocks the loop on I/O. Writes are group-committed: the functions that arrive while
-a transaction is in flight run together in the next one, each inside its own savepoint, so one
-refused request rolls back alone while the others commit. On SQLite that turns one fsync per call
-into one per batch, which is most of the difference between 4,000 and 30,000 messages a second;
-on PostgreSQL several such lanes run side by side.
+a transaction is in flight run together in the next one, and if one of them fails, the batch runs
+again with each inside its own savepoint, so one refused request rolls back alone while the
+others commit. On SQLite that turns one fsync per call into one per batch, which is most of the
+difference between 4,000 and 30,000 messages a second; on PostgreSQL several such lanes run side
+by side.
 """
 
 from __future__ import annotations
@@ -308,8 +309,14 @@ class _GroupCommit:
         return await loop.run_in_executor(self._executor, self._transaction, batch)
 
     def _transaction(self, batch: Batch) -> Outcomes:
-        with self._engine.connect() as conn, conn.begin():
-            return _apply(conn, batch)
+        with self._engine.connect() as conn:
+            try:
+                with conn.begin():
+                    return _apply(conn, batch)
+            except _OneFailed:
+                pass
+            with conn.begin():
+                return _apart(conn, batch)
 
     async def aclose(self) -> None:
         """Finish every write already submitted, then stop the lanes."""
@@ -324,24 +331,30 @@ class _GroupCommit:
         self._executor.shutdown(wait=True)
 
 
+class _OneFailed(Exception):
+    """One write of a batch failed: its transaction is rolled back, to run them apart."""
+
+
 def _apply(conn: Connection, batch: Batch) -> Outcomes:
-    """Run the batch's writes; if one fails, run them again each in its own savepoint.
+    """Run the batch's writes together; if one fails, raise ``_OneFailed``, whose transaction
+    rolls back and runs them again apart (``_apart``).
 
     Failures are rare (most refusals happen before a write is submitted), so the common path
-    pays for one savepoint per batch, not one per write; a write alone in its transaction needs
-    none (its failure rolls the transaction back, and reaches its caller alone).
+    pays for no savepoint at all: one cost SQLAlchemy about 95 µs of the writer's CPU, and a
+    fan-out commits one every 150 messages or so. A write alone in its transaction needs no
+    second run: its failure rolls the transaction back, and reaches its caller alone.
     """
     if len(batch) == 1:
         work, args, _ = batch[0]
         return [(True, work(conn, *args))]
-    whole = conn.begin_nested()
     try:
-        values = [work(conn, *args) for work, args, _ in batch]
-    except Exception:
-        whole.rollback()
-    else:
-        whole.commit()
-        return [(True, value) for value in values]
+        return [(True, work(conn, *args)) for work, args, _ in batch]
+    except Exception as exc:
+        raise _OneFailed from exc
+
+
+def _apart(conn: Connection, batch: Batch) -> Outcomes:
+    """Run the batch's writes each in its own savepoint: a failed one rolls back alone."""
     outcomes: Outcomes = []
     for work, args, _ in batch:
         savepoint = conn.begin_nested()

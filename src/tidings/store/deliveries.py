@@ -7,8 +7,9 @@ caller's (contract.py, push/service.py), passed in, so this module holds no rule
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -276,42 +277,36 @@ def lease(conn: Connection, ids: Sequence[int], until_ms: int) -> None:
         )
 
 
-class Changed(NamedTuple):
-    stat_pk: int | None
-    channel: str | None
-
-
 def settle(
     conn: Connection,
     ids: Sequence[int],
     from_statuses: Collection[int],
     values: dict[str, Any],
     raised: Sequence[str] = (),
-) -> list[Changed]:
+) -> Counter[int | None]:
     """Set ``values`` on the deliveries among ``ids`` whose status is one of ``from_statuses``,
     and add one to each column named in ``raised`` (an expression in the SQL, not a value);
-    (stat_pk, channel) of each one changed.
+    how many changed under each ``stat_pk`` (the analytics counter row they count in).
 
     On SQLite, where RETURNING steps once per row (store/rows.py), the rows about to change are
-    counted per (stat_pk, channel) first and then changed without RETURNING: a batch of acks
-    costs two statements, not one step per ack. The transaction holds SQLite's only write lock,
-    so nothing changes in between. Both are written as text (store/plain.py): every batch of
-    acks runs them.
+    counted per stat_pk first and then changed without RETURNING: a batch of acks costs two
+    statements, not one step per ack, and its counts come from SQL, not from an object per ack.
+    The transaction holds SQLite's only write lock, so nothing changes in between. Both are
+    written as text (store/plain.py): every batch of acks runs them.
     """
-    changed: list[Changed] = []
+    changed: Counter[int | None] = Counter()
     statuses = tuple(from_statuses)
     for chunk in chunks(ids):
         if conn.dialect.name != "sqlite":
             where = (deliveries.c.id.in_(chunk), deliveries.c.status.in_(statuses))
             query = update(deliveries).where(*where).values(values)
             query = query.values({c: deliveries.c[c] + 1 for c in raised})
-            returned = query.returning(deliveries.c.stat_pk, deliveries.c.channel)
-            changed.extend(Changed(row.stat_pk, row.channel) for row in conn.execute(returned))
+            changed.update(conn.execute(query.returning(deliveries.c.stat_pk)).scalars())
             continue
         count_sql, update_sql = _settle_sql(tuple(values), tuple(raised), len(chunk), len(statuses))
         chosen = (*chunk, *statuses)
-        for stat_pk, channel, count in conn.exec_driver_sql(count_sql, chosen).all():
-            changed.extend([Changed(stat_pk, channel)] * count)
+        for stat_pk, count in conn.exec_driver_sql(count_sql, chosen).all():
+            changed[stat_pk] += count
         conn.exec_driver_sql(update_sql, (*values.values(), *chosen))
     return changed
 
@@ -329,7 +324,7 @@ def _settle_sql(
     where = f"WHERE id IN ({marks('?', count)}) AND +status IN ({marks('?', statuses)})"
     sets = [f"{c} = ?" for c in columns] + [f"{c} = {c} + 1" for c in raised]
     return (
-        f"SELECT stat_pk, channel, count(*) FROM deliveries {where} GROUP BY stat_pk, channel",
+        f"SELECT stat_pk, count(*) FROM deliveries {where} GROUP BY stat_pk",
         f"UPDATE deliveries SET {', '.join(sets)} {where}",
     )
 
