@@ -1,6 +1,6 @@
 """Running ``tidings serve`` on its settings: the locks on the data directory and the SQLite file,
-the listening socket, the connection caps and deadlines, uvicorn, and the garbage collector's and
-the GIL's tuning."""
+the listening socket, the connection caps and deadlines, uvicorn and the garbage collector's
+tuning."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import logging
 import resource
 import shlex
 import socket
-import sys
 from pathlib import Path
 from typing import TextIO
 
@@ -31,14 +30,6 @@ from tidings.store.database import sqlite_file
 
 GC_THRESHOLD = 200_000  # allocations between young collections (CPython's default: 700)
 
-# The GIL's switch interval, shortened from CPython's 5 ms: the database writer thread lets go
-# of the GIL around every SQLite call and must then get it back from the event loop, which can
-# hold it for a whole interval each time while the transaction holds up every call in its
-# batch. In A/B pairs of bench/ingest.py on a loaded machine (loadavg 7-9) the server accepted
-# more messages a second with 0.5 ms in 7 of 8 pairs (median about +20 %), at the same CPU per
-# message.
-SWITCH_INTERVAL = 0.0005  # seconds
-
 
 def run_server(settings: Settings) -> None:
     """Serve until stopped (SIGTERM drains first, draining.py)."""
@@ -47,7 +38,6 @@ def run_server(settings: Settings) -> None:
 
     async def on_ready(services: Services) -> None:
         _tune_garbage_collection()
-        sys.setswitchinterval(SWITCH_INTERVAL)
         if not await services.tenancy.apps():
             _print_first_steps(settings)
 
