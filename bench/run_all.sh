@@ -42,7 +42,7 @@ pick() {  # file, label: the table row (median [min–max]) whose first cell sta
   echo
   echo "Summary (median [min–max] of 3 runs; full outputs and commands in $OUT)"
   echo "fan-out, 10k devices (Tidings | bare uvicorn | bare asyncio.Protocol | durable floor | Mosquitto):"
-  echo "  $(pick fanout-10k 'delivered + acked messages/s')"
+  echo "  $(pick fanout-10k 'delivered + acked')"
   echo "  $(pick fanout-10k 'latency p99 (ms)')"
   echo "  $(pick fanout-10k 'throughput, Tidings / bare asyncio.Protocol')"
   echo "  $(pick fanout-10k 'throughput, Tidings / durable floor')"
