@@ -7,8 +7,7 @@ deliveries stay without a lease: the device is sent them when it connects."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator, Sequence
-from pathlib import Path
+from collections.abc import Iterator, Sequence
 
 import pytest
 from sqlalchemy import select
@@ -17,7 +16,6 @@ from tests.console.conftest import Clock
 from tests.fakes.hms import FakeHms
 from tests.support.timings import NO_TIMING
 from tidings.channels.catalog import THIRD_CHANNELS
-from tidings.config import Settings
 from tidings.contract import SELFBUILT, Status
 from tidings.delivery.writing import VENDOR_LEASE_MS
 from tidings.devices.rules import Binding, ReportFields, check_report
@@ -35,17 +33,6 @@ def hms() -> Iterator[FakeHms]:
     running = FakeHms().start()
     yield running
     running.stop()
-
-
-@pytest.fixture
-async def services(database_url, tmp_path: Path, clock: Clock) -> AsyncIterator[Services]:
-    opened = await Services.open(
-        Settings(data_dir=tmp_path, database_url=database_url), clock=clock
-    )
-    try:
-        yield opened
-    finally:
-        await opened.aclose()
 
 
 async def waiting_for_two_users(services: Services, hms: FakeHms) -> App:
