@@ -10,19 +10,20 @@ SDK and ``@alicloud/pop-core`` sign); the signing is the tests' client-side sign
 dispatches what it accepts as it goes (the targets are users with no device bound, so each
 message gets a NoBindInfo delivery).
 
-After each run, two floors: the same rows inserted into a fresh database of the same kind (same
+After each run, two floors: the same rows inserted into a database of the same kind (same
 tables and indexes; on SQLite the server's pragmas, on PostgreSQL a schema of its own) with raw
 ``executemany`` (stdlib sqlite3, or psycopg), 100 messages per transaction: the task and message
-rows acceptance writes, and those plus the delivery and counter rows dispatch writes. It prints
-messages accepted per second, server CPU per message and the ratio to each floor, as median
-[min–max] over the runs.
+rows acceptance writes, and those plus the delivery and counter rows dispatch writes. Each floor
+keeps its database from run to run, as the server keeps its own, so a later run's floor inserts
+beside what the earlier runs stored, as the server does. It prints messages accepted per second,
+server CPU per message and the ratio to each floor, as median [min–max] over the runs.
 
-``--preload N`` first fills the server's database with N stored messages (with their tasks and
-deliveries, random msgKeys), raw and in large transactions, so ingest can be compared on a full
-database against a fresh one; the floors stay on fresh databases. The messages are spread over
-the ``--preload-days`` before now (30, the default retention: a server keeping 30 days holds
-its messages so); ``--preload-days 0`` stores them all as accepted now. With ``--beside-fresh``
-a fresh server runs too, the two driven in turns under the same load, and the preloaded one's
+``--preload N`` first fills the server's database, and each floor's, with N stored messages
+(with their tasks and deliveries, random msgKeys), raw and in large transactions, so ingest can
+be compared on a full database against a fresh one. The messages are spread over the
+``--preload-days`` before now (30, the default retention: a server keeping 30 days holds its
+messages so); ``--preload-days 0`` stores them all as accepted now. With ``--beside-fresh`` a
+fresh server runs too, the two driven in turns under the same load, and the preloaded one's
 rate is printed as a ratio to the fresh one's, run by run (no floors).
 
 The client is deliberately light (pre-signed requests, hand-written HTTP/1.1 on asyncio streams),
@@ -361,29 +362,59 @@ def write_push(
         )
 
 
-def floor(url: str, messages: int, *, with_deliveries: bool) -> float:
-    """Messages per second for the same rows inserted raw: executemany, 100 a transaction.
+class Floor:
+    """The same rows as the server stores, inserted raw: executemany, 100 messages a transaction.
 
     Without ``with_deliveries``: the task and its message rows (what acceptance writes). With it,
-    also what dispatch writes for those messages in this benchmark.
+    also what dispatch writes for those messages in this benchmark. One database serves every
+    run, as one server does: run N inserts into a database holding what runs 1 to N-1 inserted
+    (and the preload), so a run's floor and the server meet an index of the same size.
     """
-    engine = create_engine(Settings(database_url=url).database)
-    metadata.create_all(engine)  # the server's own tables and indexes
-    engine.dispose()
-    db = RawDatabase(url)
-    db.execute("INSERT INTO workspaces (pk, name, created_at) VALUES (1, 'w', 0)")
-    db.execute(
-        "INSERT INTO apps (pk, workspace_pk, app_id, timezone, created_at)"
-        " VALUES (1, 1, 'a', 'UTC', 0)"
-    )
+
+    def __init__(self, url: str, *, with_deliveries: bool) -> None:
+        engine = create_engine(Settings(database_url=url).database)
+        metadata.create_all(engine)  # the server's own tables and indexes
+        engine.dispose()
+        self.url = url
+        self.with_deliveries = with_deliveries
+        self.db = RawDatabase(url)
+        self.db.execute("INSERT INTO workspaces (pk, name, created_at) VALUES (1, 'w', 0)")
+        self.db.execute(
+            "INSERT INTO apps (pk, workspace_pk, app_id, timezone, created_at)"
+            f" VALUES (1, 1, '{APP_ID}', 'UTC', 0)"
+        )
+        self.ids = Ids()
+
+    def preload(self, count: int, days: float) -> None:
+        preload(self.url, count, days)
+        self.ids = next_ids(self.db)
+
+    def rate(self, messages: int) -> float:
+        """Messages inserted per second, for ``messages`` more."""
+        started = time.perf_counter()
+        for _ in range(messages // TARGETS):
+            with self.db.transaction():
+                write_push(
+                    self.db, 1, self.ids, TARGETS, deliveries=self.with_deliveries, state="accepted"
+                )
+        return messages // TARGETS * TARGETS / (time.perf_counter() - started)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def next_ids(db: RawDatabase) -> Ids:
+    """The ids past every row already in the database."""
     ids = Ids()
-    started = time.perf_counter()
-    for _ in range(messages // TARGETS):
-        with db.transaction():
-            write_push(db, 1, ids, TARGETS, deliveries=with_deliveries, state="accepted")
-    elapsed = time.perf_counter() - started
-    db.close()
-    return messages // TARGETS * TARGETS / elapsed
+    for table, column, name in (
+        ("tasks", "id", "task"),
+        ("messages", "pk", "message"),
+        ("push_stats", "pk", "stat"),
+        ("deliveries", "id", "delivery"),
+    ):
+        top = db.execute(f"SELECT max({column}) FROM {table}").fetchone()[0]
+        setattr(ids, name, (top or 0) + 1)
+    return ids
 
 
 def preload(url: str, count: int, days: float) -> None:
@@ -396,15 +427,7 @@ def preload(url: str, count: int, days: float) -> None:
     started = int(time.time() * 1000) - int(days * DAY_MS)
     db = RawDatabase(url)
     app_pk = db.execute("SELECT pk FROM apps WHERE app_id = ?", (APP_ID,)).fetchone()[0]
-    ids = Ids()
-    for table, column, name in (
-        ("tasks", "id", "task"),
-        ("messages", "pk", "message"),
-        ("push_stats", "pk", "stat"),
-        ("deliveries", "id", "delivery"),
-    ):
-        top = db.execute(f"SELECT max({column}) FROM {table}").fetchone()[0]
-        setattr(ids, name, (top or 0) + 1)
+    ids = next_ids(db)
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"preloading {count:,} stored messages", total=count)
         done = 0
@@ -525,12 +548,21 @@ def main() -> None:
     with (
         tempfile.TemporaryDirectory(prefix="tidings-bench-") as tmp,
         fresh_database(args.database_url, Path(tmp), "ingest") as url,
+        fresh_database(args.database_url, Path(tmp), "floor_bare") as bare_url,
+        fresh_database(args.database_url, Path(tmp), "floor_full") as full_url,
     ):
         directory = Path(tmp)
         server, port, key = start_server(
             directory, url if args.database_url else None, args.preload, args.preload_days
         )
+        floors = (
+            Floor(bare_url, with_deliveries=False),
+            Floor(full_url, with_deliveries=True),
+        )
         try:
+            for raw in floors:
+                if args.preload:
+                    raw.preload(args.preload, args.preload_days)
             needed = int(args.seconds * args.budget) + 100
             serial = 0
             warm_up = sign_calls(key, port, serial, 100, args.signature)
@@ -548,10 +580,7 @@ def main() -> None:
                 del requests
                 console.print(f"measuring the raw {kind} floors ...")
                 wanted = max(tally.accepted, 20_000)
-                with fresh_database(args.database_url, directory, f"floor{number}a") as floor_url:
-                    bare = floor(floor_url, wanted, with_deliveries=False)
-                with fresh_database(args.database_url, directory, f"floor{number}b") as floor_url:
-                    full = floor(floor_url, wanted, with_deliveries=True)
+                bare, full = (raw.rate(wanted) for raw in floors)
                 rate = tally.accepted / elapsed
                 latencies = sorted(tally.latencies) or [0.0]
                 keep("messages accepted per second", rate)
@@ -568,6 +597,8 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
+            for raw in floors:
+                raw.close()
 
     rows = figure_rows(figures)
     preloaded = (
