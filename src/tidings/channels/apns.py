@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
-from hpack import NeverIndexedHeaderTuple
+from jh2.hpack import NeverIndexedHeaderTuple
 
 from tidings.channels.access_tokens import CachedToken
 from tidings.channels.extensions import custom_data, delivery_uuid, whole_number

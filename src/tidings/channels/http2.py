@@ -3,11 +3,16 @@
 Apple asks providers to keep one long-lived connection per key and to put many notifications on
 it at once. httpx speaks HTTP/2, but its per-request bookkeeping held it to about 1,100 requests a
 second here against the same server this module drives at over 5,000, so this is a thin asyncio
-protocol around the ``h2`` state machine: requests open streams up to the server's
+protocol around an HTTP/2 state machine: requests open streams up to the server's
 MAX_CONCURRENT_STREAMS, writes made in one turn of the event loop go out in one TLS record, and a
 lost or GOAWAY'd connection fails its open streams (the caller retries) and is replaced by the
-next request. h2 stays the protocol; what it did by default that cost more than the request
-itself is set aside through its public means (the header encoder, below).
+next request. The state machine is ``jh2``, the maintained fork of python-hyper's ``h2`` (same
+API) whose HPACK coding is in Rust: with h2, HPACK in pure Python was about half of it (the
+header encoder had to be kept from Huffman coding and given a cache to hold its cost down), and
+jh2 took the bare client from 86-103 to 50-53 µs of CPU a request against the fake APNs, the
+adapter's ApnsSender.attempt from 105-134 to 80-84 (in process, 500 at once, min of 5, load
+7-11). What it does by default that cost more than the request itself is set aside through its
+public means (the stream count, below).
 """
 
 from __future__ import annotations
@@ -16,16 +21,13 @@ import asyncio
 import socket
 import ssl
 from collections.abc import Sequence
-from typing import Any
 from urllib.parse import urlsplit
 
-import h2.config
-import h2.connection
-import h2.events
-import h2.exceptions
-import h2.settings
-import hpack
-from hpack import NeverIndexedHeaderTuple
+import jh2.config
+import jh2.connection
+import jh2.events
+import jh2.exceptions
+from jh2.hpack import NeverIndexedHeaderTuple
 
 Headers = Sequence[tuple[bytes, bytes]]
 
@@ -43,49 +45,14 @@ class Response:
         self.body = bytearray()
 
 
-class _PlainEncoder(hpack.Encoder):
-    """HPACK without Huffman coding, which h2 asks for on every header block and hpack does in
-    pure Python, byte by byte: CPU on every request to save a few bytes on a long-lived
-    connection. The table still indexes what repeats (the provider token).
-
-    A header the table already holds is sent as its index, the same bytes on every request
-    until the table changes: those are kept, instead of hpack searching its tables for each
-    header of each request (encoding the APNs adapter's headers: 15.3 -> 10.2 µs a request).
-    The table changes only when a header is added to it or the peer resizes it; either
-    forgets them all."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._indexed: dict[tuple[bytes, bytes], bytes] = {}
-
-    @hpack.Encoder.header_table_size.setter
-    def header_table_size(self, value: int) -> None:
-        hpack.Encoder.header_table_size.fset(self, value)
-        self._indexed.clear()
-
-    def encode(self, headers: Any, huffman: bool = True) -> bytes:
-        return super().encode(headers, huffman=False)
-
-    def add(self, to_add: tuple[bytes, bytes], sensitive: bool, huffman: bool = False) -> bytes:
-        encoded = self._indexed.get(to_add)
-        if encoded is None:
-            encoded = super().add(to_add, sensitive, huffman)
-            if encoded[0] & 0x80:  # the indexed representation: found whole in the table
-                self._indexed[to_add] = encoded
-            elif not sensitive:  # added to the table, which moved every dynamic index
-                self._indexed.clear()
-        return encoded
-
-
-class _Client(h2.connection.H2Connection):
-    """h2's client connection, its headers encoded by ``_PlainEncoder``, counting its open
-    streams only when the count matters. ``stream_limit`` is the most streams it opens at
-    once, kept as a number: h2's settings look it up by enum, a few µs per request where
-    every request asked."""
+class _Client(jh2.connection.H2Connection):
+    """jh2's client connection, counting its open streams only when the count matters.
+    ``stream_limit`` is the most streams it opens at once, kept as a number: the settings
+    look it up by enum, a few µs per request where every request asked."""
 
     def __init__(self) -> None:
         super().__init__(
-            h2.config.H2Configuration(
+            jh2.config.H2Configuration(
                 client_side=True,
                 header_encoding=None,
                 validate_outbound_headers=False,
@@ -93,7 +60,6 @@ class _Client(h2.connection.H2Connection):
                 validate_inbound_headers=False,
             )
         )
-        self.encoder = _PlainEncoder()
         self.stream_limit = MAX_STREAMS
         self.remote_settings_changed()
 
@@ -102,12 +68,12 @@ class _Client(h2.connection.H2Connection):
 
     @property
     def open_outbound_streams(self) -> int:
-        """h2 asks this before opening each stream and counts by walking every stream it holds
-        (dropping the closed ones): with hundreds open, that walk was about a third of the
-        CPU the request spent in this module and h2 (py-spy, bench/vendor.py). The streams it
-        holds, closed ones not yet dropped included, are never fewer than the open ones, so
-        below the server's limit their number says as well that one more may open; only at the
-        limit are they walked and counted."""
+        """jh2 (as h2) asks this before opening each stream and counts by walking every
+        stream it holds (dropping the closed ones): with hundreds open, that walk was about a
+        third of the CPU the request spent in this module and h2 (py-spy, bench/vendor.py).
+        The streams it holds, closed ones not yet dropped included, are never fewer than the
+        open ones, so below the server's limit their number says as well that one more may
+        open; only at the limit are they walked and counted."""
         held = len(self.streams)
         if held < self.stream_limit:
             return held
@@ -140,7 +106,7 @@ class _Protocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         try:
             events = self.h2.receive_data(data)
-        except h2.exceptions.ProtocolError as exc:
+        except jh2.exceptions.ProtocolError as exc:
             self._close(Http2Error(f"protocol error: {exc}"))
             if self.transport is not None:
                 self.transport.close()
@@ -149,8 +115,8 @@ class _Protocol(asyncio.Protocol):
             self._handle(event)
         self.flush()
 
-    def _handle(self, event: h2.events.Event) -> None:
-        if isinstance(event, h2.events.ResponseReceived):
+    def _handle(self, event: jh2.events.Event) -> None:
+        if isinstance(event, jh2.events.ResponseReceived):
             found = self.streams.get(event.stream_id)
             if found is not None:
                 response = found[1]
@@ -159,26 +125,26 @@ class _Protocol(asyncio.Protocol):
                         response.status = int(value)
                     else:
                         response.headers[name.decode()] = value.decode()
-        elif isinstance(event, h2.events.DataReceived):
+        elif isinstance(event, jh2.events.DataReceived):
             self.h2.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
             found = self.streams.get(event.stream_id)
             if found is not None:
                 found[1].body += event.data
-        elif isinstance(event, h2.events.StreamEnded):
+        elif isinstance(event, jh2.events.StreamEnded):
             self._finish(event.stream_id, None)
-        elif isinstance(event, h2.events.StreamReset):
+        elif isinstance(event, jh2.events.StreamReset):
             self._finish(event.stream_id, Http2Error(f"stream reset ({event.error_code!r})"))
-        elif isinstance(event, h2.events.ConnectionTerminated):
+        elif isinstance(event, jh2.events.ConnectionTerminated):
             self.open = False  # GOAWAY: streams above the last one processed never will be
             last = event.last_stream_id or 0
             for stream_id in [s for s in self.streams if s > last]:
                 self._finish(stream_id, Http2Error(f"GOAWAY ({event.error_code!r})"))
             self.changed.set()
             self.close_when_done()
-        elif isinstance(event, h2.events.RemoteSettingsChanged):
+        elif isinstance(event, jh2.events.RemoteSettingsChanged):
             self.h2.remote_settings_changed()
             self.changed.set()
-        elif isinstance(event, h2.events.WindowUpdated):
+        elif isinstance(event, jh2.events.WindowUpdated):
             self.changed.set()
 
     def expect(self, stream_id: int, timeout: float) -> None:
