@@ -60,6 +60,7 @@ pick() {  # file, label: the table row (median [min–max]) whose first cell sta
   echo "APNs adapter, one HTTP/2 connection:"
   echo "  $(pick apns 'PushMultiple -> Tidings')"
   echo "  $(pick apns 'ratio to the fake')"
+  echo "  $(pick apns 'ratio to the durable floor')"
   echo "broadcast, 100k offline devices:"
   echo "  $(pick broadcast-100k 'materialised')"
   echo "  $(pick broadcast-100k 'ratio (floor / materialised')"

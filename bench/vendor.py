@@ -12,12 +12,18 @@ APNs (status 2).
 In the same run it measures the fake's own ceiling: the same number of notifications, with the
 headers and payload the adapter builds (``apns.notification``, made before the clock starts) and
 the same provider token, sent over one HTTP/2 connection by the bare client the adapter uses, as
-many at once as the adapter may send (``--streams``, its ``concurrency``), with nothing of
-Tidings around it. Both, ``--runs`` times (three by default), each run on a fresh server; it
-prints both rates and their ratio as median [min–max] over the runs, and beside them the CPU each
-message cost the Tidings server, the fake and the bare client (from /proc): unlike the rates,
-those hold when other work shares the machine's cores. How busy the fake was in each leg (its CPU
-seconds over the leg's seconds; 1.0 is a whole core) says whether it, not the client, set a rate.
+many at once as the adapter may send (``--streams``, its ``concurrency``), with nothing of Tidings
+around it. And a durable floor: the same bare requests, with the rows a server that answers a push
+only once it is stored, and reports what APNs accepted, cannot leave out (``DurableRows``: each 100
+notifications' task, messages and leased deliveries committed before they are sent, each acceptance
+committed after), in Tidings' schema and SQLite pragmas, written by a thread of the client's
+process. Where that floor itself stays below 0.8 of the ceiling, no server recording its deliveries
+can reach 0.8 on one process either. All three, ``--runs`` times (three by default), each run on a
+fresh server; it prints the rates and the server's ratios to both floors as median [min–max] over
+the runs, and beside them the CPU each message cost the Tidings server, the fake and the bare
+client (from /proc): unlike the rates, those hold when other work shares the machine's cores. How
+busy the fake was in each leg (its CPU seconds over the leg's seconds; 1.0 is a whole core) says
+whether it, not the client, set a rate.
 
     python bench/vendor.py [--devices 10000] [--streams 500] [--runs 3]
 """
@@ -28,13 +34,16 @@ import argparse
 import asyncio
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from alibabacloud_mpaas20201028 import models
 from cryptography.hazmat.primitives import serialization
@@ -48,18 +57,26 @@ from tests.fakes.credentials import BUNDLE_ID, apns_config, apns_key  # noqa: E4
 from tests.support.clients import new_sdk  # noqa: E402
 from tests.support.servers import free_port, running_server  # noqa: E402
 
+from ingest import INSERT_MESSAGE, INSERT_STATS, INSERT_TASK, Ids  # noqa: E402
 from procs import console, cpu_seconds, spread_table  # noqa: E402
 from tidings.channels.apns import notification, provider_token  # noqa: E402
 from tidings.channels.catalog import check_config  # noqa: E402
 from tidings.channels.http import tls_context  # noqa: E402
 from tidings.channels.http2 import Http2Connection  # noqa: E402
-from tidings.store.tables import apps, devices  # noqa: E402
+from tidings.delivery.writing import VENDOR_LEASE_MS  # noqa: E402
+from tidings.store.database import SQLITE_PRAGMAS  # noqa: E402
+from tidings.store.tables import apps, devices, metadata, workspaces  # noqa: E402
 
 APP_ID = "ONEXBENCHAPNS001"
 WORKSPACE = "bench"
 TEMPLATE = "bench"
 TARGETS = 100
 TITLE, CONTENT = "Hello", "Hello #name#, your parcel has arrived"
+INSERT_LEASED = (
+    "INSERT INTO deliveries (id, task_id, message_pk, app_pk, device_pk, push_token, channel,"
+    " status, attempts, created_at, expires_at, updated_at, next_attempt_at, stat_pk)"
+    " VALUES (?, ?, ?, 1, ?, ?, 'apns', 0, 0, ?, ?, ?, ?, ?)"
+)
 
 
 def start_fake(directory: Path) -> tuple[subprocess.Popen, str, Path]:
@@ -79,10 +96,9 @@ def start_fake(directory: Path) -> tuple[subprocess.Popen, str, Path]:
     return process, f"https://127.0.0.1:{port}", directory / "fake-apns-ca.pem"
 
 
-def register_devices(database: str, count: int) -> list[str]:
-    """Write ``count`` iOS devices with APNs tokens for the app, as PushReport would."""
+def register_devices(database: str, tokens: list[str]) -> list[str]:
+    """Write an iOS device for each APNs token for the app, as PushReport would."""
     engine = create_engine(database)
-    tokens = [uuid.uuid4().hex * 2 for _ in range(count)]
     now = int(time.time() * 1000)
     with engine.begin() as conn:
         app_pk = conn.execute(select(apps.c.pk).where(apps.c.app_id == APP_ID)).scalar_one()
@@ -157,7 +173,9 @@ def through_tidings(
             )
         )  # fmt: skip
         database = f"sqlite:///{(directory / 'data' / 'tidings.db').resolve()}"
-        first, *tokens = register_devices(database, count + 1)
+        first, *tokens = register_devices(
+            database, [uuid.uuid4().hex * 2 for _ in range(count + 1)]
+        )
         push_all(client, [first])  # opens the server's connection, as the ceiling's first does
         wait_accepted(database, 1, time.perf_counter())
         assert server.process is not None
@@ -177,24 +195,36 @@ def through_tidings(
         }
 
 
-async def ceiling(
-    fake_url: str, ca_file: Path, count: int, streams: int, fake_pid: int
-) -> dict[str, float]:
-    """The fake's rate for bare requests over one connection (the adapter's headers and payload,
-    the same token and concurrency), and the CPU each request cost the client and the fake."""
+async def connected(
+    fake_url: str, ca_file: Path, tokens: list[str]
+) -> tuple[Http2Connection, list[tuple[str, list, bytes]]]:
+    """One connection to the fake, opened by a first request (as the server's is before its
+    clock starts), and a request for each token after the first: the adapter's headers and
+    payload (``apns.notification``) and the provider token."""
     os.environ["SSL_CERT_FILE"] = str(ca_file)
     config = check_config("apns", apns_config(fake_url))
     connection = Http2Connection(fake_url, tls_context(alpn=("h2",)))
     bearer = (b"authorization", b"bearer " + provider_token(config, time.time()).encode())
     now = time.time()
     requests = []
-    for token in (uuid.uuid4().hex * 2 for _ in range(count + 1)):
+    for token in tokens:
         out = outbound(
             "apns", token, platform="ios", title=TITLE, content=content(token), expires_in=3600
         )
         headers, body = notification(out, BUNDLE_ID, now)
         requests.append((f"/3/device/{token}", [bearer, *headers], body))
-    await connection.request(*requests.pop())  # connect first
+    first = await connection.request(*requests[0])
+    assert first.status == 200, first.body
+    return connection, requests[1:]
+
+
+async def ceiling(
+    fake_url: str, ca_file: Path, count: int, streams: int, fake_pid: int
+) -> dict[str, float]:
+    """The fake's rate for bare requests over one connection (the adapter's headers and payload,
+    the same token and concurrency), and the CPU each request cost the client and the fake."""
+    tokens = [uuid.uuid4().hex * 2 for _ in range(count + 1)]
+    connection, requests = await connected(fake_url, ca_file, tokens)
     pending = iter(requests)
 
     async def worker() -> None:
@@ -202,19 +232,177 @@ async def ceiling(
             response = await connection.request(path, headers, body)
             assert response.status == 200, response.body
 
+    found = await timed([worker() for _ in range(streams)], count, fake_pid)
+    await connection.aclose()
+    return found
+
+
+async def timed(legs: Sequence[Coroutine[Any, Any, None]], count: int, fake_pid: int) -> dict:
+    """Run a leg to its end: its rate, and the CPU each of its ``count`` messages cost this
+    process and the fake."""
     client_cpu, fake_cpu = time.process_time(), cpu_seconds(fake_pid)
     started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(streams)))
+    await asyncio.gather(*legs)
     elapsed = time.perf_counter() - started
     fake_used = cpu_seconds(fake_pid) - fake_cpu
-    found = {
+    return {
         "rate": count / elapsed,
         "client_us": (time.process_time() - client_cpu) / count * 1e6,
         "fake_us": fake_used / count * 1e6,
         "fake_busy": fake_used / elapsed,
     }
+
+
+class DurableRows:
+    """The rows any server that answers a push only once it is stored, and reports what APNs
+    accepted, must write for each notification: on Tidings' schema and SQLite pragmas, in one
+    thread of its own (as the server's writer), raw ``executemany``.
+
+    For each 100 notifications, one transaction of a task, its message rows, a counter row and a
+    delivery row each (pending, leased as the adapter leases them), committed before they are
+    sent; once APNs has accepted them, their deliveries marked so, many per statement.
+    """
+
+    def __init__(self, database: Path, tokens: list[str]) -> None:
+        url = f"sqlite:///{database}"
+        engine = create_engine(url)
+        metadata.create_all(engine)  # the server's own tables and indexes
+        with engine.begin() as conn:
+            conn.execute(insert(workspaces).values(pk=1, name=WORKSPACE, created_at=0))
+            conn.execute(
+                insert(apps).values(
+                    pk=1, workspace_pk=1, app_id=APP_ID, timezone="UTC", created_at=0
+                )
+            )
+        engine.dispose()
+        register_devices(url, tokens)
+        self.database = database
+        self.writer = ThreadPoolExecutor(1, initializer=self._open)
+        self.ids = Ids()
+
+    def _open(self) -> None:
+        self.conn = sqlite3.connect(self.database, isolation_level=None)
+        for pragma in SQLITE_PRAGMAS:
+            self.conn.execute(pragma)
+        self.device = dict(self.conn.execute("SELECT third_token, pk FROM devices"))
+
+    def store(self, tokens: Sequence[str]) -> list[int]:
+        """One push's rows, committed; its deliveries' ids."""
+        now = int(time.time() * 1000)
+        ids, task, stat = self.ids, self.ids.task, self.ids.stat
+        ids.task += 1
+        ids.stat += 1
+        first_message, first_delivery = ids.message, ids.delivery
+        ids.message += len(tokens)
+        ids.delivery += len(tokens)
+        self.conn.execute("BEGIN")
+        self.conn.execute(INSERT_TASK, (task, 1, "dispatched", len(tokens), now))
+        self.conn.executemany(
+            INSERT_MESSAGE,
+            [
+                (
+                    first_message + i,
+                    task,
+                    1,
+                    uuid.uuid4().hex,
+                    t,
+                    TITLE,
+                    content(t),
+                    None,
+                    None,
+                    now,
+                )
+                for i, t in enumerate(tokens)
+            ],
+        )
+        self.conn.execute(INSERT_STATS, (stat, 1, task, task, now, len(tokens)))
+        delivery_ids = [first_delivery + i for i in range(len(tokens))]
+        self.conn.executemany(
+            INSERT_LEASED,
+            [
+                (d, task, first_message + i, self.device[t], t, now, now + 3_600_000, now,
+                 now + VENDOR_LEASE_MS, stat)
+                for i, (d, t) in enumerate(zip(delivery_ids, tokens, strict=True))
+            ],
+        )  # fmt: skip
+        self.conn.execute("COMMIT")
+        return delivery_ids
+
+    def accepted(self, delivery_ids: Sequence[int]) -> None:
+        """APNs took these: their deliveries marked so, committed."""
+        now = int(time.time() * 1000)
+        self.conn.execute("BEGIN")
+        for at in range(0, len(delivery_ids), 500):
+            chunk = delivery_ids[at : at + 500]
+            marks = ",".join("?" * len(chunk))
+            self.conn.execute(
+                "UPDATE deliveries SET status = 2, sent_at = ?, updated_at = ?,"
+                f" next_attempt_at = NULL WHERE id IN ({marks}) AND status = 0",
+                (now, now, *chunk),
+            )
+        self.conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self.writer.submit(self.conn.close).result()
+        self.writer.shutdown()
+
+
+async def durable_floor(
+    fake_url: str, ca_file: Path, count: int, streams: int, fake_pid: int, database: Path
+) -> dict[str, float]:
+    """The ceiling's bare requests with what a durable server cannot leave out around them
+    (``DurableRows``): a notification is sent once its push is committed, and the run ends when
+    every acceptance is; the rate, and the CPU each message cost this process (client and writer)
+    and the fake."""
+    tokens = [uuid.uuid4().hex * 2 for _ in range(count + 1)]
+    rows = DurableRows(database, tokens)
+    connection, requests = await connected(fake_url, ca_file, tokens)
+    loop = asyncio.get_running_loop()
+    ready: asyncio.Queue = asyncio.Queue()
+    taken: list[int] = []
+    more = asyncio.Event()
+
+    async def store() -> None:
+        for at in range(0, count, TARGETS):
+            chunk = requests[at : at + TARGETS]
+            paths = [path.rsplit("/", 1)[1] for path, _, _ in chunk]
+            ids = await loop.run_in_executor(rows.writer, rows.store, paths)
+            for delivery_id, request in zip(ids, chunk, strict=True):
+                ready.put_nowait((delivery_id, request))
+        for _ in range(streams):
+            ready.put_nowait(None)
+
+    async def worker() -> None:
+        while (item := await ready.get()) is not None:
+            delivery_id, (path, headers, body) = item
+            response = await connection.request(path, headers, body)
+            assert response.status == 200, response.body
+            taken.append(delivery_id)
+            more.set()
+
+    async def record() -> None:
+        recorded = 0
+        while recorded < count:
+            await more.wait()
+            more.clear()
+            done = taken[:]
+            taken.clear()
+            await loop.run_in_executor(rows.writer, rows.accepted, done)
+            recorded += len(done)
+
+    found = await timed([store(), record(), *(worker() for _ in range(streams))], count, fake_pid)
     await connection.aclose()
+    rows.close()
     return found
+
+
+def run_loop(coroutine: Coroutine[Any, Any, dict[str, float]]) -> dict[str, float]:
+    """Run a leg on uvloop, the server's loop, where it is installed."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)
+    return uvloop.run(coroutine)
 
 
 def main() -> None:
@@ -233,13 +421,14 @@ def main() -> None:
             for number in range(1, args.runs + 1):
                 console.rule(f"run {number} of {args.runs} (load {os.getloadavg()[0]:.1f})")
                 console.print(f"Fake APNs at {url}; measuring its ceiling ...")
-                bare = ceiling(url, ca_file, args.devices, args.streams, fake.pid)
-                try:
-                    import uvloop
-
-                    floor = uvloop.run(bare)
-                except ImportError:
-                    floor = asyncio.run(bare)
+                floor = run_loop(ceiling(url, ca_file, args.devices, args.streams, fake.pid))
+                console.print("... and the durable floor ...")
+                durable = run_loop(
+                    durable_floor(
+                        url, ca_file, args.devices, args.streams, fake.pid,
+                        directory / f"floor{number}.db",
+                    )
+                )  # fmt: skip
                 console.print(f"PushMultiple to {args.devices} iOS devices through Tidings ...")
                 found = through_tidings(
                     directory / f"run{number}", url, ca_file, args.devices, args.streams, fake.pid
@@ -248,6 +437,8 @@ def main() -> None:
                     ("PushMultiple -> Tidings -> APNs adapter -> fake APNs (/s)", found["rate"]),
                     ("bare HTTP/2 client -> fake APNs, one connection (/s)", floor["rate"]),
                     ("ratio to the fake's ceiling", found["rate"] / floor["rate"]),
+                    ("durable floor: stored, sent, recorded (/s)", durable["rate"]),
+                    ("ratio to the durable floor", found["rate"] / durable["rate"]),
                     ("Tidings server CPU per message (µs)", found["server_us"]),
                     ("Tidings server busy (cores)", found["server_busy"]),
                     ("fake APNs CPU per request, through Tidings (µs)", found["fake_us"]),
@@ -255,6 +446,8 @@ def main() -> None:
                     ("bare client CPU per request (µs)", floor["client_us"]),
                     ("fake APNs CPU per request, bare client (µs)", floor["fake_us"]),
                     ("fake APNs busy, bare client (cores)", floor["fake_busy"]),
+                    ("durable floor CPU per message, client + writer (µs)", durable["client_us"]),
+                    ("fake APNs CPU per request, durable floor (µs)", durable["fake_us"]),
                 ):
                     figures.setdefault(name, []).append(value)
         finally:
