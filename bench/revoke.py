@@ -28,13 +28,13 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, select, update
 
 from tidings.config import Settings
-from tidings.openapi.options import OptionFields
 from tidings.openapi.pushcalls import BroadcastFields
 from tidings.revoke.service import Revocations
 from tidings.services import Services
@@ -43,7 +43,7 @@ from tidings.store.tables import tasks
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.support
 
-from tests.support.timings import NO_TIMING
+from tests.push.test_broadcast import CALL
 
 from broadcast import APP_ID, TEMPLATE, WORKSPACE, setup
 from procs import console, fresh_database, spread_table
@@ -73,23 +73,14 @@ class TimedWrites:
 
 
 def broadcast_call() -> BroadcastFields:
-    return BroadcastFields(
-        task_name="everyone",
-        delivery_type="1",
+    """PushBroadcast to every device (PushStatus 1), with the bench's template."""
+    return replace(
+        CALL,
         template_name=TEMPLATE,
         template_key_value='{"name": "user", "news": "maintenance"}',
         msg_key=uuid.uuid4().hex,
-        expired_seconds="3600",
-        timing=NO_TIMING,
         push_status="1",
-        bind_period=None,
         unbind_period="4",
-        time_mode=None,
-        bind_start_time=None,
-        bind_end_time=None,
-        unbind_start_time=None,
-        unbind_end_time=None,
-        options=OptionFields(),
     )
 
 
