@@ -11,8 +11,9 @@ its deliveries are written; then, timed, revokes it while a probe submits a one-
 
 Figures, each min and median over ``--runs`` runs (five by default, each a new broadcast beside
 the earlier, revoked ones): the revocation's whole time, the number of write transactions it
-took, the longest one (wall and CPU of the thread, inside the transaction, commit excluded), and
-the probe's longest and median wait: how long a small write waits behind the revocation.
+took, the longest one (wall and CPU of the thread, inside the transaction, commit excluded), the
+CPU of all of them, and the probe's longest and median wait: how long a small write waits
+behind the revocation.
 
     python bench/revoke.py [--devices 100000] [--runs 5] [--database-url URL]
 """
@@ -123,6 +124,7 @@ async def one_run(services: Services, figures: dict[str, list[float]]) -> None:
         "its write transactions": len(timed.held),
         "longest of them (ms)": max(wall for wall, _ in timed.held) * 1000,
         "longest of them, CPU (ms)": max(cpu for _, cpu in timed.held) * 1000,
+        "all of them, CPU (ms)": sum(cpu for _, cpu in timed.held) * 1000,
         "a small write's longest wait (ms)": max(waits) * 1000,
         "a small write's median wait (ms)": statistics.median(waits) * 1000,
     }.items():
