@@ -89,9 +89,9 @@ OUTBOUND = (
     .join(tasks, deliveries.c.task_id == tasks.c.id)
     .join(messages, deliveries.c.message_pk == messages.c.pk)
 )
-# What every query that hands deliveries to a channel adds: the message is not revoked.
-# RevokePushTask marks its messages revoked in its first transaction and moves their deliveries
-# a page at a time after it (revoke/service.py), so until its last page, or for good if the
+# What every query that hands deliveries to a channel adds: the message is not revoked. A
+# revocation marks its messages revoked in its first transaction and moves their deliveries a
+# page at a time after it (revoke/service.py), so until its last page, or for good if the
 # process stops before, a revoked message's delivery may still be pending or waiting here.
 NOT_REVOKED = messages.c.revoked_at.is_(None)
 # The same of a delivery read without its message (a pk lookup per delivery).
