@@ -67,7 +67,7 @@ from tidings.revoke.rules import WITHDRAWABLE
 from tidings.services import Services
 from tidings.store.chunks import chunks
 from tidings.store.database import Database
-from tidings.store.revocations import revoke_deliveries
+from tidings.store.revocations import Scope, revoke_deliveries
 from tidings.store.rows import insert_rows
 from tidings.store.tables import deliveries, devices, messages, metadata, tasks
 from tidings.templates.rules import TemplateFields
@@ -165,7 +165,8 @@ async def floor(url: str, count: int, how: str, earlier: int) -> tuple[float, fl
                 copy_push(conn, number)
             if number < task:  # written, then revoked as the server's were (RevokePushTask)
                 conn.execute(made_inside, {"task": number, "after": 0, "last": count})
-                revoke_deliveries(conn, now, Status.REVOKED, WITHDRAWABLE, task_ids=[number])
+                ids = ((number - 1) * count, number * count)  # its message's, as one page
+                revoke_deliveries(conn, now, Status.REVOKED, WITHDRAWABLE, Scope((number,)), ids)
     started = time.perf_counter()
     cpu = time.process_time()
     if how == "executemany":

@@ -6,7 +6,8 @@ offline devices left that many pending, and SQLite's planner (with no statistics
 all too, for the few vendor deliveries due again (100 ms beside 1,000,000 pending on SQLite;
 on PostgreSQL a scan of the whole table), until they had an index of their own. The expiry
 sweep and /metrics read the open deliveries by a partial index of those only; revoking a task's
-deliveries walked every acked one while that index held every delivery. Moving deliveries whose
+deliveries walked every acked one while that index held every delivery, and now revokes them a
+range of ids at a time. Moving deliveries whose
 vendor token died to the self-built channel walked every pending one."""
 
 from __future__ import annotations
@@ -100,22 +101,26 @@ def test_open_deliveries_are_counted_in_the_index_of_open_deliveries(tmp_path: P
     assert plans == [[step], [step]], plans
 
 
-def test_the_deliveries_of_a_revoked_task_are_found_by_the_task(tmp_path: Path) -> None:
-    """Not by their status: acked deliveries are most of the table."""
+def test_a_page_of_revoked_deliveries_is_one_range_of_the_message_index(tmp_path: Path) -> None:
+    """Not by their status (acked deliveries are most of the table), nor by the task, whose
+    index would be walked whole for every page: a broadcast's 100,000 deliveries for each of its
+    pages of 1,000. An occurrence's are found the same way, its task checked on each row."""
 
     def revoke(conn: Connection) -> None:
-        scope = {"task_ids": [3]}
-        revocations.revoke_deliveries(conn, 1_000, Status.REVOKED, OPEN, **scope)
-        revocations.revoke_deliveries(
-            conn, 1_000, Status.REVOKED, (Status.ACKED,), channels=["apns"], **scope
-        )
-        revocations.count_deliveries(conn, Status.ACKED, **scope)
+        for scope in (revocations.Scope((3,)), revocations.Scope((3, 4), task_id=9)):
+            page = (10, 20)
+            revocations.revoke_deliveries(conn, 1_000, Status.REVOKED, OPEN, scope, page)
+            revocations.revoke_deliveries(
+                conn, 1_000, Status.REVOKED, (Status.ACKED,), scope, page, channels=["apns"]
+            )
+            revocations.count_deliveries(conn, Status.ACKED, scope, page)
 
     plans = _plans(tmp_path, revoke)
-    assert len(plans) == 3, plans
+    assert len(plans) == 6, plans
     for plan in plans:
         assert plan == [
-            "SEARCH deliveries USING INDEX sqlite_autoindex_deliveries_1 (task_id=?)"
+            "SEARCH deliveries USING INDEX ix_deliveries_message_pk "
+            "(message_pk=? AND rowid>? AND rowid<?)"
         ], plan
 
 

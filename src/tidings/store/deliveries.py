@@ -89,6 +89,15 @@ OUTBOUND = (
     .join(tasks, deliveries.c.task_id == tasks.c.id)
     .join(messages, deliveries.c.message_pk == messages.c.pk)
 )
+# What every query that hands deliveries to a channel adds: the message is not revoked. A
+# revocation marks its messages revoked in its first transaction and moves their deliveries a
+# page at a time after it (revoke/service.py), so until its last page, or for good if the
+# process stops before, a revoked message's delivery may still be pending or waiting here.
+NOT_REVOKED = messages.c.revoked_at.is_(None)
+# The same of a delivery read without its message (a pk lookup per delivery).
+MESSAGE_NOT_REVOKED = (
+    select(messages.c.pk).where(messages.c.pk == deliveries.c.message_pk, NOT_REVOKED).exists()
+)
 
 
 def claim_due_tasks(
@@ -219,6 +228,7 @@ def pending_outbound(
             deliveries.c.status == status,
             deliveries.c.channel == channel,
             deliveries.c.expires_at + 0 > now_ms,
+            MESSAGE_NOT_REVOKED,
         )
         rows.extend(conn.execute(OUTBOUND.where(first).order_by(deliveries.c.id)))
     return rows
@@ -240,10 +250,14 @@ def _first_per_device(per_device: int, *conditions: ColumnElement[bool]) -> Colu
     return deliveries.c.id.in_(select(ranked.c.id).where(ranked.c.rank <= per_device))
 
 
-def outbound_by_id(conn: Connection, ids: Sequence[int]) -> list[Row]:
+def outbound_by_id(conn: Connection, ids: Sequence[int], *, revoked_too: bool = False) -> list[Row]:
+    """The OUTBOUND rows of these deliveries, to send (those of revoked messages left out) or,
+    ``revoked_too``, to ask a vendor to take back."""
     rows: list[Row] = []
     for chunk in chunks(ids):
         query = OUTBOUND.where(deliveries.c.id.in_(chunk)).order_by(deliveries.c.id)
+        if not revoked_too:
+            query = query.where(NOT_REVOKED)
         rows.extend(conn.execute(query))
     return rows
 
@@ -262,6 +276,7 @@ def due_retries(
             deliveries.c.channel != skip_channel,
             deliveries.c.next_attempt_at <= now_ms,
             deliveries.c.expires_at > now_ms,
+            NOT_REVOKED,
         )
         .order_by(deliveries.c.next_attempt_at)
         .limit(limit)
@@ -495,6 +510,7 @@ def waiting_for_user(conn: Connection, app_pk: int, user_id: str, now_ms: int) -
             # waiting rows, and walk every waiting delivery of every user.
             (deliveries.c.device_pk + 0).is_(None),
             deliveries.c.expires_at + 0 > now_ms,
+            MESSAGE_NOT_REVOKED,
         )
     )
     return list(conn.execute(query))

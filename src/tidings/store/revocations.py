@@ -1,15 +1,17 @@
-"""Queries for revocation: the message or task revoked, and its deliveries moved to revoked.
+"""Queries for revocation: the message or task revoked, and its deliveries moved to revoked a
+page at a time.
 
-Deliveries are revoked by conditional updates (status in a set, on a channel), so a delivery a
-device acknowledges while the revocation runs is counted by what it was when the update reached
-it, never twice and never missed.
+Deliveries are revoked by conditional updates (status in a set, on a channel) over ranges of
+ids, so a delivery a device acknowledges while the revocation runs is counted by what it was
+when its page's update reached it, never twice and never missed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Connection, Row, func, select, update
+from sqlalchemy import ColumnElement, Connection, Row, func, or_, select, update
 
 from tidings.store.chunks import chunks
 from tidings.store.msg_keys import sent_under
@@ -58,21 +60,62 @@ def revoke_messages(
     )
 
 
+class Scope(NamedTuple):
+    """The deliveries a revocation moves: those of ``message_pks`` (one message, or every message
+    of a push, whose occurrences deliver its messages too), only the occurrence ``task_id``'s
+    when given. Found by the message index, in id order within each message."""
+
+    message_pks: tuple[int, ...]
+    task_id: int | None = None
+
+
+Ids = tuple[int, int]  # a page of deliveries: ids after the first, up to the second
+
+
+def message_pks(conn: Connection, task_id: int) -> tuple[int, ...]:
+    """The pks of a push's messages."""
+    query = select(messages.c.pk).where(messages.c.task_id == task_id).order_by(messages.c.pk)
+    return tuple(conn.execute(query).scalars())
+
+
+def page_ends(conn: Connection, scope: Scope, rows: int) -> list[int]:
+    """Where pages of ``rows`` deliveries of ``scope`` end: the id of every ``rows``-th one in id
+    order, and of the last. With more messages than one ``IN (...)`` takes, each chunk of them is
+    counted apart, so a page holds up to ``rows`` of each chunk."""
+    ends: set[int] = set()
+    for where in _scopes(scope):
+        ranked = (
+            select(
+                deliveries.c.id,
+                func.row_number().over(order_by=deliveries.c.id).label("n"),
+                func.count().over().label("total"),
+            )
+            .where(*where)
+            .subquery()
+        )
+        ends.update(
+            conn.execute(
+                select(ranked.c.id).where(or_(ranked.c.n % rows == 0, ranked.c.n == ranked.c.total))
+            ).scalars()
+        )
+    return sorted(ends)
+
+
 def revoke_deliveries(
     conn: Connection,
     now_ms: int,
     revoked: int,
     from_statuses: Collection[int],
+    scope: Scope,
+    ids: Ids,
     *,
-    message_pk: int | None = None,
-    task_ids: Collection[int] = (),
     channels: Collection[str] | None = None,
 ) -> list[Row]:
-    """Move the deliveries of a message (or of tasks) in ``from_statuses`` (and on one of
+    """Move the deliveries of ``scope`` with an id in ``ids`` in ``from_statuses`` (and on one of
     ``channels``, when given) to ``revoked``; (id, device_pk, channel) of each."""
     changed: list[Row] = []
-    for where in _scopes(message_pk, task_ids):
-        conditions = [where, deliveries.c.status.in_(list(from_statuses))]
+    for where in _scopes(scope, ids):
+        conditions = [*where, (deliveries.c.status + 0).in_(list(from_statuses))]
         if channels is not None:
             conditions.append(deliveries.c.channel.in_(list(channels)))
         changed.extend(
@@ -97,21 +140,24 @@ def restore(conn: Connection, ids: Sequence[int], revoked: int, delivered: int) 
         )
 
 
-def count_deliveries(
-    conn: Connection,
-    status: int,
-    *,
-    message_pk: int | None = None,
-    task_ids: Collection[int] = (),
-) -> int:
+def count_deliveries(conn: Connection, status: int, scope: Scope, ids: Ids) -> int:
     total = 0
-    for where in _scopes(message_pk, task_ids):
-        query = select(func.count()).select_from(deliveries).where(where)
-        total += conn.execute(query.where(deliveries.c.status == status)).scalar_one()
+    for where in _scopes(scope, ids):
+        query = select(func.count()).select_from(deliveries).where(*where)
+        total += conn.execute(query.where(deliveries.c.status + 0 == status)).scalar_one()
     return total
 
 
-def _scopes(message_pk: int | None, task_ids: Collection[int]) -> list[ColumnElement[bool]]:
-    if message_pk is not None:
-        return [deliveries.c.message_pk == message_pk]
-    return [deliveries.c.task_id.in_(chunk) for chunk in chunks(sorted(task_ids))]
+def _scopes(scope: Scope, ids: Ids | None = None) -> list[list[ColumnElement[bool]]]:
+    """The conditions of ``scope``'s deliveries (with an id in ``ids``), a list for each chunk of
+    its messages. ``+ 0`` keeps the task and the status out of SQLite's choice of index: the
+    message index holds each message's deliveries in id order, so a page is one range of it,
+    where (task_id, message_pk, device_pk) or (status, expires_at) would be walked whole."""
+    within: list[ColumnElement[bool]] = []
+    if ids is not None:
+        within += [deliveries.c.id > ids[0], deliveries.c.id <= ids[1]]
+    if scope.task_id is not None:
+        within.append(deliveries.c.task_id + 0 == scope.task_id)
+    return [
+        [deliveries.c.message_pk.in_(chunk), *within] for chunk in chunks(sorted(scope.message_pks))
+    ]
