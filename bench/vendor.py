@@ -225,6 +225,15 @@ async def ceiling(
     the same token and concurrency), and the CPU each request cost the client and the fake."""
     tokens = [uuid.uuid4().hex * 2 for _ in range(count + 1)]
     connection, requests = await connected(fake_url, ca_file, tokens)
+    found = await timed(bare_workers(connection, requests, streams), count, fake_pid)
+    await connection.aclose()
+    return found
+
+
+def bare_workers(
+    connection: Http2Connection, requests: list[tuple[str, list, bytes]], streams: int
+) -> list[Coroutine[Any, Any, None]]:
+    """``streams`` workers taking the requests one after another, each answered 200."""
     pending = iter(requests)
 
     async def worker() -> None:
@@ -232,9 +241,7 @@ async def ceiling(
             response = await connection.request(path, headers, body)
             assert response.status == 200, response.body
 
-    found = await timed([worker() for _ in range(streams)], count, fake_pid)
-    await connection.aclose()
-    return found
+    return [worker() for _ in range(streams)]
 
 
 async def timed(legs: Sequence[Coroutine[Any, Any, None]], count: int, fake_pid: int) -> dict:
