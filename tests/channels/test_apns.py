@@ -3,10 +3,13 @@ fields MPS options map to, and every kind of answer."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.channels.harness import Harness
 from tests.channels.outbound import outbound
@@ -69,6 +72,42 @@ async def test_alert_fields(fake: FakeApns, channel: Harness) -> None:
     assert got.body["uri"] == "https://example.com/prize"
     assert got.body["deliveryId"] == str(out.id)
     assert "sound" not in got.body and "badge" not in got.body
+
+
+_texts = st.text(max_size=40)  # any character: quotes, backslashes, controls, non-ASCII
+
+
+@given(
+    title=_texts,
+    content=_texts,
+    app_keys=st.dictionaries(_texts, _texts, max_size=4),
+    sound=st.none() | _texts,
+    badge=st.none() | st.integers(-5, 10**6).map(str) | st.text(" -1a", max_size=4),
+    mutable=st.none() | st.sampled_from(["1", "0"]),
+    uri=st.none() | _texts.filter(bool),
+)
+def test_alert_payload_is_compact_json_of_its_fields(
+    title, content, app_keys, sound, badge, mutable, uri
+) -> None:
+    """The payload holds what the alert's fields say, as the compact JSON (non-ASCII as is)
+    a JSON encoder writes for the same object: it is written field by field."""
+    extended = {**app_keys, "sound": sound, "badge": badge, "mutable-content": mutable}
+    extended = {k: v for k, v in extended.items() if v is not None}
+    out = outbound("apns", TOKEN, title=title, content=content, uri=uri, extended=extended)
+    _, body = apns.notification(out, BUNDLE_ID, time.time())
+    got = json.loads(body)
+    assert body == json.dumps(got, ensure_ascii=False, separators=(",", ":")).encode()
+    alert = {"title": title, "body": content}
+    assert got.pop("aps") == {
+        "alert": alert,
+        **({"sound": sound} if sound is not None else {}),
+        **({"badge": int(badge)} if badge and badge.strip().lstrip("-").isdigit() else {}),
+        **({"mutable-content": 1} if mutable == "1" else {}),
+    }
+    meaningful = {"sound", "badge", "mutable-content"}
+    mine = {k: v for k, v in app_keys.items() if k not in meaningful}
+    ids = {"deliveryId": str(out.id), "taskId": str(out.payload.task_id)}
+    assert got == {**mine, **ids, **({"uri": uri} if uri else {})}
 
 
 async def test_silent_is_a_background_push(fake: FakeApns, channel: Harness) -> None:

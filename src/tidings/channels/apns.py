@@ -103,26 +103,17 @@ def provider_token(config: ChannelConfig, now: float) -> str:
 def notification(out: Outbound, bundle_id: str, now: float) -> tuple[Headers, bytes]:
     """The headers (without authorization, as sent) and JSON payload of one delivery."""
     options = out.options
-    extended = out.payload.extended_params
-    aps: dict[str, Any]
     collapse: list[tuple[bytes, bytes]] = []
     if options.live_activity:
         push_type, topic, priority = b"liveactivity", bundle_id + LIVE_ACTIVITY_SUFFIX, b"10"
-        aps = _live_activity(out, now)
+        aps = _ENCODER.encode(_live_activity(out, now))
     elif options.silent or options.notify_type == "transparent":
         push_type, topic, priority = b"background", bundle_id, b"5"
-        aps = {"content-available": 1}
+        aps = '{"content-available":1}'
     else:
         push_type, topic, priority = b"alert", bundle_id, b"10"
-        aps = {"alert": {"title": out.payload.title, "body": out.payload.content}}
+        aps = _alert(out.payload.title, out.payload.content, out.payload.extended_params)
         collapse = [_collapse_header(out)]  # what a recall replaces
-        if "sound" in extended:
-            aps["sound"] = extended["sound"]
-        badge = whole_number(extended.get("badge"))
-        if badge is not None:
-            aps["badge"] = badge
-        if extended.get("mutable-content") == "1":
-            aps["mutable-content"] = 1
     headers = [
         (b"apns-push-type", push_type),
         (b"apns-topic", topic.encode()),
@@ -131,7 +122,30 @@ def notification(out: Outbound, bundle_id: str, now: float) -> tuple[Headers, by
         NeverIndexedHeaderTuple(b"apns-id", delivery_uuid(out).encode()),
         *collapse,
     ]
-    return headers, _json({"aps": aps, **custom_data(out)})
+    return headers, _payload(aps, custom_data(out))
+
+
+def _alert(title: str, body: str, extended: dict[str, str]) -> str:
+    """An alert's ``aps`` as JSON, written from its strings: the fields of every alert have
+    the same few shapes, and json's encoder, set up anew for each call, cost more than all the
+    rest of a notification (see ``_payload``)."""
+    aps = f'{{"alert":{{"title":{_string(title)},"body":{_string(body)}}}'
+    if "sound" in extended:
+        aps += f',"sound":{_string(extended["sound"])}'
+    badge = whole_number(extended.get("badge"))
+    if badge is not None:
+        aps += f',"badge":{badge}'
+    if extended.get("mutable-content") == "1":
+        aps += ',"mutable-content":1'
+    return aps + "}"
+
+
+def _payload(aps: str, data: dict[str, str]) -> bytes:
+    """``{"aps": aps, **data}`` as JSON, ``aps`` being JSON already and ``data`` the custom
+    data (strings only, as ExtendedParams are read): what ``_ENCODER`` writes for the dict,
+    without its cost per call (1.5 of its 3.4 µs here just set it up)."""
+    fields = "".join([f",{_string(key)}:{_string(value)}" for key, value in data.items()])
+    return f'{{"aps":{aps}{fields}}}'.encode()
 
 
 def collapse_id(out: Outbound) -> str:
@@ -174,6 +188,8 @@ def _json(body: dict[str, Any]) -> bytes:
 
 # One encoder for every payload: json.dumps builds a new one per call when given options.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+# A string as JSON, escaped as _ENCODER escapes it (json's own C function for ensure_ascii=False)
+_string = json.encoder.encode_basestring
 
 
 def _live_activity(out: Outbound, now: float) -> dict[str, Any]:
