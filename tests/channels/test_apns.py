@@ -7,9 +7,13 @@ import json
 import time
 import uuid
 
+import jh2.config
+import jh2.connection
+import jh2.events
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from jh2.hpack import NeverIndexedHeaderTuple
 
 from tests.channels.harness import Harness
 from tests.channels.outbound import outbound
@@ -17,6 +21,7 @@ from tests.fakes.apns import FakeApns
 from tests.fakes.credentials import BUNDLE_ID, apns_config
 from tidings.channels import apns
 from tidings.channels.catalog import check_config
+from tidings.channels.http2 import never_indexed
 from tidings.channels.overwrite import REVOKED_BODY
 from tidings.contract import Status
 
@@ -72,6 +77,30 @@ async def test_alert_fields(fake: FakeApns, channel: Harness) -> None:
     assert got.body["uri"] == "https://example.com/prize"
     assert got.body["deliveryId"] == str(out.id)
     assert "sound" not in got.body and "badge" not in got.body
+
+
+def test_headers_that_change_per_delivery_are_never_indexed() -> None:
+    """The expiration, apns-id and collapse id reach the server as HPACK never-indexed
+    literals: indexed, they would push the headers every request repeats (the provider token
+    above all) out of the connection's table."""
+    out = outbound("apns", TOKEN, platform="ios")
+    headers, _ = apns.notification(out, BUNDLE_ID, time.time())
+    client, server = (
+        jh2.connection.H2Connection(jh2.config.H2Configuration(client_side=side))
+        for side in (True, False)
+    )
+    client.initiate_connection()
+    server.initiate_connection()
+    pseudo = [(b":method", b"POST"), (b":scheme", b"https"), (b":authority", b"apns")]
+    path = never_indexed((b":path", f"/3/device/{TOKEN}".encode()))
+    client.send_headers(1, [*pseudo, path, *headers], end_stream=True)
+    (request,) = [
+        event
+        for event in server.receive_data(client.data_to_send())
+        if isinstance(event, jh2.events.RequestReceived)
+    ]
+    never = {h[0] for h in request.headers if isinstance(h, NeverIndexedHeaderTuple)}
+    assert never == {b":path", b"apns-expiration", b"apns-id", b"apns-collapse-id"}
 
 
 _texts = st.text(max_size=40)  # any character: quotes, backslashes, controls, non-ASCII

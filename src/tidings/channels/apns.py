@@ -20,12 +20,11 @@ from collections.abc import Callable
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
-from jh2.hpack import NeverIndexedHeaderTuple
 
 from tidings.channels.access_tokens import CachedToken
 from tidings.channels.extensions import custom_data, delivery_uuid, whole_number
 from tidings.channels.http import NotRecallable, retry_after, tls_context
-from tidings.channels.http2 import Headers, Http2Connection, Http2Error
+from tidings.channels.http2 import Headers, Http2Connection, Http2Error, never_indexed
 from tidings.channels.overwrite import RECALL_TEXT, replacement_text
 from tidings.channels.vendor_channel import Transparent, Vendor
 from tidings.channels.vendor_config import (
@@ -119,7 +118,7 @@ def notification(out: Outbound, bundle_id: str, now: float) -> tuple[Headers, by
         (b"apns-topic", topic.encode()),
         (b"apns-priority", priority),
         _expiration_header(out),
-        NeverIndexedHeaderTuple(b"apns-id", delivery_uuid(out).encode()),
+        never_indexed((b"apns-id", delivery_uuid(out).encode())),
         *collapse,
     ]
     return headers, _payload(aps, custom_data(out))
@@ -158,11 +157,11 @@ def _expiration_header(out: Outbound) -> tuple[bytes, bytes]:
     or delivery to the next would only push the ones that repeat on every request (the provider
     token above all) out of the connection's HPACK table, and every header's lookup walks that
     table. A new expiration with each task had filled its 4 KB."""
-    return NeverIndexedHeaderTuple(b"apns-expiration", b"%d" % (out.payload.expires_at // 1000))
+    return never_indexed((b"apns-expiration", b"%d" % (out.payload.expires_at // 1000)))
 
 
 def _collapse_header(out: Outbound) -> tuple[bytes, bytes]:
-    return NeverIndexedHeaderTuple(b"apns-collapse-id", collapse_id(out).encode())
+    return never_indexed((b"apns-collapse-id", collapse_id(out).encode()))
 
 
 def replacement(out: Outbound, config: ChannelConfig) -> tuple[Headers, bytes]:
@@ -244,6 +243,15 @@ class _KeyLink:
             return provider_token(config, clock()), TOKEN_LIFETIME
 
         self.token = CachedToken(fetch, margin=0.0)
+        self._authorization = ("", (b"authorization", b"bearer "))
+
+    def authorization(self, token: str) -> tuple[bytes, bytes]:
+        """The authorization header of ``token``, made once for all its requests."""
+        held, header = self._authorization
+        if token != held:
+            header = (b"authorization", b"bearer " + token.encode())
+            self._authorization = (token, header)
+        return header
 
 
 class ApnsSender:
@@ -274,10 +282,10 @@ class ApnsSender:
 
     async def _post(self, out: Outbound, headers: Headers, body: bytes) -> Verdict:
         token = out.device.third_token or ""
-        bearer = await self._link.token.get()
-        wire = [(b"authorization", b"bearer " + bearer.encode()), *headers]
+        link = self._link
+        wire = [link.authorization(await link.token.get()), *headers]
         try:
-            response = await self._link.connection.request(f"/3/device/{token}", wire, body)
+            response = await link.connection.request(f"/3/device/{token}", wire, body)
         except (Http2Error, TimeoutError) as exc:
             return Verdict(CONN_CLOSED, f"ConnClosed: {exc}", retry=True)
         return read_answer(response.status, response.headers, bytes(response.body))
