@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -269,8 +269,9 @@ class ApnsSender:
         self._config = config
         self._clock = clock
 
-    async def attempt(self, out: Outbound) -> Verdict:
-        return await self._post(out, *notification(out, self._config["bundle_id"], self._clock()))
+    def attempt(self, out: Outbound) -> Awaitable[Verdict]:
+        """The request made (no coroutine of its own: one less per delivery), to await."""
+        return self._post(out, *notification(out, self._config["bundle_id"], self._clock()))
 
     async def revoke(self, out: Outbound) -> Verdict:
         """Recall by overwriting: the replacement alert goes the way of any push."""
@@ -283,7 +284,7 @@ class ApnsSender:
     async def _post(self, out: Outbound, headers: Headers, body: bytes) -> Verdict:
         token = out.device.third_token or ""
         link = self._link
-        wire = [link.authorization(await link.token.get()), *headers]
+        wire = [link.authorization(link.token.current() or await link.token.get()), *headers]
         try:
             response = await link.connection.request(f"/3/device/{token}", wire, body)
         except (Http2Error, TimeoutError) as exc:
