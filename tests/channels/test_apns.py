@@ -4,6 +4,7 @@ fields MPS options map to, and every kind of answer."""
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 
@@ -130,13 +131,27 @@ def test_alert_payload_is_compact_json_of_its_fields(
     assert got.pop("aps") == {
         "alert": alert,
         **({"sound": sound} if sound is not None else {}),
-        **({"badge": int(badge)} if badge and badge.strip().lstrip("-").isdigit() else {}),
+        **({"badge": int(badge)} if badge and re.fullmatch(r"-?[0-9]+", badge.strip()) else {}),
         **({"mutable-content": 1} if mutable == "1" else {}),
     }
     meaningful = {"sound", "badge", "mutable-content"}
     mine = {k: v for k, v in app_keys.items() if k not in meaningful}
     ids = {"deliveryId": str(out.id), "taskId": str(out.payload.task_id)}
     assert got == {**mine, **ids, **({"uri": uri} if uri else {})}
+
+
+async def test_a_badge_that_is_no_number_is_left_out(fake: FakeApns, channel: Harness) -> None:
+    """ExtendedParams badge "²" (a digit, not a number) or "--3": the alert goes without a
+    badge, and the batch's other deliveries go too."""
+    odd = [
+        outbound("apns", TOKEN, platform="ios", extended={"badge": badge})
+        for badge in ("²", "--3", "7")
+    ]
+    outcomes = await channel.channel.send(odd)
+    await channel.channel.aclose()
+    assert [o.status for o in outcomes] == [Status.ACKED] * 3
+    badges = {got.body["deliveryId"]: got.body["aps"].get("badge") for got in fake.record.received}
+    assert badges == {str(odd[0].id): None, str(odd[1].id): None, str(odd[2].id): 7}
 
 
 async def test_silent_is_a_background_push(fake: FakeApns, channel: Harness) -> None:

@@ -67,7 +67,10 @@ def whole_number(value: str | None) -> int | None:
     if value is None:
         return None
     text = value.strip()
-    return int(text) if text.lstrip("-").isdigit() else None
+    digits = text[1:] if text.startswith("-") else text
+    # isdecimal, not isdigit: "²" is a digit that int() refuses, and its ValueError failed the
+    # send of every delivery in the batch
+    return int(text) if digits.isdecimal() else None
 
 
 def wants_data_message(out: Outbound) -> bool:
