@@ -20,8 +20,9 @@ committed after), in Tidings' schema and SQLite pragmas, written by a thread of 
 process. Where that floor itself stays below 0.8 of the ceiling, no server recording its deliveries
 can reach 0.8 on one process either. All three, ``--runs`` times (three by default), each run on a
 fresh server; it prints the rates and the server's ratios to both floors as median [min–max] over
-the runs, and beside them the CPU each message cost the Tidings server, the fake and the bare
-client (from /proc): unlike the rates, those hold when other work shares the machine's cores. How
+the runs, and beside them the CPU each message cost the Tidings server (and of that, its event
+loop's thread: the rest is its database writer's and readers'), the fake and the bare client (from
+/proc): unlike the rates, those hold when other work shares the machine's cores. How
 busy the fake was in each leg (its CPU seconds over the leg's seconds; 1.0 is a whole core) says
 whether it, not the client, set a rate.
 
@@ -179,16 +180,20 @@ def through_tidings(
         push_all(client, [first])  # opens the server's connection, as the ceiling's first does
         wait_accepted(database, 1, time.perf_counter())
         assert server.process is not None
-        server_cpu, fake_cpu = cpu_seconds(server.process.pid), cpu_seconds(fake_pid)
+        pid = server.process.pid
+        server_cpu, loop_cpu = cpu_seconds(pid), cpu_seconds(pid, pid)
+        fake_cpu = cpu_seconds(fake_pid)
         started = time.perf_counter()
         push_all(client, tokens)
         wait_accepted(database, count + 1, started)
         elapsed = time.perf_counter() - started
-        server_used = cpu_seconds(server.process.pid) - server_cpu
+        server_used = cpu_seconds(pid) - server_cpu
+        loop_used = cpu_seconds(pid, pid) - loop_cpu
         fake_used = cpu_seconds(fake_pid) - fake_cpu
         return {
             "rate": count / elapsed,
             "server_us": server_used / count * 1e6,
+            "loop_us": loop_used / count * 1e6,
             "server_busy": server_used / elapsed,
             "fake_us": fake_used / count * 1e6,
             "fake_busy": fake_used / elapsed,
@@ -225,6 +230,15 @@ async def ceiling(
     the same token and concurrency), and the CPU each request cost the client and the fake."""
     tokens = [uuid.uuid4().hex * 2 for _ in range(count + 1)]
     connection, requests = await connected(fake_url, ca_file, tokens)
+    found = await timed(bare_workers(connection, requests, streams), count, fake_pid)
+    await connection.aclose()
+    return found
+
+
+def bare_workers(
+    connection: Http2Connection, requests: list[tuple[str, list, bytes]], streams: int
+) -> list[Coroutine[Any, Any, None]]:
+    """``streams`` workers taking the requests one after another, each answered 200."""
     pending = iter(requests)
 
     async def worker() -> None:
@@ -232,9 +246,7 @@ async def ceiling(
             response = await connection.request(path, headers, body)
             assert response.status == 200, response.body
 
-    found = await timed([worker() for _ in range(streams)], count, fake_pid)
-    await connection.aclose()
-    return found
+    return [worker() for _ in range(streams)]
 
 
 async def timed(legs: Sequence[Coroutine[Any, Any, None]], count: int, fake_pid: int) -> dict:
@@ -440,6 +452,7 @@ def main() -> None:
                     ("durable floor: stored, sent, recorded (/s)", durable["rate"]),
                     ("ratio to the durable floor", found["rate"] / durable["rate"]),
                     ("Tidings server CPU per message (µs)", found["server_us"]),
+                    ("of which its event loop's thread (µs)", found["loop_us"]),
                     ("Tidings server busy (cores)", found["server_busy"]),
                     ("fake APNs CPU per request, through Tidings (µs)", found["fake_us"]),
                     ("fake APNs busy, through Tidings (cores)", found["fake_busy"]),

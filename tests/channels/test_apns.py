@@ -3,10 +3,18 @@ fields MPS options map to, and every kind of answer."""
 
 from __future__ import annotations
 
+import json
+import re
 import time
 import uuid
 
+import jh2.config
+import jh2.connection
+import jh2.events
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from jh2.hpack import NeverIndexedHeaderTuple
 
 from tests.channels.harness import Harness
 from tests.channels.outbound import outbound
@@ -14,6 +22,7 @@ from tests.fakes.apns import FakeApns
 from tests.fakes.credentials import BUNDLE_ID, apns_config
 from tidings.channels import apns
 from tidings.channels.catalog import check_config
+from tidings.channels.http2 import never_indexed
 from tidings.channels.overwrite import REVOKED_BODY
 from tidings.contract import Status
 
@@ -69,6 +78,80 @@ async def test_alert_fields(fake: FakeApns, channel: Harness) -> None:
     assert got.body["uri"] == "https://example.com/prize"
     assert got.body["deliveryId"] == str(out.id)
     assert "sound" not in got.body and "badge" not in got.body
+
+
+def test_headers_that_change_per_delivery_are_never_indexed() -> None:
+    """The expiration, apns-id and collapse id reach the server as HPACK never-indexed
+    literals: indexed, they would push the headers every request repeats (the provider token
+    above all) out of the connection's table."""
+    out = outbound("apns", TOKEN, platform="ios")
+    headers, _ = apns.notification(out, BUNDLE_ID, time.time())
+    client, server = (
+        jh2.connection.H2Connection(jh2.config.H2Configuration(client_side=side))
+        for side in (True, False)
+    )
+    client.initiate_connection()
+    server.initiate_connection()
+    pseudo = [(b":method", b"POST"), (b":scheme", b"https"), (b":authority", b"apns")]
+    path = never_indexed((b":path", f"/3/device/{TOKEN}".encode()))
+    client.send_headers(1, [*pseudo, path, *headers], end_stream=True)
+    (request,) = [
+        event
+        for event in server.receive_data(client.data_to_send())
+        if isinstance(event, jh2.events.RequestReceived)
+    ]
+    never = {h[0] for h in request.headers if isinstance(h, NeverIndexedHeaderTuple)}
+    assert never == {b":path", b"apns-expiration", b"apns-id", b"apns-collapse-id"}
+
+
+_texts = st.text(max_size=40)  # any character: quotes, backslashes, controls, non-ASCII
+
+
+@given(
+    title=_texts,
+    content=_texts,
+    app_keys=st.dictionaries(_texts, _texts, max_size=4),
+    sound=st.none() | _texts,
+    badge=st.none() | st.integers(-5, 10**6).map(str) | st.text(" -1a", max_size=4),
+    mutable=st.none() | st.sampled_from(["1", "0"]),
+    uri=st.none() | _texts.filter(bool),
+)
+def test_alert_payload_is_compact_json_of_its_fields(
+    title, content, app_keys, sound, badge, mutable, uri
+) -> None:
+    """The payload holds what the alert's fields say, as the compact JSON (non-ASCII as is)
+    a JSON encoder writes for the same object: it is written field by field."""
+    extended = {**app_keys, "sound": sound, "badge": badge, "mutable-content": mutable}
+    extended = {k: v for k, v in extended.items() if v is not None}
+    out = outbound("apns", TOKEN, title=title, content=content, uri=uri, extended=extended)
+    _, body = apns.notification(out, BUNDLE_ID, time.time())
+    got = json.loads(body)
+    assert body == json.dumps(got, ensure_ascii=False, separators=(",", ":")).encode()
+    alert = {"title": title, "body": content}
+    assert got.pop("aps") == {
+        "alert": alert,
+        **({"sound": sound} if sound is not None else {}),
+        **({"badge": int(badge)} if badge and re.fullmatch(r"-?[0-9]+", badge.strip()) else {}),
+        **({"mutable-content": 1} if mutable == "1" else {}),
+    }
+    meaningful = {"sound", "badge", "mutable-content"}
+    mine = {k: v for k, v in app_keys.items() if k not in meaningful}
+    ids = {"deliveryId": str(out.id), "taskId": str(out.payload.task_id)}
+    assert got == {**mine, **ids, **({"uri": uri} if uri else {})}
+
+
+async def test_a_badge_that_is_no_number_is_left_out(fake: FakeApns, channel: Harness) -> None:
+    """ExtendedParams badge "²" (a digit, not a number) or "--3": the alert goes without a
+    badge, and the batch's other deliveries go too."""
+    odd = [
+        outbound("apns", TOKEN, platform="ios", extended={"badge": badge})
+        for badge in ("²", "--3", "7")
+    ]
+    outcomes = await channel.channel.send(odd)
+    await channel.channel.aclose()
+    assert [o.status for o in outcomes] == [Status.ACKED] * 3
+    badges = {got.body["deliveryId"]: got.body["aps"].get("badge") for got in fake.record.received}
+    assert badges == {str(odd[0].id): None, str(odd[1].id): None, str(odd[2].id): 7}
 
 
 async def test_silent_is_a_background_push(fake: FakeApns, channel: Harness) -> None:

@@ -91,6 +91,19 @@ async def test_refused_access_token_is_refreshed_once() -> None:
     assert settled.verdict == expired and refreshed == [1, 1]  # wrong credentials: give up
 
 
+async def test_an_attempt_made_already_counts_as_the_first() -> None:
+    """A sender that made the first attempt itself hands its verdict over: the loop goes on
+    from it (waits, then tries again) and never repeats it."""
+    clock = Clock()
+    settled = await send_with_retries(
+        answers(ACCEPTED), expires_at=2000, clock=clock, sleep=clock.sleep, first=BUSY
+    )
+    assert settled.verdict == ACCEPTED and clock.waits == [0.5]
+    refused = Verdict(2010, "DeviceTokenNotForTopic")
+    settled = await send_with_retries(answers(), expires_at=2000, clock=clock, first=refused)
+    assert settled.verdict == refused  # settled: no attempt made
+
+
 async def test_token_fetched_once_and_renewed_before_expiry() -> None:
     clock = Clock()
     fetched: list[str] = []
@@ -100,10 +113,13 @@ async def test_token_fetched_once_and_renewed_before_expiry() -> None:
         return fetched[-1], 3600.0
 
     token = CachedToken(fetch, margin=60.0, clock=clock)
+    assert token.current() is None  # none fetched yet: get fetches one
     assert [await token.get() for _ in range(3)] == ["t0"] * 3
     clock.now += 3539
-    assert await token.get() == "t0"
+    assert token.current() == "t0" and await token.get() == "t0"
     clock.now += 2
+    assert token.current() is None
     assert await token.get() == "t1"
     token.invalidate()
+    assert token.current() is None
     assert await token.get() == "t2"

@@ -15,7 +15,7 @@ from tidings.contract import Outcome, Status
 from tidings.delivery.outcomes import Recorder
 from tidings.store import deliveries as store
 from tidings.store.database import Database
-from tidings.store.tables import deliveries, devices, messages
+from tidings.store.tables import deliveries, delivery_events, devices, messages
 
 
 class CountingDatabase(Database):
@@ -177,6 +177,11 @@ async def _check_vendor_outcomes(db: Database, monkeypatch: pytest.MonkeyPatch) 
         retry_at = conn.execute(
             select(deliveries.c.next_attempt_at).where(deliveries.c.id == ids[3])
         )
+        trace = set(
+            conn.execute(
+                select(*(delivery_events.c[n] for n in ("delivery_id", "at", "status", "reason")))
+            )
+        )
     assert found == {
         ids[0]: (Status.ACKED, None, 5000, 1),
         ids[1]: (Status.ACKED, None, 5000, 1),
@@ -186,3 +191,8 @@ async def _check_vendor_outcomes(db: Database, monkeypatch: pytest.MonkeyPatch) 
     }
     assert retry_at.scalar_one() == 9000
     assert counted == [(counters.ACCEPTED, {ids[0] + 100: 1, ids[1] + 100: 1})]
+    # the trace keeps what the delivery row will not: each refusal and each retry asked for
+    assert trace == {
+        (ids[2], 5000, 2009, "BadDeviceToken"),
+        (ids[3], 5000, Status.PENDING, "TooManyRequests"),
+    }

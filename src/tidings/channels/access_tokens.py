@@ -27,9 +27,17 @@ class CachedToken:
         self._renew_at = 0.0
         self._lock = asyncio.Lock()
 
-    async def get(self) -> str:
+    def current(self) -> str | None:
+        """The token, when one is held that is not due for renewal: a caller on every request
+        (APNs) takes it without the coroutine ``get`` is, and calls ``get`` when this is None."""
         if self._token is not None and self._clock() < self._renew_at:
             return self._token
+        return None
+
+    async def get(self) -> str:
+        token = self.current()
+        if token is not None:
+            return token
         async with self._lock:
             if self._token is None or self._clock() >= self._renew_at:
                 token, lifetime = await self._fetch()

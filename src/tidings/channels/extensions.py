@@ -9,6 +9,7 @@ travels in the message's custom data, beside the ids the app needs to report the
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import uuid
@@ -31,14 +32,22 @@ def custom_data(out: Outbound) -> dict[str, str]:
 
 
 _DELIVERY_NAMESPACE = uuid.UUID("0b6f1c1e-5a7d-4e0e-9d53-2f4f6f3b8a21")
+# SHA-1 of the namespace, to be continued with each delivery's key (RFC 9562's UUIDv5).
+_NAMESPACE_HASH = hashlib.sha1(_DELIVERY_NAMESPACE.bytes, usedforsecurity=False)
+_VARIANT = "89ab89ab89ab89ab"  # a hex digit's two high bits set to RFC 9562's 10
 
 
 def delivery_uuid(out: Outbound) -> str:
     """A stable id for the delivery that another installation's deliveries will not share:
     vendors that drop repeated sends by id (OPPO, vivo) see a retry as the same send, and APNs
-    takes it as the notification's apns-id."""
-    key = f"{out.payload.task_id}/{out.payload.msg_key}/{out.id}"
-    return str(uuid.uuid5(_DELIVERY_NAMESPACE, key))
+    takes it as the notification's apns-id.
+
+    ``str(uuid.uuid5(namespace, key))``, spelled out: the UUID object uuid5 builds on the way
+    to its string cost three quarters of the 3.5 µs it took per delivery on the APNs path."""
+    digest = _NAMESPACE_HASH.copy()
+    digest.update(f"{out.payload.task_id}/{out.payload.msg_key}/{out.id}".encode())
+    h = digest.hexdigest()
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[int(h[16], 16)]}{h[17:20]}-{h[20:32]}"
 
 
 def notify_id(out: Outbound) -> int:
@@ -58,7 +67,10 @@ def whole_number(value: str | None) -> int | None:
     if value is None:
         return None
     text = value.strip()
-    return int(text) if text.lstrip("-").isdigit() else None
+    digits = text[1:] if text.startswith("-") else text
+    # isdecimal, not isdigit: "²" is a digit that int() refuses, and its ValueError failed the
+    # send of every delivery in the batch
+    return int(text) if digits.isdecimal() else None
 
 
 def wants_data_message(out: Outbound) -> bool:

@@ -21,6 +21,7 @@ import asyncio
 import socket
 import ssl
 from collections.abc import Sequence
+from functools import partial
 from urllib.parse import urlsplit
 
 import jh2.config
@@ -30,6 +31,11 @@ import jh2.exceptions
 from jh2.hpack import NeverIndexedHeaderTuple
 
 Headers = Sequence[tuple[bytes, bytes]]
+
+# ``never_indexed((name, value))``: a header HPACK must never index (jh2's
+# NeverIndexedHeaderTuple), made by tuple's own constructor: the class's Python ``__new__``
+# cost three times as much, and every request has a few such headers.
+never_indexed = partial(tuple.__new__, NeverIndexedHeaderTuple)
 
 
 class Http2Error(ConnectionError):
@@ -264,7 +270,7 @@ class Http2Connection:
                 (b":method", b"POST"),
                 (b":scheme", b"https"),
                 (b":authority", self._authority),
-                NeverIndexedHeaderTuple(b":path", path.encode()),  # unique: keep it out of HPACK
+                never_indexed((b":path", path.encode())),  # unique: keep it out of HPACK
                 *headers,
             ],
         )

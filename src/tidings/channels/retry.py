@@ -50,11 +50,15 @@ async def send_with_retries(
     backoff: Backoff = DEFAULT_BACKOFF,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    first: Verdict | None = None,
 ) -> Settled:
-    """Run ``attempt`` until it settles, the retries here are used up, or the message expires."""
+    """Run ``attempt`` until it settles, the retries here are used up, or the message expires;
+    ``first`` is the verdict of an attempt the caller made already (a sender first looks for the
+    acceptance nearly every send gets at once, without the coroutine and closure this costs)."""
     reauthorised = False
     for number in range(backoff.attempts):
-        verdict = await attempt()
+        verdict = first or await attempt()
+        first = None
         if verdict.reauth and not reauthorised:
             reauthorised = True  # once: a second refusal means the credentials are wrong
             refresh()

@@ -29,7 +29,7 @@ from tidings.channels import lanes
 from tidings.channels.receipt_formats import ReceiptFormat
 from tidings.channels.retry import DEFAULT_BACKOFF, Backoff, send_with_retries
 from tidings.channels.vendor_config import ChannelConfig, ConfigSchema
-from tidings.channels.verdicts import Verdict
+from tidings.channels.verdicts import ACCEPTED, Verdict
 from tidings.contract import Outbound, Outcome, Reroute, Status
 
 log = logging.getLogger("tidings.channels")
@@ -147,12 +147,18 @@ class VendorChannel:
         return [next(sent) if outcome is None else outcome for outcome in outcomes]
 
     async def _send_one(self, out: Outbound, sender: Sender) -> Outcome:
+        verdict = await sender.attempt(out)
+        # Nearly every send is accepted at once. Its status is read from the verdict: a read of
+        # Status.ACKED, an enum member, costs 0.1-0.2 µs on Python 3.11.
+        if verdict is ACCEPTED:
+            return Outcome(out.id, verdict.status)
         settled = await send_with_retries(
             lambda: sender.attempt(out),
             expires_at=out.payload.expires_at / 1000,
             refresh=sender.refresh,
             backoff=self._backoff,
             clock=self._clock,
+            first=verdict,
         )
         verdict = settled.verdict
         if verdict.dead_token and out.device.pk is None:

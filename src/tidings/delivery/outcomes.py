@@ -177,12 +177,17 @@ def _opened_events(conn: Connection, opens: Sequence[tuple[int, int]], now_ms: i
 def _record_outcomes(conn: Connection, outcomes: Sequence[Outcome], now_ms: int) -> None:
     """Vendor verdicts: acceptance is counted for analytics; refusals and retries are kept as
     events for the message trace, since the delivery row keeps only the latest."""
+    taken, refusals, others = _sorted(outcomes)
     pending = [deliveries.c.status == Status.PENDING]
-    taken = [o.delivery_id for o in outcomes if o.status == Status.ACKED]
     outbox.deliveries_settled(
-        conn, events.DELIVERY_SENT, taken, now_ms, where=pending, status=Status.ACKED
+        conn,
+        events.DELIVERY_SENT,
+        [i for ids in taken.values() for i in ids],
+        now_ms,
+        where=pending,
+        status=Status.ACKED,
     )
-    for status, refused in _refusals(outcomes).items():
+    for status, refused in refusals.items():
         outbox.deliveries_settled(
             conn,
             events.DELIVERY_FAILED,
@@ -195,7 +200,7 @@ def _record_outcomes(conn: Connection, outcomes: Sequence[Outcome], now_ms: int)
     # What the vendors took (nearly every outcome) is set in one statement per chunk, which also
     # gives the stat rows to count: a SELECT FOR UPDATE and one UPDATE per delivery cost about
     # 8% of the server's CPU sending to APNs.
-    for (reason, retry_at), ids in _taken(outcomes).items():
+    for (reason, retry_at), ids in taken.items():
         values = {
             "status": Status.ACKED,
             "reason": reason,
@@ -207,7 +212,7 @@ def _record_outcomes(conn: Connection, outcomes: Sequence[Outcome], now_ms: int)
         counters.count_each(conn, counters.ACCEPTED, changed)
     store.record_outcomes(
         conn,
-        (
+        [
             {
                 "b_id": o.delivery_id,
                 "b_from": Status.PENDING,
@@ -217,34 +222,38 @@ def _record_outcomes(conn: Connection, outcomes: Sequence[Outcome], now_ms: int)
                 "sent_at": None,
                 "updated_at": now_ms,
             }
-            for o in outcomes
-            if o.status != Status.ACKED
-        ),
+            for o in others
+        ],
     )
     store.insert_events(
         conn,
         [
             {"delivery_id": o.delivery_id, "at": now_ms, "status": o.status, "reason": o.reason}
-            for o in outcomes
-            if o.status != Status.ACKED
+            for o in others
         ],
     )
 
 
-def _taken(outcomes: Sequence[Outcome]) -> dict[tuple[str | None, int | None], list[int]]:
-    """The deliveries the vendors took among ``outcomes``, by (reason, retry_at): nearly always
-    one group, as neither is given with an acceptance."""
-    found: dict[tuple[str | None, int | None], list[int]] = {}
-    for o in outcomes:
-        if o.status == Status.ACKED:
-            found.setdefault((o.reason, o.retry_at), []).append(o.delivery_id)
-    return found
+def _sorted(
+    outcomes: Sequence[Outcome],
+) -> tuple[
+    dict[tuple[str | None, int | None], list[int]], dict[int, dict[int, str | None]], list[Outcome]
+]:
+    """``outcomes`` in one pass: the deliveries the vendors took, by (reason, retry_at), nearly
+    always one group as neither comes with an acceptance; the refusals, by status code, each
+    delivery's reason; and every outcome but an acceptance (refusals and retries).
 
-
-def _refusals(outcomes: Sequence[Outcome]) -> dict[int, dict[int, str | None]]:
-    """The vendors' refusals among ``outcomes``: by status code, each delivery's reason."""
-    found: dict[int, dict[int, str | None]] = {}
+    The statuses are read from Status once: on Python 3.11 each read of an enum member costs
+    0.1 to 0.2 µs (timeit), and five passes over the outcomes had made six of them per outcome."""
+    acked, pending = Status.ACKED, Status.PENDING
+    taken: dict[tuple[str | None, int | None], list[int]] = {}
+    refusals: dict[int, dict[int, str | None]] = {}
+    others: list[Outcome] = []
     for o in outcomes:
-        if o.status not in (Status.PENDING, Status.ACKED):
-            found.setdefault(o.status, {})[o.delivery_id] = o.reason
-    return found
+        if o.status == acked:
+            taken.setdefault((o.reason, o.retry_at), []).append(o.delivery_id)
+            continue
+        others.append(o)
+        if o.status != pending:
+            refusals.setdefault(o.status, {})[o.delivery_id] = o.reason
+    return taken, refusals, others
