@@ -104,7 +104,7 @@ def write_planned(
                     _push_token(plan),
                     plan.user_id,
                     channel,
-                    status,
+                    int(status),  # store.insert_deliveries takes ints
                     0,
                     lease if leased(channel, status) else None,
                     now_ms,

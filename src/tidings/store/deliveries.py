@@ -172,9 +172,10 @@ def insert_deliveries(
 ) -> None:
     """Insert delivery rows (values in ``columns`` order, ``id`` among them, drawn by
     ``new_delivery_ids`` in the same transaction), in multi-row statements (store/rows.py
-    says why RETURNING is no way to learn the ids on SQLite)."""
+    says why RETURNING is no way to learn the ids on SQLite), in any order, since each row
+    carries its id. Statuses are given as plain ints (store/rows.py: an enum binds slowly)."""
     if rows:
-        insert_rows(conn, deliveries.name, columns, rows)
+        insert_rows(conn, deliveries.name, columns, rows, any_order=True)
 
 
 def new_delivery_ids(conn: Connection, count: int) -> list[int]:

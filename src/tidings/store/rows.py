@@ -9,13 +9,21 @@ PostgreSQL is the other way round: psycopg parses every statement's placeholders
 caches only short statements, so a 500-row statement cost it ~50 ms of parsing, while its
 ``executemany`` of the one-row statement is pipelined (one round trip for the batch) and parsed
 once.
+
+On SQLite, a None or an enum bound as a parameter takes the driver's slow path (it looks for an
+adapter for the value's type, ~0.45 µs a value against ~0.05 for an int or a text): dispatch
+writes four or five of them in every delivery row. Rows that carry their own keys may be written
+in any order, so those are grouped by the columns they leave None, each group's statement with
+NULL written in its text instead of bound.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection
@@ -28,21 +36,68 @@ MAX_ROWS = 500
 
 
 def insert_rows(
-    conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    conn: Connection,
+    table: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    any_order: bool = False,
 ) -> None:
-    """Insert ``rows`` (values in ``columns`` order) into ``table``."""
+    """Insert ``rows`` (values in ``columns`` order) into ``table``. ``any_order``: the rows
+    carry their keys (ids drawn beforehand), so they need not be written in the order given;
+    on SQLite their Nones are then written as NULL in the statement instead of bound."""
     if conn.dialect.name == "postgresql":
         sql = insert_sql(mark(conn), table, tuple(columns), 1)
         conn.exec_driver_sql(sql, [tuple(row) for row in rows])
         return
+    if not any_order:
+        _insert_sqlite(conn, table, tuple(columns), rows, ())
+        return
+    # A row's types tell where its Nones are: one C call a row, where asking each value
+    # "is None" cost as much as binding it.
+    shapes: defaultdict[tuple[type, ...], list[Sequence[Any]]] = defaultdict(list)
+    for row in rows:
+        shapes[tuple(map(type, row))].append(row)
+    for types, group in shapes.items():
+        nulls = tuple(kind is NoneType for kind in types)
+        if any(nulls):
+            group = list(map(_picker([i for i, null in enumerate(nulls) if not null]), group))
+        _insert_sqlite(conn, table, tuple(columns), group, nulls)
+
+
+NoneType = type(None)
+
+
+def _picker(positions: Sequence[int]) -> Callable[[Sequence[Any]], Sequence[Any]]:
+    """The values at ``positions`` of a row, as a tuple (itemgetter's of one is no tuple)."""
+    if len(positions) == 1:
+        return lambda row: (row[positions[0]],)
+    return itemgetter(*positions)
+
+
+def _insert_sqlite(
+    conn: Connection,
+    table: str,
+    columns: tuple[str, ...],
+    rows: Sequence[Sequence[Any]],
+    nulls: tuple[bool, ...],
+) -> None:
+    """Multi-row INSERTs of ``rows``, which hold a value for each column ``nulls`` does not
+    name NULL (every column when ``nulls`` is empty)."""
     per_statement = max(1, min(MAX_ROWS, MAX_PARAMETERS // len(columns)))
     for chunk in chunks(rows, per_statement):
-        sql = insert_sql(mark(conn), table, tuple(columns), len(chunk))
+        sql = insert_sql(mark(conn), table, columns, len(chunk), nulls)
         conn.exec_driver_sql(sql, tuple(chain.from_iterable(chunk)))
 
 
 @functools.lru_cache(maxsize=128)
-def insert_sql(mark: str, table: str, columns: tuple[str, ...], count: int) -> str:
-    """``INSERT`` of ``count`` rows of ``columns``, with ``mark`` for each value."""
-    group = f"({marks(mark, len(columns))})"
+def insert_sql(
+    mark: str, table: str, columns: tuple[str, ...], count: int, nulls: tuple[bool, ...] = ()
+) -> str:
+    """``INSERT`` of ``count`` rows of ``columns``, with ``mark`` for each value, or NULL in
+    the columns ``nulls`` names (a flag for each column; none when empty)."""
+    if nulls:
+        group = "(" + ", ".join("NULL" if null else mark for null in nulls) + ")"
+    else:
+        group = f"({marks(mark, len(columns))})"
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES " + ", ".join([group] * count)
