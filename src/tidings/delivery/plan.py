@@ -8,11 +8,11 @@ tested without a database.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import Row
 
-from tidings.contract import SELFBUILT, DeviceAddress, Status, from_rows
+from tidings.contract import SELFBUILT, DeviceAddress, Status, from_rows, from_tuples
 from tidings.delivery.routing import ACTIVITY_TOKEN, LIVE_ACTIVITY_TYPES, LIVE_VIEW_VENDORS, Router
 from tidings.tasks import USER_TARGET, validity_end, validity_start
 
@@ -61,9 +61,9 @@ class MessageRow(NamedTuple):
     extended_params: str | None
 
     @classmethod
-    def from_rows(cls, rows: Sequence[Row]) -> list[MessageRow]:
-        """From rows of store.deliveries.MESSAGE_COLUMNS."""
-        return from_rows(cls, rows)
+    def from_rows(cls, rows: Sequence[tuple[Any, ...]]) -> list[MessageRow]:
+        """From tuples of store.deliveries.MESSAGE_COLUMNS, in its order."""
+        return from_tuples(cls, rows)
 
 
 class Planned(NamedTuple):

@@ -28,7 +28,7 @@ from sqlalchemy import (
 from tidings.store.analytics import TASK_FACTS
 from tidings.store.chunks import chunks
 from tidings.store.devices import ADDRESS
-from tidings.store.plain import mark, marks
+from tidings.store.plain import fetch, mark, marks
 from tidings.store.rows import insert_rows
 from tidings.store.tables import (
     WAITING,
@@ -137,17 +137,17 @@ def configured_channels(conn: Connection, app_pks: Collection[int]) -> dict[int,
     return found
 
 
-def messages_of(conn: Connection, task_ids: Collection[int]) -> list[Row]:
-    """The message rows of these tasks not revoked, task by task, each task's in the order
-    they were accepted.
+def messages_of(conn: Connection, task_ids: Collection[int]) -> list[tuple[Any, ...]]:
+    """The message rows of these tasks not revoked (tuples of MESSAGE_COLUMNS, in its order),
+    task by task, each task's in the order they were accepted.
 
-    Written as text (store/plain.py): every dispatch reads the messages of its tasks. Ordered
-    by (task_id, pk), the order the task_id index holds them in: ordered by pk alone, SQLite
-    copied a claim's thousands of rows, texts and all, into a sorter first."""
-    rows: list[Row] = []
+    Written as text and read as the driver's tuples (store/plain.py): every dispatch reads the
+    messages of its tasks. Ordered by (task_id, pk), the order the task_id index holds them
+    in: ordered by pk alone, SQLite copied a claim's thousands of rows, texts and all, into a
+    sorter first."""
+    rows: list[tuple[Any, ...]] = []
     for chunk in chunks(list(task_ids)):
-        sql = _messages_of_sql(mark(conn), len(chunk))
-        rows.extend(conn.exec_driver_sql(sql, tuple(chunk)).all())  # one fetch, not one a row
+        rows.extend(fetch(conn, _messages_of_sql(mark(conn), len(chunk)), tuple(chunk)))
     return rows
 
 

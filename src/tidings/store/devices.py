@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, bindparam, insert, select, text, update
 
 from tidings.store.chunks import chunks
-from tidings.store.plain import mark, marks
+from tidings.store.plain import fetch, mark, marks
 from tidings.store.tables import devices
 
 # A device's address: contract.DeviceAddress.from_rows reads these.
@@ -97,25 +97,32 @@ def lock_users(conn: Connection, app_pk: int, user_ids: Sequence[str], *, exclus
     )
 
 
-def addresses_by_token(conn: Connection, app_pk: int, tokens: Sequence[str]) -> list[Row]:
-    """The address of each of the app's devices among ``tokens``.
+def addresses_by_token(
+    conn: Connection, app_pk: int, tokens: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """The address of each of the app's devices among ``tokens``: tuples of ADDRESS's columns.
 
-    Written as text (store/plain.py): every dispatch to device tokens reads their devices."""
-    rows: list[Row] = []
+    Written as text and read as the driver's tuples (store/plain.py): every dispatch to device
+    tokens reads their devices."""
+    rows: list[tuple[Any, ...]] = []
     for chunk in chunks(tokens):
         sql = _addresses_sql(mark(conn), "token", len(chunk), "")
-        rows.extend(conn.exec_driver_sql(sql, (app_pk, *chunk)).all())
+        rows.extend(fetch(conn, sql, (app_pk, *chunk)))
     return rows
 
 
-def addresses_by_user(conn: Connection, app_pk: int, user_ids: Sequence[str]) -> list[Row]:
-    """The user_id and address of every device bound to one of ``user_ids``.
+def addresses_by_user(
+    conn: Connection, app_pk: int, user_ids: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """The user_id and address of every device bound to one of ``user_ids``: tuples of
+    user_id and ADDRESS's columns.
 
-    Written as text (store/plain.py): every dispatch to users reads their devices."""
-    rows: list[Row] = []
+    Written as text and read as the driver's tuples (store/plain.py): every dispatch to users
+    reads their devices."""
+    rows: list[tuple[Any, ...]] = []
     for chunk in chunks(user_ids):
         sql = _addresses_sql(mark(conn), "user_id", len(chunk), "user_id, ")
-        rows.extend(conn.exec_driver_sql(sql, (app_pk, *chunk)).all())
+        rows.extend(fetch(conn, sql, (app_pk, *chunk)))
     return rows
 
 

@@ -11,6 +11,8 @@ written as text, once per shape (cached by their callers), with the placeholder 
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Connection
 
 
@@ -22,3 +24,17 @@ def mark(conn: Connection) -> str:
 def marks(mark: str, count: int) -> str:
     """``count`` placeholders separated by commas, for a row of values or an ``IN`` list."""
     return ", ".join([mark] * count)
+
+
+def fetch(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """The rows of ``sql`` as the driver's own tuples, through the connection's cursor.
+
+    For the reads dispatch makes of thousands of rows (messages, device addresses): a
+    SQLAlchemy Row made of each cost more than fetching it (~0.3 µs a row on SQLite). The
+    driver's errors reach the caller as they are, not wrapped in SQLAlchemy's."""
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
