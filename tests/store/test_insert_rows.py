@@ -16,7 +16,7 @@ def test_rows_with_nones_in_different_columns_keep_every_value_in_its_column() -
     with engine.connect() as conn, conn.begin():
         conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, b TEXT, c INTEGER)"))
         statements.clear()
-        insert_rows(conn, "t", ("id", "b", "c"), rows, any_order=True)
+        insert_rows(conn, "t", ("id", "b", "c"), rows, keyed=True)
         inserts = list(statements)
         stored = conn.execute(text("SELECT id, b, c FROM t ORDER BY id")).all()
     assert [tuple(row) for row in stored] == rows

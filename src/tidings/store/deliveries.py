@@ -172,10 +172,11 @@ def insert_deliveries(
 ) -> None:
     """Insert delivery rows (values in ``columns`` order, ``id`` among them, drawn by
     ``new_delivery_ids`` in the same transaction), in multi-row statements (store/rows.py
-    says why RETURNING is no way to learn the ids on SQLite), in any order, since each row
-    carries its id. Statuses are given as plain ints (store/rows.py: an enum binds slowly)."""
+    says why RETURNING is no way to learn the ids on SQLite), written as rows that carry their
+    keys (store/rows.py: in any order, and by COPY on PostgreSQL). Statuses are given as plain
+    ints (an enum binds slowly)."""
     if rows:
-        insert_rows(conn, deliveries.name, columns, rows, any_order=True)
+        insert_rows(conn, deliveries.name, columns, rows, keyed=True)
 
 
 def new_delivery_ids(conn: Connection, count: int) -> list[int]:
