@@ -28,7 +28,7 @@ from sqlalchemy import (
 from tidings.store.analytics import TASK_FACTS
 from tidings.store.chunks import chunks
 from tidings.store.devices import ADDRESS
-from tidings.store.plain import fetch, mark, marks
+from tidings.store.plain import fetch, mark, marks, one_of, one_of_values
 from tidings.store.rows import insert_rows
 from tidings.store.tables import (
     WAITING,
@@ -146,8 +146,10 @@ def messages_of(conn: Connection, task_ids: Collection[int]) -> list[tuple[Any, 
     in: ordered by pk alone, SQLite copied a claim's thousands of rows, texts and all, into a
     sorter first."""
     rows: list[tuple[Any, ...]] = []
+    placeholder = mark(conn)
     for chunk in chunks(list(task_ids)):
-        rows.extend(fetch(conn, _messages_of_sql(mark(conn), len(chunk)), tuple(chunk)))
+        sql = _messages_of_sql(placeholder, len(chunk))
+        rows.extend(fetch(conn, sql, one_of_values(placeholder, chunk)))
     return rows
 
 
@@ -155,7 +157,7 @@ def messages_of(conn: Connection, task_ids: Collection[int]) -> list[tuple[Any, 
 def _messages_of_sql(mark: str, count: int) -> str:
     columns = ", ".join(column.name for column in MESSAGE_COLUMNS)
     return (
-        f"SELECT {columns} FROM messages WHERE task_id IN ({marks(mark, count)})"
+        f"SELECT {columns} FROM messages WHERE task_id {one_of(mark, count)}"
         " AND revoked_at IS NULL ORDER BY task_id, pk"
     )
 

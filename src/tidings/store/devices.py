@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, bindparam, insert, select, text, update
 
 from tidings.store.chunks import chunks
-from tidings.store.plain import fetch, mark, marks
+from tidings.store.plain import fetch, mark, one_of, one_of_values
 from tidings.store.tables import devices
 
 # A device's address: contract.DeviceAddress.from_rows reads these.
@@ -104,11 +104,7 @@ def addresses_by_token(
 
     Written as text and read as the driver's tuples (store/plain.py): every dispatch to device
     tokens reads their devices."""
-    rows: list[tuple[Any, ...]] = []
-    for chunk in chunks(tokens):
-        sql = _addresses_sql(mark(conn), "token", len(chunk), "")
-        rows.extend(fetch(conn, sql, (app_pk, *chunk)))
-    return rows
+    return _addresses(conn, app_pk, "token", tokens, "")
 
 
 def addresses_by_user(
@@ -119,10 +115,17 @@ def addresses_by_user(
 
     Written as text and read as the driver's tuples (store/plain.py): every dispatch to users
     reads their devices."""
+    return _addresses(conn, app_pk, "user_id", user_ids, "user_id, ")
+
+
+def _addresses(
+    conn: Connection, app_pk: int, key: str, values: Sequence[str], extra: str
+) -> list[tuple[Any, ...]]:
     rows: list[tuple[Any, ...]] = []
-    for chunk in chunks(user_ids):
-        sql = _addresses_sql(mark(conn), "user_id", len(chunk), "user_id, ")
-        rows.extend(fetch(conn, sql, (app_pk, *chunk)))
+    placeholder = mark(conn)
+    for chunk in chunks(values):
+        sql = _addresses_sql(placeholder, key, len(chunk), extra)
+        rows.extend(fetch(conn, sql, (app_pk, *one_of_values(placeholder, chunk))))
     return rows
 
 
@@ -135,7 +138,7 @@ def _addresses_sql(mark: str, key: str, count: int, extra: str) -> str:
     address = ", ".join(f"{getattr(c, 'element', c).name} AS {c.name}" for c in ADDRESS)
     return (
         f"SELECT {extra}{address} FROM devices"
-        f" WHERE app_pk = {mark} AND {key} IN ({marks(mark, count)}) ORDER BY {key}, pk"
+        f" WHERE app_pk = {mark} AND {key} {one_of(mark, count)} ORDER BY {key}, pk"
     )
 
 

@@ -11,6 +11,7 @@ written as text, once per shape (cached by their callers), with the placeholder 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection
@@ -24,6 +25,21 @@ def mark(conn: Connection) -> str:
 def marks(mark: str, count: int) -> str:
     """``count`` placeholders separated by commas, for a row of values or an ``IN`` list."""
     return ", ".join([mark] * count)
+
+
+def one_of(mark: str, count: int) -> str:
+    """The test, after a column, that it holds one of ``count`` values (``one_of_values``
+    gives them): ``IN`` and a placeholder each for sqlite3; for psycopg ``= ANY`` of one
+    array, since psycopg parses every placeholder of a statement in Python and dumps an array
+    passed as text with a regular expression run on each value: for 2,000 device tokens in
+    chunks of 500, 2.3 µs of CPU a token with ``IN``, 1.6 with an array as text, 1.2 with an
+    array passed in binary (``%b``), as here."""
+    return f"IN ({marks(mark, count)})" if mark == "?" else "= ANY(%b)"
+
+
+def one_of_values(mark: str, values: Sequence[Any]) -> tuple[Any, ...]:
+    """The parameters of ``one_of(mark, len(values))``."""
+    return tuple(values) if mark == "?" else (list(values),)
 
 
 def fetch(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
