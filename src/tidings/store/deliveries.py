@@ -21,7 +21,6 @@ from sqlalchemy import (
     insert,
     literal,
     select,
-    text,
     update,
 )
 
@@ -187,17 +186,14 @@ def new_delivery_ids(conn: Connection, count: int) -> list[int]:
     database's only write lock."""
     if not count:
         return []
-    if conn.dialect.name == "postgresql":
-        query = text(
-            "SELECT nextval(pg_get_serial_sequence('deliveries', 'id')) "
-            "FROM generate_series(1, :count)"
-        )
-        return list(conn.execute(query, {"count": count}).scalars())
+    if conn.dialect.name == "postgresql":  # read as the driver's tuples (store/plain.py)
+        return [row[0] for row in fetch(conn, _NEXT_IDS, (count,))]
     largest = conn.execute(_LARGEST_ID).scalar() or 0
     return list(range(largest + 1, largest + 1 + count))
 
 
 _LARGEST_ID = select(func.max(deliveries.c.id))  # built once: every dispatch reads it
+_NEXT_IDS = "SELECT nextval(pg_get_serial_sequence('deliveries', 'id')) FROM generate_series(1, %s)"
 
 
 def pending_outbound(
