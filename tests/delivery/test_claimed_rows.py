@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, event, select
+from sqlalchemy import Connection, select
 
 from tests.console.conftest import Clock
 from tests.fakes.hms import FakeHms
@@ -26,6 +26,8 @@ from tidings.devices.rules import Binding, ReportFields, check_report
 from tidings.openapi.options import OptionFields
 from tidings.openapi.pushcalls import SimpleFields
 from tidings.services import Services
+from tidings.store import rows
+from tidings.store.plain import fetch
 from tidings.store.tables import deliveries
 
 
@@ -107,19 +109,21 @@ def test_a_claim_stores_the_same_rows_on_postgresql_as_on_sqlite(
     assert on_postgresql == on_sqlite
 
 
-def test_a_claim_on_sqlite_binds_no_none_and_no_enum(tmp_path: Path, hms: FakeHms) -> None:
+def test_a_claim_on_sqlite_binds_no_none_and_no_enum(
+    tmp_path: Path, hms: FakeHms, monkeypatch: pytest.MonkeyPatch
+) -> None:
     bound: list[Any] = []
+
+    def seen(conn: Connection, sql: str, params: Any) -> list[Any]:
+        if sql.startswith("INSERT INTO deliveries"):
+            bound.extend(params)
+        return fetch(conn, sql, params)
 
     async def claim() -> None:
         services = await Services.open(Settings(data_dir=tmp_path), clock=Clock())
         try:
             await _accept_every_kind(services, hms)
-
-            @event.listens_for(services.db.engine, "before_cursor_execute")
-            def seen(conn: Connection, cursor: Any, sql: str, params: Any, *_: Any) -> None:
-                if sql.startswith("INSERT INTO deliveries"):
-                    bound.extend(params)
-
+            monkeypatch.setattr(rows, "fetch", seen)
             await asyncio.to_thread(_claim, services)
         finally:
             await services.aclose()

@@ -3,22 +3,30 @@ each group with NULL in its statement's text, every value still lands in its own
 
 from __future__ import annotations
 
-from sqlalchemy import create_engine, event, text
+from typing import Any
 
-from tidings.store.rows import insert_rows
+import pytest
+from sqlalchemy import Connection, create_engine, text
+
+from tidings.store import rows as store
+from tidings.store.plain import fetch
 
 
-def test_rows_with_nones_in_different_columns_keep_every_value_in_its_column() -> None:
-    engine = create_engine("sqlite://")
+def test_rows_with_nones_in_different_columns_keep_every_value_in_its_column(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     statements: list[str] = []
-    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+
+    def seen(conn: Connection, sql: str, params: Any) -> list[Any]:
+        statements.append(sql)
+        return fetch(conn, sql, params)
+
+    monkeypatch.setattr(store, "fetch", seen)
     rows = [(1, None, None), (2, "b", None), (3, None, 30), (4, "d", 40), (5, None, None)]
-    with engine.connect() as conn, conn.begin():
+    with create_engine("sqlite://").connect() as conn, conn.begin():
         conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, b TEXT, c INTEGER)"))
-        statements.clear()
-        insert_rows(conn, "t", ("id", "b", "c"), rows, keyed=True)
-        inserts = list(statements)
+        store.insert_rows(conn, "t", ("id", "b", "c"), rows, keyed=True)
         stored = conn.execute(text("SELECT id, b, c FROM t ORDER BY id")).all()
     assert [tuple(row) for row in stored] == rows
-    assert len(inserts) == 4  # one for each arrangement of Nones
-    assert inserts[0].endswith("VALUES (?, NULL, NULL), (?, NULL, NULL)")
+    assert len(statements) == 4  # one for each arrangement of Nones
+    assert statements[0].endswith("VALUES (?, NULL, NULL), (?, NULL, NULL)")

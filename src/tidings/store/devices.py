@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, insert, select, text, update
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
 from tidings.store.chunks import chunks
 from tidings.store.plain import fetch, mark, one_of, one_of_values
@@ -88,12 +88,12 @@ def lock_users(conn: Connection, app_pk: int, user_ids: Sequence[str], *, exclus
     if conn.dialect.name != "postgresql" or not user_ids:
         return
     take = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-    conn.execute(
-        text(
-            f"SELECT {take}(k) FROM (SELECT DISTINCT hashtextextended(:app || ':' || u, 0) AS k"
-            " FROM unnest(CAST(:users AS text[])) AS u ORDER BY k OFFSET 0) AS keys"
-        ),
-        {"app": str(app_pk), "users": list(user_ids)},
+    # Run through the driver (store/plain.py): dispatch takes these at every claim to users.
+    fetch(
+        conn,
+        f"SELECT {take}(k) FROM (SELECT DISTINCT hashtextextended(%s || ':' || u, 0) AS k"
+        " FROM unnest(CAST(%b AS text[])) AS u ORDER BY k OFFSET 0) AS keys",
+        (str(app_pk), list(user_ids)),
     )
 
 

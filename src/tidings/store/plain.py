@@ -11,10 +11,11 @@ written as text, once per shape (cached by their callers), with the placeholder 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Dialect, Executable
 
 
 def mark(conn: Connection) -> str:
@@ -42,15 +43,39 @@ def one_of_values(mark: str, values: Sequence[Any]) -> tuple[Any, ...]:
     return tuple(values) if mark == "?" else (list(values),)
 
 
-def fetch(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+def fetch(conn: Connection, sql: str, params: Sequence[Any] | Mapping[str, Any]) -> list[Any]:
     """The rows of ``sql`` as the driver's own tuples, through the connection's cursor.
 
-    For the reads dispatch makes of thousands of rows (messages, device addresses): a
-    SQLAlchemy Row made of each cost more than fetching it (~0.3 µs a row on SQLite). The
-    driver's errors reach the caller as they are, not wrapped in SQLAlchemy's."""
+    For dispatch's statements: the reads of thousands of rows (messages, device addresses), a
+    SQLAlchemy Row made of each cost more than fetching it (~0.3 µs a row on SQLite); and the
+    few each claim runs, where SQLAlchemy's own work around an execution (~20 µs on SQLite,
+    against ~3 for the driver's) was most of their cost. The driver's errors reach the caller
+    as they are, not wrapped in SQLAlchemy's."""
     cursor = conn.connection.cursor()
     try:
         cursor.execute(sql, params)
-        return cursor.fetchall()
+        return cursor.fetchall() if cursor.description is not None else []
     finally:
         cursor.close()
+
+
+def fetch_statement(
+    conn: Connection, statement: Executable, values: Mapping[str, Any]
+) -> list[Any]:
+    """``fetch`` of a SQLAlchemy Core ``statement`` built once (no expanding parameters),
+    compiled for the connection's database once; ``values`` by parameter name."""
+    sql, names, own = _compiled(statement, conn.dialect)
+    given = {**own, **values}
+    return fetch(conn, sql, given if names is None else tuple(given[name] for name in names))
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(
+    statement: Executable, dialect: Dialect
+) -> tuple[str, tuple[str, ...] | None, dict[str, Any]]:
+    """The driver's text of ``statement``, the names of its parameters in order when they are
+    positional (sqlite3's ``?``; psycopg's are named), and the values it holds itself (a
+    LIMIT)."""
+    compiled = statement.compile(dialect=dialect)
+    names = tuple(compiled.positiontup or ()) if compiled.positional else None
+    return str(compiled), names, dict(compiled.params)
