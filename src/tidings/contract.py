@@ -15,7 +15,7 @@ Named tuples, not dataclasses, for what a burst builds one of per device, thousa
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from enum import Enum, IntEnum
 from functools import partial
@@ -165,9 +165,15 @@ def from_rows(
 
 def from_tuples(cls: type[Named], rows: Iterable[tuple[Any, ...]]) -> list[Named]:
     """A ``cls`` (a named tuple) from each of ``rows``, tuples of its fields in its order (a
-    driver's rows of a query that names its columns so, as a test checks): each made as
-    ``_make`` makes it, without a Python call a row for its check of the length."""
-    return list(map(partial(tuple.__new__, cls), rows))
+    driver's rows of a query that names its columns so, as a test checks)."""
+    return list(map(maker(cls), rows))
+
+
+def maker(cls: type[Named]) -> Callable[[tuple[Any, ...]], Named]:
+    """What makes a ``cls`` (a named tuple) of a tuple of all its fields, in its order, as
+    ``cls(*fields)`` would, without the Python function a named tuple's constructor is: on
+    Python 3.11 ~0.45 µs against ~0.25, for what dispatch makes one of per delivery."""
+    return partial(tuple.__new__, cls)
 
 
 class DeviceAddress(NamedTuple):

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Row
 
-from tidings.contract import SELFBUILT, DeviceAddress, Status, from_rows, from_tuples
+from tidings.contract import SELFBUILT, DeviceAddress, Status, from_rows, from_tuples, maker
 from tidings.delivery.routing import ACTIVITY_TOKEN, LIVE_ACTIVITY_TYPES, LIVE_VIEW_VENDORS, Router
 from tidings.tasks import USER_TARGET, validity_end, validity_start
 
@@ -117,7 +117,7 @@ def plan_task(
             user_id = message.target
             devices = by_user.get(user_id, ())
             if not devices:
-                yield Planned(message, None, user_id, None, unbound)
+                yield _planned((message, None, user_id, None, unbound))
             elif activity_tokens is not None:
                 yield from _to_users_activities(message, devices, activity_tokens, router, expired)
             elif start_tokens is not None:
@@ -125,16 +125,20 @@ def plan_task(
                     yield _to_start_token(message, device, user_id, router, expired, start_tokens)
             else:
                 for device in devices:
-                    yield Planned(message, device, user_id, router(device), status)
+                    yield _planned((message, device, user_id, router(device), status))
     else:
         for message in messages:
             device = by_token.get(message.target)
             if device is None:
-                yield Planned(message, None, None, None, status)
+                yield _planned((message, None, None, None, status))
             elif start_tokens is not None:
                 yield _to_start_token(message, device, None, router, expired, start_tokens)
             else:
-                yield Planned(message, device, None, router(device), status)
+                yield _planned((message, device, None, router(device), status))
+
+
+# What the loops above make one of per delivery (contract.maker says why not Planned(...)).
+_planned = maker(Planned)
 
 
 def _to_start_token(
