@@ -10,14 +10,17 @@ of 100 personalised targets each, in one of three shapes:
 * ``fanout``: to DeliveryTokens of registered devices (bench/fanout.py's burst): one pending
   self-built delivery and one Outbound per message;
 * ``users``: to userIds, each bound to one registered device;
-* ``unbound``: to userIds with no device bound (bench/ingest.py's calls): a NoBindInfo row each.
+* ``unbound``: to userIds with no device bound (bench/ingest.py's calls): a NoBindInfo row each;
+* ``mixed``: to userIds of whom a random half are bound to a device (the same half every time).
 
 Each run claims every task in one transaction, timed by the thread's CPU clock around the claim
 alone, and rolls it back, so every run claims the same rows; one run first warms the caches.
-It prints microseconds of CPU per message, min and median of ``--runs``, with the load average.
+With ``--vary`` run N claims N tasks fewer than ``--tasks`` instead, so that, as in a server,
+claims differ in size and the statements they write are not all ones prepared before. It
+prints microseconds of CPU per message, min and median of ``--runs``, with the load average.
 
-    python bench/claim_cpu.py [--shapes fanout,users,unbound] [--tasks 20] [--runs 5]
-                              [--database-url postgresql://postgres@127.0.0.1:5432/test]
+    python bench/claim_cpu.py [--shapes fanout,users,unbound,mixed] [--tasks 20] [--runs 5]
+                              [--vary] [--database-url postgresql://postgres@127.0.0.1:5432/test]
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import argparse
 import asyncio
 import gc
 import os
+import random
 import statistics
 import sys
 import tempfile
@@ -43,7 +47,7 @@ from tidings.services import Services
 from tidings.templates.rules import TemplateFields
 
 TARGETS = 100
-DELIVERY_TYPE = {"fanout": "1", "users": "3", "unbound": "3"}
+DELIVERY_TYPE = {"fanout": "1", "users": "3", "unbound": "3", "mixed": "3"}
 
 
 async def build(services: Services, shape: str, tasks: int) -> None:
@@ -54,9 +58,12 @@ async def build(services: Services, shape: str, tasks: int) -> None:
     )
     count = tasks * TARGETS
     targets = [f"user{i:06d}" for i in range(count)]
+    bound = targets
+    if shape == "mixed":
+        bound = sorted(random.Random(7).sample(targets, count // 2))
     if shape != "unbound":
         devices = await asyncio.gather(
-            *(services.devices.register(app.pk, "android") for _ in range(count))
+            *(services.devices.register(app.pk, "android") for _ in range(len(bound)))
         )
         if shape == "fanout":
             targets = [device.token for device, _ in devices]
@@ -69,7 +76,7 @@ async def build(services: Services, shape: str, tasks: int) -> None:
                             token=device.token, platform="android", user_id=user, phone_number=None
                         ),
                     )
-                    for (device, _), user in zip(devices, targets, strict=True)
+                    for (device, _), user in zip(devices, bound, strict=True)
                 )
             )
     for start in range(0, count, TARGETS):
@@ -114,21 +121,24 @@ def claim_once(services: Services, tasks: int) -> float:
     return spent / made
 
 
-async def measure(url: str | None, data: Path, shape: str, tasks: int, runs: int) -> list[float]:
+async def measure(
+    url: str | None, data: Path, shape: str, tasks: int, runs: int, vary: bool
+) -> list[float]:
     services = await Services.open(Settings(data_dir=data, database_url=url))
     try:
         await build(services, shape, tasks)
         claim_once(services, tasks)  # warms the statement caches
-        return [claim_once(services, tasks) for _ in range(runs)]
+        return [claim_once(services, tasks - run if vary else tasks) for run in range(1, runs + 1)]
     finally:
         await services.aclose()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--shapes", default="fanout,users,unbound")
+    parser.add_argument("--shapes", default="fanout,users,unbound,mixed")
     parser.add_argument("--tasks", type=int, default=20)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--vary", action="store_true")
     parser.add_argument("--database-url")
     args = parser.parse_args()
     kind = "postgresql" if args.database_url else "sqlite"
@@ -137,7 +147,9 @@ def main() -> None:
             tempfile.TemporaryDirectory() as directory,
             fresh_database(args.database_url, Path(directory), "claim") as url,
         ):
-            found = asyncio.run(measure(url, Path(directory), shape, args.tasks, args.runs))
+            found = asyncio.run(
+                measure(url, Path(directory), shape, args.tasks, args.runs, args.vary)
+            )
         print(
             f"{kind:10} {shape:8} claim CPU µs/msg: min {min(found) * 1e6:6.2f}"
             f"  median {statistics.median(found) * 1e6:6.2f}"
