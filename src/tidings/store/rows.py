@@ -59,8 +59,10 @@ def insert_rows(
         sql = insert_sql(mark(conn), table, tuple(columns), 1)
         conn.exec_driver_sql(sql, [tuple(row) for row in rows])
         return
+    per_statement = max(1, min(MAX_ROWS, MAX_PARAMETERS // len(columns)))
     if not keyed:
-        _insert_sqlite(conn, table, tuple(columns), rows, ())
+        sizes = [len(chunk) for chunk in chunks(rows, per_statement)]
+        _insert_sqlite(conn, table, tuple(columns), rows, (), sizes)
         return
     # Run through the driver (store/plain.fetch) like the COPY above: SQLAlchemy's work
     # around each statement cost ~20 µs.
@@ -73,10 +75,28 @@ def insert_rows(
         nulls = tuple(kind is NoneType for kind in types)
         if any(nulls):
             group = list(map(_picker([i for i, null in enumerate(nulls) if not null]), group))
-        _insert_sqlite(conn, table, tuple(columns), group, nulls, fetch)
+        sizes = _ladder(len(group), per_statement)
+        _insert_sqlite(conn, table, tuple(columns), group, nulls, sizes, fetch)
 
 
 NoneType = type(None)
+
+# The sizes of the statements keyed rows are written in. SQLite prepares a statement whose text
+# its cache lacks, ~4 µs a row of a multi-row INSERT, where running a prepared one costs ~0.4:
+# and a claim's groups (rows by their None columns) are of any size, so each size of statement
+# would be new. Multiples of 100 (what calls of 100 targets make), then powers of two: at
+# most twelve texts for each arrangement of Nones, at most seven statements for a group.
+LADDER = (500, 400, 300, 200, 100, 64, 32, 16, 8, 4, 2, 1)
+
+
+def _ladder(count: int, most: int) -> list[int]:
+    """Statement sizes from LADDER (none above ``most``) that add up to ``count``, largest
+    first."""
+    sizes = []
+    for size in (size for size in LADDER if size <= most):
+        times, count = divmod(count, size)
+        sizes.extend([size] * times)
+    return sizes
 
 
 def _copy(
@@ -105,14 +125,17 @@ def _insert_sqlite(
     columns: tuple[str, ...],
     rows: Sequence[Sequence[Any]],
     nulls: tuple[bool, ...],
+    sizes: Sequence[int],
     run: Callable[[Connection, str, tuple[Any, ...]], Any] = Connection.exec_driver_sql,
 ) -> None:
-    """Multi-row INSERTs of ``rows``, which hold a value for each column ``nulls`` does not
-    name NULL (every column when ``nulls`` is empty), each run by ``run``."""
-    per_statement = max(1, min(MAX_ROWS, MAX_PARAMETERS // len(columns)))
-    for chunk in chunks(rows, per_statement):
-        sql = insert_sql(mark(conn), table, columns, len(chunk), nulls)
-        run(conn, sql, tuple(chain.from_iterable(chunk)))
+    """Multi-row INSERTs of ``rows``, of ``sizes`` rows each, in order, which hold a value for
+    each column ``nulls`` does not name NULL (every column when ``nulls`` is empty), each run
+    by ``run``."""
+    start = 0
+    for size in sizes:
+        sql = insert_sql(mark(conn), table, columns, size, nulls)
+        run(conn, sql, tuple(chain.from_iterable(rows[start : start + size])))
+        start += size
 
 
 @functools.lru_cache(maxsize=128)
