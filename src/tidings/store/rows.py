@@ -17,10 +17,10 @@ dispatch's deliveries, are written the fastest way each database has:
   adapter for the value's type, ~0.45 µs a value against ~0.05 for an int or a text), and a
   delivery row holds four or five Nones; such rows may be written in any order, so they are
   grouped by the columns they leave None, each group's statement with NULL in its text;
-* on PostgreSQL, ``COPY ... FROM STDIN``, each row formatted by psycopg's C code: its
-  ``executemany`` of one-row INSERTs still cost ~8 µs of Python a row. The driver's errors then
-  reach the caller as they are, not wrapped in SQLAlchemy's, which is why rows a constraint may
-  refuse (a msgKey already used) are not written so.
+* on PostgreSQL, ``COPY ... FROM STDIN`` in the binary format, each row formatted by
+  psycopg's C code: its ``executemany`` of one-row INSERTs still cost ~8 µs of Python a row.
+  The driver's errors then reach the caller as they are, not wrapped in SQLAlchemy's, which is
+  why rows a constraint may refuse (a msgKey already used) are not written so.
 """
 
 from __future__ import annotations
@@ -32,10 +32,11 @@ from itertools import chain
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Dialect
 
 from tidings.store.chunks import chunks
 from tidings.store.plain import fetch, mark, marks
+from tidings.store.tables import metadata
 
 MAX_PARAMETERS = 30_000  # under SQLite's 32,766 and PostgreSQL's 65,535 bind parameters
 MAX_ROWS = 500
@@ -102,14 +103,28 @@ def _ladder(count: int, most: int) -> list[int]:
 def _copy(
     conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:
-    """``rows`` into ``table`` by PostgreSQL's COPY, in this connection's transaction."""
+    """``rows`` into ``table`` by PostgreSQL's COPY, in this connection's transaction.
+
+    In the binary format, each value formatted as its column's type (from the tables'
+    definition, which a test holds to the migrations): psycopg formats a row of a delivery's 15
+    columns in ~0.7 µs so, ~1.45 as text."""
     cursor = conn.connection.cursor()
     try:
-        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
+        with cursor.copy(sql) as copy:
+            copy.set_types(_types(conn.dialect, table, tuple(columns)))
             for row in rows:
                 copy.write_row(row)
     finally:
         cursor.close()
+
+
+@functools.lru_cache(maxsize=16)
+def _types(dialect: Dialect, table: str, columns: tuple[str, ...]) -> list[str]:
+    """The PostgreSQL type of each of ``columns`` of ``table``, by the name psycopg knows it
+    by (``VARCHAR(16)`` is ``varchar``)."""
+    found = metadata.tables[table].c
+    return [found[name].type.compile(dialect=dialect).split("(")[0].lower() for name in columns]
 
 
 def _picker(positions: Sequence[int]) -> Callable[[Sequence[Any]], Sequence[Any]]:
