@@ -1,12 +1,16 @@
-"""Placeholders for the few statements written as plain SQL text, the same for both databases.
+"""Placeholders for the few statements written as plain SQL text, and the driver's cursor to
+run dispatch's.
 
 SQLAlchemy builds a statement, computes its cache key and, for an ``IN`` of a list, renders the
 list's placeholders again on every execution. On the path every push takes (the msgKey check of
-each PushMultiple call, its task row, its nonce, dispatch's read of its messages) that Python work
-ran on the one writer thread all acceptance waits on: the check of 100 msgKeys cost ~0.6 ms a call
-built by SQLAlchemy and ~0.08 ms as text handed to the driver. Those statements are therefore
-written as text, once per shape (cached by their callers), with the placeholder the driver takes:
-``?`` for sqlite3, ``%s`` for psycopg.
+each PushMultiple call, its task row, its nonce, dispatch's claim) that Python work ran on the one
+writer thread all acceptance waits on: the check of 100 msgKeys cost ~0.6 ms a call built by
+SQLAlchemy and ~0.08 ms as text handed to the driver. Those statements are therefore written as
+text, once per shape (cached by their callers), with the placeholder the driver takes: ``?`` for
+sqlite3, ``%s`` for psycopg. The text is the same for both databases but for a list of values
+(``one_of``: an ``IN`` list, or ``= ANY`` of one array). Dispatch's claim also runs its
+statements through the driver's cursor (``fetch``), around which SQLAlchemy's own work cost more
+than the statements.
 """
 
 from __future__ import annotations
@@ -44,7 +48,8 @@ def one_of_values(mark: str, values: Sequence[Any]) -> tuple[Any, ...]:
 
 
 def fetch(conn: Connection, sql: str, params: Sequence[Any] | Mapping[str, Any]) -> list[Any]:
-    """The rows of ``sql`` as the driver's own tuples, through the connection's cursor.
+    """The rows of ``sql`` as the driver's own tuples (none for a statement that returns none),
+    through the connection's cursor.
 
     For dispatch's statements: the reads of thousands of rows (messages, device addresses), a
     SQLAlchemy Row made of each cost more than fetching it (~0.3 µs a row on SQLite); and the
