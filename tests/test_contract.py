@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from tidings.contract import DeviceAddress, from_rows
+from tidings.contract import ADDRESS_COLUMNS, DeviceAddress, from_rows, from_tuples
 from tidings.delivery.plan import MessageRow
+from tidings.store.deliveries import MESSAGE_COLUMNS
+from tidings.store.devices import ADDRESS
 
 
 def test_rows_are_read_by_column_name() -> None:
@@ -29,3 +31,16 @@ def test_rows_are_read_by_column_name() -> None:
 def test_a_named_tuple_may_be_read_from_another() -> None:
     message = MessageRow(1, 2, "k", "target", "T", "C", None, '{"a":"1"}')
     assert MessageRow.from_rows([message]) == [message]
+
+
+def test_the_reads_dispatch_makes_as_tuples_select_the_fields_in_their_order() -> None:
+    """messages_of and the address lookups hand the driver's tuples over, made into MessageRow
+    and DeviceAddress by position (from_tuples): their queries must name the fields in the
+    named tuples' order."""
+    assert [column.name for column in MESSAGE_COLUMNS] == list(MessageRow._fields)
+    assert tuple(column.name for column in ADDRESS) == ADDRESS_COLUMNS
+    assert len(ADDRESS_COLUMNS) == len(DeviceAddress._fields)
+    assert ADDRESS_COLUMNS[1:] == DeviceAddress._fields[1:]  # the device's pk is read as device_pk
+    assert from_tuples(DeviceAddress, [(7, "DT1", "android", "hms", "t")]) == [
+        DeviceAddress(7, "DT1", "android", "hms", "t")
+    ]

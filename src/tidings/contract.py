@@ -15,9 +15,10 @@ Named tuples, not dataclasses, for what a burst builds one of per device, thousa
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from enum import Enum, IntEnum
+from functools import partial
 from operator import itemgetter
 from typing import Any, NamedTuple, Protocol, TypeVar
 
@@ -160,6 +161,19 @@ def from_rows(
     pick = itemgetter(*(present.index(column) for column in columns or cls._fields))
     make = cls._make  # type: ignore[attr-defined]
     return [make(pick(row)) for row in rows]
+
+
+def from_tuples(cls: type[Named], rows: Iterable[tuple[Any, ...]]) -> list[Named]:
+    """A ``cls`` (a named tuple) from each of ``rows``, tuples of its fields in its order (a
+    driver's rows of a query that names its columns so, as a test checks)."""
+    return list(map(maker(cls), rows))
+
+
+def maker(cls: type[Named]) -> Callable[[tuple[Any, ...]], Named]:
+    """What makes a ``cls`` (a named tuple) of a tuple of all its fields, in its order, as
+    ``cls(*fields)`` would, without the Python function a named tuple's constructor is: on
+    Python 3.11 ~0.45 µs against ~0.25, for what dispatch makes one of per delivery."""
+    return partial(tuple.__new__, cls)
 
 
 class DeviceAddress(NamedTuple):

@@ -15,7 +15,6 @@ import logging
 import time
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
-from operator import itemgetter
 
 from sqlalchemy import Connection
 
@@ -31,6 +30,7 @@ from tidings.contract import (
     PushOptions,
     Reroute,
     Status,
+    from_tuples,
 )
 from tidings.delivery.audience_batches import resolve_batch
 from tidings.delivery.outbound import outbound_from_rows
@@ -294,17 +294,16 @@ def _devices_for(
     by_token: dict[int, dict[str, DeviceAddress]] = {}
     for app_pk, names in tokens.items():
         found = device_store.addresses_by_token(conn, app_pk, list(names))
-        by_token[app_pk] = {a.token: a for a in DeviceAddress.from_rows(found)}
+        by_token[app_pk] = {a.token: a for a in from_tuples(DeviceAddress, found)}
     by_user: dict[int, dict[str, list[DeviceAddress]]] = {}
     for app_pk, names in users.items():
         grouped: dict[str, list[DeviceAddress]] = defaultdict(list)
         user_ids = list(names)
         device_store.lock_users(conn, app_pk, user_ids, exclusive=False)
-        rows = device_store.addresses_by_user(conn, app_pk, user_ids)
-        if rows:  # the user_id column found by name once, as DeviceAddress.from_rows does
-            user_of = itemgetter(rows[0]._fields.index("user_id"))
-            for row, address in zip(rows, DeviceAddress.from_rows(rows), strict=True):
-                grouped[user_of(row)].append(address)
+        rows = device_store.addresses_by_user(conn, app_pk, user_ids)  # user_id, then address
+        addresses = from_tuples(DeviceAddress, [row[1:] for row in rows])
+        for row, address in zip(rows, addresses, strict=True):
+            grouped[row[0]].append(address)
         by_user[app_pk] = grouped
     return by_token, by_user
 

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from sqlalchemy import Row
 
-from tidings.contract import DeviceAddress, Outbound, Payload, PushOptions
+from tidings.contract import DeviceAddress, Outbound, Payload, PushOptions, maker
 from tidings.delivery.plan import activity_address
 
 
@@ -57,17 +57,24 @@ def build_outbound(
     expires_at: int,
     request_id: str | None,
 ) -> Outbound:
-    payload = Payload(
-        task_id,
-        message.msg_key,
-        message.title,
-        message.content,
-        message.uri,
-        merge_extended(options.extended_params, message.extended_params),
-        expires_at,
-        request_id,
+    payload = _payload(
+        (
+            task_id,
+            message.msg_key,
+            message.title,
+            message.content,
+            message.uri,
+            merge_extended(options.extended_params, message.extended_params),
+            expires_at,
+            request_id,
+        )
     )
-    return Outbound(delivery_id, channel, device, payload, options)
+    return _outbound((delivery_id, channel, device, payload, options))
+
+
+# Dispatch builds one of each per delivery sent at once (contract.maker says why so).
+_payload = maker(Payload)
+_outbound = maker(Outbound)
 
 
 def outbound_from_rows(rows: Sequence[Row]) -> list[Outbound]:

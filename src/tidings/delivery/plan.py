@@ -8,11 +8,11 @@ tested without a database.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import Row
 
-from tidings.contract import SELFBUILT, DeviceAddress, Status, from_rows
+from tidings.contract import SELFBUILT, DeviceAddress, Status, from_rows, from_tuples, maker
 from tidings.delivery.routing import ACTIVITY_TOKEN, LIVE_ACTIVITY_TYPES, LIVE_VIEW_VENDORS, Router
 from tidings.tasks import USER_TARGET, validity_end, validity_start
 
@@ -61,9 +61,9 @@ class MessageRow(NamedTuple):
     extended_params: str | None
 
     @classmethod
-    def from_rows(cls, rows: Sequence[Row]) -> list[MessageRow]:
-        """From rows of store.deliveries.MESSAGE_COLUMNS."""
-        return from_rows(cls, rows)
+    def from_rows(cls, rows: Sequence[tuple[Any, ...]]) -> list[MessageRow]:
+        """From tuples of store.deliveries.MESSAGE_COLUMNS, in its order."""
+        return from_tuples(cls, rows)
 
 
 class Planned(NamedTuple):
@@ -117,7 +117,7 @@ def plan_task(
             user_id = message.target
             devices = by_user.get(user_id, ())
             if not devices:
-                yield Planned(message, None, user_id, None, unbound)
+                yield _planned((message, None, user_id, None, unbound))
             elif activity_tokens is not None:
                 yield from _to_users_activities(message, devices, activity_tokens, router, expired)
             elif start_tokens is not None:
@@ -125,16 +125,20 @@ def plan_task(
                     yield _to_start_token(message, device, user_id, router, expired, start_tokens)
             else:
                 for device in devices:
-                    yield Planned(message, device, user_id, router(device), status)
+                    yield _planned((message, device, user_id, router(device), status))
     else:
         for message in messages:
             device = by_token.get(message.target)
             if device is None:
-                yield Planned(message, None, None, None, status)
+                yield _planned((message, None, None, None, status))
             elif start_tokens is not None:
                 yield _to_start_token(message, device, None, router, expired, start_tokens)
             else:
-                yield Planned(message, device, None, router(device), status)
+                yield _planned((message, device, None, router(device), status))
+
+
+# What the loops above make one of per delivery (contract.maker says why not Planned(...)).
+_planned = maker(Planned)
 
 
 def _to_start_token(

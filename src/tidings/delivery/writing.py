@@ -13,7 +13,7 @@ from typing import NamedTuple
 from sqlalchemy import Connection, Row
 
 from tidings.analytics import counters
-from tidings.contract import SELFBUILT, Outbound, PushOptions, Status
+from tidings.contract import SELFBUILT, DeviceAddress, Outbound, PushOptions, Status
 from tidings.delivery.outbound import build_outbound
 from tidings.delivery.plan import Planned, TaskRow
 from tidings.store import deliveries as store
@@ -92,19 +92,20 @@ def write_planned(
     numbered = zip(store.new_delivery_ids(conn, len(stat_pks)), stat_pks, strict=True)
     for task, options, planned in tasks:
         task_id, app_pk, expires_at = task.id, task.app_pk, task.expires_at
-        for plan, (delivery_id, stat_pk) in zip(planned, numbered, strict=False):
-            device, channel, status = plan.device, plan.channel, plan.status
+        for (message, device, user_id, channel, status), (delivery_id, stat_pk) in zip(
+            planned, numbered, strict=False
+        ):
             rows.append(
                 (
                     delivery_id,
                     task_id,
-                    plan.message.pk,
+                    message.pk,
                     app_pk,
                     device.pk if device else None,
-                    _push_token(plan),
-                    plan.user_id,
+                    _push_token(device),
+                    user_id,
                     channel,
-                    status,
+                    int(status),  # store.insert_deliveries takes ints
                     0,
                     lease if leased(channel, status) else None,
                     now_ms,
@@ -113,14 +114,14 @@ def write_planned(
                     stat_pk,
                 )
             )
-            if device is not None and status == Status.PENDING:
+            if device is not None and status == _PENDING:
                 outbound.append(
                     build_outbound(
                         delivery_id,
                         channel or SELFBUILT,
                         device,
                         task_id=task_id,
-                        message=plan.message,
+                        message=message,
                         options=options,
                         expires_at=expires_at,
                         request_id=task.request_id,
@@ -133,10 +134,14 @@ def write_planned(
 
 def leased(channel: str | None, status: Status) -> bool:
     """A vendor delivery handed over at once: due again when its lease runs out."""
-    return channel not in (None, SELFBUILT) and status == Status.PENDING
+    return status == _PENDING and channel not in (None, SELFBUILT)
 
 
-def _push_token(planned: Planned) -> str | None:
+# Read once: on Python 3.11 reading an enum member from its class costs ~0.16 µs (through the
+# enum's metaclass), a module global ~0.02, and the loop above reads it twice a delivery.
+_PENDING = Status.PENDING
+
+
+def _push_token(device: DeviceAddress | None) -> str | None:
     """A Live Activity's push token, kept on its delivery since no device row holds it."""
-    device = planned.device
     return device.third_token if device is not None and device.pk is None else None

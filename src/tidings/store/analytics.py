@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, bindparam, func, or_, select, update
 
 from tidings.store.chunks import chunks
-from tidings.store.plain import mark, marks
+from tidings.store.plain import fetch, mark, marks
 from tidings.store.tables import push_stats, tasks
 
 COUNTS = ("pushed", "successful", "arrived", "opened")
@@ -52,14 +52,13 @@ def add_pushed(
     channel, pushed), added to the counter row it names (made if missing). The pk of each
     counter row, by (task_id, platform, channel).
 
-    One statement for all of them, written as text (store/plain.py): dispatch counts every
-    task of every claim, and one SQLAlchemy upsert per task cost more than the counting."""
+    One statement for all of them, written as text and run through the driver
+    (store/plain.py): dispatch counts every task of every claim, and one SQLAlchemy upsert per
+    task cost more than the counting."""
     found: dict[tuple[int, str, str], int] = {}
     for chunk in chunks(rows, UPSERT_ROWS):
         sql = _upsert_pushed_sql(mark(conn), len(chunk))
-        for pk, task_id, platform, channel in conn.exec_driver_sql(
-            sql, tuple(chain.from_iterable(chunk))
-        ):
+        for pk, task_id, platform, channel in fetch(conn, sql, tuple(chain.from_iterable(chunk))):
             found[(task_id, platform, channel)] = pk
     return found
 

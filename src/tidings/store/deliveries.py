@@ -7,7 +7,7 @@ caller's (contract.py, push/service.py), passed in, so this module holds no rule
 from __future__ import annotations
 
 import functools
-from collections import Counter
+from collections import Counter, namedtuple
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
@@ -21,18 +21,16 @@ from sqlalchemy import (
     insert,
     literal,
     select,
-    text,
     update,
 )
 
 from tidings.store.analytics import TASK_FACTS
 from tidings.store.chunks import chunks
 from tidings.store.devices import ADDRESS
-from tidings.store.plain import mark, marks
+from tidings.store.plain import fetch, fetch_statement, mark, marks, one_of, one_of_values
 from tidings.store.rows import insert_rows
 from tidings.store.tables import (
     WAITING,
-    channel_configs,
     deliveries,
     delivery_events,
     devices,
@@ -102,8 +100,8 @@ MESSAGE_NOT_REVOKED = (
 
 def claim_due_tasks(
     conn: Connection, state: str, now_ms: int, limit: int, skip_action: str | None = None
-) -> list[Row]:
-    """Tasks in ``state`` that are due (their CLAIM_COLUMNS), locked for this transaction; none
+) -> list[Any]:
+    """Tasks in ``state`` that are due (ClaimedTask), locked for this transaction; none
     of ``skip_action`` (broadcasts, which delivery resolves a batch at a time).
 
     On PostgreSQL ``SKIP LOCKED`` lets several processes claim side by side, each task going to
@@ -111,7 +109,12 @@ def claim_due_tasks(
     """
     query = _claim_query(skip_action is not None, limit)
     values = {"state": state, "now": now_ms, "skip": skip_action}
-    return list(conn.execute(query, values).all())
+    return list(map(ClaimedTask._make, fetch_statement(conn, query, values)))
+
+
+# A claimed task: its CLAIM_COLUMNS by name (read by name, as a Row's would be, and by
+# position), run through the driver (store/plain.py) at every claim.
+ClaimedTask = namedtuple("ClaimedTask", [column.name for column in CLAIM_COLUMNS])
 
 
 @functools.lru_cache(maxsize=16)
@@ -126,37 +129,38 @@ def _claim_query(skipping: bool, limit: int) -> Any:
 
 
 def set_task_state(conn: Connection, task_ids: Sequence[int], state: str) -> None:
+    """Written as text (store/plain.py): every claim marks its tasks."""
+    placeholder = mark(conn)
     for chunk in chunks(task_ids):
-        conn.execute(_SET_STATE, {"ids": list(chunk), "state": state})
-
-
-# Built once: every dispatch marks its tasks.
-_SET_STATE = (
-    update(tasks)
-    .where(tasks.c.id.in_(bindparam("ids", expanding=True)))
-    .values(state=bindparam("state"))
-)
+        sql = f"UPDATE tasks SET state = {placeholder} WHERE id {one_of(placeholder, len(chunk))}"
+        fetch(conn, sql, (state, *one_of_values(placeholder, chunk)))
 
 
 def configured_channels(conn: Connection, app_pks: Collection[int]) -> dict[int, set[str]]:
-    """The vendor channels each app has configured."""
+    """The vendor channels each app has configured. Written as text (store/plain.py): every
+    claim reads them."""
     found: dict[int, set[str]] = {app_pk: set() for app_pk in app_pks}
-    for row in conn.execute(_CONFIGURED, {"apps": list(app_pks)}):
-        found[row.app_pk].add(row.channel)
+    placeholder, apps = mark(conn), list(app_pks)
+    where = f"app_pk {one_of(placeholder, len(apps))}"
+    sql = f"SELECT app_pk, channel FROM channel_configs WHERE {where}"
+    for app_pk, channel in fetch(conn, sql, one_of_values(placeholder, apps)):
+        found[app_pk].add(channel)
     return found
 
 
-def messages_of(conn: Connection, task_ids: Collection[int]) -> list[Row]:
-    """The message rows of these tasks not revoked, task by task, each task's in the order
-    they were accepted.
+def messages_of(conn: Connection, task_ids: Collection[int]) -> list[tuple[Any, ...]]:
+    """The message rows of these tasks not revoked (tuples of MESSAGE_COLUMNS, in its order),
+    task by task, each task's in the order they were accepted.
 
-    Written as text (store/plain.py): every dispatch reads the messages of its tasks. Ordered
-    by (task_id, pk), the order the task_id index holds them in: ordered by pk alone, SQLite
-    copied a claim's thousands of rows, texts and all, into a sorter first."""
-    rows: list[Row] = []
+    Written as text and read as the driver's tuples (store/plain.py): every dispatch reads the
+    messages of its tasks. Ordered by (task_id, pk), the order the task_id index holds them
+    in: ordered by pk alone, SQLite copied a claim's thousands of rows, texts and all, into a
+    sorter first."""
+    rows: list[tuple[Any, ...]] = []
+    placeholder = mark(conn)
     for chunk in chunks(list(task_ids)):
-        sql = _messages_of_sql(mark(conn), len(chunk))
-        rows.extend(conn.exec_driver_sql(sql, tuple(chunk)).all())  # one fetch, not one a row
+        sql = _messages_of_sql(placeholder, len(chunk))
+        rows.extend(fetch(conn, sql, one_of_values(placeholder, chunk)))
     return rows
 
 
@@ -164,16 +168,9 @@ def messages_of(conn: Connection, task_ids: Collection[int]) -> list[Row]:
 def _messages_of_sql(mark: str, count: int) -> str:
     columns = ", ".join(column.name for column in MESSAGE_COLUMNS)
     return (
-        f"SELECT {columns} FROM messages WHERE task_id IN ({marks(mark, count)})"
+        f"SELECT {columns} FROM messages WHERE task_id {one_of(mark, count)}"
         " AND revoked_at IS NULL ORDER BY task_id, pk"
     )
-
-
-# Built once: dispatch runs it for every claim (a broadcast for every page of its devices), and
-# building it cost more than running it.
-_CONFIGURED = select(channel_configs.c.app_pk, channel_configs.c.channel).where(
-    channel_configs.c.app_pk.in_(bindparam("apps", expanding=True))
-)
 
 
 def insert_deliveries(
@@ -181,9 +178,11 @@ def insert_deliveries(
 ) -> None:
     """Insert delivery rows (values in ``columns`` order, ``id`` among them, drawn by
     ``new_delivery_ids`` in the same transaction), in multi-row statements (store/rows.py
-    says why RETURNING is no way to learn the ids on SQLite)."""
+    says why RETURNING is no way to learn the ids on SQLite), written as rows that carry their
+    keys (store/rows.py: in any order, and by COPY on PostgreSQL). Statuses are given as plain
+    ints (an enum binds slowly)."""
     if rows:
-        insert_rows(conn, deliveries.name, columns, rows)
+        insert_rows(conn, deliveries.name, columns, rows, keyed=True)
 
 
 def new_delivery_ids(conn: Connection, count: int) -> list[int]:
@@ -192,17 +191,13 @@ def new_delivery_ids(conn: Connection, count: int) -> list[int]:
     database's only write lock."""
     if not count:
         return []
-    if conn.dialect.name == "postgresql":
-        query = text(
-            "SELECT nextval(pg_get_serial_sequence('deliveries', 'id')) "
-            "FROM generate_series(1, :count)"
-        )
-        return list(conn.execute(query, {"count": count}).scalars())
-    largest = conn.execute(_LARGEST_ID).scalar() or 0
+    if conn.dialect.name == "postgresql":  # read as the driver's tuples (store/plain.py)
+        return [row[0] for row in fetch(conn, _NEXT_IDS, (count,))]
+    largest = fetch(conn, "SELECT max(id) FROM deliveries", ())[0][0] or 0
     return list(range(largest + 1, largest + 1 + count))
 
 
-_LARGEST_ID = select(func.max(deliveries.c.id))  # built once: every dispatch reads it
+_NEXT_IDS = "SELECT nextval(pg_get_serial_sequence('deliveries', 'id')) FROM generate_series(1, %s)"
 
 
 def pending_outbound(

@@ -7,10 +7,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, insert, select, text, update
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
 from tidings.store.chunks import chunks
-from tidings.store.plain import mark, marks
+from tidings.store.plain import fetch, mark, one_of, one_of_values
 from tidings.store.tables import devices
 
 # A device's address: contract.DeviceAddress.from_rows reads these.
@@ -88,34 +88,44 @@ def lock_users(conn: Connection, app_pk: int, user_ids: Sequence[str], *, exclus
     if conn.dialect.name != "postgresql" or not user_ids:
         return
     take = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-    conn.execute(
-        text(
-            f"SELECT {take}(k) FROM (SELECT DISTINCT hashtextextended(:app || ':' || u, 0) AS k"
-            " FROM unnest(CAST(:users AS text[])) AS u ORDER BY k OFFSET 0) AS keys"
-        ),
-        {"app": str(app_pk), "users": list(user_ids)},
+    # Run through the driver (store/plain.py): dispatch takes these at every claim to users.
+    fetch(
+        conn,
+        f"SELECT {take}(k) FROM (SELECT DISTINCT hashtextextended(%s || ':' || u, 0) AS k"
+        " FROM unnest(CAST(%b AS text[])) AS u ORDER BY k OFFSET 0) AS keys",
+        (str(app_pk), list(user_ids)),
     )
 
 
-def addresses_by_token(conn: Connection, app_pk: int, tokens: Sequence[str]) -> list[Row]:
-    """The address of each of the app's devices among ``tokens``.
+def addresses_by_token(
+    conn: Connection, app_pk: int, tokens: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """The address of each of the app's devices among ``tokens``: tuples of ADDRESS's columns.
 
-    Written as text (store/plain.py): every dispatch to device tokens reads their devices."""
-    rows: list[Row] = []
-    for chunk in chunks(tokens):
-        sql = _addresses_sql(mark(conn), "token", len(chunk), "")
-        rows.extend(conn.exec_driver_sql(sql, (app_pk, *chunk)).all())
-    return rows
+    Written as text and read as the driver's tuples (store/plain.py): every dispatch to device
+    tokens reads their devices."""
+    return _addresses(conn, app_pk, "token", tokens, "")
 
 
-def addresses_by_user(conn: Connection, app_pk: int, user_ids: Sequence[str]) -> list[Row]:
-    """The user_id and address of every device bound to one of ``user_ids``.
+def addresses_by_user(
+    conn: Connection, app_pk: int, user_ids: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """The user_id and address of every device bound to one of ``user_ids``: tuples of
+    user_id and ADDRESS's columns.
 
-    Written as text (store/plain.py): every dispatch to users reads their devices."""
-    rows: list[Row] = []
-    for chunk in chunks(user_ids):
-        sql = _addresses_sql(mark(conn), "user_id", len(chunk), "user_id, ")
-        rows.extend(conn.exec_driver_sql(sql, (app_pk, *chunk)).all())
+    Written as text and read as the driver's tuples (store/plain.py): every dispatch to users
+    reads their devices."""
+    return _addresses(conn, app_pk, "user_id", user_ids, "user_id, ")
+
+
+def _addresses(
+    conn: Connection, app_pk: int, key: str, values: Sequence[str], extra: str
+) -> list[tuple[Any, ...]]:
+    rows: list[tuple[Any, ...]] = []
+    placeholder = mark(conn)
+    for chunk in chunks(values):
+        sql = _addresses_sql(placeholder, key, len(chunk), extra)
+        rows.extend(fetch(conn, sql, (app_pk, *one_of_values(placeholder, chunk))))
     return rows
 
 
@@ -128,7 +138,7 @@ def _addresses_sql(mark: str, key: str, count: int, extra: str) -> str:
     address = ", ".join(f"{getattr(c, 'element', c).name} AS {c.name}" for c in ADDRESS)
     return (
         f"SELECT {extra}{address} FROM devices"
-        f" WHERE app_pk = {mark} AND {key} IN ({marks(mark, count)}) ORDER BY {key}, pk"
+        f" WHERE app_pk = {mark} AND {key} {one_of(mark, count)} ORDER BY {key}, pk"
     )
 
 
