@@ -199,13 +199,19 @@ def test_malformed_object_keys_are_invalid_param(keys: list[str]) -> None:
     assert caught.value.code is Code.INVALID_PARAM
 
 
-form_piece = st.sampled_from([*"ab=&+%;#?/ 中\ufffd", "%2", "%20", "%E4", "%B8%AD", "%FF", "%zz"])
+form_piece = st.sampled_from(
+    [*"ab=&+%;#?/ 中\ufffd\x00", "%2", "%20", "%E4", "%B8%AD", "%FF", "%zz", "%00", "%3D", "%26"]
+)
 
 
 @settings(max_examples=300)
 @given(st.lists(form_piece, max_size=12).map("".join))
 def test_decoding_agrees_with_parse_qsl(text: str) -> None:
     """The fast decoder reads text exactly as the standard library's strict decoder does."""
+    agrees_with_parse_qsl(text)
+
+
+def agrees_with_parse_qsl(text: str) -> None:
     try:
         expected = parse_qsl(text, keep_blank_values=True, errors="strict")
     except UnicodeDecodeError:
@@ -213,3 +219,12 @@ def test_decoding_agrees_with_parse_qsl(text: str) -> None:
             decode_pairs(text, "body")
     else:
         assert decode_pairs(text, "body") == expected
+
+
+@settings(max_examples=300)
+@given(st.lists(st.tuples(*[st.lists(form_piece.filter(lambda p: p not in "&="))] * 2), min_size=1))
+def test_a_form_of_whole_pairs_decodes_as_parse_qsl_reads_it(pairs: list) -> None:
+    """Pairs of one ``=`` each, none blank (as the SDKs write them): decoded whole, in one
+    pass, yet exactly as pair by pair."""
+    text = "&".join(f"{''.join(key)}={''.join(value)}" for key, value in pairs)
+    agrees_with_parse_qsl(text)
