@@ -9,9 +9,11 @@ sub-keys) with the MPS code the API answers for it; what the value may be is pus
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from itertools import chain, repeat
+from typing import Any, overload
 
 from tidings.errors import Code, refused
 from tidings.fields import read_flat_map, read_flat_maps, read_instant, read_map, whole_number
@@ -23,7 +25,7 @@ from tidings.openapi.options import (
 )
 from tidings.push.broadcast import BroadcastCall
 from tidings.push.call import Read
-from tidings.push.multiple import MultipleCall, TargetEntry
+from tidings.push.multiple import MultipleCall, TargetColumns, TargetEntries, TargetEntry
 from tidings.push.simple import SimpleCall
 from tidings.push.template import TemplateCall
 from tidings.schedule.strategy import Timing
@@ -139,19 +141,58 @@ class BroadcastFields(CallFields):
         )
 
 
-def target_inputs(entries: Sequence[Mapping[str, Any]]) -> list[TargetEntry]:
+def target_inputs(entries: Sequence[dict[str, Any]]) -> TargetEntries:
     """PushMultiple's TargetMsg entries (as ``Params.items`` rebuilds them), each field read when
     the rules reach it; ``TargetMsg.N.ExtendedParams`` is checked as the call's own is.
 
     The TemplateKeyValue of every entry are read at once when they are all plain JSON objects
     of strings (``read_flat_maps``); else each entry reads its own, refused under its name."""
-    values = read_flat_maps([entry.get("TemplateKeyValue") for entry in entries])
-    if values is None:
-        return [_WireTarget(index, entry) for index, entry in enumerate(entries, start=1)]
-    return [
-        _WireTarget(index, entry, read)
-        for index, (entry, read) in enumerate(zip(entries, values, strict=True), start=1)
-    ]
+    values = read_flat_maps(list(map(dict.get, entries, repeat("TemplateKeyValue"))))
+    return _WireTargets(entries, values)
+
+
+class _WireTargets(TargetEntries):
+    """The TargetMsg entries as they arrived: their Target and MsgKey columns taken from the
+    entries' dicts by builtins (``columns``); an entry read on its own (``_WireTarget``) is made
+    only when asked for, which a call that passes every rule never does."""
+
+    __slots__ = ("_entries", "_values")
+
+    def __init__(
+        self, entries: Sequence[dict[str, Any]], values: list[dict[str, str]] | None
+    ) -> None:
+        """``values``: every entry's TemplateKeyValue, when read all at once."""
+        self._entries = entries
+        self._values = values
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @overload
+    def __getitem__(self, index: int) -> TargetEntry: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[TargetEntry]: ...
+
+    def __getitem__(self, index: int | slice) -> TargetEntry | list[TargetEntry]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(len(self._entries))[index]]
+        position = range(len(self._entries))[index]
+        values = None if self._values is None else self._values[position]
+        return _WireTarget(position + 1, self._entries[position], values)
+
+    def columns(self) -> TargetColumns | None:
+        entries, values = self._entries, self._values
+        if values is None or any(map(operator.contains, entries, repeat("ExtendedParams"))):
+            return None
+        targets = list(map(dict.get, entries, repeat("Target"), repeat("")))
+        msg_keys = list(map(dict.get, entries, repeat("MsgKey"), repeat("")))
+        if not set(map(type, chain(targets, msg_keys))) <= _TEXT_ONLY:  # sub-keys: refused
+            return None
+        return TargetColumns(targets, msg_keys, values)
+
+
+_TEXT_ONLY = frozenset({str})
 
 
 class _WireTarget:
