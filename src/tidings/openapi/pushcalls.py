@@ -9,7 +9,6 @@ sub-keys) with the MPS code the API answers for it; what the value may be is pus
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain, repeat
@@ -141,32 +140,40 @@ class BroadcastFields(CallFields):
         )
 
 
+# The fields of one PushMultiple ``TargetMsg`` entry (TargetMsg.N.Target, ...): the form reads
+# these and nothing else of an entry.
+TARGET_FIELDS = ("Target", "MsgKey", "TemplateKeyValue", "ExtendedParams")
+
+
 def target_inputs(entries: Sequence[dict[str, Any]]) -> TargetEntries:
     """PushMultiple's TargetMsg entries (as ``Params.items`` rebuilds them), each field read when
-    the rules reach it; ``TargetMsg.N.ExtendedParams`` is checked as the call's own is.
+    the rules reach it; ``TargetMsg.N.ExtendedParams`` is checked as the call's own is."""
+    return target_columns([list(map(dict.get, entries, repeat(f))) for f in TARGET_FIELDS])
+
+
+def target_columns(columns: Sequence[list[Any]]) -> TargetEntries:
+    """The TargetMsg entries as one column per field of ``TARGET_FIELDS``, None where an entry
+    lacks the field (``Params.columns``, or ``target_inputs``).
 
     The TemplateKeyValue of every entry are read at once when they are all plain JSON objects
     of strings (``read_flat_maps``); else each entry reads its own, refused under its name."""
-    values = read_flat_maps(list(map(dict.get, entries, repeat("TemplateKeyValue"))))
-    return _WireTargets(entries, values)
+    return _WireTargets(columns, read_flat_maps(columns[2]))
 
 
 class _WireTargets(TargetEntries):
-    """The TargetMsg entries as they arrived: their Target and MsgKey columns taken from the
-    entries' dicts by builtins (``columns``); an entry read on its own (``_WireTarget``) is made
+    """The TargetMsg entries as they arrived, a column per field: Target and MsgKey handed to
+    the rules as they are (``columns``); an entry read on its own (``_WireTarget``) is made
     only when asked for, which a call that passes every rule never does."""
 
-    __slots__ = ("_entries", "_values")
+    __slots__ = ("_columns", "_values")
 
-    def __init__(
-        self, entries: Sequence[dict[str, Any]], values: list[dict[str, str]] | None
-    ) -> None:
+    def __init__(self, columns: Sequence[list[Any]], values: list[dict[str, str]] | None) -> None:
         """``values``: every entry's TemplateKeyValue, when read all at once."""
-        self._entries = entries
+        self._columns = columns
         self._values = values
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._columns[0])
 
     @overload
     def __getitem__(self, index: int) -> TargetEntry: ...
@@ -176,20 +183,20 @@ class _WireTargets(TargetEntries):
 
     def __getitem__(self, index: int | slice) -> TargetEntry | list[TargetEntry]:
         if isinstance(index, slice):
-            return [self[i] for i in range(len(self._entries))[index]]
-        position = range(len(self._entries))[index]
+            return [self[i] for i in range(len(self))[index]]
+        position = range(len(self))[index]
+        row = zip(TARGET_FIELDS, (column[position] for column in self._columns), strict=True)
+        entry = {field: value for field, value in row if value is not None}
         values = None if self._values is None else self._values[position]
-        return _WireTarget(position + 1, self._entries[position], values)
+        return _WireTarget(position + 1, entry, values)
 
     def columns(self) -> TargetColumns | None:
-        entries, values = self._entries, self._values
-        if values is None or any(map(operator.contains, entries, repeat("ExtendedParams"))):
+        targets, msg_keys, _, extended = self._columns
+        if self._values is None or extended.count(None) != len(extended):
             return None
-        targets = list(map(dict.get, entries, repeat("Target"), repeat("")))
-        msg_keys = list(map(dict.get, entries, repeat("MsgKey"), repeat("")))
-        if not set(map(type, chain(targets, msg_keys))) <= _TEXT_ONLY:  # sub-keys: refused
+        if not set(map(type, chain(targets, msg_keys))) <= _TEXT_ONLY:  # absent, or sub-keys
             return None
-        return TargetColumns(targets, msg_keys, values)
+        return TargetColumns(targets, msg_keys, self._values)
 
 
 _TEXT_ONLY = frozenset({str})
