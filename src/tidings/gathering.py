@@ -1,4 +1,4 @@
-"""Calls of one turn of the event loop made as one.
+"""Calls of one turn of the event loop made as one; loads of one key made once at a time.
 
 Devices connect in storms: after an outage, or when an app launches, thousands a second, each
 asking the same of the database or of Redis (its row, what it is owed, its presence). Asked one
@@ -8,6 +8,11 @@ once. A ``Gathering`` makes one call for all that was asked, then gives each ask
 answer. It makes one call at a time: what is asked while a call is under way waits for it to
 end and goes in the next, so the busier the storm the larger each call, while a lone asker
 waits for no more than the end of the loop turn.
+
+A cached value read on every call (a template, an AccessKey) lapses for every caller at once:
+under load, dozens of calls then miss the cache in the same instant, and each would read the
+same row again. A ``SingleFlight`` makes one load of a key at a time, which every caller of
+that key awaits.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 Item = TypeVar("Item")
+Key = TypeVar("Key")
 Result = TypeVar("Result")
 
 
@@ -68,6 +74,35 @@ class Gathering(Generic[Item, Result]):
         self._call = None
         _hand_out(waiting, done)
         self._flush()  # what was asked meanwhile
+
+
+class SingleFlight(Generic[Key, Result]):
+    """``await flight(key)``: the result of ``load(key)``, one load of a key under way at a
+    time: who asks for a key while its load is under way awaits that load's result (or its
+    exception) instead of starting another. A load finished is forgotten: keeping its result
+    is the caller's cache's job. An asker that gives up leaves the load to the others."""
+
+    __slots__ = ("_flying", "_load")
+
+    def __init__(self, load: Callable[[Key], Awaitable[Result]]) -> None:
+        self._load = load
+        self._flying: dict[Key, asyncio.Future[Result]] = {}
+
+    async def __call__(self, key: Key) -> Result:
+        flying = self._flying.get(key)
+        if flying is None:
+            flying = self._flying[key] = asyncio.ensure_future(self._load(key))
+            flying.add_done_callback(functools.partial(self._landed, key))
+        return await asyncio.shield(flying)
+
+    def forget(self, key: Key) -> None:
+        """The key changed: who asks from now on starts a load of their own, not awaiting one
+        that may have read it before the change."""
+        self._flying.pop(key, None)
+
+    def _landed(self, key: Key, done: asyncio.Future[Result]) -> None:
+        if self._flying.get(key) is done:
+            del self._flying[key]
 
 
 def _hand_out(waiting: list[tuple[Any, asyncio.Future[Any]]], done: asyncio.Future[Any]) -> None:

@@ -118,9 +118,10 @@ class Services:
             db, box, configs, SmsProviders(), poll_seconds=settings.sms_poll_seconds, clock=clock
         )
 
-        async def accepted() -> None:
+        async def accepted(sms_wanted: bool) -> None:
             await delivery.tasks_ready()
-            await sms.wake()
+            if sms_wanted:
+                await sms.wake()
 
         pushes = Pushes(
             db,

@@ -85,6 +85,42 @@ def test_items_rebuilds_entries_from_keys_in_any_order(entries: list, random) ->
     assert Params(in_sdk_order).count_items("TargetMsg") == len(entries)
 
 
+odd_key = st.sampled_from(
+    [
+        "TargetMsg.0.Target",
+        "TargetMsg.01.Target",
+        "TargetMsg.1.Other",
+        "TargetMsg.1.Target.x",
+        "TargetMsg.2.TemplateKeyValue.name",
+        "TargetMsg.1",
+        "TargetMsg.",
+        "TargetMsg.9.Target",
+        "TargetMsg.x.Target",
+        "x\nTargetMsg.1.Target",
+        "TargetMsgs.1.Target",
+    ]
+)
+
+
+@settings(max_examples=300)
+@given(st.lists(entry, max_size=14), st.lists(odd_key, max_size=2), st.randoms())
+def test_columns_are_the_entries_items_rebuilds_when_every_one_is_plain(
+    entries: list, odd_keys: list, random
+) -> None:
+    pairs = flattened(entries) + [(key, "v") for key in odd_keys]
+    random.shuffle(pairs)
+    params = Params(dict(pairs))
+    columns = params.columns("TargetMsg", TARGET_FIELDS)
+    plain = entries and all("Target" in e for e in entries) and not odd_keys
+    if plain:
+        assert columns is not None
+    if columns is not None:
+        rows = (zip(TARGET_FIELDS, row, strict=True) for row in zip(*columns, strict=True))
+        rebuilt = [{f: v for f, v in row if v is not None} for row in rows]
+        assert rebuilt == params.items("TargetMsg", TARGET_FIELDS) == entries
+        assert params.count_items("TargetMsg") == len(columns[0])
+
+
 def test_string_sorted_keys_put_entry_10_before_entry_2() -> None:
     entries = [{"Target": f"user{i}"} for i in range(1, 12)]
     keys = [k for k, _ in sorted(flattened(entries))]
@@ -199,13 +235,19 @@ def test_malformed_object_keys_are_invalid_param(keys: list[str]) -> None:
     assert caught.value.code is Code.INVALID_PARAM
 
 
-form_piece = st.sampled_from([*"ab=&+%;#?/ 中\ufffd", "%2", "%20", "%E4", "%B8%AD", "%FF", "%zz"])
+form_piece = st.sampled_from(
+    [*"ab=&+%;#?/ 中\ufffd\x00", "%2", "%20", "%E4", "%B8%AD", "%FF", "%zz", "%00", "%3D", "%26"]
+)
 
 
 @settings(max_examples=300)
 @given(st.lists(form_piece, max_size=12).map("".join))
 def test_decoding_agrees_with_parse_qsl(text: str) -> None:
     """The fast decoder reads text exactly as the standard library's strict decoder does."""
+    agrees_with_parse_qsl(text)
+
+
+def agrees_with_parse_qsl(text: str) -> None:
     try:
         expected = parse_qsl(text, keep_blank_values=True, errors="strict")
     except UnicodeDecodeError:
@@ -213,3 +255,12 @@ def test_decoding_agrees_with_parse_qsl(text: str) -> None:
             decode_pairs(text, "body")
     else:
         assert decode_pairs(text, "body") == expected
+
+
+@settings(max_examples=300)
+@given(st.lists(st.tuples(*[st.lists(form_piece.filter(lambda p: p not in "&="))] * 2), min_size=1))
+def test_a_form_of_whole_pairs_decodes_as_parse_qsl_reads_it(pairs: list) -> None:
+    """Pairs of one ``=`` each, none blank (as the SDKs write them): decoded whole, in one
+    pass, yet exactly as pair by pair."""
+    text = "&".join(f"{''.join(key)}={''.join(value)}" for key, value in pairs)
+    agrees_with_parse_qsl(text)

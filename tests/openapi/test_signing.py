@@ -294,6 +294,7 @@ BAD_TIMESTAMPS = [
     "2026-13-27T01:07:32Z",
     "2026-02-30T01:07:32Z",
     "2026-11-27T24:07:32Z",
+    "2026-11-27T01:07:60Z",  # a leap second: no datetime holds it
     "Fri, 27 Nov 2026 01:07:32 GMT",
     "２０２６-11-27T01:07:32Z",  # full-width digits
     " 2026-11-27T01:07:32Z",

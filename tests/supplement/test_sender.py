@@ -6,6 +6,7 @@ again; the rules that settle a row without an SMS."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from tidings.store.tables import sms_supplements
 from tidings.supplement import ARRIVED, SKIPPED
 from tidings.supplement.rules import settled_without_sending
 from tidings.supplement.sender import UNKNOWN
+from tidings.tenancy.models import App
 
 DELAY = 60
 PHONE = "+8613900000000"
@@ -54,16 +56,21 @@ async def pushed(services: Services, aliyun_sms: FakeAliyunSms) -> None:
     await services.channel_configs.set("ws", "APP1", "sms", config)
     await services.devices.report(app.pk, Report("DT1", "android", None, None, "android", {}))
     await services.devices.bind(app.pk, Binding("DT1", "android", "u1", PHONE))
+    await push_simple(services, app, "k1", SmsFields("1", "SMS_1", "Tidings"))
+
+
+async def push_simple(services: Services, app: App, msg_key: str, sms: SmsFields | None) -> None:
+    """A PushSimple to DT1 with the given SMS fields (None: it asks for no supplement)."""
     call = SimpleFields(
         task_name="t",
         delivery_type="1",
         expired_seconds="600",
         timing=NO_TIMING,
-        options=OptionFields(sms=SmsFields("1", "SMS_1", "Tidings")),
+        options=OptionFields(sms=sms),
         title="Hi",
         content="There",
         uri=None,
-        target_msgkey='{"DT1": "k1"}',
+        target_msgkey=json.dumps({"DT1": msg_key}),
     )
     await services.pushes.push_simple(app, call.call())
 
@@ -108,6 +115,19 @@ async def test_a_sender_that_died_mid_send_leaves_the_row_failed_not_resent(
     await services.sms.send_due()
     assert await state(services) == ("failed", UNKNOWN)
     assert aliyun_sms.record.for_token(PHONE) == []
+
+
+async def test_only_a_push_asking_for_the_supplement_wakes_its_sender(
+    services: Services, aliyun_sms
+) -> None:
+    """A wake costs the sender a pass over the database; the sender is not started here, so
+    its wake-up stays set once given."""
+    await pushed(services, aliyun_sms)
+    assert services.sms._wake.is_set()
+    services.sms._wake.clear()
+    app = await services.tenancy.resolve_app("ws", "APP1", None)
+    await push_simple(services, app, "k2", None)
+    assert not services.sms._wake.is_set()
 
 
 def test_what_settles_a_row_without_an_sms() -> None:

@@ -3,6 +3,7 @@ the same rules and codes as creation, and the push path's cache following the ch
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from tests.support.servers import postgres_schema
 from tidings.config import Settings
 from tidings.errors import Code, ServiceError
 from tidings.services import Services
+from tidings.store import templates as template_store
 from tidings.templates.rules import TemplateFields
 from tidings.tenancy.models import App
 
@@ -122,3 +124,21 @@ async def test_a_template_of_another_app_is_not_found(world: tuple[Services, App
     with pytest.raises(ServiceError) as refused:
         await services.templates.update(app.pk, str(made.pk), fields())
     assert refused.value.code is Code.TEMPLATE_NOT_EXIST
+
+
+async def test_the_calls_that_miss_the_lapsed_cache_together_read_the_template_once(
+    world: tuple[Services, App], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services, app = world
+    await services.templates.create(app.pk, fields())
+    reads: list[str] = []
+    find = template_store.find
+
+    def counted(*args: object, **kwargs: object) -> object:
+        reads.append("find")
+        return find(*args, **kwargs)
+
+    monkeypatch.setattr(template_store, "find", counted)
+    compiled = [services.templates.compiled(app.pk, "greeting") for _ in range(20)]
+    assert {t.names for t in await asyncio.gather(*compiled)} == {("name", "money")}
+    assert reads == ["find"]

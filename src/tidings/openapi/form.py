@@ -26,10 +26,11 @@ class FormError(ValueError):
 def decode_pairs(raw: bytes | str, source: str) -> list[tuple[str, str]]:
     """``application/x-www-form-urlencoded`` text to (key, value) pairs, blanks kept.
 
-    yarl's ``query_to_pairs`` (its C unquoter, without building a URL and a MultiDict around the
-    pairs) is five times faster than ``urllib.parse.parse_qsl`` on a PushMultiple body, but it
-    replaces bad UTF-8 with U+FFFD instead of failing; the rare pair that decodes to U+FFFD
-    is therefore decoded again strictly to tell a real U+FFFD from broken input.
+    A form as the SDKs write one is decoded whole (``_decode_whole``); any other goes through
+    yarl's ``query_to_pairs`` (its C unquoter, without building a URL and a MultiDict around
+    the pairs, five times faster than ``urllib.parse.parse_qsl`` on a PushMultiple body). Both
+    replace bad UTF-8 with U+FFFD instead of failing; the rare text that decodes to U+FFFD is
+    therefore decoded again strictly, pair by pair, to tell a real U+FFFD from broken input.
     """
     if isinstance(raw, bytes):
         try:
@@ -37,13 +38,38 @@ def decode_pairs(raw: bytes | str, source: str) -> list[tuple[str, str]]:
         except UnicodeDecodeError as exc:
             raise FormError(f"the {source} is not UTF-8 (bad byte at offset {exc.start})") from None
     else:
-        text = raw
+        text, raw = raw, raw.encode("utf-8", "surrogatepass")
     if not text:
         return []
-    pairs = query_to_pairs(text)
-    if any("\ufffd" in k or "\ufffd" in v for k, v in pairs):
-        pairs = [_strict_pair(part, source) for part in text.split("&") if part]
+    pairs = _decode_whole(text, raw)
+    if pairs is None:
+        pairs = query_to_pairs(text)
+        if any("\ufffd" in k or "\ufffd" in v for k, v in pairs):
+            pairs = [_strict_pair(part, source) for part in text.split("&") if part]
     return pairs
+
+
+def _decode_whole(text: str, raw: bytes) -> list[tuple[str, str]] | None:
+    """The pairs of a form whose separators alternate ``=`` and ``&`` (every pair has one
+    ``=`` and none is blank) and that holds no NUL, raw or escaped: its separators turned into
+    NUL, the whole text unquoted by one call and split at the NULs, in C, where pair by pair
+    cost a partition, two unquoter calls and a tuple per pair in Python (the form's largest
+    cost on a PushMultiple body). None for any other form, and for one that decodes to U+FFFD.
+    """
+    separators = raw.translate(None, _ALL_BUT_SEPARATORS)
+    if separators != b"=&" * (len(separators) // 2) + b"=":
+        return None
+    if "\x00" in text or "%00" in text:
+        return None
+    # query_to_pairs unquotes the single pair "=<the text>": its value is the whole text.
+    whole = query_to_pairs("=" + text.replace("&", "\x00").replace("=", "\x00"))[0][1]
+    if "\ufffd" in whole:
+        return None
+    parts = whole.split("\x00")
+    return list(zip(parts[0::2], parts[1::2], strict=True))
+
+
+_ALL_BUT_SEPARATORS = bytes(b for b in range(256) if b not in b"&=")
 
 
 def _strict_pair(part: str, source: str) -> tuple[str, str]:
@@ -77,26 +103,40 @@ def unique_map(pairs: Sequence[tuple[str, str]], source: str) -> dict[str, str]:
 class Params:
     """The request's parameters after decoding, with the SDKs' structure rebuilt on demand.
 
-    One pass over the keys groups every dotted key by its first segment and then by its second
-    (``TargetMsg`` → ``"1"`` → ``{"Target": v, "MsgKey": v, ...}``), so counting a list's
-    entries reads nothing and rebuilding a list or an object reads only its own keys, each once,
-    not every parameter of a 400-key PushMultiple call; an entry of plain fields only (nearly
-    all) is then taken as a whole.
+    Nothing is grouped up front. A list whose entries are all plain (``columns``: nearly every
+    PushMultiple call's TargetMsg) is read a field at a time, by looking up the names its
+    entries must have (``TargetMsg.1.Target``, ...) in C, without splitting a key. Any other
+    list or object is grouped when first asked for, by its first segment and then its second
+    (``TargetMsg`` → ``"1"`` → ``{"Target": v, ...}``), reading only the keys under it; a name
+    no key starts with (``ExtendedParams.``, nearly always) is told by one search of the keys.
     """
 
-    __slots__ = ("_groups", "_values")
+    __slots__ = ("_groups", "_keys", "_values")
 
     def __init__(self, values: Mapping[str, str]) -> None:
         self._values = values
+        self._keys: str | None = None  # every key, each after a newline, for searches
         # head -> second segment -> rest after it (None when the key ends there) -> value
-        groups: dict[str, dict[str, dict[str | None, str]]] = {}
-        for key, value in values.items():
-            parts = key.split(".", 2)
-            if len(parts) == 1:
-                continue
-            keys = groups.setdefault(parts[0], {}).setdefault(parts[1], {})
-            keys[parts[2] if len(parts) == 3 else None] = value
-        self._groups = groups
+        self._groups: dict[str, dict[str, dict[str | None, str]]] = {}
+
+    def _under(self, head: str) -> int:
+        """How many keys start with ``head.``, or more: a key holding a newline may be
+        counted as well (never fewer)."""
+        if self._keys is None:
+            self._keys = "\n" + "\n".join(self._values)
+        return self._keys.count(f"\n{head}.")
+
+    def _group(self, head: str) -> dict[str, dict[str | None, str]]:
+        group = self._groups.get(head)
+        if group is None:
+            group = self._groups[head] = {}
+            if self._under(head):
+                start = f"{head}."
+                for key, value in self._values.items():
+                    if key.startswith(start):
+                        second, dot, rest = key[len(start) :].partition(".")
+                        group.setdefault(second, {})[rest if dot else None] = value
+        return group
 
     def __contains__(self, name: str) -> bool:
         return name in self._values
@@ -111,7 +151,7 @@ class Params:
         """
         allowed = frozenset(fields)
         entries: dict[int, dict[str, Any]] = {}
-        for index_text, keys in self._groups.get(prefix, {}).items():
+        for index_text, keys in self._group(prefix).items():
             if not _is_index(index_text):
                 raise _not_a_list_key(prefix, index_text, next(iter(keys)))
             index = int(index_text)
@@ -158,11 +198,35 @@ class Params:
 
     def count_items(self, prefix: str) -> int:
         """How many distinct indexes ``Prefix.N.*`` carries, without building the entries."""
-        return len(self._groups.get(prefix, ()))
+        return len(self._group(prefix))
+
+    def columns(self, prefix: str, fields: Sequence[str]) -> list[list[str | None]] | None:
+        """The list flattened as ``Prefix.N.Field`` as one column per field (None where an
+        entry lacks it), when it is plain: every ``Prefix.*`` key is ``Prefix.N.Field`` with N
+        from 1 to n and a field of ``fields``, and every entry has the first field. Else None,
+        for ``items`` to rebuild the list (and name what is wrong with it).
+
+        Each column is the values of the names the entries must have, looked up in C; the
+        keys are counted, not split: when the names found are as many as the keys under
+        ``Prefix.``, they are all of them.
+        """
+        count = self._under(prefix)
+        if not count or count > _MOST_COLUMN_KEYS:
+            return None
+        get = self._values.get
+        first = list(map(get, _entry_names(prefix, fields[0], count)))
+        n = count - first.count(None)
+        if not n or None in first[:n]:
+            return None
+        columns = [first[:n]]
+        columns += [list(map(get, _entry_names(prefix, field, n))) for field in fields[1:]]
+        if n * len(fields) - sum(column.count(None) for column in columns) != count:
+            return None
+        return columns
 
     def object(self, name: str) -> str | dict[str, Any] | None:
         """An ``Any``-typed field: its JSON text, or the nested dict its dotted sub-keys spell."""
-        group = self._groups.get(name)
+        group = self._group(name)
         plain = self._values.get(name)
         if not group:
             return plain
@@ -176,6 +240,20 @@ class Params:
             for tail, value in keys.items()
         }
         return _nest(name, flat)
+
+
+# A list of more keys than this is rebuilt by ``items``: the names of ``columns`` are kept.
+_MOST_COLUMN_KEYS = 1_000
+_ENTRY_NAMES: dict[tuple[str, str], list[str]] = {}
+
+
+def _entry_names(prefix: str, field: str, count: int) -> list[str]:
+    """``Prefix.1.Field`` to ``Prefix.count.Field``, made once per prefix and field."""
+    names = _ENTRY_NAMES.get((prefix, field), [])
+    if len(names) < count:
+        made = range(1, max(count, min(2 * len(names), _MOST_COLUMN_KEYS)) + 1)
+        names = _ENTRY_NAMES[prefix, field] = [f"{prefix}.{i}.{field}" for i in made]
+    return names[:count]
 
 
 def _not_a_list_key(prefix: str, index_text: str, tail: str | None) -> ServiceError:

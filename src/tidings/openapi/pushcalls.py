@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from itertools import chain, repeat
+from typing import Any, overload
 
 from tidings.errors import Code, refused
 from tidings.fields import read_flat_map, read_flat_maps, read_instant, read_map, whole_number
@@ -23,7 +24,7 @@ from tidings.openapi.options import (
 )
 from tidings.push.broadcast import BroadcastCall
 from tidings.push.call import Read
-from tidings.push.multiple import MultipleCall, TargetEntry
+from tidings.push.multiple import MultipleCall, TargetColumns, TargetEntries, TargetEntry
 from tidings.push.simple import SimpleCall
 from tidings.push.template import TemplateCall
 from tidings.schedule.strategy import Timing
@@ -139,19 +140,66 @@ class BroadcastFields(CallFields):
         )
 
 
-def target_inputs(entries: Sequence[Mapping[str, Any]]) -> list[TargetEntry]:
+# The fields of one PushMultiple ``TargetMsg`` entry (TargetMsg.N.Target, ...): the form reads
+# these and nothing else of an entry.
+TARGET_FIELDS = ("Target", "MsgKey", "TemplateKeyValue", "ExtendedParams")
+
+
+def target_inputs(entries: Sequence[dict[str, Any]]) -> TargetEntries:
     """PushMultiple's TargetMsg entries (as ``Params.items`` rebuilds them), each field read when
-    the rules reach it; ``TargetMsg.N.ExtendedParams`` is checked as the call's own is.
+    the rules reach it; ``TargetMsg.N.ExtendedParams`` is checked as the call's own is."""
+    return target_columns([list(map(dict.get, entries, repeat(f))) for f in TARGET_FIELDS])
+
+
+def target_columns(columns: Sequence[list[Any]]) -> TargetEntries:
+    """The TargetMsg entries as one column per field of ``TARGET_FIELDS``, None where an entry
+    lacks the field (``Params.columns``, or ``target_inputs``).
 
     The TemplateKeyValue of every entry are read at once when they are all plain JSON objects
     of strings (``read_flat_maps``); else each entry reads its own, refused under its name."""
-    values = read_flat_maps([entry.get("TemplateKeyValue") for entry in entries])
-    if values is None:
-        return [_WireTarget(index, entry) for index, entry in enumerate(entries, start=1)]
-    return [
-        _WireTarget(index, entry, read)
-        for index, (entry, read) in enumerate(zip(entries, values, strict=True), start=1)
-    ]
+    return _WireTargets(columns, read_flat_maps(columns[2]))
+
+
+class _WireTargets(TargetEntries):
+    """The TargetMsg entries as they arrived, a column per field: Target and MsgKey handed to
+    the rules as they are (``columns``); an entry read on its own (``_WireTarget``) is made
+    only when asked for, which a call that passes every rule never does."""
+
+    __slots__ = ("_columns", "_values")
+
+    def __init__(self, columns: Sequence[list[Any]], values: list[dict[str, str]] | None) -> None:
+        """``values``: every entry's TemplateKeyValue, when read all at once."""
+        self._columns = columns
+        self._values = values
+
+    def __len__(self) -> int:
+        return len(self._columns[0])
+
+    @overload
+    def __getitem__(self, index: int) -> TargetEntry: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[TargetEntry]: ...
+
+    def __getitem__(self, index: int | slice) -> TargetEntry | list[TargetEntry]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(len(self))[index]]
+        position = range(len(self))[index]
+        row = zip(TARGET_FIELDS, (column[position] for column in self._columns), strict=True)
+        entry = {field: value for field, value in row if value is not None}
+        values = None if self._values is None else self._values[position]
+        return _WireTarget(position + 1, entry, values)
+
+    def columns(self) -> TargetColumns | None:
+        targets, msg_keys, _, extended = self._columns
+        if self._values is None or extended.count(None) != len(extended):
+            return None
+        if not set(map(type, chain(targets, msg_keys))) <= _TEXT_ONLY:  # absent, or sub-keys
+            return None
+        return TargetColumns(targets, msg_keys, self._values)
+
+
+_TEXT_ONLY = frozenset({str})
 
 
 class _WireTarget:

@@ -222,10 +222,14 @@ def _read_v1(request: SignedRequest) -> Claim:
 
 
 def _parse_timestamp(value: str) -> int:
+    """Epoch seconds of ``YYYY-MM-DDThh:mm:ssZ``. The pattern has fixed the layout, so the
+    fields are read by ``datetime.fromisoformat`` (C), not ``strptime`` (its Python regex
+    machinery: 6 µs a call); an impossible date or time is refused as a bad format either way.
+    """
     if not _TIMESTAMP.fullmatch(value):
         raise errors.timestamp_format(value)
     try:
-        moment = datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        moment = datetime.fromisoformat(value[:-1]).replace(tzinfo=UTC)
     except ValueError:
         raise errors.timestamp_format(value) from None
     return int(moment.timestamp())

@@ -56,13 +56,14 @@ class Pushes:
         *,
         clock: Callable[[], float] = time.time,
         on_scheduled: Callable[[int], None] | None = None,
-        on_accepted: Callable[[], Awaitable[None]] | None = None,
+        on_accepted: Callable[[bool], Awaitable[None]] | None = None,
         sms_delay_seconds: float = 300.0,
     ) -> None:
         """``on_scheduled`` hears the first due time of each scheduled push once committed;
-        ``on_accepted`` hears that an immediate push was committed (delivery and the SMS
-        supplement wake up); ``sms_delay_seconds`` is how long a push has to arrive before
-        SmsStrategy 1 sends its SMS."""
+        ``on_accepted`` hears that an immediate push was committed, and whether it asked for the
+        SMS supplement (delivery wakes up, and the supplement's sender only then: nearly no push
+        asks, and each wake costs the sender a pass over the database); ``sms_delay_seconds``
+        is how long a push has to arrive before SmsStrategy 1 sends its SMS."""
         self._sms_delay_ms = int(sms_delay_seconds * 1000)
         self._db = db
         self._templates = templates
@@ -167,7 +168,7 @@ class Pushes:
                 if call.strategy is not None and self._on_scheduled is not None:
                     self._on_scheduled(due_times[0])
                 if call.strategy is None and self._on_accepted is not None:
-                    await self._on_accepted()
+                    await self._on_accepted(bool(call.options.sms_strategy))
                 return task_id
         raise RuntimeError("msgKeys kept colliding with writes that did not commit")
 

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tidings.errors import Code, ServiceError, refused
 from tidings.fields import read_int
+from tidings.gathering import SingleFlight
 from tidings.store import templates as store
 from tidings.store.database import Database
 from tidings.templates.models import CompiledTemplate, Template
@@ -42,6 +43,8 @@ class Templates:
         self._compiled: TTLCache[tuple[int, str], CompiledTemplate | None] = TTLCache(
             maxsize=10_000, ttl=cache_seconds, timer=clock
         )
+        # When the cache lapses, the calls that miss it together share one read.
+        self._compile = SingleFlight(self._read_compiled)
 
     async def create(self, app_pk: int, fields: TemplateFields) -> Template:
         spec = draft(fields)
@@ -112,8 +115,8 @@ class Templates:
             )
         except IntegrityError:  # another process took the new name in between
             raise _exists(spec.name) from None
-        self._compiled.pop((app_pk, old_name), None)
-        self._compiled.pop((app_pk, template.name), None)
+        self._forget((app_pk, old_name))
+        self._forget((app_pk, template.name))
         return template
 
     def _replace(
@@ -133,7 +136,7 @@ class Templates:
     async def delete(self, app_pk: int, template_id: str | None, name: str | None) -> None:
         template = await self.get(app_pk, template_id, name)
         await self._db.write(store.delete_template, template.pk)
-        self._compiled.pop((app_pk, template.name), None)
+        self._forget((app_pk, template.name))
 
     async def compiled(self, app_pk: int, name: str | None) -> CompiledTemplate:
         """The named template, ready to render; 3025 without a name, 3022 when there is none."""
@@ -143,11 +146,20 @@ class Templates:
         try:
             found = self._compiled[key]
         except KeyError:
-            row = await self._db.read(store.find, app_pk, name=name)
-            found = CompiledTemplate.of(Template.from_row(row)) if row else None
-            self._compiled[key] = found
+            found = await self._compile(key)
         if found is None:
             raise ServiceError(Code.TEMPLATE_NOT_EXIST, f"no template named {name!r} in this app")
+        return found
+
+    def _forget(self, key: tuple[int, str]) -> None:
+        """A template changed: the calls from now on read it again."""
+        self._compiled.pop(key, None)
+        self._compile.forget(key)
+
+    async def _read_compiled(self, key: tuple[int, str]) -> CompiledTemplate | None:
+        app_pk, name = key
+        row = await self._db.read(store.find, app_pk, name=name)
+        found = self._compiled[key] = CompiledTemplate.of(Template.from_row(row)) if row else None
         return found
 
 

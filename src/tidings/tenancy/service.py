@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
 from tidings.errors import Code, FieldPath, ServiceError
+from tidings.gathering import SingleFlight
 from tidings.secretbox import SecretBox
 from tidings.store import meta as meta_store
 from tidings.store import tenancy as store
@@ -58,6 +59,8 @@ class Tenancy:
         self._apps: TTLCache[tuple[str, str], App | None] = TTLCache(
             maxsize=10_000, ttl=cache_seconds, timer=clock
         )
+        # When a key's cache entry lapses, the calls that miss it together share one read.
+        self._read_key = SingleFlight(self._read_credentials)
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -146,19 +149,26 @@ class Tenancy:
     async def set_key_active(self, access_key_id: str, active: bool) -> None:
         if not await self._db.write(store.set_key_active, access_key_id, active):
             raise TenancyError(f"no AccessKey {access_key_id!r}")
-        self._keys.pop(access_key_id, None)
+        self._forget_key(access_key_id)
 
     async def delete_key(self, access_key_id: str) -> None:
         if not await self._db.write(store.delete_key, access_key_id):
             raise TenancyError(f"no AccessKey {access_key_id!r}")
-        self._keys.pop(access_key_id, None)
+        self._forget_key(access_key_id)
 
     async def credentials(self, access_key_id: str) -> tuple[AccessKey, str] | None:
         """The key and its secret, for checking a signature."""
         try:
             return self._keys[access_key_id]
         except KeyError:
-            pass
+            return await self._read_key(access_key_id)
+
+    def _forget_key(self, access_key_id: str) -> None:
+        """A key changed: the calls from now on read it again."""
+        self._keys.pop(access_key_id, None)
+        self._read_key.forget(access_key_id)
+
+    async def _read_credentials(self, access_key_id: str) -> tuple[AccessKey, str] | None:
         found = await self._db.read(_key_with_secret, access_key_id)
         value = None
         if found is not None:

@@ -13,18 +13,16 @@ from tidings.openapi.envelopes import push_failure, push_result
 from tidings.openapi.form import Params
 from tidings.openapi.options import OptionFields
 from tidings.openapi.pushcalls import (
+    TARGET_FIELDS,
     BroadcastFields,
     MultipleFields,
     SimpleFields,
     TemplatePushFields,
+    target_columns,
     target_inputs,
 )
 from tidings.openapi.strategy import read_timing
 from tidings.push.sms import SmsFields
-
-# The keys of one PushMultiple ``TargetMsg`` entry (TargetMsg.N.Target, ...): the form reads
-# these and nothing else of an entry.
-TARGET_FIELDS = ("Target", "MsgKey", "TemplateKeyValue", "ExtendedParams")
 
 
 def sms_fields(p: Params) -> SmsFields:
@@ -70,15 +68,21 @@ def common(p: Params, **options: str | dict | SmsFields | None) -> dict[str, Any
 async def push_multiple(call: Call) -> Body:
     p = call.params
     app = await call.app()
+    # Plain entries (nearly always) are read as columns; any other list entry by entry.
+    columns = p.columns("TargetMsg", TARGET_FIELDS)
     fields = MultipleFields(
         **common(p),
         template_name=p.get("TemplateName"),
-        target_count=p.count_items("TargetMsg"),
+        target_count=p.count_items("TargetMsg") if columns is None else len(columns[0]),
     )
     task_id = await call.services.pushes.push_multiple(
         app,
         fields.call(),
-        lambda: target_inputs(p.items("TargetMsg", TARGET_FIELDS)),
+        lambda: (
+            target_inputs(p.items("TargetMsg", TARGET_FIELDS))
+            if columns is None
+            else target_columns(columns)
+        ),
         call.request_id,
     )
     return push_result(call.request_id, str(task_id))
