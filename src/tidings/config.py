@@ -184,8 +184,9 @@ class Settings(BaseSettings):
     key_cache_seconds: float = Field(
         default=1.0,
         ge=0,
-        description="how long AccessKeys, apps and templates are cached per process; a key "
-        "disabled from the command line stops working within this time",
+        description="how long AccessKeys, apps and templates are cached per process (when one "
+        "lapses, the calls that miss it together share one read); a key disabled from the "
+        "command line stops working within this time",
     )
 
     delivery_sweep_seconds: float = Field(
