@@ -10,31 +10,36 @@ caches only short statements, so a 500-row statement cost it ~50 ms of parsing, 
 ``executemany`` of the one-row statement is pipelined (one round trip for the batch) and parsed
 once.
 
+On SQLite, a None or an enum bound as a parameter takes the driver's slow path (it looks for an
+adapter for the value's type, ~0.45 µs a value against ~0.05 for an int or a text), and a
+delivery row holds four or five Nones, a message row usually two (no uri, no extended
+parameters): columns left None are written NULL in the statements' text, which come in sizes
+from LADDER so that their texts are few.
+
 Rows that carry their keys (ids drawn beforehand) and that no constraint is expected to refuse,
 dispatch's deliveries, are written the fastest way each database has:
 
-* on SQLite, a None or an enum bound as a parameter takes the driver's slow path (it looks for an
-  adapter for the value's type, ~0.45 µs a value against ~0.05 for an int or a text), and a
-  delivery row holds four or five Nones; such rows may be written in any order, so they are
-  grouped by the columns they leave None, each group's statement with NULL in its text;
+* on SQLite, in any order: one group for each arrangement of Nones, run through the driver;
 * on PostgreSQL, ``COPY ... FROM STDIN`` in the binary format, each row formatted by
   psycopg's C code: its ``executemany`` of one-row INSERTs still cost ~8 µs of Python a row.
-  The driver's errors then reach the caller as they are, not wrapped in SQLAlchemy's, which is
-  why rows a constraint may refuse (a msgKey already used) are not written so.
+
+The driver's errors then reach the caller as they are, not wrapped in SQLAlchemy's, which is
+why rows a constraint may refuse (a msgKey already used) are not written so: the others are
+written in order (acceptance's messages take their ids in it), NULL in the text for the
+columns all of them leave None, through SQLAlchemy.
 """
 
 from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import chain
 from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Dialect
 
-from tidings.store.chunks import chunks
 from tidings.store.plain import fetch, mark, marks
 from tidings.store.tables import metadata
 
@@ -50,9 +55,9 @@ def insert_rows(
     *,
     keyed: bool = False,
 ) -> None:
-    """Insert ``rows`` (values in ``columns`` order) into ``table``. ``keyed``: the rows carry
-    their keys and no constraint is expected to refuse them, so they are written in any order,
-    and on PostgreSQL with COPY (the module's docstring says why)."""
+    """Insert ``rows`` (values in ``columns`` order) into ``table``, in order unless ``keyed``:
+    the rows carry their keys and no constraint is expected to refuse them, so they are written
+    in any order, and on PostgreSQL with COPY (the module's docstring says why)."""
     if conn.dialect.name == "postgresql":
         if keyed:
             _copy(conn, table, columns, rows)
@@ -61,32 +66,45 @@ def insert_rows(
         conn.exec_driver_sql(sql, [tuple(row) for row in rows])
         return
     per_statement = max(1, min(MAX_ROWS, MAX_PARAMETERS // len(columns)))
-    if not keyed:
-        sizes = [len(chunk) for chunk in chunks(rows, per_statement)]
-        _insert_sqlite(conn, table, tuple(columns), rows, (), sizes)
-        return
-    # Run through the driver (store/plain.fetch) like the COPY above: SQLAlchemy's work
-    # around each statement cost ~20 µs.
     # A row's types tell where its Nones are: one C call a row, where asking each value
     # "is None" cost as much as binding it.
-    shapes: defaultdict[tuple[type, ...], list[Sequence[Any]]] = defaultdict(list)
-    for row in rows:
-        shapes[tuple(map(type, row))].append(row)
-    for types, group in shapes.items():
-        nulls = tuple(kind is NoneType for kind in types)
+    groups: Iterable[tuple[tuple[bool, ...], Sequence[Sequence[Any]]]]
+    if keyed:
+        shapes: defaultdict[tuple[type, ...], list[Sequence[Any]]] = defaultdict(list)
+        for row in rows:
+            shapes[tuple(map(type, row))].append(row)
+        groups = ((_nulls(types), group) for types, group in shapes.items())
+        # Run through the driver (store/plain.fetch) like the COPY above: SQLAlchemy's work
+        # around each statement cost ~20 µs.
+        run: Callable[[Connection, str, tuple[Any, ...]], Any] = fetch
+    else:
+        # In order (the ids they are given follow it), one group: NULL in the text for the
+        # columns every row leaves None. Through SQLAlchemy, whose IntegrityError tells
+        # acceptance that a msgKey was used.
+        kinds = {tuple(map(type, row)) for row in rows}
+        groups = [(tuple(map(all, zip(*map(_nulls, kinds), strict=True))), rows)]
+        run = Connection.exec_driver_sql
+    for nulls, group in groups:
         if any(nulls):
             group = list(map(_picker([i for i, null in enumerate(nulls) if not null]), group))
         sizes = _ladder(len(group), per_statement)
-        _insert_sqlite(conn, table, tuple(columns), group, nulls, sizes, fetch)
+        _insert_sqlite(conn, table, tuple(columns), group, nulls, sizes, run)
 
 
 NoneType = type(None)
 
-# The sizes of the statements keyed rows are written in. SQLite prepares a statement whose text
-# its cache lacks, ~4 µs a row of a multi-row INSERT, where running a prepared one costs ~0.4:
-# and a claim's groups (rows by their None columns) are of any size, so each size of statement
-# would be new. Multiples of 100 (what calls of 100 targets make), then powers of two: at
-# most twelve texts for each arrangement of Nones, at most seven statements for a group.
+
+def _nulls(types: Sequence[type]) -> tuple[bool, ...]:
+    """For each of a row's value types, whether the value is None."""
+    return tuple(kind is NoneType for kind in types)
+
+
+# The sizes of the statements rows are written in on SQLite. SQLite prepares a statement whose
+# text its cache lacks, ~4 µs a row of a multi-row INSERT, where running a prepared one costs
+# ~0.4: and a claim's groups (rows by their None columns), a call's messages, are of any size,
+# so each size of statement would be new. Multiples of 100 (what calls of 100 targets make),
+# then powers of two: at most twelve texts for each arrangement of Nones, at most seven
+# statements for a group.
 LADDER = (500, 400, 300, 200, 100, 64, 32, 16, 8, 4, 2, 1)
 
 
@@ -141,7 +159,7 @@ def _insert_sqlite(
     rows: Sequence[Sequence[Any]],
     nulls: tuple[bool, ...],
     sizes: Sequence[int],
-    run: Callable[[Connection, str, tuple[Any, ...]], Any] = Connection.exec_driver_sql,
+    run: Callable[[Connection, str, tuple[Any, ...]], Any],
 ) -> None:
     """Multi-row INSERTs of ``rows``, of ``sizes`` rows each, in order, which hold a value for
     each column ``nulls`` does not name NULL (every column when ``nulls`` is empty), each run
