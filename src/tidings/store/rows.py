@@ -66,10 +66,10 @@ def insert_rows(
         conn.exec_driver_sql(sql, [tuple(row) for row in rows])
         return
     per_statement = max(1, min(MAX_ROWS, MAX_PARAMETERS // len(columns)))
-    # A row's types tell where its Nones are: one C call a row, where asking each value
-    # "is None" cost as much as binding it.
     groups: Iterable[tuple[tuple[bool, ...], Sequence[Sequence[Any]]]]
     if keyed:
+        # A row's types tell where its Nones are: one C call a row, where asking each value
+        # "is None" cost as much as binding it.
         shapes: defaultdict[tuple[type, ...], list[Sequence[Any]]] = defaultdict(list)
         for row in rows:
             shapes[tuple(map(type, row))].append(row)
@@ -81,8 +81,7 @@ def insert_rows(
         # In order (the ids they are given follow it), one group: NULL in the text for the
         # columns every row leaves None. Through SQLAlchemy, whose IntegrityError tells
         # acceptance that a msgKey was used.
-        kinds = {tuple(map(type, row)) for row in rows}
-        groups = [(tuple(map(all, zip(*map(_nulls, kinds), strict=True))), rows)]
+        groups = [(_null_columns(rows), rows)]
         run = Connection.exec_driver_sql
     for nulls, group in groups:
         if any(nulls):
@@ -97,6 +96,19 @@ NoneType = type(None)
 def _nulls(types: Sequence[type]) -> tuple[bool, ...]:
     """For each of a row's value types, whether the value is None."""
     return tuple(kind is NoneType for kind in types)
+
+
+def _null_columns(rows: Sequence[Sequence[Any]]) -> tuple[bool, ...]:
+    """For each column, whether every row leaves it None: looked for in the columns the first
+    row leaves None, in C (~0.06 µs a message row; a set of the rows' types, as keyed rows are
+    grouped, cost ~0.6, most of what NULL in the text saves)."""
+    if not rows:
+        return ()
+    count = len(rows)
+    return tuple(
+        value is None and list(map(itemgetter(i), rows)).count(None) == count
+        for i, value in enumerate(rows[0])
+    )
 
 
 # The sizes of the statements rows are written in on SQLite. SQLite prepares a statement whose
