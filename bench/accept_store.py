@@ -41,6 +41,7 @@ from tidings.openapi.strategy import read_timing
 from tidings.services import Services
 from tidings.templates.rules import TemplateFields
 
+
 def timed(store: Any, spent: list[float]) -> Any:
     """``store`` that adds the thread CPU seconds of each of its calls to ``spent``."""
 
@@ -103,11 +104,11 @@ async def measure(url: str, data: Path, calls: int, targets: int, runs: int, var
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--database-url")
     parser.add_argument("--calls", type=int, default=100)
     parser.add_argument("--targets", type=int, default=100)
-    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--vary", action="store_true")
-    parser.add_argument("--database-url")
+    parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     kind = "postgresql" if args.database_url else "sqlite"
     with (

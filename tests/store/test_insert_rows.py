@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.exc import IntegrityError
 
 from tidings.store import rows as store
@@ -54,27 +54,22 @@ def test_a_group_is_written_in_statements_of_the_few_sizes_sqlite_keeps_prepared
     assert sizes == [500, 300, 32, 8, 4, 2, 1]
 
 
-def _statements(engine: Engine) -> list[tuple[str, Any]]:
-    """Every statement ``engine`` runs from now on, with its parameters."""
-    seen: list[tuple[str, Any]] = []
+def test_rows_in_order_take_null_in_the_text_only_where_every_row_leaves_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    inserts: list[tuple[str, Any]] = []
 
-    @event.listens_for(engine, "before_cursor_execute")
-    def record(conn: Any, cursor: Any, sql: str, params: Any, context: Any, many: bool) -> None:
-        seen.append((sql, params))
+    def seen(conn: Connection, sql: str, params: Any) -> list[Any]:
+        inserts.append((sql, params))
+        return fetch(conn, sql, params)
 
-    return seen
-
-
-def test_rows_in_order_take_null_in_the_text_only_where_every_row_leaves_none() -> None:
-    engine = create_engine("sqlite://")
+    monkeypatch.setattr(store, "fetch", seen)
     rows = [(f"k{n}", None, f"u{n}" if n % 3 == 0 else None) for n in range(37)]
-    with engine.connect() as conn, conn.begin():
+    with create_engine("sqlite://").connect() as conn, conn.begin():
         conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT, b TEXT, c TEXT)"))
-        seen = _statements(engine)
         store.insert_rows(conn, "t", ("k", "b", "c"), rows)
         stored = conn.execute(text("SELECT k, b, c FROM t ORDER BY id")).all()
     assert [tuple(row) for row in stored] == rows
-    inserts = [(sql, params) for sql, params in seen if sql.startswith("INSERT")]
     assert [len(params) // 2 for _, params in inserts] == [32, 4, 1]
     assert inserts[-1][0].endswith("VALUES (?, NULL, ?)")
     assert None in inserts[0][1]  # a column only some rows leave None is bound
