@@ -1,5 +1,7 @@
-"""Rows written in any order (store/rows.py) on SQLite: grouped by the columns they leave None,
-each group with NULL in its statement's text, every value still lands in its own column."""
+"""Rows written by store/rows.py on SQLite. In any order (keyed): grouped by the columns they
+leave None, each group with NULL in its statement's text, every value still lands in its own
+column. In order (acceptance's messages): NULL in the text for the columns every row leaves
+None, statements of LADDER's sizes, a constraint's refusal raised as SQLAlchemy's error."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.exc import IntegrityError
 
 from tidings.store import rows as store
 from tidings.store.plain import fetch
@@ -49,3 +52,34 @@ def test_a_group_is_written_in_statements_of_the_few_sizes_sqlite_keeps_prepared
         stored = conn.execute(text("SELECT id, b FROM t ORDER BY id")).all()
     assert [tuple(row) for row in stored] == rows
     assert sizes == [500, 300, 32, 8, 4, 2, 1]
+
+
+def test_rows_in_order_take_null_in_the_text_only_where_every_row_leaves_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    inserts: list[tuple[str, Any]] = []
+
+    def seen(conn: Connection, sql: str, params: Any) -> list[Any]:
+        inserts.append((sql, params))
+        return fetch(conn, sql, params)
+
+    monkeypatch.setattr(store, "fetch", seen)
+    rows = [(f"k{n}", None, f"u{n}" if n % 3 == 0 else None) for n in range(37)]
+    with create_engine("sqlite://").connect() as conn, conn.begin():
+        conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT, b TEXT, c TEXT)"))
+        store.insert_rows(conn, "t", ("k", "b", "c"), rows)
+        stored = conn.execute(text("SELECT k, b, c FROM t ORDER BY id")).all()
+    assert [tuple(row) for row in stored] == rows
+    assert [len(params) // 2 for _, params in inserts] == [32, 4, 1]
+    assert inserts[-1][0].endswith("VALUES (?, NULL, ?)")
+    assert None in inserts[0][1]  # a column only some rows leave None is bound
+
+
+def test_rows_in_order_refused_by_a_constraint_raise_sqlalchemys_integrity_error() -> None:
+    rows = [(f"k{n}",) for n in range(36)] + [("k3",)]  # the last statement (one row) refused
+    with create_engine("sqlite://").connect() as conn:
+        conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT UNIQUE)"))
+        conn.commit()
+        with pytest.raises(IntegrityError), conn.begin():
+            store.insert_rows(conn, "t", ("k",), rows)
+        assert conn.execute(text("SELECT count(*) FROM t")).scalar_one() == 0

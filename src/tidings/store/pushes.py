@@ -39,9 +39,12 @@ def stored_push(conn: Connection, task_id: int) -> tuple[Row, list[Row]] | None:
 
 def insert_task(conn: Connection, values: dict[str, Any]) -> int:
     """Insert a task row (``values`` by column name); its id. Written as text (store/plain.py):
-    every accepted call writes one."""
-    sql = insert_sql(mark(conn), tasks.name, tuple(values), 1) + " RETURNING id"
-    return conn.exec_driver_sql(sql, tuple(values.values())).scalar_one()
+    every accepted call writes one. Its Nones as NULL in the text, as store/rows.py writes
+    messages: a bound None costs SQLite's driver a look-up."""
+    nulls = tuple(value is None for value in values.values())
+    sql = insert_sql(mark(conn), tasks.name, tuple(values), 1, nulls) + " RETURNING id"
+    params = tuple(value for value in values.values() if value is not None)
+    return conn.exec_driver_sql(sql, params).scalar_one()
 
 
 # What a message says, in RenderedMessage's order.

@@ -10,31 +10,37 @@ caches only short statements, so a 500-row statement cost it ~50 ms of parsing, 
 ``executemany`` of the one-row statement is pipelined (one round trip for the batch) and parsed
 once.
 
+On SQLite, a None or an enum bound as a parameter takes the driver's slow path (it looks for an
+adapter for the value's type, ~0.45 µs a value against ~0.05 for an int or a text), and a
+delivery row holds four or five Nones, a message row usually two (no uri, no extended
+parameters): columns left None are written NULL in the statements' text, which come in sizes
+from LADDER so that their texts are few.
+
 Rows that carry their keys (ids drawn beforehand) and that no constraint is expected to refuse,
 dispatch's deliveries, are written the fastest way each database has:
 
-* on SQLite, a None or an enum bound as a parameter takes the driver's slow path (it looks for an
-  adapter for the value's type, ~0.45 µs a value against ~0.05 for an int or a text), and a
-  delivery row holds four or five Nones; such rows may be written in any order, so they are
-  grouped by the columns they leave None, each group's statement with NULL in its text;
+* on SQLite, in any order: one group for each arrangement of Nones, run through the driver;
 * on PostgreSQL, ``COPY ... FROM STDIN`` in the binary format, each row formatted by
   psycopg's C code: its ``executemany`` of one-row INSERTs still cost ~8 µs of Python a row.
-  The driver's errors then reach the caller as they are, not wrapped in SQLAlchemy's, which is
-  why rows a constraint may refuse (a msgKey already used) are not written so.
+
+COPY's errors then reach the caller as they are, not wrapped in SQLAlchemy's, which is why rows
+a constraint may refuse (a msgKey already used) are not written so: the others are written in
+order (acceptance's messages take their ids in it), NULL in the text for the columns all of them
+leave None; on SQLite through the driver too, its errors wrapped as SQLAlchemy wraps them.
 """
 
 from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import chain
 from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
 
-from tidings.store.chunks import chunks
 from tidings.store.plain import fetch, mark, marks
 from tidings.store.tables import metadata
 
@@ -50,9 +56,9 @@ def insert_rows(
     *,
     keyed: bool = False,
 ) -> None:
-    """Insert ``rows`` (values in ``columns`` order) into ``table``. ``keyed``: the rows carry
-    their keys and no constraint is expected to refuse them, so they are written in any order,
-    and on PostgreSQL with COPY (the module's docstring says why)."""
+    """Insert ``rows`` (values in ``columns`` order) into ``table``, in order unless ``keyed``:
+    the rows carry their keys and no constraint is expected to refuse them, so they are written
+    in any order, and on PostgreSQL with COPY (the module's docstring says why)."""
     if conn.dialect.name == "postgresql":
         if keyed:
             _copy(conn, table, columns, rows)
@@ -61,32 +67,56 @@ def insert_rows(
         conn.exec_driver_sql(sql, [tuple(row) for row in rows])
         return
     per_statement = max(1, min(MAX_ROWS, MAX_PARAMETERS // len(columns)))
-    if not keyed:
-        sizes = [len(chunk) for chunk in chunks(rows, per_statement)]
-        _insert_sqlite(conn, table, tuple(columns), rows, (), sizes)
-        return
-    # Run through the driver (store/plain.fetch) like the COPY above: SQLAlchemy's work
-    # around each statement cost ~20 µs.
-    # A row's types tell where its Nones are: one C call a row, where asking each value
-    # "is None" cost as much as binding it.
-    shapes: defaultdict[tuple[type, ...], list[Sequence[Any]]] = defaultdict(list)
-    for row in rows:
-        shapes[tuple(map(type, row))].append(row)
-    for types, group in shapes.items():
-        nulls = tuple(kind is NoneType for kind in types)
+    groups: Iterable[tuple[tuple[bool, ...], Sequence[Sequence[Any]]]]
+    if keyed:
+        # A row's types tell where its Nones are: one C call a row, where asking each value
+        # "is None" cost as much as binding it.
+        shapes: defaultdict[tuple[type, ...], list[Sequence[Any]]] = defaultdict(list)
+        for row in rows:
+            shapes[tuple(map(type, row))].append(row)
+        groups = ((_nulls(types), group) for types, group in shapes.items())
+        # Run through the driver (store/plain.fetch) like the COPY above: SQLAlchemy's work
+        # around each statement cost ~20 µs.
+        run: Callable[[Connection, str, tuple[Any, ...]], Any] = fetch
+    else:
+        # In order (the ids they are given follow it), one group: NULL in the text for the
+        # columns every row leaves None.
+        groups = [(_null_columns(rows), rows)]
+        run = _refusable
+    for nulls, group in groups:
         if any(nulls):
             group = list(map(_picker([i for i, null in enumerate(nulls) if not null]), group))
         sizes = _ladder(len(group), per_statement)
-        _insert_sqlite(conn, table, tuple(columns), group, nulls, sizes, fetch)
+        _insert_sqlite(conn, table, tuple(columns), group, nulls, sizes, run)
 
 
 NoneType = type(None)
 
-# The sizes of the statements keyed rows are written in. SQLite prepares a statement whose text
-# its cache lacks, ~4 µs a row of a multi-row INSERT, where running a prepared one costs ~0.4:
-# and a claim's groups (rows by their None columns) are of any size, so each size of statement
-# would be new. Multiples of 100 (what calls of 100 targets make), then powers of two: at
-# most twelve texts for each arrangement of Nones, at most seven statements for a group.
+
+def _nulls(types: Sequence[type]) -> tuple[bool, ...]:
+    """For each of a row's value types, whether the value is None."""
+    return tuple(kind is NoneType for kind in types)
+
+
+def _null_columns(rows: Sequence[Sequence[Any]]) -> tuple[bool, ...]:
+    """For each column, whether every row leaves it None: looked for in the columns the first
+    row leaves None, in C (~0.06 µs a message row; a set of the rows' types, as keyed rows are
+    grouped, cost ~0.6, most of what NULL in the text saves)."""
+    if not rows:
+        return ()
+    count = len(rows)
+    return tuple(
+        value is None and list(map(itemgetter(i), rows)).count(None) == count
+        for i, value in enumerate(rows[0])
+    )
+
+
+# The sizes of the statements rows are written in on SQLite. SQLite prepares a statement whose
+# text its cache lacks, ~4 µs a row of a multi-row INSERT, where running a prepared one costs
+# ~0.4: and a claim's groups (rows by their None columns), a call's messages, are of any size,
+# so each size of statement would be new. Multiples of 100 (what calls of 100 targets make),
+# then powers of two: at most twelve texts for each arrangement of Nones, at most seven
+# statements for a group.
 LADDER = (500, 400, 300, 200, 100, 64, 32, 16, 8, 4, 2, 1)
 
 
@@ -141,7 +171,7 @@ def _insert_sqlite(
     rows: Sequence[Sequence[Any]],
     nulls: tuple[bool, ...],
     sizes: Sequence[int],
-    run: Callable[[Connection, str, tuple[Any, ...]], Any] = Connection.exec_driver_sql,
+    run: Callable[[Connection, str, tuple[Any, ...]], Any],
 ) -> None:
     """Multi-row INSERTs of ``rows``, of ``sizes`` rows each, in order, which hold a value for
     each column ``nulls`` does not name NULL (every column when ``nulls`` is empty), each run
@@ -151,6 +181,17 @@ def _insert_sqlite(
         sql = insert_sql(mark(conn), table, columns, size, nulls)
         run(conn, sql, tuple(chain.from_iterable(rows[start : start + size])))
         start += size
+
+
+def _refusable(conn: Connection, sql: str, params: tuple[Any, ...]) -> None:
+    """``sql`` through the driver (store/plain.fetch), its errors raised as SQLAlchemy raises
+    them (an IntegrityError tells acceptance that a msgKey was used). SQLAlchemy's
+    ``exec_driver_sql`` of a 100-row INSERT of messages cost ~90 µs more, ~0.9 µs a row."""
+    driver = conn.dialect.loaded_dbapi
+    try:
+        fetch(conn, sql, params)
+    except driver.Error as error:
+        raise DBAPIError.instance(sql, params, error, driver.Error) from error
 
 
 @functools.lru_cache(maxsize=128)
