@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any, Generic, TypeVar
 
 Item = TypeVar("Item")
@@ -79,16 +79,30 @@ class Gathering(Generic[Item, Result]):
 class SingleFlight(Generic[Key, Result]):
     """``await flight(key)``: the result of ``load(key)``, one load of a key under way at a
     time: who asks for a key while its load is under way awaits that load's result (or its
-    exception) instead of starting another. A load finished is forgotten: keeping its result
-    is the caller's cache's job. An asker that gives up leaves the load to the others."""
+    exception) instead of starting another. An asker that gives up leaves the load to the
+    others.
 
-    __slots__ = ("_flying", "_load")
+    With a ``cache`` (a TTLCache, say), a key it holds is answered from it, and a load's result
+    is kept in it, unless the key was forgotten while the load ran: what was read before a
+    change never overwrites it. Without one, a load finished is forgotten."""
 
-    def __init__(self, load: Callable[[Key], Awaitable[Result]]) -> None:
+    __slots__ = ("_cache", "_flying", "_load")
+
+    def __init__(
+        self,
+        load: Callable[[Key], Awaitable[Result]],
+        cache: MutableMapping[Key, Result] | None = None,
+    ) -> None:
         self._load = load
+        self._cache = cache
         self._flying: dict[Key, asyncio.Future[Result]] = {}
 
     async def __call__(self, key: Key) -> Result:
+        if self._cache is not None:
+            try:
+                return self._cache[key]
+            except KeyError:
+                pass
         flying = self._flying.get(key)
         if flying is None:
             flying = self._flying[key] = asyncio.ensure_future(self._load(key))
@@ -97,12 +111,17 @@ class SingleFlight(Generic[Key, Result]):
 
     def forget(self, key: Key) -> None:
         """The key changed: who asks from now on starts a load of their own, not awaiting one
-        that may have read it before the change."""
+        that may have read it before the change, nor its cached result."""
         self._flying.pop(key, None)
+        if self._cache is not None:
+            self._cache.pop(key, None)
 
     def _landed(self, key: Key, done: asyncio.Future[Result]) -> None:
-        if self._flying.get(key) is done:
-            del self._flying[key]
+        if self._flying.get(key) is not done:
+            return  # forgotten while it ran
+        del self._flying[key]
+        if self._cache is not None and not done.cancelled() and done.exception() is None:
+            self._cache[key] = done.result()
 
 
 def _hand_out(waiting: list[tuple[Any, asyncio.Future[Any]]], done: asyncio.Future[Any]) -> None:

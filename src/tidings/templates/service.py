@@ -40,11 +40,10 @@ class Templates:
         self._db = db
         self._max_per_app = max_per_app
         self._clock = clock
-        self._compiled: TTLCache[tuple[int, str], CompiledTemplate | None] = TTLCache(
-            maxsize=10_000, ttl=cache_seconds, timer=clock
+        # Cached; when a template lapses, the calls that miss it together share one read.
+        self._compiled: SingleFlight[tuple[int, str], CompiledTemplate | None] = SingleFlight(
+            self._read_compiled, TTLCache(maxsize=10_000, ttl=cache_seconds, timer=clock)
         )
-        # When the cache lapses, the calls that miss it together share one read.
-        self._compile = SingleFlight(self._read_compiled)
 
     async def create(self, app_pk: int, fields: TemplateFields) -> Template:
         spec = draft(fields)
@@ -115,8 +114,8 @@ class Templates:
             )
         except IntegrityError:  # another process took the new name in between
             raise _exists(spec.name) from None
-        self._forget((app_pk, old_name))
-        self._forget((app_pk, template.name))
+        self._compiled.forget((app_pk, old_name))
+        self._compiled.forget((app_pk, template.name))
         return template
 
     def _replace(
@@ -136,31 +135,22 @@ class Templates:
     async def delete(self, app_pk: int, template_id: str | None, name: str | None) -> None:
         template = await self.get(app_pk, template_id, name)
         await self._db.write(store.delete_template, template.pk)
-        self._forget((app_pk, template.name))
+        self._compiled.forget((app_pk, template.name))
 
     async def compiled(self, app_pk: int, name: str | None) -> CompiledTemplate:
         """The named template, ready to render; 3025 without a name, 3022 when there is none."""
         if not name:
             raise refused(Code.NEED_TEMPLATE, "TemplateName", "is required")
         key = (app_pk, name)
-        try:
-            found = self._compiled[key]
-        except KeyError:
-            found = await self._compile(key)
+        found = await self._compiled(key)
         if found is None:
             raise ServiceError(Code.TEMPLATE_NOT_EXIST, f"no template named {name!r} in this app")
         return found
 
-    def _forget(self, key: tuple[int, str]) -> None:
-        """A template changed: the calls from now on read it again."""
-        self._compiled.pop(key, None)
-        self._compile.forget(key)
-
     async def _read_compiled(self, key: tuple[int, str]) -> CompiledTemplate | None:
         app_pk, name = key
         row = await self._db.read(store.find, app_pk, name=name)
-        found = self._compiled[key] = CompiledTemplate.of(Template.from_row(row)) if row else None
-        return found
+        return CompiledTemplate.of(Template.from_row(row)) if row else None
 
 
 def _exists(name: str) -> ServiceError:

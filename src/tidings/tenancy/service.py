@@ -53,14 +53,13 @@ class Tenancy:
         self._db = db
         self._box = box
         self._clock = clock
-        self._keys: TTLCache[str, tuple[AccessKey, str] | None] = TTLCache(
-            maxsize=10_000, ttl=cache_seconds, timer=clock
+        # Cached; when a key lapses, the calls that miss it together share one read.
+        self._keys: SingleFlight[str, tuple[AccessKey, str] | None] = SingleFlight(
+            self._read_credentials, TTLCache(maxsize=10_000, ttl=cache_seconds, timer=clock)
         )
         self._apps: TTLCache[tuple[str, str], App | None] = TTLCache(
             maxsize=10_000, ttl=cache_seconds, timer=clock
         )
-        # When a key's cache entry lapses, the calls that miss it together share one read.
-        self._read_key = SingleFlight(self._read_credentials)
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -149,24 +148,16 @@ class Tenancy:
     async def set_key_active(self, access_key_id: str, active: bool) -> None:
         if not await self._db.write(store.set_key_active, access_key_id, active):
             raise TenancyError(f"no AccessKey {access_key_id!r}")
-        self._forget_key(access_key_id)
+        self._keys.forget(access_key_id)
 
     async def delete_key(self, access_key_id: str) -> None:
         if not await self._db.write(store.delete_key, access_key_id):
             raise TenancyError(f"no AccessKey {access_key_id!r}")
-        self._forget_key(access_key_id)
+        self._keys.forget(access_key_id)
 
     async def credentials(self, access_key_id: str) -> tuple[AccessKey, str] | None:
         """The key and its secret, for checking a signature."""
-        try:
-            return self._keys[access_key_id]
-        except KeyError:
-            return await self._read_key(access_key_id)
-
-    def _forget_key(self, access_key_id: str) -> None:
-        """A key changed: the calls from now on read it again."""
-        self._keys.pop(access_key_id, None)
-        self._read_key.forget(access_key_id)
+        return await self._keys(access_key_id)
 
     async def _read_credentials(self, access_key_id: str) -> tuple[AccessKey, str] | None:
         found = await self._db.read(_key_with_secret, access_key_id)
@@ -174,7 +165,6 @@ class Tenancy:
         if found is not None:
             key, ciphertext = found
             value = (key, self._box.open(ciphertext))
-        self._keys[access_key_id] = value
         return value
 
     async def resolve_app(
