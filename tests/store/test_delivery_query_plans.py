@@ -22,7 +22,7 @@ from tests.support.servers import postgres_schema
 from tidings.contract import OPEN, SELFBUILT, Status
 from tidings.store import deliveries as store
 from tidings.store import health, revocations
-from tidings.store.tables import OPEN_BY_EXPIRY, RETRIES, metadata
+from tidings.store.tables import OPEN_BY_EXPIRY, RECALLS, RETRIES, metadata
 
 
 def _ran(engine: Engine, conn: Connection, work: Callable[[Connection], object]) -> list:
@@ -113,10 +113,11 @@ def test_a_page_of_revoked_deliveries_is_one_range_of_the_message_index(tmp_path
             revocations.revoke_deliveries(
                 conn, 1_000, Status.REVOKED, (Status.ACKED,), scope, page, channels=["apns"]
             )
+            revocations.ask_recalls(conn, 2_000, Status.ACKED, scope, page, ["hms"])
             revocations.count_deliveries(conn, Status.ACKED, scope, page)
 
     plans = _plans(tmp_path, revoke)
-    assert len(plans) == 6, plans
+    assert len(plans) == 8, plans
     for plan in plans:
         assert plan == [
             "SEARCH deliveries USING INDEX ix_deliveries_message_pk "
@@ -124,11 +125,26 @@ def test_a_page_of_revoked_deliveries_is_one_range_of_the_message_index(tmp_path
         ], plan
 
 
-def test_deliveries_restored_after_a_revoke_are_found_by_id(tmp_path: Path) -> None:
-    (plan,) = _plans(
-        tmp_path, lambda conn: revocations.restore(conn, [3, 4], Status.REVOKED, Status.ACKED)
+def test_recalls_a_vendor_answered_are_settled_by_id(tmp_path: Path) -> None:
+    plans = _plans(
+        tmp_path,
+        lambda conn: (
+            revocations.recalled(conn, [3, 4], Status.ACKED, Status.REVOKED, 1_000),
+            revocations.not_recalled(conn, [5, 6]),
+        ),
     )
-    assert plan == ["SEARCH deliveries USING INTEGER PRIMARY KEY (rowid=?)"], plan
+    assert plans == [["SEARCH deliveries USING INTEGER PRIMARY KEY (rowid=?)"]] * 2, plans
+
+
+def test_recalls_left_unanswered_are_found_by_the_index_of_recalls(tmp_path: Path) -> None:
+    (plan,) = _plans(
+        tmp_path, lambda conn: revocations.claim_recalls(conn, 1_000, 2_000, ["hms"], 100)
+    )
+    searches = [step for step in plan if "SEARCH deliveries" in step]
+    assert searches == [
+        "SEARCH deliveries USING INTEGER PRIMARY KEY (rowid=?)",
+        f"SEARCH deliveries USING INDEX {RECALLS} (recall_due_at>? AND recall_due_at<?)",
+    ], plan
 
 
 def _generic_plan(work: Callable[[Connection], object]) -> list[str]:
@@ -213,3 +229,8 @@ def test_deliveries_moved_to_another_channel_are_found_by_id(tmp_path: Path) -> 
     )
     assert "SEARCH deliveries USING INTEGER PRIMARY KEY (rowid=?)" in plan, plan
     assert not any("INDEX" in step for step in plan), plan
+
+
+def test_recalls_left_unanswered_are_found_by_that_index_in_a_generic_plan_on_postgresql() -> None:
+    plan = _generic_plan(lambda conn: revocations.claim_recalls(conn, 1_000, 2_000, ["hms"], 100))
+    assert any(f"Bitmap Index Scan on {RECALLS}" in step for step in plan), plan

@@ -113,6 +113,32 @@ def revoke_deliveries(
 ) -> list[Row]:
     """Move the deliveries of ``scope`` with an id in ``ids`` in ``from_statuses`` (and on one of
     ``channels``, when given) to ``revoked``; (id, device_pk, channel) of each."""
+    values = {"status": revoked, "revoked_at": now_ms, "updated_at": now_ms}
+    return _update(conn, values, from_statuses, scope, ids, channels)
+
+
+def ask_recalls(
+    conn: Connection,
+    due_ms: int,
+    delivered: int,
+    scope: Scope,
+    ids: Ids,
+    channels: Collection[str],
+) -> list[Row]:
+    """Mark the ``delivered`` deliveries of ``scope`` with an id in ``ids`` on one of
+    ``channels`` as being asked back from their vendor, due again at ``due_ms``; they stay
+    ``delivered`` until it answers. (id, device_pk, channel) of each."""
+    return _update(conn, {"recall_due_at": due_ms}, (delivered,), scope, ids, channels)
+
+
+def _update(
+    conn: Connection,
+    values: dict[str, int],
+    from_statuses: Collection[int],
+    scope: Scope,
+    ids: Ids,
+    channels: Collection[str] | None,
+) -> list[Row]:
     changed: list[Row] = []
     for where in _scopes(scope, ids):
         conditions = [*where, (deliveries.c.status + 0).in_(list(from_statuses))]
@@ -122,21 +148,63 @@ def revoke_deliveries(
             conn.execute(
                 update(deliveries)
                 .where(*conditions)
-                .values(status=revoked, revoked_at=now_ms, updated_at=now_ms)
+                .values(values)
                 .returning(deliveries.c.id, deliveries.c.device_pk, deliveries.c.channel)
             )
         )
     return changed
 
 
-def restore(conn: Connection, ids: Sequence[int], revoked: int, delivered: int) -> None:
-    """Deliveries marked ``revoked`` whose vendor would not take them back: ``delivered``
-    again, as they are."""
+def claim_recalls(
+    conn: Connection, now_ms: int, due_ms: int, channels: Collection[str], limit: int
+) -> list[Row]:
+    """Take up to ``limit`` recalls on ``channels`` whose asker's lease ran out by ``now_ms``,
+    due again at ``due_ms``; (id, channel) of each. Found by their partial index
+    (tables.RECALLS). The lease is checked again on the row updated, so two processes sweeping
+    at once on PostgreSQL never both take one."""
+    overdue = (deliveries.c.recall_due_at.is_not(None), deliveries.c.recall_due_at <= now_ms)
+    due = (
+        select(deliveries.c.id)
+        .where(*overdue, deliveries.c.channel.in_(list(channels)))
+        .order_by(deliveries.c.recall_due_at)
+        .limit(limit)
+    )
+    claimed = conn.execute(
+        update(deliveries)
+        .where(deliveries.c.id.in_(due.scalar_subquery()), *overdue)
+        .values(recall_due_at=due_ms)
+        .returning(deliveries.c.id, deliveries.c.channel)
+    )
+    return sorted(claimed, key=lambda row: row.id)
+
+
+def recalled(
+    conn: Connection, ids: Sequence[int], delivered: int, revoked: int, now_ms: int
+) -> list[Row]:
+    """The vendor took these ``delivered`` deliveries back: ``revoked`` now, whether or not a
+    recall of them is still marked (another asker may have had a refusal written first: an
+    agreement is the vendor's last word). (id, channel) of each moved."""
+    moved: list[Row] = []
+    for chunk in chunks(sorted(ids)):
+        moved.extend(
+            conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id.in_(chunk), deliveries.c.status == delivered)
+                .values(status=revoked, revoked_at=now_ms, updated_at=now_ms, recall_due_at=None)
+                .returning(deliveries.c.id, deliveries.c.channel)
+            )
+        )
+    return moved
+
+
+def not_recalled(conn: Connection, ids: Sequence[int]) -> None:
+    """The vendor would not take these back (or could not be asked): no longer being asked,
+    left as they are."""
     for chunk in chunks(sorted(ids)):
         conn.execute(
             update(deliveries)
-            .where(deliveries.c.id.in_(chunk), deliveries.c.status == revoked)
-            .values(status=delivered, revoked_at=None)
+            .where(deliveries.c.id.in_(chunk), deliveries.c.recall_due_at.is_not(None))
+            .values(recall_due_at=None)
         )
 
 
