@@ -110,14 +110,13 @@ def test_a_page_of_revoked_deliveries_is_one_range_of_the_message_index(tmp_path
         for scope in (revocations.Scope((3,)), revocations.Scope((3, 4), task_id=9)):
             page = (10, 20)
             revocations.revoke_deliveries(conn, 1_000, Status.REVOKED, OPEN, scope, page)
-            revocations.revoke_deliveries(
-                conn, 1_000, Status.REVOKED, (Status.ACKED,), scope, page, channels=["apns"]
+            revocations.recall_delivered(
+                conn, 1_000, 2_000, Status.REVOKED, Status.ACKED, scope, page, ["sb"], ["hms"]
             )
-            revocations.ask_recalls(conn, 2_000, Status.ACKED, scope, page, ["hms"])
             revocations.count_deliveries(conn, Status.ACKED, scope, page)
 
     plans = _plans(tmp_path, revoke)
-    assert len(plans) == 8, plans
+    assert len(plans) == 6, plans
     for plan in plans:
         assert plan == [
             "SEARCH deliveries USING INDEX ix_deliveries_message_pk "

@@ -40,7 +40,7 @@ from sqlalchemy import Connection, Row
 
 from tidings import metrics
 from tidings.background import BackgroundLoop
-from tidings.contract import Channel, Status
+from tidings.contract import Channel, Outbound, Status
 from tidings.delivery.outbound import outbound_from_rows
 from tidings.errors import Code, ServiceError
 from tidings.fields import read_task_id
@@ -187,7 +187,7 @@ class Revocations:
             channel = self._channels.get(name)
             if channel is None:
                 continue  # not run by this process (nothing of it is asked: by_vendor is ours)
-            delivered: list = []
+            delivered: list[Outbound] = []
             if asked.get(name):
                 rows = await self._db.read(
                     delivery_store.outbound_by_id, asked[name], revoked_too=True
@@ -283,12 +283,19 @@ def _revoke_page(
     as to be asked back (it stays delivered until the vendor agrees), count the rest (delivered
     where it cannot be taken back) as unrecallable."""
     waiting = store.revoke_deliveries(conn, now_ms, Status.REVOKED, WITHDRAWABLE, scope, page)
-    held = store.revoke_deliveries(
-        conn, now_ms, Status.REVOKED, (Status.ACKED,), scope, page, channels=recalling.on_devices
+    taken = store.recall_delivered(
+        conn,
+        now_ms,
+        now_ms + RECALL_LEASE_MS,
+        Status.REVOKED,
+        Status.ACKED,
+        scope,
+        page,
+        recalling.on_devices,
+        recalling.by_vendor,
     )
-    asked = store.ask_recalls(
-        conn, now_ms + RECALL_LEASE_MS, Status.ACKED, scope, page, recalling.by_vendor
-    )
+    held = [row for row in taken if row.channel in recalling.on_devices]
+    asked = [row for row in taken if row.channel in recalling.by_vendor]
     unrecallable = store.count_deliveries(conn, Status.ACKED, scope, page) - len(asked)
     changed = [row.id for row in (*waiting, *held)]
     outbox.deliveries_settled(conn, events.DELIVERY_REVOKED, changed, now_ms)

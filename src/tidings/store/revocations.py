@@ -8,10 +8,10 @@ when its page's update reached it, never twice and never missed.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Connection, Row, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Row, case, func, or_, select, update
 
 from tidings.store.chunks import chunks
 from tidings.store.msg_keys import sent_under
@@ -108,32 +108,43 @@ def revoke_deliveries(
     from_statuses: Collection[int],
     scope: Scope,
     ids: Ids,
-    *,
-    channels: Collection[str] | None = None,
 ) -> list[Row]:
-    """Move the deliveries of ``scope`` with an id in ``ids`` in ``from_statuses`` (and on one of
-    ``channels``, when given) to ``revoked``; (id, device_pk, channel) of each."""
+    """Move the deliveries of ``scope`` with an id in ``ids`` in ``from_statuses`` to
+    ``revoked``; (id, device_pk, channel) of each."""
     values = {"status": revoked, "revoked_at": now_ms, "updated_at": now_ms}
-    return _update(conn, values, from_statuses, scope, ids, channels)
+    return _update(conn, values, from_statuses, scope, ids, None)
 
 
-def ask_recalls(
+def recall_delivered(
     conn: Connection,
+    now_ms: int,
     due_ms: int,
+    revoked: int,
     delivered: int,
     scope: Scope,
     ids: Ids,
-    channels: Collection[str],
+    on_devices: Collection[str],
+    by_vendor: Collection[str],
 ) -> list[Row]:
-    """Mark the ``delivered`` deliveries of ``scope`` with an id in ``ids`` on one of
-    ``channels`` as being asked back from their vendor, due again at ``due_ms``; they stay
-    ``delivered`` until it answers. (id, device_pk, channel) of each."""
-    return _update(conn, {"recall_due_at": due_ms}, (delivered,), scope, ids, channels)
+    """Take back the ``delivered`` deliveries of ``scope`` with an id in ``ids`` on a channel
+    that recalls: those on one of ``on_devices`` move to ``revoked``; those on one of
+    ``by_vendor`` are marked as being asked back from their vendor, due again at ``due_ms``,
+    and stay ``delivered`` until it answers. One statement for both, so that a page walks its
+    range of the message index no more often than before vendors' recalls were marked (an
+    update of its own cost a page about 1 ms more CPU). (id, device_pk, channel) of each."""
+    on_device = deliveries.c.channel.in_(list(on_devices))
+    values = {
+        "status": case((on_device, revoked), else_=deliveries.c.status),
+        "revoked_at": case((on_device, now_ms), else_=deliveries.c.revoked_at),
+        "updated_at": case((on_device, now_ms), else_=deliveries.c.updated_at),
+        "recall_due_at": case((on_device, deliveries.c.recall_due_at), else_=due_ms),
+    }
+    return _update(conn, values, (delivered,), scope, ids, [*on_devices, *by_vendor])
 
 
 def _update(
     conn: Connection,
-    values: dict[str, int],
+    values: Mapping[str, object],
     from_statuses: Collection[int],
     scope: Scope,
     ids: Ids,
