@@ -126,12 +126,13 @@ class Revocations:
         refused: list[int] = []
         while True:
             now_ms = self._now_ms()
+            overdue = await self._db.read(
+                store.overdue_recalls, now_ms, self._recalling.by_vendor, SWEEP_ROWS
+            )
+            if not overdue:
+                return RecallAnswer(tuple(agreed), tuple(refused))
             claimed = await self._db.write(
-                store.claim_recalls,
-                now_ms,
-                now_ms + RECALL_LEASE_MS,
-                self._recalling.by_vendor,
-                SWEEP_ROWS,
+                store.claim_recalls, overdue, now_ms, now_ms + RECALL_LEASE_MS
             )
             asked: dict[str, list[int]] = defaultdict(list)
             for row in claimed:
@@ -139,7 +140,7 @@ class Revocations:
             answer = await self._tell({}, asked)
             agreed += answer.agreed
             refused += answer.refused
-            if len(claimed) < SWEEP_ROWS:
+            if len(overdue) < SWEEP_ROWS:
                 return RecallAnswer(tuple(agreed), tuple(refused))
 
     async def _run(self) -> None:

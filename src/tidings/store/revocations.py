@@ -166,27 +166,40 @@ def _update(
     return changed
 
 
-def claim_recalls(
-    conn: Connection, now_ms: int, due_ms: int, channels: Collection[str], limit: int
-) -> list[Row]:
-    """Take up to ``limit`` recalls on ``channels`` whose asker's lease ran out by ``now_ms``,
-    due again at ``due_ms``; (id, channel) of each. Found by their partial index
-    (tables.RECALLS). The lease is checked again on the row updated, so two processes sweeping
-    at once on PostgreSQL never both take one."""
-    overdue = (deliveries.c.recall_due_at.is_not(None), deliveries.c.recall_due_at <= now_ms)
-    due = (
+def overdue_recalls(
+    conn: Connection, now_ms: int, channels: Collection[str], limit: int
+) -> list[int]:
+    """Up to ``limit`` recalls on ``channels`` whose asker's lease ran out by ``now_ms``, the
+    longest overdue first; their ids. Found by their partial index (tables.RECALLS): a read,
+    so that a sweep with nothing to ask (nearly every one) writes nothing."""
+    query = (
         select(deliveries.c.id)
-        .where(*overdue, deliveries.c.channel.in_(list(channels)))
+        .where(
+            deliveries.c.recall_due_at.is_not(None),
+            deliveries.c.recall_due_at <= now_ms,
+            deliveries.c.channel.in_(list(channels)),
+        )
         .order_by(deliveries.c.recall_due_at)
         .limit(limit)
     )
-    claimed = conn.execute(
-        update(deliveries)
-        .where(deliveries.c.id.in_(due.scalar_subquery()), *overdue)
-        .values(recall_due_at=due_ms)
-        .returning(deliveries.c.id, deliveries.c.channel)
-    )
-    return sorted(claimed, key=lambda row: row.id)
+    return list(conn.execute(query).scalars())
+
+
+def claim_recalls(conn: Connection, ids: Sequence[int], now_ms: int, due_ms: int) -> list[Row]:
+    """Take these recalls, due again at ``due_ms``, unless another asker took one since it was
+    read overdue (its lease is checked again on the row, so two processes sweeping at once
+    never both take one); (id, channel) of each taken."""
+    taken: list[Row] = []
+    for chunk in chunks(sorted(ids)):
+        taken.extend(
+            conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id.in_(chunk), deliveries.c.recall_due_at <= now_ms)
+                .values(recall_due_at=due_ms)
+                .returning(deliveries.c.id, deliveries.c.channel)
+            )
+        )
+    return taken
 
 
 def recalled(
