@@ -3,10 +3,12 @@ a revocation stopped after its pages and before the vendor's answer is written (
 died, the call failed) leaves what the vendor was to take back delivered and still being asked,
 with no delivery.revoked event and nothing counted; revoking again asks again and counts what
 the vendor answered, and so does the recall sweep once the asker's lease has run out. What a
-device holds over the self-built channel is recalled in the page, as before."""
+device holds over the self-built channel is recalled in the page, as before. The answers are
+written a page at a time too."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Collection, Sequence
 
@@ -14,6 +16,7 @@ import pytest
 from sqlalchemy import Connection, insert, select
 
 from tests.console.conftest import Clock
+from tests.revoke.test_pages import Paused
 from tests.support.rows import one_push, subscribed
 from tidings.contract import SELFBUILT, Outbound, Status
 from tidings.revoke.rules import RECALL_LEASE_MS, RecallAnswer, RevokeResult
@@ -141,3 +144,14 @@ async def test_the_sweep_asks_again_once_the_asker_s_lease_ran_out(
     clock.now += RECALL_LEASE_MS / 1000
     assert await stopped.sweep_recalls() == RecallAnswer((), ())  # nothing left to ask
     assert len(vendor.asked) == 2
+
+
+async def test_the_answers_are_written_a_page_at_a_time(services: Services, clock: Clock) -> None:
+    delivered(services, int(clock() * 1000))
+    db = Paused(services.db, lambda _: asyncio.sleep(0))
+    channels = {SELFBUILT: services.selfbuilt, "hms": Vendor()}
+    revocations = Revocations(db, channels, clock=clock, page_rows=1)  # type: ignore[arg-type]
+    assert await revocations.revoke_task(1, "1") == RevokeResult(recalled=3, unrecallable=1)
+    # the first transaction, a page for each of the 4 deliveries, the 2 answers one each
+    assert db.writes == 1 + 4 + 2
+    assert await services.db.read(states) == [REVOKED, REVOKED, REVOKED, LEFT]

@@ -197,8 +197,14 @@ class Revocations:
             sent += [out.id for out in delivered]
             refused.extend(await channel.recall(devices.get(name, set()), delivered))
         answer = vendor_answer([i for ids in asked.values() for i in ids], sent, refused)
-        if answer.agreed or answer.refused:
-            moved = await self._db.write(_answered, answer, self._now_ms())
+        # written a page at a time, as the pages were: a broadcast's 100,000 answers in one
+        # write would hold SQLite's writer as long as the unpaged revocation did
+        size = self._page_rows
+        for start in range(0, max(len(answer.agreed), len(answer.refused)), size):
+            part = RecallAnswer(
+                answer.agreed[start : start + size], answer.refused[start : start + size]
+            )
+            moved = await self._db.write(_answered, part, self._now_ms())
             metrics.deliveries(Counter((row.channel, Status.REVOKED) for row in moved))
         return answer
 
