@@ -67,6 +67,7 @@ def build_app(
         services.webhooks.sender.start()
         services.sms.start()
         services.pruner.start()
+        services.revocations.start()
         if on_ready is not None:
             await on_ready(services)
         try:

@@ -1,8 +1,9 @@
 """The loop a service runs in the background while the process serves.
 
-Several services (delivery's dispatcher, the firing loop, retention's pruner, the webhook sender)
-each run one endless loop; they start it once the event loop runs and cancel it on shutdown,
-waiting for it to end so nothing is left writing after the database closes.
+Several services (delivery's dispatcher, the firing loop, retention's pruner, the webhook sender,
+revocation's recall sweep) each run one endless loop; they start it once the event loop runs and
+cancel it on shutdown, waiting for it to end so nothing is left writing after the database
+closes.
 """
 
 from __future__ import annotations

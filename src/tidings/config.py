@@ -193,7 +193,8 @@ class Settings(BaseSettings):
         default=10.0,
         gt=0,
         description="how often delivery looks for due tasks no wake-up announced (left by a "
-        "crash, accepted elsewhere), expires deliveries and retries vendor sends",
+        "crash, accepted elsewhere), expires deliveries and retries vendor sends, and "
+        "revocation asks vendors again for recalls left unanswered (by a crash) for 10 minutes",
     )
     device_heartbeat_seconds: int = Field(
         default=30,

@@ -59,7 +59,7 @@ class Services:
     occurrences: Occurrences
     firing_loop: FiringLoop  # started by the server (app.py), not by the command line
     pruner: Pruner  # likewise
-    revocations: Revocations
+    revocations: Revocations  # its recall sweep is started by the server (app.py)
     analytics: Analytics
     reports: Reports  # the console's task and analytics pages
     channels: dict[str, Channel]  # every channel this process runs, by name
@@ -154,7 +154,9 @@ class Services:
                 sweep_seconds=settings.retention_sweep_seconds,
                 batch_rows=settings.retention_batch_rows,
             ),
-            revocations=Revocations(db, channels, clock=clock),
+            revocations=Revocations(
+                db, channels, clock=clock, sweep_seconds=settings.delivery_sweep_seconds
+            ),
             analytics=Analytics(db, clock=clock),
             reports=Reports(db),
             channels=channels,
@@ -168,6 +170,7 @@ class Services:
         await self.webhooks.sender.aclose()
         await self.sms.aclose()
         await self.pruner.aclose()
+        await self.revocations.aclose()
         await self.firing_loop.aclose()
         await self.delivery.aclose()
         for channel in self.channels.values():

@@ -142,6 +142,16 @@ def test_a_withdrawn_delivery_says_it_was_never_sent() -> None:
     assert trace.steps[-1].detail == "revoked before delivery; withdrawn, never sent"
 
 
+def test_a_delivery_a_vendor_took_back_says_so() -> None:
+    trace = build_trace(
+        message(),
+        [delivery(1, channel="hms", status=Status.REVOKED, sent_at=1500, revoked_at=2000)],
+        [],
+        1,
+    )
+    assert trace.steps[-1].detail == "revoked after delivery; hms took it back"
+
+
 def test_the_sms_supplement_is_one_step_named_by_its_end() -> None:
     def sms(state: str, detail: str | None = None) -> SimpleNamespace:
         return SimpleNamespace(

@@ -10,12 +10,12 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
-from tests.support.rows import one_push
+from tests.support.rows import one_push, subscribed
 from tidings.contract import Status
 from tidings.delivery.dispatcher import expire_overdue
 from tidings.metrics import REGISTRY
 from tidings.store.database import Database
-from tidings.store.tables import deliveries, webhook_endpoints, webhook_outbox
+from tidings.store.tables import deliveries, webhook_outbox
 
 NOW = 1_000_000
 OVERDUE = 1_234  # two full batches of 500 and a part
@@ -68,17 +68,7 @@ def fill(db: Database) -> dict[int, int]:
         add(Status.ACKED, NOW - 1, "apns")  # arrived in time
     with db.engine.begin() as conn:
         one_push(conn, action="PushMultiple", delivery_type=1, now=0)
-        conn.execute(
-            insert(webhook_endpoints).values(
-                pk=1,
-                app_pk=1,
-                url="http://127.0.0.1:9/",
-                events="delivery.expired",
-                secrets_ciphertext=b"x",
-                enabled=True,
-                created_at=0,
-            )
-        )
+        subscribed(conn, "delivery.expired")
         conn.execute(insert(deliveries), rows)
     return {row["id"]: row["status"] for row in rows}
 

@@ -4,6 +4,7 @@ scenario's payload schema, and answering with Huawei's result codes."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import time
@@ -132,6 +133,10 @@ class FakeHarmony(HttpFake):
         self.refused: set[str] = set()  # JWTs to answer 401 for, as a revoked key would be
         self.recalled: list[tuple[int, str]] = []  # (notifyId, token) of each recall taken
         self.unrecallable: set[str] = set()  # tokens whose recall to answer with an error
+        # While set, a recall is taken in and held unanswered (its tokens kept in ``held``), as
+        # a slow Push Kit would; once cleared, it is dropped unanswered: its asker is gone.
+        self.holding_recalls = False
+        self.held: list[str] = []
 
     def routes(self) -> list[Route]:
         return [
@@ -157,6 +162,8 @@ class FakeHarmony(HttpFake):
         self.refused.clear()
         self.recalled.clear()
         self.unrecallable.clear()
+        self.holding_recalls = False
+        self.held.clear()
 
     def jwt_error(self, bearer: str) -> str | None:
         """Why the bearer JWT is refused, or None: Huawei checks the signature with the
@@ -237,6 +244,11 @@ class FakeHarmony(HttpFake):
             or not 0 < len(tokens) <= 1000
         ):
             return answer("80100003", "notifyId must be an integer and token a list of tokens", 400)
+        if self.holding_recalls:
+            self.held.extend(tokens)
+            while self.holding_recalls:
+                await asyncio.sleep(0.01)
+            return Response(status_code=503)
         if any(t in self.unrecallable or t in self.dead for t in tokens):
             return answer("80300007", "All the tokens are invalid")
         self.recalled.extend((notify_id, t) for t in tokens)

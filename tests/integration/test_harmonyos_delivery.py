@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from alibabacloud_mpaas20201028 import models
+from alibabacloud_mpaas20201028.client import Client
 from sqlalchemy import text
 
 from tests.conftest import BACKENDS
@@ -27,7 +31,7 @@ from tests.integration.test_vendor_delivery import (
 from tests.support import vendor_calls
 from tests.support.clients import new_sdk
 from tests.support.devices import Listener, push_multiple
-from tests.support.servers import running_server
+from tests.support.servers import Server, running_server
 from tests.support.stored import connection
 from tidings.channels.catalog import THIRD_CHANNELS
 
@@ -47,9 +51,16 @@ def fake():
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def tenant(request, fake, tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp(f"harmony-{request.param}")
+    with serving(request.param, tmp_path_factory.mktemp(f"harmony-{request.param}"), fake) as made:
+        yield made
+
+
+@contextmanager
+def serving(kind: str, data_dir: Path, fake: FakeHarmony) -> Iterator[tuple[Server, Client]]:
+    """A server (sweeping every second) with an app that pushes through ``fake``, and an SDK
+    client of it."""
     settings = {"TIDINGS_DELIVERY_SWEEP_SECONDS": "1"}
-    with running_server(request.param, data_dir, settings) as server:
+    with running_server(kind, data_dir, settings) as server:
         server.create_app(WORKSPACE, APP_ID)
         key = server.create_key(WORKSPACE)
         server.cli(

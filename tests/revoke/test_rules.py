@@ -1,19 +1,52 @@
-"""Revocation's pure rules: what a result says, and the 7-day limit."""
+"""Revocation's pure rules: what a result says, which channels recall how, what a vendor's
+answer to a recall makes of each delivery asked, and the 7-day limit."""
 
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
 
 from tidings.errors import Code, ServiceError
 from tidings.instants import DAY_MS
-from tidings.revoke.rules import RevokeResult, check_recent, read_id
+from tidings.revoke.rules import (
+    RecallAnswer,
+    Recalling,
+    RevokeResult,
+    check_recent,
+    read_id,
+    vendor_answer,
+)
 
 
 def test_the_result_says_what_happened_as_json_text() -> None:
     data = RevokeResult(withdrawn=3, recalled=1, unrecallable=2, cancelled=4).to_data()
     assert json.loads(data) == {"Withdrawn": 3, "Recalled": 1, "Unrecallable": 2, "Cancelled": 4}
+
+
+def test_devices_recall_at_once_vendors_only_when_asked_and_the_rest_not_at_all() -> None:
+    def channel(can_recall: bool, asks_vendor: bool) -> SimpleNamespace:
+        return SimpleNamespace(can_recall=can_recall, recall_asks_vendor=asks_vendor)
+
+    recalling = Recalling.of(
+        {
+            "selfbuilt": channel(True, False),
+            "hms": channel(True, True),
+            "apns": channel(True, True),
+            "oppo": channel(False, True),
+        }
+    )
+    assert recalling == Recalling(frozenset({"selfbuilt"}), frozenset({"hms", "apns"}))
+
+
+def test_a_delivery_is_recalled_only_if_its_vendor_was_asked_and_agreed() -> None:
+    # 5 could not be sent (its task is gone); 9 was never asked, whatever the vendor says
+    answer = vendor_answer([4, 1, 5, 3], sent=[1, 3, 4], refused=[3, 9])
+    assert answer == RecallAnswer(agreed=(1, 4), refused=(3, 5))
+    counted = RevokeResult(withdrawn=2, recalled=1, unrecallable=1, cancelled=3).answered(answer)
+    assert counted == RevokeResult(withdrawn=2, recalled=3, unrecallable=3, cancelled=3)
+    assert vendor_answer([], sent=[], refused=[]) == RecallAnswer((), ())
 
 
 def test_only_the_last_seven_days_can_be_revoked() -> None:

@@ -22,7 +22,7 @@ from tests.support.servers import postgres_schema
 from tidings.contract import OPEN, SELFBUILT, Status
 from tidings.store import deliveries as store
 from tidings.store import health, revocations
-from tidings.store.tables import OPEN_BY_EXPIRY, RETRIES, metadata
+from tidings.store.tables import OPEN_BY_EXPIRY, RECALLS, RETRIES, metadata
 
 
 def _ran(engine: Engine, conn: Connection, work: Callable[[Connection], object]) -> list:
@@ -110,8 +110,8 @@ def test_a_page_of_revoked_deliveries_is_one_range_of_the_message_index(tmp_path
         for scope in (revocations.Scope((3,)), revocations.Scope((3, 4), task_id=9)):
             page = (10, 20)
             revocations.revoke_deliveries(conn, 1_000, Status.REVOKED, OPEN, scope, page)
-            revocations.revoke_deliveries(
-                conn, 1_000, Status.REVOKED, (Status.ACKED,), scope, page, channels=["apns"]
+            revocations.recall_delivered(
+                conn, 1_000, 2_000, Status.REVOKED, Status.ACKED, scope, page, ["sb"], ["hms"]
             )
             revocations.count_deliveries(conn, Status.ACKED, scope, page)
 
@@ -124,11 +124,23 @@ def test_a_page_of_revoked_deliveries_is_one_range_of_the_message_index(tmp_path
         ], plan
 
 
-def test_deliveries_restored_after_a_revoke_are_found_by_id(tmp_path: Path) -> None:
-    (plan,) = _plans(
-        tmp_path, lambda conn: revocations.restore(conn, [3, 4], Status.REVOKED, Status.ACKED)
+def test_recalls_are_taken_and_settled_by_id(tmp_path: Path) -> None:
+    plans = _plans(
+        tmp_path,
+        lambda conn: (
+            revocations.claim_recalls(conn, [1, 2], 1_000, 2_000),
+            revocations.recalled(conn, [3, 4], Status.ACKED, Status.REVOKED, 1_000),
+            revocations.not_recalled(conn, [5, 6]),
+        ),
     )
-    assert plan == ["SEARCH deliveries USING INTEGER PRIMARY KEY (rowid=?)"], plan
+    assert plans == [["SEARCH deliveries USING INTEGER PRIMARY KEY (rowid=?)"]] * 3, plans
+
+
+def test_recalls_left_unanswered_are_found_by_the_index_of_recalls(tmp_path: Path) -> None:
+    (plan,) = _plans(tmp_path, lambda conn: revocations.overdue_recalls(conn, 1_000, ["hms"], 100))
+    assert plan == [
+        f"SEARCH deliveries USING INDEX {RECALLS} (recall_due_at>? AND recall_due_at<?)"
+    ], plan  # in the index's order, up to the limit
 
 
 def _generic_plan(work: Callable[[Connection], object]) -> list[str]:
@@ -213,3 +225,8 @@ def test_deliveries_moved_to_another_channel_are_found_by_id(tmp_path: Path) -> 
     )
     assert "SEARCH deliveries USING INTEGER PRIMARY KEY (rowid=?)" in plan, plan
     assert not any("INDEX" in step for step in plan), plan
+
+
+def test_recalls_left_unanswered_are_found_by_that_index_in_a_generic_plan_on_postgresql() -> None:
+    plan = _generic_plan(lambda conn: revocations.overdue_recalls(conn, 1_000, ["hms"], 100))
+    assert any(f"Index Scan on {RECALLS}" in step for step in plan), plan  # a bitmap one

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, insert
 
-from tidings.store.tables import apps, messages, tasks, workspaces
+from tidings.store.tables import apps, messages, tasks, webhook_endpoints, workspaces
 
 
 def one_push(conn: Connection, *, action: str, delivery_type: int, now: int) -> None:
@@ -41,5 +41,20 @@ def one_push(conn: Connection, *, action: str, delivery_type: int, now: int) -> 
             title="T",
             content="C",
             created_at=now,
+        )
+    )
+
+
+def subscribed(conn: Connection, event_type: str) -> None:
+    """App 1 takes ``event_type`` at an endpoint that never answers: the events written for it
+    stay in the outbox to be read."""
+    conn.execute(
+        insert(webhook_endpoints).values(
+            app_pk=1,
+            url="http://127.0.0.1:9/",
+            events=event_type,
+            secrets_ciphertext=b"x",
+            enabled=True,
+            created_at=0,
         )
     )

@@ -205,6 +205,8 @@ def _revoked(row: Any) -> str:
         if row.acked_at is not None:
             return "revoked after delivery; the device is sent a revoke frame"
         return "revoked before delivery; withdrawn (the device is told, in case it got it)"
+    if row.sent_at is not None:  # revoked only once the vendor agreed to take it back
+        return f"revoked after delivery; {row.channel} took it back"
     return "revoked before delivery; withdrawn, never sent"
 
 

@@ -8,33 +8,52 @@ stops tasks that delivery has not resolved yet and cancels occurrences that have
 Then the existing deliveries move as revoke/rules.py says, a page of ``page_rows`` at a time,
 each page a write of its own, so that SQLite's one writer is never held long (a broadcast to
 100,000 devices in one transaction held it about a second, every acceptance, ack and dispatch
-waiting): what waits is withdrawn, what a device acknowledged is recalled on a channel that can
-take it back (``Channel.can_recall``) and unrecallable on any other; a vendor asked to take a
-delivery back that refuses leaves it delivered and unrecallable. The answer sums the pages.
+waiting): what waits is withdrawn, what a device acknowledged over the self-built channel is
+recalled (its device owes a revoke frame), what a vendor that offers recall accepted is marked
+as being asked back (``recall_due_at``; still delivered), and what any other channel delivered
+is unrecallable. After the last page the channels are told, the vendors asked, and what they
+answered written: revoked where they agreed, left delivered (and unrecallable in the answer)
+where they did not. The answer sums the pages and the vendors' answers.
 
 Each page moves deliveries by their status when its update reaches them, so one acknowledged
 while the pages run is counted once, by what it was then. If the process stops between pages,
 the rest stay as they were but are never sent; revoking again moves them (and answers what it
-moved), and otherwise the expiry sweep closes the waiting ones when their validity ends.
-Revoking again after a revocation that finished changes nothing and answers zeros.
+moved), and otherwise the expiry sweep closes the waiting ones when their validity ends. If it
+stops after the pages but before the vendors' answers are written, those deliveries are still
+being asked back: revoking again asks again (and counts them), and so does the recall sweep,
+every ``sweep_seconds`` in every server process, once ``RECALL_LEASE_MS`` has passed since
+they were asked. Revoking again after a revocation that finished changes nothing and answers
+zeros, but for deliveries a vendor would not take back: it is asked again.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import NamedTuple
 
 from sqlalchemy import Connection, Row
 
 from tidings import metrics
-from tidings.contract import Channel, Status
+from tidings.background import BackgroundLoop
+from tidings.contract import Channel, Outbound, Status
 from tidings.delivery.outbound import outbound_from_rows
 from tidings.errors import Code, ServiceError
 from tidings.fields import read_task_id
-from tidings.revoke.rules import WITHDRAWABLE, RevokeResult, check_recent, read_id
+from tidings.revoke.rules import (
+    RECALL_LEASE_MS,
+    WITHDRAWABLE,
+    RecallAnswer,
+    Recalling,
+    RevokeResult,
+    check_recent,
+    read_id,
+    vendor_answer,
+)
 from tidings.schedule.parents import settle
 from tidings.store import deliveries as delivery_store
 from tidings.store import revocations as store
@@ -43,15 +62,18 @@ from tidings.store.database import Database
 from tidings.tasks import ACCEPTED, CANCELLED, PENDING, REVOKED
 from tidings.webhooks import events, outbox
 
+log = logging.getLogger("tidings.revoke")
+
 
 class Revoked(NamedTuple):
-    result: RevokeResult
+    result: RevokeResult  # the vendors' answers not counted yet
     devices: dict[str, set[int]]  # by channel: devices that may hold a delivery revoked
     channels: list[str | None]  # the channel of each delivery revoked
-    held: dict[str, list[int]]  # by channel: the delivered ones marked recalled
+    asked: dict[str, list[int]]  # by channel: the delivered ones its vendor is to take back
 
 
 PAGE_ROWS = 1_000  # deliveries a page: a write of a few milliseconds on SQLite
+SWEEP_ROWS = 1_000  # recalls the sweep asks again at a time
 
 
 class Revocations:
@@ -62,12 +84,22 @@ class Revocations:
         *,
         clock: Callable[[], float] = time.time,
         page_rows: int = PAGE_ROWS,
+        sweep_seconds: float = 10.0,
     ) -> None:
         self._db = db
         self._channels = channels
-        self._recalling = frozenset(name for name, c in channels.items() if c.can_recall)
+        self._recalling = Recalling.of(channels)
         self._clock = clock
         self._page_rows = page_rows
+        self._sweep_seconds = sweep_seconds
+        self._loop = BackgroundLoop(self._run, "tidings-recalls")
+
+    def start(self) -> None:
+        """Ask again, now and every ``sweep_seconds``, the recalls a dead asker left."""
+        self._loop.start()
+
+    async def aclose(self) -> None:
+        await self._loop.stop()
 
     async def revoke_message(
         self, app_pk: int, message_id: str | None, target_id: str | None
@@ -86,6 +118,47 @@ class Revocations:
         result = replace(revoked.result, cancelled=cancelled)
         return await self._done(revoked._replace(result=result))
 
+    async def sweep_recalls(self) -> RecallAnswer:
+        """Ask the vendors again for the recalls whose asker's lease ran out (its process died,
+        or its call failed, before the answer was written), ``SWEEP_ROWS`` at a time; what
+        they answered."""
+        agreed: list[int] = []
+        refused: list[int] = []
+        while True:
+            now_ms = self._now_ms()
+            overdue = await self._db.read(
+                store.overdue_recalls, now_ms, self._recalling.by_vendor, SWEEP_ROWS
+            )
+            if not overdue:
+                return RecallAnswer(tuple(agreed), tuple(refused))
+            claimed = await self._db.write(
+                store.claim_recalls, overdue, now_ms, now_ms + RECALL_LEASE_MS
+            )
+            asked: dict[str, list[int]] = defaultdict(list)
+            for row in claimed:
+                asked[row.channel].append(row.id)
+            answer = await self._tell({}, asked)
+            agreed += answer.agreed
+            refused += answer.refused
+            if len(overdue) < SWEEP_ROWS:
+                return RecallAnswer(tuple(agreed), tuple(refused))
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                answer = await self.sweep_recalls()
+            except Exception:
+                log.exception("asking vendors again for recalls failed; trying at the next sweep")
+            else:
+                if answer.agreed or answer.refused:
+                    log.info(
+                        "asked vendors again for %d recalls: %d taken back, %d not",
+                        len(answer.agreed) + len(answer.refused),
+                        len(answer.agreed),
+                        len(answer.refused),
+                    )
+            await asyncio.sleep(self._sweep_seconds)
+
     async def _revoke_deliveries(self, scope: store.Scope, now_ms: int) -> Revoked:
         """Move the deliveries of ``scope`` a page at a time, each page in a write of its own
         (other writes go between them), in id order; what every page moved, together."""
@@ -99,30 +172,41 @@ class Revocations:
         return _together(pages)
 
     async def _done(self, revoked: Revoked) -> RevokeResult:
-        """Tell each channel; a vendor that would not take a delivery back leaves it delivered,
-        and the answer counts it unrecallable, not recalled."""
+        """Tell each channel; count what the vendors asked took back as recalled, and what they
+        would not as unrecallable."""
         metrics.deliveries(Counter((channel, Status.REVOKED) for channel in revoked.channels))
+        return revoked.result.answered(await self._tell(revoked.devices, revoked.asked))
+
+    async def _tell(
+        self, devices: Mapping[str, set[int]], asked: Mapping[str, Sequence[int]]
+    ) -> RecallAnswer:
+        """Tell each channel of the devices that may hold what was revoked and ask each vendor
+        back what it is ``asked``; write what the vendors answered."""
+        sent: list[int] = []
         refused: list[int] = []
-        for name, devices in revoked.devices.items():
+        for name in devices.keys() | asked.keys():
             channel = self._channels.get(name)
             if channel is None:
-                continue
-            delivered: list = []
-            if channel.recall_asks_vendor and revoked.held.get(name):
+                continue  # not run by this process (nothing of it is asked: by_vendor is ours)
+            delivered: list[Outbound] = []
+            if asked.get(name):
                 rows = await self._db.read(
-                    delivery_store.outbound_by_id, revoked.held[name], revoked_too=True
+                    delivery_store.outbound_by_id, asked[name], revoked_too=True
                 )
                 delivered = outbound_from_rows(rows)
-            refused.extend(await channel.recall(devices, delivered))
-        if not refused:
-            return revoked.result
-        await self._db.write(store.restore, refused, Status.REVOKED, Status.ACKED)
-        result = revoked.result
-        return replace(
-            result,
-            recalled=result.recalled - len(refused),
-            unrecallable=result.unrecallable + len(refused),
-        )
+            sent += [out.id for out in delivered]
+            refused.extend(await channel.recall(devices.get(name, set()), delivered))
+        answer = vendor_answer([i for ids in asked.values() for i in ids], sent, refused)
+        # written a page at a time, as the pages were: a broadcast's 100,000 answers in one
+        # write would hold SQLite's writer as long as the unpaged revocation did
+        size = self._page_rows
+        for start in range(0, max(len(answer.agreed), len(answer.refused)), size):
+            part = RecallAnswer(
+                answer.agreed[start : start + size], answer.refused[start : start + size]
+            )
+            moved = await self._db.write(_answered, part, self._now_ms())
+            metrics.deliveries(Counter((row.channel, Status.REVOKED) for row in moved))
+        return answer
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -198,17 +282,28 @@ def _revoke_page(
     conn: Connection,
     scope: store.Scope,
     page: store.Ids,
-    recalling: Collection[str],
+    recalling: Recalling,
     now_ms: int,
 ) -> Revoked:
-    """One page of a revocation's deliveries: withdraw what waits, recall what was delivered
-    over a channel that can take it back, count the rest (delivered where it cannot) as
-    unrecallable."""
+    """One page of a revocation's deliveries: withdraw what waits, recall what a device holds
+    over a channel that tells it to withdraw it, mark what a vendor that offers recall accepted
+    as to be asked back (it stays delivered until the vendor agrees), count the rest (delivered
+    where it cannot be taken back) as unrecallable."""
     waiting = store.revoke_deliveries(conn, now_ms, Status.REVOKED, WITHDRAWABLE, scope, page)
-    held = store.revoke_deliveries(
-        conn, now_ms, Status.REVOKED, (Status.ACKED,), scope, page, channels=recalling
+    taken = store.recall_delivered(
+        conn,
+        now_ms,
+        now_ms + RECALL_LEASE_MS,
+        Status.REVOKED,
+        Status.ACKED,
+        scope,
+        page,
+        recalling.on_devices,
+        recalling.by_vendor,
     )
-    unrecallable = store.count_deliveries(conn, Status.ACKED, scope, page)
+    held = [row for row in taken if row.channel in recalling.on_devices]
+    asked = [row for row in taken if row.channel in recalling.by_vendor]
+    unrecallable = store.count_deliveries(conn, Status.ACKED, scope, page) - len(asked)
     changed = [row.id for row in (*waiting, *held)]
     outbox.deliveries_settled(conn, events.DELIVERY_REVOKED, changed, now_ms)
     # A waiting delivery may be on the wire right now: its channel is told too.
@@ -217,28 +312,36 @@ def _revoke_page(
         if row.channel is not None and row.device_pk is not None:
             devices[row.channel].add(row.device_pk)
     channels = [row.channel for row in (*waiting, *held)]
-    delivered: dict[str, list[int]] = defaultdict(list)
-    for row in held:
-        if row.channel is not None:
-            delivered[row.channel].append(row.id)
+    by_channel: dict[str, list[int]] = defaultdict(list)
+    for row in asked:
+        by_channel[row.channel].append(row.id)
     result = RevokeResult(len(waiting), len(held), unrecallable)
-    return Revoked(result, devices, channels, delivered)
+    return Revoked(result, devices, channels, by_channel)
+
+
+def _answered(conn: Connection, answer: RecallAnswer, now_ms: int) -> list[Row]:
+    """What vendors answered to recalls: revoked (with its event) where they agreed, no longer
+    asked where they did not. (id, channel) of each revoked."""
+    moved = store.recalled(conn, answer.agreed, Status.ACKED, Status.REVOKED, now_ms)
+    outbox.deliveries_settled(conn, events.DELIVERY_REVOKED, [row.id for row in moved], now_ms)
+    store.not_recalled(conn, answer.refused)
+    return moved
 
 
 def _together(pages: Sequence[Revoked]) -> Revoked:
     """What several pages revoked, as one: counts summed, devices and deliveries gathered."""
     devices: dict[str, set[int]] = defaultdict(set)
-    held: dict[str, list[int]] = defaultdict(list)
+    asked: dict[str, list[int]] = defaultdict(list)
     channels: list[str | None] = []
     for page in pages:
         for name, pks in page.devices.items():
             devices[name] |= pks
-        for name, ids in page.held.items():
-            held[name] += ids
+        for name, ids in page.asked.items():
+            asked[name] += ids
         channels += page.channels
     result = RevokeResult(
         withdrawn=sum(p.result.withdrawn for p in pages),
         recalled=sum(p.result.recalled for p in pages),
         unrecallable=sum(p.result.unrecallable for p in pages),
     )
-    return Revoked(result, dict(devices), channels, dict(held))
+    return Revoked(result, dict(devices), channels, dict(asked))

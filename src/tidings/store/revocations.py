@@ -8,10 +8,10 @@ when its page's update reached it, never twice and never missed.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Connection, Row, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Row, case, func, or_, select, update
 
 from tidings.store.chunks import chunks
 from tidings.store.msg_keys import sent_under
@@ -108,11 +108,48 @@ def revoke_deliveries(
     from_statuses: Collection[int],
     scope: Scope,
     ids: Ids,
-    *,
-    channels: Collection[str] | None = None,
 ) -> list[Row]:
-    """Move the deliveries of ``scope`` with an id in ``ids`` in ``from_statuses`` (and on one of
-    ``channels``, when given) to ``revoked``; (id, device_pk, channel) of each."""
+    """Move the deliveries of ``scope`` with an id in ``ids`` in ``from_statuses`` to
+    ``revoked``; (id, device_pk, channel) of each."""
+    values = {"status": revoked, "revoked_at": now_ms, "updated_at": now_ms}
+    return _update(conn, values, from_statuses, scope, ids, None)
+
+
+def recall_delivered(
+    conn: Connection,
+    now_ms: int,
+    due_ms: int,
+    revoked: int,
+    delivered: int,
+    scope: Scope,
+    ids: Ids,
+    on_devices: Collection[str],
+    by_vendor: Collection[str],
+) -> list[Row]:
+    """Take back the ``delivered`` deliveries of ``scope`` with an id in ``ids`` on a channel
+    that recalls: those on one of ``on_devices`` move to ``revoked``; those on one of
+    ``by_vendor`` are marked as being asked back from their vendor, due again at ``due_ms``,
+    and stay ``delivered`` until it answers. One statement for both, so that a page walks its
+    range of the message index no more often than before vendors' recalls were marked (an
+    update of its own cost a page about 1 ms more CPU). (id, device_pk, channel) of each."""
+    on_device = deliveries.c.channel.in_(list(on_devices))
+    values = {
+        "status": case((on_device, revoked), else_=deliveries.c.status),
+        "revoked_at": case((on_device, now_ms), else_=deliveries.c.revoked_at),
+        "updated_at": case((on_device, now_ms), else_=deliveries.c.updated_at),
+        "recall_due_at": case((on_device, deliveries.c.recall_due_at), else_=due_ms),
+    }
+    return _update(conn, values, (delivered,), scope, ids, [*on_devices, *by_vendor])
+
+
+def _update(
+    conn: Connection,
+    values: Mapping[str, object],
+    from_statuses: Collection[int],
+    scope: Scope,
+    ids: Ids,
+    channels: Collection[str] | None,
+) -> list[Row]:
     changed: list[Row] = []
     for where in _scopes(scope, ids):
         conditions = [*where, (deliveries.c.status + 0).in_(list(from_statuses))]
@@ -122,21 +159,76 @@ def revoke_deliveries(
             conn.execute(
                 update(deliveries)
                 .where(*conditions)
-                .values(status=revoked, revoked_at=now_ms, updated_at=now_ms)
+                .values(values)
                 .returning(deliveries.c.id, deliveries.c.device_pk, deliveries.c.channel)
             )
         )
     return changed
 
 
-def restore(conn: Connection, ids: Sequence[int], revoked: int, delivered: int) -> None:
-    """Deliveries marked ``revoked`` whose vendor would not take them back: ``delivered``
-    again, as they are."""
+def overdue_recalls(
+    conn: Connection, now_ms: int, channels: Collection[str], limit: int
+) -> list[int]:
+    """Up to ``limit`` recalls on ``channels`` whose asker's lease ran out by ``now_ms``, the
+    longest overdue first; their ids. Found by their partial index (tables.RECALLS): a read,
+    so that a sweep with nothing to ask (nearly every one) writes nothing."""
+    query = (
+        select(deliveries.c.id)
+        .where(
+            deliveries.c.recall_due_at.is_not(None),
+            deliveries.c.recall_due_at <= now_ms,
+            deliveries.c.channel.in_(list(channels)),
+        )
+        .order_by(deliveries.c.recall_due_at)
+        .limit(limit)
+    )
+    return list(conn.execute(query).scalars())
+
+
+def claim_recalls(conn: Connection, ids: Sequence[int], now_ms: int, due_ms: int) -> list[Row]:
+    """Take these recalls, due again at ``due_ms``, unless another asker took one since it was
+    read overdue (its lease is checked again on the row, so two processes sweeping at once
+    never both take one); (id, channel) of each taken."""
+    taken: list[Row] = []
+    for chunk in chunks(sorted(ids)):
+        taken.extend(
+            conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id.in_(chunk), deliveries.c.recall_due_at <= now_ms)
+                .values(recall_due_at=due_ms)
+                .returning(deliveries.c.id, deliveries.c.channel)
+            )
+        )
+    return taken
+
+
+def recalled(
+    conn: Connection, ids: Sequence[int], delivered: int, revoked: int, now_ms: int
+) -> list[Row]:
+    """The vendor took these ``delivered`` deliveries back: ``revoked`` now, whether or not a
+    recall of them is still marked (another asker may have had a refusal written first: an
+    agreement is the vendor's last word). (id, channel) of each moved."""
+    moved: list[Row] = []
+    for chunk in chunks(sorted(ids)):
+        moved.extend(
+            conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id.in_(chunk), deliveries.c.status == delivered)
+                .values(status=revoked, revoked_at=now_ms, updated_at=now_ms, recall_due_at=None)
+                .returning(deliveries.c.id, deliveries.c.channel)
+            )
+        )
+    return moved
+
+
+def not_recalled(conn: Connection, ids: Sequence[int]) -> None:
+    """The vendor would not take these back (or could not be asked): no longer being asked,
+    left as they are."""
     for chunk in chunks(sorted(ids)):
         conn.execute(
             update(deliveries)
-            .where(deliveries.c.id.in_(chunk), deliveries.c.status == revoked)
-            .values(status=delivered, revoked_at=None)
+            .where(deliveries.c.id.in_(chunk), deliveries.c.recall_due_at.is_not(None))
+            .values(recall_due_at=None)
         )
 
 

@@ -260,7 +260,11 @@ live_activity_start_tokens = Table(
 # the vendor's receipt said so);
 # opened_at: the device reported the user opened it. revoked_at: it was revoked (status 4); if
 # it was sent over the self-built channel, revoke_confirmed_at is when the device confirmed the
-# revoke frame. stat_pk is the push_stats row its analytics are counted in. push_token: a
+# revoke frame. recall_due_at: a revocation is asking its vendor to take it back; it stays
+# delivered (status 2) until the vendor agrees (then revoked) or refuses (then the column is
+# cleared), and from this time on (epoch ms: the asker's lease ran out, as when its process
+# died before the answer was written) a recall sweep asks again. stat_pk is the push_stats row
+# its analytics are counted in. push_token: a
 # delivery to a Live Activity (no device) keeps the activity's APNs push token, to send again.
 WAITING = 1  # contract.Status.NO_BIND, which the store does not import
 _WAITING = text(f"status = {WAITING}")
@@ -275,6 +279,9 @@ RETRIES = "ix_deliveries_retries"
 # condition of the query is the index's condition or one of its ORed terms.
 _OPEN = text(f"status = {PENDING} OR status = {WAITING}")
 OPEN_BY_EXPIRY = "ix_deliveries_open_by_expiry"
+# The recalls a vendor is being asked for: few at any time, each leaving as it is answered.
+_RECALLING = text("recall_due_at IS NOT NULL")
+RECALLS = "ix_deliveries_recalls"
 
 deliveries = Table(
     "deliveries",
@@ -299,6 +306,7 @@ deliveries = Table(
     Column("sent_at", BigInteger),
     Column("revoked_at", BigInteger),
     Column("revoke_confirmed_at", BigInteger),
+    Column("recall_due_at", BigInteger),
     Column("stat_pk", Serial),
     UniqueConstraint("task_id", "message_pk", "device_pk"),
     Index(None, "message_pk"),
@@ -338,6 +346,8 @@ deliveries = Table(
         sqlite_where=_RETRYABLE,
         postgresql_where=_RETRYABLE,
     ),
+    # The recall sweep's (every delivery sweep): the vendor recalls whose asker's lease ran out.
+    Index(RECALLS, "recall_due_at", sqlite_where=_RECALLING, postgresql_where=_RECALLING),
 )
 
 # The SMS supplement of one message (SmsStrategy 1 or 2 of PushSimple and PushTemplate), at most

@@ -1,0 +1,130 @@
+"""A vendor recall survives ``kill -9`` of the process asking it, on both databases: a real
+``tidings serve`` revokes a push HarmonyOS Push Kit delivered, and is killed once its pages are
+written and Push Kit has been asked, before the answer. The deliveries stay delivered (never
+shown revoked without Push Kit's agreement), still being asked back; after a restart, revoking
+one of them again asks Push Kit again and counts it recalled, and the recall sweep asks for the
+other once the dead asker's lease has run out."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+import pytest
+from alibabacloud_mpaas20201028 import models
+from sqlalchemy import text
+
+from tests.conftest import BACKENDS
+from tests.fakes.harmonyos import FakeHarmony
+from tests.integration.test_harmonyos_delivery import (
+    APP_ID,
+    HARMONYOS,
+    TEMPLATE,
+    VALUES,
+    WORKSPACE,
+    arrived,
+    report,
+    serving,
+)
+from tests.integration.test_vendor_delivery import unique, wait_for_status
+from tests.support import vendor_calls
+from tests.support.devices import push_multiple
+from tests.support.stored import connection
+
+T = TypeVar("T")
+
+
+@pytest.fixture(scope="module")
+def fake():
+    running = FakeHarmony().start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(params=BACKENDS)
+def tenant(request, fake, tmp_path):
+    with serving(request.param, tmp_path, fake) as made:  # a server of its own, to kill
+        yield made
+    fake.reset()
+
+
+def recalls(server, task: str) -> list[tuple[int, bool]]:
+    """(status, being asked back) of each delivery of the task, in id order."""
+    with connection(server) as conn:
+        rows = conn.execute(
+            text(
+                "SELECT status, recall_due_at IS NOT NULL FROM deliveries WHERE task_id = :t "
+                "ORDER BY id"
+            ),
+            {"t": int(task)},
+        )
+        return [tuple(row) for row in rows]
+
+
+def eventually(check: Callable[[], T], timeout: float = 15) -> T:
+    deadline = time.monotonic() + timeout
+    while not (found := check()):
+        assert time.monotonic() < deadline, "not within the time"
+        time.sleep(0.05)
+    return found
+
+
+def test_a_recall_killed_before_the_vendor_answered_is_asked_again(tenant, fake) -> None:
+    server, client = tenant
+    devices = [unique("DT"), unique("DT")]
+    tokens = [unique("harmony-crash-"), unique("harmony-crash-")]
+    keys = [unique("k"), unique("k")]
+    for device, token in zip(devices, tokens, strict=True):
+        report(client, device, token)
+    task = push_multiple(
+        client, APP_ID, WORKSPACE, TEMPLATE,
+        [(device, key, VALUES) for device, key in zip(devices, keys, strict=True)],
+        delivery_type=HARMONYOS,
+    )  # fmt: skip
+    wait_for_status(server, task, 2)
+    notify_ids = [arrived(fake, t).body["payload"]["notification"]["notifyId"] for t in tokens]
+
+    fake.holding_recalls = True
+    failed: list[Exception] = []
+
+    def revoke() -> None:
+        try:
+            client.revoke_push_task(
+                models.RevokePushTaskRequest(app_id=APP_ID, workspace_id=WORKSPACE, task_id=task)
+            )
+        except Exception as exc:  # the SDK's, for a connection closed without an answer
+            failed.append(exc)
+
+    revoking = threading.Thread(target=revoke)
+    revoking.start()
+    eventually(lambda: sorted(fake.held) == sorted(tokens))  # the pages written, Push Kit asked
+    server.process.kill()  # kill -9
+    server.process.wait()
+    server.process = None
+    fake.holding_recalls = False  # the held recalls are dropped unanswered
+    revoking.join(30)
+    assert [type(e).__name__ for e in failed] == ["UnretryableException"]  # no answer came
+    # Push Kit never agreed: delivered still, and still to be asked back
+    assert recalls(server, task) == [(2, True), (2, True)]
+    assert fake.recalled == []
+
+    server.start()
+    answer = vendor_calls.revoke_message(client, APP_ID, WORKSPACE, keys[0], devices[0])
+    assert (answer["Recalled"], answer["Unrecallable"]) == (1, 0)
+    assert fake.recalled == [(notify_ids[0], tokens[0])]
+    assert recalls(server, task) == [(4, False), (2, True)]
+
+    # the other is left to the sweep (every second here) once its asker's lease has run out
+    time.sleep(1.5)
+    assert fake.recalled == [(notify_ids[0], tokens[0])]  # not before: the asker may be alive
+    with connection(server) as conn, conn.begin():
+        conn.execute(
+            text("UPDATE deliveries SET recall_due_at = 1 WHERE task_id = :t AND status = 2"),
+            {"t": int(task)},
+        )
+    eventually(lambda: recalls(server, task) == [(4, False), (4, False)])
+    assert fake.recalled == [(notify_ids[0], tokens[0]), (notify_ids[1], tokens[1])]
+    answer = vendor_calls.revoke_message(client, APP_ID, WORKSPACE, keys[1], devices[1])
+    assert set(answer.values()) == {0}  # done: revoking again changes nothing
