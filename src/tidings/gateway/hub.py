@@ -123,9 +123,9 @@ class Hub:
 
     def __init__(self) -> None:
         self._connections: dict[int, Connection] = {}
-
-    def get(self, device_pk: int) -> Connection | None:
-        return self._connections.get(device_pk)
+        # The connection of a device, or None: the dict's own method, called once per message
+        # sent, without a Python method around it.
+        self.get: Callable[[int], Connection | None] = self._connections.get
 
     def held(self, device_pks: Collection[int]) -> list[int]:
         """Those of ``device_pks`` connected here, in ascending order: the smaller side is
