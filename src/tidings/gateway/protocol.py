@@ -235,11 +235,12 @@ _ack = maker(Ack)
 
 
 def _plain_ack(data: str) -> Ack | None:
-    """The id of an ack of one id in the shape clients send it, read without the JSON parser:
-    nearly every frame a device sends is one, and the parser, the dict it makes and the checks
-    of its fields cost 1.7 µs a frame against 0.5. Anything else, other spacing, key order or
-    more ids, is None and goes through the parser and the field checks; what matches is valid
-    JSON holding exactly the ack they would accept (ASCII digits with no leading zero)."""
+    """An ack of one id in the shape clients send it, read without the JSON parser: nearly
+    every frame a device sends is one, and with the parser, the dict it makes and the checks of
+    its fields ``receive`` took 1.76 µs for it, against 0.8 so. Anything else, other spacing,
+    key order or more ids, is None and goes through the parser and the field checks; what
+    matches is valid JSON holding exactly the ack they would accept (ASCII digits, no leading
+    zero)."""
     match = _PLAIN_ACK(data)
     return None if match is None else _ack(((int(match[1]),),))
 
