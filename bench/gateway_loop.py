@@ -6,9 +6,12 @@ only the gateway's code, in one process, on the thread's CPU clock: N devices co
 ``DeviceSocket`` (fake transports that count writes), then, per round, one message to each
 through ``SelfBuiltChannel.send`` in batches of 100 (dispatch's) and the loop turn that writes
 them, and one masked ack frame read from each (``data_received`` to the ack handed to delivery).
-Compare trees with PYTHONPATH:
+The messages are built as dispatch builds them (``build_outbound``), 100 to a task, with the
+call-wide ExtendedParams fanout.py sends, or none with ``--no-extended``. Compare trees with
+PYTHONPATH:
 
     PYTHONPATH=/work/main/src python bench/gateway_loop.py [--devices 10000] [--rounds 7]
+                                                          [--no-extended]
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ import uvloop
 
 import tidings
 from tidings.channels.selfbuilt import SelfBuiltChannel
-from tidings.contract import SELFBUILT, DeviceAddress, Outbound, Payload, PushOptions
+from tidings.contract import SELFBUILT, DeviceAddress, PushOptions
+from tidings.delivery.outbound import build_outbound
+from tidings.delivery.plan import MessageRow
 from tidings.gateway.server import DeviceGateway
 from tidings.gateway.transport import DeviceSocket
 
@@ -62,7 +67,7 @@ def ack_frame(delivery_id: int) -> bytes:
     )
 
 
-async def rounds(count: int, number: int) -> list[tuple[float, float]]:
+async def rounds(count: int, number: int, extended: bool) -> list[tuple[float, float]]:
     settings = types.SimpleNamespace(
         device_heartbeat_seconds=60,
         device_frame_limit=65536,
@@ -87,25 +92,32 @@ async def rounds(count: int, number: int) -> list[tuple[float, float]]:
         sockets.append(socket)
     channel = SelfBuiltChannel(types.SimpleNamespace(shared=False))  # type: ignore[arg-type]
     channel.serve(gateway.hub, None)  # type: ignore[arg-type]
-    options, extended = PushOptions(), {"campaign": "fanout"}
     figures = []
     for done_rounds in range(number):
         first = done_rounds * count
+        tasks = [
+            PushOptions(extended_params={"campaign": "fanout"} if extended else None)
+            for _ in range(count // 100 + 1)
+        ]
         items = [
-            Outbound(
+            build_outbound(
                 first + pk,
                 SELFBUILT,
                 DeviceAddress(pk, f"token-{pk:012d}", "android", "android", None),
-                Payload(
-                    1_000_000 + pk // 100,
+                task_id=first + pk // 100,
+                message=MessageRow(
+                    first + pk,
+                    first + pk // 100,
                     f"{first + pk:032x}",
+                    "",
                     "Congratulations",
                     f"Hello User {pk}, congratulations on winning {pk} yuan",
                     None,
-                    extended,
-                    1_800_000_000_000,
+                    None,
                 ),
-                options,
+                options=tasks[pk // 100],
+                expires_at=1_800_000_000_000,
+                request_id=None,
             )
             for pk in range(1, count + 1)
         ]
@@ -127,9 +139,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--devices", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument(
+        "--no-extended", dest="extended", action="store_false", help="pushes with no ExtendedParams"
+    )
     args = parser.parse_args()
-    figures = uvloop.run(rounds(args.devices, args.rounds))
-    print(f"tidings from {os.path.dirname(tidings.__file__)}, {args.devices:,} devices")
+    figures = uvloop.run(rounds(args.devices, args.rounds, args.extended))
+    print(
+        f"tidings from {os.path.dirname(tidings.__file__)}, {args.devices:,} devices"
+        f"{'' if args.extended else ', no ExtendedParams'}"
+    )
     for name, values in (
         ("send (channel to written)", [s for s, _ in figures]),
         ("ack (frame read to delivery)", [a for _, a in figures]),

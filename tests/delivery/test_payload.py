@@ -18,6 +18,15 @@ def test_the_target_s_own_parameters_win_over_the_unified_ones() -> None:
     assert merge_extended({"a": "1"}, None) == {"a": "1"}
 
 
+def test_messages_with_no_parameters_of_their_own_share_one_dict() -> None:
+    """The gateway encodes a message frame's end again only when its parameters are another
+    object than the last frame's."""
+    unified = {"a": "1"}
+    assert merge_extended(unified, None) is unified
+    assert merge_extended(None, None) is merge_extended(None, "")
+    assert merge_extended(None, '{"b":"2"}') is not merge_extended(None, '{"b":"2"}')
+
+
 def test_payload_keeps_the_text_and_the_validity() -> None:
     options = PushOptions(extended_params={"a": "1"})
     device = DeviceAddress(1, "t", "android", "android", None)

@@ -90,6 +90,24 @@ def test_a_frame_breaking_the_rules_is_refused_with_its_code(data: bytes, code: 
     assert refused.value.code == code
 
 
+def test_a_frame_read_whole_on_its_own_meets_the_rules_of_what_came_before() -> None:
+    """A short text frame that is all of one read is read without the general loop; it is still
+    a continuation of bytes already buffered, a breach while a fragmented message is under way,
+    and over a limit smaller than itself."""
+    mask = bytes((0x81 ^ ord("a"), 0x80 ^ ord("b"), 0, 0))
+    payload = b"\x81\x80" + bytes(c ^ mask[i % 4] for i, c in enumerate(b"cdef", 2))
+    reader = FrameReader(1000)
+    assert reader.feed(b"\x81\x86" + mask) == []  # the header; its payload looks like a frame
+    assert reader.feed(payload) == [(TEXT, "abcdef")]
+    reader.feed(client_frame(TEXT, b"a", fin=False))
+    with pytest.raises(Violation) as refused:
+        reader.feed(client_frame(TEXT, b"b"))
+    assert refused.value.code == frames.PROTOCOL_ERROR
+    with pytest.raises(Violation) as refused:
+        FrameReader(10).feed(client_frame(TEXT, b"x" * 11))
+    assert refused.value.code == frames.TOO_BIG
+
+
 def test_a_message_over_the_limit_is_refused_on_its_header_alone() -> None:
     header = client_frame(TEXT, b"x" * 2000)[:8]  # the length and mask, no payload yet
     with pytest.raises(Violation) as refused:

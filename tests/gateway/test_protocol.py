@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from tidings.contract import DeviceAddress, Outbound, Payload, PushOptions
@@ -133,6 +133,51 @@ def test_refusals_once_established(frame: str, code: int, words: str) -> None:
     machine.max_frame = 5000 if code != 1009 else 1024
     found_code, reason = refusal(machine, frame)
     assert found_code == code and words in reason
+
+
+def as_the_parser_reads(text: str) -> Ack | int:
+    """What an established connection makes of ``text``, an ack in some shape, by json.loads
+    and the protocol's rules for ids: the Ack, or the close code."""
+    try:
+        frame = json.loads(text)
+    except ValueError:
+        return protocol.MALFORMED
+    ids = frame["ids"]
+    if 1 <= len(ids) <= 1000 and all(type(i) is int and i >= 1 for i in ids):
+        return Ack(tuple(ids))
+    return protocol.MALFORMED
+
+
+ID_TEXTS = st.one_of(
+    st.integers(min_value=-3, max_value=10**25).map(str),
+    st.sampled_from(["01", "007", "٣", "1٣", "1e3", "1.0", "-0", " 1", "1 ", "1" * 5000, '"1"']),
+)
+COMPACT = '{"type":"ack","ids":['
+
+
+@example(["1٣"], COMPACT, ",", "]}")  # a digit, but not one JSON has
+@example(["1" * 5000], COMPACT, ",", "]}")  # more digits than int() reads
+@example(["1" * 19], COMPACT, ",", "]}")
+@given(
+    st.lists(ID_TEXTS, min_size=1, max_size=3),
+    st.sampled_from([COMPACT, '{"type": "ack", "ids": [', '{"type":"ack", "ids":[']),
+    st.sampled_from([",", ", "]),
+    st.sampled_from(["]}", "] }", "]}\n"]),
+)
+def test_an_ack_reads_as_the_json_parser_reads_it(
+    ids: list[str], head: str, comma: str, tail: str
+) -> None:
+    """The shape clients send an ack in is read without the parser: every spelling of it reads
+    as the parser and the rules for ids read it (digits only ASCII ones, no leading zero, an id
+    however long)."""
+    text = head + comma.join(ids) + tail
+    machine = DeviceProtocol(100_000)
+    machine.ready()
+    try:
+        got: Ack | int = machine.receive(text)  # type: ignore[assignment]
+    except Violation as violation:
+        got = violation.code
+    assert got == as_the_parser_reads(text)
 
 
 def test_too_many_ids_in_one_ack_is_malformed() -> None:

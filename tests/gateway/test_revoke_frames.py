@@ -42,6 +42,6 @@ def test_revoke_frames_go_once_and_only_sent_ones_are_confirmed() -> None:
     for delivery_id in (5, 6, 5):
         connection.recall(Recall(delivery_id, 1, 9, f"k{delivery_id}"))
     assert [json.loads(f)["id"] for f in peer.frames] == [5, 6]
-    assert connection.withdrawn((6, 7)) == [6]  # 7 was never revoked here
-    assert connection.withdrawn((6,)) == []
+    assert connection.withdrawn((6, 7)) == {6}  # 7 was never revoked here
+    assert connection.withdrawn((6,)) == set()
     assert connection.recalled == {5}

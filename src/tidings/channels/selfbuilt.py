@@ -60,9 +60,9 @@ class SelfBuiltChannel:
 
     async def send(self, batch: Sequence[Outbound]) -> Sequence[Outcome]:
         elsewhere = []
-        connections = self._connections
+        connection_of = self._connections.get
         for item in batch:
-            connection = connections.get(item.device.pk)
+            connection = connection_of(item.device.pk)
             if connection is None:
                 elsewhere.append(item.device.pk)
             else:

@@ -107,7 +107,7 @@ class Delivery:
                 outbound_from_rows(await self._db.read(store.outbound_by_id, ids))
             )
 
-    def acked(self, ids: Sequence[int]) -> None:
+    def acked(self, ids: Iterable[int]) -> None:
         """Devices acknowledged these self-built deliveries (written, and counted in the
         metrics, with the others of the recorder's next batch)."""
         self._recorder.acked(ids)

@@ -76,14 +76,14 @@ class Connection:
         if not self.closed:
             self._link.send(frames.text(text))
 
-    def settle(self, ids: tuple[int, ...]) -> list[int]:
+    def settle(self, ids: tuple[int, ...]) -> set[int]:
         """The acknowledged ids this connection was sent; others are ignored."""
         known = _take(self.in_flight, ids)
         if known:
             self.waiting_since = self._clock()
         return known
 
-    def withdrawn(self, ids: tuple[int, ...]) -> list[int]:
+    def withdrawn(self, ids: tuple[int, ...]) -> set[int]:
         """The confirmed revocations this connection was sent; others are ignored."""
         return _take(self.recalled, ids)
 
@@ -110,8 +110,10 @@ class Connection:
         self._link.close(code, reason)
 
 
-def _take(sent: set[int], ids: tuple[int, ...]) -> list[int]:
-    known = [i for i in ids if i in sent]
+def _take(sent: set[int], ids: tuple[int, ...]) -> set[int]:
+    """Those of ``ids`` in ``sent``, taken out of it; a set, by two C calls: a list kept in
+    the ack's order cost half as much again, for an order nothing reads."""
+    known = sent.intersection(ids)
     sent.difference_update(known)
     return known
 
@@ -121,9 +123,9 @@ class Hub:
 
     def __init__(self) -> None:
         self._connections: dict[int, Connection] = {}
-
-    def get(self, device_pk: int) -> Connection | None:
-        return self._connections.get(device_pk)
+        # The connection of a device, or None: the dict's own method, called once per message
+        # sent, without a Python method around it.
+        self.get: Callable[[int], Connection | None] = self._connections.get
 
     def held(self, device_pks: Collection[int]) -> list[int]:
         """Those of ``device_pks`` connected here, in ascending order: the smaller side is

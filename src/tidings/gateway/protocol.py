@@ -12,11 +12,12 @@ server has authenticated the device it calls ``ready()``, after which only ``ack
 from __future__ import annotations
 
 import json
+import re
 from enum import Enum
 from typing import Any, NamedTuple
 
 from tidings.channels.catalog import VENDORS
-from tidings.contract import PLATFORMS, Outbound, PushOptions, Recall
+from tidings.contract import PLATFORMS, Outbound, PushOptions, Recall, maker
 from tidings.devices.rules import MAX_ACTIVITY_ID, MAX_ATTRIBUTES_TYPE, MAX_THIRD_TOKEN
 
 # Close codes (RFC 6455 §7.4 and the 4000-4999 range kept for applications).
@@ -131,6 +132,10 @@ class DeviceProtocol:
             raise self._fail(UNSUPPORTED, "frames are JSON text; binary frames are not accepted")
         if len(data) > self.max_frame:
             raise self._fail(TOO_BIG, f"frame larger than {self.max_frame} characters")
+        if state is not _HELLO:
+            ack = _plain_ack(data)
+            if ack is not None:
+                return ack
         try:
             frame = _json(data)
         except (ValueError, RecursionError):
@@ -221,6 +226,23 @@ class DeviceProtocol:
             if type(i) is not int or i < 1:
                 raise self._fail(MALFORMED, "ids must hold delivery ids (positive integers)")
         return tuple(ids)
+
+
+# An ack of one id as clients write it, with json.dumps's spacing or none (device_client, the
+# benches); an id of at most 19 digits, so a longer one meets the parser's checks, not int()'s.
+_PLAIN_ACK = re.compile(r'\{"type": ?"ack", ?"ids": ?\[([1-9][0-9]{0,18})\]\}').fullmatch
+_ack = maker(Ack)
+
+
+def _plain_ack(data: str) -> Ack | None:
+    """An ack of one id in the shape clients send it, read without the JSON parser: nearly
+    every frame a device sends is one, and with the parser, the dict it makes and the checks of
+    its fields ``receive`` took 1.76 µs for it, against 0.8 so. Anything else, other spacing,
+    key order or more ids, is None and goes through the parser and the field checks; what
+    matches is valid JSON holding exactly the ack they would accept (ASCII digits, no leading
+    zero)."""
+    match = _PLAIN_ACK(data)
+    return None if match is None else _ack(((int(match[1]),),))
 
 
 def _json(data: str) -> Any:
