@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Row, delete, func, insert, select, update
 from sqlalchemy.sql import ColumnElement
 
 from tidings.store.chunks import chunks
+from tidings.store.plain import fetch
 from tidings.store.tables import (
     deliveries,
     devices,
@@ -24,7 +25,8 @@ DELIVERED = "delivered"
 EXPIRED = "expired"
 
 
-# Plain SQL text (store/plain.py): every accepted push and every dispatch asks it.
+# Plain SQL text run through the driver (store/plain.py): every accepted push, every dispatch
+# and every batch of acks asks it.
 _ENABLED = f"SELECT pk, app_pk, events FROM {webhook_endpoints.name} WHERE enabled"
 
 
@@ -32,7 +34,7 @@ def subscribers(conn: Connection, event_type: str) -> dict[int, list[int]]:
     """The enabled endpoints taking ``event_type``, by app. The table is small (a few rows per
     app), so reading it whole in every transaction that makes events costs next to nothing."""
     found: dict[int, list[int]] = {}
-    for pk, app_pk, events in conn.exec_driver_sql(_ENABLED):
+    for pk, app_pk, events in fetch(conn, _ENABLED, ()):
         if event_type in events.split(","):
             found.setdefault(app_pk, []).append(pk)
     return found
