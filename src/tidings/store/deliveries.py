@@ -347,28 +347,45 @@ def _settle_sql(
 
 def mark_opened(
     conn: Connection, opens: Sequence[tuple[int, int]], now_ms: int
-) -> list[int | None]:
+) -> list[tuple[int, int | None]]:
     """Record the first open of deliveries, each (device_pk, id): a device reports opens of its
-    own deliveries only. The stat_pk of each one opened just now."""
-    by_device: dict[int, list[int]] = {}
-    for device_pk, delivery_id in opens:
-        by_device.setdefault(device_pk, []).append(delivery_id)
-    opened: list[int | None] = []
-    for device_pk, ids in by_device.items():
-        for chunk in chunks(ids):
-            opened.extend(
-                conn.execute(
-                    update(deliveries)
-                    .where(
-                        deliveries.c.id.in_(chunk),
-                        deliveries.c.device_pk == device_pk,
-                        deliveries.c.opened_at.is_(None),
-                    )
-                    .values(opened_at=now_ms, updated_at=now_ms)
-                    .returning(deliveries.c.stat_pk)
-                ).scalars()
-            )
+    own deliveries only. The id and ``stat_pk`` of each one opened just now.
+
+    The deliveries not opened yet are read by id with their device, and those of the device
+    that reported them changed: two statements a chunk of opens, written as text and run
+    through the driver (store/plain.py), where a SQLAlchemy UPDATE for each device had cost
+    ~300 µs of the writer's CPU an open. The read locks the rows on PostgreSQL, so that no
+    other transaction opens them in between; on SQLite this transaction holds the only write
+    lock."""
+    reported = set(opens)
+    opened: list[tuple[int, int | None]] = []
+    placeholder = mark(conn)
+    for chunk in chunks(sorted({delivery_id for _, delivery_id in reported})):
+        sql = _unopened_sql(placeholder, len(chunk))
+        rows = fetch(conn, sql, one_of_values(placeholder, chunk))
+        mine = [(i, stat_pk) for i, device_pk, stat_pk in rows if (device_pk, i) in reported]
+        if mine:
+            ids = one_of_values(placeholder, [i for i, _ in mine])
+            fetch(conn, _opened_sql(placeholder, len(mine)), (now_ms, now_ms, *ids))
+            opened.extend(mine)
     return opened
+
+
+@functools.lru_cache(maxsize=64)
+def _unopened_sql(mark: str, count: int) -> str:
+    """``mark_opened``'s read of ``count`` deliveries not opened yet, locked on PostgreSQL."""
+    lock = "" if mark == "?" else " FOR UPDATE"
+    return (
+        f"SELECT id, device_pk, stat_pk FROM deliveries WHERE id {one_of(mark, count)}"
+        f" AND opened_at IS NULL{lock}"
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _opened_sql(mark: str, count: int) -> str:
+    """``mark_opened``'s change of ``count`` deliveries it read."""
+    where = f"id {one_of(mark, count)}"
+    return f"UPDATE deliveries SET opened_at = {mark}, updated_at = {mark} WHERE {where}"
 
 
 def vendor_receipt_conditions(
