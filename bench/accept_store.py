@@ -21,19 +21,15 @@ not all of sizes prepared before. It prints µs of writer CPU per message, min a
 from __future__ import annotations
 
 import argparse
-import asyncio
 import gc
-import os
 import random
-import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-from procs import fresh_database
+from procs import on_fresh_database, print_cpu
 from tidings.config import Settings
 from tidings.openapi.options import OptionFields
 from tidings.openapi.pushcalls import MultipleFields, target_inputs
@@ -110,19 +106,14 @@ def main() -> None:
     parser.add_argument("--vary", action="store_true")
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    kind = "postgresql" if args.database_url else "sqlite"
-    with (
-        tempfile.TemporaryDirectory() as directory,
-        fresh_database(args.database_url, Path(directory), "accept") as url,
-    ):
-        found = asyncio.run(
-            measure(url, Path(directory), args.calls, args.targets, args.runs, args.vary)
-        )
-    print(
-        f"{kind:10} vary={args.vary!s:5} store CPU µs/msg: min {min(found) * 1e6:6.2f}"
-        f"  median {statistics.median(found) * 1e6:6.2f}  (load {os.getloadavg()[0]:.1f})",
-        flush=True,
+    found = on_fresh_database(
+        args.database_url,
+        "accept",
+        lambda url, directory: measure(
+            url, directory, args.calls, args.targets, args.runs, args.vary
+        ),
     )
+    print_cpu(args.database_url, f"vary={args.vary!s:5} store CPU µs/msg", found)
 
 
 if __name__ == "__main__":

@@ -28,16 +28,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import os
 import random
-import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
-from procs import fresh_database
+from procs import on_fresh_database, print_cpu
 from tidings.config import Settings
 from tidings.devices.rules import Binding
 from tidings.openapi.options import OptionFields
@@ -141,21 +138,15 @@ def main() -> None:
     parser.add_argument("--vary", action="store_true")
     parser.add_argument("--database-url")
     args = parser.parse_args()
-    kind = "postgresql" if args.database_url else "sqlite"
     for shape in args.shapes.split(","):
-        with (
-            tempfile.TemporaryDirectory() as directory,
-            fresh_database(args.database_url, Path(directory), "claim") as url,
-        ):
-            found = asyncio.run(
-                measure(url, Path(directory), shape, args.tasks, args.runs, args.vary)
-            )
-        print(
-            f"{kind:10} {shape:8} claim CPU µs/msg: min {min(found) * 1e6:6.2f}"
-            f"  median {statistics.median(found) * 1e6:6.2f}"
-            f"  (load {os.getloadavg()[0]:.1f})",
-            flush=True,
+        found = on_fresh_database(
+            args.database_url,
+            "claim",
+            lambda url, directory, shape=shape: measure(
+                url, directory, shape, args.tasks, args.runs, args.vary
+            ),
         )
+        print_cpu(args.database_url, f"{shape:8} claim CPU µs/msg", found)
 
 
 if __name__ == "__main__":

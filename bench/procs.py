@@ -7,14 +7,16 @@ print every figure and every ratio as min / median / max over the runs.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import resource
 import socket
 import statistics
 import sys
+import tempfile
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 
 import psycopg
@@ -121,3 +123,27 @@ def fresh_database(base_url: str | None, directory: Path, name: str) -> Iterator
     finally:
         with psycopg.connect(plain, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def on_fresh_database(
+    base_url: str | None, name: str, measure: Callable[[str, Path], Awaitable[list[float]]]
+) -> list[float]:
+    """The figures of ``measure(url, directory)``, run in process on a fresh database (in a
+    temporary data directory, which it gets too) and dropped afterwards."""
+    with (
+        tempfile.TemporaryDirectory() as directory,
+        fresh_database(base_url, Path(directory), name) as url,
+    ):
+        return asyncio.run(measure(url, Path(directory)))
+
+
+def print_cpu(base_url: str | None, label: str, found: Sequence[float]) -> None:
+    """An in-process bench's figures (seconds of CPU each) on the database of
+    ``on_fresh_database(base_url, ...)``, as microseconds: min and median, with the load
+    average, since the machine is shared."""
+    kind = "sqlite" if base_url is None else "postgresql"
+    print(
+        f"{kind:10} {label}: min {min(found) * 1e6:6.2f}"
+        f"  median {statistics.median(found) * 1e6:6.2f}  (load {os.getloadavg()[0]:.1f})",
+        flush=True,
+    )

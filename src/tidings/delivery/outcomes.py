@@ -154,24 +154,16 @@ def _record(
         )
         counters.count_each(conn, counters.ACKED, acked)
     if opens:
-        _opened_events(conn, opens, now_ms)
-        counters.count(conn, counters.OPENED, store.mark_opened(conn, opens, now_ms))
+        # The opens are read before they are written, so their events need no conditions.
+        opened = store.mark_opened(conn, opens, now_ms)
+        outbox.deliveries_settled(conn, events.DELIVERY_OPENED, [i for i, _ in opened], now_ms)
+        counters.count(conn, counters.OPENED, [stat_pk for _, stat_pk in opened])
     if outcomes:
         _record_outcomes(conn, outcomes, now_ms)
     if withdrawn:
         store.confirm_revoked(conn, withdrawn, Status.REVOKED, now_ms)
     if seen:
         device_store.touch(conn, seen, now_ms)
-
-
-def _opened_events(conn: Connection, opens: Sequence[tuple[int, int]], now_ms: int) -> None:
-    """``delivery.opened`` for the first open of each delivery, reported by its own device."""
-    by_device: dict[int, list[int]] = {}
-    for device_pk, delivery_id in opens:
-        by_device.setdefault(device_pk, []).append(delivery_id)
-    for device_pk, ids in by_device.items():
-        where = [deliveries.c.device_pk == device_pk, deliveries.c.opened_at.is_(None)]
-        outbox.deliveries_settled(conn, events.DELIVERY_OPENED, ids, now_ms, where=where)
 
 
 def _record_outcomes(conn: Connection, outcomes: Sequence[Outcome], now_ms: int) -> None:

@@ -11,12 +11,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from itertools import chain
-from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, func, or_, select, update
+from sqlalchemy import Connection, Row, bindparam, func, or_, select
 
 from tidings.store.chunks import chunks
-from tidings.store.plain import fetch, mark, marks
+from tidings.store.plain import fetch, mark, marks, run_many
 from tidings.store.tables import push_stats, tasks
 
 COUNTS = ("pushed", "successful", "arrived", "opened")
@@ -82,22 +81,20 @@ def _upsert_pushed_sql(mark: str, count: int) -> str:
 
 
 def add(conn: Connection, columns: Iterable[str], counts: Mapping[int, int]) -> None:
-    """Add ``counts[pk]`` to each of ``columns`` of row ``pk``."""
+    """Add ``counts[pk]`` to each of ``columns`` of row ``pk``. Written as text and run
+    through the driver (store/plain.py): every batch of acks and every dispatch runs it."""
     if not counts:
         return
-    statement = _add_to(tuple(columns))
-    conn.execute(statement, [{"b_pk": pk, "b_n": n} for pk, n in sorted(counts.items())])
+    names = tuple(columns)
+    rows = [(*[n] * len(names), pk) for pk, n in sorted(counts.items())]
+    run_many(conn, _add_sql(mark(conn), names), rows)
 
 
-@functools.cache
-def _add_to(columns: tuple[str, ...]) -> Any:
-    """The increment of ``columns``, built once: every batch of acks and every dispatch runs
-    one, and building it cost more than running it."""
-    return (
-        update(push_stats)
-        .where(push_stats.c.pk == bindparam("b_pk"))
-        .values({name: push_stats.c[name] + bindparam("b_n") for name in columns})
-    )
+@functools.lru_cache(maxsize=16)
+def _add_sql(mark: str, columns: tuple[str, ...]) -> str:
+    """The increment of ``columns`` of one row, by as much each."""
+    sets = ", ".join(f"{name} = {name} + {mark}" for name in columns)
+    return f"UPDATE push_stats SET {sets} WHERE pk = {mark}"
 
 
 def totals(

@@ -32,19 +32,39 @@ def marks(mark: str, count: int) -> str:
     return ", ".join([mark] * count)
 
 
+# The sizes of the statements SQLite is given lists of values in. SQLite prepares a statement
+# whose text its cache lacks (the driver keeps 128 a connection): ~4 µs a row of a multi-row
+# INSERT and ~0.35 µs a value of an IN list, where running a prepared one costs ~0.4 µs a row;
+# and the lists are of any size (a claim's rows grouped by their None columns, a call's
+# messages, a batch of acks), so each size of statement would be new. Multi-row INSERTs are
+# split into these sizes (store/rows.py), IN lists padded to them (``one_of``): multiples of
+# 100 (what calls of 100 targets make), then powers of two, at most twelve texts a statement.
+LADDER = (500, 400, 300, 200, 100, 64, 32, 16, 8, 4, 2, 1)
+
+
+def padded_size(count: int) -> int:
+    """The LADDER size an IN list of ``count`` values is padded to: the smallest that holds
+    them (``count`` itself beyond the largest)."""
+    return next((size for size in reversed(LADDER) if size >= count), count) if count else 0
+
+
 def one_of(mark: str, count: int) -> str:
     """The test, after a column, that it holds one of ``count`` values (``one_of_values``
-    gives them): ``IN`` and a placeholder each for sqlite3; for psycopg ``= ANY`` of one
-    array, since psycopg parses every placeholder of a statement in Python and dumps an array
-    passed as text with a regular expression run on each value: for 2,000 device tokens in
-    chunks of 500, 2.3 µs of CPU a token with ``IN``, 1.6 with an array as text, 1.2 with an
-    array passed in binary (``%b``), as here."""
-    return f"IN ({marks(mark, count)})" if mark == "?" else "= ANY(%b)"
+    gives them): for sqlite3 ``IN`` and a placeholder each, as many as ``padded_size``
+    (LADDER says why); for psycopg ``= ANY`` of one array, since psycopg parses every
+    placeholder of a statement in Python and dumps an array passed as text with a regular
+    expression run on each value: for 2,000 device tokens in chunks of 500, 2.3 µs of CPU a
+    token with ``IN``, 1.6 with an array as text, 1.2 with an array passed in binary (``%b``),
+    as here."""
+    return f"IN ({marks(mark, padded_size(count))})" if mark == "?" else "= ANY(%b)"
 
 
 def one_of_values(mark: str, values: Sequence[Any]) -> tuple[Any, ...]:
-    """The parameters of ``one_of(mark, len(values))``."""
-    return tuple(values) if mark == "?" else (list(values),)
+    """The parameters of ``one_of(mark, len(values))``: for sqlite3 the values, the last one
+    repeated up to ``padded_size`` (a value twice in an IN list finds its rows once)."""
+    if mark != "?":
+        return (list(values),)
+    return (*values, *[values[-1]] * (padded_size(len(values)) - len(values)))
 
 
 def fetch(conn: Connection, sql: str, params: Sequence[Any] | Mapping[str, Any]) -> list[Any]:
@@ -60,6 +80,17 @@ def fetch(conn: Connection, sql: str, params: Sequence[Any] | Mapping[str, Any])
     try:
         cursor.execute(sql, params)
         return cursor.fetchall() if cursor.description is not None else []
+    finally:
+        cursor.close()
+
+
+def run_many(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    """``sql`` once for each of ``rows`` (its parameters), by the driver's ``executemany``
+    through the connection's cursor: SQLAlchemy's work around an ``executemany`` of five rows
+    cost ~70 µs on SQLite, the driver's ~12."""
+    cursor = conn.connection.cursor()
+    try:
+        cursor.executemany(sql, rows)
     finally:
         cursor.close()
 

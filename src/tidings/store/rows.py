@@ -14,7 +14,7 @@ On SQLite, a None or an enum bound as a parameter takes the driver's slow path (
 adapter for the value's type, ~0.45 µs a value against ~0.05 for an int or a text), and a
 delivery row holds four or five Nones, a message row usually two (no uri, no extended
 parameters): columns left None are written NULL in the statements' text, which come in sizes
-from LADDER so that their texts are few.
+from LADDER (store/plain.py) so that their texts are few.
 
 Rows that carry their keys (ids drawn beforehand) and that no constraint is expected to refuse,
 dispatch's deliveries, are written the fastest way each database has:
@@ -41,7 +41,7 @@ from typing import Any
 from sqlalchemy import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 
-from tidings.store.plain import fetch, mark, marks
+from tidings.store.plain import LADDER, fetch, mark, marks
 from tidings.store.tables import metadata
 
 MAX_PARAMETERS = 30_000  # under SQLite's 32,766 and PostgreSQL's 65,535 bind parameters
@@ -111,18 +111,9 @@ def _null_columns(rows: Sequence[Sequence[Any]]) -> tuple[bool, ...]:
     )
 
 
-# The sizes of the statements rows are written in on SQLite. SQLite prepares a statement whose
-# text its cache lacks, ~4 µs a row of a multi-row INSERT, where running a prepared one costs
-# ~0.4: and a claim's groups (rows by their None columns), a call's messages, are of any size,
-# so each size of statement would be new. Multiples of 100 (what calls of 100 targets make),
-# then powers of two: at most twelve texts for each arrangement of Nones, at most seven
-# statements for a group.
-LADDER = (500, 400, 300, 200, 100, 64, 32, 16, 8, 4, 2, 1)
-
-
 def _ladder(count: int, most: int) -> list[int]:
     """Statement sizes from LADDER (none above ``most``) that add up to ``count``, largest
-    first."""
+    first: at most seven."""
     sizes = []
     for size in (size for size in LADDER if size <= most):
         times, count = divmod(count, size)

@@ -77,7 +77,12 @@ def data(
         "time": time,
         **extra,
     }
-    return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+    return _JSON.encode(fields)
+
+
+# One encoder for every event: json.dumps with options makes a new one each call, which cost
+# ~2 µs of an event's ~7 (timeit; an app taking delivery.arrived has one made for every ack).
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 class Stored(NamedTuple):
