@@ -22,6 +22,7 @@ from tidings.store.tables import deliveries, devices
 def test_lists_of_any_size_come_to_one_statement_text_a_ladder_size() -> None:
     texts = {one_of("?", count) for count in range(1, 501)}
     assert len(texts) == len(LADDER)
+    assert one_of_values("?", []) == ()  # no values: nothing to repeat
     for count in (1, 3, 99, 101, 257, 500):
         values = list(range(count))
         given = one_of_values("?", values)

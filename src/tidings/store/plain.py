@@ -64,7 +64,8 @@ def one_of_values(mark: str, values: Sequence[Any]) -> tuple[Any, ...]:
     repeated up to ``padded_size`` (a value twice in an IN list finds its rows once)."""
     if mark != "?":
         return (list(values),)
-    return (*values, *[values[-1]] * (padded_size(len(values)) - len(values)))
+    padding = padded_size(len(values)) - len(values)
+    return (*values, *[values[-1]] * padding) if padding else tuple(values)
 
 
 def fetch(conn: Connection, sql: str, params: Sequence[Any] | Mapping[str, Any]) -> list[Any]:
