@@ -6,7 +6,7 @@
 #   bench/run_all.sh [OUT_DIR]          # full outputs go to OUT_DIR (default: a temporary one)
 #
 # PostgreSQL for the ingest bench: TIDINGS_TEST_POSTGRES (default postgresql://postgres@127.0.0.1:5432/test).
-# It took 12 minutes on a quiet machine of the 2-core class (ingest and fan-out the longest); load stretches it.
+# It took 12 to 18 minutes on a quiet machine of the 2-core class (ingest and fan-out the longest); load stretches it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
@@ -63,7 +63,8 @@ pick() {  # file, label: the table row (median [min–max]) whose first cell sta
   echo "  $(pick apns 'ratio to the durable floor')"
   echo "broadcast, 100k offline devices:"
   echo "  $(pick broadcast-100k 'materialised')"
-  echo "  $(pick broadcast-100k 'ratio (floor / materialised')"
+  echo "  $(pick broadcast-100k 'ratio to the insert-select floor')"
+  echo "  $(pick broadcast-100k 'CPU ratio to the insert-select floor')"
   echo
   cat "$OUT/commands.txt"
 } | tee "$OUT/summary.txt"
