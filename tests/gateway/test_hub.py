@@ -34,6 +34,21 @@ def test_pushes_are_written_once_each_in_order() -> None:
     assert sending.settle((1,)) == set()  # acked already
 
 
+def test_an_ack_during_a_read_of_what_is_owed_keeps_that_read_from_sending_it_again() -> None:
+    """The read may have found the delivery pending before its ack was written."""
+    peer = Peer()
+    sending = connection(peer)
+    sending.push(item(1))
+    sending.reading()
+    assert sending.settle((1,)) == {1}
+    sending.push(item(1))  # what the read found
+    sending.push(item(2))
+    sending.read()
+    sending.push(item(1))  # a later read, after the ack was written, would not find it: if
+    sent = [json.loads(f)["id"] for f in peer.frames]  # it did, it would be owed again
+    assert sent == [1, 2, 1] and sending.acked_while_read == set()
+
+
 def test_closing_sends_the_last_frame_then_closes_once() -> None:
     peer = Peer()
     closing = connection(peer)

@@ -158,7 +158,8 @@ def test_the_window_bounds_messages_in_flight_and_the_rest_follow_acks(server: S
                 received.append(message["id"])
                 await ws.send(json.dumps({"type": "ack", "ids": [message["id"]]}))
             with pytest.raises(TimeoutError):
-                await asyncio.wait_for(ws.recv(), 1)
+                extra = await asyncio.wait_for(ws.recv(), 1)
+                pytest.fail(f"a frame after all 23 were acknowledged: {extra} (had {received})")
             return received
 
     received = asyncio.run(run())

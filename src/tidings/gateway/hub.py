@@ -31,12 +31,14 @@ class Connection:
     __slots__ = (
         "_clock",
         "_link",
+        "acked_while_read",
         "behind",
         "catching_up",
         "closed",
         "device_pk",
         "in_flight",
         "last_heard",
+        "readers",
         "recalled",
         "waiting_since",
         "window",
@@ -48,6 +50,11 @@ class Connection:
         self.window = window
         self.device_pk = 0
         self.in_flight: set[int] = set()
+        # While the gateway reads what this device is owed (``readers`` at work), the ids it
+        # acknowledges meanwhile: the read may still see them pending, and they are not sent
+        # again (gateway/server.py, ``_send_owed``).
+        self.readers = 0
+        self.acked_while_read: set[int] = set()
         self.recalled: set[int] = set()
         self.last_heard = self.waiting_since = clock()
         self.behind = False  # a push was left for later: the window was full
@@ -56,7 +63,7 @@ class Connection:
 
     def push(self, item: Outbound) -> None:
         in_flight = self.in_flight
-        if item.id in in_flight or self.closed:
+        if item.id in in_flight or self.closed or item.id in self.acked_while_read:
             return
         if len(in_flight) >= self.window:
             self.behind = True
@@ -81,7 +88,19 @@ class Connection:
         known = _take(self.in_flight, ids)
         if known:
             self.waiting_since = self._clock()
+            if self.readers:
+                self.acked_while_read |= known
         return known
+
+    def reading(self) -> None:
+        """A read of what this device is owed begins."""
+        self.readers += 1
+
+    def read(self) -> None:
+        """A read of what this device is owed ended, and what it found was pushed."""
+        self.readers -= 1
+        if not self.readers:
+            self.acked_while_read.clear()
 
     def withdrawn(self, ids: tuple[int, ...]) -> set[int]:
         """The confirmed revocations this connection was sent; others are ignored."""

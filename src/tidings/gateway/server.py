@@ -284,7 +284,6 @@ class DeviceGateway:
 
         async def next_page() -> None:
             try:
-                await self._services.delivery.acks_written()
                 connection.behind = False
                 if not connection.closed:
                     await self._send_owed([connection.device_pk])
@@ -315,6 +314,20 @@ class DeviceGateway:
     async def _send_owed(self, device_pks: list[int]) -> None:
         """What these devices are owed, a window's worth each: pending deliveries, then revoke
         frames. What does not fit comes as acks make room."""
+        # The acks these devices sent are written first (until then they would read as
+        # pending); one that comes meanwhile, or while the read runs, may still read so, and
+        # its delivery is not sent again on the same connection.
+        readers = [c for c in map(self.hub.get, device_pks) if c is not None]
+        for connection in readers:
+            connection.reading()
+        try:
+            await self._services.delivery.acks_written()
+            await self._push_owed(device_pks)
+        finally:
+            for connection in readers:
+                connection.read()
+
+    async def _push_owed(self, device_pks: list[int]) -> None:
         pending, recalls = await self._services.delivery.owed(device_pks, self.window)
         paged: collections.Counter[int] = collections.Counter()
         for item in pending:
