@@ -27,8 +27,8 @@ from typing import Any, Literal, Protocol
 CONTEXT_FIELDS = ("requestId", "workspace", "app", "task", "msgKey", "device")
 
 # Libraries that log frame contents or headers at debug level.
-_WIRE_LOGGERS = ("websockets", "uvicorn.protocols", "httpx", "httpcore", "hpack", "h2", "jh2")
-_WIRE_PACKAGES = ("websockets", "wsproto", "h11", "h2", "jh2", "hpack", "httpcore", "httpx")
+_WIRE_LOGGERS = ("websockets", "uvicorn.protocols", "httpx", "httpcore", "hpack", "h2")
+_WIRE_PACKAGES = ("websockets", "wsproto", "h11", "h2", "hpack", "httpcore", "httpx")
 
 _context: ContextVar[dict[str, Any] | None] = ContextVar("tidings_log_context", default=None)
 

@@ -8,13 +8,10 @@ import re
 import time
 import uuid
 
-import jh2.config
-import jh2.connection
-import jh2.events
+import ngh2
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from jh2.hpack import NeverIndexedHeaderTuple
 
 from tests.channels.harness import Harness
 from tests.channels.outbound import outbound
@@ -86,21 +83,15 @@ def test_headers_that_change_per_delivery_are_never_indexed() -> None:
     above all) out of the connection's table."""
     out = outbound("apns", TOKEN, platform="ios")
     headers, _ = apns.notification(out, BUNDLE_ID, time.time())
-    client, server = (
-        jh2.connection.H2Connection(jh2.config.H2Configuration(client_side=side))
-        for side in (True, False)
-    )
+    client, server = (ngh2.Connection(role) for role in (ngh2.Role.CLIENT, ngh2.Role.SERVER))
     client.initiate_connection()
     server.initiate_connection()
     pseudo = [(b":method", b"POST"), (b":scheme", b"https"), (b":authority", b"apns")]
     path = never_indexed((b":path", f"/3/device/{TOKEN}".encode()))
-    client.send_headers(1, [*pseudo, path, *headers], end_stream=True)
-    (request,) = [
-        event
-        for event in server.receive_data(client.data_to_send())
-        if isinstance(event, jh2.events.RequestReceived)
-    ]
-    never = {h[0] for h in request.headers if isinstance(h, NeverIndexedHeaderTuple)}
+    client.send_request([*pseudo, path, *headers], end_stream=True)
+    server.receive_data(client.data_to_send())
+    (request,) = [e for e in server.events() if isinstance(e, ngh2.RequestReceived)]
+    never = {h[0] for h in request.headers if isinstance(h, ngh2.NeverIndexedHeader)}
     assert never == {b":path", b"apns-expiration", b"apns-id", b"apns-collapse-id"}
 
 

@@ -9,7 +9,8 @@ request's own, or a new UUID when it sent none (a constant one would cost the cl
 decoder nothing, where a real answer's costs it a literal). Like a device, it keeps per token the
 alert shown under each ``apns-collapse-id``: a later one with the same id replaces it. Tokens in
 ``dead`` get 410 Unregistered; ``record.script((status, reason, retry_after))`` makes the next
-answers errors, ``hang`` leaves the next requests unanswered.
+answers errors, ``hang`` leaves the next requests unanswered, ``on_connections`` drops its
+connections or sends them GOAWAY, and ``state.max_streams`` is the stream limit it announces.
 
 ``python -m tests.fakes.apns --port P --cert-dir D`` runs it alone (the benchmark does, so it has
 a core of its own); it then counts requests instead of recording them, and opens each
@@ -29,6 +30,7 @@ import socket
 import ssl
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +66,8 @@ class ApnsState:
         self.dead: set[str] = set()
         self.tokens_seen: set[str] = set()
         self.connections = 0
+        self.max_streams = MAX_STREAMS  # announced to each new connection
+        self.open: set[_ServerProtocol] = set()  # the connections not yet lost
         self._verified: dict[str, int] = {}  # token -> its iat, once its signature checked
 
     def check_token(self, authorization: str | None) -> str | None:
@@ -191,10 +195,12 @@ class _Server(jh2.connection.H2Connection):
     the limit their number will do; at the limit they are walked, counted and the closed ones
     dropped, as h2 does."""
 
+    stream_limit = MAX_STREAMS  # the one announced, as a number (the settings look it up)
+
     @property
     def open_inbound_streams(self) -> int:
         held = len(self.streams)
-        if held < MAX_STREAMS:
+        if held < self.stream_limit:
             return held
         return super().open_inbound_streams
 
@@ -212,15 +218,20 @@ class _ServerProtocol(asyncio.Protocol):
         )
         self.conn = _Server(config)
         self.requests: dict[int, tuple[dict[str, str], bytearray]] = {}
+        self.hung: list[int] = []  # the streams of requests left unanswered
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         sock = transport.get_extra_info("socket")
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.state.connections += 1
+        self.state.open.add(self)
+        self.conn.stream_limit = self.state.max_streams
         self.conn.local_settings = jh2.settings.Settings(
             client=False,
-            initial_values={jh2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: MAX_STREAMS},
+            initial_values={
+                jh2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: self.conn.stream_limit
+            },
         )
         self.conn.initiate_connection()
         if self.state.window > self.conn.inbound_flow_control_window:
@@ -241,11 +252,24 @@ class _ServerProtocol(asyncio.Protocol):
             elif isinstance(event, jh2.events.StreamEnded):
                 headers, body = self.requests.pop(event.stream_id)
                 answer = self.state.answer(headers, bytes(body))
-                if answer is not NO_ANSWER:
+                if answer is NO_ANSWER:
+                    self.hung.append(event.stream_id)
+                else:
                     apns_id = headers.get("apns-id") or str(uuid.uuid4())
                     self._respond(event.stream_id, apns_id.encode(), *answer)
             elif isinstance(event, jh2.events.StreamReset):
                 self.requests.pop(event.stream_id, None)
+        self.transport.write(self.conn.data_to_send())
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.state.open.discard(self)
+
+    def go_away(self) -> None:
+        """Answer the first unanswered request, then say with GOAWAY that it was the last one
+        processed: the client must fail the others, which never will be."""
+        first = self.hung.pop(0)
+        self._respond(first, str(uuid.uuid4()).encode(), 200, None)
+        self.conn.close_connection(last_stream_id=first)
         self.transport.write(self.conn.data_to_send())
 
     def _respond(
@@ -304,6 +328,16 @@ class FakeApns:
     def hang(self, *, times: int = 1) -> None:
         """Leave the next ``times`` requests unanswered, as a stalled APNs would."""
         self.record.script(NO_ANSWER, times=times)
+
+    def on_connections(self, act: Callable[[_ServerProtocol], None]) -> None:
+        """``act`` on each open connection, in the fake's thread: ``_ServerProtocol.go_away``,
+        or ``lambda c: c.transport.close()`` to drop them."""
+
+        async def each() -> None:
+            for connection in list(self.state.open):
+                act(connection)
+
+        self._thread.run(each)
 
     def stop(self) -> None:
         async def close() -> None:

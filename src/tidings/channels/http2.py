@@ -3,16 +3,18 @@
 Apple asks providers to keep one long-lived connection per key and to put many notifications on
 it at once. httpx speaks HTTP/2, but its per-request bookkeeping held it to about 1,100 requests a
 second here against the same server this module drives at over 5,000, so this is a thin asyncio
-protocol around an HTTP/2 state machine: requests open streams up to the server's
+protocol around a sans-I/O HTTP/2 state machine: requests open streams up to the server's
 MAX_CONCURRENT_STREAMS, writes made in one turn of the event loop go out in one TLS record, and a
 lost or GOAWAY'd connection fails its open streams (the caller retries) and is replaced by the
-next request. The state machine is ``jh2``, the maintained fork of python-hyper's ``h2`` (same
-API) whose HPACK coding is in Rust: with h2, HPACK in pure Python was about half of it (the
-header encoder had to be kept from Huffman coding and given a cache to hold its cost down), and
-jh2 took the bare client from 86-103 to 50-53 µs of CPU a request against the fake APNs, the
-adapter's ApnsSender.attempt from 105-134 to 80-84 (in process, 500 at once, min of 5, load
-7-11). What it does by default that cost more than the request itself is set aside through its
-public means (the stream count, below).
+next request. The state machine is libnghttp2's (the C library curl and most HTTP/2 servers use),
+through ``ngh2``'s bindings: framing, HPACK, flow control (a body larger than the windows is
+queued and sent as they open) all run in C. With jh2 (h2's state machine in Python, HPACK in
+Rust) the bare client spent 45-49 µs of CPU a request against the fake APNs, with ngh2 12-14 (in
+process, 500 at once, 5,000 requests, min and median of 5 alternating runs, load 6.3), and the
+adapter's whole send (bench/apns_send.py) 57-60 µs a message against 21-22. libcurl through
+pycurl, driven by the same loop, spent 47-49: it writes each stream's frames to TLS and the
+socket on their own, where this module writes a loop turn's at once; pyreqwest (hyper, in
+tokio's threads) 48 in the loop's thread and 133 in the process.
 """
 
 from __future__ import annotations
@@ -24,18 +26,14 @@ from collections.abc import Sequence
 from functools import partial
 from urllib.parse import urlsplit
 
-import jh2.config
-import jh2.connection
-import jh2.events
-import jh2.exceptions
-from jh2.hpack import NeverIndexedHeaderTuple
+import ngh2
 
 Headers = Sequence[tuple[bytes, bytes]]
 
-# ``never_indexed((name, value))``: a header HPACK must never index (jh2's
-# NeverIndexedHeaderTuple), made by tuple's own constructor: the class's Python ``__new__``
-# cost three times as much, and every request has a few such headers.
-never_indexed = partial(tuple.__new__, NeverIndexedHeaderTuple)
+# ``never_indexed((name, value))``: a header HPACK must never index (ngh2's NeverIndexedHeader),
+# made by tuple's own constructor, as every request has a few such headers and the named
+# tuple's ``__new__`` is Python.
+never_indexed = partial(tuple.__new__, ngh2.NeverIndexedHeader)
 
 
 class Http2Error(ConnectionError):
@@ -51,44 +49,10 @@ class Response:
         self.body = bytearray()
 
 
-class _Client(jh2.connection.H2Connection):
-    """jh2's client connection, counting its open streams only when the count matters.
-    ``stream_limit`` is the most streams it opens at once, kept as a number: the settings
-    look it up by enum, a few µs per request where every request asked."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            jh2.config.H2Configuration(
-                client_side=True,
-                header_encoding=None,
-                validate_outbound_headers=False,
-                normalize_outbound_headers=False,
-                validate_inbound_headers=False,
-            )
-        )
-        self.stream_limit = MAX_STREAMS
-        self.remote_settings_changed()
-
-    def remote_settings_changed(self) -> None:
-        self.stream_limit = min(MAX_STREAMS, self.remote_settings.max_concurrent_streams)
-
-    @property
-    def open_outbound_streams(self) -> int:
-        """jh2 (as h2) asks this before opening each stream and counts by walking every
-        stream it holds (dropping the closed ones): with hundreds open, that walk was about a
-        third of the CPU the request spent in this module and h2 (py-spy, bench/vendor.py).
-        The streams it holds, closed ones not yet dropped included, are never fewer than the
-        open ones, so below the server's limit their number says as well that one more may
-        open; only at the limit are they walked and counted."""
-        held = len(self.streams)
-        if held < self.stream_limit:
-            return held
-        return super().open_outbound_streams
-
-
 class _Protocol(asyncio.Protocol):
     def __init__(self) -> None:
-        self.h2 = _Client()
+        self.h2 = ngh2.Connection(ngh2.Role.CLIENT, _CONFIG)
+        self.stream_limit = MAX_STREAMS  # the most streams it opens at once
         self.transport: asyncio.Transport | None = None
         self.streams: dict[int, tuple[asyncio.Future[Response], Response]] = {}
         # the open streams, by when their answer is overdue, in the order they opened
@@ -96,7 +60,7 @@ class _Protocol(asyncio.Protocol):
         self._timer: asyncio.TimerHandle | None = None
         self.open = False
         self.closed: Exception | None = None
-        self.changed = asyncio.Event()  # a stream slot or flow-control window opened
+        self.changed = asyncio.Event()  # a stream slot opened, or the connection closed
         self._flush_due = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -111,18 +75,20 @@ class _Protocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         try:
-            events = self.h2.receive_data(data)
-        except jh2.exceptions.ProtocolError as exc:
+            self.h2.receive_data(data)
+        except ngh2.NGH2Error as exc:
+            self.flush()  # the GOAWAY the state machine queued, saying why
             self._close(Http2Error(f"protocol error: {exc}"))
             if self.transport is not None:
                 self.transport.close()
             return
-        for event in events:
+        for event in self.h2.events():
             self._handle(event)
         self.flush()
 
-    def _handle(self, event: jh2.events.Event) -> None:
-        if isinstance(event, jh2.events.ResponseReceived):
+    def _handle(self, event: ngh2.Event) -> None:
+        kind = type(event)  # ngh2 makes these very types: one look-up, not a chain of isinstance
+        if kind is ngh2.ResponseReceived:
             found = self.streams.get(event.stream_id)
             if found is not None:
                 response = found[1]
@@ -131,27 +97,33 @@ class _Protocol(asyncio.Protocol):
                         response.status = int(value)
                     else:
                         response.headers[name.decode()] = value.decode()
-        elif isinstance(event, jh2.events.DataReceived):
-            self.h2.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+        elif kind is ngh2.DataReceived:
             found = self.streams.get(event.stream_id)
             if found is not None:
                 found[1].body += event.data
-        elif isinstance(event, jh2.events.StreamEnded):
-            self._finish(event.stream_id, None)
-        elif isinstance(event, jh2.events.StreamReset):
-            self._finish(event.stream_id, Http2Error(f"stream reset ({event.error_code!r})"))
-        elif isinstance(event, jh2.events.ConnectionTerminated):
-            self.open = False  # GOAWAY: streams above the last one processed never will be
-            last = event.last_stream_id or 0
+        elif kind is ngh2.StreamClosed:
+            code = event.error_code
+            if code or event.local_error is not None:
+                error = Http2Error(f"stream reset ({code}, {event.local_error})")
+            elif not (found := self.streams.get(event.stream_id)) or not found[1].status:
+                error = Http2Error("stream closed without an answer")
+            else:
+                error = None
+            self._finish(event.stream_id, error)
+        elif kind is ngh2.GoAwayReceived:
+            self.open = False  # streams above the last one processed never will be
+            last = event.last_stream_id
             for stream_id in [s for s in self.streams if s > last]:
-                self._finish(stream_id, Http2Error(f"GOAWAY ({event.error_code!r})"))
+                self._finish(stream_id, Http2Error(f"GOAWAY ({event.error_code})"))
             self.changed.set()
             self.close_when_done()
-        elif isinstance(event, jh2.events.RemoteSettingsChanged):
-            self.h2.remote_settings_changed()
+        elif kind is ngh2.SettingsReceived:
+            self.stream_limit = min(MAX_STREAMS, self.h2.remote_settings[_MAX_CONCURRENT_STREAMS])
             self.changed.set()
-        elif isinstance(event, jh2.events.WindowUpdated):
-            self.changed.set()
+        elif kind is ngh2.ConnectionClosed:
+            self._close(Http2Error(f"connection closed ({event.error_code})"))
+            if self.transport is not None:
+                self.transport.close()
 
     def expect(self, stream_id: int, timeout: float) -> None:
         """The request on ``stream_id`` fails with ``TimeoutError`` if its answer has not come
@@ -201,7 +173,7 @@ class _Protocol(asyncio.Protocol):
         if not self.open and not self.streams and self.transport is not None:
             if self.closed is None:
                 self.closed = Http2Error("connection retired")
-                self.h2.close_connection()
+                self.h2.terminate_connection()
                 self.flush()
             self.transport.close()
 
@@ -252,35 +224,28 @@ class Http2Connection:
         protocol = self._protocol
         if protocol is None or not protocol.open:
             protocol = await self._connected()
-        while protocol.open and len(protocol.streams) >= protocol.h2.stream_limit:
+        while protocol.open and len(protocol.streams) >= protocol.stream_limit:
             protocol.changed.clear()
             await protocol.changed.wait()
         if not protocol.open:
             raise protocol.closed or Http2Error("connection closed")
         conn = protocol.h2
-        stream_id = conn.get_next_available_stream_id()
-        if stream_id + 2 > conn.HIGHEST_ALLOWED_STREAM_ID:
-            protocol.open = False  # its last stream id: the next request opens a new connection
-        future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
-        protocol.streams[stream_id] = (future, Response())
-        protocol.expect(stream_id, self._timeout)
-        conn.send_headers(
-            stream_id,
+        stream_id = conn.send_request(
             [
                 (b":method", b"POST"),
                 (b":scheme", b"https"),
                 (b":authority", self._authority),
                 never_indexed((b":path", path.encode())),  # unique: keep it out of HPACK
                 *headers,
-            ],
+            ]
         )
-        left = _send_body(protocol, stream_id, body)
-        while left:
-            protocol.changed.clear()
-            await protocol.changed.wait()
-            if stream_id not in protocol.streams:
-                break  # over (timed out, reset, the connection lost): the future says how
-            left = _send_body(protocol, stream_id, left)
+        if stream_id + 2 > LAST_STREAM_ID:
+            protocol.open = False  # its last stream id: the next request opens a new connection
+        future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
+        protocol.streams[stream_id] = (future, Response())
+        protocol.expect(stream_id, self._timeout)
+        conn.send_data(stream_id, body, end_stream=True)  # beyond the windows: sent as they open
+        protocol.flush_soon()
         return await future
 
     async def _connected(self) -> _Protocol:
@@ -314,7 +279,7 @@ class Http2Connection:
         protocol, self._protocol = self._protocol, None
         if protocol is not None and protocol.transport is not None:
             if protocol.open:
-                protocol.h2.close_connection()
+                protocol.h2.terminate_connection()
                 protocol.flush()
             protocol.transport.close()
 
@@ -327,24 +292,8 @@ def _no_delay(transport: asyncio.BaseTransport) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
-def _send_body(protocol: _Protocol, stream_id: int, body: bytes) -> bytes:
-    """Send ``body`` in frames as large as the peer takes, as far as the flow-control windows
-    allow; what they hold back, to send once a WINDOW_UPDATE opens them (nothing, nearly
-    always: then no more than a look at the windows was spent on it)."""
-    conn = protocol.h2
-    while True:
-        size = min(
-            len(body), conn.local_flow_control_window(stream_id), conn.max_outbound_frame_size
-        )
-        if size == len(body):
-            conn.send_data(stream_id, body, end_stream=True)
-            protocol.flush_soon()
-            return b""
-        if size == 0:
-            protocol.flush()  # what the windows let through, before waiting for them to open
-            return body
-        conn.send_data(stream_id, body[:size])
-        body = body[size:]
-
-
 MAX_STREAMS = 1000  # until (and unless) the server announces fewer
+LAST_STREAM_ID = 2**31 - 1  # a client's stream ids are odd and grow, up to this one
+_MAX_CONCURRENT_STREAMS = int(ngh2.Setting.MAX_CONCURRENT_STREAMS)  # remote_settings' key
+# what the state machine assumes the server takes until its SETTINGS say
+_CONFIG = ngh2.Configuration(peer_max_concurrent_streams=MAX_STREAMS)
