@@ -194,3 +194,19 @@ async def test_a_server_without_http2_is_refused(tmp_path) -> None:
     finally:
         await connection.aclose()
         server.close()
+
+
+async def test_a_connection_its_state_machine_closed_takes_no_request_and_is_replaced(
+    fake,
+) -> None:
+    """However the state machine came to end the connection, the request fails as any lost
+    connection's would (the adapter retries those), and the next one opens a new connection."""
+    connection = Http2Connection(fake.url, tls_context(alpn=("h2",)))
+    try:
+        await serves_next(connection, fake, connections=1)
+        (await connection._connected()).h2.terminate_connection()
+        with pytest.raises(http2.Http2Error):
+            await connection.request(f"/3/device/{'ab' * 32}", headers(fake), b"{}")
+        await serves_next(connection, fake, connections=2)
+    finally:
+        await connection.aclose()

@@ -230,15 +230,22 @@ class Http2Connection:
         if not protocol.open:
             raise protocol.closed or Http2Error("connection closed")
         conn = protocol.h2
-        stream_id = conn.send_request(
-            [
-                (b":method", b"POST"),
-                (b":scheme", b"https"),
-                (b":authority", self._authority),
-                never_indexed((b":path", path.encode())),  # unique: keep it out of HPACK
-                *headers,
-            ]
-        )
+        try:
+            stream_id = conn.send_request(
+                [
+                    (b":method", b"POST"),
+                    (b":scheme", b"https"),
+                    (b":authority", self._authority),
+                    never_indexed((b":path", path.encode())),  # unique: keep it out of HPACK
+                    *headers,
+                ]
+            )
+        except ngh2.NGH2Error as exc:  # it ended the connection (terminating, out of ids)
+            protocol.open = False
+            protocol.closed = Http2Error(f"connection closed: {exc}")
+            protocol.flush()  # the GOAWAY it queued
+            protocol.close_when_done()
+            raise protocol.closed from exc
         if stream_id + 2 > LAST_STREAM_ID:
             protocol.open = False  # its last stream id: the next request opens a new connection
         future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
