@@ -20,9 +20,12 @@ vendor that recalls (``hms``, untimed), revoked with an in-process vendor channe
 every one back at once. Its pages only mark the deliveries as being asked; the vendor's
 agreements are written after, a page of them at a time (each delivery moved to revoked), and
 these writes are timed apart: their number, the longest (wall and CPU), the CPU of all of them.
-The same figures run on main's code (``PYTHONPATH=/work/main/src``).
+The same figures run on main's code (``PYTHONPATH=/work/main/src``). ``--unreached`` makes the
+vendor out of reach instead (every recall to be asked again: that answer's write, with its
+trace event, is timed; this branch's code only).
 
     python bench/revoke.py [--devices 100000] [--runs 5] [--database-url URL] [--no-vendor]
+        [--unreached]
 """
 
 from __future__ import annotations
@@ -97,15 +100,23 @@ def broadcast_call() -> BroadcastFields:
 
 
 class AgreeingVendor:
-    """A vendor channel that recalls and takes back every delivery it is asked for at once:
-    what is timed is Tidings' writing of the answers, not a vendor's latency."""
+    """A vendor channel that recalls and takes back every delivery it is asked for at once (or,
+    ``unreached``, cannot be reached for any): what is timed is Tidings' writing of the
+    answers, not a vendor's latency."""
 
     name = VENDOR
     can_recall = True
     recall_asks_vendor = True
 
+    def __init__(self, unreached: bool) -> None:
+        self._unreached = unreached
+
     async def recall(self, device_pks: Any, delivered: Any = ()) -> list[Any]:
-        return []
+        if not self._unreached:
+            return []
+        from tidings.contract import NotRecalled  # not on main
+
+        return [NotRecalled(out.id, 2107, "503", unreached=True) for out in delivered]
 
     async def send(self, batch: Any) -> list[Any]:
         return []
@@ -142,14 +153,16 @@ async def dispatched(db: Database, task_id: int) -> None:
         await asyncio.sleep(0.05)
 
 
-async def one_run(services: Services, figures: dict[str, list[float]], vendor: bool) -> None:
+async def one_run(
+    services: Services, figures: dict[str, list[float]], vendor: bool, unreached: bool = False
+) -> None:
     app = await services.tenancy.resolve_app(WORKSPACE, APP_ID, None)
     task_id = await services.pushes.push_broadcast(app, broadcast_call().call())
     await dispatched(services.db, task_id)
     channels = dict(services.channels)
     if vendor:
         await services.db.write(made_over_to_the_vendor, task_id, int(time.time() * 1000))
-        channels[VENDOR] = AgreeingVendor()  # type: ignore[assignment]
+        channels[VENDOR] = AgreeingVendor(unreached)  # type: ignore[assignment]
     timed = TimedWrites(services.db)
     revocations = Revocations(timed, channels)  # type: ignore[arg-type]
     stop, waits = asyncio.Event(), []
@@ -206,7 +219,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
             await one_run(services, figures, vendor=False)
         for number in range(1, args.runs + 1 if args.vendor else 1):
             console.rule(f"vendor run {number} of {args.runs} (load {os.getloadavg()[0]:.1f})")
-            await one_run(services, by_vendor, vendor=True)
+            await one_run(services, by_vendor, vendor=True, unreached=args.unreached)
     finally:
         await services.aclose()
     title = (
@@ -216,7 +229,8 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
     if by_vendor:
         title = (
             f"RevokePushTask of a broadcast to {args.devices:,} devices {VENDOR} accepted and "
-            f"takes back (load {os.getloadavg()[0]:.1f})"
+            f"{'cannot be reached for' if args.unreached else 'takes back'} "
+            f"(load {os.getloadavg()[0]:.1f})"
         )
         console.print(spread_table(title, table_rows(by_vendor)))
 
@@ -236,6 +250,9 @@ def main() -> None:
     parser.add_argument("--database-url", help="PostgreSQL instead of SQLite (a fresh schema)")
     parser.add_argument(
         "--no-vendor", dest="vendor", action="store_false", help="without the vendor leg"
+    )
+    parser.add_argument(
+        "--unreached", action="store_true", help="the vendor leg's vendor cannot be reached"
     )
     args = parser.parse_args()
     with (

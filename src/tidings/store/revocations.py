@@ -254,6 +254,8 @@ def ask_again(
     asked) where that would fall beyond ``window_ms`` after the delivery was made. Only those
     still being asked (another asker may have written an answer since); (id, recall_due_at) of
     each, recall_due_at None where given up."""
+    if not ids:
+        return []  # nearly every answer: the statement is not even built
     now = literal(now_ms, BigInteger)
     since = now - func.coalesce(deliveries.c.recall_asked_at, now)
     wait = case(
