@@ -18,6 +18,7 @@ from alibabacloud_mpaas20201028 import models
 from sqlalchemy import text
 
 from tests.conftest import BACKENDS
+from tests.console.browsing import Visitor, add_operator, text_of
 from tests.fakes.harmonyos import FakeHarmony
 from tests.integration.test_harmonyos_delivery import (
     APP_ID,
@@ -177,3 +178,31 @@ def test_a_push_kit_out_of_reach_is_asked_again_once_it_is_back(tenant, fake) ->
     assert events[-1] == "revoked" and "recall_due" not in events
     again = vendor_calls.revoke_message(client, APP_ID, WORKSPACE, key, device)
     assert set(again.values()) == {0}
+
+
+def test_the_console_says_a_vendor_out_of_reach_is_asked_again(tenant, fake) -> None:
+    server, client = tenant
+    device, token, key = unique("DT"), unique("harmony-console-"), unique("k")
+    report(client, device, token)
+    task = push_multiple(
+        client, APP_ID, WORKSPACE, TEMPLATE, [(device, key, VALUES)], delivery_type=HARMONYOS
+    )
+    wait_for_status(server, task, 2)
+    add_operator(server, "rae", "a long passphrase", "--workspace", WORKSPACE)
+    rae = Visitor(server)
+    try:
+        rae.sign_in("rae", "a long passphrase")
+        fake.recalls_unavailable = True
+        page = text_of(
+            rae.post(f"/console/apps/{WORKSPACE}/{APP_ID}/revoke/task", {"task_id": task})
+        )
+        fake.recalls_unavailable = False
+        again = text_of(
+            rae.post(f"/console/apps/{WORKSPACE}/{APP_ID}/revoke/task", {"task_id": task})
+        )
+    finally:
+        rae.close()
+    assert (
+        "Out of reach (a vendor has them) 1 Of those, their vendor not reached: asked again" in page
+    )
+    assert "Recalled from devices 1" in again and "not reached" not in again
