@@ -254,6 +254,22 @@ async def test_a_recall_not_reached_is_asked_at_most_hourly_and_given_up_after_7
     assert await revocations.sweep_recalls() == RecallAnswer(())  # no longer asked
 
 
+async def test_a_recall_too_late_to_ask_again_is_not_counted_as_asked_again(
+    services: Services, clock: Clock, vendor: Vendor
+) -> None:
+    delivered(services, int(clock() * 1000))
+    revocations = Revocations(
+        services.db, {SELFBUILT: services.selfbuilt, "hms": vendor}, clock=clock
+    )
+    clock.now += 7 * 86_400 - 30  # revoked 30 s before the 7 days end: no minute left
+    vendor.down = True
+    answer = await revocations.revoke_task(1, "1")
+    assert answer == RevokeResult(recalled=1, unrecallable=3, asking_again=0)
+    assert await services.db.read(states) == [LEFT, LEFT, REVOKED, LEFT]
+    events = await services.db.read(recall_events)
+    assert events == [REFUSED, (1, "given_up", 2107, "503 Service Unavailable")]
+
+
 async def test_the_lease_is_the_recall_lease_seconds_setting(
     database_url: str | None, tmp_path: Path, clock: Clock, vendor: Vendor
 ) -> None:

@@ -115,6 +115,15 @@ class RecallAnswer:
             self.agreed[start:end], self.refused[start:end], self.unreached[start:end]
         )
 
+    def given_up(self, ids: Collection[int]) -> RecallAnswer:
+        """With the recalls of ``ids`` not to be asked again (too late to): refused, as far as
+        the answer goes."""
+        if not ids:
+            return self
+        ended = tuple(kept for kept in self.unreached if kept.id in ids)
+        still = tuple(kept for kept in self.unreached if kept.id not in ids)
+        return RecallAnswer(self.agreed, self.refused + ended, still)
+
 
 def vendor_answer(
     asked: Collection[int], sent: Collection[int], kept: Collection[NotRecalled]

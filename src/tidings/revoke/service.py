@@ -224,12 +224,16 @@ class Revocations:
         # write would hold SQLite's writer as long as the unpaged revocation did
         size = self._page_rows
         longest = max(len(answer.agreed), len(answer.refused), len(answer.unreached))
+        given_up: set[int] = set()
         for start in range(0, longest, size):
             part = answer.part(start, size)
             now_ms = self._now_ms()
-            moved = await self._db.write(_answered, part, now_ms, self._retry, unreached_events)
+            moved, ended = await self._db.write(
+                _answered, part, now_ms, self._retry, unreached_events
+            )
             metrics.deliveries(Counter((row.channel, Status.REVOKED) for row in moved))
-        return answer
+            given_up |= ended
+        return answer.given_up(given_up)
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -349,11 +353,12 @@ def _answered(
     now_ms: int,
     retry: RecallRetry,
     unreached_events: bool,
-) -> list[Row]:
+) -> tuple[list[Row], set[int]]:
     """What vendors answered to recalls: revoked (with its event) where they agreed, no longer
     asked where they refused, asked again later where they could not be reached (or given up,
     once past ``retry``'s window); an event for the trace of each refusal, each recall given
-    up and, ``unreached_events``, each vendor not reached. (id, channel) of each revoked."""
+    up and, ``unreached_events``, each vendor not reached. (id, channel) of each revoked, and
+    the ids of the recalls given up."""
     moved = store.recalled(conn, answer.agreed, Status.ACKED, Status.REVOKED, now_ms)
     outbox.deliveries_settled(conn, events.DELIVERY_REVOKED, [row.id for row in moved], now_ms)
     store.not_recalled(conn, [kept.id for kept in answer.refused])
@@ -380,7 +385,7 @@ def _answered(
             for kept, what in told
         ],
     )
-    return moved
+    return moved, given_up
 
 
 def _together(pages: Sequence[Revoked]) -> Revoked:
