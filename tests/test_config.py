@@ -78,6 +78,20 @@ def test_errors_name_the_key_and_where_it_came_from(
     assert any(line.startswith(f"log_format ({toml}): ") for line in lines)
 
 
+def test_the_recall_lease_is_a_setting_from_10_seconds_to_a_day(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings().recall_lease_seconds == 600
+    monkeypatch.setenv("TIDINGS_RECALL_LEASE_SECONDS", "90")
+    assert load_settings().recall_lease_seconds == 90
+    for wrong, said in (("5", "greater than or equal to 10"), ("86401", "less than or equal")):
+        monkeypatch.setenv("TIDINGS_RECALL_LEASE_SECONDS", wrong)
+        with pytest.raises(ConfigError) as caught:
+            load_settings()
+        assert str(caught.value).startswith("recall_lease_seconds (TIDINGS_RECALL_LEASE_SECONDS): ")
+        assert said in str(caught.value)
+
+
 def test_an_unknown_key_in_the_file_is_refused(tmp_path: Path) -> None:
     toml = write(tmp_path / "t.toml", "bodylimit = 2048\n")
     with pytest.raises(ConfigError, match=r"bodylimit: no such setting"):

@@ -33,6 +33,8 @@ ENV_PREFIX = "TIDINGS_"
 CONFIG_ENV = "TIDINGS_CONFIG"
 CONFIG_FILE_NAME = "tidings.toml"
 
+RECALL_LEASE_SECONDS = 600.0  # 100,000 recalls at a few hundred a second, with room
+
 # The config file's settings while load_settings builds a Settings (below the environment).
 _from_file: ContextVar[dict[str, Any] | None] = ContextVar("tidings_config_file", default=None)
 
@@ -194,7 +196,18 @@ class Settings(BaseSettings):
         gt=0,
         description="how often delivery looks for due tasks no wake-up announced (left by a "
         "crash, accepted elsewhere), expires deliveries and retries vendor sends, and "
-        "revocation asks vendors again for recalls left unanswered (by a crash) for 10 minutes",
+        "revocation asks vendors again for recalls that are due: left unanswered (by a crash) "
+        "for `recall_lease_seconds`, or whose vendor could not be reached",
+    )
+    recall_lease_seconds: float = Field(
+        default=RECALL_LEASE_SECONDS,
+        ge=10,
+        le=86_400,
+        description="how long a revocation (or a recall sweep) has to ask a vendor to take "
+        "deliveries back and write its answer before a recall sweep may ask again: above what "
+        "the largest revocation's recalls take (a vendor answers a few hundred a second), since "
+        "a living asker asked over only asks the vendor twice; below it, the recalls a crashed "
+        "process left wait this long. 10 s to a day",
     )
     device_heartbeat_seconds: int = Field(
         default=30,

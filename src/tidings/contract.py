@@ -232,6 +232,17 @@ class Recall(NamedTuple):
     msg_key: str
 
 
+class NotRecalled(NamedTuple):
+    """A delivery a vendor did not take back when asked, and why."""
+
+    id: int
+    status: int  # the vendor's answer (a status code), or ACKED (delivered) when none came
+    reason: str | None
+    # The vendor could not be reached (no connection, a timeout, a 5xx or a 429): asking
+    # again later may succeed, where a refusal is its last word.
+    unreached: bool = False
+
+
 class Reroute(Enum):
     """Why a channel cannot take a delivery, which then goes over the self-built channel."""
 
@@ -266,12 +277,12 @@ class Channel(Protocol):
 
     async def recall(
         self, device_pks: Collection[int], delivered: Sequence[Outbound] = ()
-    ) -> Collection[int]:
+    ) -> Sequence[NotRecalled]:
         """Deliveries of this channel to these devices were revoked, and the revocation is
         committed: take back what the devices may hold of them. What each device is owed is
         read from the database (delivery's ``pending_recalls``), so a device reached later is
         still told. A channel that asks a vendor is given the ``delivered`` deliveries it
-        had taken and answers the ids of those the vendor would not take back."""
+        had taken and answers those the vendor did not take back."""
         ...
 
     async def aclose(self) -> None: ...

@@ -155,7 +155,11 @@ class Services:
                 batch_rows=settings.retention_batch_rows,
             ),
             revocations=Revocations(
-                db, channels, clock=clock, sweep_seconds=settings.delivery_sweep_seconds
+                db,
+                channels,
+                clock=clock,
+                sweep_seconds=settings.delivery_sweep_seconds,
+                lease_seconds=settings.recall_lease_seconds,
             ),
             analytics=Analytics(db, clock=clock),
             reports=Reports(db),

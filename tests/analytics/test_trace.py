@@ -46,13 +46,19 @@ def delivery(id: int, **changes) -> SimpleNamespace:
         "opened_at": None,
         "revoked_at": None,
         "revoke_confirmed_at": None,
+        "recall_asked_at": None,
+        "recall_due_at": None,
         "task_due_at": 1000,
     }
     return SimpleNamespace(**{**row, **changes})
 
 
-def event(delivery_id: int, at: int, status: int, reason: str | None) -> SimpleNamespace:
-    return SimpleNamespace(delivery_id=delivery_id, at=at, status=status, reason=reason)
+def event(
+    delivery_id: int, at: int, status: int, reason: str | None, recall: str | None = None
+) -> SimpleNamespace:
+    return SimpleNamespace(
+        delivery_id=delivery_id, at=at, status=status, reason=reason, recall=recall
+    )
 
 
 def steps(trace) -> list[tuple[int, str, int | None]]:
@@ -150,6 +156,56 @@ def test_a_delivery_a_vendor_took_back_says_so() -> None:
         1,
     )
     assert trace.steps[-1].detail == "revoked after delivery; hms took it back"
+
+
+def test_a_recall_asked_of_a_vendor_and_each_of_its_outcomes() -> None:
+    """Asked back: a step when it was asked, then what the vendor answered, or while none is
+    written, when it is asked again; taken back, its revoked step says so."""
+    sent = {"channel": "harmonyos", "status": Status.ACKED, "sent_at": 1500}
+    trace = build_trace(
+        message(),
+        [
+            delivery(1, **sent, recall_asked_at=2000, recall_due_at=62_000),
+            delivery(2, **sent, recall_asked_at=2000),
+            delivery(3, **sent, recall_asked_at=2000),
+            delivery(
+                4, **{**sent, "status": Status.REVOKED}, recall_asked_at=2000, revoked_at=9000
+            ),
+        ],
+        [
+            event(1, 2100, 2707, "81000001 System internal error", recall="unreached"),
+            event(2, 2100, 2703, "80300007 All the tokens are invalid", recall="refused"),
+            event(3, 2100, 2707, "503", recall="unreached"),
+            event(3, 9000, 2707, "503", recall="given_up"),
+        ],
+        4,
+    )
+    recall = [(at, name, i) for at, name, i in steps(trace) if at >= 2000]
+    assert recall == [
+        (2000, "recall_asked", 1),
+        (2000, "recall_asked", 2),
+        (2000, "recall_asked", 3),
+        (2000, "recall_asked", 4),
+        (2100, "recall_unreached", 1),
+        (2100, "recall_refused", 2),
+        (2100, "recall_unreached", 3),
+        (9000, "revoked", 4),
+        (9000, "recall_given_up", 3),
+        (62_000, "recall_due", 1),
+    ]
+    details = {(s.event, s.delivery_id): s.detail for s in trace.steps}
+    assert details["recall_asked", 1] == (
+        "harmonyos asked to take it back; it stays delivered until it agrees"
+    )
+    assert details["recall_unreached", 1] == (
+        "the vendor could not be reached to take it back; asked again later "
+        "(status 2707: 81000001 System internal error)"
+    )
+    assert details["recall_refused", 2].startswith("the vendor would not take it back")
+    assert details["recall_given_up", 3].startswith("the vendor could still not be reached")
+    assert details["recall_due", 1] == "not answered yet: harmonyos is asked again from then on"
+    assert details["revoked", 4] == "revoked after delivery; harmonyos took it back"
+    assert trace.to_json()["deliveries"][0]["recallDueAt"] == 62_000
 
 
 def test_the_sms_supplement_is_one_step_named_by_its_end() -> None:

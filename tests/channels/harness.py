@@ -45,7 +45,8 @@ class _Settling:
         return [o for o in outcomes if o.reroute is None]
 
     async def recall(self, device_pks, delivered) -> list[int]:
-        return list(await self._channel.recall(device_pks, delivered))
+        """The ids of the deliveries the vendor did not take back."""
+        return [kept.id for kept in await self._channel.recall(device_pks, delivered)]
 
     async def aclose(self) -> None:
         await self._channel.aclose()

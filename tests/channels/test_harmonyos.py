@@ -226,6 +226,36 @@ async def test_recall_asks_push_kit_by_notify_id_and_token(fake) -> None:
         await h.channel.aclose()
 
 
+async def test_a_push_kit_out_of_reach_is_told_apart_from_a_refusal(fake) -> None:
+    """A 503 or no connection at all is a vendor not reached (to be asked again later), not its
+    refusal."""
+    h = harness(fake)
+    out = harmony_out("busy")
+    nowhere = Harness(
+        "harmonyos",
+        harmonyos.make_sender,
+        check_config("harmonyos", fake.config(base_url="http://127.0.0.1:9")),
+    )
+    try:
+        fake.recalls_unavailable = True
+        (busy,) = await h.channel._channel.recall([1], [out])
+        (closed,) = await nowhere.channel._channel.recall([1], [out])
+        fake.unrecallable.add("busy")
+        fake.recalls_unavailable = False
+        (refused,) = await h.channel._channel.recall([1], [out])
+    finally:
+        await h.channel.aclose()
+        await nowhere.channel.aclose()
+    assert (busy.id, busy.unreached, busy.reason) == (
+        out.id,
+        True,
+        "81000001 System internal error",
+    )
+    assert (closed.unreached, closed.reason.split(":")[0]) == (True, "ConnectError")
+    assert (refused.unreached, refused.reason) == (False, "80300007 All the tokens are invalid")
+    assert fake.recalled == []
+
+
 async def test_recall_needs_the_client_id(fake) -> None:
     config = {k: v for k, v in fake.config().items() if k != "client_id"}
     fake.reset()

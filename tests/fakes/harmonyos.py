@@ -137,6 +137,7 @@ class FakeHarmony(HttpFake):
         # a slow Push Kit would; once cleared, it is dropped unanswered: its asker is gone.
         self.holding_recalls = False
         self.held: list[str] = []
+        self.recalls_unavailable = False  # while set, recalls are answered 503, as in an outage
 
     def routes(self) -> list[Route]:
         return [
@@ -164,6 +165,7 @@ class FakeHarmony(HttpFake):
         self.unrecallable.clear()
         self.holding_recalls = False
         self.held.clear()
+        self.recalls_unavailable = False
 
     def jwt_error(self, bearer: str) -> str | None:
         """Why the bearer JWT is refused, or None: Huawei checks the signature with the
@@ -244,6 +246,8 @@ class FakeHarmony(HttpFake):
             or not 0 < len(tokens) <= 1000
         ):
             return answer("80100003", "notifyId must be an integer and token a list of tokens", 400)
+        if self.recalls_unavailable:
+            return answer("81000001", "System internal error", 503)
         if self.holding_recalls:
             self.held.extend(tokens)
             while self.holding_recalls:

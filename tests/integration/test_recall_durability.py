@@ -7,6 +7,7 @@ other once the dead asker's lease has run out."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from alibabacloud_mpaas20201028 import models
 from sqlalchemy import text
 
 from tests.conftest import BACKENDS
+from tests.console.browsing import Visitor, add_operator, text_of
 from tests.fakes.harmonyos import FakeHarmony
 from tests.integration.test_harmonyos_delivery import (
     APP_ID,
@@ -128,3 +130,79 @@ def test_a_recall_killed_before_the_vendor_answered_is_asked_again(tenant, fake)
     assert fake.recalled == [(notify_ids[0], tokens[0]), (notify_ids[1], tokens[1])]
     answer = vendor_calls.revoke_message(client, APP_ID, WORKSPACE, keys[1], devices[1])
     assert set(answer.values()) == {0}  # done: revoking again changes nothing
+
+
+def trace(server, key: str) -> list[tuple[str, str]]:
+    """(event, detail) of the recall steps of the message's trace, as `tidings trace` gives it."""
+    found = server.cli("trace", key, "--workspace", WORKSPACE, "--app-id", APP_ID, "--json")
+    timeline = json.loads(found.stdout)["timeline"]
+    return [(s["event"], s["detail"]) for s in timeline if s["event"].startswith(("recall", "rev"))]
+
+
+def test_a_push_kit_out_of_reach_is_asked_again_once_it_is_back(tenant, fake) -> None:
+    """Push Kit answering 503 to a recall has not refused it: the answer counts it unrecallable
+    (in MPS's shape), it stays delivered and asked, the trace says so, and once Push Kit is back
+    the sweep asks again and it is recalled."""
+    server, client = tenant
+    device, token, key = unique("DT"), unique("harmony-down-"), unique("k")
+    report(client, device, token)
+    task = push_multiple(
+        client, APP_ID, WORKSPACE, TEMPLATE, [(device, key, VALUES)], delivery_type=HARMONYOS
+    )
+    wait_for_status(server, task, 2)
+    notify_id = arrived(fake, token).body["payload"]["notification"]["notifyId"]
+
+    fake.recalls_unavailable = True
+    answer = vendor_calls.revoke_message(client, APP_ID, WORKSPACE, key, device)
+    assert answer == {"Withdrawn": 0, "Recalled": 0, "Unrecallable": 1, "Cancelled": 0}
+    assert recalls(server, task) == [(2, True)]
+    steps = trace(server, key)
+    assert [event for event, _ in steps] == [
+        "revoked",
+        "recall_asked",
+        "recall_unreached",
+        "recall_due",
+    ]
+    assert "81000001 System internal error" in steps[2][1]
+
+    time.sleep(1.5)  # sweeps (every second) before it is due ask nothing
+    assert recalls(server, task) == [(2, True)]
+    fake.recalls_unavailable = False
+    with connection(server) as conn, conn.begin():  # due now, not in a minute
+        conn.execute(
+            text("UPDATE deliveries SET recall_due_at = 1 WHERE task_id = :t"), {"t": int(task)}
+        )
+    eventually(lambda: recalls(server, task) == [(4, False)])
+    assert fake.recalled == [(notify_id, token)]
+    events = [event for event, _ in trace(server, key)]
+    assert events[-1] == "revoked" and "recall_due" not in events
+    again = vendor_calls.revoke_message(client, APP_ID, WORKSPACE, key, device)
+    assert set(again.values()) == {0}
+
+
+def test_the_console_says_a_vendor_out_of_reach_is_asked_again(tenant, fake) -> None:
+    server, client = tenant
+    device, token, key = unique("DT"), unique("harmony-console-"), unique("k")
+    report(client, device, token)
+    task = push_multiple(
+        client, APP_ID, WORKSPACE, TEMPLATE, [(device, key, VALUES)], delivery_type=HARMONYOS
+    )
+    wait_for_status(server, task, 2)
+    add_operator(server, "rae", "a long passphrase", "--workspace", WORKSPACE)
+    rae = Visitor(server)
+    try:
+        rae.sign_in("rae", "a long passphrase")
+        fake.recalls_unavailable = True
+        page = text_of(
+            rae.post(f"/console/apps/{WORKSPACE}/{APP_ID}/revoke/task", {"task_id": task})
+        )
+        fake.recalls_unavailable = False
+        again = text_of(
+            rae.post(f"/console/apps/{WORKSPACE}/{APP_ID}/revoke/task", {"task_id": task})
+        )
+    finally:
+        rae.close()
+    assert (
+        "Out of reach (a vendor has them) 1 Of those, their vendor not reached: asked again" in page
+    )
+    assert "Recalled from devices 1" in again and "not reached" not in again

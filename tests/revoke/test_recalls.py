@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Collection, Sequence
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, insert, select
@@ -18,11 +19,12 @@ from sqlalchemy import Connection, insert, select
 from tests.console.conftest import Clock
 from tests.revoke.test_pages import Paused
 from tests.support.rows import one_push, subscribed
-from tidings.contract import SELFBUILT, Outbound, Status
-from tidings.revoke.rules import RECALL_LEASE_MS, RecallAnswer, RevokeResult
+from tidings.config import RECALL_LEASE_SECONDS, Settings
+from tidings.contract import SELFBUILT, NotRecalled, Outbound, Status
+from tidings.revoke.rules import RecallAnswer, RevokeResult
 from tidings.revoke.service import Revocations
 from tidings.services import Services
-from tidings.store.tables import deliveries, devices, webhook_outbox
+from tidings.store.tables import deliveries, delivery_events, devices, webhook_outbox
 
 STOPPED = "the process stopped before the vendor's answer was written"
 
@@ -38,15 +40,24 @@ class Vendor:
     def __init__(self, refuse: Collection[int] = ()) -> None:
         self.refuse = set(refuse)
         self.fail = False
+        self.down = False  # cannot be reached: every recall but the refused ones unanswered
         self.asked: list[list[int]] = []
 
     async def recall(
         self, device_pks: Collection[int], delivered: Sequence[Outbound] = ()
-    ) -> Collection[int]:
+    ) -> list[NotRecalled]:
         self.asked.append([out.id for out in delivered])
         if self.fail:
             raise RuntimeError(STOPPED)
-        return [out.id for out in delivered if out.id in self.refuse]
+        return [
+            NotRecalled(out.id, 2105, "80300007 All the tokens are invalid")
+            for out in delivered
+            if out.id in self.refuse
+        ] + [
+            NotRecalled(out.id, 2107, "503 Service Unavailable", unreached=True)
+            for out in delivered
+            if self.down and out.id not in self.refuse
+        ]
 
     async def aclose(self) -> None:
         pass
@@ -133,16 +144,17 @@ async def test_a_recall_left_unanswered_is_not_recalled_and_revoking_again_asks_
 async def test_the_sweep_asks_again_once_the_asker_s_lease_ran_out(
     services: Services, stopped: Revocations, vendor: Vendor, clock: Clock
 ) -> None:
-    clock.now += RECALL_LEASE_MS / 1000 - 1
-    assert await stopped.sweep_recalls() == RecallAnswer((), ())  # the asker may be alive
+    clock.now += RECALL_LEASE_SECONDS - 1
+    assert await stopped.sweep_recalls() == RecallAnswer(())  # the asker may be alive
     assert await services.db.read(states) == [ASKED, ASKED, REVOKED, LEFT]
     clock.now += 1
-    assert await stopped.sweep_recalls() == RecallAnswer((1,), (2,))
+    answer = await stopped.sweep_recalls()
+    assert (answer.agreed, [kept.id for kept in answer.refused]) == ((1,), [2])
     assert vendor.asked[1:] == [[1, 2]]
     assert await services.db.read(states) == [REVOKED, LEFT, REVOKED, LEFT]
     assert await services.db.read(revoked_events) == [SELFBUILT, "hms"]
-    clock.now += RECALL_LEASE_MS / 1000
-    assert await stopped.sweep_recalls() == RecallAnswer((), ())  # nothing left to ask
+    clock.now += RECALL_LEASE_SECONDS
+    assert await stopped.sweep_recalls() == RecallAnswer(())  # nothing left to ask
     assert len(vendor.asked) == 2
 
 
@@ -155,3 +167,125 @@ async def test_the_answers_are_written_a_page_at_a_time(services: Services, cloc
     # the first transaction, a page for each of the 4 deliveries, the 2 answers one each
     assert db.writes == 1 + 4 + 2
     assert await services.db.read(states) == [REVOKED, REVOKED, REVOKED, LEFT]
+
+
+def recall_events(conn: Connection) -> list[tuple[int, str, int, str]]:
+    """(delivery, what the vendor answered, status, words) of each recall event, in order."""
+    query = select(
+        delivery_events.c.delivery_id,
+        delivery_events.c.recall,
+        delivery_events.c.status,
+        delivery_events.c.reason,
+    ).where(delivery_events.c.recall.is_not(None))
+    return [tuple(row) for row in conn.execute(query.order_by(delivery_events.c.pk))]
+
+
+def due_at(conn: Connection, delivery_id: int) -> int | None:
+    query = select(deliveries.c.recall_due_at).where(deliveries.c.id == delivery_id)
+    return conn.execute(query).scalar_one()
+
+
+REFUSED = (2, "refused", 2105, "80300007 All the tokens are invalid")
+UNREACHED = (1, "unreached", 2107, "503 Service Unavailable")
+
+
+async def test_a_vendor_that_cannot_be_reached_is_asked_again_until_it_answers(
+    services: Services, clock: Clock, vendor: Vendor
+) -> None:
+    """Not reached, a recall stays asked (counted unrecallable in the answer, which keeps its
+    shape) and the sweep asks again a minute later, then at doubling intervals; the vendor back,
+    it is recalled as any agreement is."""
+    start = int(clock() * 1000)
+    delivered(services, start)
+    revocations = Revocations(
+        services.db, {SELFBUILT: services.selfbuilt, "hms": vendor}, clock=clock
+    )
+    vendor.down = True
+    answer = await revocations.revoke_task(1, "1")
+    assert answer == RevokeResult(recalled=1, unrecallable=3, asking_again=1)
+    assert answer.to_data() == '{"Withdrawn":0,"Recalled":1,"Unrecallable":3,"Cancelled":0}'
+    assert await services.db.read(states) == [ASKED, LEFT, REVOKED, LEFT]
+    assert await services.db.read(due_at, 1) == start + 60_000
+    assert await services.db.read(recall_events) == [REFUSED, UNREACHED]
+    assert await services.db.read(revoked_events) == [SELFBUILT]
+
+    clock.now += 59
+    assert await revocations.sweep_recalls() == RecallAnswer(())  # not due yet
+    clock.now += 1
+    again = await revocations.sweep_recalls()
+    assert (again.agreed, [kept.id for kept in again.unreached]) == ((), [1])
+    # a minute since it was first asked: asked again a minute later, then two, four...
+    assert await services.db.read(due_at, 1) == start + 120_000
+    clock.now += 60
+    await revocations.sweep_recalls()
+    assert await services.db.read(due_at, 1) == start + 240_000
+    assert vendor.asked == [[1, 2], [1], [1]]
+    assert await services.db.read(recall_events) == [REFUSED, UNREACHED]  # once, not per retry
+
+    vendor.down = False
+    clock.now += 120
+    assert await revocations.sweep_recalls() == RecallAnswer((1,))
+    assert await services.db.read(states) == [REVOKED, LEFT, REVOKED, LEFT]
+    assert await services.db.read(revoked_events) == [SELFBUILT, "hms"]
+    assert await revocations.revoke_task(1, "1") == RevokeResult(unrecallable=2)  # 2 asked again
+
+
+async def test_a_recall_not_reached_is_asked_at_most_hourly_and_given_up_after_7_days(
+    services: Services, clock: Clock, vendor: Vendor
+) -> None:
+    start = int(clock() * 1000)
+    delivered(services, start)
+    revocations = Revocations(
+        services.db, {SELFBUILT: services.selfbuilt, "hms": vendor}, clock=clock
+    )
+    vendor.down = True
+    await revocations.revoke_task(1, "1")
+    clock.now += 5 * 3600  # the vendor is still down 5 hours later
+    await revocations.sweep_recalls()
+    assert await services.db.read(due_at, 1) == int(clock() * 1000) + 3_600_000
+    clock.now = start / 1000 + 7 * 86_400 - 1800  # within an hour of the 7 days' end
+    await revocations.sweep_recalls()
+    # the next ask would fall after the delivery could be revoked at all: given up
+    assert await services.db.read(states) == [LEFT, LEFT, REVOKED, LEFT]
+    events = await services.db.read(recall_events)
+    assert events == [REFUSED, UNREACHED, (1, "given_up", 2107, "503 Service Unavailable")]
+    vendor.down = False
+    clock.now += 3600
+    assert await revocations.sweep_recalls() == RecallAnswer(())  # no longer asked
+
+
+async def test_a_recall_too_late_to_ask_again_is_not_counted_as_asked_again(
+    services: Services, clock: Clock, vendor: Vendor
+) -> None:
+    delivered(services, int(clock() * 1000))
+    revocations = Revocations(
+        services.db, {SELFBUILT: services.selfbuilt, "hms": vendor}, clock=clock
+    )
+    clock.now += 7 * 86_400 - 30  # revoked 30 s before the 7 days end: no minute left
+    vendor.down = True
+    answer = await revocations.revoke_task(1, "1")
+    assert answer == RevokeResult(recalled=1, unrecallable=3, asking_again=0)
+    assert await services.db.read(states) == [LEFT, LEFT, REVOKED, LEFT]
+    events = await services.db.read(recall_events)
+    assert events == [REFUSED, (1, "given_up", 2107, "503 Service Unavailable")]
+
+
+async def test_the_lease_is_the_recall_lease_seconds_setting(
+    database_url: str | None, tmp_path: Path, clock: Clock, vendor: Vendor
+) -> None:
+    settings = Settings(data_dir=tmp_path, database_url=database_url, recall_lease_seconds=30)
+    services = await Services.open(settings, clock=clock)
+    try:
+        delivered(services, int(clock() * 1000))
+        services.channels["hms"] = vendor  # type: ignore[assignment]
+        vendor.fail = True
+        with pytest.raises(RuntimeError, match=STOPPED):
+            await services.revocations.revoke_task(1, "1")
+        vendor.fail = False
+        clock.now += 29
+        assert await services.revocations.sweep_recalls() == RecallAnswer(())
+        clock.now += 1
+        answer = await services.revocations.sweep_recalls()
+        assert answer.agreed == (1,)
+    finally:
+        await services.aclose()

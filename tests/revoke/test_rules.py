@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from tidings.contract import NotRecalled, Status
 from tidings.errors import Code, ServiceError
 from tidings.instants import DAY_MS
 from tidings.revoke.rules import (
@@ -41,12 +42,20 @@ def test_devices_recall_at_once_vendors_only_when_asked_and_the_rest_not_at_all(
 
 
 def test_a_delivery_is_recalled_only_if_its_vendor_was_asked_and_agreed() -> None:
-    # 5 could not be sent (its task is gone); 9 was never asked, whatever the vendor says
-    answer = vendor_answer([4, 1, 5, 3], sent=[1, 3, 4], refused=[3, 9])
-    assert answer == RecallAnswer(agreed=(1, 4), refused=(3, 5))
+    # 5 could not be sent (its task is gone); 9 was never asked, whatever the vendor says; 6's
+    # vendor could not be reached: not recalled, to be asked again
+    refused, unreached = NotRecalled(3, 2105, "no"), NotRecalled(6, 2107, "503", unreached=True)
+    answer = vendor_answer([4, 1, 5, 3, 6], sent=[1, 3, 4, 6], kept=[refused, unreached])
+    gone = NotRecalled(5, Status.ACKED, "its device or task is gone")
+    assert answer == RecallAnswer(agreed=(1, 4), refused=(refused, gone), unreached=(unreached,))
     counted = RevokeResult(withdrawn=2, recalled=1, unrecallable=1, cancelled=3).answered(answer)
-    assert counted == RevokeResult(withdrawn=2, recalled=3, unrecallable=3, cancelled=3)
-    assert vendor_answer([], sent=[], refused=[]) == RecallAnswer((), ())
+    assert counted == RevokeResult(
+        withdrawn=2, recalled=3, unrecallable=4, cancelled=3, asking_again=1
+    )
+    assert json.loads(counted.to_data()) == {  # the answer's shape is MPS's, as before
+        "Withdrawn": 2, "Recalled": 3, "Unrecallable": 4, "Cancelled": 3
+    }  # fmt: skip
+    assert vendor_answer([], sent=[], kept=[]) == RecallAnswer(())
 
 
 def test_only_the_last_seven_days_can_be_revoked() -> None:

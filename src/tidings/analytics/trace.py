@@ -3,6 +3,11 @@
 revoked, every vendor refusal on the way, the webhook events sent about it and its SMS
 supplement (``sms_sent``, ``sms_failed``, ``sms_skipped``, ``sms_not_needed``, ``sms_due``).
 
+A delivery a vendor accepted and a revocation asked it to take back shows ``recall_asked``, then
+its outcome: ``revoked`` (the vendor took it back), ``recall_refused``, ``recall_unreached``
+(the vendor could not be reached; asked again) and ``recall_given_up``, or, while no answer
+is written, ``recall_due``: when it is asked again.
+
 ``build_trace`` is pure: it orders the facts the message, delivery and event rows hold into one
 timeline, so the rules of the telling are tested without a database. ``to_json`` is the shape the
 JSON endpoint and ``tidings trace --json`` give.
@@ -43,6 +48,8 @@ class DeliveryTrace:
     opened_at: int | None
     revoked_at: int | None
     revoke_confirmed_at: int | None
+    recall_asked_at: int | None  # a revocation asked its vendor to take it back
+    recall_due_at: int | None  # not answered yet: asked again from then on
 
     @property
     def status_name(self) -> str:
@@ -97,6 +104,8 @@ class MessageTrace:
                     "openedAt": d.opened_at,
                     "revokedAt": d.revoked_at,
                     "revokeConfirmedAt": d.revoke_confirmed_at,
+                    "recallAskedAt": d.recall_asked_at,
+                    "recallDueAt": d.recall_due_at,
                 }
                 for d in self.deliveries
             ],
@@ -155,7 +164,15 @@ def build_trace(
 
 
 # Steps at the same millisecond in the order they happen.
-_ORDER = {"accepted": 0, "fired": 1, "resolved": 2, "waiting": 2, "sent": 3}
+_ORDER = {
+    "accepted": 0,
+    "fired": 1,
+    "resolved": 2,
+    "waiting": 2,
+    "sent": 3,
+    "revoked": 4,
+    "recall_asked": 5,
+}
 
 
 def _accepted(message: Any) -> str:
@@ -191,6 +208,12 @@ def _delivery_steps(row: Any) -> list[Step]:
         steps.append(
             Step(row.expires_at, "expired", row.id, "its validity ended before it arrived")
         )
+    if row.recall_asked_at is not None:
+        asked = f"{row.channel} asked to take it back; it stays delivered until it agrees"
+        steps.append(Step(row.recall_asked_at, "recall_asked", row.id, asked))
+    if row.recall_due_at is not None:
+        due = f"not answered yet: {row.channel} is asked again from then on"
+        steps.append(Step(row.recall_due_at, "recall_due", row.id, due))
     if row.revoked_at is not None:
         steps.append(Step(row.revoked_at, "revoked", row.id, _revoked(row)))
     if row.revoke_confirmed_at is not None:
@@ -210,8 +233,22 @@ def _revoked(row: Any) -> str:
     return "revoked before delivery; withdrawn, never sent"
 
 
+_RECALLS = {
+    "refused": "the vendor would not take it back; it stays delivered",
+    "unreached": "the vendor could not be reached to take it back; asked again later",
+    "given_up": "the vendor could still not be reached; no longer asked, it stays delivered",
+}
+
+
 def _event(event: Any) -> tuple[str, int, str]:
     reason = f": {event.reason}" if event.reason else ""
+    if event.recall is not None:
+        words = _RECALLS.get(event.recall, event.recall)
+        # ACKED: no answer of the vendor's (its configuration or the device's token is gone)
+        said = [] if event.status == Status.ACKED else [f"status {event.status}"]
+        said += [event.reason] if event.reason else []
+        detail = f"{words} ({': '.join(said)})" if said else words
+        return f"recall_{event.recall}", event.delivery_id, detail
     if event.status == Status.PENDING:
         return "retry", event.delivery_id, f"the vendor asked to try again later{reason}"
     if event.status == Status.ACKED:
@@ -269,4 +306,6 @@ def _delivery(row: Any) -> DeliveryTrace:
         opened_at=row.opened_at,
         revoked_at=row.revoked_at,
         revoke_confirmed_at=row.revoke_confirmed_at,
+        recall_asked_at=row.recall_asked_at,
+        recall_due_at=row.recall_due_at,
     )

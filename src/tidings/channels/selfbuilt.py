@@ -15,7 +15,7 @@ from collections.abc import Collection, Sequence
 from typing import Protocol
 
 from tidings.broker.base import Broker, PokeHandler
-from tidings.contract import SELFBUILT, Outbound, Outcome
+from tidings.contract import SELFBUILT, NotRecalled, Outbound, Outcome
 
 
 class Receiver(Protocol):
@@ -73,7 +73,7 @@ class SelfBuiltChannel:
 
     async def recall(
         self, device_pks: Collection[int], delivered: Sequence[Outbound] = ()
-    ) -> Collection[int]:
+    ) -> Sequence[NotRecalled]:
         """Tell the devices, wherever they are connected, that they are owed revoke frames: the
         process holding each sends them what is pending (so none is refused)."""
         await self.owed(device_pks)

@@ -30,7 +30,7 @@ from tidings.channels.receipt_formats import ReceiptFormat
 from tidings.channels.retry import DEFAULT_BACKOFF, Backoff, send_with_retries
 from tidings.channels.vendor_config import ChannelConfig, ConfigSchema
 from tidings.channels.verdicts import ACCEPTED, Verdict
-from tidings.contract import Outbound, Outcome, Reroute, Status
+from tidings.contract import NotRecalled, Outbound, Outcome, Reroute, Status
 
 log = logging.getLogger("tidings.channels")
 
@@ -190,34 +190,40 @@ class VendorChannel:
 
     async def recall(
         self, device_pks: Collection[int], delivered: Sequence[Outbound] = ()
-    ) -> Collection[int]:
-        """Ask the vendor to take back each delivery it took; the ids of those it would not
-        (or could not be asked to: the app's configuration is gone). Deliveries still waiting
-        for this vendor need nothing: revoked, they are never sent."""
+    ) -> list[NotRecalled]:
+        """Ask the vendor to take back each delivery it took; those it would not, could not be
+        asked to (the app's configuration is gone), or could not be reached for (a transient
+        failure: ``unreached``, to be asked again later). Deliveries still waiting for this
+        vendor need nothing: revoked, they are never sent."""
         if not delivered:
-            return ()
+            return []
         configs = await self._configs.for_deliveries(self.name, [out.id for out in delivered])
-        refused: list[int] = []
-        work: list[tuple[lanes.Lane, lanes.Job[int | None]]] = []
+        kept: list[NotRecalled] = []
+        work: list[tuple[lanes.Lane, lanes.Job[NotRecalled | None]]] = []
         for out in delivered:
             config = configs.get(out.id)
-            if config is None or not out.device.third_token:
-                refused.append(out.id)
+            if config is None:
+                kept.append(NotRecalled(out.id, Status.ACKED, f"{self.name} is not configured"))
+            elif not out.device.third_token:
+                kept.append(NotRecalled(out.id, Status.ACKED, "the device's token is gone"))
             else:
                 sender, lane = self._sender(config)
                 work.append((lane, partial(self._recall_one, out, sender)))
-        refused.extend(found for found in await lanes.run(work) if found is not None)
-        return refused
+        kept.extend(found for found in await lanes.run(work) if found is not None)
+        return kept
 
-    async def _recall_one(self, out: Outbound, sender: Sender) -> int | None:
+    async def _recall_one(self, out: Outbound, sender: Sender) -> NotRecalled | None:
+        """One request (no retries here: a recall the vendor could not be reached for is
+        asked again by the recall sweep, so an outage holds no revocation's answer)."""
         verdict = await sender.revoke(out)
         if verdict.reauth:  # the token went stale since the last send: once more
             sender.refresh()
             verdict = await sender.revoke(out)
-        if not verdict.ok:
-            log.info("%s would not recall delivery %d: %s", self.name, out.id, verdict.reason)
-            return out.id
-        return None
+        if verdict.ok:
+            return None
+        what = "could not be reached to recall" if verdict.retry else "would not recall"
+        log.info("%s %s delivery %d: %s", self.name, what, out.id, verdict.reason)
+        return NotRecalled(out.id, verdict.status, verdict.reason, unreached=verdict.retry)
 
     async def aclose(self) -> None:
         senders, self._senders = self._senders, {}

@@ -13,6 +13,16 @@ written as being asked (still delivered) and moved to revoked only once it agree
 that dies before the answer is written leaves a recall still asked, which the next revocation
 of it or the recall sweep, once the asker's lease ran out, asks again. Nothing is ever counted
 or shown recalled from a vendor that did not agree.
+
+A vendor that could not be reached (no connection, a timeout, a 5xx or a 429: what its channel
+would retry a send for) has not answered: its recall stays asked, and the recall sweep asks
+again, first a minute later and then at intervals as long as the time since it was first asked
+(so doubling), at most an hour apart, for as long as the delivery could be revoked at all
+(REVOCABLE_DAYS after it was made): a vendor back within that time is asked within about an
+hour of its return, and a week-long outage costs a delivery about 170 requests. Then the recall
+is given up and the delivery stays delivered. The revocation's answer counts it unrecallable
+meanwhile (it was not taken back when the answer was given); an agreement later moves it to
+revoked as any agreement does (its ``delivery.revoked`` event, the trace).
 """
 
 from __future__ import annotations
@@ -21,17 +31,26 @@ import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from tidings.contract import REVOCABLE_DAYS, Channel, Status
+from tidings.contract import REVOCABLE_DAYS, Channel, NotRecalled, Status
 from tidings.errors import Code, ServiceError, refused
 from tidings.instants import DAY_MS
 
 WITHDRAWABLE = frozenset({Status.PENDING, Status.NO_BIND})
 MAX_ID = 128
-# How long a recall's asker has to ask its vendor and write the answer before the recall sweep
-# may ask again: above what asking a 100,000-device broadcast back takes (a vendor's lanes
-# answer a few hundred a second), so a living asker is rarely asked over, which would only
-# ask the vendor twice (an agreement wins over a refusal either way).
-RECALL_LEASE_MS = 10 * 60_000
+
+
+@dataclass(frozen=True, slots=True)
+class RecallRetry:
+    """When a vendor that could not be reached for a recall is asked again: ``first_ms`` after
+    the first ask, then as long after as it has been since then, at most ``cap_ms``, while the
+    next ask falls within ``window_ms`` of the delivery's creation."""
+
+    first_ms: int = 60_000
+    cap_ms: int = 3_600_000
+    window_ms: int = REVOCABLE_DAYS * DAY_MS
+
+
+RECALL_RETRY = RecallRetry()
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,17 +58,19 @@ class RevokeResult:
     withdrawn: int = 0  # were waiting; will never be sent
     recalled: int = 0  # were on the device (self-built; it is told to withdraw them) or a
     # vendor took them back
-    unrecallable: int = 0  # were accepted by a vendor that did not take them back
+    unrecallable: int = 0  # were accepted by a vendor that did not take them back (yet)
     cancelled: int = 0  # occurrences of a scheduled push that had not fired
+    asking_again: int = 0  # of the unrecallable: their vendor could not be reached, asked later
 
     def answered(self, answer: RecallAnswer) -> RevokeResult:
         """With what vendors answered to the recalls asked: recalled where they agreed,
-        unrecallable where they did not."""
+        unrecallable where they did not or could not be reached."""
         return RevokeResult(
             self.withdrawn,
             self.recalled + len(answer.agreed),
-            self.unrecallable + len(answer.refused),
+            self.unrecallable + len(answer.refused) + len(answer.unreached),
             self.cancelled,
+            self.asking_again + len(answer.unreached),
         )
 
     def to_data(self) -> str:
@@ -84,19 +105,45 @@ class Recalling:
 @dataclass(frozen=True, slots=True)
 class RecallAnswer:
     agreed: tuple[int, ...]  # to revoke
-    refused: tuple[int, ...]  # to leave delivered
+    refused: tuple[NotRecalled, ...] = ()  # to leave delivered, no longer asked
+    unreached: tuple[NotRecalled, ...] = ()  # to leave delivered, asked again later
+
+    def part(self, start: int, size: int) -> RecallAnswer:
+        """The ``size`` answers of each kind from ``start`` on."""
+        end = start + size
+        return RecallAnswer(
+            self.agreed[start:end], self.refused[start:end], self.unreached[start:end]
+        )
+
+    def given_up(self, ids: Collection[int]) -> RecallAnswer:
+        """With the recalls of ``ids`` not to be asked again (too late to): refused, as far as
+        the answer goes."""
+        if not ids:
+            return self
+        ended = tuple(kept for kept in self.unreached if kept.id in ids)
+        still = tuple(kept for kept in self.unreached if kept.id not in ids)
+        return RecallAnswer(self.agreed, self.refused + ended, still)
 
 
 def vendor_answer(
-    asked: Collection[int], sent: Collection[int], refused: Collection[int]
+    asked: Collection[int], sent: Collection[int], kept: Collection[NotRecalled]
 ) -> RecallAnswer:
-    """What became of the recalls ``asked``: those the vendor was ``sent`` and did not
-    refuse were agreed; the refused ones and those that could not be sent (their device or
-    task gone) were not."""
-    sent_ids, refused_ids = set(sent), set(refused)
-    agreed = [i for i in asked if i in sent_ids and i not in refused_ids]
-    kept = [i for i in asked if i not in sent_ids or i in refused_ids]
-    return RecallAnswer(tuple(sorted(agreed)), tuple(sorted(kept)))
+    """What became of the recalls ``asked``: those the vendor was ``sent`` and did not keep
+    were agreed; those it refused and those that could not be sent (their device or task
+    gone) were refused; those it could not be reached for are to be asked again."""
+    sent_ids, by_id = set(sent), {answer.id: answer for answer in kept}
+    agreed: list[int] = []
+    refused: list[NotRecalled] = []
+    unreached: list[NotRecalled] = []
+    for i in sorted(asked):
+        answer = by_id.get(i)
+        if i not in sent_ids:
+            refused.append(NotRecalled(i, Status.ACKED, "its device or task is gone"))
+        elif answer is None:
+            agreed.append(i)
+        else:
+            (unreached if answer.unreached else refused).append(answer)
+    return RecallAnswer(tuple(agreed), tuple(refused), tuple(unreached))
 
 
 def read_id(raw: str | None, field: str) -> str:

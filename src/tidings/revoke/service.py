@@ -21,9 +21,10 @@ the rest stay as they were but are never sent; revoking again moves them (and an
 moved), and otherwise the expiry sweep closes the waiting ones when their validity ends. If it
 stops after the pages but before the vendors' answers are written, those deliveries are still
 being asked back: revoking again asks again (and counts them), and so does the recall sweep,
-every ``sweep_seconds`` in every server process, once ``RECALL_LEASE_MS`` has passed since
-they were asked. Revoking again after a revocation that finished changes nothing and answers
-zeros, but for deliveries a vendor would not take back: it is asked again.
+every ``sweep_seconds`` in every server process, once ``lease_seconds`` have passed since
+they were asked. A vendor that could not be reached is asked again by the sweep too, as
+revoke/rules.py says (``RecallRetry``). Revoking again after a revocation that finished changes
+nothing and answers zeros, but for deliveries a vendor did not take back: it is asked again.
 """
 
 from __future__ import annotations
@@ -40,15 +41,17 @@ from sqlalchemy import Connection, Row
 
 from tidings import metrics
 from tidings.background import BackgroundLoop
-from tidings.contract import Channel, Outbound, Status
+from tidings.config import RECALL_LEASE_SECONDS
+from tidings.contract import Channel, NotRecalled, Outbound, Status
 from tidings.delivery.outbound import outbound_from_rows
 from tidings.errors import Code, ServiceError
 from tidings.fields import read_task_id
 from tidings.revoke.rules import (
-    RECALL_LEASE_MS,
+    RECALL_RETRY,
     WITHDRAWABLE,
     RecallAnswer,
     Recalling,
+    RecallRetry,
     RevokeResult,
     check_recent,
     read_id,
@@ -85,6 +88,8 @@ class Revocations:
         clock: Callable[[], float] = time.time,
         page_rows: int = PAGE_ROWS,
         sweep_seconds: float = 10.0,
+        lease_seconds: float = RECALL_LEASE_SECONDS,
+        retry: RecallRetry = RECALL_RETRY,
     ) -> None:
         self._db = db
         self._channels = channels
@@ -92,10 +97,13 @@ class Revocations:
         self._clock = clock
         self._page_rows = page_rows
         self._sweep_seconds = sweep_seconds
+        self._lease_ms = int(lease_seconds * 1000)
+        self._retry = retry
         self._loop = BackgroundLoop(self._run, "tidings-recalls")
 
     def start(self) -> None:
-        """Ask again, now and every ``sweep_seconds``, the recalls a dead asker left."""
+        """Ask again, now and every ``sweep_seconds``, the recalls a dead asker left and those
+        whose vendor could not be reached, once due."""
         self._loop.start()
 
     async def aclose(self) -> None:
@@ -119,29 +127,34 @@ class Revocations:
         return await self._done(revoked._replace(result=result))
 
     async def sweep_recalls(self) -> RecallAnswer:
-        """Ask the vendors again for the recalls whose asker's lease ran out (its process died,
-        or its call failed, before the answer was written), ``SWEEP_ROWS`` at a time; what
-        they answered."""
+        """Ask the vendors again for the recalls that are due: whose asker's lease ran out (its
+        process died, or its call failed, before the answer was written) or whose vendor could
+        not be reached, ``SWEEP_ROWS`` at a time; what they answered."""
         agreed: list[int] = []
-        refused: list[int] = []
+        refused: list[NotRecalled] = []
+        unreached: list[NotRecalled] = []
         while True:
             now_ms = self._now_ms()
             overdue = await self._db.read(
                 store.overdue_recalls, now_ms, self._recalling.by_vendor, SWEEP_ROWS
             )
             if not overdue:
-                return RecallAnswer(tuple(agreed), tuple(refused))
+                break
             claimed = await self._db.write(
-                store.claim_recalls, overdue, now_ms, now_ms + RECALL_LEASE_MS
+                store.claim_recalls, overdue, now_ms, now_ms + self._lease_ms
             )
             asked: dict[str, list[int]] = defaultdict(list)
             for row in claimed:
                 asked[row.channel].append(row.id)
-            answer = await self._tell({}, asked)
+            # an unreached vendor's event is written when a revocation first asks it, not at
+            # every retry (up to about 170 a delivery in a week)
+            answer = await self._tell({}, asked, unreached_events=False)
             agreed += answer.agreed
             refused += answer.refused
+            unreached += answer.unreached
             if len(overdue) < SWEEP_ROWS:
-                return RecallAnswer(tuple(agreed), tuple(refused))
+                break
+        return RecallAnswer(tuple(agreed), tuple(refused), tuple(unreached))
 
     async def _run(self) -> None:
         while True:
@@ -150,12 +163,14 @@ class Revocations:
             except Exception:
                 log.exception("asking vendors again for recalls failed; trying at the next sweep")
             else:
-                if answer.agreed or answer.refused:
+                if answer.agreed or answer.refused or answer.unreached:
                     log.info(
-                        "asked vendors again for %d recalls: %d taken back, %d not",
-                        len(answer.agreed) + len(answer.refused),
+                        "asked vendors again for %d recalls: %d taken back, %d not, %d to ask "
+                        "again (vendor not reached)",
+                        len(answer.agreed) + len(answer.refused) + len(answer.unreached),
                         len(answer.agreed),
                         len(answer.refused),
+                        len(answer.unreached),
                     )
             await asyncio.sleep(self._sweep_seconds)
 
@@ -167,7 +182,11 @@ class Revocations:
         after = 0
         for end in ends:
             page = (after, end)
-            pages.append(await self._db.write(_revoke_page, scope, page, self._recalling, now_ms))
+            pages.append(
+                await self._db.write(
+                    _revoke_page, scope, page, self._recalling, now_ms, self._lease_ms
+                )
+            )
             after = end
         return _together(pages)
 
@@ -178,12 +197,16 @@ class Revocations:
         return revoked.result.answered(await self._tell(revoked.devices, revoked.asked))
 
     async def _tell(
-        self, devices: Mapping[str, set[int]], asked: Mapping[str, Sequence[int]]
+        self,
+        devices: Mapping[str, set[int]],
+        asked: Mapping[str, Sequence[int]],
+        *,
+        unreached_events: bool = True,
     ) -> RecallAnswer:
         """Tell each channel of the devices that may hold what was revoked and ask each vendor
         back what it is ``asked``; write what the vendors answered."""
         sent: list[int] = []
-        refused: list[int] = []
+        kept: list[NotRecalled] = []
         for name in devices.keys() | asked.keys():
             channel = self._channels.get(name)
             if channel is None:
@@ -195,18 +218,22 @@ class Revocations:
                 )
                 delivered = outbound_from_rows(rows)
             sent += [out.id for out in delivered]
-            refused.extend(await channel.recall(devices.get(name, set()), delivered))
-        answer = vendor_answer([i for ids in asked.values() for i in ids], sent, refused)
+            kept.extend(await channel.recall(devices.get(name, set()), delivered))
+        answer = vendor_answer([i for ids in asked.values() for i in ids], sent, kept)
         # written a page at a time, as the pages were: a broadcast's 100,000 answers in one
         # write would hold SQLite's writer as long as the unpaged revocation did
         size = self._page_rows
-        for start in range(0, max(len(answer.agreed), len(answer.refused)), size):
-            part = RecallAnswer(
-                answer.agreed[start : start + size], answer.refused[start : start + size]
+        longest = max(len(answer.agreed), len(answer.refused), len(answer.unreached))
+        given_up: set[int] = set()
+        for start in range(0, longest, size):
+            part = answer.part(start, size)
+            now_ms = self._now_ms()
+            moved, ended = await self._db.write(
+                _answered, part, now_ms, self._retry, unreached_events
             )
-            moved = await self._db.write(_answered, part, self._now_ms())
             metrics.deliveries(Counter((row.channel, Status.REVOKED) for row in moved))
-        return answer
+            given_up |= ended
+        return answer.given_up(given_up)
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -284,6 +311,7 @@ def _revoke_page(
     page: store.Ids,
     recalling: Recalling,
     now_ms: int,
+    lease_ms: int,
 ) -> Revoked:
     """One page of a revocation's deliveries: withdraw what waits, recall what a device holds
     over a channel that tells it to withdraw it, mark what a vendor that offers recall accepted
@@ -293,7 +321,7 @@ def _revoke_page(
     taken = store.recall_delivered(
         conn,
         now_ms,
-        now_ms + RECALL_LEASE_MS,
+        now_ms + lease_ms,
         Status.REVOKED,
         Status.ACKED,
         scope,
@@ -319,13 +347,45 @@ def _revoke_page(
     return Revoked(result, devices, channels, by_channel)
 
 
-def _answered(conn: Connection, answer: RecallAnswer, now_ms: int) -> list[Row]:
+def _answered(
+    conn: Connection,
+    answer: RecallAnswer,
+    now_ms: int,
+    retry: RecallRetry,
+    unreached_events: bool,
+) -> tuple[list[Row], set[int]]:
     """What vendors answered to recalls: revoked (with its event) where they agreed, no longer
-    asked where they did not. (id, channel) of each revoked."""
+    asked where they refused, asked again later where they could not be reached (or given up,
+    once past ``retry``'s window); an event for the trace of each refusal, each recall given
+    up and, ``unreached_events``, each vendor not reached. (id, channel) of each revoked, and
+    the ids of the recalls given up."""
     moved = store.recalled(conn, answer.agreed, Status.ACKED, Status.REVOKED, now_ms)
     outbox.deliveries_settled(conn, events.DELIVERY_REVOKED, [row.id for row in moved], now_ms)
-    store.not_recalled(conn, answer.refused)
-    return moved
+    store.not_recalled(conn, [kept.id for kept in answer.refused])
+    due = store.ask_again(
+        conn,
+        [kept.id for kept in answer.unreached],
+        now_ms,
+        retry.first_ms,
+        retry.cap_ms,
+        retry.window_ms,
+    )
+    given_up = {row.id for row in due if row.recall_due_at is None}
+    told = [(kept, "refused") for kept in answer.refused]
+    for kept in answer.unreached:
+        if kept.id in given_up:
+            told.append((kept, "given_up"))
+        elif unreached_events:
+            told.append((kept, "unreached"))
+    store.recall_events(
+        conn,
+        [
+            {"delivery_id": kept.id, "at": now_ms, "status": kept.status}
+            | {"reason": kept.reason, "recall": what}
+            for kept, what in told
+        ],
+    )
+    return moved, given_up
 
 
 def _together(pages: Sequence[Revoked]) -> Revoked:

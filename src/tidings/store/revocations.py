@@ -11,11 +11,23 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Connection, Row, case, func, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Row,
+    case,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 
 from tidings.store.chunks import chunks
 from tidings.store.msg_keys import sent_under
-from tidings.store.tables import deliveries, messages, tasks
+from tidings.store.tables import deliveries, delivery_events, messages, tasks
 
 
 def find_message(conn: Connection, app_pk: int, msg_key: str) -> Row | None:
@@ -128,16 +140,18 @@ def recall_delivered(
 ) -> list[Row]:
     """Take back the ``delivered`` deliveries of ``scope`` with an id in ``ids`` on a channel
     that recalls: those on one of ``on_devices`` move to ``revoked``; those on one of
-    ``by_vendor`` are marked as being asked back from their vendor, due again at ``due_ms``,
-    and stay ``delivered`` until it answers. One statement for both, so that a page walks its
-    range of the message index no more often than before vendors' recalls were marked (an
-    update of its own cost a page about 1 ms more CPU). (id, device_pk, channel) of each."""
+    ``by_vendor`` are marked as being asked back from their vendor (asked at ``now_ms``), due
+    again at ``due_ms``, and stay ``delivered`` until it answers. One statement for both, so
+    that a page walks its range of the message index no more often than before vendors'
+    recalls were marked (an update of its own cost a page about 1 ms more CPU). (id,
+    device_pk, channel) of each."""
     on_device = deliveries.c.channel.in_(list(on_devices))
     values = {
         "status": case((on_device, revoked), else_=deliveries.c.status),
         "revoked_at": case((on_device, now_ms), else_=deliveries.c.revoked_at),
         "updated_at": case((on_device, now_ms), else_=deliveries.c.updated_at),
         "recall_due_at": case((on_device, deliveries.c.recall_due_at), else_=due_ms),
+        "recall_asked_at": case((on_device, deliveries.c.recall_asked_at), else_=now_ms),
     }
     return _update(conn, values, (delivered,), scope, ids, [*on_devices, *by_vendor])
 
@@ -223,13 +237,51 @@ def recalled(
 
 def not_recalled(conn: Connection, ids: Sequence[int]) -> None:
     """The vendor would not take these back (or could not be asked): no longer being asked,
-    left as they are."""
+    left as they are (recall_asked_at kept, for the trace)."""
     for chunk in chunks(sorted(ids)):
         conn.execute(
             update(deliveries)
             .where(deliveries.c.id.in_(chunk), deliveries.c.recall_due_at.is_not(None))
             .values(recall_due_at=None)
         )
+
+
+def ask_again(
+    conn: Connection, ids: Sequence[int], now_ms: int, first_ms: int, cap_ms: int, window_ms: int
+) -> list[Row]:
+    """Their vendor could not be reached: due again as long after ``now_ms`` as it has been
+    since they were asked (at least ``first_ms``, at most ``cap_ms``), or given up (no longer
+    asked) where that would fall beyond ``window_ms`` after the delivery was made. Only those
+    still being asked (another asker may have written an answer since); (id, recall_due_at) of
+    each, recall_due_at None where given up."""
+    if not ids:
+        return []  # nearly every answer: the statement is not even built
+    now = literal(now_ms, BigInteger)
+    since = now - func.coalesce(deliveries.c.recall_asked_at, now)
+    wait = case(
+        (since < first_ms, literal(first_ms, BigInteger)),
+        (since > cap_ms, literal(cap_ms, BigInteger)),
+        else_=since,
+    )
+    late = deliveries.c.created_at + window_ms < now + wait
+    updated: list[Row] = []
+    for chunk in chunks(sorted(ids)):
+        updated.extend(
+            conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id.in_(chunk), deliveries.c.recall_due_at.is_not(None))
+                .values(recall_due_at=case((late, None), else_=now + wait))
+                .returning(deliveries.c.id, deliveries.c.recall_due_at)
+            )
+        )
+    return updated
+
+
+def recall_events(conn: Connection, rows: Sequence[Mapping[str, object]]) -> None:
+    """What vendors answered to recalls, for the trace: each ``delivery_id``, ``at``,
+    ``status``, ``reason`` and ``recall`` (refused, unreached, given_up)."""
+    if rows:
+        conn.execute(insert(delivery_events), list(rows))
 
 
 def count_deliveries(conn: Connection, status: int, scope: Scope, ids: Ids) -> int:

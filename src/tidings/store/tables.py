@@ -263,9 +263,11 @@ live_activity_start_tokens = Table(
 # revoke frame. recall_due_at: a revocation is asking its vendor to take it back; it stays
 # delivered (status 2) until the vendor agrees (then revoked) or refuses (then the column is
 # cleared), and from this time on (epoch ms: the asker's lease ran out, as when its process
-# died before the answer was written) a recall sweep asks again. stat_pk is the push_stats row
-# its analytics are counted in. push_token: a
-# delivery to a Live Activity (no device) keeps the activity's APNs push token, to send again.
+# died before the answer was written, or the vendor could not be reached and is to be asked
+# again then) a recall sweep asks again. recall_asked_at: when the vendor was last asked by a
+# revocation (kept after its answer, for the trace; the retries' intervals grow from it).
+# stat_pk is the push_stats row its analytics are counted in. push_token: a delivery to a Live
+# Activity (no device) keeps the activity's APNs push token, to send again.
 WAITING = 1  # contract.Status.NO_BIND, which the store does not import
 _WAITING = text(f"status = {WAITING}")
 WAITING_BY_USER = "ix_deliveries_waiting_by_user"
@@ -307,6 +309,7 @@ deliveries = Table(
     Column("revoked_at", BigInteger),
     Column("revoke_confirmed_at", BigInteger),
     Column("recall_due_at", BigInteger),
+    Column("recall_asked_at", BigInteger),
     Column("stat_pk", Serial),
     UniqueConstraint("task_id", "message_pk", "device_pk"),
     Index(None, "message_pk"),
@@ -373,7 +376,8 @@ sms_supplements = Table(
 )
 
 # What happened to a delivery that its own columns do not keep: every vendor refusal and retry
-# (status and the vendor's words), for the message trace.
+# (status and the vendor's words), and what a vendor answered to its recall, for the message
+# trace.
 delivery_events = Table(
     "delivery_events",
     metadata,
@@ -382,6 +386,10 @@ delivery_events = Table(
     Column("at", BigInteger, nullable=False),
     Column("status", Integer, nullable=False),
     Column("reason", Text),
+    # None for an event of its sending; else the vendor, asked to take it back, would not
+    # ("refused"), could not be reached ("unreached": asked again later) or was still not
+    # reached when its recall was given up ("given_up")
+    Column("recall", Text),
     Index(None, "delivery_id"),
 )
 

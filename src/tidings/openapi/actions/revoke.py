@@ -1,8 +1,11 @@
 """RevokePushMessage and RevokePushTask (response family A).
 
 ``PushResult.Data`` says what the revocation did, as JSON text: how many deliveries were
-withdrawn before they were sent, recalled from devices over the self-built channel, out of reach
-because a vendor had accepted them, and how many occurrences of a scheduled push were cancelled.
+withdrawn before they were sent, recalled (from devices over the self-built channel, or taken
+back by the vendor that accepted them), unrecallable (a vendor accepted them and did not take
+them back: it offers no recall, refused, or could not be reached, in which case the recall
+sweep asks it again later), and how many occurrences of a scheduled push were cancelled. The
+keys are the same whatever happened.
 """
 
 from __future__ import annotations
