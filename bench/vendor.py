@@ -27,7 +27,7 @@ shares the machine's cores. How busy the fake was in each leg (its CPU seconds o
 seconds; 1.0 is a whole core) says whether it, not the client, set a rate.
 
 The fake's HTTP/2 server is libnghttp2's (ngh2), as the client's is: on jh2 it spent 58-70 µs of
-CPU a request, five times the bare client's 12, and was what set the ceiling; now 17-19.
+CPU a request, five times the bare client's 12, and was what set the ceiling; now 14-17.
 
     python bench/vendor.py [--devices 10000] [--streams 500] [--runs 3]
 """
