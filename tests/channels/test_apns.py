@@ -255,14 +255,17 @@ def test_fake_refuses_what_activitykit_cannot_use() -> None:
     priority 1."""
     from tests.fakes.apns import ApnsState, _check_live_activity
 
-    def headers(priority: str, topic: str = ".push-type.liveactivity") -> dict[str, str]:
-        topic = BUNDLE_ID + topic
-        return {"apns-topic": topic, "apns-push-type": "liveactivity", "apns-priority": priority}
+    def headers(priority: bytes, topic: str = ".push-type.liveactivity") -> dict[bytes, bytes]:
+        return {
+            b"apns-topic": (BUNDLE_ID + topic).encode(),
+            b"apns-push-type": b"liveactivity",
+            b"apns-priority": priority,
+        }
 
     check = ApnsState(None)._check_headers
-    assert check(headers("1")) == (400, {"reason": "BadPriority"})
-    assert check(headers("5")) is None
-    assert check(headers("10", topic="")) == (400, {"reason": "DeviceTokenNotForTopic"})
+    assert check(headers(b"1")) == (400, {"reason": "BadPriority"})
+    assert check(headers(b"5")) is None
+    assert check(headers(b"10", topic="")) == (400, {"reason": "DeviceTokenNotForTopic"})
     good = {"aps": {"timestamp": 1, "event": "update", "content-state": {}}}
     assert _check_live_activity(good) is None
     start = {"aps": {**good["aps"], "event": "start", "alert": {}}}

@@ -15,10 +15,11 @@ connections or sends them GOAWAY, and ``state.max_streams`` is the stream limit 
 ``python -m tests.fakes.apns --port P --cert-dir D`` runs it alone (the benchmark does, so it has
 a core of its own); it then counts requests instead of recording them, and opens each
 connection's receive window to 1 MiB at once, as Go's HTTP/2 server does by default: with the
-protocol's initial 65,535 bytes, which h2 gives back only once half is spent, a third of the
-benchmark's requests (500 at once, 120-byte payloads) waited for a WINDOW_UPDATE, in both legs
-(the client flushed about 3,000 times per 10,000 requests instead of under 100). The fake in a
-test's thread keeps the initial window, which tests/channels/test_http2.py outgrows.
+protocol's initial 65,535 bytes, which the server's state machine gives back only once half is
+spent, a third of the benchmark's requests (500 at once, 120-byte payloads) waited for a
+WINDOW_UPDATE, in both legs (the client flushed about 3,000 times per 10,000 requests instead of
+under 100). The fake in a test's thread keeps the initial window, which
+tests/channels/test_http2.py outgrows.
 """
 
 from __future__ import annotations
@@ -34,29 +35,32 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import jh2.config
-import jh2.connection
-import jh2.events
-import jh2.settings
 import jwt
+import ngh2
 import trustme
 
 from tests.fakes.base import Drawer, LoopThread, Received, Record
 from tests.fakes.credentials import BUNDLE_ID, KEY_ID, TEAM_ID, apns_key
 
-PUSH_TYPES = {"alert", "background", "location", "voip", "complication", "fileprovider", "mdm",
-              "liveactivity", "pushtotalk"}  # fmt: skip
+PUSH_TYPES = {b"alert", b"background", b"location", b"voip", b"complication", b"fileprovider",
+              b"mdm", b"liveactivity", b"pushtotalk"}  # fmt: skip
+TOPIC = BUNDLE_ID.encode()
+LIVE_ACTIVITY_TOPIC = TOPIC + b".push-type.liveactivity"
+HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 MAX_PAYLOAD = 4096
 MAX_COLLAPSE_ID = 64  # bytes
 NO_ANSWER = (0, None)  # scripted: the request is left unanswered, its stream open
 MAX_STREAMS = 1000  # as APNs announces
 ALONE_WINDOW = 1 << 20  # bytes: the receive window of the fake run alone (see above)
+DEFAULT_WINDOW = 65_535  # bytes: HTTP/2's initial window
 
 
 class ApnsState:
     """What the fake knows and remembers, shared by its connections."""
 
-    def __init__(self, public_key: Any, *, record: bool = True, window: int = 65_535) -> None:
+    def __init__(
+        self, public_key: Any, *, record: bool = True, window: int = DEFAULT_WINDOW
+    ) -> None:
         self.public_key = public_key
         self.window = window  # each connection's receive window (flow control), from the start
         self.record = Record()
@@ -68,13 +72,13 @@ class ApnsState:
         self.connections = 0
         self.max_streams = MAX_STREAMS  # announced to each new connection
         self.open: set[_ServerProtocol] = set()  # the connections not yet lost
-        self._verified: dict[str, int] = {}  # token -> its iat, once its signature checked
+        self._verified: dict[bytes, int] = {}  # token -> its iat, once its signature checked
 
-    def check_token(self, authorization: str | None) -> str | None:
+    def check_token(self, authorization: bytes | None) -> str | None:
         """None when the provider token is good, else the APNs reason."""
-        if not authorization or not authorization.startswith("bearer "):
+        if not authorization or not authorization.startswith(b"bearer "):
             return "MissingProviderToken"
-        token = authorization[len("bearer ") :]
+        token = authorization[len(b"bearer ") :]
         iat = self._verified.get(token)
         if iat is None:
             try:
@@ -87,19 +91,21 @@ class ApnsState:
             if header.get("kid") != KEY_ID or claims.get("iss") != TEAM_ID:
                 return "InvalidProviderToken"
             iat = self._verified[token] = int(claims.get("iat", 0))
-            self.tokens_seen.add(token)
+            self.tokens_seen.add(token.decode())
         if time.time() - iat > 3600:
             return "ExpiredProviderToken"
         return None
 
-    def answer(self, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, Any] | None]:
-        path = headers.get(":path", "")
-        if headers.get(":method") != "POST":
+    def answer(self, headers: dict[bytes, bytes], body: bytes) -> tuple[int, dict[str, Any] | None]:
+        """The answer to a request, its headers as they came (bytes: decoding every request's
+        cost the fake a tenth of its CPU)."""
+        path = headers.get(b":path", b"")
+        if headers.get(b":method") != b"POST":
             return 405, {"reason": "MethodNotAllowed"}
-        if not path.startswith("/3/device/"):
+        if not path.startswith(b"/3/device/"):
             return 404, {"reason": "BadPath"}
-        device = path[len("/3/device/") :]
-        problem = self.check_token(headers.get("authorization"))
+        device = path[len(b"/3/device/") :].decode()
+        problem = self.check_token(headers.get(b"authorization"))
         if problem:
             return 403, {"reason": problem}
         scripted = self.record.scripted(device)
@@ -107,7 +113,7 @@ class ApnsState:
             return scripted
         if not device:
             return 400, {"reason": "MissingDeviceToken"}
-        if not all(c in "0123456789abcdefABCDEF" for c in device):
+        if not HEX_DIGITS.issuperset(device):
             return 400, {"reason": "BadDeviceToken"}
         problem_status = self._check_headers(headers)
         if problem_status:
@@ -116,7 +122,7 @@ class ApnsState:
             return 400, {"reason": "PayloadEmpty"}
         if len(body) > MAX_PAYLOAD:
             return 413, {"reason": "PayloadTooLarge"}
-        if headers.get("apns-push-type") == "liveactivity":
+        if headers.get(b"apns-push-type") == b"liveactivity":
             problem_status = _check_live_activity(json.loads(body))
             if problem_status:
                 return problem_status
@@ -125,29 +131,31 @@ class ApnsState:
         self.count += 1
         if self.keep:
             payload = json.loads(body)
-            self.record.add(Received(device, headers, payload))
-            collapse = headers.get("apns-collapse-id")
-            if collapse and headers.get("apns-push-type", "alert") == "alert":
-                self.drawer.show(device, collapse, payload["aps"].get("alert"))
+            self.record.add(
+                Received(device, {k.decode(): v.decode() for k, v in headers.items()}, payload)
+            )
+            collapse = headers.get(b"apns-collapse-id")
+            if collapse and headers.get(b"apns-push-type", b"alert") == b"alert":
+                self.drawer.show(device, collapse.decode(), payload["aps"].get("alert"))
         return 200, None
 
-    def _check_headers(self, headers: dict[str, str]) -> tuple[int, dict[str, Any]] | None:
-        topic = headers.get("apns-topic")
+    def _check_headers(self, headers: dict[bytes, bytes]) -> tuple[int, dict[str, Any]] | None:
+        topic = headers.get(b"apns-topic")
         if not topic:
             return 400, {"reason": "MissingTopic"}
-        push_type = headers.get("apns-push-type", "alert")
+        push_type = headers.get(b"apns-push-type", b"alert")
         if push_type not in PUSH_TYPES:
             return 400, {"reason": "InvalidPushType"}
-        wanted = BUNDLE_ID + (".push-type.liveactivity" if push_type == "liveactivity" else "")
-        if topic != wanted:
+        live = push_type == b"liveactivity"
+        if topic != (LIVE_ACTIVITY_TOPIC if live else TOPIC):
             return 400, {"reason": "DeviceTokenNotForTopic"}
         # ActivityKit pushes go at priority 5 or 10 only; other types may also ask for 1
-        priorities = ("5", "10") if push_type == "liveactivity" else ("5", "10", "1")
-        if headers.get("apns-priority", "10") not in priorities:
+        priorities = (b"5", b"10") if live else (b"5", b"10", b"1")
+        if headers.get(b"apns-priority", b"10") not in priorities:
             return 400, {"reason": "BadPriority"}
-        if len(headers.get("apns-collapse-id", "").encode()) > MAX_COLLAPSE_ID:
+        if len(headers.get(b"apns-collapse-id", b"")) > MAX_COLLAPSE_ID:
             return 400, {"reason": "BadCollapseId"}
-        expiration = headers.get("apns-expiration", "0")
+        expiration = headers.get(b"apns-expiration", b"0")
         if not expiration.isdigit():
             return 400, {"reason": "BadExpirationDate"}
         return None
@@ -185,40 +193,22 @@ def _check_live_activity(body: Any) -> tuple[int, dict[str, Any]] | None:
     return (400, {"reason": "BadLiveActivityPayload"}) if bad else None
 
 
-class _Server(jh2.connection.H2Connection):
-    """The server's state machine (jh2, as the client's: h2's HPACK in pure Python was about
-    half the fake's CPU, and the fake's cost is in both legs of bench/vendor.py), counting the
-    client's open streams only at the limit it announced: jh2 counts them before each new
-    stream by walking every stream it holds, with hundreds open a fifth of the fake's HTTP/2
-    CPU (in process, with h2: 98-104 -> 84-86 µs a request; with jh2: 64-70 -> 49-52). Held
-    streams (closed ones not yet dropped included) are never fewer than open ones, so below
-    the limit their number will do; at the limit they are walked, counted and the closed ones
-    dropped, as h2 does."""
-
-    stream_limit = MAX_STREAMS  # the one announced, as a number (the settings look it up)
-
-    @property
-    def open_inbound_streams(self) -> int:
-        held = len(self.streams)
-        if held < self.stream_limit:
-            return held
-        return super().open_inbound_streams
-
-
 class _ServerProtocol(asyncio.Protocol):
+    """One client connection, its HTTP/2 server side on libnghttp2 (ngh2, as the client's):
+    framing, HPACK, flow control and the stream limit it announces (a stream beyond it is a
+    protocol error) run in C, and what a loop turn's answers queue goes out in one TLS write.
+    On jh2's Python state machine the fake spent 58-70 µs of CPU a request in bench/vendor.py's
+    ceiling, three quarters of it in jh2, five times the bare client's 12, so it set the
+    ceiling; on ngh2 14-17, about half of it ngh2 reading the requests (HPACK, its events, the
+    never-indexed headers as Python named tuples: 7.4 µs a request replaying 10,000 of the
+    adapter's in process, without TLS)."""
+
     def __init__(self, state: ApnsState) -> None:
         self.state = state
-        config = jh2.config.H2Configuration(
-            client_side=False,
-            header_encoding=None,
-            validate_outbound_headers=False,
-            normalize_outbound_headers=False,
-            validate_inbound_headers=False,  # the checks that matter are APNs' own, below
-            normalize_inbound_headers=False,
-        )
-        self.conn = _Server(config)
-        self.requests: dict[int, tuple[dict[str, str], bytearray]] = {}
+        self.conn = ngh2.Connection(ngh2.Role.SERVER)
+        self.requests: dict[int, tuple[dict[bytes, bytes], bytearray]] = {}
         self.hung: list[int] = []  # the streams of requests left unanswered
+        self._flush_due = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -226,40 +216,49 @@ class _ServerProtocol(asyncio.Protocol):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.state.connections += 1
         self.state.open.add(self)
-        self.conn.stream_limit = self.state.max_streams
-        self.conn.local_settings = jh2.settings.Settings(
-            client=False,
-            initial_values={
-                jh2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: self.conn.stream_limit
-            },
-        )
-        self.conn.initiate_connection()
-        if self.state.window > self.conn.inbound_flow_control_window:
-            self.conn.increment_flow_control_window(
-                self.state.window - self.conn.inbound_flow_control_window
-            )
-        transport.write(self.conn.data_to_send())
+        self.conn.initiate_connection({ngh2.Setting.MAX_CONCURRENT_STREAMS: self.state.max_streams})
+        if self.state.window > DEFAULT_WINDOW:
+            self.conn.set_local_window_size(self.state.window)
+        self.flush()
 
     def data_received(self, data: bytes) -> None:
-        for event in self.conn.receive_data(data):
-            if isinstance(event, jh2.events.RequestReceived):
-                headers = {k.decode(): v.decode() for k, v in event.headers}
-                self.requests[event.stream_id] = (headers, bytearray())
-            elif isinstance(event, jh2.events.DataReceived):
-                self.conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
-                if event.stream_id in self.requests:
-                    self.requests[event.stream_id][1].extend(event.data)
-            elif isinstance(event, jh2.events.StreamEnded):
-                headers, body = self.requests.pop(event.stream_id)
-                answer = self.state.answer(headers, bytes(body))
-                if answer is NO_ANSWER:
-                    self.hung.append(event.stream_id)
+        try:
+            self.conn.receive_data(data)
+        except ngh2.NGH2Error:
+            self.flush()  # the GOAWAY saying why
+            self.transport.close()
+            return
+        requests = self.requests
+        for event in self.conn.events():
+            kind = type(event)
+            if kind is ngh2.RequestReceived:
+                headers = dict(event.headers)
+                if event.end_stream:
+                    self._answer(event.stream_id, headers, b"")
                 else:
-                    apns_id = headers.get("apns-id") or str(uuid.uuid4())
-                    self._respond(event.stream_id, apns_id.encode(), *answer)
-            elif isinstance(event, jh2.events.StreamReset):
-                self.requests.pop(event.stream_id, None)
-        self.transport.write(self.conn.data_to_send())
+                    requests[event.stream_id] = (headers, bytearray())
+            elif kind is ngh2.DataReceived:
+                found = requests.get(event.stream_id)
+                if found is not None:
+                    found[1].extend(event.data)
+                    if event.end_stream:
+                        del requests[event.stream_id]
+                        self._answer(event.stream_id, found[0], bytes(found[1]))
+            elif kind is ngh2.StreamClosed:
+                requests.pop(event.stream_id, None)
+            elif kind is ngh2.ConnectionClosed:
+                self.flush()
+                self.transport.close()
+                return
+        self.flush_soon()
+
+    def _answer(self, stream_id: int, headers: dict[bytes, bytes], body: bytes) -> None:
+        answer = self.state.answer(headers, body)
+        if answer is NO_ANSWER:
+            self.hung.append(stream_id)
+        else:
+            apns_id = headers.get(b"apns-id") or str(uuid.uuid4()).encode()
+            self._respond(stream_id, apns_id, *answer)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.state.open.discard(self)
@@ -269,22 +268,34 @@ class _ServerProtocol(asyncio.Protocol):
         processed: the client must fail the others, which never will be."""
         first = self.hung.pop(0)
         self._respond(first, str(uuid.uuid4()).encode(), 200, None)
-        self.conn.close_connection(last_stream_id=first)
-        self.transport.write(self.conn.data_to_send())
+        self.conn.send_goaway(last_stream_id=first)
+        self.flush()
+
+    def flush_soon(self) -> None:
+        """Write what the state machine queued once this turn of the loop is over, so the
+        answers to requests read in one turn share a TLS record and a system call."""
+        if not self._flush_due:
+            self._flush_due = True
+            asyncio.get_running_loop().call_soon(self.flush)
+
+    def flush(self) -> None:
+        self._flush_due = False
+        data = self.conn.data_to_send()
+        if data and not self.transport.is_closing():
+            self.transport.write(data)
 
     def _respond(
         self, stream_id: int, apns_id: bytes, status: int, body: Any, wait: int | None = None
     ) -> None:
-        headers = [(b":status", str(status).encode()), (b"apns-id", apns_id)]
+        headers = [(b":status", b"%d" % status), (b"apns-id", apns_id)]
         if wait is not None:
-            headers.append((b"retry-after", str(wait).encode()))
+            headers.append((b"retry-after", b"%d" % wait))
         if body is None:
-            self.conn.send_headers(stream_id, headers, end_stream=True)
+            self.conn.send_response(stream_id, headers, end_stream=True)
             return
-        data = json.dumps(body).encode()
         headers.append((b"content-type", b"application/json"))
-        self.conn.send_headers(stream_id, headers)
-        self.conn.send_data(stream_id, data, end_stream=True)
+        self.conn.send_response(stream_id, headers)
+        self.conn.send_data(stream_id, json.dumps(body).encode(), end_stream=True)
 
 
 def tls(cert_dir: Path) -> tuple[ssl.SSLContext, Path]:
