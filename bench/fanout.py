@@ -42,19 +42,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import contextlib
 import json
 import os
 import random
 import shutil
-import signal
 import socket
 import struct
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.progress import Progress
@@ -76,6 +74,7 @@ from procs import (
     console,
     cpu_seconds,
     free_port,
+    profiled,
     raise_open_files,
     rss_kib,
     spread_table,
@@ -396,7 +395,7 @@ def connect(kind: str, port: int, count: int, label: str, server_pid: int) -> tu
     """Connect ``count`` devices; the client process and its first report, with progress."""
     before = rss_kib(server_pid)
     console.print(f"{label}: connecting {count:,} devices ...")
-    with profiled(server_pid, "connect"):
+    with profiled(PROFILE, server_pid, "connect"):
         cpu_before = cpu_seconds(server_pid)
         devices = Devices(kind, port, count)
         found = devices.report(900)
@@ -512,44 +511,11 @@ async def publish(port: int, first: int, count: int, window: int) -> None:
 # ----------------------------------------------------------------------------- measurement
 
 
-@contextlib.contextmanager
-def profiled(pid: int, phase: str) -> Iterator[None]:
-    """With --profile FILE: py-spy on the server during ``phase`` (the connects, the burst),
-    into FILE.<phase>.<time>."""
-    if not PROFILE:
-        yield
-        return
-    profiler = subprocess.Popen(
-        [
-            "py-spy",
-            "record",
-            "--pid",
-            str(pid),
-            "--format",
-            "raw",
-            "--rate",
-            "200",
-            "--nonblocking",
-            "--threads",
-            "-o",
-            f"{PROFILE}.{phase}.{time.time():.0f}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    time.sleep(1)
-    try:
-        yield
-    finally:
-        profiler.send_signal(signal.SIGINT)
-        profiler.wait()
-
-
 def measure(
     pids: dict[str, int], devices: Devices, count: int, burst: Callable[[], dict]
 ) -> dict[str, float]:
     """Run ``burst()`` and measure it from both ends: rate, latency, cores busy per process."""
-    with profiled(pids["server"], "burst"):
+    with profiled(PROFILE, pids["server"], "burst"):
         busy = Busy(pids, time.monotonic)
         server_cpu = cpu_seconds(pids["server"])
         started = time.monotonic()

@@ -11,10 +11,13 @@ import asyncio
 import contextlib
 import os
 import resource
+import signal
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
@@ -48,6 +51,28 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError("no VmRSS")
+
+
+@contextlib.contextmanager
+def profiled(file: str, pid: int, phase: str) -> Iterator[None]:
+    """With a bench's --profile FILE: py-spy on process ``pid`` during ``phase``, its threads
+    apart, into FILE.<phase>.<time> (py-spy's raw format, a line per stack); with no FILE,
+    nothing."""
+    if not file:
+        yield
+        return
+    profiler = subprocess.Popen(
+        ["py-spy", "record", "--pid", str(pid), "--format", "raw", "--rate", "200",
+         "--nonblocking", "--threads", "-o", f"{file}.{phase}.{time.time():.0f}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    time.sleep(1)
+    try:
+        yield
+    finally:
+        profiler.send_signal(signal.SIGINT)
+        profiler.wait()
 
 
 def raise_open_files(needed: int) -> int:

@@ -29,7 +29,10 @@ seconds; 1.0 is a whole core) says whether it, not the client, set a rate.
 The fake's HTTP/2 server is libnghttp2's (ngh2), as the client's is: on jh2 it spent 58-70 µs of
 CPU a request, five times the bare client's 12, and was what set the ceiling; now 14-17.
 
-    python bench/vendor.py [--devices 10000] [--streams 500] [--runs 3]
+With ``--profile FILE``, py-spy records the server's threads during each Tidings leg into
+FILE.tidings.<time> (its raw format; py-spy must be on PATH).
+
+    python bench/vendor.py [--devices 10000] [--streams 500] [--runs 3] [--profile FILE]
 """
 
 from __future__ import annotations
@@ -62,7 +65,7 @@ from tests.support.clients import new_sdk  # noqa: E402
 from tests.support.servers import free_port, running_server  # noqa: E402
 
 from ingest import INSERT_MESSAGE, INSERT_STATS, INSERT_TASK, Ids  # noqa: E402
-from procs import console, cpu_seconds, spread_table  # noqa: E402
+from procs import console, cpu_seconds, profiled, spread_table  # noqa: E402
 from tidings.channels.apns import notification, provider_token  # noqa: E402
 from tidings.channels.catalog import check_config  # noqa: E402
 from tidings.channels.http import tls_context  # noqa: E402
@@ -159,7 +162,13 @@ def content(token: str) -> str:
 
 
 def through_tidings(
-    directory: Path, fake_url: str, ca_file: Path, count: int, streams: int, fake_pid: int
+    directory: Path,
+    fake_url: str,
+    ca_file: Path,
+    count: int,
+    streams: int,
+    fake_pid: int,
+    profile: str = "",
 ) -> dict[str, float]:
     settings = {"SSL_CERT_FILE": str(ca_file), "TIDINGS_LOG_LEVEL": "warning"}
     with running_server("sqlite", directory / "data", settings) as server:
@@ -184,15 +193,16 @@ def through_tidings(
         wait_accepted(database, 1, time.perf_counter())
         assert server.process is not None
         pid = server.process.pid
-        server_cpu, loop_cpu = cpu_seconds(pid), cpu_seconds(pid, pid)
-        fake_cpu = cpu_seconds(fake_pid)
-        started = time.perf_counter()
-        push_all(client, tokens)
-        wait_accepted(database, count + 1, started)
-        elapsed = time.perf_counter() - started
-        server_used = cpu_seconds(pid) - server_cpu
-        loop_used = cpu_seconds(pid, pid) - loop_cpu
-        fake_used = cpu_seconds(fake_pid) - fake_cpu
+        with profiled(profile, pid, "tidings"):
+            server_cpu, loop_cpu = cpu_seconds(pid), cpu_seconds(pid, pid)
+            fake_cpu = cpu_seconds(fake_pid)
+            started = time.perf_counter()
+            push_all(client, tokens)
+            wait_accepted(database, count + 1, started)
+            elapsed = time.perf_counter() - started
+            server_used = cpu_seconds(pid) - server_cpu
+            loop_used = cpu_seconds(pid, pid) - loop_cpu
+            fake_used = cpu_seconds(fake_pid) - fake_cpu
         return {
             "rate": count / elapsed,
             "server_us": server_used / count * 1e6,
@@ -427,6 +437,9 @@ def main() -> None:
         "--streams", type=int, default=500, help="requests at once: the adapter's concurrency"
     )
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--profile", default="", help="py-spy the server during the Tidings leg into FILE.*"
+    )
     args = parser.parse_args()
     figures: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -446,8 +459,9 @@ def main() -> None:
                 )  # fmt: skip
                 console.print(f"PushMultiple to {args.devices} iOS devices through Tidings ...")
                 found = through_tidings(
-                    directory / f"run{number}", url, ca_file, args.devices, args.streams, fake.pid
-                )
+                    directory / f"run{number}", url, ca_file, args.devices, args.streams,
+                    fake.pid, args.profile,
+                )  # fmt: skip
                 for name, value in (
                     ("PushMultiple -> Tidings -> APNs adapter -> fake APNs (/s)", found["rate"]),
                     ("bare HTTP/2 client -> fake APNs, one connection (/s)", floor["rate"]),
