@@ -31,14 +31,13 @@ import asyncio
 import gc
 import random
 import sys
-import threading
 import time
 from pathlib import Path
 
 from sqlalchemy import Connection, func, select, update
 
 from claim_cpu import build
-from procs import on_fresh_database, print_cpu
+from procs import on_fresh_database, print_cpu, threads_cpu
 from tidings.config import Settings
 from tidings.contract import Status
 from tidings.services import Services
@@ -66,15 +65,6 @@ def batch_sizes(count: int, batch: int, vary: bool, run: int) -> list[int]:
     return sizes
 
 
-def writer_cpu() -> float:
-    """CPU seconds of every group-commit writer thread so far."""
-    return sum(
-        time.clock_gettime(time.pthread_getcpuclockid(t.ident))
-        for t in threading.enumerate()
-        if t.name.startswith("tidings-write")
-    )
-
-
 def reset(conn: Connection) -> None:
     pending = {"status": int(Status.PENDING), "acked_at": None, "opened_at": None}
     conn.execute(update(deliveries).values({**pending, "updated_at": 0}))
@@ -96,7 +86,7 @@ async def ack_once(
     await services.db.write(reset)
     _, counted_before = await services.db.read(settled, opens)
     gc.collect()  # no run pays for the garbage the one before it left
-    start, at = writer_cpu(), 0
+    start, at = threads_cpu("tidings-write"), 0
     for size in sizes:
         batch = deliveries[at : at + size]
         at += size
@@ -106,7 +96,7 @@ async def ack_once(
         else:
             delivery.acked([delivery_id for _, delivery_id in batch])
         await delivery.acks_written()
-    spent = writer_cpu() - start
+    spent = threads_cpu("tidings-write") - start
     done, counted = await services.db.read(settled, opens)
     if done != len(deliveries) or counted - counted_before != len(deliveries):
         raise RuntimeError(f"{done} done, {counted - counted_before} counted of {len(deliveries)}")

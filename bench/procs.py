@@ -17,6 +17,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -44,6 +45,16 @@ def cpu_seconds(pid: int, thread: int | None = None) -> float:
     stat = f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat"
     fields = Path(stat).read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def threads_cpu(prefix: str) -> float:
+    """CPU seconds so far of every thread of this process whose name starts with ``prefix``
+    (``tidings-write``: the database writer's; ``tidings-read``: the readers')."""
+    return sum(
+        time.clock_gettime(time.pthread_getcpuclockid(t.ident))
+        for t in threading.enumerate()
+        if t.name.startswith(prefix) and t.ident is not None
+    )
 
 
 def rss_kib(pid: int) -> int:
