@@ -56,8 +56,8 @@ class _Configs:
     def __init__(self, config) -> None:
         self.config = config
 
-    async def for_deliveries(self, channel: str, ids: Sequence[int]) -> dict:
-        return dict.fromkeys(ids, self.config)
+    async def for_deliveries(self, channel: str, batch: Sequence[Outbound]) -> dict:
+        return dict.fromkeys([out.id for out in batch], self.config)
 
 
 class _Kept:

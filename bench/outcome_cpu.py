@@ -10,7 +10,8 @@ keeps the outcomes; this measures the rest a vendor's batch costs the server onc
   written before the next is handed over (the outcomes of a channel's batch reach the recorder
   together);
 - ``configs``: the reader threads finding each batch's app configurations
-  (``ChannelSettings.for_deliveries``, a read per batch: what ``VendorChannel.send`` asks first).
+  (``ChannelSettings.for_deliveries`` of its Outbounds, a read per batch: what
+  ``VendorChannel.send`` asks first).
 
 The database is bench/claim_cpu.py's ``fanout`` shape, claimed and committed (its deliveries are
 the self-built channel's, which changes nothing of what is recorded); each run sets them back
@@ -36,8 +37,10 @@ from ack_cpu import claim_all
 from claim_cpu import build
 from procs import on_fresh_database, print_cpu, threads_cpu
 from tidings.config import Settings
-from tidings.contract import Outcome, Status
+from tidings.contract import Outbound, Outcome, Status
+from tidings.delivery.outbound import outbound_from_rows
 from tidings.services import Services
+from tidings.store.deliveries import outbound_by_id
 from tidings.store.tables import deliveries, push_stats
 
 
@@ -69,13 +72,13 @@ async def record_once(services: Services, ids: list[int], batch: int) -> float:
     return spent / len(ids)
 
 
-async def configs_once(services: Services, ids: list[int], batch: int) -> float:
+async def configs_once(services: Services, outbound: list[Outbound], batch: int) -> float:
     """Reader CPU seconds per delivery of finding every batch's app configurations."""
     gc.collect()
     start = threads_cpu("tidings-read")
-    for at in range(0, len(ids), batch):
-        await services.channel_configs.for_deliveries("apns", ids[at : at + batch])
-    return (threads_cpu("tidings-read") - start) / len(ids)
+    for at in range(0, len(outbound), batch):
+        await services.channel_configs.for_deliveries("apns", outbound[at : at + batch])
+    return (threads_cpu("tidings-read") - start) / len(outbound)
 
 
 async def measure(url: str | None, data: Path, args: argparse.Namespace) -> dict:
@@ -86,10 +89,11 @@ async def measure(url: str | None, data: Path, args: argparse.Namespace) -> dict
             (app,) = await services.tenancy.apps()
             await services.webhooks.add(app.pk, "http://127.0.0.1:9/hook", "delivery.sent")
         ids = [i for _, i in await asyncio.to_thread(claim_all, services, args.tasks)]
+        outbound = outbound_from_rows(await services.db.read(outbound_by_id, ids))
         found: dict[str, list[float]] = {"record": [], "configs": []}
         for _ in range(args.runs + 1):  # the first warms the caches
             found["record"].append(await record_once(services, ids, args.batch))
-            found["configs"].append(await configs_once(services, ids, args.batch))
+            found["configs"].append(await configs_once(services, outbound, args.batch))
         return {leg: values[1:] for leg, values in found.items()}
     finally:
         await services.aclose()

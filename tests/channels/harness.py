@@ -22,8 +22,10 @@ class Harness:
         self.fell_back: list[tuple[Outbound, bool]] = []  # (delivery, its token is dead)
         self.channel = _Settling(self, name, make_sender)
 
-    async def for_deliveries(self, channel: str, ids: Sequence[int]) -> dict[int, ChannelConfig]:
-        return {i: self.config for i in ids} if self.config is not None else {}
+    async def for_deliveries(
+        self, channel: str, batch: Sequence[Outbound]
+    ) -> dict[int, ChannelConfig]:
+        return {out.id: self.config for out in batch} if self.config is not None else {}
 
 
 class _Settling:

@@ -98,7 +98,9 @@ class Vendor:
 
 
 class AppConfigs(Protocol):
-    async def for_deliveries(self, channel: str, ids: Sequence[int]) -> dict[int, ChannelConfig]:
+    async def for_deliveries(
+        self, channel: str, batch: Sequence[Outbound]
+    ) -> dict[int, ChannelConfig]:
         """The configuration of ``channel`` each delivery's app has, by delivery id (none for
         a delivery whose app has not configured it)."""
         ...
@@ -126,7 +128,7 @@ class VendorChannel:
         self._senders: dict[str, tuple[Sender, lanes.Lane]] = {}
 
     async def send(self, batch: Sequence[Outbound]) -> list[Outcome]:
-        configs = await self._configs.for_deliveries(self.name, [out.id for out in batch])
+        configs = await self._configs.for_deliveries(self.name, batch)
         # a batch's deliveries share a few configurations: each is looked up once (its key is
         # its JSON, which cost a few µs per delivery when built for each)
         distinct = {id(config): config for config in configs.values()}
@@ -197,7 +199,7 @@ class VendorChannel:
         vendor need nothing: revoked, they are never sent."""
         if not delivered:
             return []
-        configs = await self._configs.for_deliveries(self.name, [out.id for out in delivered])
+        configs = await self._configs.for_deliveries(self.name, delivered)
         kept: list[NotRecalled] = []
         work: list[tuple[lanes.Lane, lanes.Job[NotRecalled | None]]] = []
         for out in delivered:

@@ -1,5 +1,5 @@
 """Queries for vendor channels: their configurations (sealed JSON per app and channel), and the
-app of each delivery a channel sends."""
+app of each task whose deliveries a channel sends."""
 
 from __future__ import annotations
 
@@ -61,15 +61,12 @@ def list_configs(conn: Connection) -> list[Row]:
     return list(conn.execute(query))
 
 
-def apps_of_deliveries(conn: Connection, ids: Sequence[int]) -> dict[int, int]:
-    """The app of each delivery, by delivery id.
-
-    Written as text and read as the driver's tuples (store/plain.py): a vendor channel asks
-    it for every batch it sends, and SQLAlchemy's IN list and a Row per delivery cost ~3.7 µs
-    of the reader's CPU a delivery on SQLite (bench/outcome_cpu.py's ``configs``)."""
+def apps_of_tasks(conn: Connection, task_ids: Sequence[int]) -> dict[int, int]:
+    """The app of each task, by task id. Written as text and run through the driver
+    (store/plain.py): a vendor channel asks it for every batch it sends."""
     found: dict[int, int] = {}
     placeholder = mark(conn)
-    for chunk in chunks(ids):
-        sql = f"SELECT id, app_pk FROM deliveries WHERE id {one_of(placeholder, len(chunk))}"
+    for chunk in chunks(task_ids):
+        sql = f"SELECT id, app_pk FROM tasks WHERE id {one_of(placeholder, len(chunk))}"
         found.update(fetch(conn, sql, one_of_values(placeholder, chunk)))
     return found
