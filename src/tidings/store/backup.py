@@ -36,10 +36,22 @@ def backup_sqlite(source: Path, target: Path, progress: Callable[[int, int], Non
         raise BackupError(f"cannot create {target}: {exc.strerror}") from None
     os.close(fd)
     try:
-        return _copy(source, target, progress)
+        pages = _copy(source, target, progress)
     except BaseException:
         target.unlink(missing_ok=True)
         raise
+    _sync_directory(target.parent)
+    return pages
+
+
+def _sync_directory(folder: Path) -> None:
+    """SQLite syncs the copy's pages as it commits them, but the new file's name lives in its
+    folder: until the folder is synced, a power cut after "Backed up" may leave no file."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _copy(source: Path, target: Path, progress: Callable[[int, int], None]) -> int:
