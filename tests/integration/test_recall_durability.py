@@ -139,17 +139,24 @@ def trace(server, key: str) -> list[tuple[str, str]]:
     return [(s["event"], s["detail"]) for s in timeline if s["event"].startswith(("recall", "rev"))]
 
 
-def test_a_push_kit_out_of_reach_is_asked_again_once_it_is_back(tenant, fake) -> None:
-    """Push Kit answering 503 to a recall has not refused it: the answer counts it unrecallable
-    (in MPS's shape), it stays delivered and asked, the trace says so, and once Push Kit is back
-    the sweep asks again and it is recalled."""
-    server, client = tenant
-    device, token, key = unique("DT"), unique("harmony-down-"), unique("k")
+def delivered_push(server, client, token_prefix: str) -> tuple[str, str, str, str]:
+    """A new device with a Push Kit token, pushed one message that Push Kit accepted: (device,
+    token, msgKey, task id)."""
+    device, token, key = unique("DT"), unique(token_prefix), unique("k")
     report(client, device, token)
     task = push_multiple(
         client, APP_ID, WORKSPACE, TEMPLATE, [(device, key, VALUES)], delivery_type=HARMONYOS
     )
     wait_for_status(server, task, 2)
+    return device, token, key, task
+
+
+def test_a_push_kit_out_of_reach_is_asked_again_once_it_is_back(tenant, fake) -> None:
+    """Push Kit answering 503 to a recall has not refused it: the answer counts it unrecallable
+    (in MPS's shape), it stays delivered and asked, the trace says so, and once Push Kit is back
+    the sweep asks again and it is recalled."""
+    server, client = tenant
+    device, token, key, task = delivered_push(server, client, "harmony-down-")
     notify_id = arrived(fake, token).body["payload"]["notification"]["notifyId"]
 
     fake.recalls_unavailable = True
@@ -182,12 +189,7 @@ def test_a_push_kit_out_of_reach_is_asked_again_once_it_is_back(tenant, fake) ->
 
 def test_the_console_says_a_vendor_out_of_reach_is_asked_again(tenant, fake) -> None:
     server, client = tenant
-    device, token, key = unique("DT"), unique("harmony-console-"), unique("k")
-    report(client, device, token)
-    task = push_multiple(
-        client, APP_ID, WORKSPACE, TEMPLATE, [(device, key, VALUES)], delivery_type=HARMONYOS
-    )
-    wait_for_status(server, task, 2)
+    *_, task = delivered_push(server, client, "harmony-console-")
     add_operator(server, "rae", "a long passphrase", "--workspace", WORKSPACE)
     rae = Visitor(server)
     try:

@@ -380,8 +380,13 @@ def _answered(
     store.recall_events(
         conn,
         [
-            {"delivery_id": kept.id, "at": now_ms, "status": kept.status}
-            | {"reason": kept.reason, "recall": what}
+            {
+                "delivery_id": kept.id,
+                "at": now_ms,
+                "status": kept.status,
+                "reason": kept.reason,
+                "recall": what,
+            }
             for kept, what in told
         ],
     )
