@@ -19,8 +19,15 @@ With ``--vary`` run N claims N tasks fewer than ``--tasks`` instead, so that, as
 claims differ in size and the statements they write are not all ones prepared before. It
 prints microseconds of CPU per message, min and median of ``--runs``, with the load average.
 
+With ``--callgrind``, run under ``valgrind --tool=callgrind --instr-atstart=no``: the claims
+alone are instrumented (``callgrind_control -i on`` around each, building the database is not),
+so the instruction count valgrind prints is theirs, steady on a loaded machine where the CPU
+clock is not (compare trees with the same arguments and PYTHONHASHSEED).
+
     python bench/claim_cpu.py [--shapes fanout,users,unbound,mixed] [--tasks 20] [--runs 5]
                               [--vary] [--database-url postgresql://postgres@127.0.0.1:5432/test]
+    PYTHONHASHSEED=0 valgrind --tool=callgrind --instr-atstart=no \
+        python bench/claim_cpu.py --shapes fanout --tasks 5 --runs 4 --callgrind
 """
 
 from __future__ import annotations
@@ -28,7 +35,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import os
 import random
+import subprocess
 import sys
 import time
 import uuid
@@ -45,6 +54,14 @@ from tidings.templates.rules import TemplateFields
 
 TARGETS = 100
 DELIVERY_TYPE = {"fanout": "1", "users": "3", "unbound": "3", "mixed": "3"}
+CALLGRIND = False  # --callgrind: instrument the claims alone
+
+
+def instrument(on: bool) -> None:
+    """With --callgrind: turn valgrind's instrumentation of this process on or off."""
+    if CALLGRIND:
+        switch = "on" if on else "off"
+        subprocess.run(["callgrind_control", "-i", switch, str(os.getpid())], check=True)
 
 
 async def build(services: Services, shape: str, tasks: int) -> None:
@@ -97,7 +114,7 @@ async def build(services: Services, shape: str, tasks: int) -> None:
         await services.pushes.push_multiple(app, fields.call(), lambda e=entries: target_inputs(e))
 
 
-def claim_once(services: Services, tasks: int) -> float:
+def claim_once(services: Services, tasks: int, counted: bool = True) -> float:
     """Thread CPU seconds per message of one claim of every task, rolled back afterwards."""
     dispatcher = services.delivery._dispatcher
     dispatcher._tasks_per_claim = tasks
@@ -107,9 +124,11 @@ def claim_once(services: Services, tasks: int) -> float:
         transaction = conn.begin()
         gc.collect()  # no run pays for the garbage the one before it left
         try:
+            instrument(counted)
             start = time.thread_time()
             claimed, written = dispatcher._claim(conn, now_ms, channels)
             spent = time.thread_time() - start
+            instrument(False)
         finally:
             transaction.rollback()
     made = sum(written.made.values())
@@ -124,7 +143,7 @@ async def measure(
     services = await Services.open(Settings(data_dir=data, database_url=url))
     try:
         await build(services, shape, tasks)
-        claim_once(services, tasks)  # warms the statement caches
+        claim_once(services, tasks, counted=False)  # warms the statement caches
         return [claim_once(services, tasks - run if vary else tasks) for run in range(1, runs + 1)]
     finally:
         await services.aclose()
@@ -137,7 +156,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--vary", action="store_true")
     parser.add_argument("--database-url")
+    parser.add_argument(
+        "--callgrind", action="store_true", help="under callgrind: count the claims alone"
+    )
     args = parser.parse_args()
+    global CALLGRIND
+    CALLGRIND = args.callgrind
     for shape in args.shapes.split(","):
         found = on_fresh_database(
             args.database_url,

@@ -72,6 +72,7 @@ from ingest import (
 from procs import (
     Busy,
     console,
+    cpu_by_thread,
     cpu_seconds,
     free_port,
     profiled,
@@ -518,11 +519,13 @@ def measure(
     with profiled(PROFILE, pids["server"], "burst"):
         busy = Busy(pids, time.monotonic)
         server_cpu = cpu_seconds(pids["server"])
+        threads = cpu_by_thread(pids["server"])
         started = time.monotonic()
         sent = burst()
         receipts = devices.report(300)
         cores = busy.cores()
         server_cpu = cpu_seconds(pids["server"]) - server_cpu
+        threads = cpu_by_thread(pids["server"]) - threads
     elapsed = receipts["last_ack"] - started
     got = receipts["receipts"]
     latencies = sorted(got[k] - t for k, t in sent["sent_at"].items())
@@ -539,6 +542,8 @@ def measure(
         "cpu_us": server_cpu / count * 1e6,
     }
     figures.update({f"cpu {name}": value for name, value in cores.items()})
+    # the server's CPU per message by thread: its event loop, the database writer, the readers
+    figures.update({f"cpu_us {name}": spent / count * 1e6 for name, spent in threads.items()})
     return figures
 
 
@@ -808,6 +813,8 @@ def print_results(count: int, results: dict[str, list[dict[str, float]]]) -> Non
         ("ms to first device", cells("first"), "{:,.0f}"),
         ("ms to last ack", cells("last"), "{:,.0f}"),
     ]
+    threads = sorted({k for runs in results.values() for r in runs for k in r if "cpu_us " in k})
+    rows += [(f"  of which {k[7:]} (µs)", cells(k), "{:,.1f}") for k in threads]
     processes = sorted({k for runs in results.values() for r in runs for k in r if "cpu " in k})
     rows += [(f"cores busy: {k[4:]}", cells(k), "{:.2f}") for k in processes]
     title = f"Fan-out: one personalised message to each of {count:,} devices"

@@ -20,6 +20,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -45,6 +46,23 @@ def cpu_seconds(pid: int, thread: int | None = None) -> float:
     stat = f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat"
     fields = Path(stat).read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_thread(pid: int) -> Counter[str]:
+    """CPU seconds so far of process ``pid``'s first thread (``loop``: a server's event loop)
+    and of all its other threads together (``threads``: a server's database writer and
+    readers; their names, Python's, are not the system's, so they are not told apart), and
+    how much of all that the kernel spent on the process's behalf (``kernel``: system calls,
+    and over loopback the receiving side's TCP work too)."""
+    spent: Counter[str] = Counter()
+    tick = os.sysconf("SC_CLK_TCK")
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):  # a thread that ended meanwhile
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            user, system = int(fields[11]) / tick, int(fields[12]) / tick
+            spent["loop" if int(task.name) == pid else "threads"] += user + system
+            spent["kernel"] += system
+    return spent
 
 
 def threads_cpu(prefix: str) -> float:
