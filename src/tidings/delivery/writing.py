@@ -96,7 +96,7 @@ def write_planned(
         for (message, device, user_id, channel, status), (delivery_id, stat_pk) in zip(
             planned, numbered, strict=False
         ):
-            # leased() and _push_token() written out: a call each cost ~0.1 µs a delivery
+            # The device columns read inline, not through a helper: a call cost ~0.1 µs a delivery
             pending = status == _PENDING
             if device is None:
                 device_pk = push_token = None
@@ -115,7 +115,7 @@ def write_planned(
                     channel,
                     int(status),  # store.insert_deliveries takes ints
                     0,
-                    lease if pending and channel is not None and channel != SELFBUILT else None,
+                    lease if leased(channel, status) else None,
                     now_ms,
                     expires_at,
                     now_ms,
