@@ -129,6 +129,8 @@ def _alert(title: str, body: str, extended: dict[str, str]) -> str:
     the same few shapes, and json's encoder, set up anew for each call, cost more than all the
     rest of a notification (see ``_payload``)."""
     aps = f'{{"alert":{{"title":{_string(title)},"body":{_string(body)}}}'
+    if not extended:  # most messages
+        return aps + "}"
     if "sound" in extended:
         aps += f',"sound":{_string(extended["sound"])}'
     badge = whole_number(extended.get("badge"))
@@ -165,8 +167,18 @@ def _expiration_header(out: Outbound) -> tuple[bytes, bytes]:
     """Sent never indexed, as are the apns-id and collapse id: headers that change from one task
     or delivery to the next would only push the ones that repeat on every request (the provider
     token above all) out of the connection's HPACK table, and every header's lookup walks that
-    table. A new expiration with each task had filled its 4 KB."""
-    return never_indexed((b"apns-expiration", b"%d" % (out.payload.expires_at // 1000)))
+    table. A new expiration with each task had filled its 4 KB.
+
+    The header of the last expiry is kept: a batch's deliveries are mostly one message's."""
+    global _last_expiration
+    expires_at = out.payload.expires_at
+    if _last_expiration[0] != expires_at:
+        header = never_indexed((b"apns-expiration", b"%d" % (expires_at // 1000)))
+        _last_expiration = (expires_at, header)
+    return _last_expiration[1]
+
+
+_last_expiration: tuple[int, tuple[bytes, bytes]] = (-1, (b"", b""))
 
 
 def _collapse_header(out: Outbound) -> tuple[bytes, bytes]:
