@@ -48,7 +48,7 @@ class Response:
 
     def __init__(self) -> None:
         self.status = 0
-        self.raw_headers: list[tuple[bytes, bytes]] = []
+        self.raw_headers: Sequence[tuple[bytes, bytes]] = ()  # the fields, as received
         self._headers: dict[str, str] | None = None
         self.body = bytearray()
 
@@ -107,7 +107,8 @@ class _Protocol(asyncio.Protocol):
             if found is not None:
                 response = found[1]
                 headers = event.headers
-                response.raw_headers += headers
+                earlier = response.raw_headers  # an informational answer's
+                response.raw_headers = (*earlier, *headers) if earlier else headers
                 for name, value in headers:
                     if name == b":status":  # the first, as pseudo-headers come first
                         response.status = _STATUS.get(value) or int(value)
