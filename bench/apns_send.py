@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import os
 import statistics
 import sys
@@ -44,10 +43,17 @@ from tests.fakes.credentials import apns_config  # noqa: E402
 from tidings.channels import apns  # noqa: E402
 from tidings.channels.catalog import check_config  # noqa: E402
 from tidings.channels.vendor_channel import VendorChannel  # noqa: E402
-from tidings.cli.serving import GC_THRESHOLD  # noqa: E402
 from tidings.contract import Outbound, Outcome, Status  # noqa: E402
 from tidings.delivery.dispatcher import Dispatcher  # noqa: E402
-from vendor import TITLE, bare_workers, connected, content, run_loop, start_fake  # noqa: E402
+from vendor import (  # noqa: E402
+    TITLE,
+    bare_workers,
+    connected,
+    content,
+    run_loop,
+    server_gc,
+    start_fake,
+)
 
 
 class _Configs:
@@ -116,9 +122,7 @@ def main() -> None:
         "--legs", default="adapter,bare", help="which to run (one alone, to profile it)"
     )
     args = parser.parse_args()
-    gc.collect()  # the server's collector settings (cli/serving.py)
-    gc.freeze()
-    gc.set_threshold(GC_THRESHOLD, 20, 20)
+    server_gc()
     legs = args.legs.split(",")
     figures: dict[str, list[float]] = {leg: [] for leg in legs}
     with tempfile.TemporaryDirectory() as tmp:

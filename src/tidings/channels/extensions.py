@@ -13,6 +13,7 @@ import hashlib
 import json
 import math
 import uuid
+from functools import partial
 
 from tidings.contract import Outbound
 
@@ -32,9 +33,14 @@ def custom_data(out: Outbound) -> dict[str, str]:
 
 
 _DELIVERY_NAMESPACE = uuid.UUID("0b6f1c1e-5a7d-4e0e-9d53-2f4f6f3b8a21")
+try:  # Python's own SHA-1: its copy, update and hexdigest take 60 % of OpenSSL's instructions
+    from _sha1 import sha1 as _sha1
+except ImportError:  # a build without it
+    _sha1 = partial(hashlib.sha1, usedforsecurity=False)
 # SHA-1 of the namespace, to be continued with each delivery's key (RFC 9562's UUIDv5).
-_NAMESPACE_HASH = hashlib.sha1(_DELIVERY_NAMESPACE.bytes, usedforsecurity=False)
-_VARIANT = "89ab89ab89ab89ab"  # a hex digit's two high bits set to RFC 9562's 10
+_NAMESPACE_HASH = _sha1(_DELIVERY_NAMESPACE.bytes)
+# a hex digit with its two high bits set to RFC 9562's variant 10
+_VARIANT = dict(zip("0123456789abcdef", "89ab89ab89ab89ab", strict=True))
 
 
 def delivery_uuid(out: Outbound) -> str:
@@ -44,10 +50,11 @@ def delivery_uuid(out: Outbound) -> str:
 
     ``str(uuid.uuid5(namespace, key))``, spelled out: the UUID object uuid5 builds on the way
     to its string cost three quarters of the 3.5 µs it took per delivery on the APNs path."""
+    payload = out.payload
     digest = _NAMESPACE_HASH.copy()
-    digest.update(f"{out.payload.task_id}/{out.payload.msg_key}/{out.id}".encode())
+    digest.update(f"{payload.task_id}/{payload.msg_key}/{out.id}".encode())
     h = digest.hexdigest()
-    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[int(h[16], 16)]}{h[17:20]}-{h[20:32]}"
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
 def notify_id(out: Outbound) -> int:
