@@ -121,7 +121,7 @@ def notification(out: Outbound, bundle_id: str, now: float) -> tuple[Headers, by
         never_indexed((b"apns-id", delivery_uuid(out).encode())),
         *collapse,
     ]
-    return headers, _payload(aps, out)
+    return headers, _payload(aps, custom_data(out))
 
 
 def _alert(title: str, body: str, extended: dict[str, str]) -> str:
@@ -141,20 +141,11 @@ def _alert(title: str, body: str, extended: dict[str, str]) -> str:
     return aps + "}"
 
 
-def _payload(aps: str, out: Outbound) -> bytes:
-    """``{"aps": aps, **custom_data(out)}`` as JSON, ``aps`` being JSON already and the custom
-    data strings only (as ExtendedParams are read): what ``_ENCODER`` writes for the dict,
-    without its cost per call (1.5 of its 3.4 µs here just set it up). A message without
-    ExtendedParams (most) has only custom_data's ids, and its URI: the ids are digits, which
-    JSON writes as they are, so they are written without the dict and the escaping."""
-    payload = out.payload
-    if payload.extended_params:
-        data = custom_data(out).items()
-        fields = "".join([f",{_string(key)}:{_string(value)}" for key, value in data])
-    else:
-        fields = f',"deliveryId":"{out.id}","taskId":"{payload.task_id}"'
-        if payload.uri:
-            fields += f',"uri":{_string(payload.uri)}'
+def _payload(aps: str, data: dict[str, str]) -> bytes:
+    """``{"aps": aps, **data}`` as JSON, ``aps`` being JSON already and ``data`` the custom
+    data (strings only, as ExtendedParams are read): what ``_ENCODER`` writes for the dict,
+    without its cost per call (1.5 of its 3.4 µs here just set it up)."""
+    fields = "".join([f",{_string(key)}:{_string(value)}" for key, value in data.items()])
     return f'{{"aps":{aps}{fields}}}'.encode()
 
 
@@ -167,22 +158,12 @@ def _expiration_header(out: Outbound) -> tuple[bytes, bytes]:
     """Sent never indexed, as are the apns-id and collapse id: headers that change from one task
     or delivery to the next would only push the ones that repeat on every request (the provider
     token above all) out of the connection's HPACK table, and every header's lookup walks that
-    table. A new expiration with each task had filled its 4 KB.
-
-    The header of the last expiry is kept: a batch's deliveries are mostly one message's."""
-    global _last_expiration
-    expires_at = out.payload.expires_at
-    if _last_expiration[0] != expires_at:
-        header = never_indexed((b"apns-expiration", b"%d" % (expires_at // 1000)))
-        _last_expiration = (expires_at, header)
-    return _last_expiration[1]
-
-
-_last_expiration: tuple[int, tuple[bytes, bytes]] = (-1, (b"", b""))
+    table. A new expiration with each task had filled its 4 KB."""
+    return never_indexed((b"apns-expiration", b"%d" % (out.payload.expires_at // 1000)))
 
 
 def _collapse_header(out: Outbound) -> tuple[bytes, bytes]:
-    return never_indexed((b"apns-collapse-id", b"d%d" % out.id))  # collapse_id's, as bytes
+    return never_indexed((b"apns-collapse-id", collapse_id(out).encode()))
 
 
 def replacement(out: Outbound, config: ChannelConfig) -> tuple[Headers, bytes]:

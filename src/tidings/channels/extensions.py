@@ -13,7 +13,6 @@ import hashlib
 import json
 import math
 import uuid
-from functools import partial
 
 from tidings.contract import Outbound
 
@@ -33,12 +32,8 @@ def custom_data(out: Outbound) -> dict[str, str]:
 
 
 _DELIVERY_NAMESPACE = uuid.UUID("0b6f1c1e-5a7d-4e0e-9d53-2f4f6f3b8a21")
-try:  # Python's own SHA-1: its copy, update and hexdigest take 60 % of OpenSSL's instructions
-    from _sha1 import sha1 as _sha1
-except ImportError:  # a build without it
-    _sha1 = partial(hashlib.sha1, usedforsecurity=False)
 # SHA-1 of the namespace, to be continued with each delivery's key (RFC 9562's UUIDv5).
-_NAMESPACE_HASH = _sha1(_DELIVERY_NAMESPACE.bytes)
+_NAMESPACE_HASH = hashlib.sha1(_DELIVERY_NAMESPACE.bytes, usedforsecurity=False)
 # a hex digit with its two high bits set to RFC 9562's variant 10
 _VARIANT = dict(zip("0123456789abcdef", "89ab89ab89ab89ab", strict=True))
 
