@@ -42,8 +42,12 @@ def deliveries_settled(
     apps = store.subscribers(conn, event_type)
     if not apps:
         return
+    if not reasons:
+        endpoints = [pk for pks in apps.values() for pk in pks]
+        store.add_delivery_events(conn, event_type, endpoints, ids, now_ms, status, *where)
+        return
     rows = store.delivery_facts(conn, list(apps), ids, *where)
-    _add(conn, event_type, apps, rows, now_ms, status, reasons or {})
+    _add(conn, event_type, apps, rows, now_ms, status, reasons)
 
 
 def _add(
