@@ -108,21 +108,25 @@ async def test_delivery_events_carry_each_deliverys_facts_in_order(services: Ser
     def run(conn: Connection) -> list[tuple]:
         fill(conn)
         pending = (deliveries.c.status == Status.PENDING,)
-        outbox.deliveries_settled(
-            conn, events.DELIVERY_SENT, [6, 5, 4, 3], NOW, where=pending, status=Status.ACKED
-        )
-        outbox.deliveries_settled(conn, events.DELIVERY_ARRIVED, [6, 3], NOW)
+        # Each twice: the statement built, then the one kept run through the driver.
+        for ids in ([6, 5], [4, 3]):
+            outbox.deliveries_settled(
+                conn, events.DELIVERY_SENT, ids, NOW, where=pending, status=Status.ACKED
+            )
+        either = (deliveries.c.status.in_([Status.PENDING, Status.ACKED]),)  # an IN list
+        for ids in ([6], [3]):
+            outbox.deliveries_settled(conn, events.DELIVERY_ARRIVED, ids, NOW, where=either)
         return written(conn)
 
     found = await services.db.write(run)
     pending = [
+        ("k1", "u", "tok-1", "fcm", 0),  # id 5: the call's target
         (KEY, "bob", "tok-1", "apns", 0),  # id 3: the user bound, the device's token
         (KEY, None, None, None, 0),  # id 4: no target, no user, no device, no channel
-        ("k1", "u", "tok-1", "fcm", 0),  # id 5: the call's target
     ]
-    settled = [(KEY, "bob", "tok-1", "apns", 0), ("k1", "u", None, "fcm", 2)]  # ids 3, 6
+    settled = [("k1", "u", None, "fcm", 2), (KEY, "bob", "tok-1", "apns", 0)]  # ids 6, 3
     assert found == (
         expected(events.DELIVERY_SENT, [1, 2], pending, Status.ACKED)
         + expected(events.DELIVERY_ARRIVED, [1], settled, None)
     )
-    assert found[0][3]["msgKey"] == KEY
+    assert found[2][3]["msgKey"] == KEY
