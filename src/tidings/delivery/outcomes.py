@@ -28,9 +28,9 @@ from tidings.webhooks import events, outbox
 
 log = logging.getLogger("tidings.delivery")
 
-# The deliveries an ack settles, as a condition built once (every batch of acks uses it).
+# The deliveries an ack settles, and those a vendor's verdict settles, as conditions built once
+# (every batch uses them; the outbox keeps its statements by the conditions' identity).
 _ACKABLE_NOW = (deliveries.c.status.in_(list(ACKABLE)),)
-# The deliveries a vendor's outcome settles (17 µs a batch to build anew).
 _PENDING_NOW = (deliveries.c.status == Status.PENDING,)
 
 
@@ -172,13 +172,12 @@ def _record_outcomes(conn: Connection, outcomes: Sequence[Outcome], now_ms: int)
     """Vendor verdicts: acceptance is counted for analytics; refusals and retries are kept as
     events for the message trace, since the delivery row keeps only the latest."""
     taken, refusals, others = _sorted(outcomes)
-    pending = _PENDING_NOW
     outbox.deliveries_settled(
         conn,
         events.DELIVERY_SENT,
         [i for ids in taken.values() for i in ids],
         now_ms,
-        where=pending,
+        where=_PENDING_NOW,
         status=Status.ACKED,
     )
     for status, refused in refusals.items():
@@ -187,7 +186,7 @@ def _record_outcomes(conn: Connection, outcomes: Sequence[Outcome], now_ms: int)
             events.DELIVERY_FAILED,
             list(refused),
             now_ms,
-            where=pending,
+            where=_PENDING_NOW,
             status=status,
             reasons=refused,
         )

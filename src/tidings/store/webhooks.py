@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from typing import Any
+from collections.abc import Collection, Iterable, Sequence
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Connection,
+    Integer,
+    Row,
+    Text,
+    any_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.sql import ColumnElement
 
 from tidings.store.chunks import chunks
@@ -54,6 +70,134 @@ def delivery_facts(
     for chunk in chunks(sorted(ids)):
         rows.extend(conn.execute(query, {"ids": list(chunk)}).all())
     return rows
+
+
+def add_delivery_events(
+    conn: Connection,
+    event_type: str,
+    endpoint_pks: Collection[int],
+    ids: Sequence[int],
+    now_ms: int,
+    status: int | None,
+    *where: ColumnElement[bool],
+) -> None:
+    """Outbox rows of ``event_type`` for the deliveries among ``ids`` meeting ``where``, one for
+    each of ``endpoint_pks`` of the delivery's app, their ``data`` as ``events.data`` makes it
+    (``status`` the status the deliveries take, their current one when None), in the order of
+    the deliveries' ids and then the endpoints'.
+
+    Written by the database in one ``INSERT ... SELECT``, the JSON made by its own function: an
+    app taking ``delivery.sent`` or ``delivery.arrived`` has one for every delivery settled,
+    and reading each delivery's facts into Python, encoding them there and writing them back
+    cost the writer ~15 µs an event (bench/outcome_cpu.py --webhook). The lists are one
+    parameter each (a JSON array on SQLite, an array on PostgreSQL), so the statement's text
+    is one for any number of deliveries, and once built it is run through the driver
+    (store/plain.fetch): SQLAlchemy's work around it cost ~1 µs an event."""
+    postgresql = conn.dialect.name == "postgresql"
+    values = {
+        "event_type": event_type,
+        "endpoints": list(endpoint_pks) if postgresql else _json_list(endpoint_pks),
+        "ids": sorted(ids) if postgresql else _json_list(sorted(ids)),
+        "now": now_ms,
+        "status": status,
+        "pending": PENDING,
+    }
+    key = (conn.dialect.name, status is None, *map(id, where))
+    found = _BUILT.get(key)
+    if found is not None and all(a is b for a, b in zip(found.where, where, strict=True)):
+        given = {**found.own, **values}
+        params = given if found.names is None else tuple(given[name] for name in found.names)
+        fetch(conn, found.sql, params)
+        return
+    statement = _delivery_events(conn.dialect.name, status is None, where)
+    conn.execute(statement, values)
+    if len(_BUILT) >= _BUILT_MOST:
+        _BUILT.clear()
+    compiled = statement.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    names = tuple(compiled.positiontup or ()) if compiled.positional else None
+    _BUILT[key] = _Built(where, str(compiled), names, dict(compiled.params))
+
+
+def _json_list(values: Iterable[int]) -> str:
+    return "[" + ",".join(map(str, values)) + "]"
+
+
+class _Built(NamedTuple):
+    """``add_delivery_events``'s statement for some conditions, as the driver runs it."""
+
+    where: tuple[ColumnElement[bool], ...]  # kept: their ids are the key
+    sql: str
+    names: tuple[str, ...] | None  # the parameters in order (sqlite3's ``?``), or None: named
+    own: dict[str, Any]  # the values the conditions hold themselves
+
+
+# The statements by (database, whether the status is the delivery's own, the ids of the
+# conditions): building and compiling one cost SQLAlchemy several times what running it costs
+# for one delivery (an idle server's ack), and the callers' conditions are most often the same
+# objects (the recorder's). Conditions made per call (a receipt's: its app and channel) never
+# match one kept, and are run by SQLAlchemy, whose cache knows their shape; the dictionary is
+# emptied when full.
+_BUILT: dict[tuple[Any, ...], _Built] = {}
+_BUILT_MOST = 64
+
+
+def _delivery_events(dialect: str, own_status: bool, where: tuple[ColumnElement[bool], ...]) -> Any:
+    """The INSERT of ``add_delivery_events``; PostgreSQL's JSON function has another name."""
+    now = cast(_param("now"), BigInteger)
+    status = deliveries.c.status if own_status else cast(_param("status"), Integer)
+    # events.data's ``target or None`` of the call's target, or else the user bound
+    call_target = func.nullif(messages.c.target, "")
+    target = func.nullif(func.coalesce(call_target, deliveries.c.user_id), "")
+    fields = (
+        ("taskId", cast(deliveries.c.task_id, Text)),
+        ("msgKey", messages.c.msg_key),
+        ("target", target),
+        ("device", devices.c.token),
+        ("channel", deliveries.c.channel),
+        ("status", status),
+        ("time", now),
+    )
+    arguments = [part for name, value in fields for part in (literal_column(f"'{name}'"), value)]
+    if dialect == "postgresql":
+        payload = cast(func.json_build_object(*arguments), Text)
+    else:
+        payload = func.json_object(*arguments)
+    rows = (
+        select(
+            webhook_endpoints.c.pk,
+            cast(_param("event_type"), Text),
+            messages.c.msg_key,
+            payload,
+            cast(_param("pending"), Text),
+            literal_column("0"),
+            now,
+            now,
+        )
+        .join_from(deliveries, messages, deliveries.c.message_pk == messages.c.pk)
+        .outerjoin(devices, deliveries.c.device_pk == devices.c.pk)
+        .join(webhook_endpoints, webhook_endpoints.c.app_pk == deliveries.c.app_pk)
+        .where(
+            _one_of(dialect, webhook_endpoints.c.pk, "endpoints"),
+            _one_of(dialect, deliveries.c.id, "ids"),
+            *where,
+        )
+        .order_by(deliveries.c.id, webhook_endpoints.c.pk)
+    )
+    return insert(webhook_outbox).from_select(list(_OUTBOX_COLUMNS), rows)
+
+
+def _one_of(dialect: str, column: Any, name: str) -> ColumnElement[bool]:
+    """``column`` holds one of the integers of the list parameter ``name``."""
+    if dialect == "postgresql":
+        return column == any_(cast(_param(name), ARRAY(BigInteger)))
+    return column.in_(select(literal_column("value")).select_from(func.json_each(_param(name))))
+
+
+def _param(name: str) -> Any:
+    """A parameter of ``_delivery_events``, with a value (None) so that its statement compiles
+    to the driver's text without one (``render_postcompile``, which writes out the IN lists the
+    conditions hold)."""
+    return bindparam(name, None)
 
 
 def _facts(app_pks: Collection[int], *where: ColumnElement[bool]) -> Any:

@@ -36,14 +36,22 @@ def deliveries_settled(
 ) -> None:
     """Events of ``event_type`` for the deliveries among ``ids`` that meet ``where`` (the
     conditions of the update about to settle them), ``status`` being the status they take
-    (their current one when None); ``reasons`` the vendor's words for a refusal, by id."""
+    (their current one when None); ``reasons`` the vendor's words for a refusal, by id.
+
+    The database writes the events itself (store.add_delivery_events), keeping the statement
+    for conditions it has seen (the same objects: a module's constants); only refusals, whose
+    reasons it does not hold and which are few, are made here from the deliveries' facts."""
     if not ids:
         return
     apps = store.subscribers(conn, event_type)
     if not apps:
         return
+    if not reasons:
+        endpoints = [pk for pks in apps.values() for pk in pks]
+        store.add_delivery_events(conn, event_type, endpoints, ids, now_ms, status, *where)
+        return
     rows = store.delivery_facts(conn, list(apps), ids, *where)
-    _add(conn, event_type, apps, rows, now_ms, status, reasons or {})
+    _add(conn, event_type, apps, rows, now_ms, status, reasons)
 
 
 def _add(
