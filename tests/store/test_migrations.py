@@ -205,3 +205,21 @@ def test_phone_numbers_bound_before_the_sms_supplement_are_sealed_at_start_not_l
     assert row.phone_number is None
     assert b"13800000000" not in row.phone_ciphertext
     assert box.open(row.phone_ciphertext) == "+8613800000000"
+
+
+def test_an_sqlite_without_json_functions_is_refused_before_migrating() -> None:
+    """The webhook outbox builds events with json_object: an SQLite lacking it must stop the
+    start, naming what it needs, instead of failing the first write that records an event."""
+    import sqlite3
+
+    from tidings.store.database import _require_json
+
+    _require_json(sqlite3.connect(":memory:"))  # this machine's SQLite has them
+
+    def missing(*args: object) -> None:
+        raise sqlite3.OperationalError("no such function: json_object")
+
+    lacking = sqlite3.connect(":memory:")
+    lacking.create_function("json_object", 2, missing)  # shadows the built-in
+    with pytest.raises(RuntimeError, match=r"SQLite 3\.38 or newer"):
+        _require_json(lacking)

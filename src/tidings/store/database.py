@@ -16,6 +16,7 @@ import collections
 import contextlib
 import functools
 import os
+import sqlite3
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -103,6 +104,7 @@ class Database:
             # (Alembic's recipe; the pragma only takes outside a transaction).
             driver: Any = conn.connection.driver_connection
             if self.is_sqlite:
+                _require_json(driver)
                 driver.execute("PRAGMA foreign_keys=OFF")
             try:
                 with conn.begin():
@@ -190,6 +192,19 @@ class Database:
         self._readers.shutdown(wait=True)
         self._write_engine.dispose()
         self._read_engine.dispose()
+
+
+def _require_json(driver: Any) -> None:
+    """Refuse to start on an SQLite without its JSON functions (built in since 3.38, optional
+    before): the webhook outbox builds its events with them, and finding out at the first event
+    would fail a write that had been answered OK."""
+    try:
+        driver.execute("SELECT json_object('a', 1)")
+    except sqlite3.OperationalError as exc:
+        raise RuntimeError(
+            f"this SQLite ({sqlite3.sqlite_version}) lacks its JSON functions; "
+            "Tidings needs SQLite 3.38 or newer, or one built with JSON1"
+        ) from exc
 
 
 def sqlite_file(url: str) -> Path | None:
