@@ -25,7 +25,14 @@ from tidings.delivery.routing import route_table, router_for
 from tidings.delivery.service import Delivery
 from tidings.delivery.writing import VENDOR_LEASE_MS
 from tidings.store.database import Database
-from tidings.store.tables import channel_configs, deliveries, devices, push_stats, tasks
+from tidings.store.tables import (
+    channel_configs,
+    deliveries,
+    devices,
+    messages,
+    push_stats,
+    tasks,
+)
 from tidings.tasks import DISPATCHED
 
 NOW = 1_700_000_000_000
@@ -283,3 +290,19 @@ async def test_a_task_no_wake_up_announced_waits_no_longer_than_a_sweep(tmp_path
     pages, claims = pages_and_claims(calls)
     assert len(pages) == 5
     assert len(claims) == 1 and claims[0] < pages[-1]  # claimed mid-broadcast, unannounced
+
+
+async def test_a_broadcast_whose_message_was_revoked_is_dispatched_with_no_delivery(
+    db: Database,
+) -> None:
+    """Revoked before any page was written: the claim finds no message to send (its pk is read
+    with the task), writes nothing and ends the broadcast."""
+    prepare(db, 6, 0)
+    with db.engine.begin() as conn:
+        conn.execute(update(messages).values(revoked_at=NOW))
+    made, outbound, owed = await resolve_all(db)
+    assert made == [0]
+    assert (written(db), outbound, owed) == ([], [], [])
+    with db.engine.connect() as conn:
+        assert conn.execute(select(tasks.c.state)).scalar_one() == DISPATCHED
+        assert conn.execute(select(push_stats)).all() == []

@@ -26,13 +26,13 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Row
+from sqlalchemy import Connection
 
 from tidings.analytics import counters
 from tidings.contract import SELFBUILT, PushOptions, Status
 from tidings.delivery.audience import Audience
 from tidings.delivery.outbound import outbound_from_rows
-from tidings.delivery.plan import MessageRow, TaskRow
+from tidings.delivery.plan import TaskRow
 from tidings.delivery.routing import route_table, router_for
 from tidings.delivery.writing import VENDOR_LEASE_MS, Written, leased
 from tidings.store import broadcasts as store
@@ -62,11 +62,9 @@ def resolve_batch(
     if row is None:
         return Batch(False, NOTHING)
     (task,) = TaskRow.from_rows([row])
-    messages = MessageRow.from_rows(delivery_store.messages_of(conn, [task.messages_of]))
-    if not messages:  # its message was revoked before any device got it
+    if row.message_pk is None:  # its message was revoked before any device got it
         delivery_store.set_task_state(conn, [task.id], DISPATCHED)
         return Batch(True, NOTHING)
-    message = messages[0]
     audience = Audience.from_json(row.audience)
     at = task.valid_from
     options = PushOptions.from_json(task.options)
@@ -80,11 +78,11 @@ def resolve_batch(
         routes.default,
         tuple(sorted(routes.by_manufacturer.items())),
     )
-    first = store.next_device(conn, reach, task.id, message.pk)
+    first = store.next_device(conn, reach, task.id, row.message_pk)
     if first is None:
         delivery_store.set_task_state(conn, [task.id], DISPATCHED)
         return Batch(True, NOTHING)
-    page = _Page(task, row, message, audience.platform, reach, first - 1)
+    page = _Page(task, row, row.message_pk, audience.platform, reach, first - 1)
     if reach.routes:
         return Batch(True, page.write_routed(conn, batch, now_ms))
     return Batch(True, page.write_one_channel(conn, batch, now_ms))
@@ -92,12 +90,12 @@ def resolve_batch(
 
 class _Page(NamedTuple):
     """One batch of a broadcast: its task (and its row as claimed, which holds the facts its
-    counters name), message, devices' platform, whom it reaches over which channel, and the
+    counters name), its message's pk, devices' platform, whom it reaches over which channel, and the
     device pk it starts after."""
 
     task: TaskRow
-    claimed: Row
-    message: MessageRow
+    claimed: store.ClaimedBroadcast
+    message_pk: int
     platform: str
     reach: store.Reach
     after: int
@@ -134,7 +132,7 @@ class _Page(NamedTuple):
         written = self._write(conn, {self.reach.default: batch}, write, now_ms)
         if sum(written.values()) < batch:
             delivery_store.set_task_state(conn, [self.task.id], DISPATCHED)
-        last = store.last_device(conn, self.task.id, self.message.pk)
+        last = store.last_device(conn, self.task.id, self.message_pk)
         return self._hand_over(conn, written, (self.after, last), now_ms)
 
     def _status(self, now_ms: int) -> Status:
@@ -160,9 +158,9 @@ class _Page(NamedTuple):
             written[name] = write(
                 {
                     "task_id": task.id,
-                    "message_pk": self.message.pk,
+                    "message_pk": self.message_pk,
                     "channel": name,
-                    "status": status,
+                    "status": int(status),
                     "attempts": 0,
                     "next_attempt_at": now_ms + VENDOR_LEASE_MS if leased(name, status) else None,
                     "created_at": now_ms,
@@ -189,7 +187,7 @@ class _Page(NamedTuple):
         vendors = sorted(name for name, count in written.items() if count and name != SELFBUILT)
         outbound = []
         if vendors:
-            rows = store.outbound_of_page(conn, self.task.id, self.message.pk, pks, vendors)
+            rows = store.outbound_of_page(conn, self.task.id, self.message_pk, pks, vendors)
             outbound = outbound_from_rows(rows)
         return Written(outbound, made, self._owed(conn, pks, written.get(SELFBUILT, 0)))
 

@@ -9,7 +9,7 @@ together.
 from __future__ import annotations
 
 import functools
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -26,36 +26,63 @@ from sqlalchemy import (
     false,
     func,
     insert,
+    literal,
     or_,
     select,
 )
 
 from tidings.store.deliveries import CLAIM_COLUMNS, OUTBOUND
-from tidings.store.tables import deliveries, devices, tasks
+from tidings.store.plain import fetch_statement, run_statement
+from tidings.store.tables import deliveries, devices, messages, tasks
+
+# A claimed broadcast: its CLAIM_COLUMNS and audience by name, and the pk of its message not
+# revoked (None: revoked before every device got it).
+ClaimedBroadcast = namedtuple(
+    "ClaimedBroadcast", [*(column.name for column in CLAIM_COLUMNS), "audience", "message_pk"]
+)
 
 
-def claim(conn: Connection, state: str, action: str, now_ms: int) -> Row | None:
-    """The earliest due task of ``action`` in ``state``, with its audience and the facts its
-    analytics counters name (store.analytics.TASK_FACTS), locked; one another process holds is
-    skipped."""
-    return conn.execute(_CLAIM, {"state": state, "action": action, "now": now_ms}).first()
+def claim(conn: Connection, state: str, action: str, now_ms: int) -> ClaimedBroadcast | None:
+    """The earliest due task of ``action`` in ``state``, with its audience, the facts its
+    analytics counters name (store.analytics.TASK_FACTS) and its message's pk, locked; one
+    another process holds is skipped.
+
+    This and the page's other statements run through the driver (store/plain.py): a page runs
+    them every 5,000 devices or so, and SQLAlchemy's work around each cost more than the
+    statement."""
+    found = fetch_statement(conn, _CLAIM, {"state": state, "action": action, "now": now_ms})
+    return ClaimedBroadcast._make(found[0]) if found else None
 
 
 def last_device(conn: Connection, task_id: int, message_pk: int) -> int:
     """The highest device pk the task's message was delivered to so far (0 for none)."""
-    return conn.execute(_LAST_DEVICE, {"task": task_id, "message": message_pk}).scalar() or 0
+    return _scalar(conn, _LAST_DEVICE, {"task": task_id, "message": message_pk}) or 0
 
 
 def next_device(conn: Connection, reach: Reach, task_id: int, message_pk: int) -> int | None:
     """The lowest pk of the devices ``reach`` names past the highest one the task's message was
     delivered to so far: where the next page starts (None: no device is left)."""
     params = reach._params() | {"task": task_id, "message": message_pk}
-    return conn.execute(_next_query(reach._shape()), params).scalar()
+    return _scalar(conn, _next_query(reach._shape()), params)
+
+
+def _scalar(conn: Connection, statement: Executable, values: Mapping[str, Any]) -> Any:
+    return fetch_statement(conn, statement, values)[0][0]
 
 
 # Built once: a broadcast runs them for every page, and building them cost more than running them.
+_MESSAGE = (
+    select(messages.c.pk)
+    .where(
+        messages.c.task_id == func.coalesce(tasks.c.parent_id, tasks.c.id),
+        messages.c.revoked_at.is_(None),
+    )
+    .order_by(messages.c.pk)
+    .limit(1)
+    .scalar_subquery()
+)
 _CLAIM = (
-    select(*CLAIM_COLUMNS, tasks.c.audience)
+    select(*CLAIM_COLUMNS, tasks.c.audience, _MESSAGE)
     .where(
         tasks.c.state == bindparam("state"),
         tasks.c.action == bindparam("action"),
@@ -121,7 +148,7 @@ def write_next(
     params = reach._params() | {f"v_{name}": value for name, value in values.items()}
     params["r_first"] = first_pk
     statement = _insert_next(reach._shape(), tuple(values), limit)
-    return conn.execute(statement, params).rowcount
+    return run_statement(conn, statement, params)
 
 
 def write_page(
@@ -136,7 +163,7 @@ def write_page(
     if only is not None:
         params["r_only"] = only
     statement = _insert(reach._shape(), tuple(values), only is not None)
-    return conn.execute(statement, params).rowcount
+    return run_statement(conn, statement, params)
 
 
 def device_pks(conn: Connection, reach: Reach, pks: Pks, channel: str) -> list[int]:
@@ -215,7 +242,9 @@ def _channel(shape: _Shape) -> ColumnElement[str]:
     holds_token = and_(devices.c.third_token.is_not(None), devices.c.third_token != "")
     return case(
         *(
-            (and_(holds_token, devices.c.manufacturer.in_(labels)), channel)
+            # each label a parameter of its own, held by the statement: an expanding IN list
+            # is rendered at every execution, which the driver's text is not
+            (and_(holds_token, devices.c.manufacturer.in_([literal(m) for m in labels])), channel)
             for channel, labels in sorted(named.items())
         ),
         else_=default,

@@ -8,9 +8,9 @@ writer thread all acceptance waits on: the check of 100 msgKeys cost ~0.6 ms a c
 SQLAlchemy and ~0.08 ms as text handed to the driver. Those statements are therefore written as
 text, once per shape (cached by their callers), with the placeholder the driver takes: ``?`` for
 sqlite3, ``%s`` for psycopg. The text is the same for both databases but for a list of values
-(``one_of``: an ``IN`` list, or ``= ANY`` of one array). Dispatch's claim also runs its
-statements through the driver's cursor (``fetch``), around which SQLAlchemy's own work cost more
-than the statements.
+(``one_of``: an ``IN`` list, or ``= ANY`` of one array). Dispatch's claim and a broadcast's
+pages also run their statements through the driver's cursor (``fetch``, ``fetch_statement``,
+``run_statement``), around which SQLAlchemy's own work cost more than the statements.
 """
 
 from __future__ import annotations
@@ -101,9 +101,26 @@ def fetch_statement(
 ) -> list[Any]:
     """``fetch`` of a SQLAlchemy Core ``statement`` built once (no expanding parameters),
     compiled for the connection's database once; ``values`` by parameter name."""
+    return fetch(conn, *_driver_form(conn, statement, values))
+
+
+def run_statement(conn: Connection, statement: Executable, values: Mapping[str, Any]) -> int:
+    """``fetch_statement`` of a statement that returns no rows (an INSERT ... SELECT): how
+    many rows it wrote."""
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(*_driver_form(conn, statement, values))
+        return cursor.rowcount
+    finally:
+        cursor.close()
+
+
+def _driver_form(
+    conn: Connection, statement: Executable, values: Mapping[str, Any]
+) -> tuple[str, Sequence[Any] | Mapping[str, Any]]:
     sql, names, own = _compiled(statement, conn.dialect)
     given = {**own, **values}
-    return fetch(conn, sql, given if names is None else tuple(given[name] for name in names))
+    return sql, given if names is None else tuple(given[name] for name in names)
 
 
 @functools.lru_cache(maxsize=64)
