@@ -81,9 +81,11 @@ def _decode_whole(text: str, raw: bytes) -> list[tuple[str, str]] | None:
         return None
     # query_to_pairs unquotes the single pair "=<the text>": its value is the whole text.
     whole = query_to_pairs("=" + text.replace("&", "\x00").replace("=", "\x00"))[0][1]
-    if "\ufffd" in whole or whole.count("\x00") != len(separators):
-        return None  # a NUL, raw or escaped, beside the separators: decoded pair by pair
+    if "\ufffd" in whole:
+        return None
     parts = whole.split("\x00")
+    if len(parts) != len(separators) + 1:
+        return None  # a NUL, raw or escaped, beside the separators: decoded pair by pair
     return list(zip(parts[0::2], parts[1::2], strict=True))
 
 
