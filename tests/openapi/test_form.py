@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from tests.support.signer import flatten
 from tidings.errors import Code, ServiceError
-from tidings.openapi.form import FormError, Params, decode_pairs, unique_map
+from tidings.openapi.form import FormError, Params, decode_pairs, decode_params, unique_map
 
 TARGET_FIELDS = ("Target", "MsgKey", "TemplateKeyValue", "ExtendedParams")
 
@@ -63,6 +63,22 @@ def test_decoding_examples(raw: bytes, pairs: list) -> None:
 def test_bytes_that_are_not_utf8_are_refused(raw: bytes) -> None:
     with pytest.raises(FormError, match="UTF-8"):
         decode_pairs(raw, "body")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"A=1&B=x%00y&C=2", b"A=1&B=x\x00y&C=2", b"A=1&B%00=y", b"A=1&B=x%00y&C", b"B=%00"],
+)
+def test_a_nul_raw_or_escaped_is_refused_naming_the_parameter(raw: bytes) -> None:
+    """Whether the form decodes whole or pair by pair (a pair without ``=``)."""
+    with pytest.raises(FormError, match=r"parameter 'B.*' in the body holds a NUL character"):
+        decode_params(raw, "body")
+
+
+@given(unique_pairs)
+def test_params_are_the_pairs_of_a_form(pairs: list) -> None:
+    assume(not any("\x00" in k or "\x00" in v for k, v in pairs))
+    assert decode_params(urlencode(pairs).encode(), "query") == dict(pairs)
 
 
 # --- lists: Prefix.N.Field ---

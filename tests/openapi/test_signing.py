@@ -16,6 +16,7 @@ from tests.openapi.vectors import ACS3, V1, VECTORS, Vector
 from tests.support import signer
 from tidings.openapi import signing
 from tidings.openapi.errors import GatewayError
+from tidings.openapi.form import decode_pairs, unique_map
 
 SKEW = 15 * 60
 MISMATCH_PREFIX = (
@@ -316,3 +317,59 @@ def test_bad_v1_timestamp_format(value: str) -> None:
         + signer.percent_encode(value)
     )
     refused("InvalidTimeStamp.Format", vector, query_string=query)
+
+
+# --- v1 read from the request's own escapes, and the other encodings a client may choose ---
+
+
+@pytest.mark.parametrize("name", V1)
+def test_v1_string_as_the_sdks_send_it_is_read_from_their_escapes(name: str) -> None:
+    """Each SDK's query and body (sorted or not, ``+`` or ``%20``) give the string to sign as
+    they are, without encoding a parameter again."""
+    request = VECTORS[name].request()
+    as_sent = signing._v1_string_as_sent(request)
+    assert as_sent is not None
+    assert as_sent.decode() == signing.v1_string_to_sign(request)
+
+
+def reencoded(body: bytes, old: bytes, new: bytes) -> bytes:
+    assert old in body
+    return body.replace(old, new)
+
+
+# The same parameters as the signer writes them, encoded as a lax client might: lower-case
+# escapes, an unreserved character escaped, reserved ones left bare, the pairs in another order.
+OTHER_ENCODINGS = {
+    "lower-case escape": lambda body: reencoded(body, b"%7B", b"%7b"),
+    "needless escape": lambda body: reencoded(body, b"AppId=A", b"%41ppId=%41"),
+    "bare reserved": lambda body: reencoded(body, b"%3A", b":").replace(b"%2C", b","),
+    "space as %20": lambda body: reencoded(body, b"+", b"%20"),
+    "unsorted": lambda body: b"&".join(reversed(body.split(b"&"))),
+}
+
+
+@pytest.mark.parametrize("encoding", sorted(OTHER_ENCODINGS))
+def test_v1_body_encoded_otherwise_verifies_and_stays_bound(encoding: str) -> None:
+    params = {"AppId": "A", "TemplateKeyValue": '{"name": "Bob", "n": 1}', "TaskName": "a b"}
+    call = signer.sign_v1("ak", "sk", "PushMultiple", params, "2020-10-28", now=1_800_000_000)
+    query = call.path_and_query.partition("?")[2]
+    body = OTHER_ENCODINGS[encoding](call.body)
+
+    def received(body: bytes) -> signing.SignedRequest:
+        return signing.SignedRequest(
+            "POST",
+            unique_map(decode_pairs(query, "query"), "query"),
+            unique_map(decode_pairs(body, "body"), "body"),
+            {},
+            body,
+            query.encode(),
+        )
+
+    request = received(body)
+    assert dict(request.form) == params
+    signing.verify(signing.read_claim(request), request, "sk")
+    changed = received(body.replace(b"Bob", b"Bot"))
+    with pytest.raises(GatewayError) as caught:
+        signing.verify(signing.read_claim(changed), changed, "sk")
+    assert caught.value.code == "SignatureDoesNotMatch"
+    assert caught.value.message == MISMATCH_PREFIX + signing.v1_string_to_sign(changed)

@@ -67,6 +67,7 @@ class Vector:
             form=unique_map(decode_pairs(raw_body, "body"), "body"),
             headers=self.headers if headers is None else headers,
             body=raw_body,
+            raw_query=raw_query.encode(),
         )
 
 

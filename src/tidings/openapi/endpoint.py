@@ -25,7 +25,7 @@ from tidings.errors import ServiceError
 from tidings.limits.bodies import BodyTooLarge
 from tidings.openapi import actions, errors, signing
 from tidings.openapi.envelopes import JSON_TYPE, encode, gateway_error, new_request_id
-from tidings.openapi.form import FormError, Params, decode_pairs, unique_map
+from tidings.openapi.form import FormError, Params, decode_params
 from tidings.openapi.replay import MAX_NONCE_LENGTH, Nonces
 from tidings.tenancy.permissions import denial
 
@@ -109,12 +109,14 @@ class RpcEndpoint:
         content_type = request.headers.get("content-type", _FORM_TYPE)
         if raw_body and not content_type.lower().startswith(_FORM_TYPE):
             raise FormError(f"the body must be {_FORM_TYPE}, not {content_type[:60]!r}")
+        raw_query = request.scope["query_string"]
         signed = signing.SignedRequest(
             method=request.method,
-            query=_params(request.scope["query_string"], "query"),
-            form=_params(raw_body, "body"),
+            query=decode_params(raw_query, "query"),
+            form=decode_params(raw_body, "body"),
             headers=_headers(request),
             body=raw_body,
+            raw_query=raw_query,
         )
         claim = signing.read_claim(signed)
         request.state.action = claim.action
@@ -191,17 +193,6 @@ def _task_of(action: str, body: dict[str, Any]) -> str | None:
 def _code(body: dict[str, Any]) -> str:
     """The answer's result code, whichever family it is in."""
     return str(body.get("ResultCode") or body.get("Code") or "")
-
-
-def _params(raw: bytes, source: str) -> dict[str, str]:
-    """The decoded parameters of one source, none holding NUL: no MPS field may, and PostgreSQL
-    would refuse it at the write, after every check had passed."""
-    params = unique_map(decode_pairs(raw, source), source)
-    if b"\x00" in raw or b"%00" in raw:
-        for key, value in params.items():
-            if "\x00" in key or "\x00" in value:
-                raise FormError(f"parameter {key[:60]!r} in the {source} holds a NUL character")
-    return params
 
 
 def _headers(request: Request) -> dict[str, str]:

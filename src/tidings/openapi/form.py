@@ -23,8 +23,27 @@ class FormError(ValueError):
     """The parameters cannot be decoded at all (bad encoding, a repeated key)."""
 
 
+def decode_params(raw: bytes, source: str) -> dict[str, str]:
+    """One source's parameters (the query or the body), refusing a key given twice and any
+    NUL: no MPS field may hold one, and PostgreSQL would refuse it at the write, after every
+    check had passed. A form decoded whole is known to hold none (``_decode_whole``), so
+    only the others are searched for a raw or escaped NUL."""
+    pairs, nul_free = _decode(raw, source)
+    params = unique_map(pairs, source)
+    if not nul_free and (b"\x00" in raw or b"%00" in raw):
+        for key, value in params.items():
+            if "\x00" in key or "\x00" in value:
+                raise FormError(f"parameter {key[:60]!r} in the {source} holds a NUL character")
+    return params
+
+
 def decode_pairs(raw: bytes | str, source: str) -> list[tuple[str, str]]:
-    """``application/x-www-form-urlencoded`` text to (key, value) pairs, blanks kept.
+    """``application/x-www-form-urlencoded`` text to (key, value) pairs, blanks kept."""
+    return _decode(raw, source)[0]
+
+
+def _decode(raw: bytes | str, source: str) -> tuple[list[tuple[str, str]], bool]:
+    """The pairs, and whether they are known to hold no NUL.
 
     A form as the SDKs write one is decoded whole (``_decode_whole``); any other goes through
     yarl's ``query_to_pairs`` (its C unquoter, without building a URL and a MultiDict around
@@ -40,13 +59,14 @@ def decode_pairs(raw: bytes | str, source: str) -> list[tuple[str, str]]:
     else:
         text, raw = raw, raw.encode("utf-8", "surrogatepass")
     if not text:
-        return []
+        return [], True
     pairs = _decode_whole(text, raw)
-    if pairs is None:
-        pairs = query_to_pairs(text)
-        if any("\ufffd" in k or "\ufffd" in v for k, v in pairs):
-            pairs = [_strict_pair(part, source) for part in text.split("&") if part]
-    return pairs
+    if pairs is not None:
+        return pairs, True
+    pairs = query_to_pairs(text)
+    if any("\ufffd" in k or "\ufffd" in v for k, v in pairs):
+        pairs = [_strict_pair(part, source) for part in text.split("&") if part]
+    return pairs, False
 
 
 def _decode_whole(text: str, raw: bytes) -> list[tuple[str, str]] | None:
@@ -59,13 +79,13 @@ def _decode_whole(text: str, raw: bytes) -> list[tuple[str, str]] | None:
     separators = raw.translate(None, _ALL_BUT_SEPARATORS)
     if separators != b"=&" * (len(separators) // 2) + b"=":
         return None
-    if "\x00" in text or "%00" in text:
-        return None
     # query_to_pairs unquotes the single pair "=<the text>": its value is the whole text.
     whole = query_to_pairs("=" + text.replace("&", "\x00").replace("=", "\x00"))[0][1]
     if "\ufffd" in whole:
         return None
     parts = whole.split("\x00")
+    if len(parts) != len(separators) + 1:
+        return None  # a NUL, raw or escaped, beside the separators: decoded pair by pair
     return list(zip(parts[0::2], parts[1::2], strict=True))
 
 
