@@ -99,8 +99,9 @@ def run_many(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
 def fetch_statement(
     conn: Connection, statement: Executable, values: Mapping[str, Any]
 ) -> list[Any]:
-    """``fetch`` of a SQLAlchemy Core ``statement`` built once (no expanding parameters),
-    compiled for the connection's database once; ``values`` by parameter name."""
+    """``fetch`` of a SQLAlchemy Core ``statement`` built once, compiled for the connection's
+    database once; ``values`` by parameter name. An IN list must hold its values in the
+    statement: the compiled text writes them out, and cannot take a list given here."""
     return fetch(conn, *_driver_form(conn, statement, values))
 
 
@@ -129,7 +130,7 @@ def _compiled(
 ) -> tuple[str, tuple[str, ...] | None, dict[str, Any]]:
     """The driver's text of ``statement``, the names of its parameters in order when they are
     positional (sqlite3's ``?``; psycopg's are named), and the values it holds itself (a
-    LIMIT)."""
-    compiled = statement.compile(dialect=dialect)
+    LIMIT, an IN list's)."""
+    compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
     names = tuple(compiled.positiontup or ()) if compiled.positional else None
     return str(compiled), names, dict(compiled.params)

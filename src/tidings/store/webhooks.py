@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import (
     ARRAY,
@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.sql import ColumnElement
 
 from tidings.store.chunks import chunks
-from tidings.store.plain import fetch
+from tidings.store.plain import fetch, run_statement
 from tidings.store.rows import insert_rows
 from tidings.store.tables import (
     deliveries,
@@ -92,7 +92,7 @@ def add_delivery_events(
     cost the writer ~15 µs an event (bench/outcome_cpu.py --webhook). The lists are one
     parameter each (a JSON array on SQLite, an array on PostgreSQL), so the statement's text
     is one for any number of deliveries, and once built it is run through the driver
-    (store/plain.fetch): SQLAlchemy's work around it cost ~1 µs an event."""
+    (store/plain.run_statement): SQLAlchemy's work around it cost ~1 µs an event."""
     postgresql = conn.dialect.name == "postgresql"
     values = {
         "event_type": event_type,
@@ -104,40 +104,27 @@ def add_delivery_events(
     }
     key = (conn.dialect.name, status is None, *map(id, where))
     found = _BUILT.get(key)
-    if found is not None and all(a is b for a, b in zip(found.where, where, strict=True)):
-        given = {**found.own, **values}
-        params = given if found.names is None else tuple(given[name] for name in found.names)
-        fetch(conn, found.sql, params)
+    if found is not None and all(a is b for a, b in zip(found[0], where, strict=True)):
+        run_statement(conn, found[1], values)
         return
     statement = _delivery_events(conn.dialect.name, status is None, where)
     conn.execute(statement, values)
     if len(_BUILT) >= _BUILT_MOST:
         _BUILT.clear()
-    compiled = statement.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    names = tuple(compiled.positiontup or ()) if compiled.positional else None
-    _BUILT[key] = _Built(where, str(compiled), names, dict(compiled.params))
+    _BUILT[key] = (where, statement)
 
 
 def _json_list(values: Iterable[int]) -> str:
     return "[" + ",".join(map(str, values)) + "]"
 
 
-class _Built(NamedTuple):
-    """``add_delivery_events``'s statement for some conditions, as the driver runs it."""
-
-    where: tuple[ColumnElement[bool], ...]  # kept: their ids are the key
-    sql: str
-    names: tuple[str, ...] | None  # the parameters in order (sqlite3's ``?``), or None: named
-    own: dict[str, Any]  # the values the conditions hold themselves
-
-
 # The statements by (database, whether the status is the delivery's own, the ids of the
-# conditions): building and compiling one cost SQLAlchemy several times what running it costs
-# for one delivery (an idle server's ack), and the callers' conditions are most often the same
-# objects (the recorder's). Conditions made per call (a receipt's: its app and channel) never
-# match one kept, and are run by SQLAlchemy, whose cache knows their shape; the dictionary is
-# emptied when full.
-_BUILT: dict[tuple[Any, ...], _Built] = {}
+# conditions), each kept with its conditions (whose ids are the key): building one cost
+# SQLAlchemy several times what running it costs for one delivery (an idle server's ack), and
+# the callers' conditions are most often the same objects (the recorder's). Conditions made per
+# call (a receipt's: its app and channel) never match one kept, and are run by SQLAlchemy, whose
+# cache knows their shape; the dictionary is emptied when full.
+_BUILT: dict[tuple[Any, ...], tuple[tuple[ColumnElement[bool], ...], Any]] = {}
 _BUILT_MOST = 64
 
 
