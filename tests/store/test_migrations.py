@@ -4,6 +4,7 @@ revision counts the deliveries made before it."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from tests.support.servers import postgres_schema, served_database
 from tidings.cli.common import run
 from tidings.config import Settings
 from tidings.instants import DAY_MS
-from tidings.store.database import Database
+from tidings.store.database import Database, _require_json
 from tidings.store.tables import (
     deliveries,
     devices,
@@ -207,13 +208,10 @@ def test_phone_numbers_bound_before_the_sms_supplement_are_sealed_at_start_not_l
     assert box.open(row.phone_ciphertext) == "+8613800000000"
 
 
-def test_an_sqlite_without_json_functions_is_refused_before_migrating() -> None:
+def test_an_sqlite_without_json_functions_is_refused() -> None:
     """The webhook outbox builds events with json_object: an SQLite lacking it must stop the
-    start, naming what it needs, instead of failing the first write that records an event."""
-    import sqlite3
-
-    from tidings.store.database import _require_json
-
+    start (Database.migrate checks), naming what it needs, instead of failing the first write
+    that records an event."""
     _require_json(sqlite3.connect(":memory:"))  # this machine's SQLite has them
 
     def missing(*args: object) -> None:
