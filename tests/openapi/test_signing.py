@@ -16,7 +16,7 @@ from tests.openapi.vectors import ACS3, V1, VECTORS, Vector
 from tests.support import signer
 from tidings.openapi import signing
 from tidings.openapi.errors import GatewayError
-from tidings.openapi.form import decode_pairs, unique_map
+from tidings.openapi.form import decode_params
 
 SKEW = 15 * 60
 MISMATCH_PREFIX = (
@@ -358,8 +358,8 @@ def test_v1_body_encoded_otherwise_verifies_and_stays_bound(encoding: str) -> No
     def received(body: bytes) -> signing.SignedRequest:
         return signing.SignedRequest(
             "POST",
-            unique_map(decode_pairs(query, "query"), "query"),
-            unique_map(decode_pairs(body, "body"), "body"),
+            decode_params(query, "query"),
+            decode_params(body, "body"),
             {},
             body,
             query.encode(),

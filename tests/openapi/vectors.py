@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tidings.openapi.form import decode_pairs, unique_map
+from tidings.openapi.form import decode_params
 from tidings.openapi.signing import SignedRequest
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "pop-captured.json"
@@ -63,8 +63,8 @@ class Vector:
         raw_query = self.query_string if query_string is None else query_string
         return SignedRequest(
             method=self.method,
-            query=unique_map(decode_pairs(raw_query, "query"), "query"),
-            form=unique_map(decode_pairs(raw_body, "body"), "body"),
+            query=decode_params(raw_query, "query"),
+            form=decode_params(raw_body, "body"),
             headers=self.headers if headers is None else headers,
             body=raw_body,
             raw_query=raw_query.encode(),

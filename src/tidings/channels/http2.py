@@ -111,7 +111,7 @@ class _Protocol(asyncio.Protocol):
                 response.raw_headers = (*earlier, *headers) if earlier else headers
                 for name, value in headers:
                     if name == b":status":  # the first, as pseudo-headers come first
-                        response.status = _STATUS.get(value) or int(value)
+                        response.status = int(value)
                         break
         elif kind is ngh2.DataReceived:
             found = self.streams.get(event.stream_id)
@@ -334,8 +334,6 @@ def _no_delay(transport: asyncio.BaseTransport) -> None:
 
 MAX_STREAMS = 1000  # until (and unless) the server announces fewer
 LAST_STREAM_ID = 2**31 - 1  # a client's stream ids are odd and grow, up to this one
-# the status codes an answer brings most, read without int()
-_STATUS = {b"%d" % code: code for code in (200, 400, 403, 404, 410, 413, 429, 500, 503)}
 _MAX_CONCURRENT_STREAMS = int(ngh2.Setting.MAX_CONCURRENT_STREAMS)  # remote_settings' key
 # what the state machine assumes the server takes until its SETTINGS say
 _CONFIG = ngh2.Configuration(peer_max_concurrent_streams=MAX_STREAMS)
