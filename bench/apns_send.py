@@ -18,7 +18,14 @@ The garbage collector is tuned as ``tidings serve`` tunes it. The difference is 
 costs above the wire. Each ``--rounds`` times, alternating;
 it prints min and median µs per message and the load average.
 
+With ``--callgrind``, run under ``valgrind --tool=callgrind --instr-atstart=no``: the timed part
+of each leg alone is instrumented (``callgrind_control -i on`` around it), so the instruction
+count valgrind prints is theirs, steady on a loaded machine where the CPU clock is not (one leg,
+compare trees with the same arguments and PYTHONHASHSEED).
+
     python bench/apns_send.py [--devices 500] [--batches 10] [--streams 500] [--rounds 5]
+    PYTHONHASHSEED=0 valgrind --tool=callgrind --instr-atstart=no \
+        python bench/apns_send.py --legs adapter --rounds 1 --callgrind
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import argparse
 import asyncio
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -54,6 +62,15 @@ from vendor import (  # noqa: E402
     server_gc,
     start_fake,
 )
+
+CALLGRIND = False  # --callgrind: instrument the timed part of each leg alone
+
+
+def instrument(on: bool) -> None:
+    """With --callgrind: turn valgrind's instrumentation of this process on or off."""
+    if CALLGRIND:
+        switch = "on" if on else "off"
+        subprocess.run(["callgrind_control", "-i", switch, str(os.getpid())], check=True)
 
 
 class _Configs:
@@ -92,9 +109,11 @@ async def adapter(url: str, devices: int, batches: int, streams: int) -> float:
     dispatcher = Dispatcher(None, {"apns": channel}, kept, None)  # type: ignore[arg-type]
     await dispatcher._send(channel, deliveries(1))  # the connection opened, untimed
     work = [deliveries(devices) for _ in range(batches)]
+    instrument(True)
     started = time.thread_time()
     await asyncio.gather(*(dispatcher._send(channel, batch) for batch in work))
     used = time.thread_time() - started
+    instrument(False)
     assert len(kept.outcomes) == devices * batches + 1, len(kept.outcomes)
     assert all(o.status == Status.ACKED for o in kept.outcomes)
     await channel.aclose()
@@ -105,9 +124,11 @@ async def bare(url: str, ca_file: Path, count: int, streams: int) -> float:
     """Event-loop CPU per request for the requests alone (bench/vendor.py's ceiling)."""
     tokens = [uuid.uuid4().hex * 2 for _ in range(count + 1)]
     connection, requests = await connected(url, ca_file, tokens)
+    instrument(True)
     started = time.thread_time()
     await asyncio.gather(*bare_workers(connection, requests, streams))
     used = time.thread_time() - started
+    instrument(False)
     await connection.aclose()
     return used / count * 1e6
 
@@ -121,7 +142,12 @@ def main() -> None:
     parser.add_argument(
         "--legs", default="adapter,bare", help="which to run (one alone, to profile it)"
     )
+    parser.add_argument(
+        "--callgrind", action="store_true", help="under callgrind: count the timed part alone"
+    )
     args = parser.parse_args()
+    global CALLGRIND
+    CALLGRIND = args.callgrind
     server_gc()
     legs = args.legs.split(",")
     figures: dict[str, list[float]] = {leg: [] for leg in legs}

@@ -23,11 +23,14 @@ MEANINGFUL_KEYS = frozenset(
 
 def custom_data(out: Outbound) -> dict[str, str]:
     """The app's own extension keys, plus the delivery and task ids and the URI."""
-    data = {k: v for k, v in out.payload.extended_params.items() if k not in MEANINGFUL_KEYS}
+    payload = out.payload
+    params = payload.extended_params
+    # most messages have no parameters: then no comprehension (a frame of its own) runs
+    data = {k: v for k, v in params.items() if k not in MEANINGFUL_KEYS} if params else {}
     data["deliveryId"] = str(out.id)
-    data["taskId"] = str(out.payload.task_id)
-    if out.payload.uri:
-        data["uri"] = out.payload.uri
+    data["taskId"] = str(payload.task_id)
+    if payload.uri:
+        data["uri"] = payload.uri
     return data
 
 
