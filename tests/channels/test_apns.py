@@ -94,6 +94,32 @@ def test_headers_that_change_per_delivery_are_never_indexed() -> None:
     assert never == {b"apns-expiration", b"apns-id", b"apns-collapse-id"}
 
 
+def test_path_and_provider_token_stay_out_of_the_hpack_table() -> None:
+    """http2 sends the unique :path, and apns.py the provider token, as plain fields: libnghttp2
+    indexes neither, so the same request sent again still spells both out (indexed, it would
+    be a few bytes, and every device's path would take a place in the connection's table)."""
+    client = ngh2.Connection(ngh2.Role.CLIENT)
+    client.initiate_connection()
+    client.data_to_send()
+    config = check_config("apns", apns_config("https://apns.test"))
+    path = f"/3/device/{TOKEN}".encode()
+    bearer = b"bearer " + apns.provider_token(config, time.time()).encode()
+    request = [
+        (b":method", b"POST"),
+        (b":scheme", b"https"),
+        (b":authority", b"apns.test"),
+        (b":path", path),
+        (b"authorization", bearer),
+    ]
+    sizes = []
+    for _ in range(2):
+        client.send_request(request, end_stream=True)
+        sizes.append(len(client.data_to_send()))
+    # Huffman-coded, hex and base64 take at least five of their eight bits; the first request
+    # also indexed :authority
+    assert sizes[0] > sizes[1] > (len(path) + len(bearer)) * 5 // 8
+
+
 _texts = st.text(max_size=40)  # any character: quotes, backslashes, controls, non-ASCII
 
 
