@@ -276,7 +276,8 @@ class ApnsSender:
             links[key] = _KeyLink(config, clock)
         self._link = links[key]
         self._config = config
-        self._bundle_id: str = config["bundle_id"]  # read per attempt, through a Python method
+        # every attempt wants it; config[key] is a Python method call (ChannelConfig.__getitem__)
+        self._bundle_id: str = config["bundle_id"]
         self._clock = clock
 
     def attempt(self, out: Outbound) -> Awaitable[Verdict]:
