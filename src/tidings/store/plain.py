@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, Executable
+from sqlalchemy.exc import DBAPIError
 
 
 def mark(conn: Connection) -> str:
@@ -83,6 +84,20 @@ def fetch(conn: Connection, sql: str, params: Sequence[Any] | Mapping[str, Any])
         return cursor.fetchall() if cursor.description is not None else []
     finally:
         cursor.close()
+
+
+def fetch_refusable(
+    conn: Connection, sql: str, params: Sequence[Any] | Mapping[str, Any]
+) -> list[Any]:
+    """``fetch``, its errors raised as SQLAlchemy raises them: for the statements of acceptance
+    (a call's msgKey check, its task row, its messages), whose IntegrityError tells that a
+    msgKey was used, and around which SQLAlchemy's ``exec_driver_sql`` cost ~20 µs a
+    statement (a 100-row INSERT of messages ~90 µs more, ~0.9 µs a row)."""
+    driver = conn.dialect.loaded_dbapi
+    try:
+        return fetch(conn, sql, params)
+    except driver.Error as error:
+        raise DBAPIError.instance(sql, params, error, driver.Error) from error
 
 
 def run_many(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
