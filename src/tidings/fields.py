@@ -16,6 +16,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from itertools import chain, repeat
+from operator import itemgetter
 from typing import Any
 
 from tidings.errors import Code, refused
@@ -26,6 +27,7 @@ MAX_MAP_DEPTH = 16
 # NUL, which PostgreSQL cannot store, and lone surrogates, which have no UTF-8 form.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _TEXT_ONLY = frozenset({str})
+_DICT_ONLY = frozenset({dict})
 
 
 def _unstorable(text: str) -> bool:
@@ -190,10 +192,10 @@ def read_flat_maps(raws: Sequence[str | dict | None]) -> list[dict[str, str]] | 
         scanned = list(map(_SCAN_VALUE, texts, repeat(0)))
     except (_NotFinite, StopIteration, ValueError, RecursionError):
         return None
-    values = [value for value, _ in scanned]
-    if [end for _, end in scanned] != list(map(len, texts)):
+    values = list(map(itemgetter(0), scanned))
+    if list(map(itemgetter(1), scanned)) != list(map(len, texts)):  # each text one value
         return None
-    if not all(type(value) is dict for value in values):
+    if not set(map(type, values)) <= _DICT_ONLY:
         return None
     if not set(map(type, chain.from_iterable(map(dict.values, values)))) <= _TEXT_ONLY:
         return None

@@ -8,9 +8,10 @@ writer thread all acceptance waits on: the check of 100 msgKeys cost ~0.6 ms a c
 SQLAlchemy and ~0.08 ms as text handed to the driver. Those statements are therefore written as
 text, once per shape (cached by their callers), with the placeholder the driver takes: ``?`` for
 sqlite3, ``%s`` for psycopg. The text is the same for both databases but for a list of values
-(``one_of``: an ``IN`` list, or ``= ANY`` of one array). Dispatch's claim and a broadcast's
-pages also run their statements through the driver's cursor (``fetch``, ``fetch_statement``,
-``run_statement``), around which SQLAlchemy's own work cost more than the statements.
+(``one_of``: an ``IN`` list, or ``= ANY`` of one array). Acceptance, dispatch's claim and a
+broadcast's pages also run their statements through the driver's cursor (``fetch``,
+``fetch_refusable``, ``fetch_statement``, ``run_statement``), around which SQLAlchemy's own work
+cost more than the statements.
 """
 
 from __future__ import annotations
