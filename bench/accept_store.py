@@ -16,6 +16,13 @@ not all of sizes prepared before. It prints µs of writer CPU per message, min a
 
     PYTHONPATH=/work/main/src python bench/accept_store.py [--calls 100] [--targets 100]
         [--runs 5] [--vary] [--database-url postgresql://postgres@127.0.0.1:5432/test]
+
+With ``--callgrind``, under ``valgrind --tool=callgrind --instr-atstart=no``, each ``_store``
+of the measured runs alone is instrumented, so the instruction count valgrind prints is theirs
+(divide by the messages: calls x targets x runs):
+
+    PYTHONHASHSEED=0 valgrind --tool=callgrind --instr-atstart=no \
+        python bench/accept_store.py --calls 20 --runs 2 --callgrind
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from procs import on_fresh_database, print_cpu
+from procs import Callgrind, on_fresh_database, print_cpu
 from tidings.config import Settings
 from tidings.openapi.options import OptionFields
 from tidings.openapi.pushcalls import MultipleFields, target_inputs
@@ -37,16 +44,21 @@ from tidings.openapi.strategy import read_timing
 from tidings.services import Services
 from tidings.templates.rules import TemplateFields
 
+CALLGRIND = Callgrind()  # --callgrind: instrument the measured stores alone
 
-def timed(store: Any, spent: list[float]) -> Any:
-    """``store`` that adds the thread CPU seconds of each of its calls to ``spent``."""
+
+def timed(store: Any, spent: list[float], counted: list[bool]) -> Any:
+    """``store`` that adds the thread CPU seconds of each of its calls to ``spent``, and
+    instruments them for callgrind while ``counted[0]``."""
 
     def run(*args: Any) -> Any:
+        CALLGRIND.instrument(counted[0])
         start = time.thread_time()
         try:
             return store(*args)
         finally:
             spent.append(time.thread_time() - start)
+            CALLGRIND.instrument(False)
 
     return run
 
@@ -83,10 +95,12 @@ async def measure(url: str, data: Path, calls: int, targets: int, runs: int, var
         )
         draws = random.Random(7)
         spent: list[float] = []
+        counted = [False]
         pushes = services.pushes
-        pushes._store = timed(pushes._store, spent)  # type: ignore[method-assign]
+        pushes._store = timed(pushes._store, spent, counted)  # type: ignore[method-assign]
         found = []
         for run in range(runs + 1):  # the first warms the caches
+            counted[0] = bool(run)
             counts = [draws.randint(1, targets) if vary else targets for _ in range(calls)]
             spent.clear()
             gc.collect()
@@ -105,7 +119,11 @@ def main() -> None:
     parser.add_argument("--targets", type=int, default=100)
     parser.add_argument("--vary", action="store_true")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--callgrind", action="store_true", help="under callgrind: count the stores alone"
+    )
     args = parser.parse_args()
+    CALLGRIND.enabled = args.callgrind
     found = on_fresh_database(
         args.database_url,
         "accept",

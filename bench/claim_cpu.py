@@ -35,15 +35,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import os
 import random
-import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
 
-from procs import on_fresh_database, print_cpu
+from procs import Callgrind, on_fresh_database, print_cpu
 from tidings.config import Settings
 from tidings.devices.rules import Binding
 from tidings.openapi.options import OptionFields
@@ -54,14 +52,7 @@ from tidings.templates.rules import TemplateFields
 
 TARGETS = 100
 DELIVERY_TYPE = {"fanout": "1", "users": "3", "unbound": "3", "mixed": "3"}
-CALLGRIND = False  # --callgrind: instrument the claims alone
-
-
-def instrument(on: bool) -> None:
-    """With --callgrind: turn valgrind's instrumentation of this process on or off."""
-    if CALLGRIND:
-        switch = "on" if on else "off"
-        subprocess.run(["callgrind_control", "-i", switch, str(os.getpid())], check=True)
+CALLGRIND = Callgrind()  # --callgrind: instrument the claims alone
 
 
 async def build(services: Services, shape: str, tasks: int) -> None:
@@ -124,11 +115,11 @@ def claim_once(services: Services, tasks: int, counted: bool = True) -> float:
         transaction = conn.begin()
         gc.collect()  # no run pays for the garbage the one before it left
         try:
-            instrument(counted)
+            CALLGRIND.instrument(counted)
             start = time.thread_time()
             claimed, written = dispatcher._claim(conn, now_ms, channels)
             spent = time.thread_time() - start
-            instrument(False)
+            CALLGRIND.instrument(False)
         finally:
             transaction.rollback()
     made = sum(written.made.values())
@@ -160,8 +151,7 @@ def main() -> None:
         "--callgrind", action="store_true", help="under callgrind: count the claims alone"
     )
     args = parser.parse_args()
-    global CALLGRIND
-    CALLGRIND = args.callgrind
+    CALLGRIND.enabled = args.callgrind
     for shape in args.shapes.split(","):
         found = on_fresh_database(
             args.database_url,

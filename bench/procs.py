@@ -201,3 +201,18 @@ def print_cpu(base_url: str | None, label: str, found: Sequence[float]) -> None:
         f"  median {statistics.median(found) * 1e6:6.2f}  (load {os.getloadavg()[0]:.1f})",
         flush=True,
     )
+
+
+class Callgrind:
+    """Valgrind's instrumentation of this process, turned on around what a bench counts when
+    it runs under ``valgrind --tool=callgrind --instr-atstart=no`` (``--callgrind``): the
+    instruction count valgrind prints is then that work's alone, steady on a loaded machine
+    where the CPU clock is not. Off, it does nothing."""
+
+    def __init__(self, enabled: bool = False) -> None:
+        self.enabled = enabled
+
+    def instrument(self, on: bool) -> None:
+        if self.enabled:
+            switch = "on" if on else "off"
+            subprocess.run(["callgrind_control", "-i", switch, str(os.getpid())], check=True)

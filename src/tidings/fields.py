@@ -15,7 +15,8 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
-from itertools import chain
+from itertools import chain, repeat
+from operator import itemgetter
 from typing import Any
 
 from tidings.errors import Code, refused
@@ -26,6 +27,15 @@ MAX_MAP_DEPTH = 16
 # NUL, which PostgreSQL cannot store, and lone surrogates, which have no UTF-8 form.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _TEXT_ONLY = frozenset({str})
+_DICT_ONLY = frozenset({dict})
+
+
+def _unstorable(text: str) -> bool:
+    """Whether ``text`` holds a character no stored text may hold (``_UNSTORABLE``). Only a
+    text that is not ASCII can hold a lone surrogate, and CPython knows which texts are ASCII
+    without reading them: an ASCII text (nearly every one) is searched for NUL alone, by
+    memchr, where the expression walked every character (~0.2 µs a PushMultiple target)."""
+    return "\x00" in text or (not text.isascii() and _UNSTORABLE.search(text) is not None)
 
 
 def read_int(
@@ -176,16 +186,16 @@ def read_flat_maps(raws: Sequence[str | dict | None]) -> list[dict[str, str]] | 
     if max(map(len, texts), default=0) > MAX_MAP_TEXT:
         return None
     joined = "".join(texts)
-    if "\\" in joined or _UNSTORABLE.search(joined):
+    if "\\" in joined or _unstorable(joined):
         return None
     try:
-        scanned = [_SCAN_VALUE(text, 0) for text in texts]
+        scanned = list(map(_SCAN_VALUE, texts, repeat(0)))
     except (_NotFinite, StopIteration, ValueError, RecursionError):
         return None
-    values = [value for value, _ in scanned]
-    if [end for _, end in scanned] != list(map(len, texts)):
+    values = list(map(itemgetter(0), scanned))
+    if list(map(itemgetter(1), scanned)) != list(map(len, texts)):  # each text one value
         return None
-    if not all(type(value) is dict for value in values):
+    if not set(map(type, values)) <= _DICT_ONLY:
         return None
     if not set(map(type, chain.from_iterable(map(dict.values, values)))) <= _TEXT_ONLY:
         return None
@@ -216,7 +226,7 @@ def _decode_map(raw: str | dict | None, field: str, code: Code) -> dict[str, Any
             raise refused(code, field, f"is not a JSON object: {_show(raw)}") from None
     if not isinstance(value, dict):
         raise refused(code, field, f"must be a JSON object, got {_show(raw)}")
-    if "\\" in text or _UNSTORABLE.search(text):
+    if "\\" in text or _unstorable(text):
         _refuse_unstorable(value, field, code)
     return value
 
@@ -255,7 +265,7 @@ def _refuse_unstorable(value: Any, field: str, code: Code) -> None:
             pending.extend(item.values())
         elif isinstance(item, list):
             pending.extend(item)
-        elif isinstance(item, str) and _UNSTORABLE.search(item):
+        elif isinstance(item, str) and _unstorable(item):
             raise refused(code, field, "holds a NUL character or a lone surrogate")
 
 

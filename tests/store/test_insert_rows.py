@@ -12,7 +12,7 @@ from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.exc import IntegrityError
 
 from tidings.store import rows as store
-from tidings.store.plain import fetch
+from tidings.store.plain import fetch, fetch_refusable
 
 
 def test_rows_with_nones_in_different_columns_keep_every_value_in_its_column(
@@ -61,9 +61,9 @@ def test_rows_in_order_take_null_in_the_text_only_where_every_row_leaves_none(
 
     def seen(conn: Connection, sql: str, params: Any) -> list[Any]:
         inserts.append((sql, params))
-        return fetch(conn, sql, params)
+        return fetch_refusable(conn, sql, params)
 
-    monkeypatch.setattr(store, "fetch", seen)
+    monkeypatch.setattr(store, "fetch_refusable", seen)
     rows = [(f"k{n}", None, f"u{n}" if n % 3 == 0 else None) for n in range(37)]
     with create_engine("sqlite://").connect() as conn, conn.begin():
         conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT, b TEXT, c TEXT)"))

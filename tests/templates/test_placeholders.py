@@ -9,9 +9,14 @@ from hypothesis import strategies as st
 
 from tidings.templates.placeholders import Pattern, names_in
 
-# text rich in '#', word characters and the odd non-word character, so placeholders are common
-template_text = st.lists(st.sampled_from([*"##ab_1 .-名", "#a#", "#money#"])).map("".join)
-value_text = st.lists(st.sampled_from([*"#ab ", "#money#", "#a#", "\\1", "\\g<0>"])).map("".join)
+# text rich in '#', word characters and the odd non-word character, so placeholders are common;
+# with what a format spells its fields with ('%s', '{}'), which rendering must keep as they are
+template_text = st.lists(st.sampled_from([*"##ab_1 .-名%{}", "#a#", "#money#", "%s", "{0}"])).map(
+    "".join
+)
+value_text = st.lists(
+    st.sampled_from([*"#ab %{}", "#money#", "#a#", "\\1", "\\g<0>", "%s", "{0}"])
+).map("".join)
 
 
 def test_seed_template() -> None:
@@ -50,3 +55,12 @@ def test_rendering_inserts_values_literally(text: str, data: st.DataObject) -> N
 def test_rendering_each_name_as_itself_gives_the_text_back(text: str) -> None:
     pattern = Pattern.compile(text)
     assert pattern.render({name: f"#{name}#" for name in pattern.names}) == text
+
+
+@given(template_text, st.data())
+def test_rendering_each_map_is_rendering_it_alone(text: str, data: st.DataObject) -> None:
+    pattern = Pattern.compile(text)
+    maps = data.draw(
+        st.lists(st.fixed_dictionaries({name: value_text for name in pattern.names}), max_size=4)
+    )
+    assert pattern.render_each(maps) == [pattern.render(values) for values in maps]

@@ -12,6 +12,7 @@ from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import repeat
+from operator import contains
 from typing import Protocol
 
 from tidings.contract import PushOptions
@@ -149,7 +150,10 @@ def _render_all(
         return None
     if not (all(keys) and max(map(len, keys), default=0) <= MAX_MSG_KEY_LENGTH):
         return None
-    if len(set(keys)) < len(keys) or not all(map(set(template.names).issubset, values)):
+    if len(set(keys)) < len(keys):
+        return None
+    # Each name looked up in every map, in C: set.issubset made a set of each map first.
+    if not all(all(map(contains, values, repeat(name))) for name in template.names):
         return None
     patterns = (template.title, template.content, template.uri)
     texts = [p.render_each(values) if p else None for p in patterns]

@@ -237,18 +237,18 @@ def _retried_task(conn: Connection, app_pk: int, plan: PushPlan, now_ms: int) ->
     used = msg_keys.used_recently(conn, app_pk, keys, now_ms)
     if not used:
         return None
-    task_ids = {row.task_id for row in used}
+    task_ids = {task_id for _, task_id in used}
     if len(used) == len(keys) and len(task_ids) == 1:
         task_id = task_ids.pop()
         if _stored_digest(conn, task_id) == plan.digest():
             return task_id
     position = {key: i for i, key in enumerate(keys, start=1)}
-    first = min(used, key=lambda row: position[row.msg_key])
-    index = position[first.msg_key]
+    msg_key, task_id = min(used, key=lambda row: position[row[0]])
+    index = position[msg_key]
     raise ServiceError(
         Code.INVALID_PARAM,
-        f"{plan.key_field(index)} {first.msg_key!r} was already used by task "
-        f"{first.task_id} with other content; msgKeys must be unique within the app",
+        f"{plan.key_field(index)} {msg_key!r} was already used by task "
+        f"{task_id} with other content; msgKeys must be unique within the app",
         plan.key_path(index),
     )
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, Connection, Row, and_, select
+from sqlalchemy import ColumnElement, Connection, and_, select
 
 from tidings.instants import DAY_MS
-from tidings.store.plain import mark, marks
+from tidings.store.plain import fetch_refusable, mark, marks
 from tidings.store.tables import message_day, messages
 
 RETRY_WINDOW_MS = DAY_MS
@@ -22,21 +22,20 @@ RETRY_WINDOW_MS = DAY_MS
 
 def used_recently(
     conn: Connection, app_pk: int, keys: Sequence[str], now_ms: int, *, today: bool = True
-) -> list[Row]:
+) -> list[tuple[str, int]]:
     """(msg_key, task_id) of each of ``keys`` the app used within the retry window; with
     ``today`` False, only of those used before the current UTC day, whose keys the unique
     index refuses by itself when the messages are inserted (acceptance checks only those: the
-    probes of today's keys doubled the cost of the check, and found what the insert finds)."""
+    probes of today's keys doubled the cost of the check, and found what the insert finds).
+    Run through the driver (store/plain.fetch_refusable): every accepted call runs it."""
     if not keys:
         return []
     since = now_ms - RETRY_WINDOW_MS
     days = (since // DAY_MS, now_ms // DAY_MS) if today else (since // DAY_MS,)
     if conn.dialect.name == "postgresql":
-        return list(
-            conn.exec_driver_sql(_PG_USED_RECENTLY, (app_pk, since, list(keys), list(days)))
-        )
+        return fetch_refusable(conn, _PG_USED_RECENTLY, (app_pk, since, list(keys), list(days)))
     sql = _used_recently_sql(mark(conn), len(keys), len(days))
-    return list(conn.exec_driver_sql(sql, (app_pk, *days, *keys, since)))
+    return fetch_refusable(conn, sql, (app_pk, *days, *keys, since))
 
 
 @functools.lru_cache(maxsize=128)

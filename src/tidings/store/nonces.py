@@ -7,16 +7,17 @@ import functools
 
 from sqlalchemy import Connection, delete
 
-from tidings.store.plain import mark
+from tidings.store.plain import fetch_refusable, mark
 from tidings.store.tables import nonces
 
 
 def claim(conn: Connection, access_key_id: str, nonce: str, now_ms: int, expires_at: int) -> bool:
     """Record the nonce; False when it is recorded already and has not expired.
 
-    Written as text (store/plain.py): every signed call claims one."""
+    Written as text and run through the driver (store/plain.py, ``fetch_refusable``): every
+    signed call claims one."""
     values = (access_key_id, nonce, expires_at, now_ms)
-    return conn.exec_driver_sql(_claim_sql(mark(conn)), values).first() is not None
+    return bool(fetch_refusable(conn, _claim_sql(mark(conn)), values))
 
 
 @functools.lru_cache(maxsize=4)

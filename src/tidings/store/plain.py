@@ -8,9 +8,10 @@ writer thread all acceptance waits on: the check of 100 msgKeys cost ~0.6 ms a c
 SQLAlchemy and ~0.08 ms as text handed to the driver. Those statements are therefore written as
 text, once per shape (cached by their callers), with the placeholder the driver takes: ``?`` for
 sqlite3, ``%s`` for psycopg. The text is the same for both databases but for a list of values
-(``one_of``: an ``IN`` list, or ``= ANY`` of one array). Dispatch's claim and a broadcast's
-pages also run their statements through the driver's cursor (``fetch``, ``fetch_statement``,
-``run_statement``), around which SQLAlchemy's own work cost more than the statements.
+(``one_of``: an ``IN`` list, or ``= ANY`` of one array). Acceptance, dispatch's claim and a
+broadcast's pages also run their statements through the driver's cursor (``fetch``,
+``fetch_refusable``, ``fetch_statement``, ``run_statement``), around which SQLAlchemy's own work
+cost more than the statements.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, Executable
+from sqlalchemy.exc import DBAPIError
 
 
 def mark(conn: Connection) -> str:
@@ -83,6 +85,20 @@ def fetch(conn: Connection, sql: str, params: Sequence[Any] | Mapping[str, Any])
         return cursor.fetchall() if cursor.description is not None else []
     finally:
         cursor.close()
+
+
+def fetch_refusable(
+    conn: Connection, sql: str, params: Sequence[Any] | Mapping[str, Any]
+) -> list[Any]:
+    """``fetch``, its errors raised as SQLAlchemy raises them: for the statements of acceptance
+    (a call's msgKey check, its task row, its messages), whose IntegrityError tells that a
+    msgKey was used, and around which SQLAlchemy's ``exec_driver_sql`` cost ~20 µs a
+    statement (a 100-row INSERT of messages ~90 µs more, ~0.9 µs a row)."""
+    driver = conn.dialect.loaded_dbapi
+    try:
+        return fetch(conn, sql, params)
+    except driver.Error as error:
+        raise DBAPIError.instance(sql, params, error, driver.Error) from error
 
 
 def run_many(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:

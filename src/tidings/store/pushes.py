@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, select
 
-from tidings.store.plain import mark
+from tidings.store.plain import fetch_refusable, mark
 from tidings.store.rows import insert_rows, insert_sql
 from tidings.store.tables import messages, tasks
 
@@ -39,12 +39,13 @@ def stored_push(conn: Connection, task_id: int) -> tuple[Row, list[Row]] | None:
 
 def insert_task(conn: Connection, values: dict[str, Any]) -> int:
     """Insert a task row (``values`` by column name); its id. Written as text (store/plain.py):
-    every accepted call writes one. Its Nones as NULL in the text, as store/rows.py writes
-    messages: a bound None costs SQLite's driver a look-up."""
+    every accepted call writes one, through the driver (``fetch_refusable``). Its Nones as NULL
+    in the text, as store/rows.py writes messages: a bound None costs SQLite's driver a look-up."""
     nulls = tuple(value is None for value in values.values())
     sql = insert_sql(mark(conn), tasks.name, tuple(values), 1, nulls) + " RETURNING id"
     params = tuple(value for value in values.values() if value is not None)
-    return conn.exec_driver_sql(sql, params).scalar_one()
+    ((task_id,),) = fetch_refusable(conn, sql, params)
+    return task_id
 
 
 # What a message says, in RenderedMessage's order.

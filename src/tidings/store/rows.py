@@ -39,9 +39,8 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Dialect
-from sqlalchemy.exc import DBAPIError
 
-from tidings.store.plain import LADDER, fetch, mark, marks
+from tidings.store.plain import LADDER, fetch, fetch_refusable, mark, marks
 from tidings.store.tables import metadata
 
 MAX_PARAMETERS = 30_000  # under SQLite's 32,766 and PostgreSQL's 65,535 bind parameters
@@ -82,7 +81,7 @@ def insert_rows(
         # In order (the ids they are given follow it), one group: NULL in the text for the
         # columns every row leaves None.
         groups = [(_null_columns(rows), rows)]
-        run = _refusable
+        run = fetch_refusable
     for nulls, group in groups:
         if any(nulls):
             group = list(map(_picker([i for i, null in enumerate(nulls) if not null]), group))
@@ -172,17 +171,6 @@ def _insert_sqlite(
         sql = insert_sql(mark(conn), table, columns, size, nulls)
         run(conn, sql, tuple(chain.from_iterable(rows[start : start + size])))
         start += size
-
-
-def _refusable(conn: Connection, sql: str, params: tuple[Any, ...]) -> None:
-    """``sql`` through the driver (store/plain.fetch), its errors raised as SQLAlchemy raises
-    them (an IntegrityError tells acceptance that a msgKey was used). SQLAlchemy's
-    ``exec_driver_sql`` of a 100-row INSERT of messages cost ~90 µs more, ~0.9 µs a row."""
-    driver = conn.dialect.loaded_dbapi
-    try:
-        fetch(conn, sql, params)
-    except driver.Error as error:
-        raise DBAPIError.instance(sql, params, error, driver.Error) from error
 
 
 @functools.lru_cache(maxsize=128)
