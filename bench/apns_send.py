@@ -34,7 +34,6 @@ import argparse
 import asyncio
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -48,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 from tests.channels.outbound import outbound  # noqa: E402
 from tests.fakes.credentials import apns_config  # noqa: E402
 
+from procs import Callgrind  # noqa: E402
 from tidings.channels import apns  # noqa: E402
 from tidings.channels.catalog import check_config  # noqa: E402
 from tidings.channels.vendor_channel import VendorChannel  # noqa: E402
@@ -63,14 +63,7 @@ from vendor import (  # noqa: E402
     start_fake,
 )
 
-CALLGRIND = False  # --callgrind: instrument the timed part of each leg alone
-
-
-def instrument(on: bool) -> None:
-    """With --callgrind: turn valgrind's instrumentation of this process on or off."""
-    if CALLGRIND:
-        switch = "on" if on else "off"
-        subprocess.run(["callgrind_control", "-i", switch, str(os.getpid())], check=True)
+CALLGRIND = Callgrind()  # --callgrind: instrument the timed part of each leg alone
 
 
 class _Configs:
@@ -109,11 +102,11 @@ async def adapter(url: str, devices: int, batches: int, streams: int) -> float:
     dispatcher = Dispatcher(None, {"apns": channel}, kept, None)  # type: ignore[arg-type]
     await dispatcher._send(channel, deliveries(1))  # the connection opened, untimed
     work = [deliveries(devices) for _ in range(batches)]
-    instrument(True)
+    CALLGRIND.instrument(True)
     started = time.thread_time()
     await asyncio.gather(*(dispatcher._send(channel, batch) for batch in work))
     used = time.thread_time() - started
-    instrument(False)
+    CALLGRIND.instrument(False)
     assert len(kept.outcomes) == devices * batches + 1, len(kept.outcomes)
     assert all(o.status == Status.ACKED for o in kept.outcomes)
     await channel.aclose()
@@ -124,11 +117,11 @@ async def bare(url: str, ca_file: Path, count: int, streams: int) -> float:
     """Event-loop CPU per request for the requests alone (bench/vendor.py's ceiling)."""
     tokens = [uuid.uuid4().hex * 2 for _ in range(count + 1)]
     connection, requests = await connected(url, ca_file, tokens)
-    instrument(True)
+    CALLGRIND.instrument(True)
     started = time.thread_time()
     await asyncio.gather(*bare_workers(connection, requests, streams))
     used = time.thread_time() - started
-    instrument(False)
+    CALLGRIND.instrument(False)
     await connection.aclose()
     return used / count * 1e6
 
@@ -146,8 +139,7 @@ def main() -> None:
         "--callgrind", action="store_true", help="under callgrind: count the timed part alone"
     )
     args = parser.parse_args()
-    global CALLGRIND
-    CALLGRIND = args.callgrind
+    CALLGRIND.enabled = args.callgrind
     server_gc()
     legs = args.legs.split(",")
     figures: dict[str, list[float]] = {leg: [] for leg in legs}
