@@ -347,11 +347,11 @@ class _GroupCommit:
         synced = any(synced for _, _, _, synced in batch)
         with self._engine.connect() as conn:
             try:
-                with _begin(conn, synced=synced):
+                with _transaction_of(conn, synced=synced):
                     return _apply(conn, batch)
             except _OneFailed:
                 pass
-            with _begin(conn, synced=synced):
+            with _transaction_of(conn, synced=synced):
                 return _apart(conn, batch)
 
     async def aclose(self) -> None:
@@ -368,7 +368,7 @@ class _GroupCommit:
 
 
 @contextlib.contextmanager
-def _begin(conn: Connection, *, synced: bool) -> Iterator[None]:
+def _transaction_of(conn: Connection, *, synced: bool) -> Iterator[None]:
     """A transaction on ``conn``; unless ``synced``, one whose commit does not wait for the
     disk (Database.write_unsynced says why that is safe): on SQLite the connection's level,
     which it takes only outside a transaction, for this one alone; on PostgreSQL the
