@@ -34,9 +34,9 @@ def test_a_named_tuple_may_be_read_from_another() -> None:
 
 
 def test_the_reads_dispatch_makes_as_tuples_select_the_fields_in_their_order() -> None:
-    """messages_of and the address lookups hand the driver's tuples over, made into MessageRow
-    and DeviceAddress by position (from_tuples): their queries must name the fields in the
-    named tuples' order."""
+    """messages_of, messages_to_devices and the address lookups hand the driver's tuples over,
+    made into MessageRow and DeviceAddress by position: their queries must name the fields in
+    the named tuples' order."""
     assert [column.name for column in MESSAGE_COLUMNS] == list(MessageRow._fields)
     assert tuple(column.name for column in ADDRESS) == ADDRESS_COLUMNS
     assert len(ADDRESS_COLUMNS) == len(DeviceAddress._fields)

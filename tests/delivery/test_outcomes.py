@@ -85,6 +85,42 @@ async def test_acks_arriving_together_are_one_write(tmp_path: Path) -> None:
     assert found[ids[1]][1] is None
 
 
+class SyncNotingDatabase(Database):
+    """Notes, for each write, whether it was to wait for the disk."""
+
+    synced: list[bool]
+
+    async def write(self, work, *args, **kwargs):
+        self.synced.append(True)
+        return await super().write(work, *args, **kwargs)
+
+    async def write_unsynced(self, work, *args):
+        self.synced.append(False)
+        return await super().write_unsynced(work, *args)
+
+
+async def test_a_batch_of_acks_alone_does_not_wait_for_the_disk(tmp_path: Path) -> None:
+    """Acks are done again if lost (the delivery is sent again and the device acknowledges it
+    again): a batch of nothing else is written unsynced; one with an open, which no device
+    reports twice, waits for the disk."""
+    db = SyncNotingDatabase(f"sqlite:///{tmp_path / 'x.db'}")
+    db.synced = []
+    db.migrate()
+    ids = fill(db, 20)
+    recorder = Recorder(db, clock=lambda: 5.0)
+    recorder.acked(ids[:10])
+    await recorder.written()
+    recorder.acked(ids[10:15])
+    recorder.opened(1, [ids[0]])
+    await recorder.written()
+    await recorder.aclose()
+    await db.aclose()
+    assert db.synced == [False, True]
+    found = stored(db)
+    assert all(found[i][0] == Status.ACKED for i in ids[:15])
+    assert found[ids[0]][1] == 5000
+
+
 async def test_written_returns_once_the_acks_gathered_before_it_are_stored(
     tmp_path: Path,
 ) -> None:

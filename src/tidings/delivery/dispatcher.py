@@ -31,6 +31,7 @@ from tidings.contract import (
     Reroute,
     Status,
     from_tuples,
+    maker,
 )
 from tidings.delivery.audience_batches import resolve_batch
 from tidings.delivery.outbound import outbound_from_rows
@@ -235,11 +236,8 @@ class Dispatcher:
         tasks = TaskRow.from_rows(claimed)
         if not tasks:
             return 0, Written([], {})
-        messages: dict[int, list[MessageRow]] = defaultdict(list)
-        rows = store.messages_of(conn, {t.messages_of for t in tasks})
-        for message in MessageRow.from_rows(rows):
-            messages[message.task_id].append(message)
-        by_token, by_user = _devices_for(conn, tasks, messages)
+        messages, by_token = _messages_for(conn, tasks)
+        by_user = _users_devices_for(conn, tasks, messages)
         by_activity = _activities_for(conn, tasks, messages, now_ms)
         configured = store.configured_channels(conn, {t.app_pk for t in tasks})
         planned: list[TaskPlan] = []
@@ -278,23 +276,48 @@ class Dispatcher:
             await asyncio.gather(*self._sends, return_exceptions=True)
 
 
-def _devices_for(
+def _messages_for(
+    conn: Connection, tasks: Sequence[TaskRow]
+) -> tuple[dict[int, list[MessageRow]], dict[int, dict[str, DeviceAddress]]]:
+    """The tasks' messages, by the task whose rows they are (``messages_of``); and the devices
+    the targets of tasks sent to DeliveryTokens name, per app, by token, read with their
+    messages (store.deliveries.messages_to_devices)."""
+    to_tokens = {t.messages_of: t.app_pk for t in tasks if _to_tokens(t.delivery_type)}
+    others = {t.messages_of for t in tasks} - to_tokens.keys()
+    messages: dict[int, list[MessageRow]] = defaultdict(list)
+    for message in MessageRow.from_rows(store.messages_of(conn, others) if others else []):
+        messages[message.task_id].append(message)
+    by_token: dict[int, dict[str, DeviceAddress]] = defaultdict(dict)
+    width = len(MessageRow._fields)
+    for row in store.messages_to_devices(conn, to_tokens) if to_tokens else ():
+        message = _message(row[:width])
+        messages[message.task_id].append(message)
+        if row[width] is not None:  # the device's pk: a device holds the token
+            by_token[to_tokens[message.task_id]][message.target] = _address(row[width:])
+    return messages, by_token
+
+
+def _to_tokens(delivery_type: int) -> bool:
+    """Whether a task's targets are DeliveryTokens (not users, nor Live Activities, which are
+    addressed by their push tokens)."""
+    return delivery_type != USER_TARGET and delivery_type not in LIVE_ACTIVITY_TYPES
+
+
+# What _messages_for makes one of each per message (contract.maker says why not the class).
+_message = maker(MessageRow)
+_address = maker(DeviceAddress)
+
+
+def _users_devices_for(
     conn: Connection, tasks: Sequence[TaskRow], messages: Mapping[int, list[MessageRow]]
-) -> tuple[dict[int, dict[str, DeviceAddress]], dict[int, dict[str, list[DeviceAddress]]]]:
-    """The devices the tasks' targets name, per app: by DeliveryToken and by bound userId."""
-    tokens: dict[int, set[str]] = defaultdict(set)
+) -> dict[int, dict[str, list[DeviceAddress]]]:
+    """The devices bound to the users the tasks sent to users name, per app and user."""
     users: dict[int, set[str]] = defaultdict(set)
     for task in tasks:
-        if task.delivery_type in LIVE_ACTIVITY_TYPES:
-            continue  # addressed by the activity's push token, not by a device
-        wanted = users if task.delivery_type == USER_TARGET else tokens
-        wanted[task.app_pk].update(m.target for m in messages[task.messages_of])
+        if task.delivery_type == USER_TARGET:
+            users[task.app_pk].update(m.target for m in messages[task.messages_of])
     # The names go to the queries unsorted: nothing needs an order (lock_users orders its
-    # locks itself), and sorting cost ~0.3 µs a name, twice for users, on the writer thread.
-    by_token: dict[int, dict[str, DeviceAddress]] = {}
-    for app_pk, names in tokens.items():
-        found = device_store.addresses_by_token(conn, app_pk, list(names))
-        by_token[app_pk] = {a.token: a for a in from_tuples(DeviceAddress, found)}
+    # locks itself), and sorting cost ~0.3 µs a name, twice, on the writer thread.
     by_user: dict[int, dict[str, list[DeviceAddress]]] = {}
     for app_pk, names in users.items():
         grouped: dict[str, list[DeviceAddress]] = defaultdict(list)
@@ -305,7 +328,7 @@ def _devices_for(
         for row, address in zip(rows, addresses, strict=True):
             grouped[row[0]].append(address)
         by_user[app_pk] = grouped
-    return by_token, by_user
+    return by_user
 
 
 def _activities_for(

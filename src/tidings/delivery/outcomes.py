@@ -4,7 +4,9 @@ Acknowledgements arrive one frame at a time from thousands of connections; writi
 cost a transaction apiece. The recorder gathers them and writes everything gathered in one
 transaction, starting the next as soon as the last one commits, so under load each write carries
 whatever arrived while the previous one ran, and when idle an ack is written at once. A lost
-write (the process dies first) costs nothing but a resend: the device drops the duplicate.
+write (the process dies first) costs nothing but a resend: the device drops the duplicate. So a
+batch of acks alone does not wait for the disk either (``Database.write_unsynced``): a crash of
+the machine may undo it, which costs the same resend.
 """
 
 from __future__ import annotations
@@ -99,8 +101,13 @@ class Recorder:
                 self._batches_begun += 1
                 if acks:
                     metrics.selfbuilt_acked(len(acks))
+                # Acks and confirmed revocations are done again if lost (the device is sent the
+                # delivery or the revoke frame again and answers again), and a batch of nothing
+                # else need not wait for the disk; opens, vendor verdicts and the devices seen
+                # are not told twice.
+                write = self._db.write if opens or outcomes or seen else self._db.write_unsynced
                 try:
-                    await self._db.write(_record, acks, opens, outcomes, withdrawn, seen, now_ms)
+                    await write(_record, acks, opens, outcomes, withdrawn, seen, now_ms)
                 except Exception:
                     log.exception(
                         "recording %d acks, %d opens, %d outcomes failed; the deliveries stay "

@@ -97,16 +97,6 @@ def lock_users(conn: Connection, app_pk: int, user_ids: Sequence[str], *, exclus
     )
 
 
-def addresses_by_token(
-    conn: Connection, app_pk: int, tokens: Sequence[str]
-) -> list[tuple[Any, ...]]:
-    """The address of each of the app's devices among ``tokens``: tuples of ADDRESS's columns.
-
-    Written as text and read as the driver's tuples (store/plain.py): every dispatch to device
-    tokens reads their devices."""
-    return _addresses(conn, app_pk, "token", tokens, "")
-
-
 def addresses_by_user(
     conn: Connection, app_pk: int, user_ids: Sequence[str]
 ) -> list[tuple[Any, ...]]:
@@ -129,15 +119,20 @@ def _addresses(
     return rows
 
 
+def address_columns(table: str) -> str:
+    """ADDRESS's columns of ``table`` (a name or alias of devices) for a statement's text,
+    each under its name there (the device's pk as device_pk)."""
+    return ", ".join(f"{table}.{getattr(c, 'element', c).name} AS {c.name}" for c in ADDRESS)
+
+
 @functools.lru_cache(maxsize=128)
 def _addresses_sql(mark: str, key: str, count: int, extra: str) -> str:
     """``extra`` columns and ADDRESS's (by their names there: the device's pk is read as
     device_pk) of the app's devices whose ``key`` is one of ``count`` values, ordered by
     ``key`` and then pk: the order of the (app_pk, ``key``) index the lookup walks, so no
     sort (by pk alone, SQLite sorted every row found)."""
-    address = ", ".join(f"{getattr(c, 'element', c).name} AS {c.name}" for c in ADDRESS)
     return (
-        f"SELECT {extra}{address} FROM devices"
+        f"SELECT {extra}{address_columns('devices')} FROM devices"
         f" WHERE app_pk = {mark} AND {key} {one_of(mark, count)} ORDER BY {key}, pk"
     )
 
