@@ -28,7 +28,7 @@ revoked as any agreement does (its ``delivery.revoked`` event, the trace).
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from tidings.contract import REVOCABLE_DAYS, Channel, NotRecalled, Status
@@ -108,11 +108,13 @@ class RecallAnswer:
     refused: tuple[NotRecalled, ...] = ()  # to leave delivered, no longer asked
     unreached: tuple[NotRecalled, ...] = ()  # to leave delivered, asked again later
 
-    def part(self, start: int, size: int) -> RecallAnswer:
-        """The ``size`` answers of each kind from ``start`` on."""
-        end = start + size
+    @staticmethod
+    def together(answers: Sequence[RecallAnswer]) -> RecallAnswer:
+        """Several answers (of batches, of channels) as one."""
         return RecallAnswer(
-            self.agreed[start:end], self.refused[start:end], self.unreached[start:end]
+            tuple(i for answer in answers for i in answer.agreed),
+            tuple(kept for answer in answers for kept in answer.refused),
+            tuple(kept for answer in answers for kept in answer.unreached),
         )
 
     def given_up(self, ids: Collection[int]) -> RecallAnswer:

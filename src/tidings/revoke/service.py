@@ -42,7 +42,7 @@ from sqlalchemy import Connection, Row
 from tidings import metrics
 from tidings.background import BackgroundLoop
 from tidings.config import RECALL_LEASE_SECONDS
-from tidings.contract import Channel, NotRecalled, Outbound, Status
+from tidings.contract import Channel, Outbound, Status
 from tidings.delivery.outbound import outbound_from_rows
 from tidings.errors import Code, ServiceError
 from tidings.fields import read_task_id
@@ -61,6 +61,7 @@ from tidings.schedule.parents import settle
 from tidings.store import deliveries as delivery_store
 from tidings.store import revocations as store
 from tidings.store import schedules as schedule_store
+from tidings.store.chunks import chunks
 from tidings.store.database import Database
 from tidings.tasks import ACCEPTED, CANCELLED, PENDING, REVOKED
 from tidings.webhooks import events, outbox
@@ -130,9 +131,7 @@ class Revocations:
         """Ask the vendors again for the recalls that are due: whose asker's lease ran out (its
         process died, or its call failed, before the answer was written) or whose vendor could
         not be reached, ``SWEEP_ROWS`` at a time; what they answered."""
-        agreed: list[int] = []
-        refused: list[NotRecalled] = []
-        unreached: list[NotRecalled] = []
+        answers: list[RecallAnswer] = []
         while True:
             now_ms = self._now_ms()
             overdue = await self._db.read(
@@ -148,13 +147,10 @@ class Revocations:
                 asked[row.channel].append(row.id)
             # an unreached vendor's event is written when a revocation first asks it, not at
             # every retry (up to about 170 a delivery in a week)
-            answer = await self._tell({}, asked, unreached_events=False)
-            agreed += answer.agreed
-            refused += answer.refused
-            unreached += answer.unreached
+            answers.append(await self._tell({}, asked, unreached_events=False))
             if len(overdue) < SWEEP_ROWS:
                 break
-        return RecallAnswer(tuple(agreed), tuple(refused), tuple(unreached))
+        return RecallAnswer.together(answers)
 
     async def _run(self) -> None:
         while True:
@@ -204,36 +200,41 @@ class Revocations:
         unreached_events: bool = True,
     ) -> RecallAnswer:
         """Tell each channel of the devices that may hold what was revoked and ask each vendor
-        back what it is ``asked``; write what the vendors answered."""
-        sent: list[int] = []
-        kept: list[NotRecalled] = []
+        back what it is ``asked``; what the vendors answered, written.
+
+        A vendor is asked ``page_rows`` deliveries at a time, each batch read, asked and its
+        answers written before the next is read, as the pages were: a broadcast's 100,000
+        recalls read and made into deliveries at once held the event loop about 1.5 s (the
+        reading and writing, the reader and writer threads, as long again), 100,000 answers in
+        one write would hold SQLite's writer as long as the unpaged revocation did, and what a
+        vendor answered is written while the rest are asked (a process that dies asks again
+        only what it had not written)."""
+        answers: list[RecallAnswer] = []
+        given_up: set[int] = set()
         for name in devices.keys() | asked.keys():
             channel = self._channels.get(name)
             if channel is None:
                 continue  # not run by this process (nothing of it is asked: by_vendor is ours)
-            delivered: list[Outbound] = []
-            if asked.get(name):
-                rows = await self._db.read(
-                    delivery_store.outbound_by_id, asked[name], revoked_too=True
+            held = devices.get(name, set())
+            for batch in list(chunks(asked.get(name, ()), self._page_rows)) or [()]:
+                delivered: list[Outbound] = []
+                if batch:
+                    rows = await self._db.read(
+                        delivery_store.outbound_by_id, batch, revoked_too=True
+                    )
+                    delivered = outbound_from_rows(rows)
+                kept = await channel.recall(held, delivered)
+                held = set()  # told with the first batch
+                if not batch:
+                    continue
+                answer = vendor_answer(batch, [out.id for out in delivered], kept)
+                moved, ended = await self._db.write(
+                    _answered, answer, self._now_ms(), self._retry, unreached_events
                 )
-                delivered = outbound_from_rows(rows)
-            sent += [out.id for out in delivered]
-            kept.extend(await channel.recall(devices.get(name, set()), delivered))
-        answer = vendor_answer([i for ids in asked.values() for i in ids], sent, kept)
-        # written a page at a time, as the pages were: a broadcast's 100,000 answers in one
-        # write would hold SQLite's writer as long as the unpaged revocation did
-        size = self._page_rows
-        longest = max(len(answer.agreed), len(answer.refused), len(answer.unreached))
-        given_up: set[int] = set()
-        for start in range(0, longest, size):
-            part = answer.part(start, size)
-            now_ms = self._now_ms()
-            moved, ended = await self._db.write(
-                _answered, part, now_ms, self._retry, unreached_events
-            )
-            metrics.deliveries(Counter((row.channel, Status.REVOKED) for row in moved))
-            given_up |= ended
-        return answer.given_up(given_up)
+                metrics.deliveries(Counter((row.channel, Status.REVOKED) for row in moved))
+                answers.append(answer)
+                given_up |= ended
+        return RecallAnswer.together(answers).given_up(given_up)
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
