@@ -207,8 +207,8 @@ class Revocations:
         recalls read and made into deliveries at once held the event loop about 1.5 s (the
         reading and writing, the reader and writer threads, as long again), 100,000 answers in
         one write would hold SQLite's writer as long as the unpaged revocation did, and what a
-        vendor answered is written while the rest are asked (a process that dies asks again
-        only what it had not written)."""
+        vendor answered is written before the rest are asked (a process that dies leaves only
+        the batches not written to be asked again)."""
         answers: list[RecallAnswer] = []
         given_up: set[int] = set()
         for name in devices.keys() | asked.keys():
@@ -363,14 +363,15 @@ def _answered(
     moved = store.recalled(conn, answer.agreed, Status.ACKED, Status.REVOKED, now_ms)
     outbox.deliveries_settled(conn, events.DELIVERY_REVOKED, [row.id for row in moved], now_ms)
     store.not_recalled(conn, [kept.id for kept in answer.refused])
-    due = store.ask_again(
-        conn,
-        [kept.id for kept in answer.unreached],
-        now_ms,
-        retry.first_ms,
-        retry.cap_ms,
-        retry.window_ms,
-    )
+    # grouped by the wait each vendor asked for (its Retry-After): nearly always one group
+    waits: dict[RecallRetry, list[int]] = defaultdict(list)
+    for kept in answer.unreached:
+        waits[retry.after(kept.retry_after)].append(kept.id)
+    due = [
+        row
+        for wait, ids in waits.items()
+        for row in store.ask_again(conn, ids, now_ms, wait.first_ms, wait.cap_ms, wait.window_ms)
+    ]
     given_up = {row.id for row in due if row.recall_due_at is None}
     told = [(kept, "refused") for kept in answer.refused]
     for kept in answer.unreached:
