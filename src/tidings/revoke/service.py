@@ -231,7 +231,7 @@ class Revocations:
                 moved, ended = await self._db.write(
                     _answered, answer, self._now_ms(), self._retry, unreached_events
                 )
-                metrics.deliveries(Counter((row.channel, Status.REVOKED) for row in moved))
+                metrics.deliveries(Counter((channel, Status.REVOKED) for _, channel in moved))
                 answers.append(answer)
                 given_up |= ended
         return RecallAnswer.together(answers).given_up(given_up)
@@ -354,14 +354,14 @@ def _answered(
     now_ms: int,
     retry: RecallRetry,
     unreached_events: bool,
-) -> tuple[list[Row], set[int]]:
+) -> tuple[list[tuple[int, str]], set[int]]:
     """What vendors answered to recalls: revoked (with its event) where they agreed, no longer
     asked where they refused, asked again later where they could not be reached (or given up,
     once past ``retry``'s window); an event for the trace of each refusal, each recall given
     up and, ``unreached_events``, each vendor not reached. (id, channel) of each revoked, and
     the ids of the recalls given up."""
     moved = store.recalled(conn, answer.agreed, Status.ACKED, Status.REVOKED, now_ms)
-    outbox.deliveries_settled(conn, events.DELIVERY_REVOKED, [row.id for row in moved], now_ms)
+    outbox.deliveries_settled(conn, events.DELIVERY_REVOKED, [i for i, _ in moved], now_ms)
     store.not_recalled(conn, [kept.id for kept in answer.refused])
     # grouped by the wait each vendor asked for (its Retry-After): nearly always one group
     waits: dict[RecallRetry, list[int]] = defaultdict(list)
