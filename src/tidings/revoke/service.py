@@ -330,20 +330,20 @@ def _revoke_page(
         recalling.on_devices,
         recalling.by_vendor,
     )
-    held = [row for row in taken if row.channel in recalling.on_devices]
-    asked = [row for row in taken if row.channel in recalling.by_vendor]
+    held = [(i, pk, channel) for i, pk, channel in taken if channel in recalling.on_devices]
+    asked = [(i, pk, channel) for i, pk, channel in taken if channel in recalling.by_vendor]
     unrecallable = store.count_deliveries(conn, Status.ACKED, scope, page) - len(asked)
-    changed = [row.id for row in (*waiting, *held)]
-    outbox.deliveries_settled(conn, events.DELIVERY_REVOKED, changed, now_ms)
+    revoked = [*waiting, *held]
+    outbox.deliveries_settled(conn, events.DELIVERY_REVOKED, [i for i, _, _ in revoked], now_ms)
     # A waiting delivery may be on the wire right now: its channel is told too.
     devices: dict[str, set[int]] = defaultdict(set)
-    for row in (*waiting, *held):
-        if row.channel is not None and row.device_pk is not None:
-            devices[row.channel].add(row.device_pk)
-    channels = [row.channel for row in (*waiting, *held)]
+    for _, device_pk, channel in revoked:
+        if channel is not None and device_pk is not None:
+            devices[channel].add(device_pk)
+    channels = [channel for _, _, channel in revoked]
     by_channel: dict[str, list[int]] = defaultdict(list)
-    for row in asked:
-        by_channel[row.channel].append(row.id)
+    for i, _, channel in asked:
+        by_channel[channel].append(i)
     result = RevokeResult(len(waiting), len(held), unrecallable)
     return Revoked(result, devices, channels, by_channel)
 
