@@ -175,6 +175,33 @@ async def test_the_answers_are_written_a_page_at_a_time(services: Services, cloc
     assert await services.db.read(states) == [REVOKED, REVOKED, REVOKED, LEFT]
 
 
+class FailingSecond(Vendor):
+    """A vendor whose second batch of recalls fails as a dying process would."""
+
+    async def recall(
+        self, device_pks: Collection[int], delivered: Sequence[Outbound] = ()
+    ) -> list[NotRecalled]:
+        self.fail = len(self.asked) == 1
+        return await super().recall(device_pks, delivered)
+
+
+async def test_a_vendor_is_asked_a_page_at_a_time_each_page_s_answers_written_first(
+    services: Services, clock: Clock
+) -> None:
+    """The vendor is asked page_rows recalls at a time, and what it answered to a batch is
+    written before the next is asked: a process that dies on the second batch leaves the
+    first taken back and only the second to ask again."""
+    delivered(services, int(clock() * 1000))
+    vendor = FailingSecond()
+    channels = {SELFBUILT: services.selfbuilt, "hms": vendor}
+    revocations = Revocations(services.db, channels, clock=clock, page_rows=1)  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError, match=STOPPED):
+        await revocations.revoke_task(1, "1")
+    assert vendor.asked == [[1], [2]]
+    assert await services.db.read(states) == [REVOKED, ASKED, REVOKED, LEFT]
+    assert await services.db.read(revoked_events) == [SELFBUILT, "hms"]
+
+
 def recall_events(conn: Connection) -> list[tuple[int, str, int, str]]:
     """(delivery, what the vendor answered, status, words) of each recall event, in order."""
     query = select(
