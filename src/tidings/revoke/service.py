@@ -217,24 +217,30 @@ class Revocations:
                 continue  # not run by this process (nothing of it is asked: by_vendor is ours)
             held = devices.get(name, set())
             for batch in list(chunks(asked.get(name, ()), self._page_rows)) or [()]:
-                delivered: list[Outbound] = []
-                if batch:
-                    rows = await self._db.read(
-                        delivery_store.outbound_by_id, batch, revoked_too=True
-                    )
-                    delivered = outbound_from_rows(rows)
-                kept = await channel.recall(held, delivered)
+                answer = await self._ask(channel, held, batch)
                 held = set()  # told with the first batch
                 if not batch:
                     continue
-                answer = vendor_answer(batch, [out.id for out in delivered], kept)
                 moved, ended = await self._db.write(
                     _answered, answer, self._now_ms(), self._retry, unreached_events
                 )
-                metrics.deliveries(Counter((channel, Status.REVOKED) for _, channel in moved))
+                metrics.deliveries(Counter((kind, Status.REVOKED) for _, kind in moved))
                 answers.append(answer)
                 given_up |= ended
         return RecallAnswer.together(answers).given_up(given_up)
+
+    async def _ask(self, channel: Channel, held: set[int], batch: Sequence[int]) -> RecallAnswer:
+        """Tell ``channel`` of the devices ``held`` and ask its vendor back the deliveries of
+        ``batch``; what it answered. The batch's rows and Outbounds end here, not alive through
+        the write of its answers, whose allocations start collections that would move their
+        thousands of objects towards the oldest generation (whose full collections, 100-250 ms
+        on this machine, stop every thread)."""
+        delivered: list[Outbound] = []
+        if batch:
+            rows = await self._db.read(delivery_store.outbound_by_id, batch, revoked_too=True)
+            delivered = outbound_from_rows(rows)
+        kept = await channel.recall(held, delivered)
+        return vendor_answer(batch, [out.id for out in delivered], kept)
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
