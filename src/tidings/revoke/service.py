@@ -386,17 +386,7 @@ def _answered(
         elif unreached_events:
             told.append((kept, "unreached"))
     store.recall_events(
-        conn,
-        [
-            {
-                "delivery_id": kept.id,
-                "at": now_ms,
-                "status": kept.status,
-                "reason": kept.reason,
-                "recall": what,
-            }
-            for kept, what in told
-        ],
+        conn, [(kept.id, now_ms, kept.status, kept.reason, what) for kept, what in told]
     )
     return moved, given_up
 
