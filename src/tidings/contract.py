@@ -241,6 +241,9 @@ class NotRecalled(NamedTuple):
     # The vendor could not be reached (no connection, a timeout, a 5xx or a 429): asking
     # again later may succeed, where a refusal is its last word.
     unreached: bool = False
+    # Seconds the vendor asked to be left alone (its Retry-After, as Verdict.retry_after):
+    # an unreached recall is not asked again sooner.
+    retry_after: float | None = None
 
 
 class Reroute(Enum):

@@ -227,8 +227,8 @@ async def test_recall_asks_push_kit_by_notify_id_and_token(fake) -> None:
 
 
 async def test_a_push_kit_out_of_reach_is_told_apart_from_a_refusal(fake) -> None:
-    """A 503 or no connection at all is a vendor not reached (to be asked again later), not its
-    refusal."""
+    """A 503 or no connection at all is a vendor not reached (to be asked again later, not
+    before its Retry-After), not its refusal."""
     h = harness(fake)
     out = harmony_out("busy")
     nowhere = Harness(
@@ -237,7 +237,7 @@ async def test_a_push_kit_out_of_reach_is_told_apart_from_a_refusal(fake) -> Non
         check_config("harmonyos", fake.config(base_url="http://127.0.0.1:9")),
     )
     try:
-        fake.recalls_unavailable = True
+        fake.recalls_unavailable, fake.recall_retry_after = True, "120"
         (busy,) = await h.channel._channel.recall([1], [out])
         (closed,) = await nowhere.channel._channel.recall([1], [out])
         fake.unrecallable.add("busy")
@@ -246,12 +246,14 @@ async def test_a_push_kit_out_of_reach_is_told_apart_from_a_refusal(fake) -> Non
     finally:
         await h.channel.aclose()
         await nowhere.channel.aclose()
-    assert (busy.id, busy.unreached, busy.reason) == (
+    assert (busy.id, busy.unreached, busy.reason, busy.retry_after) == (
         out.id,
         True,
         "81000001 System internal error",
+        120.0,  # its Retry-After: not asked again sooner
     )
     assert (closed.unreached, closed.reason.split(":")[0]) == (True, "ConnectError")
+    assert closed.retry_after is None
     assert (refused.unreached, refused.reason) == (False, "80300007 All the tokens are invalid")
     assert fake.recalled == []
 

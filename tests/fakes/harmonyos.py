@@ -138,6 +138,8 @@ class FakeHarmony(HttpFake):
         self.holding_recalls = False
         self.held: list[str] = []
         self.recalls_unavailable = False  # while set, recalls are answered 503, as in an outage
+        self.recall_retry_after: str | None = None  # the Retry-After header of those 503s
+        self.recall_requests = 0  # recalls received, answered or not
 
     def routes(self) -> list[Route]:
         return [
@@ -166,6 +168,8 @@ class FakeHarmony(HttpFake):
         self.holding_recalls = False
         self.held.clear()
         self.recalls_unavailable = False
+        self.recall_retry_after = None
+        self.recall_requests = 0
 
     def jwt_error(self, bearer: str) -> str | None:
         """Why the bearer JWT is refused, or None: Huawei checks the signature with the
@@ -225,6 +229,7 @@ class FakeHarmony(HttpFake):
     async def revoke(self, request: Request) -> Response:
         """Message recall: ``{"notifyId", "token": [...]}`` under the app's client id, for
         notification (push-type 0) and text-to-speech (2) messages only."""
+        self.recall_requests += 1
         bearer = request.headers.get("authorization", "").removeprefix("Bearer ")
         refused = self.jwt_error(bearer)
         if refused is not None:
@@ -247,7 +252,10 @@ class FakeHarmony(HttpFake):
         ):
             return answer("80100003", "notifyId must be an integer and token a list of tokens", 400)
         if self.recalls_unavailable:
-            return answer("81000001", "System internal error", 503)
+            unavailable = answer("81000001", "System internal error", 503)
+            if self.recall_retry_after is not None:
+                unavailable.headers["retry-after"] = self.recall_retry_after
+            return unavailable
         if self.holding_recalls:
             self.held.extend(tokens)
             while self.holding_recalls:

@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, insert, select
 
+from tests.channels.harness import Harness
 from tests.console.conftest import Clock
+from tests.fakes.harmonyos import FakeHarmony
 from tests.revoke.test_pages import Paused
 from tests.support.rows import one_push, subscribed
+from tidings.channels import harmonyos
+from tidings.channels.catalog import check_config
 from tidings.config import RECALL_LEASE_SECONDS, Settings
 from tidings.contract import SELFBUILT, NotRecalled, Outbound, Status
 from tidings.revoke.rules import RecallAnswer, RevokeResult
@@ -68,7 +72,9 @@ class Vendor:
 MADE = [(1, "hms"), (2, "hms"), (3, SELFBUILT), (4, "oppo")]
 
 
-def delivered(services: Services, now_ms: int) -> None:
+def delivered(services: Services, now_ms: int, vendor: str = "hms") -> None:
+    """MADE's deliveries, ``vendor`` in place of ``hms``."""
+    made = [(pk, vendor if channel == "hms" else channel) for pk, channel in MADE]
     with services.db.engine.begin() as conn:
         one_push(conn, action="PushSimple", delivery_type=1, now=now_ms)
         conn.execute(
@@ -76,7 +82,7 @@ def delivered(services: Services, now_ms: int) -> None:
             [
                 {"pk": pk, "app_pk": 1, "token": f"d{pk}", "platform": "android"}
                 | {"manufacturer": channel, "third_token": f"t{pk}", "created_at": 0}
-                for pk, channel in MADE
+                for pk, channel in made
             ],
         )
         conn.execute(
@@ -85,7 +91,7 @@ def delivered(services: Services, now_ms: int) -> None:
                 {"id": pk, "task_id": 1, "message_pk": 1, "app_pk": 1, "device_pk": pk}
                 | {"channel": channel, "status": Status.ACKED, "attempts": 1}
                 | {"created_at": now_ms, "expires_at": now_ms + 600_000, "updated_at": now_ms}
-                for pk, channel in MADE
+                for pk, channel in made
             ],
         )
         subscribed(conn, "delivery.revoked")
@@ -167,6 +173,33 @@ async def test_the_answers_are_written_a_page_at_a_time(services: Services, cloc
     # the first transaction, a page for each of the 4 deliveries, the 2 answers one each
     assert db.writes == 1 + 4 + 2
     assert await services.db.read(states) == [REVOKED, REVOKED, REVOKED, LEFT]
+
+
+class FailingSecond(Vendor):
+    """A vendor whose second batch of recalls fails as a dying process would."""
+
+    async def recall(
+        self, device_pks: Collection[int], delivered: Sequence[Outbound] = ()
+    ) -> list[NotRecalled]:
+        self.fail = len(self.asked) == 1
+        return await super().recall(device_pks, delivered)
+
+
+async def test_a_vendor_is_asked_a_page_at_a_time_each_page_s_answers_written_first(
+    services: Services, clock: Clock
+) -> None:
+    """The vendor is asked page_rows recalls at a time, and what it answered to a batch is
+    written before the next is asked: a process that dies on the second batch leaves the
+    first taken back and only the second to ask again."""
+    delivered(services, int(clock() * 1000))
+    vendor = FailingSecond()
+    channels = {SELFBUILT: services.selfbuilt, "hms": vendor}
+    revocations = Revocations(services.db, channels, clock=clock, page_rows=1)  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError, match=STOPPED):
+        await revocations.revoke_task(1, "1")
+    assert vendor.asked == [[1], [2]]
+    assert await services.db.read(states) == [REVOKED, ASKED, REVOKED, LEFT]
+    assert await services.db.read(revoked_events) == [SELFBUILT, "hms"]
 
 
 def recall_events(conn: Connection) -> list[tuple[int, str, int, str]]:
@@ -289,3 +322,51 @@ async def test_the_lease_is_the_recall_lease_seconds_setting(
         assert answer.agreed == (1,)
     finally:
         await services.aclose()
+
+
+@pytest.fixture(scope="module")
+def push_kit() -> Iterator[FakeHarmony]:
+    running = FakeHarmony().start()
+    yield running
+    running.stop()
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "waited"),
+    [("7200", 7200), ("5", 60), (None, 60)],
+    ids=["longer than the backoff", "shorter", "none"],
+)
+async def test_a_recall_out_of_reach_waits_for_the_vendor_s_retry_after(
+    services: Services,
+    clock: Clock,
+    push_kit: FakeHarmony,
+    retry_after: str | None,
+    waited: int,
+) -> None:
+    """Push Kit (the fake) answers a recall 503 with a Retry-After: the sweep asks again no
+    sooner than it said, as a send would wait (and after the backoff's minute when it asked for
+    less); the vendor back, the recall is taken."""
+    start = int(clock() * 1000)
+    delivered(services, start, "harmonyos")
+    push_kit.reset()
+    config = check_config("harmonyos", push_kit.config())
+    push_kit_channel = Harness("harmonyos", harmonyos.make_sender, config).channel._channel
+    channels = {SELFBUILT: services.selfbuilt, "harmonyos": push_kit_channel}
+    revocations = Revocations(services.db, channels, clock=clock)  # type: ignore[arg-type]
+    push_kit.recalls_unavailable, push_kit.recall_retry_after = True, retry_after
+    try:
+        answer = await revocations.revoke_task(1, "1")
+        assert answer == RevokeResult(recalled=1, unrecallable=3, asking_again=2)
+        assert push_kit.recall_requests == 2
+        assert await services.db.read(due_at, 1) == start + waited * 1000
+        assert await services.db.read(due_at, 2) == start + waited * 1000
+        clock.now += waited - 1
+        assert await revocations.sweep_recalls() == RecallAnswer(())  # not asked sooner
+        assert push_kit.recall_requests == 2
+        push_kit.recalls_unavailable = False
+        clock.now += 1
+        assert await revocations.sweep_recalls() == RecallAnswer((1, 2))
+    finally:
+        await push_kit_channel.aclose()
+    assert push_kit.recall_requests == 4
+    assert await services.db.read(states) == [REVOKED, REVOKED, REVOKED, LEFT]

@@ -14,6 +14,7 @@ from tidings.instants import DAY_MS
 from tidings.revoke.rules import (
     RecallAnswer,
     Recalling,
+    RecallRetry,
     RevokeResult,
     check_recent,
     read_id,
@@ -39,6 +40,17 @@ def test_devices_recall_at_once_vendors_only_when_asked_and_the_rest_not_at_all(
         }
     )
     assert recalling == Recalling(frozenset({"selfbuilt"}), frozenset({"hms", "apns"}))
+
+
+def test_a_vendor_s_retry_after_is_the_least_a_recall_waits() -> None:
+    """As a send waits the longer of its backoff and the vendor's Retry-After
+    (channels/retry.py), so does a recall asked again: a shorter one changes nothing, a longer
+    one is waited whole, even beyond the hourly cap."""
+    retry = RecallRetry(first_ms=60_000, cap_ms=3_600_000, window_ms=7 * DAY_MS)
+    assert retry.after(None) is retry
+    assert retry.after(5.0) is retry
+    assert retry.after(600.5) == RecallRetry(600_500, 3_600_000, 7 * DAY_MS)
+    assert retry.after(7200) == RecallRetry(7_200_000, 7_200_000, 7 * DAY_MS)
 
 
 def test_a_delivery_is_recalled_only_if_its_vendor_was_asked_and_agreed() -> None:

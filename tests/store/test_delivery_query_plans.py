@@ -135,7 +135,7 @@ def test_a_page_of_revoked_deliveries_is_one_range_of_the_message_index(tmp_path
             )
             revocations.count_deliveries(conn, Status.ACKED, scope, page)
 
-    plans = _plans(tmp_path, revoke)
+    plans = _traced_plans(tmp_path, revoke)  # run through the driver
     assert len(plans) == 6, plans
     for plan in plans:
         assert plan == [
@@ -145,7 +145,7 @@ def test_a_page_of_revoked_deliveries_is_one_range_of_the_message_index(tmp_path
 
 
 def test_recalls_are_taken_and_settled_by_id(tmp_path: Path) -> None:
-    plans = _plans(
+    plans = _traced_plans(  # recalled runs through the driver
         tmp_path,
         lambda conn: (
             revocations.claim_recalls(conn, [1, 2], 1_000, 2_000),

@@ -220,7 +220,8 @@ class VendorChannel:
 
     async def _recall_one(self, out: Outbound, sender: Sender) -> NotRecalled | None:
         """One request (no retries here: a recall the vendor could not be reached for is
-        asked again by the recall sweep, so an outage holds no revocation's answer)."""
+        asked again by the recall sweep, so an outage holds no revocation's answer, and not
+        before the vendor's Retry-After, which the verdict carries as a send's does)."""
         verdict = await sender.revoke(out)
         if verdict.reauth:  # the token went stale since the last send: once more
             sender.refresh()
@@ -229,7 +230,13 @@ class VendorChannel:
             return None
         what = "could not be reached to recall" if verdict.retry else "would not recall"
         log.info("%s %s delivery %d: %s", self.name, what, out.id, verdict.reason)
-        return NotRecalled(out.id, verdict.status, verdict.reason, unreached=verdict.retry)
+        return NotRecalled(
+            out.id,
+            verdict.status,
+            verdict.reason,
+            unreached=verdict.retry,
+            retry_after=verdict.retry_after if verdict.retry else None,
+        )
 
     async def aclose(self) -> None:
         senders, self._senders = self._senders, {}

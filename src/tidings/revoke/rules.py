@@ -17,7 +17,8 @@ or shown recalled from a vendor that did not agree.
 A vendor that could not be reached (no connection, a timeout, a 5xx or a 429: what its channel
 would retry a send for) has not answered: its recall stays asked, and the recall sweep asks
 again, first a minute later and then at intervals as long as the time since it was first asked
-(so doubling), at most an hour apart, for as long as the delivery could be revoked at all
+(so doubling), at most an hour apart, or after the vendor's Retry-After when it asks for longer
+(as a send waits), for as long as the delivery could be revoked at all
 (REVOCABLE_DAYS after it was made): a vendor back within that time is asked within about an
 hour of its return, and a week-long outage costs a delivery about 170 requests. Then the recall
 is given up and the delivery stays delivered. The revocation's answer counts it unrecallable
@@ -28,8 +29,8 @@ revoked as any agreement does (its ``delivery.revoked`` event, the trace).
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from tidings.contract import REVOCABLE_DAYS, Channel, NotRecalled, Status
 from tidings.errors import Code, ServiceError, refused
@@ -48,6 +49,18 @@ class RecallRetry:
     first_ms: int = 60_000
     cap_ms: int = 3_600_000
     window_ms: int = REVOCABLE_DAYS * DAY_MS
+
+    def after(self, retry_after: float | None) -> RecallRetry:
+        """This retry for a vendor that answered with a Retry-After of ``retry_after`` seconds
+        (NotRecalled.retry_after, read by the channel as a send's is): asked again no sooner,
+        as a send is not (channels/retry.py's Backoff.delay), nor later than the wait would
+        have been. The wait, between ``first_ms`` and ``cap_ms``, is at least the vendor's when
+        both bounds are: a longer Retry-After than the cap is waited whole (or the recall
+        given up, when the window ends first)."""
+        at_least = int((retry_after or 0) * 1000)
+        if at_least <= self.first_ms:
+            return self
+        return replace(self, first_ms=at_least, cap_ms=max(self.cap_ms, at_least))
 
 
 RECALL_RETRY = RecallRetry()
@@ -108,11 +121,13 @@ class RecallAnswer:
     refused: tuple[NotRecalled, ...] = ()  # to leave delivered, no longer asked
     unreached: tuple[NotRecalled, ...] = ()  # to leave delivered, asked again later
 
-    def part(self, start: int, size: int) -> RecallAnswer:
-        """The ``size`` answers of each kind from ``start`` on."""
-        end = start + size
+    @staticmethod
+    def together(answers: Sequence[RecallAnswer]) -> RecallAnswer:
+        """Several answers (of batches, of channels) as one."""
         return RecallAnswer(
-            self.agreed[start:end], self.refused[start:end], self.unreached[start:end]
+            tuple(i for answer in answers for i in answer.agreed),
+            tuple(kept for answer in answers for kept in answer.refused),
+            tuple(kept for answer in answers for kept in answer.unreached),
         )
 
     def given_up(self, ids: Collection[int]) -> RecallAnswer:

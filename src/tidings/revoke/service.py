@@ -42,7 +42,7 @@ from sqlalchemy import Connection, Row
 from tidings import metrics
 from tidings.background import BackgroundLoop
 from tidings.config import RECALL_LEASE_SECONDS
-from tidings.contract import Channel, NotRecalled, Outbound, Status
+from tidings.contract import Channel, Outbound, Status
 from tidings.delivery.outbound import outbound_from_rows
 from tidings.errors import Code, ServiceError
 from tidings.fields import read_task_id
@@ -61,6 +61,7 @@ from tidings.schedule.parents import settle
 from tidings.store import deliveries as delivery_store
 from tidings.store import revocations as store
 from tidings.store import schedules as schedule_store
+from tidings.store.chunks import chunks
 from tidings.store.database import Database
 from tidings.tasks import ACCEPTED, CANCELLED, PENDING, REVOKED
 from tidings.webhooks import events, outbox
@@ -130,9 +131,7 @@ class Revocations:
         """Ask the vendors again for the recalls that are due: whose asker's lease ran out (its
         process died, or its call failed, before the answer was written) or whose vendor could
         not be reached, ``SWEEP_ROWS`` at a time; what they answered."""
-        agreed: list[int] = []
-        refused: list[NotRecalled] = []
-        unreached: list[NotRecalled] = []
+        answers: list[RecallAnswer] = []
         while True:
             now_ms = self._now_ms()
             overdue = await self._db.read(
@@ -148,13 +147,10 @@ class Revocations:
                 asked[row.channel].append(row.id)
             # an unreached vendor's event is written when a revocation first asks it, not at
             # every retry (up to about 170 a delivery in a week)
-            answer = await self._tell({}, asked, unreached_events=False)
-            agreed += answer.agreed
-            refused += answer.refused
-            unreached += answer.unreached
+            answers.append(await self._tell({}, asked, unreached_events=False))
             if len(overdue) < SWEEP_ROWS:
                 break
-        return RecallAnswer(tuple(agreed), tuple(refused), tuple(unreached))
+        return RecallAnswer.together(answers)
 
     async def _run(self) -> None:
         while True:
@@ -204,36 +200,47 @@ class Revocations:
         unreached_events: bool = True,
     ) -> RecallAnswer:
         """Tell each channel of the devices that may hold what was revoked and ask each vendor
-        back what it is ``asked``; write what the vendors answered."""
-        sent: list[int] = []
-        kept: list[NotRecalled] = []
+        back what it is ``asked``; what the vendors answered, written.
+
+        A vendor is asked ``page_rows`` deliveries at a time, each batch read, asked and its
+        answers written before the next is read, as the pages were: a broadcast's 100,000
+        recalls read and made into deliveries at once held the event loop about 1.5 s (the
+        reading and writing, the reader and writer threads, as long again), 100,000 answers in
+        one write would hold SQLite's writer as long as the unpaged revocation did, and what a
+        vendor answered is written before the rest are asked (a process that dies leaves only
+        the batches not written to be asked again)."""
+        answers: list[RecallAnswer] = []
+        given_up: set[int] = set()
         for name in devices.keys() | asked.keys():
             channel = self._channels.get(name)
             if channel is None:
                 continue  # not run by this process (nothing of it is asked: by_vendor is ours)
-            delivered: list[Outbound] = []
-            if asked.get(name):
-                rows = await self._db.read(
-                    delivery_store.outbound_by_id, asked[name], revoked_too=True
+            held = devices.get(name, set())
+            for batch in list(chunks(asked.get(name, ()), self._page_rows)) or [()]:
+                answer = await self._ask(channel, held, batch)
+                held = set()  # told with the first batch
+                if not batch:
+                    continue
+                moved, ended = await self._db.write(
+                    _answered, answer, self._now_ms(), self._retry, unreached_events
                 )
-                delivered = outbound_from_rows(rows)
-            sent += [out.id for out in delivered]
-            kept.extend(await channel.recall(devices.get(name, set()), delivered))
-        answer = vendor_answer([i for ids in asked.values() for i in ids], sent, kept)
-        # written a page at a time, as the pages were: a broadcast's 100,000 answers in one
-        # write would hold SQLite's writer as long as the unpaged revocation did
-        size = self._page_rows
-        longest = max(len(answer.agreed), len(answer.refused), len(answer.unreached))
-        given_up: set[int] = set()
-        for start in range(0, longest, size):
-            part = answer.part(start, size)
-            now_ms = self._now_ms()
-            moved, ended = await self._db.write(
-                _answered, part, now_ms, self._retry, unreached_events
-            )
-            metrics.deliveries(Counter((row.channel, Status.REVOKED) for row in moved))
-            given_up |= ended
-        return answer.given_up(given_up)
+                metrics.deliveries(Counter((kind, Status.REVOKED) for _, kind in moved))
+                answers.append(answer)
+                given_up |= ended
+        return RecallAnswer.together(answers).given_up(given_up)
+
+    async def _ask(self, channel: Channel, held: set[int], batch: Sequence[int]) -> RecallAnswer:
+        """Tell ``channel`` of the devices ``held`` and ask its vendor back the deliveries of
+        ``batch``; what it answered. The batch's rows and Outbounds end here, not alive through
+        the write of its answers, whose allocations start collections that would move their
+        thousands of objects towards the oldest generation (whose full collections, 100-250 ms
+        on this machine, stop every thread)."""
+        delivered: list[Outbound] = []
+        if batch:
+            rows = await self._db.read(delivery_store.outbound_by_id, batch, revoked_too=True)
+            delivered = outbound_from_rows(rows)
+        kept = await channel.recall(held, delivered)
+        return vendor_answer(batch, [out.id for out in delivered], kept)
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -329,20 +336,20 @@ def _revoke_page(
         recalling.on_devices,
         recalling.by_vendor,
     )
-    held = [row for row in taken if row.channel in recalling.on_devices]
-    asked = [row for row in taken if row.channel in recalling.by_vendor]
+    held = [(i, pk, channel) for i, pk, channel in taken if channel in recalling.on_devices]
+    asked = [(i, pk, channel) for i, pk, channel in taken if channel in recalling.by_vendor]
     unrecallable = store.count_deliveries(conn, Status.ACKED, scope, page) - len(asked)
-    changed = [row.id for row in (*waiting, *held)]
-    outbox.deliveries_settled(conn, events.DELIVERY_REVOKED, changed, now_ms)
+    revoked = [*waiting, *held]
+    outbox.deliveries_settled(conn, events.DELIVERY_REVOKED, [i for i, _, _ in revoked], now_ms)
     # A waiting delivery may be on the wire right now: its channel is told too.
     devices: dict[str, set[int]] = defaultdict(set)
-    for row in (*waiting, *held):
-        if row.channel is not None and row.device_pk is not None:
-            devices[row.channel].add(row.device_pk)
-    channels = [row.channel for row in (*waiting, *held)]
+    for _, device_pk, channel in revoked:
+        if channel is not None and device_pk is not None:
+            devices[channel].add(device_pk)
+    channels = [channel for _, _, channel in revoked]
     by_channel: dict[str, list[int]] = defaultdict(list)
-    for row in asked:
-        by_channel[row.channel].append(row.id)
+    for i, _, channel in asked:
+        by_channel[channel].append(i)
     result = RevokeResult(len(waiting), len(held), unrecallable)
     return Revoked(result, devices, channels, by_channel)
 
@@ -353,23 +360,24 @@ def _answered(
     now_ms: int,
     retry: RecallRetry,
     unreached_events: bool,
-) -> tuple[list[Row], set[int]]:
+) -> tuple[list[tuple[int, str]], set[int]]:
     """What vendors answered to recalls: revoked (with its event) where they agreed, no longer
     asked where they refused, asked again later where they could not be reached (or given up,
     once past ``retry``'s window); an event for the trace of each refusal, each recall given
     up and, ``unreached_events``, each vendor not reached. (id, channel) of each revoked, and
     the ids of the recalls given up."""
     moved = store.recalled(conn, answer.agreed, Status.ACKED, Status.REVOKED, now_ms)
-    outbox.deliveries_settled(conn, events.DELIVERY_REVOKED, [row.id for row in moved], now_ms)
+    outbox.deliveries_settled(conn, events.DELIVERY_REVOKED, [i for i, _ in moved], now_ms)
     store.not_recalled(conn, [kept.id for kept in answer.refused])
-    due = store.ask_again(
-        conn,
-        [kept.id for kept in answer.unreached],
-        now_ms,
-        retry.first_ms,
-        retry.cap_ms,
-        retry.window_ms,
-    )
+    # grouped by the wait each vendor asked for (its Retry-After): nearly always one group
+    waits: dict[RecallRetry, list[int]] = defaultdict(list)
+    for kept in answer.unreached:
+        waits[retry.after(kept.retry_after)].append(kept.id)
+    due = [
+        row
+        for wait, ids in waits.items()
+        for row in store.ask_again(conn, ids, now_ms, wait.first_ms, wait.cap_ms, wait.window_ms)
+    ]
     given_up = {row.id for row in due if row.recall_due_at is None}
     told = [(kept, "refused") for kept in answer.refused]
     for kept in answer.unreached:
@@ -378,17 +386,7 @@ def _answered(
         elif unreached_events:
             told.append((kept, "unreached"))
     store.recall_events(
-        conn,
-        [
-            {
-                "delivery_id": kept.id,
-                "at": now_ms,
-                "status": kept.status,
-                "reason": kept.reason,
-                "recall": what,
-            }
-            for kept, what in told
-        ],
+        conn, [(kept.id, now_ms, kept.status, kept.reason, what) for kept, what in told]
     )
     return moved, given_up
 

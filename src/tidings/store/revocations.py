@@ -8,26 +8,33 @@ when its page's update reached it, never twice and never missed.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+import functools
+from collections.abc import Collection, Sequence
 from typing import NamedTuple
 
 from sqlalchemy import (
     BigInteger,
-    ColumnElement,
     Connection,
     Row,
     case,
     func,
-    insert,
     literal,
-    or_,
     select,
     update,
 )
 
 from tidings.store.chunks import chunks
 from tidings.store.msg_keys import sent_under
-from tidings.store.tables import deliveries, delivery_events, messages, tasks
+from tidings.store.plain import (
+    fetch,
+    mark,
+    marks,
+    one_of,
+    one_of_values,
+    padded_size,
+    run_many,
+)
+from tidings.store.tables import deliveries, messages, tasks
 
 
 def find_message(conn: Connection, app_pk: int, msg_key: str) -> Row | None:
@@ -94,23 +101,20 @@ def page_ends(conn: Connection, scope: Scope, rows: int) -> list[int]:
     """Where pages of ``rows`` deliveries of ``scope`` end: the id of every ``rows``-th one in id
     order, and of the last. With more messages than one ``IN (...)`` takes, each chunk of them is
     counted apart, so a page holds up to ``rows`` of each chunk."""
+    placeholder = mark(conn)
     ends: set[int] = set()
-    for where in _scopes(scope):
+    for where, values in _scopes(placeholder, scope):
         ranked = (
-            select(
-                deliveries.c.id,
-                func.row_number().over(order_by=deliveries.c.id).label("n"),
-                func.count().over().label("total"),
-            )
-            .where(*where)
-            .subquery()
+            "SELECT id, row_number() OVER (ORDER BY id) AS n, count(*) OVER () AS total "
+            f"FROM deliveries WHERE {where}"
         )
-        ends.update(
-            conn.execute(
-                select(ranked.c.id).where(or_(ranked.c.n % rows == 0, ranked.c.n == ranked.c.total))
-            ).scalars()
-        )
+        modulo = "%%" if placeholder == "%s" else "%"  # psycopg reads a lone % as a placeholder
+        sql = f"SELECT id FROM ({ranked}) AS ranked WHERE n {modulo} {placeholder} = 0 OR n = total"
+        ends.update(found for (found,) in fetch(conn, sql, (*values, rows)))
     return sorted(ends)
+
+
+Page = tuple[int, int | None, str | None]  # (id, device_pk, channel) of a delivery a page moved
 
 
 def revoke_deliveries(
@@ -120,11 +124,12 @@ def revoke_deliveries(
     from_statuses: Collection[int],
     scope: Scope,
     ids: Ids,
-) -> list[Row]:
+) -> list[Page]:
     """Move the deliveries of ``scope`` with an id in ``ids`` in ``from_statuses`` to
     ``revoked``; (id, device_pk, channel) of each."""
-    values = {"status": revoked, "revoked_at": now_ms, "updated_at": now_ms}
-    return _update(conn, values, from_statuses, scope, ids, None)
+    placeholder = mark(conn)
+    sets = f"status = {placeholder}, revoked_at = {placeholder}, updated_at = {placeholder}"
+    return _update(conn, sets, (revoked, now_ms, now_ms), from_statuses, scope, ids, None)
 
 
 def recall_delivered(
@@ -137,7 +142,7 @@ def recall_delivered(
     ids: Ids,
     on_devices: Collection[str],
     by_vendor: Collection[str],
-) -> list[Row]:
+) -> list[Page]:
     """Take back the ``delivered`` deliveries of ``scope`` with an id in ``ids`` on a channel
     that recalls: those on one of ``on_devices`` move to ``revoked``; those on one of
     ``by_vendor`` are marked as being asked back from their vendor (asked at ``now_ms``), due
@@ -145,38 +150,52 @@ def recall_delivered(
     that a page walks its range of the message index no more often than before vendors'
     recalls were marked (an update of its own cost a page about 1 ms more CPU). (id,
     device_pk, channel) of each."""
-    on_device = deliveries.c.channel.in_(list(on_devices))
-    values = {
-        "status": case((on_device, revoked), else_=deliveries.c.status),
-        "revoked_at": case((on_device, now_ms), else_=deliveries.c.revoked_at),
-        "updated_at": case((on_device, now_ms), else_=deliveries.c.updated_at),
-        "recall_due_at": case((on_device, deliveries.c.recall_due_at), else_=due_ms),
-        "recall_asked_at": case((on_device, deliveries.c.recall_asked_at), else_=now_ms),
-    }
-    return _update(conn, values, (delivered,), scope, ids, [*on_devices, *by_vendor])
+    if not on_devices and not by_vendor:
+        return []
+    placeholder = mark(conn)
+    on_device = f"channel {one_of(placeholder, len(on_devices))}"
+    listed = one_of_values(placeholder, list(on_devices))
+    sets = ", ".join(
+        [
+            f"status = CASE WHEN {on_device} THEN {placeholder} ELSE status END",
+            f"revoked_at = CASE WHEN {on_device} THEN {placeholder} ELSE revoked_at END",
+            f"updated_at = CASE WHEN {on_device} THEN {placeholder} ELSE updated_at END",
+            f"recall_due_at = CASE WHEN {on_device} THEN recall_due_at ELSE {placeholder} END",
+            f"recall_asked_at = CASE WHEN {on_device} THEN recall_asked_at ELSE {placeholder} END",
+        ]
+    )
+    # each CASE's parameters: the channels its test lists, then its value
+    values = [v for value in (revoked, now_ms, now_ms, due_ms, now_ms) for v in (*listed, value)]
+    channels = [*on_devices, *by_vendor]
+    return _update(conn, sets, values, (delivered,), scope, ids, channels)
 
 
 def _update(
     conn: Connection,
-    values: Mapping[str, object],
+    sets: str,
+    values: Sequence[object],
     from_statuses: Collection[int],
     scope: Scope,
     ids: Ids,
     channels: Collection[str] | None,
-) -> list[Row]:
-    changed: list[Row] = []
-    for where in _scopes(scope, ids):
-        conditions = [*where, (deliveries.c.status + 0).in_(list(from_statuses))]
-        if channels is not None:
-            conditions.append(deliveries.c.channel.in_(list(channels)))
-        changed.extend(
-            conn.execute(
-                update(deliveries)
-                .where(*conditions)
-                .values(values)
-                .returning(deliveries.c.id, deliveries.c.device_pk, deliveries.c.channel)
-            )
+) -> list[Page]:
+    """``UPDATE deliveries SET {sets}`` (``values`` its parameters) of the deliveries of
+    ``scope`` with an id in ``ids``, in one of ``from_statuses`` (and on one of ``channels``);
+    (id, device_pk, channel) of each, the driver's tuples."""
+    placeholder = mark(conn)
+    statuses = [int(status) for status in from_statuses]
+    also = f"status + 0 {one_of(placeholder, len(statuses))}"
+    more = one_of_values(placeholder, statuses)
+    if channels is not None:
+        also += f" AND channel {one_of(placeholder, len(channels))}"
+        more += one_of_values(placeholder, list(channels))
+    changed: list[Page] = []
+    for where, found in _scopes(placeholder, scope, ids):
+        sql = (
+            f"UPDATE deliveries SET {sets} WHERE {where} AND {also} "
+            "RETURNING id, device_pk, channel"
         )
+        changed.extend(fetch(conn, sql, (*values, *found, *more)))
     return changed
 
 
@@ -218,21 +237,34 @@ def claim_recalls(conn: Connection, ids: Sequence[int], now_ms: int, due_ms: int
 
 def recalled(
     conn: Connection, ids: Sequence[int], delivered: int, revoked: int, now_ms: int
-) -> list[Row]:
+) -> list[tuple[int, str]]:
     """The vendor took these ``delivered`` deliveries back: ``revoked`` now, whether or not a
     recall of them is still marked (another asker may have had a refusal written first: an
-    agreement is the vendor's last word). (id, channel) of each moved."""
-    moved: list[Row] = []
+    agreement is the vendor's last word). (id, channel) of each moved, the driver's tuples.
+
+    Written as text and run through the driver (store/plain.py), the ids as ``one_of``'s list:
+    a broadcast's revocation runs it for every 1,000 agreements, where SQLAlchemy's building of
+    the statement, its rendering of the IN list and a Row for each delivery cost the writer
+    about a third of the answers' write."""
+    placeholder = mark(conn)
+    moved: list[tuple[int, str]] = []
     for chunk in chunks(sorted(ids)):
-        moved.extend(
-            conn.execute(
-                update(deliveries)
-                .where(deliveries.c.id.in_(chunk), deliveries.c.status == delivered)
-                .values(status=revoked, revoked_at=now_ms, updated_at=now_ms, recall_due_at=None)
-                .returning(deliveries.c.id, deliveries.c.channel)
-            )
-        )
+        sql = _recalled_sql(placeholder, padded_size(len(chunk)))
+        values = (revoked, now_ms, now_ms, *one_of_values(placeholder, chunk), delivered)
+        moved.extend(fetch(conn, sql, values))
     return moved
+
+
+@functools.lru_cache(maxsize=32)
+def _recalled_sql(mark: str, count: int) -> str:
+    """``recalled``'s statement for ``count`` ids. Found by id: on SQLite ``+status`` keeps the
+    status out of any index (as store/deliveries.py's settling does)."""
+    status = "+status" if mark == "?" else "status"
+    return (
+        f"UPDATE deliveries SET status = {mark}, revoked_at = {mark}, updated_at = {mark}, "
+        f"recall_due_at = NULL WHERE id {one_of(mark, count)} AND {status} = {mark} "
+        "RETURNING id, channel"
+    )
 
 
 def not_recalled(conn: Connection, ids: Sequence[int]) -> None:
@@ -277,31 +309,50 @@ def ask_again(
     return updated
 
 
-def recall_events(conn: Connection, rows: Sequence[Mapping[str, object]]) -> None:
-    """What vendors answered to recalls, for the trace: each ``delivery_id``, ``at``,
-    ``status``, ``reason`` and ``recall`` (refused, unreached, given_up)."""
+def recall_events(conn: Connection, rows: Sequence[tuple[int, int, int, str | None, str]]) -> None:
+    """What vendors answered to recalls, for the trace: each row's delivery id, time, status,
+    reason and what the vendor did (refused, unreached, given_up). Through the driver's
+    executemany (store/plain.run_many): a vendor out of reach answers a broadcast's 100,000
+    recalls so, 1,000 a write, where SQLAlchemy's insert of a dict a row cost the writer more."""
     if rows:
-        conn.execute(insert(delivery_events), list(rows))
+        placeholder = mark(conn)
+        columns = "delivery_id, at, status, reason, recall"
+        sql = f"INSERT INTO delivery_events ({columns}) VALUES ({marks(placeholder, 5)})"
+        run_many(conn, sql, rows)
 
 
 def count_deliveries(conn: Connection, status: int, scope: Scope, ids: Ids) -> int:
+    placeholder = mark(conn)
     total = 0
-    for where in _scopes(scope, ids):
-        query = select(func.count()).select_from(deliveries).where(*where)
-        total += conn.execute(query.where(deliveries.c.status + 0 == status)).scalar_one()
+    for where, values in _scopes(placeholder, scope, ids):
+        sql = f"SELECT count(*) FROM deliveries WHERE {where} AND status + 0 = {placeholder}"
+        ((count,),) = fetch(conn, sql, (*values, status))
+        total += count
     return total
 
 
-def _scopes(scope: Scope, ids: Ids | None = None) -> list[list[ColumnElement[bool]]]:
-    """The conditions of ``scope``'s deliveries (with an id in ``ids``), a list for each chunk of
-    its messages. ``+ 0`` keeps the task and the status out of SQLite's choice of index: the
-    message index holds each message's deliveries in id order, so a page is one range of it,
-    where (task_id, message_pk, device_pk) or (status, expires_at) would be walked whole."""
-    within: list[ColumnElement[bool]] = []
-    if ids is not None:
-        within += [deliveries.c.id > ids[0], deliveries.c.id <= ids[1]]
-    if scope.task_id is not None:
-        within.append(deliveries.c.task_id + 0 == scope.task_id)
-    return [
-        [deliveries.c.message_pk.in_(chunk), *within] for chunk in chunks(sorted(scope.message_pks))
-    ]
+def _scopes(
+    placeholder: str, scope: Scope, ids: Ids | None = None
+) -> list[tuple[str, tuple[object, ...]]]:
+    """The conditions of ``scope``'s deliveries (with an id in ``ids``), as SQL text and its
+    values, one for each chunk of its messages. ``+ 0`` keeps the task and the status out of
+    SQLite's choice of index: the message index holds each message's deliveries in id order,
+    so a page is one range of it, where (task_id, message_pk, device_pk) or (status,
+    expires_at) would be walked whole.
+
+    A revocation's statements are written as text and run through the driver (store/plain.py):
+    a broadcast's revocation runs three for each page of 1,000 deliveries, where SQLAlchemy's
+    building of them, its rendering of their IN lists and a Row for each delivery moved cost
+    the writer about as much as the statements themselves."""
+    conditions: list[tuple[str, tuple[object, ...]]] = []
+    for chunk in chunks(sorted(scope.message_pks)):
+        where = f"message_pk {one_of(placeholder, len(chunk))}"
+        values: tuple[object, ...] = one_of_values(placeholder, chunk)
+        if ids is not None:
+            where += f" AND id > {placeholder} AND id <= {placeholder}"
+            values += ids
+        if scope.task_id is not None:
+            where += f" AND task_id + 0 = {placeholder}"
+            values += (scope.task_id,)
+        conditions.append((where, values))
+    return conditions
