@@ -46,6 +46,7 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from tidings.config import Settings
+from tidings.contract import NotRecalled
 from tidings.openapi.pushcalls import BroadcastFields
 from tidings.revoke.service import Revocations
 from tidings.services import Services
@@ -114,8 +115,6 @@ class AgreeingVendor:
     async def recall(self, device_pks: Any, delivered: Any = ()) -> list[Any]:
         if not self._unreached:
             return []
-        from tidings.contract import NotRecalled  # not on main
-
         return [NotRecalled(out.id, 2107, "503", unreached=True) for out in delivered]
 
     async def send(self, batch: Any) -> list[Any]:
