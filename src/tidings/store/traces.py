@@ -73,8 +73,10 @@ def events_of(conn: Connection, delivery_ids: Sequence[int]) -> list[Row]:
 
 
 def webhooks_of(conn: Connection, app_pk: int, msg_key: str, limit: int) -> list[Row]:
-    """The first ``limit`` webhook events written about the message, still kept, with the URL
-    of the endpoint each is owed to."""
+    """The first ``limit`` webhook events written about a message the app sent under
+    ``msg_key``, still kept, with the URL of the endpoint each is owed to (one of the app's:
+    an event about a message is owed to its app's endpoints). Found from the messages, by the
+    index of the events' message_pk (store/tables.py says why not by their msgKey)."""
     query = (
         select(
             webhook_outbox.c.pk,
@@ -85,12 +87,9 @@ def webhooks_of(conn: Connection, app_pk: int, msg_key: str, limit: int) -> list
             webhook_outbox.c.delivered_at,
             webhook_endpoints.c.url,
         )
-        .join_from(
-            webhook_outbox,
-            webhook_endpoints,
-            webhook_outbox.c.endpoint_pk == webhook_endpoints.c.pk,
-        )
-        .where(webhook_endpoints.c.app_pk == app_pk, webhook_outbox.c.msg_key == msg_key)
+        .join_from(messages, webhook_outbox, webhook_outbox.c.message_pk == messages.c.pk)
+        .join(webhook_endpoints, webhook_outbox.c.endpoint_pk == webhook_endpoints.c.pk)
+        .where(sent_under(conn, app_pk, msg_key))
         .order_by(webhook_outbox.c.pk)
         .limit(limit)
     )
