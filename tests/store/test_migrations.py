@@ -23,6 +23,7 @@ from tidings.config import Settings
 from tidings.instants import DAY_MS
 from tidings.store import traces
 from tidings.store.database import Database, _require_json
+from tidings.store.msg_keys import sent_under
 from tidings.store.tables import (
     deliveries,
     devices,
@@ -237,7 +238,7 @@ def test_webhook_events_written_before_message_pks_are_still_traced(engine: Engi
     with engine.connect() as conn:
         query = select(webhook_outbox.c.msg_key, webhook_outbox.c.message_pk)
         found = conn.execute(query.order_by(webhook_outbox.c.pk)).all()
-        traced = [r.pk for r in traces.webhooks_of(conn, 1, "k1", 100)]
+        traced = [r.pk for r in traces.webhooks_of(conn, sent_under(conn, 1, "k1"), 100)]
     assert [tuple(r) for r in found] == [
         ("k1", 2),
         ("k2", 3),

@@ -13,15 +13,16 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from tests.support.rows import one_push
 from tests.support.servers import postgres_schema
 from tidings.store import traces
+from tidings.store.msg_keys import sent_under
 from tidings.store.tables import metadata
 
 BY_MESSAGE = "ix_webhook_outbox_message_pk_pk"
 
 
 def _trace_statement(engine: Engine, conn: Connection) -> tuple[str, object]:
-    """The last statement the trace's webhook read of message k1 runs (sent_under's look-ups
-    of the days that hold messages come first)."""
+    """The statement the trace's webhook read of message k1 runs."""
     one_push(conn, action="PushSimple", delivery_type=1, now=0)
+    sent = sent_under(conn, 1, "k1")
     ran: list[tuple[str, object]] = []
 
     def keep(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
@@ -29,10 +30,11 @@ def _trace_statement(engine: Engine, conn: Connection) -> tuple[str, object]:
 
     event.listen(engine, "before_cursor_execute", keep)
     try:
-        traces.webhooks_of(conn, 1, "k1", 100)
+        traces.webhooks_of(conn, sent, 100)
     finally:
         event.remove(engine, "before_cursor_execute", keep)
-    return ran[-1]
+    (statement,) = ran
+    return statement
 
 
 def test_the_traced_webhook_events_are_found_by_their_message_on_sqlite(tmp_path: Path) -> None:

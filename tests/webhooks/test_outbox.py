@@ -16,6 +16,7 @@ from tidings.config import Settings
 from tidings.contract import Status
 from tidings.services import Services
 from tidings.store import traces
+from tidings.store.msg_keys import sent_under
 from tidings.store.tables import deliveries, devices, messages, webhook_outbox
 from tidings.webhooks import events, outbox
 
@@ -153,7 +154,7 @@ async def test_each_event_about_a_message_names_it_and_the_trace_finds_them(
         columns = (webhook_outbox.c.pk, webhook_outbox.c.event_type, webhook_outbox.c.msg_key)
         query = select(*columns, webhook_outbox.c.message_pk).order_by(webhook_outbox.c.pk)
         rows = [tuple(r) for r in conn.execute(query)]
-        return rows, [r.pk for r in traces.webhooks_of(conn, 1, KEY, 100)]
+        return rows, [r.pk for r in traces.webhooks_of(conn, sent_under(conn, 1, KEY), 100)]
 
     rows, traced = await services.db.write(run)
     assert {(key, message) for _, _, key, message in rows} == {("k1", 1), (KEY, 2), (None, None)}

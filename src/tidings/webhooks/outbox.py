@@ -90,8 +90,9 @@ def messages_accepted(
     messages: Iterable[tuple[str, str]],
     now_ms: int,
 ) -> None:
-    """``message.accepted`` for each (msgKey, target) of a task just accepted (whose messages
-    are written: their pks are read by the task's, only when an endpoint takes the event)."""
+    """``message.accepted`` for each (msgKey, target) of a task just accepted, naming the pk of
+    the message written under it (read by the task's, only when an endpoint takes the event;
+    none for a key the task wrote no message under)."""
     endpoints = store.subscribers(conn, events.MESSAGE_ACCEPTED).get(app_pk)
     if not endpoints:
         return
@@ -99,7 +100,7 @@ def messages_accepted(
     outbox: list[dict[str, Any]] = []
     for msg_key, target in messages:
         payload = events.data(task_id=task_id, msg_key=msg_key, target=target, time=now_ms)
-        message = (msg_key, pks[msg_key])
+        message = (msg_key, pks.get(msg_key))
         outbox.extend(_rows(endpoints, events.MESSAGE_ACCEPTED, payload, now_ms, message))
     store.add_events(conn, outbox)
 
@@ -148,7 +149,7 @@ def _rows(
     event_type: str,
     payload: str,
     now_ms: int,
-    message: tuple[str, int] | None = None,
+    message: tuple[str, int | None] | None = None,
 ) -> list[dict[str, Any]]:
     """The outbox rows of one event for each endpoint; ``message``: the (msgKey, pk) of the
     message it concerns, if any (the trace finds the rows by the pk)."""
