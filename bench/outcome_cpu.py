@@ -21,6 +21,13 @@ PYTHONPATH:
 
     PYTHONPATH=/work/main/src python bench/outcome_cpu.py [--tasks 20] [--batch 500] [--runs 5]
         [--webhook] [--database-url postgresql://postgres@127.0.0.1:5432/test]
+
+With ``--callgrind``, run under ``valgrind --tool=callgrind --instr-atstart=no``: only the
+recording is instrumented (bench/procs.py's Callgrind), so the instruction count valgrind prints
+is the record leg's, steady on a loaded machine where the CPU clock is not:
+
+    PYTHONHASHSEED=0 valgrind --tool=callgrind --instr-atstart=no \\
+        python bench/outcome_cpu.py --webhook --tasks 5 --runs 2 --callgrind
 """
 
 from __future__ import annotations
@@ -35,13 +42,15 @@ from sqlalchemy import Connection, func, select, update
 
 from ack_cpu import claim_all
 from claim_cpu import build
-from procs import on_fresh_database, print_cpu, threads_cpu
+from procs import Callgrind, on_fresh_database, print_cpu, threads_cpu
 from tidings.config import Settings
 from tidings.contract import Outbound, Outcome, Status
 from tidings.delivery.outbound import outbound_from_rows
 from tidings.services import Services
 from tidings.store.deliveries import outbound_by_id
 from tidings.store.tables import deliveries, push_stats
+
+CALLGRIND = Callgrind()  # --callgrind: instrument the recording alone
 
 
 def reset(conn: Connection) -> None:
@@ -62,9 +71,11 @@ async def record_once(services: Services, ids: list[int], batch: int) -> float:
     _, before = await services.db.read(accepted)
     gc.collect()  # no run pays for the garbage the one before it left
     start = threads_cpu("tidings-write")
+    CALLGRIND.instrument(True)
     for at in range(0, len(ids), batch):
         recorder.settled([Outcome(i, Status.ACKED) for i in ids[at : at + batch]])
         await recorder.written()
+    CALLGRIND.instrument(False)
     spent = threads_cpu("tidings-write") - start
     done, counted = await services.db.read(accepted)
     if done != len(ids) or (counted or 0) - (before or 0) != len(ids):
@@ -106,7 +117,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--webhook", action="store_true")
     parser.add_argument("--database-url")
+    parser.add_argument(
+        "--callgrind", action="store_true", help="under callgrind: count the recording alone"
+    )
     args = parser.parse_args()
+    CALLGRIND.enabled = args.callgrind
     found = on_fresh_database(
         args.database_url, "outcomes", lambda url, directory: measure(url, directory, args)
     )

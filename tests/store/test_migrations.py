@@ -16,24 +16,28 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, NullPool, create_engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from tests.support.rows import one_push
+from tests.support.rows import one_push, subscribed
 from tests.support.servers import postgres_schema, served_database
 from tidings.cli.common import run
 from tidings.config import Settings
 from tidings.instants import DAY_MS
+from tidings.store import traces
 from tidings.store.database import Database, _require_json
+from tidings.store.msg_keys import sent_under
 from tidings.store.tables import (
     deliveries,
     devices,
     messages,
     metadata,
     push_stats,
+    webhook_outbox,
 )
 
 MIGRATIONS = Path(__file__).parents[2] / "src" / "tidings" / "store" / "migrations"
 BEFORE_ANALYTICS = "0004_console"
 BEFORE_RETENTION = "0005_analytics"
 BEFORE_SMS = "0011_task_request_ids"
+BEFORE_OUTBOX_MESSAGES = "0017_recall_retries"
 NOW = 1_800_000_000_000
 
 
@@ -206,6 +210,43 @@ def test_phone_numbers_bound_before_the_sms_supplement_are_sealed_at_start_not_l
     assert row.phone_number is None
     assert b"13800000000" not in row.phone_ciphertext
     assert box.open(row.phone_ciphertext) == "+8613800000000"
+
+
+def test_webhook_events_written_before_message_pks_are_still_traced(engine: Engine) -> None:
+    """Events kept from before the outbox named its messages' pks are given the pk of the newest
+    message their app sent under their msgKey, and the trace of that msgKey finds them all as
+    it did by the msgKey (a key used again on a later day included)."""
+    upgrade(engine, BEFORE_OUTBOX_MESSAGES)
+    with engine.begin() as conn:  # only columns the older schema has
+        one_push(conn, action="PushSimple", delivery_type=1, now=NOW)  # message 1: k1
+        again = {"task_id": 1, "app_pk": 1, "target": "", "title": "T", "content": "C"}
+        conn.execute(
+            insert(messages),
+            [
+                {**again, "pk": 2, "msg_key": "k1", "created_at": NOW + DAY_MS},
+                {**again, "pk": 3, "msg_key": "k2", "created_at": NOW + DAY_MS},
+            ],
+        )
+        subscribed(conn, "message.accepted")
+        row = {"endpoint_pk": 1, "event_type": "e", "payload": "{}", "state": "pending"}
+        times = {"attempts": 0, "created_at": NOW, "next_attempt_at": NOW}
+        conn.execute(
+            insert(webhook_outbox),
+            [{**row, **times, "msg_key": key} for key in ("k1", "k2", None, "k1", "gone")],
+        )
+    upgrade(engine, "head")
+    with engine.connect() as conn:
+        query = select(webhook_outbox.c.msg_key, webhook_outbox.c.message_pk)
+        found = conn.execute(query.order_by(webhook_outbox.c.pk)).all()
+        traced = [r.pk for r in traces.webhooks_of(conn, sent_under(conn, 1, "k1"), 100)]
+    assert [tuple(r) for r in found] == [
+        ("k1", 2),
+        ("k2", 3),
+        (None, None),
+        ("k1", 2),
+        ("gone", None),
+    ]
+    assert traced == [1, 4]
 
 
 def test_an_sqlite_without_json_functions_is_refused() -> None:

@@ -15,6 +15,8 @@ from tests.support.rows import one_push, subscribed
 from tidings.config import Settings
 from tidings.contract import Status
 from tidings.services import Services
+from tidings.store import traces
+from tidings.store.msg_keys import sent_under
 from tidings.store.tables import deliveries, devices, messages, webhook_outbox
 from tidings.webhooks import events, outbox
 
@@ -130,3 +132,33 @@ async def test_delivery_events_carry_each_deliverys_facts_in_order(services: Ser
         + expected(events.DELIVERY_ARRIVED, [1], settled, None)
     )
     assert found[2][3]["msgKey"] == KEY
+
+
+async def test_each_event_about_a_message_names_it_and_the_trace_finds_them(
+    services: Services,
+) -> None:
+    """The events written by the database (insert from the deliveries), from the deliveries'
+    facts (a refusal's reason) and at acceptance each carry their message's pk, which the trace
+    finds them by; an event about no message carries none."""
+
+    def run(conn: Connection) -> tuple[list[tuple], list[int]]:
+        fill(conn)
+        subscribed(conn, "message.accepted,device.token_invalid")
+        outbox.messages_accepted(conn, 1, 1, [("k1", "u"), (KEY, "")], NOW)
+        outbox.deliveries_settled(conn, events.DELIVERY_SENT, [5, 3], NOW)
+        refused = {4: "BadDeviceToken"}  # a vendor's code in the status column
+        outbox.deliveries_settled(
+            conn, events.DELIVERY_SENT, [4], NOW, status=2004, reasons=refused
+        )
+        outbox.tokens_dropped(conn, [(1, "tok-1")], NOW)
+        columns = (webhook_outbox.c.pk, webhook_outbox.c.event_type, webhook_outbox.c.msg_key)
+        query = select(*columns, webhook_outbox.c.message_pk).order_by(webhook_outbox.c.pk)
+        rows = [tuple(r) for r in conn.execute(query)]
+        return rows, [r.pk for r in traces.webhooks_of(conn, sent_under(conn, 1, KEY), 100)]
+
+    rows, traced = await services.db.write(run)
+    assert {(key, message) for _, _, key, message in rows} == {("k1", 1), (KEY, 2), (None, None)}
+    assert [kind for _, kind, _, message in rows if message is None] == [events.TOKEN_INVALID]
+    about_key = [pk for pk, _, key, _ in rows if key == KEY]
+    assert len(about_key) == 5  # accepted; sent (ids 3 and 4) to the two endpoints taking it
+    assert traced == about_key

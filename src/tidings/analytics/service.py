@@ -19,6 +19,7 @@ from tidings.store import analytics as store
 from tidings.store import sms as sms_store
 from tidings.store import traces as trace_store
 from tidings.store.database import Database
+from tidings.store.msg_keys import sent_under
 from tidings.tasks import BROADCAST, MULTIPLE, validity_end, validity_start
 
 LISTED = (MULTIPLE, BROADCAST)  # QueryPushAnalysisTaskList lists batch and broadcast pushes
@@ -120,7 +121,8 @@ def _detail(conn: Connection, app_pk: int, task_id: int) -> TaskDetail:
 
 
 def _trace(conn: Connection, app_pk: int, msg_key: str) -> MessageTrace | None:
-    message = trace_store.message(conn, app_pk, msg_key)
+    sent = sent_under(conn, app_pk, msg_key)  # the messages it names: found once, read twice
+    message = trace_store.message(conn, sent)
     if message is None:
         return None
     deliveries = trace_store.deliveries_of(conn, message.pk, TRACED_DELIVERIES)
@@ -128,6 +130,6 @@ def _trace(conn: Connection, app_pk: int, msg_key: str) -> MessageTrace | None:
     if count == TRACED_DELIVERIES:
         count = trace_store.count_deliveries(conn, message.pk)
     events = trace_store.events_of(conn, [d.id for d in deliveries])
-    webhooks = trace_store.webhooks_of(conn, app_pk, msg_key, TRACED_DELIVERIES)
+    webhooks = trace_store.webhooks_of(conn, sent, TRACED_DELIVERIES)
     sms = sms_store.of_message(conn, message.pk)
     return build_trace(message, deliveries, events, count, webhooks, sms)

@@ -487,8 +487,11 @@ webhook_endpoints = Table(
 # happen. state: "pending" (due from next_attempt_at; a sender that claims it pushes that time
 # past its attempt, the lease), "delivered" (delivered_at set; pruned after the retention
 # period), "expired" (retried for the whole retry period without success). payload is the
-# event's data as sent; its id (evt_<pk>) is stable across attempts. msg_key: the message it
-# concerns, if any, for the message trace.
+# event's data as sent; its id (evt_<pk>) is stable across attempts. msg_key and message_pk:
+# the message it concerns, if any. The message trace finds a message's rows by message_pk
+# (store/traces.py), whose index grows in the order rows are written: events come about recent
+# messages, so each insert lands in the index's last pages. An index of (endpoint_pk, msg_key)
+# took random msgKeys at random places, and cost the writer more per event than the row.
 webhook_outbox = Table(
     "webhook_outbox",
     metadata,
@@ -501,6 +504,7 @@ webhook_outbox = Table(
     ),
     Column("event_type", String(32), nullable=False),
     Column("msg_key", String(128)),
+    Column("message_pk", BigInteger),
     Column("payload", Text, nullable=False),
     Column("state", String(16), nullable=False),
     Column("attempts", Integer, nullable=False),
@@ -509,7 +513,7 @@ webhook_outbox = Table(
     Column("delivered_at", BigInteger),
     Index(None, "state", "next_attempt_at"),
     Index(None, "endpoint_pk", "pk"),
-    Index(None, "endpoint_pk", "msg_key"),
+    Index(None, "message_pk", "pk"),
 )
 
 # One POST to an endpoint: which batch (webhook_id), how many events, what came back (the

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, Row, func, select
+from sqlalchemy import ColumnElement, Connection, Row, func, select
 
 from tidings.store.chunks import chunks
-from tidings.store.msg_keys import sent_under
 from tidings.store.tables import (
     deliveries,
     delivery_events,
@@ -20,9 +19,9 @@ from tidings.store.tables import (
 )
 
 
-def message(conn: Connection, app_pk: int, msg_key: str) -> Row | None:
-    """The newest message the app sent under ``msg_key``, with the columns of its task a
-    trace shows."""
+def message(conn: Connection, sent: ColumnElement[bool]) -> Row | None:
+    """The newest message of those ``sent`` finds (msg_keys.sent_under: the ones an app sent
+    under a msgKey), with the columns of its task a trace shows."""
     query = (
         select(
             messages,
@@ -34,7 +33,7 @@ def message(conn: Connection, app_pk: int, msg_key: str) -> Row | None:
             tasks.c.due_at,
         )
         .join_from(messages, tasks, messages.c.task_id == tasks.c.id)
-        .where(sent_under(conn, app_pk, msg_key))
+        .where(sent)
         .order_by(messages.c.pk.desc())
     )
     return conn.execute(query).first()
@@ -72,9 +71,11 @@ def events_of(conn: Connection, delivery_ids: Sequence[int]) -> list[Row]:
     return rows
 
 
-def webhooks_of(conn: Connection, app_pk: int, msg_key: str, limit: int) -> list[Row]:
-    """The first ``limit`` webhook events written about the message, still kept, with the URL
-    of the endpoint each is owed to."""
+def webhooks_of(conn: Connection, sent: ColumnElement[bool], limit: int) -> list[Row]:
+    """The first ``limit`` webhook events still kept about the messages ``sent`` finds (all an
+    app sent under a msgKey, as ``message`` is given), with the URL of the endpoint each is owed
+    to. Found from the messages, by the index of the events' message_pk (store/tables.py says
+    why not by their msgKey)."""
     query = (
         select(
             webhook_outbox.c.pk,
@@ -85,12 +86,9 @@ def webhooks_of(conn: Connection, app_pk: int, msg_key: str, limit: int) -> list
             webhook_outbox.c.delivered_at,
             webhook_endpoints.c.url,
         )
-        .join_from(
-            webhook_outbox,
-            webhook_endpoints,
-            webhook_outbox.c.endpoint_pk == webhook_endpoints.c.pk,
-        )
-        .where(webhook_endpoints.c.app_pk == app_pk, webhook_outbox.c.msg_key == msg_key)
+        .join_from(messages, webhook_outbox, webhook_outbox.c.message_pk == messages.c.pk)
+        .join(webhook_endpoints, webhook_outbox.c.endpoint_pk == webhook_endpoints.c.pk)
+        .where(sent)
         .order_by(webhook_outbox.c.pk)
         .limit(limit)
     )

@@ -154,6 +154,7 @@ def _delivery_events(dialect: str, own_status: bool, where: tuple[ColumnElement[
             webhook_endpoints.c.pk,
             cast(_param("event_type"), Text),
             messages.c.msg_key,
+            messages.c.pk,
             payload,
             cast(_param("pending"), Text),
             literal_column("0"),
@@ -197,6 +198,7 @@ def _facts(app_pks: Collection[int], *where: ColumnElement[bool]) -> Any:
             deliveries.c.status,
             deliveries.c.user_id,
             messages.c.msg_key,
+            messages.c.pk.label("message_pk"),
             messages.c.target,
             devices.c.token,
         )
@@ -205,6 +207,12 @@ def _facts(app_pks: Collection[int], *where: ColumnElement[bool]) -> Any:
         .where(deliveries.c.app_pk.in_(list(app_pks)), *where)
         .order_by(deliveries.c.id)
     )
+
+
+def message_pks(conn: Connection, task_id: int) -> dict[str, int]:
+    """The pk of each message of the task, by its msgKey (unique within a task)."""
+    query = select(messages.c.msg_key, messages.c.pk).where(messages.c.task_id == task_id)
+    return {key: pk for key, pk in conn.execute(query)}
 
 
 def device_facts(conn: Connection, device_pks: Sequence[int]) -> list[Row]:
@@ -225,13 +233,23 @@ def _by_key(conn: Connection, query: Any, key: Any, values: Sequence[int]) -> li
 
 
 def add_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Outbox rows: each ``endpoint_pk``, ``event_type``, ``msg_key``, ``payload``,
-    ``created_at``. In multi-row statements (store/rows.py), in order: an app whose endpoints
-    take ``delivery.arrived`` has a row written for every ack, and SQLAlchemy's insert of a
-    dict per row cost more than the rest of recording the ack."""
+    """Outbox rows: each ``endpoint_pk``, ``event_type``, ``msg_key``, ``message_pk``,
+    ``payload``, ``created_at``. In multi-row statements (store/rows.py), in order: an app
+    whose endpoints take ``delivery.arrived`` has a row written for every ack, and
+    SQLAlchemy's insert of a dict per row cost more than the rest of recording the ack."""
     if rows:
         values = [
-            (r["endpoint_pk"], r["event_type"], r["msg_key"], r["payload"], PENDING, 0, at, at)
+            (
+                r["endpoint_pk"],
+                r["event_type"],
+                r["msg_key"],
+                r["message_pk"],
+                r["payload"],
+                PENDING,
+                0,
+                at,
+                at,
+            )
             for r in rows
             for at in (r["created_at"],)
         ]
@@ -244,6 +262,7 @@ _OUTBOX_COLUMNS = (
     "endpoint_pk",
     "event_type",
     "msg_key",
+    "message_pk",
     "payload",
     "state",
     "attempts",

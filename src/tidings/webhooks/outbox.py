@@ -78,7 +78,8 @@ def _add(
             time=now_ms,
             **extra,
         )
-        outbox.extend(_rows(apps[row.app_pk], event_type, payload, now_ms, row.msg_key))
+        message = (row.msg_key, row.message_pk)
+        outbox.extend(_rows(apps[row.app_pk], event_type, payload, now_ms, message))
     store.add_events(conn, outbox)
 
 
@@ -89,14 +90,18 @@ def messages_accepted(
     messages: Iterable[tuple[str, str]],
     now_ms: int,
 ) -> None:
-    """``message.accepted`` for each (msgKey, target) of a task just accepted."""
+    """``message.accepted`` for each (msgKey, target) of a task just accepted, naming the pk of
+    the message written under it (read by the task's, only when an endpoint takes the event;
+    none for a key the task wrote no message under)."""
     endpoints = store.subscribers(conn, events.MESSAGE_ACCEPTED).get(app_pk)
     if not endpoints:
         return
+    pks = store.message_pks(conn, task_id)
     outbox: list[dict[str, Any]] = []
     for msg_key, target in messages:
         payload = events.data(task_id=task_id, msg_key=msg_key, target=target, time=now_ms)
-        outbox.extend(_rows(endpoints, events.MESSAGE_ACCEPTED, payload, now_ms, msg_key))
+        message = (msg_key, pks.get(msg_key))
+        outbox.extend(_rows(endpoints, events.MESSAGE_ACCEPTED, payload, now_ms, message))
     store.add_events(conn, outbox)
 
 
@@ -144,13 +149,17 @@ def _rows(
     event_type: str,
     payload: str,
     now_ms: int,
-    msg_key: str | None = None,
+    message: tuple[str, int | None] | None = None,
 ) -> list[dict[str, Any]]:
+    """The outbox rows of one event for each endpoint; ``message``: the (msgKey, pk) of the
+    message it concerns, if any (the trace finds the rows by the pk)."""
+    msg_key, message_pk = message if message is not None else (None, None)
     return [
         {
             "endpoint_pk": pk,
             "event_type": event_type,
             "msg_key": msg_key,
+            "message_pk": message_pk,
             "payload": payload,
             "created_at": now_ms,
         }
