@@ -11,7 +11,14 @@ call-wide ExtendedParams fanout.py sends, or none with ``--no-extended``. Compar
 PYTHONPATH:
 
     PYTHONPATH=/work/main/src python bench/gateway_loop.py [--devices 10000] [--rounds 7]
-                                                          [--no-extended]
+                                                          [--no-extended] [--callgrind send|ack]
+
+With ``--callgrind``, run under ``valgrind --tool=callgrind --instr-atstart=no``: only the
+sends, or only the acks, of every round are instrumented, and the instructions valgrind prints,
+divided by devices × rounds, are that side's per message, steady on a loaded machine:
+
+    PYTHONHASHSEED=0 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=/dev/null \
+        python bench/gateway_loop.py --devices 2000 --rounds 3 --callgrind send
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import types
 import uvloop
 
 import tidings
+from procs import Callgrind
 from tidings.channels.selfbuilt import SelfBuiltChannel
 from tidings.contract import SELFBUILT, DeviceAddress, PushOptions
 from tidings.delivery.outbound import build_outbound
@@ -67,7 +75,12 @@ def ack_frame(delivery_id: int) -> bytes:
     )
 
 
-async def rounds(count: int, number: int, extended: bool) -> list[tuple[float, float]]:
+async def rounds(
+    count: int, number: int, extended: bool, measured: str | None = None
+) -> list[tuple[float, float]]:
+    """Per round, the thread's CPU per message for the sends and for the acks; under callgrind
+    (``measured``) only that side is instrumented."""
+    callgrind = Callgrind(measured is not None)
     settings = types.SimpleNamespace(
         device_heartbeat_seconds=60,
         device_frame_limit=65536,
@@ -122,14 +135,17 @@ async def rounds(count: int, number: int, extended: bool) -> list[tuple[float, f
             for pk in range(1, count + 1)
         ]
         acks = [ack_frame(first + pk) for pk in range(1, count + 1)]
+        callgrind.instrument(measured == "send")
         started = time.thread_time()
         for at in range(0, count, 100):
             await channel.send(items[at : at + 100])
         await asyncio.sleep(0)  # the turn's end, where the gateway writes what was queued
         sent = time.thread_time()
+        callgrind.instrument(measured == "ack")
         for socket, frame in zip(sockets, acks, strict=True):
             socket.data_received(frame)
         done = time.thread_time()
+        callgrind.instrument(False)
         assert len(delivery.acks) == count * (done_rounds + 1)
         figures.append(((sent - started) / count * 1e6, (done - sent) / count * 1e6))
     return figures
@@ -142,8 +158,11 @@ def main() -> None:
     parser.add_argument(
         "--no-extended", dest="extended", action="store_false", help="pushes with no ExtendedParams"
     )
+    parser.add_argument(
+        "--callgrind", choices=("send", "ack"), help="under callgrind: count this side alone"
+    )
     args = parser.parse_args()
-    figures = uvloop.run(rounds(args.devices, args.rounds, args.extended))
+    figures = uvloop.run(rounds(args.devices, args.rounds, args.extended, args.callgrind))
     print(
         f"tidings from {os.path.dirname(tidings.__file__)}, {args.devices:,} devices"
         f"{'' if args.extended else ', no ExtendedParams'}"

@@ -2,12 +2,14 @@
 garbage cycle behind (uvicorn's HTTP protocol object would otherwise wait for a full collection,
 which ``tidings serve`` runs rarely), a path other than /device is answered 404, and with the
 protocols ``tidings serve`` runs, a whole upgrade request skips uvicorn's parser while one split
-over reads still goes through it."""
+over reads still goes through it; and the frames a connection is sent in one loop turn are
+written at its end, in order, in one write."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import types
 from collections import Counter
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from tests.support.servers import free_port
 from tidings.app import build_app
 from tidings.config import Settings
-from tidings.gateway.transport import is_device_upgrade, socket_class
+from tidings.gateway.transport import Outbox, is_device_upgrade, socket_class
 from tidings.limits.connections import ConnectionCaps, Deadlines, guarded_protocols
 
 
@@ -111,3 +113,50 @@ async def test_a_whole_upgrade_skips_the_parser_and_a_split_one_is_parsed(
     finally:
         server.should_exit = True
         await task
+
+
+class _Recording:
+    """A transport that keeps what is written."""
+
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+    def set_write_buffer_limits(self, high: int) -> None:
+        pass
+
+    def get_protocol(self) -> None:
+        return None
+
+
+async def test_the_frames_of_one_turn_go_out_in_one_write_in_order() -> None:
+    gateway = types.SimpleNamespace(
+        frame_limit=65536, unread_limit=1 << 20, outbox=Outbox(), open=lambda link: None
+    )
+    app = types.SimpleNamespace(state=types.SimpleNamespace(gateway=gateway))
+    sockets, transports = [], []
+    for _ in range(2):
+        socket, transport = socket_class(app)(), _Recording()  # type: ignore[arg-type]
+        socket.connection_made(transport)  # type: ignore[arg-type]
+        socket.data_received(
+            b"GET /device HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            b"Sec-WebSocket-Version: 13\r\n\r\n"
+        )
+        transport.written.clear()  # the handshake's answer
+        sockets.append(socket)
+        transports.append(transport)
+    many, one = sockets
+    many.send(b"first")
+    one.send(b"alone")
+    many.send(b"second")
+    many.send(b"third")
+    assert transports[0].written == transports[1].written == []  # until the turn ends
+    await asyncio.sleep(0)
+    assert transports[0].written == [b"firstsecondthird"]
+    assert transports[1].written == [b"alone"]
+    one.send(b"next turn")
+    await asyncio.sleep(0)
+    assert transports[1].written == [b"alone", b"next turn"]

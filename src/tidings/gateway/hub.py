@@ -63,14 +63,15 @@ class Connection:
 
     def push(self, item: Outbound) -> None:
         in_flight = self.in_flight
-        if item.id in in_flight or self.closed or item.id in self.acked_while_read:
+        delivery_id = item.id  # read once: a named tuple's field is a descriptor call each time
+        if delivery_id in in_flight or self.closed or delivery_id in self.acked_while_read:
             return
         if len(in_flight) >= self.window:
             self.behind = True
             return
         if not in_flight:
             self.waiting_since = self._clock()
-        in_flight.add(item.id)
+        in_flight.add(delivery_id)
         self._link.send(frames.text(protocol.message(item)))
 
     def recall(self, item: Recall) -> None:

@@ -98,7 +98,7 @@ class DeviceSocket(asyncio.Protocol):
         self._reader: FrameReader | None = None
         self._session: Session | None = None
         self._outbox: Outbox | None = None
-        self._out: list[bytes] | None = None
+        self._out: bytes | list[bytes] | None = None  # frames queued this turn
         self._closer: asyncio.TimerHandle | None = None
         self._http: asyncio.BaseProtocol | None = None
 
@@ -163,18 +163,23 @@ class DeviceSocket(asyncio.Protocol):
         transport.close()
 
     def send(self, data: bytes) -> None:
-        if self._out is None:
+        """Queue ``data`` for the end of this loop turn. The first frame of a turn is held as
+        it is, a list made only for a second: in a burst a device is sent one frame a turn."""
+        out = self._out
+        if out is None:
             if self._transport is None or self._closer is not None:
                 return
-            self._out = [data]
+            self._out = data
             self._outbox.add(self)  # type: ignore[union-attr]
+        elif type(out) is list:
+            out.append(data)
         else:
-            self._out.append(data)
+            self._out = [out, data]
 
     def flush(self) -> None:
         out, self._out = self._out, None
-        if out and self._transport is not None:
-            self._transport.write(b"".join(out) if len(out) > 1 else out[0])
+        if out is not None and self._transport is not None:
+            self._transport.write(b"".join(out) if type(out) is list else out)
 
     def close(self, code: int, reason: str) -> None:
         """Write what is queued and the close frame; cut the socket once the peer answers
