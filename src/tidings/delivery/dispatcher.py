@@ -292,8 +292,10 @@ def _messages_for(
     for row in store.messages_to_devices(conn, to_tokens) if to_tokens else ():
         message = _message(row[:width])
         messages[message.task_id].append(message)
-        if row[width] is not None:  # the device's pk: a device holds the token
-            by_token[to_tokens[message.task_id]][message.target] = _address(row[width:])
+        device_pk, platform, manufacturer, third_token = row[width:]
+        if device_pk is not None:  # a device holds the token: the target
+            address = (device_pk, message.target, platform, manufacturer, third_token)
+            by_token[to_tokens[message.task_id]][message.target] = _address(address)
     return messages, by_token
 
 
