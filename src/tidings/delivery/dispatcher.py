@@ -15,6 +15,7 @@ import logging
 import time
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from operator import attrgetter
 
 from sqlalchemy import Connection
 
@@ -191,9 +192,12 @@ class Dispatcher:
             return
         settled = [o for o in outcomes if o.reroute is None]
         if settled:
-            metrics.deliveries(Counter((channel.name, o.status) for o in settled))
+            # Counted by status in C, then labelled with the channel once per status: a
+            # generator of (channel, status) pairs cost ~0.1 µs an outcome on the event loop.
+            by_status = Counter(map(attrgetter("status"), settled))
+            metrics.deliveries({(channel.name, s): n for s, n in by_status.items()})
             self._recorder.settled(settled)
-        dead = [o for o in settled if o.dead_token]
+        dead = list(filter(attrgetter("dead_token"), settled))
         if dead:
             await self._forget_dead_tokens(batch, dead)
         if len(settled) < len(outcomes):
