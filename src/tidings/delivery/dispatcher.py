@@ -293,13 +293,20 @@ def _messages_for(
         messages[message.task_id].append(message)
     by_token: dict[int, dict[str, DeviceAddress]] = defaultdict(dict)
     width = len(MessageRow._fields)
+    # The rows come task by task: a task's lists are looked up when its first row comes.
+    task_id: int | None = None
+    listed: list[MessageRow] = []
+    held: dict[str, DeviceAddress] = {}
     for row in store.messages_to_devices(conn, to_tokens) if to_tokens else ():
         message = _message(row[:width])
-        messages[message.task_id].append(message)
+        if message.task_id != task_id:
+            task_id = message.task_id
+            listed, held = messages[task_id], by_token[to_tokens[task_id]]
+        listed.append(message)
         device_pk, platform, manufacturer, third_token = row[width:]
         if device_pk is not None:  # a device holds the token: the target
             address = (device_pk, message.target, platform, manufacturer, third_token)
-            by_token[to_tokens[message.task_id]][message.target] = _address(address)
+            held[message.target] = _address(address)
     return messages, by_token
 
 
