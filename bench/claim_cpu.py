@@ -5,13 +5,15 @@ messages and devices, planning, counting and writing the deliveries, marking the
 dispatched. Acceptance, the event loop and the hand-over to channels are left out; the other
 benches measure them with the rest. The database is built in process through the services, as
 the server builds it: an app, a template, registered devices, and ``--tasks`` PushMultiple calls
-of 100 personalised targets each, in one of three shapes:
+of 100 personalised targets each, in one of five shapes:
 
 * ``fanout``: to DeliveryTokens of registered devices (bench/fanout.py's burst): one pending
   self-built delivery and one Outbound per message;
 * ``users``: to userIds, each bound to one registered device;
 * ``unbound``: to userIds with no device bound (bench/ingest.py's calls): a NoBindInfo row each;
-* ``mixed``: to userIds of whom a random half are bound to a device (the same half every time).
+* ``mixed``: to userIds of whom a random half are bound to a device (the same half every time);
+* ``vendor``: to the APNs tokens of iOS devices (DeliveryType 2, bench/vendor.py's calls), the
+  app's APNs channel configured: one leased APNs delivery and one Outbound per message.
 
 Each run claims every task in one transaction, timed by the thread's CPU clock around the claim
 alone, and rolls it back, so every run claims the same rows; one run first warms the caches.
@@ -24,7 +26,7 @@ alone are instrumented (``callgrind_control -i on`` around each, building the da
 so the instruction count valgrind prints is theirs, steady on a loaded machine where the CPU
 clock is not (compare trees with the same arguments and PYTHONHASHSEED).
 
-    python bench/claim_cpu.py [--shapes fanout,users,unbound,mixed] [--tasks 20] [--runs 5]
+    python bench/claim_cpu.py [--shapes fanout,users,unbound,mixed,vendor] [--tasks 20] [--runs 5]
                               [--vary] [--database-url postgresql://postgres@127.0.0.1:5432/test]
     PYTHONHASHSEED=0 valgrind --tool=callgrind --instr-atstart=no \
         python bench/claim_cpu.py --shapes fanout --tasks 5 --runs 4 --callgrind
@@ -43,21 +45,28 @@ from pathlib import Path
 
 from procs import Callgrind, on_fresh_database, print_cpu
 from tidings.config import Settings
-from tidings.devices.rules import Binding
+from tidings.devices.rules import Binding, Report
 from tidings.openapi.options import OptionFields
 from tidings.openapi.pushcalls import MultipleFields, target_inputs
 from tidings.openapi.strategy import read_timing
 from tidings.services import Services
 from tidings.templates.rules import TemplateFields
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.fakes.credentials import apns_config
+
 TARGETS = 100
-DELIVERY_TYPE = {"fanout": "1", "users": "3", "unbound": "3", "mixed": "3"}
+DELIVERY_TYPE = {"fanout": "1", "users": "3", "unbound": "3", "mixed": "3", "vendor": "2"}
 CALLGRIND = Callgrind()  # --callgrind: instrument the claims alone
 
 
 async def build(services: Services, shape: str, tasks: int) -> None:
     """The app, its template, its devices and ``tasks`` accepted PushMultiple calls."""
     app = await services.tenancy.create_app("bench", "ONEX570DA89211721")
+    if shape == "vendor":
+        await services.channel_configs.set(
+            "bench", app.app_id, "apns", apns_config("https://127.0.0.1:9")
+        )
     await services.templates.create(
         app.pk, TemplateFields(name="t", title="Hello #name#", content="You have #money# coins")
     )
@@ -66,7 +75,12 @@ async def build(services: Services, shape: str, tasks: int) -> None:
     bound = targets
     if shape == "mixed":
         bound = sorted(random.Random(7).sample(targets, count // 2))
-    if shape != "unbound":
+    if shape == "vendor":
+        targets = [f"{i:064x}" for i in range(count)]
+        for token in targets:
+            report = Report(token, "ios", 1, token, "ios", {})
+            await services.devices.report(app.pk, report)
+    elif shape != "unbound":
         devices = await asyncio.gather(
             *(services.devices.register(app.pk, "android") for _ in range(len(bound)))
         )

@@ -22,11 +22,14 @@ from tests.support.servers import postgres_schema
 from tests.support.timings import NO_TIMING
 from tidings.channels.catalog import THIRD_CHANNELS
 from tidings.config import Settings
+from tidings.contract import Outbound
+from tidings.delivery.outbound import outbound_from_rows
 from tidings.devices.rules import Binding, ReportFields, check_report
 from tidings.openapi.options import OptionFields
 from tidings.openapi.pushcalls import SimpleFields
 from tidings.services import Services
 from tidings.store import rows
+from tidings.store.deliveries import outbound_by_id
 from tidings.store.plain import fetch
 from tidings.store.tables import deliveries
 
@@ -131,3 +134,34 @@ def test_a_claim_on_sqlite_binds_no_none_and_no_enum(
     asyncio.run(claim())
     assert len(bound) > 7
     assert [v for v in bound if v is None or isinstance(v, Enum)] == []
+
+
+def test_a_claim_hands_over_the_deliveries_a_resend_reads_back(
+    tmp_path: Path, hms: FakeHms
+) -> None:
+    """What dispatch hands the channels at once is what is sent again later from the stored rows
+    (store.deliveries.outbound_by_id): the same devices, each with its own token, though the
+    claim reads a DeliveryToken target's device without its token (the target is the token)."""
+
+    async def claim_and_read() -> tuple[list[Outbound], list[Outbound]]:
+        services = await Services.open(Settings(data_dir=tmp_path), clock=Clock())
+        try:
+            await _accept_every_kind(services, hms)
+            dispatcher = services.delivery._dispatcher
+            now_ms = int(dispatcher._clock() * 1000)
+
+            def claim(conn: Connection) -> list[Outbound]:
+                _, written = dispatcher._claim(conn, now_ms, frozenset(services.channels))
+                return written.outbound
+
+            handed = await services.db.write(claim)
+            ids = [out.id for out in handed]
+            stored = outbound_from_rows(await services.db.read(outbound_by_id, ids))
+            return handed, stored
+        finally:
+            await services.aclose()
+
+    handed, stored = asyncio.run(claim_and_read())
+    assert {out.channel for out in handed} == {"selfbuilt", "hms"}
+    assert len(handed) == 4  # two devices by token, two by user
+    assert sorted(handed) == sorted(stored)

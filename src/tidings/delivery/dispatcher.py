@@ -15,6 +15,7 @@ import logging
 import time
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from operator import attrgetter
 
 from sqlalchemy import Connection
 
@@ -191,9 +192,12 @@ class Dispatcher:
             return
         settled = [o for o in outcomes if o.reroute is None]
         if settled:
-            metrics.deliveries(Counter((channel.name, o.status) for o in settled))
+            # Counted by status in C, then labelled with the channel once per status: a
+            # generator of (channel, status) pairs cost ~0.1 µs an outcome on the event loop.
+            by_status = Counter(map(attrgetter("status"), settled))
+            metrics.deliveries({(channel.name, s): n for s, n in by_status.items()})
             self._recorder.settled(settled)
-        dead = [o for o in settled if o.dead_token]
+        dead = list(filter(attrgetter("dead_token"), settled))
         if dead:
             await self._forget_dead_tokens(batch, dead)
         if len(settled) < len(outcomes):
@@ -289,11 +293,20 @@ def _messages_for(
         messages[message.task_id].append(message)
     by_token: dict[int, dict[str, DeviceAddress]] = defaultdict(dict)
     width = len(MessageRow._fields)
+    # The rows come task by task: a task's lists are looked up when its first row comes.
+    task_id: int | None = None
+    listed: list[MessageRow] = []
+    held: dict[str, DeviceAddress] = {}
     for row in store.messages_to_devices(conn, to_tokens) if to_tokens else ():
         message = _message(row[:width])
-        messages[message.task_id].append(message)
-        if row[width] is not None:  # the device's pk: a device holds the token
-            by_token[to_tokens[message.task_id]][message.target] = _address(row[width:])
+        if message.task_id != task_id:
+            task_id = message.task_id
+            listed, held = messages[task_id], by_token[to_tokens[task_id]]
+        listed.append(message)
+        device_pk, platform, manufacturer, third_token = row[width:]
+        if device_pk is not None:  # a device holds the token: the target
+            address = (device_pk, message.target, platform, manufacturer, third_token)
+            held[message.target] = _address(address)
     return messages, by_token
 
 

@@ -119,10 +119,15 @@ def _addresses(
     return rows
 
 
-def address_columns(table: str) -> str:
+def address_columns(table: str, *, but_token: bool = False) -> str:
     """ADDRESS's columns of ``table`` (a name or alias of devices) for a statement's text,
-    each under its name there (the device's pk as device_pk)."""
-    return ", ".join(f"{table}.{getattr(c, 'element', c).name} AS {c.name}" for c in ADDRESS)
+    each under its name there (the device's pk as device_pk); ``but_token`` leaves out the
+    token, for a statement that joins the device by a token it already reads."""
+    return ", ".join(
+        f"{table}.{getattr(c, 'element', c).name} AS {c.name}"
+        for c in ADDRESS
+        if not (but_token and c is devices.c.token)
+    )
 
 
 @functools.lru_cache(maxsize=128)

