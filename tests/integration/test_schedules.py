@@ -339,7 +339,8 @@ def test_a_server_killed_across_a_due_time_fires_it_once_on_restart(
             brief, _ = schedule(tenant, due, token, delivery_type=1, expired_seconds=1)
             assert server.process is not None
             server.process.kill()  # kill -9: no shutdown of any kind
-            before = server.process.communicate()[0]
+            server.process.wait()
+            before = server.log.read_text()
             server.process = None
             wait_until(due + 1500)  # past the brief one's validity
             server.start()

@@ -189,20 +189,29 @@ class Server:
             self.url = f"http://{self.host}:{self.port}"
         raise RuntimeError("tidings serve lost its port three times")
 
+    @property
+    def log(self) -> Path:
+        """Where the process's output goes: a file beside its data directory, kept with pytest's
+        temporary directories, so a failure (an answer 500, say) can be read about afterwards;
+        and a file, not a pipe nobody reads while the test runs, whose buffer a talkative
+        server would fill and then block on."""
+        return self.data_dir.with_name(f"{self.data_dir.name}.serve-{self.port}.log")
+
     def _launch(self) -> bool:
         """Run the process until it serves; False when its port was taken."""
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tidings", "serve", "--port", str(self.port)],
-            env=self.env | self.settings,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("w") as output_file:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "tidings", "serve", "--port", str(self.port)],
+                env=self.env | self.settings,
+                stdout=output_file,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + 30
         with httpx.Client(timeout=1) as client:
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
-                    output = self.process.stdout.read()
+                    output = self.log.read_text()
                     self.process = None
                     if "address already in use" in output:
                         return False
@@ -227,12 +236,12 @@ class Server:
             return ""
         self.process.terminate()
         try:
-            output, _ = self.process.communicate(timeout=30)
+            self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            output, _ = self.process.communicate()
+            self.process.wait()
         self.process = None
-        return output
+        return self.log.read_text()
 
 
 def _listens_on(pid: int, port: int) -> bool:
