@@ -27,7 +27,14 @@ from sqlalchemy import (
 from tidings.store.analytics import TASK_FACTS
 from tidings.store.chunks import chunks
 from tidings.store.devices import ADDRESS, address_columns
-from tidings.store.plain import fetch, fetch_statement, mark, one_of, one_of_values
+from tidings.store.plain import (
+    fetch,
+    fetch_statement,
+    mark,
+    one_of,
+    one_of_values,
+    unindexed,
+)
 from tidings.store.rows import insert_rows
 from tidings.store.tables import (
     WAITING,
@@ -363,11 +370,9 @@ def _settle_sql(
     """``settle``'s change of the rows, and their count by stat_pk: on SQLite (``?``) a
     statement run before the change, on PostgreSQL the change itself, counted.
 
-    The rows are found by id: on SQLite ``+status`` keeps the status out of any index (SQLite's
-    way to say so), since with one status and no statistics the planner took (status,
-    expires_at) and walked every delivery in that status (a batch of 20 acks took 33 ms beside
-    200,000 pending deliveries)."""
-    status = "+status" if mark == "?" else "status"
+    The rows are found by id, the status kept out of SQLite's choice of index
+    (``plain.unindexed`` says why)."""
+    status = unindexed(mark, "status")
     where = f"WHERE id {one_of(mark, count)} AND {status} {one_of(mark, statuses)}"
     sets = ", ".join([f"{c} = {mark}" for c in columns] + [f"{c} = {c} + 1" for c in raised])
     change = f"UPDATE deliveries SET {sets} {where}"

@@ -33,6 +33,7 @@ from tidings.store.plain import (
     one_of_values,
     padded_size,
     run_many,
+    unindexed,
 )
 from tidings.store.tables import deliveries, messages, tasks
 
@@ -257,9 +258,9 @@ def recalled(
 
 @functools.lru_cache(maxsize=32)
 def _recalled_sql(mark: str, count: int) -> str:
-    """``recalled``'s statement for ``count`` ids. Found by id: on SQLite ``+status`` keeps the
-    status out of any index (as store/deliveries.py's settling does)."""
-    status = "+status" if mark == "?" else "status"
+    """``recalled``'s statement for ``count`` ids, found by id, the status kept out of
+    SQLite's choice of index (``plain.unindexed``)."""
+    status = unindexed(mark, "status")
     return (
         f"UPDATE deliveries SET status = {mark}, revoked_at = {mark}, updated_at = {mark}, "
         f"recall_due_at = NULL WHERE id {one_of(mark, count)} AND {status} = {mark} "
