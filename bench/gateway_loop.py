@@ -29,7 +29,6 @@ import os
 import statistics
 import time
 import types
-from typing import BinaryIO
 
 import uvloop
 
@@ -49,16 +48,6 @@ UPGRADE = (
 
 
 class Transport:
-    """A plain TCP transport, empty and open, whose socket is /dev/null: the gateway writes
-    frames to the socket itself (gateway/transport.py), as it does a real one. Its checks are
-    C calls, as uvloop's are (a class is called, not bound: ``int()`` is 0, ``bool()`` False)."""
-
-    get_write_buffer_size = int
-    is_closing = bool
-
-    def __init__(self, sink: BinaryIO) -> None:
-        self._sink = sink
-
     def write(self, data: bytes) -> None:
         pass
 
@@ -67,9 +56,6 @@ class Transport:
 
     def get_protocol(self) -> None:
         return None
-
-    def get_extra_info(self, name: str) -> BinaryIO | None:
-        return self._sink if name == "socket" else None
 
 
 class Delivery:
@@ -90,7 +76,7 @@ def ack_frame(delivery_id: int) -> bytes:
 
 
 async def rounds(
-    sink: BinaryIO, count: int, number: int, extended: bool, measured: str | None = None
+    count: int, number: int, extended: bool, measured: str | None = None
 ) -> list[tuple[float, float]]:
     """Per round, the thread's CPU per message for the sends and for the acks; under callgrind
     (``measured``) only that side is instrumented."""
@@ -109,7 +95,7 @@ async def rounds(
     sockets = []
     for pk in range(1, count + 1):
         socket = socket_class()
-        socket.connection_made(Transport(sink))  # type: ignore[arg-type]
+        socket.connection_made(Transport())  # type: ignore[arg-type]
         socket.data_received(UPGRADE)
         session = socket._session
         assert session is not None
@@ -176,8 +162,7 @@ def main() -> None:
         "--callgrind", choices=("send", "ack"), help="under callgrind: count this side alone"
     )
     args = parser.parse_args()
-    with open(os.devnull, "wb") as sink:
-        figures = uvloop.run(rounds(sink, args.devices, args.rounds, args.extended, args.callgrind))
+    figures = uvloop.run(rounds(args.devices, args.rounds, args.extended, args.callgrind))
     print(
         f"tidings from {os.path.dirname(tidings.__file__)}, {args.devices:,} devices"
         f"{'' if args.extended else ', no ExtendedParams'}"

@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import socket
 import types
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 import uvicorn
-import uvloop
 import websockets
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -119,13 +115,6 @@ async def test_a_whole_upgrade_skips_the_parser_and_a_split_one_is_parsed(
         await task
 
 
-UPGRADE = (
-    b"GET /device HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\n"
-    b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-    b"Sec-WebSocket-Version: 13\r\n\r\n"
-)
-
-
 class _Recording:
     """A transport that keeps what is written."""
 
@@ -141,9 +130,6 @@ class _Recording:
     def get_protocol(self) -> None:
         return None
 
-    def get_extra_info(self, name: str) -> None:
-        return None
-
 
 async def test_the_frames_of_one_turn_go_out_in_one_write_in_order() -> None:
     gateway = types.SimpleNamespace(
@@ -154,7 +140,11 @@ async def test_the_frames_of_one_turn_go_out_in_one_write_in_order() -> None:
     for _ in range(2):
         socket, transport = socket_class(app)(), _Recording()  # type: ignore[arg-type]
         socket.connection_made(transport)  # type: ignore[arg-type]
-        socket.data_received(UPGRADE)
+        socket.data_received(
+            b"GET /device HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            b"Sec-WebSocket-Version: 13\r\n\r\n"
+        )
         transport.written.clear()  # the handshake's answer
         sockets.append(socket)
         transports.append(transport)
@@ -170,105 +160,3 @@ async def test_the_frames_of_one_turn_go_out_in_one_write_in_order() -> None:
     one.send(b"next turn")
     await asyncio.sleep(0)
     assert transports[1].written == [b"alone", b"next turn"]
-
-
-class _Counted:
-    """A real transport, with the writes that go through it kept."""
-
-    def __init__(self, transport: asyncio.Transport) -> None:
-        self.transport = transport
-        self.written: list[bytes] = []
-
-    def write(self, data: bytes) -> None:
-        self.written.append(bytes(data))
-        self.transport.write(data)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.transport, name)
-
-
-async def _connected(unread_limit: int, lost: list[bool]) -> tuple[Any, _Counted, socket.socket]:
-    """A device socket upgraded on one end of a socket pair with small kernel buffers; the other
-    end, not read from yet, is returned."""
-    gateway = types.SimpleNamespace(
-        frame_limit=65536,
-        unread_limit=unread_limit,
-        outbox=Outbox(),
-        open=lambda link: types.SimpleNamespace(
-            connection=types.SimpleNamespace(device_pk=7), lost=lambda: lost.append(True)
-        ),
-    )
-    app = types.SimpleNamespace(state=types.SimpleNamespace(gateway=gateway))
-    ours, theirs = socket.socketpair()
-    ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
-    theirs.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    theirs.setblocking(False)
-    device = socket_class(app)()  # type: ignore[arg-type]
-    loop = asyncio.get_running_loop()
-    transport, _ = await loop.connect_accepted_socket(lambda: device, ours)
-    counted = _Counted(transport)  # type: ignore[arg-type]
-    device.connection_made(counted)  # the same transport, seen through the counter
-    device.data_received(UPGRADE)
-    answer = await loop.sock_recv(theirs, 4096)
-    assert answer.startswith(b"HTTP/1.1 101 "), answer
-    counted.written.clear()
-    return device, counted, theirs
-
-
-async def _read(theirs: socket.socket, size: int) -> bytes:
-    loop, read = asyncio.get_running_loop(), bytearray()
-    while len(read) < size:
-        read += await loop.sock_recv(theirs, 65536)
-    return bytes(read)
-
-
-LOOPS = [
-    pytest.param(asyncio.new_event_loop, id="asyncio"),
-    pytest.param(uvloop.new_event_loop, id="uvloop"),
-]
-
-
-@pytest.mark.parametrize("new_loop", LOOPS)
-def test_frames_go_to_the_socket_itself_and_what_it_leaves_follows_in_order(
-    new_loop: Callable[[], asyncio.AbstractEventLoop],
-) -> None:
-    """An empty transport is bypassed (the system call runs without the GIL); the part the
-    kernel does not take, and every frame after it until it drains, go through the transport."""
-
-    async def run() -> None:
-        device, counted, theirs = await _connected(1 << 22, [])
-        device.send(b"one")
-        await asyncio.sleep(0)
-        assert counted.written == []
-        assert await _read(theirs, 3) == b"one"
-        big = b"".join(i.to_bytes(4, "big") for i in range(1 << 18))  # 1 MiB, every word unique
-        device.send(big)
-        await asyncio.sleep(0)
-        assert len(counted.written) == 1 and 0 < len(counted.written[0]) < len(big)
-        assert big.endswith(counted.written[0])  # the kernel took the start, in order
-        device.send(b"tail")
-        await asyncio.sleep(0)
-        assert counted.written[1:] == [b"tail"]  # behind the remainder, never beside it
-        assert await _read(theirs, len(big) + 4) == big + b"tail"
-        theirs.close()
-
-    with asyncio.Runner(loop_factory=new_loop) as runner:
-        runner.run(run())
-
-
-@pytest.mark.parametrize("new_loop", LOOPS)
-def test_a_device_that_leaves_more_than_the_unread_limit_is_dropped(
-    new_loop: Callable[[], asyncio.AbstractEventLoop],
-) -> None:
-    async def run() -> None:
-        lost: list[bool] = []
-        device, _, theirs = await _connected(64 * 1024, lost)
-        for _ in range(8):
-            device.send(b"x" * 65536)
-            await asyncio.sleep(0)
-        await asyncio.sleep(0.1)
-        assert lost == [True]
-        theirs.close()
-
-    with asyncio.Runner(loop_factory=new_loop) as runner:
-        runner.run(run())

@@ -5,13 +5,8 @@ transport of a WebSocket upgrade to this protocol, which answers the handshake, 
 (gateway/frames.py) and gives their text to the gateway's session for the connection
 (gateway/server.py). Only ``/device`` is served; any other path is answered 404.
 
-Frames queued during one loop turn, across all connections, are written at its end, one write
-per connection (the gateway's ``Outbox``). On plain TCP with nothing left in the transport's
-buffer, that write is ``os.write`` on the socket: uvloop's own ``transport.write`` makes the
-system call holding the GIL, and on loopback the kernel's work for the receiving end is charged
-to it, time in which the server's other thread (the database writer) could run. What the kernel
-does not take then goes to ``transport.write``, which keeps it in order with what follows and
-applies the unread limit; a TLS transport is always written through. A peer that does not read lets
+Frames queued during one loop turn, across all connections, are written at its end, one
+``transport.write`` per connection (the gateway's ``Outbox``). A peer that does not read lets
 unread bytes pile up in its transport; past ``device_unread_limit`` asyncio calls
 ``pause_writing`` and the connection is dropped, its unacknowledged deliveries waiting in the
 database for its next connection.
@@ -21,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tidings.gateway import frames
@@ -83,21 +77,11 @@ def _release(http: asyncio.BaseProtocol) -> None:
         vars(http).clear()
 
 
-def _plain_fd(transport: asyncio.Transport) -> int | None:
-    """The descriptor of a plain TCP transport's socket, which ``DeviceSocket.flush`` writes
-    without holding the GIL; None for TLS (only the transport can encrypt) or no socket."""
-    sock = transport.get_extra_info("socket")
-    if sock is None or transport.get_extra_info("ssl_object") is not None:
-        return None
-    return sock.fileno()
-
-
 class DeviceSocket(asyncio.Protocol):
     app: ClassVar[Served]
 
     __slots__ = (
         "_closer",
-        "_fd",
         "_http",
         "_out",
         "_outbox",
@@ -117,7 +101,6 @@ class DeviceSocket(asyncio.Protocol):
         self._out: bytes | list[bytes] | None = None  # frames queued this turn
         self._closer: asyncio.TimerHandle | None = None
         self._http: asyncio.BaseProtocol | None = None
-        self._fd: int | None = None  # the socket, written directly when the buffer is empty
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._http = transport.get_protocol()  # uvicorn's, released once the upgrade is read
@@ -164,7 +147,6 @@ class DeviceSocket(asyncio.Protocol):
         assert gateway is not None
         transport.write(answer)
         transport.set_write_buffer_limits(high=gateway.unread_limit)
-        self._fd = _plain_fd(transport)
         self._reader = FrameReader(gateway.frame_limit)
         self._outbox = gateway.outbox
         self._session = gateway.open(self)
@@ -196,21 +178,8 @@ class DeviceSocket(asyncio.Protocol):
 
     def flush(self) -> None:
         out, self._out = self._out, None
-        transport = self._transport
-        if out is None or transport is None:
-            return
-        data = b"".join(out) if type(out) is list else out
-        # Only while the transport is open (its fd is ours) and holds nothing (order is kept).
-        fd = self._fd
-        if fd is not None and not transport.is_closing() and not transport.get_write_buffer_size():
-            try:
-                sent = os.write(fd, data)
-            except OSError:  # full (EAGAIN), or broken: the transport's write finds out
-                sent = 0
-            if sent == len(data):
-                return
-            data = data[sent:]
-        transport.write(data)
+        if out is not None and self._transport is not None:
+            self._transport.write(b"".join(out) if type(out) is list else out)
 
     def close(self, code: int, reason: str) -> None:
         """Write what is queued and the close frame; cut the socket once the peer answers
