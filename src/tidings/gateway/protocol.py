@@ -302,11 +302,12 @@ _string = json.encoder.encode_basestring  # a JSON string, as json.dumps(ensure_
 
 
 def message(item: Outbound) -> str:
-    """The message frame, written straight as text: it is built for every delivery sent."""
+    """The message frame, written straight as text: it is built for every delivery sent. The
+    ids are ints (``Outbound``, ``Payload``), whose digits need neither ``int()`` nor escaping."""
     payload = item.payload
     uri = payload.uri
     return (
-        f'{{"type":"message","id":{int(item.id)},"taskId":{_string(str(payload.task_id))}'
+        f'{{"type":"message","id":{item.id},"taskId":"{payload.task_id}"'
         f',"msgKey":{_string(payload.msg_key)},"title":{_string(payload.title)}'
         f',"content":{_string(payload.content)},"uri":{"null" if uri is None else _string(uri)}'
         f"{_last_end.of(payload.extended_params, item.options, payload.expires_at)}"
