@@ -48,6 +48,19 @@ def cpu_seconds(pid: int, thread: int | None = None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def wanted_seconds(pid: int, thread: int | None = None) -> float:
+    """Seconds a process's threads (or one of them, ``thread``: its id) have so far run on a core
+    or waited, runnable, for one (/proc schedstat; a thread that has ended no longer counts).
+    Over a span, a thread's share near 1 means it waited on nothing but a core: its own work, on
+    a machine shared with other load, was the limit, not a peer it talks to."""
+    tasks = [thread] if thread is not None else os.listdir(f"/proc/{pid}/task")
+    wanted = 0
+    for task in tasks:
+        running, waiting, _ = Path(f"/proc/{pid}/task/{task}/schedstat").read_text().split()
+        wanted += int(running) + int(waiting)
+    return wanted / 1e9
+
+
 def cpu_by_thread(pid: int) -> Counter[str]:
     """CPU seconds so far of process ``pid``'s first thread (``loop``: a server's event loop)
     and of all its other threads together (``threads``: a server's database writer and

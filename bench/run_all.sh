@@ -61,6 +61,8 @@ pick() {  # file, label: the table row (median [min–max]) whose first cell sta
   echo "  $(pick apns 'PushMultiple -> Tidings')"
   echo "  $(pick apns 'ratio to the fake')"
   echo "  $(pick apns 'ratio to the durable floor')"
+  echo "  $(pick apns 'Tidings server CPU per message')"
+  echo "  $(pick apns "server's event loop running or queued (share)")"
   echo "broadcast, 100k offline devices:"
   echo "  $(pick broadcast-100k 'materialised')"
   echo "  $(pick broadcast-100k 'ratio to the insert-select floor')"

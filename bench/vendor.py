@@ -5,9 +5,17 @@ Starts the fake APNs (TLS + HTTP/2, ES256 tokens checked) in a process of its ow
 iOS devices with APNs tokens (written straight into the database: setup, not measured); pushes to
 one of them and waits for it to be accepted, which opens the server's connection to the fake as
 the ceiling's first request opens its own (a long-lived connection's setup is in neither figure);
-then sends PushMultiple calls of 100 personalised targets to the others through the official SDK
-from a few threads and times from the first call until every delivery is recorded as accepted by
-APNs (status 2).
+then sends PushMultiple calls of 100 personalised targets to the others and times from the first
+call until every delivery is recorded as accepted by APNs (status 2). The calls are ingest.py's:
+signed before the clock starts and sent from one asyncio client over ``--callers`` keep-alive
+connections, a call in flight on each, so that the server, not the client, sets the rate. 8 by
+default: under load 20 on two cores, the server's threads wanted (ran or queued for) 1.27 cores
+with 4 callers, 1.52 with 8 and 1.55 with 16, the client 1-2 µs of CPU a message at each. Through
+the official SDK from four threads, as this bench first sent them, a run measured the client and
+one call's latency instead: 72 µs of client CPU a message under one GIL on the server's two cores,
+and the server, fed calls at the client's pace, spent 168-180 µs a message against 111-153. That
+the APNs path works through the official SDK is tests/integration/test_vendor_delivery.py's to
+show.
 
 In the same run it measures the fake's own ceiling: the same number of notifications, with the
 headers and payload the adapter builds (``apns.notification``, made before the clock starts) and
@@ -24,7 +32,13 @@ the ceiling as median [min–max] over the runs, and beside them the CPU each me
 Tidings server (and of that, its event loop's thread: the rest is its database writer's and
 readers'), the fake and the bare client (from /proc): unlike the rates, those hold when other work
 shares the machine's cores. How busy the fake was in each leg (its CPU seconds over the leg's
-seconds; 1.0 is a whole core) says whether it, not the client, set a rate.
+seconds; 1.0 is a whole core) says whether it, not the client, set a rate. For the Tidings leg it
+also prints the rate the calls were accepted at, the server's cores busy while they ran, the bench
+client's CPU a message and cores busy for its calls, and how much of the time the server's
+threads (summed, as cores), its event loop's alone (as a share) and the client's were running or
+queued for a core (``procs.wanted_seconds``): on a machine other work keeps busy a process gets
+less than a core, and a loop's share near 1 still says that it, not what it waits on, was the
+limit.
 
 The fake's HTTP/2 server is libnghttp2's (ngh2), as the client's is: on jh2 it spent 58-70 µs of
 CPU a request, five times the bare client's 12, and was what set the ceiling; now 14-17.
@@ -32,7 +46,8 @@ CPU a request, five times the bare client's 12, and was what set the ceiling; no
 With ``--profile FILE``, py-spy records the server's threads during each Tidings leg into
 FILE.tidings.<time> (its raw format; py-spy must be on PATH).
 
-    python bench/vendor.py [--devices 10000] [--streams 500] [--runs 3] [--profile FILE]
+    python bench/vendor.py [--devices 10000] [--streams 500] [--callers 8] [--runs 3]
+                           [--profile FILE]
 """
 
 from __future__ import annotations
@@ -51,9 +66,8 @@ import uuid
 from collections.abc import Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from alibabacloud_mpaas20201028 import models
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy import create_engine, insert, select, text
 
@@ -62,11 +76,22 @@ sys.path.insert(0, str(ROOT))
 
 from tests.channels.outbound import outbound  # noqa: E402
 from tests.fakes.credentials import BUNDLE_ID, apns_config, apns_key  # noqa: E402
-from tests.support.clients import new_sdk  # noqa: E402
 from tests.support.servers import free_port, running_server  # noqa: E402
 
-from ingest import INSERT_MESSAGE, INSERT_STATS, INSERT_TASK, Ids  # noqa: E402
-from procs import console, cpu_seconds, profiled, spread_table  # noqa: E402
+from ingest import (  # noqa: E402
+    APP_ID,
+    INSERT_MESSAGE,
+    INSERT_STATS,
+    INSERT_TASK,
+    TARGETS,
+    WORKSPACE,
+    Ids,
+    call,
+    drive,
+    push_params,
+    signed_request,
+)
+from procs import console, cpu_seconds, profiled, spread_table, wanted_seconds  # noqa: E402
 from tidings.channels.apns import notification, provider_token  # noqa: E402
 from tidings.channels.catalog import check_config  # noqa: E402
 from tidings.channels.http import tls_context  # noqa: E402
@@ -76,10 +101,9 @@ from tidings.delivery.writing import VENDOR_LEASE_MS  # noqa: E402
 from tidings.store.database import SQLITE_PRAGMAS  # noqa: E402
 from tidings.store.tables import apps, devices, metadata, workspaces  # noqa: E402
 
-APP_ID = "ONEXBENCHAPNS001"
-WORKSPACE = "bench"
 TEMPLATE = "bench"
-TARGETS = 100
+T = TypeVar("T")
+FRACTIONS = ("ratio", "cores", "share")  # the figures printed with two decimals
 TITLE, CONTENT = "Hello", "Hello #name#, your parcel has arrived"
 INSERT_LEASED = (
     "INSERT INTO deliveries (id, task_id, message_pk, app_pk, device_pk, push_token, channel,"
@@ -121,41 +145,25 @@ def register_devices(database: str, tokens: list[str]) -> list[str]:
     return tokens
 
 
-def accepted(database: str) -> int:
-    engine = create_engine(database)
-    with engine.connect() as conn:
-        return conn.execute(
-            text("SELECT count(*) FROM deliveries WHERE channel = 'apns' AND status = 2")
-        ).scalar_one()
-
-
 def wait_accepted(database: str, count: int, started: float) -> None:
-    while (done := accepted(database)) < count:
-        if time.perf_counter() - started > 300:
-            raise RuntimeError(f"only {done} of {count} accepted after 300 s")
-        time.sleep(0.05)
+    """Until ``count`` APNs deliveries are recorded as accepted (status 2), on one connection."""
+    engine = create_engine(database)
+    query = text("SELECT count(*) FROM deliveries WHERE channel = 'apns' AND status = 2")
+    with engine.connect() as conn:
+        while (done := conn.execute(query).scalar_one()) < count:
+            if time.perf_counter() - started > 300:
+                raise RuntimeError(f"only {done} of {count} accepted after 300 s")
+            conn.rollback()  # the next count reads what the server has committed since
+            time.sleep(0.05)
+    engine.dispose()
 
 
-def push_all(client, tokens: list[str]) -> None:
-    def call(chunk: list[str]) -> None:
-        body = client.push_multiple(
-            models.PushMultipleRequest(
-                app_id=APP_ID, workspace_id=WORKSPACE, delivery_type=2, task_name="bench",
-                template_name=TEMPLATE, expired_seconds=3600,
-                target_msg=[
-                    models.PushMultipleRequestTargetMsg(
-                        target=t, msg_key=uuid.uuid4().hex,
-                        template_key_value=json.dumps({"name": t[:8]}),  # see content()
-                    )
-                    for t in chunk
-                ],
-            )
-        ).body  # fmt: skip
-        assert body.result_code == "OK", body
-
-    chunks = [tokens[i : i + TARGETS] for i in range(0, len(tokens), TARGETS)]
-    with ThreadPoolExecutor(4) as pool:
-        list(pool.map(call, chunks))
+def pushed(tokens: Sequence[str]) -> dict[str, str]:
+    """PushMultiple's parameters for notifications (DeliveryType 2) to these iOS devices."""
+    return push_params(
+        TEMPLATE, "bench", [(t, uuid.uuid4().hex, {"name": t[:8]}) for t in tokens],  # content()
+        delivery_type=2, expired_seconds=3600,
+    )  # fmt: skip
 
 
 def content(token: str) -> str:
@@ -169,6 +177,7 @@ def through_tidings(
     ca_file: Path,
     count: int,
     streams: int,
+    callers: int,
     fake_pid: int,
     profile: str = "",
 ) -> dict[str, float]:
@@ -180,39 +189,68 @@ def through_tidings(
             "channels", "set", "--workspace", WORKSPACE, "--app-id", APP_ID, "--channel", "apns",
             "--config", json.dumps(apns_config(fake_url, concurrency=streams)),
         )  # fmt: skip
-        client = new_sdk(server, key)
-        client.create_template(
-            models.CreateTemplateRequest(
-                app_id=APP_ID, workspace_id=WORKSPACE, template_name=TEMPLATE,
-                title=TITLE, content=CONTENT,
-            )
-        )  # fmt: skip
+        port, authority = server.port, f"127.0.0.1:{server.port}"
+        template = {"AppId": APP_ID, "WorkspaceId": WORKSPACE, "TemplateName": TEMPLATE}
+        made = asyncio.run(
+            call(port, key, "CreateTemplate", template | {"Title": TITLE, "Content": CONTENT})
+        )
+        assert made.get("Success"), made
         database = f"sqlite:///{(directory / 'data' / 'tidings.db').resolve()}"
         first, *tokens = register_devices(
             database, [uuid.uuid4().hex * 2 for _ in range(count + 1)]
         )
-        push_all(client, [first])  # opens the server's connection, as the ceiling's first does
+        # opens the server's connection to the fake, as the ceiling's first request does
+        opened = asyncio.run(call(port, key, "PushMultiple", pushed([first])))
+        assert opened.get("ResultCode") == "OK", opened
         wait_accepted(database, 1, time.perf_counter())
+        chunks = (tokens[at : at + TARGETS] for at in range(0, count, TARGETS))
+        # signed before the clock starts, as ingest.py and fanout.py sign theirs
+        calls = [signed_request(key, authority, "PushMultiple", pushed(c), "acs3") for c in chunks]
         assert server.process is not None
         pid = server.process.pid
         with profiled(profile, pid, "tidings"):
-            server_cpu, loop_cpu = cpu_seconds(pid), cpu_seconds(pid, pid)
-            fake_cpu = cpu_seconds(fake_pid)
-            started = time.perf_counter()
-            push_all(client, tokens)
-            wait_accepted(database, count + 1, started)
-            elapsed = time.perf_counter() - started
-            server_used = cpu_seconds(pid) - server_cpu
-            loop_used = cpu_seconds(pid, pid) - loop_cpu
-            fake_used = cpu_seconds(fake_pid) - fake_cpu
+            start = meters(pid, fake_pid)
+            tally, _ = run_loop(drive(port, calls, 300, callers, warn=False))
+            called = meters(pid, fake_pid)
+            wait_accepted(database, count + 1, start["clock"])
+            end = meters(pid, fake_pid)
+        assert tally.refused == 0, f"{tally.refused} calls refused"
+        leg = {name: end[name] - start[name] for name in start}
+        calls_leg = {name: called[name] - start[name] for name in start}
         return {
-            "rate": count / elapsed,
-            "server_us": server_used / count * 1e6,
-            "loop_us": loop_used / count * 1e6,
-            "server_busy": server_used / elapsed,
-            "fake_us": fake_used / count * 1e6,
-            "fake_busy": fake_used / elapsed,
+            "rate": count / leg["clock"],
+            "server_us": leg["server"] / count * 1e6,
+            "loop_us": leg["loop"] / count * 1e6,
+            "server_busy": leg["server"] / leg["clock"],
+            "wanted": leg["wanted"] / leg["clock"],
+            "loop_wanted": leg["loop_wanted"] / leg["clock"],
+            "calls_rate": count / calls_leg["clock"],
+            "server_busy_calling": calls_leg["server"] / calls_leg["clock"],
+            "wanted_calling": calls_leg["wanted"] / calls_leg["clock"],
+            "loop_wanted_calling": calls_leg["loop_wanted"] / calls_leg["clock"],
+            "client_us": calls_leg["client"] / count * 1e6,
+            "client_busy": calls_leg["client"] / calls_leg["clock"],
+            "client_wanted": calls_leg["client_wanted"] / calls_leg["clock"],
+            "fake_us": leg["fake"] / count * 1e6,
+            "fake_busy": leg["fake"] / leg["clock"],
         }
+
+
+def meters(pid: int, fake_pid: int) -> dict[str, float]:
+    """What the Tidings leg's figures are differences of, read now: the clock, the CPU seconds
+    of the server, its event loop's thread, the fake and this process (the bench client), and
+    the seconds the server's threads, its loop's and this process's ran or waited for a core
+    (``wanted_seconds``)."""
+    return {
+        "clock": time.perf_counter(),
+        "server": cpu_seconds(pid),
+        "loop": cpu_seconds(pid, pid),
+        "wanted": wanted_seconds(pid),
+        "loop_wanted": wanted_seconds(pid, pid),
+        "fake": cpu_seconds(fake_pid),
+        "client": time.process_time(),
+        "client_wanted": wanted_seconds(os.getpid()),
+    }
 
 
 async def connected(
@@ -433,7 +471,7 @@ def server_gc() -> None:
     gc.set_threshold(GC_THRESHOLD, 20, 20)
 
 
-def run_loop(coroutine: Coroutine[Any, Any, dict[str, float]]) -> dict[str, float]:
+def run_loop(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run a leg on uvloop, the server's loop, where it is installed."""
     try:
         import uvloop
@@ -447,6 +485,9 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=10_000)
     parser.add_argument(
         "--streams", type=int, default=500, help="requests at once: the adapter's concurrency"
+    )
+    parser.add_argument(
+        "--callers", type=int, default=8, help="PushMultiple calls in flight (connections)"
     )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument(
@@ -473,7 +514,7 @@ def main() -> None:
                 console.print(f"PushMultiple to {args.devices} iOS devices through Tidings ...")
                 found = through_tidings(
                     directory / f"run{number}", url, ca_file, args.devices, args.streams,
-                    fake.pid, args.profile,
+                    args.callers, fake.pid, args.profile,
                 )  # fmt: skip
                 for name, value in (
                     ("PushMultiple -> Tidings -> APNs adapter -> fake APNs (/s)", found["rate"]),
@@ -488,6 +529,15 @@ def main() -> None:
                     ("Tidings server CPU per message (µs)", found["server_us"]),
                     ("of which its event loop's thread (µs)", found["loop_us"]),
                     ("Tidings server busy (cores)", found["server_busy"]),
+                    ("calls accepted, all 100 targets each (messages/s)", found["calls_rate"]),
+                    ("Tidings server busy while calls ran (cores)", found["server_busy_calling"]),
+                    ("bench client CPU per message, its calls (µs)", found["client_us"]),
+                    ("bench client busy while its calls ran (cores)", found["client_busy"]),
+                    ("server's threads running or queued for a core (cores)", found["wanted"]),
+                    ("... while the calls ran (cores)", found["wanted_calling"]),
+                    ("server's event loop running or queued (share)", found["loop_wanted"]),
+                    ("... while the calls ran (share)", found["loop_wanted_calling"]),
+                    ("bench client running or queued, its calls (cores)", found["client_wanted"]),
                     ("fake APNs CPU per request, through Tidings (µs)", found["fake_us"]),
                     ("fake APNs busy, through Tidings (cores)", found["fake_busy"]),
                     ("bare client CPU per request (µs)", floor["client_us"]),
@@ -501,7 +551,7 @@ def main() -> None:
             fake.terminate()
             fake.wait(10)
     rows = [
-        (name, {"": values}, "{:.2f}" if "ratio" in name or "cores" in name else "{:,.0f}")
+        (name, {"": values}, "{:.2f}" if any(w in name for w in FRACTIONS) else "{:,.0f}")
         for name, values in figures.items()
     ]
     console.print(spread_table(f"APNs adapter, {args.devices:,} iOS devices", rows))
