@@ -22,6 +22,14 @@ with the load average.
 
     python bench/ack_cpu.py [--tasks 20] [--batch 480] [--vary] [--runs 5] [--opens]
                             [--webhook] [--database-url postgresql://postgres@127.0.0.1:5432/test]
+
+With ``--callgrind``, run under ``valgrind --tool=callgrind --instr-atstart=no``: only the
+acks' hand-over and writing are instrumented (bench/procs.py's Callgrind), every thread of the
+process, so the instruction count valgrind prints, divided by the acks (tasks × 100 × (runs + 1)),
+is the ack's record leg alone, steady on a loaded machine where the CPU clock is not:
+
+    PYTHONHASHSEED=0 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=/dev/null \\
+        python bench/ack_cpu.py --tasks 5 --batch 100 --runs 2 --callgrind
 """
 
 from __future__ import annotations
@@ -37,11 +45,13 @@ from pathlib import Path
 from sqlalchemy import Connection, func, select, update
 
 from claim_cpu import build
-from procs import on_fresh_database, print_cpu, threads_cpu
+from procs import Callgrind, on_fresh_database, print_cpu, threads_cpu
 from tidings.config import Settings
 from tidings.contract import Status
 from tidings.services import Services
 from tidings.store.tables import deliveries, push_stats
+
+CALLGRIND = Callgrind()  # --callgrind: instrument the acks alone
 
 
 def claim_all(services: Services, tasks: int) -> list[tuple[int, int]]:
@@ -87,6 +97,7 @@ async def ack_once(
     _, counted_before = await services.db.read(settled, opens)
     gc.collect()  # no run pays for the garbage the one before it left
     start, at = threads_cpu("tidings-write"), 0
+    CALLGRIND.instrument(True)
     for size in sizes:
         batch = deliveries[at : at + size]
         at += size
@@ -96,6 +107,7 @@ async def ack_once(
         else:
             delivery.acked([delivery_id for _, delivery_id in batch])
         await delivery.acks_written()
+    CALLGRIND.instrument(False)
     spent = threads_cpu("tidings-write") - start
     done, counted = await services.db.read(settled, opens)
     if done != len(deliveries) or counted - counted_before != len(deliveries):
@@ -130,7 +142,11 @@ def main() -> None:
     parser.add_argument("--opens", action="store_true")
     parser.add_argument("--webhook", action="store_true")
     parser.add_argument("--database-url")
+    parser.add_argument(
+        "--callgrind", action="store_true", help="under callgrind: count the acks alone"
+    )
     args = parser.parse_args()
+    CALLGRIND.enabled = args.callgrind
     found = on_fresh_database(
         args.database_url, "acks", lambda url, directory: measure(url, directory, args)
     )

@@ -91,21 +91,32 @@ def test_a_frame_breaking_the_rules_is_refused_with_its_code(data: bytes, code: 
 
 
 def test_a_frame_read_whole_on_its_own_meets_the_rules_of_what_came_before() -> None:
-    """A short text frame that is all of one read is read without the general loop; it is still
-    a continuation of bytes already buffered, a breach while a fragmented message is under way,
-    and over a limit smaller than itself."""
+    """A short text frame that is all of one read is read without the general loop
+    (``whole_text``); it is left to the loop (None) when it is a continuation of bytes already
+    buffered, a breach while a fragmented message is under way, or over a limit smaller than
+    itself, and the loop reads it so."""
+    reader = FrameReader(1000)
+    assert reader.whole_text(client_frame(TEXT, b'{"type":"ack","ids":[7]}')) == (
+        '{"type":"ack","ids":[7]}'
+    )
     mask = bytes((0x81 ^ ord("a"), 0x80 ^ ord("b"), 0, 0))
     payload = b"\x81\x80" + bytes(c ^ mask[i % 4] for i, c in enumerate(b"cdef", 2))
-    reader = FrameReader(1000)
+    assert reader.whole_text(b"\x81\x86" + mask) is None
     assert reader.feed(b"\x81\x86" + mask) == []  # the header; its payload looks like a frame
+    assert reader.whole_text(payload) is None
     assert reader.feed(payload) == [(TEXT, "abcdef")]
     reader.feed(client_frame(TEXT, b"a", fin=False))
+    assert reader.whole_text(client_frame(TEXT, b"b")) is None
     with pytest.raises(Violation) as refused:
         reader.feed(client_frame(TEXT, b"b"))
     assert refused.value.code == frames.PROTOCOL_ERROR
+    assert FrameReader(10).whole_text(client_frame(TEXT, b"x" * 11)) is None
     with pytest.raises(Violation) as refused:
         FrameReader(10).feed(client_frame(TEXT, b"x" * 11))
     assert refused.value.code == frames.TOO_BIG
+    with pytest.raises(Violation) as refused:
+        FrameReader(1000).whole_text(client_frame(TEXT, b"\xff"))
+    assert refused.value.code == frames.INVALID_DATA
 
 
 def test_a_message_over_the_limit_is_refused_on_its_header_alone() -> None:

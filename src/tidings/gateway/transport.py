@@ -109,14 +109,21 @@ class DeviceSocket(asyncio.Protocol):
             self._server_connections.add(self)
 
     def data_received(self, data: bytes) -> None:
+        """Frames read: nearly every read is one whole short text frame (a device's ack),
+        taken by ``FrameReader.whole_text``; anything else is ``feed``'s."""
         if self._reader is None:
             self._upgrade(data)
             return
         if self._transport is None:
             return
+        reader = self._reader
         try:
-            messages = self._reader.feed(data)
-            for opcode, payload in messages:
+            text = reader.whole_text(data)
+            if text is not None:
+                if self._closer is None:
+                    self._session.received(text)  # type: ignore[union-attr]
+                return
+            for opcode, payload in reader.feed(data):
                 if opcode < CLOSE:
                     if self._closer is None:
                         self._session.received(payload)  # type: ignore[union-attr]
