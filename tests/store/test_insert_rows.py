@@ -54,6 +54,40 @@ def test_a_group_is_written_in_statements_of_the_few_sizes_sqlite_keeps_prepared
     assert sizes == [500, 300, 32, 8, 4, 2, 1]
 
 
+def test_keyed_rows_in_groups_bind_what_a_group_shares_once_and_land_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    statements: list[tuple[str, Any]] = []
+
+    def seen(conn: Connection, sql: str, params: Any) -> list[Any]:
+        statements.append((sql, params))
+        return fetch(conn, sql, params)
+
+    monkeypatch.setattr(store, "fetch", seen)
+    groups = [
+        ((7, None), [(1, "a"), (2, None), (3, "c")]),  # a None shared, Nones in some rows
+        ((8, "x"), [(4, "d")]),
+    ]
+    with create_engine("sqlite://").connect() as conn, conn.begin():
+        conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, s INTEGER, z TEXT, b TEXT)"))
+        store.insert_keyed(conn, "t", ("s", "z"), ("id", "b"), groups)
+        stored = conn.execute(text("SELECT s, z, id, b FROM t ORDER BY id")).all()
+    assert [tuple(row) for row in stored] == [
+        (7, None, 1, "a"),
+        (7, None, 2, None),
+        (7, None, 3, "c"),
+        (8, "x", 4, "d"),
+    ]
+    # A statement for each arrangement of Nones in each group, the group's values bound once,
+    # its Nones as the rows' NULL in the text
+    assert [params for _, params in statements] == [
+        (7, 1, "a", 3, "c"),
+        (7, 2),
+        (8, "x", 4, "d"),
+    ]
+    assert statements[1][0].endswith("SELECT ?, NULL, column1, NULL FROM (VALUES (?))")
+
+
 def test_rows_in_order_take_null_in_the_text_only_where_every_row_leaves_none(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
