@@ -55,23 +55,31 @@ def insert_rows(
     rows: Sequence[Sequence[Any]],
     *,
     keyed: bool = False,
+    shared: Sequence[str] = (),
+    values: tuple[Any, ...] = (),
 ) -> None:
-    """Insert ``rows`` (values in ``columns`` order) into ``table``, in order unless ``keyed``:
-    the rows carry their keys and no constraint is expected to refuse them, so they are written
-    in any order, and on PostgreSQL with COPY (the module's docstring says why)."""
+    """Insert ``rows`` (values in ``columns`` order), each with the ``values`` of the ``shared``
+    columns, the same for every row (bound once a statement on SQLite, as ``insert_keyed``
+    does), into ``table``, in order unless ``keyed``: the rows carry their keys and no
+    constraint is expected to refuse them, so they are written in any order, and on PostgreSQL
+    with COPY (the module's docstring says why)."""
     if keyed:
-        insert_keyed(conn, table, (), columns, [((), rows)])
+        insert_keyed(conn, table, shared, columns, [(values, rows)])
         return
     if conn.dialect.name == "postgresql":
-        sql = insert_sql(mark(conn), table, tuple(columns), 1)
-        conn.exec_driver_sql(sql, [tuple(row) for row in rows])
+        sql = insert_sql(mark(conn), table, (*shared, *columns), 1)
+        conn.exec_driver_sql(sql, [(*values, *row) for row in rows])
         return
-    # In order (the ids they are given follow it), one group: NULL in the text for the columns
-    # every row leaves None.
+    # In order (the ids they are given follow it: SQLite inserts a VALUES list's rows in its
+    # order), one group: NULL in the text for the columns every row leaves None.
     nulls = _null_columns(rows)
-    per_statement = max(1, min(MAX_ROWS, MAX_PARAMETERS // len(columns)))
+    per_statement = max(1, min(MAX_ROWS, (MAX_PARAMETERS - len(shared)) // len(columns)))
     sizes = _ladder(len(rows), per_statement)
-    _insert_sqlite(conn, table, tuple(columns), rows, nulls, sizes, fetch_refusable, _bound(nulls))
+    common, bound = _common(shared, values)
+    run = fetch_refusable
+    _insert_sqlite(
+        conn, table, tuple(columns), rows, nulls, sizes, run, _bound(nulls), common, bound
+    )
 
 
 def insert_keyed(
@@ -96,9 +104,7 @@ def insert_keyed(
         return
     per_statement = max(1, min(MAX_ROWS, (MAX_PARAMETERS - len(shared)) // len(columns)))
     for values, group in groups:
-        # The group's Nones, as the rows' below, NULL in the text: none is bound.
-        shared_nulls = _nulls(tuple(map(type, values)))
-        bound = tuple(value for value in values if value is not None)
+        common, bound = _common(shared, values)
         # A row's types tell where its Nones are: one C call a row, where asking each value
         # "is None" cost as much as binding it.
         shapes: defaultdict[tuple[type, ...], list[Sequence[Any]]] = defaultdict(list)
@@ -118,12 +124,22 @@ def insert_keyed(
                 sizes,
                 fetch,
                 _bound(nulls),
-                tuple(zip(shared, shared_nulls, strict=True)),
+                common,
                 bound,
             )
 
 
 NoneType = type(None)
+
+
+def _common(
+    shared: Sequence[str], values: tuple[Any, ...]
+) -> tuple[tuple[tuple[str, bool], ...], tuple[Any, ...]]:
+    """The ``shared`` columns, each with whether its value is None (NULL in the statement's
+    text, as the rows' Nones), and the values to bind for the others."""
+    nulls = _nulls(tuple(map(type, values)))
+    bound = tuple(value for value, null in zip(values, nulls, strict=True) if not null)
+    return tuple(zip(shared, nulls, strict=True)), bound
 
 
 def _nulls(types: Sequence[type]) -> tuple[bool, ...]:
