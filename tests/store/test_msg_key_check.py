@@ -38,7 +38,7 @@ def test_the_check_reads_only_its_keys_on_a_table_without_statistics(tmp_path: P
             one_push(conn, action="PushMultiple", delivery_type=3, now=NOW)
             conn.exec_driver_sql("SELECT setval(pg_get_serial_sequence('messages', 'pk'), 1)")
             insert_messages(
-                conn, [(1, 1, key, "u", "T", "C", None, None, NOW - 1000) for key in stored]
+                conn, 1, 1, [(key, "u", "T", "C", None, None) for key in stored], NOW - 1000
             )
         with db.engine.begin() as conn:
             # More calls than psycopg's prepare threshold, so the server's cached plan is used.
@@ -61,14 +61,12 @@ def test_acceptance_checks_only_the_previous_days_keys(tmp_path: Path, kind: str
             one_push(conn, action="PushMultiple", delivery_type=3, now=now)
             if kind == "postgresql":  # one_push gave its message pk 1 itself
                 conn.exec_driver_sql("SELECT setval(pg_get_serial_sequence('messages', 'pk'), 1)")
-            insert_messages(
-                conn,
-                [
-                    (1, 1, "yesterday", "u", "T", "C", None, None, now - 2000),
-                    (1, 1, "today", "u", "T", "C", None, None, now - 500),
-                    (1, 1, "too old", "u", "T", "C", None, None, now - DAY_MS - 1),
-                ],
-            )
+            for key, at_ms in [
+                ("yesterday", now - 2000),
+                ("today", now - 500),
+                ("too old", now - DAY_MS - 1),
+            ]:
+                insert_messages(conn, 1, 1, [(key, "u", "T", "C", None, None)], at_ms)
         keys = ["yesterday", "today", "too old", "never"]
         with db.engine.begin() as conn:
             assert sorted(used_recently(conn, 1, keys, now)) == [("today", 1), ("yesterday", 1)]

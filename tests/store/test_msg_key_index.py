@@ -20,11 +20,8 @@ PAGE = 4096
 WAL_FRAME_HEADER = 24
 
 
-def _messages(task_id: int, count: int, at_ms: int) -> list[tuple]:
-    return [
-        (task_id, 1, uuid.uuid4().hex, f"user{i}", "T", "C", None, None, at_ms)
-        for i in range(count)
-    ]
+def _messages(count: int) -> list[tuple]:
+    return [(uuid.uuid4().hex, f"user{i}", "T", "C", None, None) for i in range(count)]
 
 
 def _task(conn: Connection, task_id: int, at_ms: int) -> None:
@@ -64,13 +61,13 @@ def test_a_commit_of_new_keys_writes_few_pages_beside_many_stored(tmp_path: Path
         )
         for day in range(1, 5):  # 200,000 messages accepted on earlier days
             _task(conn, day, TODAY - day * DAY_MS)
-            insert_messages(conn, _messages(day, 50_000, TODAY - day * DAY_MS))
+            insert_messages(conn, day, 1, _messages(50_000), TODAY - day * DAY_MS)
     with engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         conn.commit()
         with conn.begin():
             _task(conn, 10, TODAY)
-            insert_messages(conn, _messages(10, 2_000, TODAY))
+            insert_messages(conn, 10, 1, _messages(2_000), TODAY)
         frames = (path.with_name("keys.db-wal").stat().st_size - 32) // (PAGE + WAL_FRAME_HEADER)
     engine.dispose()
     # The rows themselves take about 40 pages, each index's new entries a few dozen more; one

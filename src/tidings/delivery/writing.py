@@ -33,24 +33,22 @@ class Written(NamedTuple):
     owed: Sequence[int] = ()
 
 
-# The columns write_planned fills, in the order of its row tuples; the rest start empty.
-DELIVERY_COLUMNS = (
-    "id",
+# The columns write_planned fills, the rest starting empty: those a group of a task's
+# deliveries to one channel, in one status, counted under one analytics row share (the values
+# of its key in ``groups``), and each delivery's own, in the order of their tuples.
+SHARED_COLUMNS = (
     "task_id",
-    "message_pk",
     "app_pk",
-    "device_pk",
-    "push_token",
-    "user_id",
     "channel",
     "status",
-    "attempts",
     "next_attempt_at",
+    "stat_pk",
+    "attempts",
     "created_at",
     "expires_at",
     "updated_at",
-    "stat_pk",
 )
+OWN_COLUMNS = ("id", "message_pk", "device_pk", "push_token", "user_id")
 
 
 class TaskPlan(NamedTuple):
@@ -71,9 +69,9 @@ def write_planned(
     store.analytics.TASK_FACTS by id, when the caller has them; else they are read).
 
     The ids are drawn first, so each row and its Outbound are made in one pass: rows are
-    tuples in ``DELIVERY_COLUMNS`` order, with what they share per task looked up once. A
-    dispatch of 100 user targets writes 100 rows, and a dict per row, read back by name, cost
-    more than the insert.
+    tuples of ``OWN_COLUMNS``, grouped by what they share (``SHARED_COLUMNS``), which is
+    decided, written and counted once a group. A dispatch of 100 user targets writes 100 rows,
+    and a dict per row, read back by name, cost more than the insert.
     """
     stat_pks = counters.count_new(
         conn,
@@ -86,43 +84,30 @@ def write_planned(
         facts,
     )
     lease = now_ms + VENDOR_LEASE_MS
-    rows: list[tuple[Any, ...]] = []
+    # Each delivery's own values, by what it shares with others (SHARED_COLUMNS): a group's
+    # values are decided and bound once (store.insert_deliveries), and counted once.
+    groups: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
     outbound: list[Outbound] = []
-    add_row, add_outbound = rows.append, outbound.append
+    add_outbound = outbound.append
     # An (id, stat_pk) for each plan, in order; each task takes as many as it has plans.
     numbered = zip(store.new_delivery_ids(conn, len(stat_pks)), stat_pks, strict=True)
     for task, options, planned in tasks:
-        task_id, app_pk, expires_at = task.id, task.app_pk, task.expires_at
+        task_id, expires_at = task.id, task.expires_at
         for (message, device, user_id, channel, status), (delivery_id, stat_pk) in zip(
             planned, numbered, strict=False
         ):
             # The device columns read inline, not through a helper: a call cost ~0.1 µs a delivery
-            pending = status == _PENDING
             if device is None:
                 device_pk = push_token = None
             else:
                 device_pk = device.pk
                 push_token = device.third_token if device_pk is None else None
-            add_row(
-                (
-                    delivery_id,
-                    task_id,
-                    message.pk,
-                    app_pk,
-                    device_pk,
-                    push_token,
-                    user_id,
-                    channel,
-                    int(status),  # store.insert_deliveries takes ints
-                    0,
-                    lease if leased(channel, status) else None,
-                    now_ms,
-                    expires_at,
-                    now_ms,
-                    stat_pk,
-                )
-            )
-            if pending and device is not None:
+            kind = (task_id, channel, status, stat_pk)
+            rows = groups.get(kind)
+            if rows is None:
+                rows = groups[kind] = []
+            rows.append((delivery_id, message.pk, device_pk, push_token, user_id))
+            if status == _PENDING and device is not None:
                 add_outbound(
                     build_outbound(
                         delivery_id,
@@ -135,8 +120,16 @@ def write_planned(
                         request_id=task.request_id,
                     )
                 )
-    store.insert_deliveries(conn, DELIVERY_COLUMNS, rows)
-    made = Counter((plan.channel, plan.status) for _, _, planned in tasks for plan in planned)
+    of_task = {task.id: task for task, _, _ in tasks}
+    shared = []
+    made: Counter[tuple[str | None, int]] = Counter()
+    for (task_id, channel, status, stat_pk), rows in groups.items():
+        task = of_task[task_id]
+        next_attempt_at = lease if leased(channel, status) else None
+        values = (task_id, task.app_pk, channel, int(status), next_attempt_at, stat_pk)  # ints
+        shared.append(((*values, 0, now_ms, task.expires_at, now_ms), rows))
+        made[channel, status] += len(rows)
+    store.insert_deliveries(conn, SHARED_COLUMNS, OWN_COLUMNS, shared)
     return Written(outbound, made)
 
 

@@ -208,8 +208,8 @@ class Pushes:
             "request_id": request_id,
         }
         task_id = store.insert_task(conn, task)
-        # A RenderedMessage holds its columns in store.MESSAGE_TEXT's order: unpacked whole.
-        store.insert_messages(conn, [(task_id, app_pk, *m, now_ms) for m in plan.messages])
+        # A RenderedMessage holds its columns in store.MESSAGE_TEXT's order: written as it is.
+        store.insert_messages(conn, task_id, app_pk, plan.messages, now_ms)
         if call.strategy is not None:
             add_occurrences(conn, task_id, task, due_times)
         supplement.add(conn, app_pk, task_id, call.options, due_times[0], self._sms_delay_ms)

@@ -35,7 +35,7 @@ from tidings.store.plain import (
     one_of_values,
     unindexed,
 )
-from tidings.store.rows import insert_rows
+from tidings.store.rows import insert_keyed
 from tidings.store.tables import (
     WAITING,
     deliveries,
@@ -213,15 +213,18 @@ def _messages_to_devices_sql(mark: str, count: int) -> str:
 
 
 def insert_deliveries(
-    conn: Connection, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    conn: Connection,
+    shared: Sequence[str],
+    columns: Sequence[str],
+    groups: Sequence[tuple[tuple[Any, ...], Sequence[Sequence[Any]]]],
 ) -> None:
-    """Insert delivery rows (values in ``columns`` order, ``id`` among them, drawn by
-    ``new_delivery_ids`` in the same transaction), in multi-row statements (store/rows.py
-    says why RETURNING is no way to learn the ids on SQLite), written as rows that carry their
-    keys (store/rows.py: in any order, and by COPY on PostgreSQL). Statuses are given as plain
-    ints (an enum binds slowly)."""
-    if rows:
-        insert_rows(conn, deliveries.name, columns, rows, keyed=True)
+    """Insert delivery rows in ``groups``: (values of the ``shared`` columns, rows of values in
+    ``columns`` order, ``id`` among them, drawn by ``new_delivery_ids`` in the same
+    transaction). Written by store/rows.insert_keyed, which binds a group's values once on
+    SQLite and writes by COPY on PostgreSQL (store/rows.py says why RETURNING is no way to
+    learn the ids on SQLite). Statuses are given as plain ints (an enum binds slowly)."""
+    if groups:
+        insert_keyed(conn, deliveries.name, shared, columns, groups)
 
 
 def new_delivery_ids(conn: Connection, count: int) -> list[int]:

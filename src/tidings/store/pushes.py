@@ -50,9 +50,15 @@ def insert_task(conn: Connection, values: dict[str, Any]) -> int:
 
 # What a message says, in RenderedMessage's order.
 MESSAGE_TEXT = ("msg_key", "target", "title", "content", "uri", "extended_params")
-MESSAGE_COLUMNS = ("task_id", "app_pk", *MESSAGE_TEXT, "created_at")
 
 
-def insert_messages(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Insert message rows (values in ``MESSAGE_COLUMNS`` order), many rows per statement."""
-    insert_rows(conn, messages.name, MESSAGE_COLUMNS, rows)
+def insert_messages(
+    conn: Connection, task_id: int, app_pk: int, texts: Sequence[Sequence[Any]], now_ms: int
+) -> None:
+    """Insert a task's messages (values in ``MESSAGE_TEXT`` order), many rows per statement,
+    what they share bound once a statement on SQLite (store/rows.insert_rows): a row of its
+    own for each message cost the writer a tuple and three values bound a message."""
+    shared = ("task_id", "app_pk", "created_at")
+    insert_rows(
+        conn, messages.name, MESSAGE_TEXT, texts, shared=shared, values=(task_id, app_pk, now_ms)
+    )
