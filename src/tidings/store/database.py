@@ -15,6 +15,7 @@ import asyncio
 import collections
 import contextlib
 import functools
+import logging
 import os
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterator
@@ -27,10 +28,12 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 
 from tidings.gathering import Gathering
 
 T = TypeVar("T")
+log = logging.getLogger("tidings.store")
 Item = TypeVar("Item")
 Work = Callable[..., Any]
 
@@ -202,7 +205,10 @@ class Database:
             raw.close()
 
     def _read_sync(self, work: Work, args: tuple[Any, ...]) -> Any:
-        with self._read_engine.connect() as conn, conn.begin():
+        return _again_if_lost(self._read_once, work, args)
+
+    def _read_once(self, work: Work, args: tuple[Any, ...]) -> Any:
+        with _connection(self._read_engine) as conn, conn.begin():
             return work(conn, *args)
 
     async def aclose(self) -> None:
@@ -324,7 +330,7 @@ class _GroupCommit:
             self._busy += 1
             try:
                 outcomes = await self._run(batch)
-            except Exception as exc:  # the transaction itself failed: nobody's write happened
+            except Exception as exc:  # the transaction failed as a whole: so does every write
                 for _, _, future, _ in batch:
                     if not future.done():
                         future.set_exception(exc)
@@ -344,15 +350,17 @@ class _GroupCommit:
         return await loop.run_in_executor(self._executor, self._transaction, batch)
 
     def _transaction(self, batch: Batch) -> Outcomes:
+        return _again_if_lost(self._attempt, batch)
+
+    def _attempt(self, batch: Batch) -> Outcomes:
+        """The batch's transaction: its writes together, or apart if one fails (``_apply``)."""
         synced = any(synced for _, _, _, synced in batch)
-        with self._engine.connect() as conn:
+        with _connection(self._engine) as conn:
             try:
-                with _transaction_of(conn, synced=synced):
-                    return _apply(conn, batch)
+                return _committed(conn, _apply, batch, synced=synced)
             except _OneFailed:
                 pass
-            with _transaction_of(conn, synced=synced):
-                return _apart(conn, batch)
+            return _committed(conn, _apart, batch, synced=synced)
 
     async def aclose(self) -> None:
         """Finish every write already submitted, then stop the lanes."""
@@ -390,6 +398,84 @@ def _transaction_of(conn: Connection, *, synced: bool) -> Iterator[None]:
             yield
 
 
+class StoreUnavailable(Exception):
+    """The database could not be reached, or the connection to it was lost, and the work was
+    not run again on a new connection (``_again_if_lost``): it may be tried again later."""
+
+
+_COMMIT_LOST = (
+    "the connection to the database was lost while it committed: the writes may or may not "
+    "have been committed"
+)
+
+
+class _Lost(Exception):
+    """No connection could be had, or the one in use was lost before its transaction
+    committed: the database rolled that transaction back, and nothing of it happened."""
+
+
+def _lost(exc: BaseException) -> bool:
+    """Whether ``exc`` is SQLAlchemy's for a lost connection, which it invalidated (so does
+    store/plain.py for the statements it runs through the driver)."""
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+@contextlib.contextmanager
+def _connection(engine: Engine) -> Iterator[Connection]:
+    """A connection from ``engine``'s pool, as ``_Lost`` when none could be had or when the
+    work in it lost it."""
+    try:
+        conn = engine.connect()
+    except DBAPIError as exc:  # the pool's pre-ping found the old one dead and none came
+        raise _Lost from exc
+    with conn:
+        try:
+            yield conn
+        except DBAPIError as exc:
+            if _lost(exc):
+                raise _Lost from exc
+            raise
+
+
+def _again_if_lost(attempt: Callable[..., T], *args: Any) -> T:
+    """``attempt(*args)``, run once more on a new connection if its connection was lost
+    before it committed (``_Lost``); ``StoreUnavailable`` if that is lost too.
+
+    Nothing of a transaction the database did not commit happened, and the writes of a batch
+    already run again apart when one of them fails (``_apart``), so running them again is
+    safe. A lost connection is most often alone (a backend terminated, a pooled connection an
+    idle timeout cut) or all of them at once (a restart, after which the pool's pre-ping
+    replaces every dead one at its checkout): one more attempt recovers both without an
+    error for the client; a database still out of reach gets a 503 rather than keeping the
+    writer waiting."""
+    try:
+        return attempt(*args)
+    except _Lost as exc:
+        log.warning("the connection to the database was lost (%s); running again", exc.__cause__)
+    try:
+        return attempt(*args)
+    except _Lost as exc:
+        raise StoreUnavailable(f"the database is out of reach: {exc.__cause__}") from exc.__cause__
+
+
+def _committed(
+    conn: Connection, run: Callable[[Connection, Batch], Outcomes], batch: Batch, *, synced: bool
+) -> Outcomes:
+    """``run(conn, batch)`` in a transaction. A connection lost in its commit fails every write
+    of the batch with ``StoreUnavailable`` at once, not ``_Lost``: whether the database
+    committed is unknown, so the writes must not run again."""
+    ran = False
+    try:
+        with _transaction_of(conn, synced=synced):
+            outcomes = run(conn, batch)
+            ran = True
+            return outcomes
+    except DBAPIError as exc:
+        if ran and exc.connection_invalidated:
+            raise StoreUnavailable(_COMMIT_LOST) from exc
+        raise
+
+
 class _OneFailed(Exception):
     """One write of a batch failed: its transaction is rolled back, to run them apart."""
 
@@ -409,6 +495,8 @@ def _apply(conn: Connection, batch: Batch) -> Outcomes:
     try:
         return [(True, work(conn, *args)) for work, args, _, _ in batch]
     except Exception as exc:
+        if _lost(exc):  # no write failed: the connection did (_again_if_lost)
+            raise
         raise _OneFailed from exc
 
 
@@ -420,6 +508,8 @@ def _apart(conn: Connection, batch: Batch) -> Outcomes:
         try:
             value = work(conn, *args)
         except Exception as exc:
+            if _lost(exc):
+                raise
             savepoint.rollback()
             outcomes.append((False, exc))
         else:
