@@ -1,8 +1,9 @@
 """A connection to PostgreSQL lost under a transaction (its backend terminated from another
 connection, as a restart or a cut link would): the pool hands out a fresh one, and the
-transaction runs again on it when the database had not committed it, once; when it may have
-committed, or the database stays out of reach, the work fails with ``StoreUnavailable``. The
-same for statements SQLAlchemy runs and for those store/plain.py hands to the driver."""
+transaction runs again on it, once, when the database did not commit it; a commit whose answer
+was lost stands if PostgreSQL says it committed. A database that stays out of reach fails the
+work with ``StoreUnavailable``. The same for statements SQLAlchemy runs and for those
+store/plain.py hands to the driver."""
 
 from __future__ import annotations
 
@@ -124,23 +125,50 @@ def test_a_read_that_lost_its_connection_runs_again(url: str) -> None:
     assert len(runs) == 2
 
 
-def test_a_write_that_lost_its_connection_in_its_commit_is_not_run_again(url: str) -> None:
-    """The database may have committed it: running it again could write it twice."""
+def test_a_write_whose_commit_never_reached_the_database_runs_again(url: str) -> None:
+    runs: list[int] = []
+
+    def work(conn: Connection) -> int:
+        runs.append(len(runs) + 1)
+        value = _insert(conn, runs[-1])
+        if len(runs) == 1:
+            _terminate(conn)  # after the last statement: the COMMIT finds the connection gone
+        return value
+
+    async def body(db: Database) -> tuple[int, list[int]]:
+        return await db.write(work), await _stored(db)
+
+    assert _scenario(url, body) == (2, [2])  # PostgreSQL had rolled the first run back
+    assert runs == [1, 2]
+
+
+def test_a_write_committed_before_its_connection_was_lost_stands_and_runs_once(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The answer to the COMMIT lost, not the COMMIT: the database did the writes."""
     runs: list[int] = []
 
     def work(conn: Connection) -> int:
         runs.append(1)
-        value = _insert(conn, len(runs))
-        _terminate(conn)  # after the last statement: the COMMIT finds the connection gone
-        return value
+        return _insert(conn, 7)
 
-    async def body(db: Database) -> str:
-        with pytest.raises(StoreUnavailable) as failed:
-            await db.write(work)
-        assert await _stored(db) == []  # here PostgreSQL had rolled it back; it could not know
-        return str(failed.value)
+    async def body(db: Database) -> tuple[int, list[int]]:
+        dialect = db.engine.dialect
+        commit = dialect.do_commit
 
-    assert "may or may not have been committed" in _scenario(url, body)
+        def commit_then_lose_the_connection(pooled: Any) -> None:
+            monkeypatch.setattr(dialect, "do_commit", commit)  # this commit alone
+            commit(pooled)
+            driver = pooled.driver_connection
+            with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (driver.info.backend_pid,))
+            driver.execute("SELECT 1")  # the driver's own error for the lost connection
+
+        await db.write(_insert_by_sqlalchemy, 1)  # the table's rows so far
+        monkeypatch.setattr(dialect, "do_commit", commit_then_lose_the_connection)
+        return await db.write(work), await _stored(db)
+
+    assert _scenario(url, body) == (7, [1, 7])
     assert runs == [1]
 
 
