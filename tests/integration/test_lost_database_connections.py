@@ -3,23 +3,27 @@ terminated again and again from another connection (what a restart of PostgreSQL
 operator, does to them): no call is answered InternalError; a call the server could not
 recover is answered 503 ServiceUnavailable, and sending it again is answered OK with the same
 task; every message answered OK is stored, once. And with PostgreSQL out of reach (the link
-to it cut: the server reaches it through socat, which is stopped), a call is answered 503, and
-done once when sent again after the link is back."""
+to it cut: the server reaches it through socat, which is stopped; or gone silent, its packets
+dropped), a call is answered 503, and done once when sent again after the link is back."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg
 import pytest
 from alibabacloud_mpaas20201028 import models
+from darabonba.runtime import RuntimeOptions
 from sqlalchemy import text
 
 from tests.integration.conftest import Tenant, make_tenant, target
@@ -67,23 +71,29 @@ class Link:
             self.cut()
 
 
-@pytest.fixture
-def linked(tmp_path: Path) -> Iterator[tuple[Tenant, Link]]:
+@contextmanager
+def _linked(directory: Path, query: str = "") -> Iterator[tuple[Tenant, Link]]:
     """A server of its own on PostgreSQL, through a link of its own, its connections named so
-    that they alone are ended."""
+    that they alone are ended; ``query``: more of the database URL's parameters."""
     with postgres_schema() as url:
         admin = urlsplit(POSTGRES_ADMIN)
         link = Link(admin.port or 5432)
         url = url.replace(admin.netloc, f"{admin.username}@127.0.0.1:{link.port}", 1)
         port = free_port()
-        named = f"{url}&application_name=tidings-{uuid.uuid4().hex[:12]}"
-        server = Server(f"http://127.0.0.1:{port}", "127.0.0.1", port, tmp_path / "data", named)
+        named = f"{url}&application_name=tidings-{uuid.uuid4().hex[:12]}{query}"
+        server = Server(f"http://127.0.0.1:{port}", "127.0.0.1", port, directory, named)
         server.start()
         try:
             yield make_tenant(server), link
         finally:
             server.stop()
             link.close()
+
+
+@pytest.fixture
+def linked(tmp_path: Path) -> Iterator[tuple[Tenant, Link]]:
+    with _linked(tmp_path / "data") as made:
+        yield made
 
 
 def _terminate(application_name: str) -> int:
@@ -167,3 +177,36 @@ def test_a_call_while_postgresql_is_out_of_reach_is_answered_503_and_done_once_w
     assert sorted((key, str(task_id)) for key, task_id in rows) == sorted(
         (t.msg_key, task) for t in call.target_msg
     )
+
+
+def _dropping(port: int) -> list[str]:
+    """The iptables rule that drops what is sent to ``port`` on the loopback: a silent link."""
+    return ["INPUT", "-i", "lo", "-p", "tcp", "--dport", str(port), "-j", "DROP"]
+
+
+def test_a_call_on_a_link_gone_silent_is_answered_503_within_the_link_bounds(
+    tmp_path: Path,
+) -> None:
+    """Without bounds a connection waits on a silent link as long as TCP does (minutes), and
+    the writes with it; the URL's bounds here are short for the test, store/database.py's
+    defaults (``_PG_LINK_BOUNDS``) are 30 s and 10 s to connect."""
+    if os.geteuid() != 0 or not shutil.which("iptables"):
+        pytest.skip("dropping packets needs root and iptables")
+    bounds = "&tcp_user_timeout=1500&connect_timeout=2&keepalives_idle=2&keepalives_interval=1"
+    with _linked(tmp_path / "data", bounds) as (tenant, link):
+        client = tenant.sdk()
+        call = tenant.multiple(target_msg=[target("u1")])
+        assert client.push_multiple(call).body.result_code == "OK"
+        call = tenant.multiple(target_msg=[target("u2")])
+        subprocess.run(["iptables", "-I", *_dropping(link.port)], check=True)
+        try:
+            began = time.monotonic()
+            with pytest.raises(Exception) as failed:  # the SDK's, for an answer other than 200
+                client.push_multiple_with_options(call, RuntimeOptions(read_timeout=60_000))
+            waited = time.monotonic() - began
+        finally:
+            subprocess.run(["iptables", "-D", *_dropping(link.port)], check=True)
+        assert failed.value.code == "ServiceUnavailable", failed.value
+        assert waited < 20
+        task = client.push_multiple(call).body.push_result.data
+        assert client.push_multiple(call).body.push_result.data == task
