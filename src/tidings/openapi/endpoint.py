@@ -5,7 +5,7 @@ parameters, timestamp, AccessKey, signature, nonce, action and version, permissi
 the action see the call. Gateway failures answer with their HTTP status and the gateway's JSON
 body; business failures answer 200 with the action's own failure body. Nothing a client sends can
 produce a traceback in an answer: an unexpected error is logged with its request id and answered
-with a bare InternalError.
+with a bare InternalError (a database out of reach with ServiceUnavailable).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from tidings.openapi import actions, errors, signing
 from tidings.openapi.envelopes import JSON_TYPE, encode, gateway_error, new_request_id
 from tidings.openapi.form import FormError, Params, decode_params
 from tidings.openapi.replay import MAX_NONCE_LENGTH, Nonces
+from tidings.store.database import StoreUnavailable
 from tidings.tenancy.permissions import denial
 
 if TYPE_CHECKING:
@@ -82,9 +83,8 @@ class RpcEndpoint:
             )
         except (BodyTooLarge, ClientDisconnect):
             raise  # limits.bodies answers it, or drops it: the client is gone
-        except Exception:
-            log.exception("request failed")
-            failure = errors.internal_error()
+        except Exception as exc:
+            failure = _unexpected(exc)
             status = failure.status
             body = gateway_error(
                 request_id, request.headers.get("host", ""), failure.code, failure.message
@@ -172,6 +172,18 @@ def _reply(request_id: str, status: int, body: dict[str, Any]) -> Response:
         media_type=JSON_TYPE,
         headers={"x-acs-request-id": request_id},
     )
+
+
+def _unexpected(exc: Exception) -> errors.GatewayError:
+    """The answer to a call that failed other than by its content, logged: 503 when the
+    database was out of reach (store/database.py ran the work again on a new connection
+    first, where that was safe), which the caller may send again (a push with the same
+    msgKeys gets the same task, never a second one); 500 for any other fault."""
+    if isinstance(exc, StoreUnavailable):
+        log.warning("request failed: %s", exc)
+        return errors.database_unavailable()
+    log.exception("request failed")
+    return errors.internal_error()
 
 
 def _action_label(request: Request) -> str:

@@ -107,6 +107,14 @@ def internal_error() -> GatewayError:
     )
 
 
+def database_unavailable() -> GatewayError:
+    return GatewayError(
+        503,
+        "ServiceUnavailable",
+        "The database is out of reach; the request may not have been done. Send it again.",
+    )
+
+
 def stopping() -> GatewayError:
     return GatewayError(
         503,

@@ -17,11 +17,13 @@ cost more than the statements.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Dialect, Executable
 from sqlalchemy.exc import DBAPIError
+
+T = TypeVar("T")
 
 
 def mark(conn: Connection) -> str:
@@ -87,13 +89,8 @@ def fetch(conn: Connection, sql: str, params: Sequence[Any] | Mapping[str, Any])
     SQLAlchemy Row made of each cost more than fetching it (~0.3 µs a row on SQLite); and the
     few each claim runs, where SQLAlchemy's own work around an execution (~20 µs on SQLite,
     against ~3 for the driver's) was most of their cost. The driver's errors reach the caller
-    as they are, not wrapped in SQLAlchemy's."""
-    cursor = conn.connection.cursor()
-    try:
-        cursor.execute(sql, params)
-        return cursor.fetchall() if cursor.description is not None else []
-    finally:
-        cursor.close()
+    as they are, not wrapped in SQLAlchemy's, but for a lost connection (``_driven``)."""
+    return _driven(conn, _rows, sql, params)
 
 
 def fetch_refusable(
@@ -114,11 +111,7 @@ def run_many(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
     """``sql`` once for each of ``rows`` (its parameters), by the driver's ``executemany``
     through the connection's cursor: SQLAlchemy's work around an ``executemany`` of five rows
     cost ~70 µs on SQLite, the driver's ~12."""
-    cursor = conn.connection.cursor()
-    try:
-        cursor.executemany(sql, rows)
-    finally:
-        cursor.close()
+    _driven(conn, _each, sql, rows)
 
 
 def fetch_statement(
@@ -133,12 +126,47 @@ def fetch_statement(
 def run_statement(conn: Connection, statement: Executable, values: Mapping[str, Any]) -> int:
     """``fetch_statement`` of a statement that returns no rows (an INSERT ... SELECT): how
     many rows it wrote."""
+    return _driven(conn, _count, *_driver_form(conn, statement, values))
+
+
+def _driven(conn: Connection, run: Callable[[Any, str, Any], T], sql: str, params: Any) -> T:
+    """``run(cursor, sql, params)`` with a cursor of the connection's driver, closed after.
+
+    A statement that finds the connection lost (the database restarted, the server's backend
+    terminated, the network cut) is seen as SQLAlchemy sees one of its own: the Connection is
+    invalidated, so the transaction around it ends without talking to the dead server again
+    and the pool replaces the driver's connection, and the error is SQLAlchemy's with
+    ``connection_invalidated`` set, by which Database knows that the work can run again on
+    a new connection. Without this the driver's error went up as it was, the rollback after
+    it failed in turn, and the error the caller saw was the rollback's ("the connection is
+    lost"), which Database could not tell from a refusal."""
     cursor = conn.connection.cursor()
     try:
-        cursor.execute(*_driver_form(conn, statement, values))
-        return cursor.rowcount
+        return run(cursor, sql, params)
+    except conn.dialect.loaded_dbapi.Error as error:
+        driver = conn.connection.dbapi_connection
+        if not conn.dialect.is_disconnect(error, driver, cursor):
+            raise
+        conn.invalidate(error)
+        raise DBAPIError.instance(
+            sql, params, error, conn.dialect.loaded_dbapi.Error, connection_invalidated=True
+        ) from error
     finally:
         cursor.close()
+
+
+def _rows(cursor: Any, sql: str, params: Any) -> list[Any]:
+    cursor.execute(sql, params)
+    return cursor.fetchall() if cursor.description is not None else []
+
+
+def _each(cursor: Any, sql: str, rows: Any) -> None:
+    cursor.executemany(sql, rows)
+
+
+def _count(cursor: Any, sql: str, params: Any) -> int:
+    cursor.execute(sql, params)
+    return cursor.rowcount
 
 
 def _driver_form(
