@@ -219,6 +219,13 @@ def test_read_flat_maps_reads_plain_objects_of_strings_at_once() -> None:
     assert read_flat_maps([]) == []
 
 
+def test_read_flat_maps_leaves_texts_that_are_not_one_object_each_to_read_flat_map() -> None:
+    """Read together, as one array, these texts would make as many objects of strings as
+    there are texts, but not one each."""
+    assert read_flat_maps(['{"a":"x"', '"b":"y"}', '{"c":"1"},{"d":"2"}']) is None
+    assert read_flat_maps(['{"a":"x},{"}', '{"c":"1"},{"d":"2"}']) is None
+
+
 flat_map_raws = (
     st.none()
     | hostile_text
@@ -227,6 +234,9 @@ flat_map_raws = (
         json.dumps
     )
     | st.sampled_from(["null", " ", '{"a": "b"} x', '{"a": "b"}{', '{"a": "\\u0000"}', "[]"])
+    # texts that hold two objects, or half of one, when read together as one JSON array
+    | st.sampled_from(['{"a":"x"', '"b":"y"}', '{"a":"1"},{"b":"2"}', '{"a":"1"},\n{"b":"2"}'])
+    | st.sampled_from(['{"a":"x},{"}', '{"a":"1"}]', '{"a":["x"', '"y"]}', '{"a":{"k":"v"}'])
     | st.just(json.dumps({"a": "x" * MAX_MAP_TEXT}))
 )
 

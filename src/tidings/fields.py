@@ -16,7 +16,6 @@ import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from itertools import chain, repeat
-from operator import itemgetter
 from typing import Any
 
 from tidings.errors import Code, refused
@@ -177,23 +176,29 @@ def read_flat_maps(raws: Sequence[str | dict | None]) -> list[dict[str, str]] | 
     numbers, escapes), for each to be read on its own and refused with its own field's name.
 
     The checks of ``_decode_map`` are made once over the whole batch, in C (the escapes and the
-    characters no stored text may hold in one search of all the texts), and each text only
-    scanned: read one by one, the checks around the scan cost three times the scan.
+    characters no stored text may hold in one search of all the texts), and the texts scanned
+    by one call, as the elements of one JSON array: read one by one, the checks and the calls
+    around each scan cost more than the scans. The array's elements are the texts, one each:
+    every separator ``,\n`` parts two elements (a newline is refused inside a string, the
+    ``{`` after it cannot start a member of an object, and objects of strings hold no other
+    object or array), so each text holds one element or more, and as many elements as texts
+    means each holds one.
     """
     if not set(map(type, raws)) <= _TEXT_ONLY:
         return None
     texts = list(map(str.strip, raws))
     if max(map(len, texts), default=0) > MAX_MAP_TEXT:
         return None
-    joined = "".join(texts)
-    if "\\" in joined or _unstorable(joined):
+    if not all(map(str.startswith, texts, repeat("{"))):
+        return None
+    array = "[" + ",\n".join(texts) + "]"
+    if "\\" in array or _unstorable(array):
         return None
     try:
-        scanned = list(map(_SCAN_VALUE, texts, repeat(0)))
+        values, end = _SCAN_VALUE(array, 0)
     except (_NotFinite, StopIteration, ValueError, RecursionError):
         return None
-    values = list(map(itemgetter(0), scanned))
-    if list(map(itemgetter(1), scanned)) != list(map(len, texts)):  # each text one value
+    if end != len(array) or len(values) != len(texts):
         return None
     if not set(map(type, values)) <= _DICT_ONLY:
         return None

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from tests.support.signer import flatten
 from tidings.errors import Code, ServiceError
-from tidings.openapi.form import FormError, Params, decode_pairs, decode_params, unique_map
+from tidings.openapi.form import FormError, Params, decode_pairs, decode_params
 
 TARGET_FIELDS = ("Target", "MsgKey", "TemplateKeyValue", "ExtendedParams")
 
@@ -43,7 +43,7 @@ def test_a_repeated_key_is_refused(pairs: list, data: st.DataObject) -> None:
     key, _ = data.draw(st.sampled_from(pairs))
     text = urlencode([*pairs, (key, data.draw(st.text()))])
     with pytest.raises(FormError, match="more than once in the query"):
-        unique_map(decode_pairs(text, "query"), "query")
+        decode_params(text.encode(), "query")
 
 
 @pytest.mark.parametrize(

@@ -10,12 +10,13 @@ from hypothesis import strategies as st
 from tidings.templates.placeholders import Pattern, names_in
 
 # text rich in '#', word characters and the odd non-word character, so placeholders are common;
-# with what a format spells its fields with ('%s', '{}'), which rendering must keep as they are
-template_text = st.lists(st.sampled_from([*"##ab_1 .-名%{}", "#a#", "#money#", "%s", "{0}"])).map(
-    "".join
-)
+# with what a format spells its fields with ('%s', '{}'), which rendering must keep as they are,
+# and the NUL that parts the texts ``render_each`` fills in at once
+template_text = st.lists(
+    st.sampled_from([*"##ab_1 .-名%{}\x00", "#a#", "#money#", "%s", "{0}"])
+).map("".join)
 value_text = st.lists(
-    st.sampled_from([*"#ab %{}", "#money#", "#a#", "\\1", "\\g<0>", "%s", "{0}"])
+    st.sampled_from([*"#ab %{}\x00", "#money#", "#a#", "\\1", "\\g<0>", "%s", "{0}"])
 ).map("".join)
 
 
@@ -63,4 +64,5 @@ def test_rendering_each_map_is_rendering_it_alone(text: str, data: st.DataObject
     maps = data.draw(
         st.lists(st.fixed_dictionaries({name: value_text for name in pattern.names}), max_size=4)
     )
-    assert pattern.render_each(maps) == [pattern.render(values) for values in maps]
+    rendered = [re.sub(r"#(\w+)#", lambda m, v=values: v[m[1]], text) for values in maps]
+    assert pattern.render_each(maps) == rendered

@@ -129,6 +129,7 @@ def render_targets(
 
 
 _NO_VALUES: Mapping[str, str] = {}
+_UTF8_MOST = 4  # bytes of UTF-8 a character takes at most
 
 
 def _render_all(
@@ -140,7 +141,8 @@ def _render_all(
     of values) by builtins that run in C, and the texts are rendered by ``Pattern.render_each``:
     a hundred entries taken one by one cost a hundred rounds of a dozen Python calls. A size
     past the limit is found from the longest title, content and URI together, which no message
-    exceeds; when they exceed it, ``_render`` weighs each message.
+    exceeds (counted in characters first, encoded only when that count could be past it); when
+    they exceed it, ``_render`` weighs each message.
     """
     columns = _columns(targets)
     if columns is None:
@@ -157,9 +159,15 @@ def _render_all(
         return None
     patterns = (template.title, template.content, template.uri)
     texts = [p.render_each(values) if p else None for p in patterns]
-    longest = sum(max(map(len, map(str.encode, t)), default=0) for t in texts if t is not None)
-    if longest + unified > limits.max_payload_bytes:
-        return None
+    rendered = [t for t in texts if t is not None]
+    # Characters first: no character takes more than four bytes of UTF-8, so texts whose
+    # characters are few enough are within the limit without encoding a hundred of them.
+    if _UTF8_MOST * sum(max(map(len, t), default=0) for t in rendered) + unified > (
+        limits.max_payload_bytes
+    ):
+        longest = sum(max(map(len, map(str.encode, t)), default=0) for t in rendered)
+        if longest + unified > limits.max_payload_bytes:
+            return None
     titles, contents, uris = texts
     columns = zip(keys, names, titles, contents, uris or repeat(None), repeat(None))
     # tuple.__new__ straight from C: RenderedMessage(...) is a Python-level __new__ per message.
