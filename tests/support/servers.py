@@ -222,7 +222,9 @@ class Server:
                 if self._healthy(client) and _listens_on(self.process.pid, self.port):
                     return True
                 time.sleep(0.02)
-        raise RuntimeError("tidings serve did not become ready in 30 s")
+        # Not left running behind the failed test (a loaded machine once kept ten of them).
+        output = self.stop()
+        raise RuntimeError(f"tidings serve did not become ready in 30 s:\n{output[-4000:]}")
 
     def _healthy(self, client: httpx.Client) -> bool:
         try:
