@@ -288,7 +288,7 @@ def ask_again(
     Written as text and run through the driver (store/plain.py), as ``recalled`` is: a vendor
     out of reach answers a broadcast's 100,000 recalls so, 1,000 a write, where SQLAlchemy's
     building of the statement, its rendering of the IN list and a Row for each delivery cost
-    the writer ~12 µs a recall on SQLite."""
+    the writer a third of it on SQLite (42,000 instructions a recall against 27,000)."""
     if not ids:
         return []  # nearly every answer: no statement is run
     placeholder = mark(conn)
