@@ -13,7 +13,9 @@ Figures, each min and median over ``--runs`` runs (five by default, each a new b
 the earlier, revoked ones): the revocation's whole time, the number of write transactions it
 took, the longest one (wall and CPU of the thread, inside the transaction, commit excluded), the
 CPU of all of them, and the probe's longest and median wait: how long a small write waits
-behind the revocation.
+behind the revocation; and the event loop's longest stall meanwhile (how late a 1 ms sleep
+woke: what the revocation's work on the loop, such as building a batch's Outbounds, and a
+collection held it).
 
 Then the vendor leg, as many runs: the same broadcast, its deliveries made over as accepted by a
 vendor that recalls (``hms``, untimed), revoked with an in-process vendor channel that takes
@@ -146,6 +148,14 @@ async def probe(db: Database, task_id: int, stop: asyncio.Event, waits: list[flo
         await asyncio.sleep(PROBE_MS / 1000)
 
 
+async def stalls(stop: asyncio.Event, gaps: list[float]) -> None:
+    """The event loop's stalls: how late each 1 ms sleep wakes (the longest is reported)."""
+    while not stop.is_set():
+        started = time.perf_counter()
+        await asyncio.sleep(0.001)
+        gaps.append(time.perf_counter() - started - 0.001)
+
+
 async def dispatched(db: Database, task_id: int) -> None:
     state = select(tasks.c.state).where(tasks.c.id == task_id)
     while await db.read(lambda conn: conn.execute(state).scalar()) != "dispatched":
@@ -166,12 +176,15 @@ async def one_run(
     revocations = Revocations(timed, channels)  # type: ignore[arg-type]
     stop, waits = asyncio.Event(), []
     probing = asyncio.create_task(probe(services.db, task_id, stop, waits))
+    gaps: list[float] = []
+    watching = asyncio.create_task(stalls(stop, gaps))
     await asyncio.sleep(0.05)  # the probe's first writes, before the revocation
     started = time.perf_counter()
     result = await revocations.revoke_task(app.pk, str(task_id))
     took = time.perf_counter() - started
     stop.set()
     await probing
+    await watching
     console.print(f"{result} (load {os.getloadavg()[0]:.1f})")
     if vendor:
         answers = [
@@ -189,6 +202,7 @@ async def one_run(
             "all answer writes, CPU (ms)": sum(cpu for _, cpu in answers) * 1000,
             "a small write's longest wait (ms)": max(waits) * 1000,
             "a small write's median wait (ms)": statistics.median(waits) * 1000,
+            "the event loop's longest stall (ms)": max(gaps) * 1000,
         }.items():
             figures.setdefault(name, []).append(value)
         return
@@ -200,6 +214,7 @@ async def one_run(
         "all of them, CPU (ms)": sum(cpu for _, cpu in timed.held) * 1000,
         "a small write's longest wait (ms)": max(waits) * 1000,
         "a small write's median wait (ms)": statistics.median(waits) * 1000,
+        "the event loop's longest stall (ms)": max(gaps) * 1000,
     }.items():
         figures.setdefault(name, []).append(value)
 

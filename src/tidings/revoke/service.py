@@ -378,7 +378,7 @@ def _answered(
         for wait, ids in waits.items()
         for row in store.ask_again(conn, ids, now_ms, wait.first_ms, wait.cap_ms, wait.window_ms)
     ]
-    given_up = {row.id for row in due if row.recall_due_at is None}
+    given_up = {i for i, due_at in due if due_at is None}
     told = [(kept, "refused") for kept in answer.refused]
     for kept in answer.unreached:
         if kept.id in given_up:

@@ -20,7 +20,7 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Dialect, Executable
+from sqlalchemy import ClauseElement, Connection, Dialect, Executable
 from sqlalchemy.exc import DBAPIError
 
 T = TypeVar("T")
@@ -169,6 +169,15 @@ def _count(cursor: Any, sql: str, params: Any) -> int:
     return cursor.rowcount
 
 
+def statement_text(conn: Connection, clause: ClauseElement) -> str:
+    """The driver's text of a SQLAlchemy ``clause`` that holds no values (a SELECT, or a
+    condition), compiled for the connection's database once: for a statement built once to
+    which its caller adds a condition of its own, such as a ``one_of`` list."""
+    sql, _, own = _compiled(clause, conn.dialect)
+    assert not own, "statement_text is for clauses without values"
+    return sql
+
+
 def _driver_form(
     conn: Connection, statement: Executable, values: Mapping[str, Any]
 ) -> tuple[str, Sequence[Any] | Mapping[str, Any]]:
@@ -179,7 +188,7 @@ def _driver_form(
 
 @functools.lru_cache(maxsize=64)
 def _compiled(
-    statement: Executable, dialect: Dialect
+    statement: Executable | ClauseElement, dialect: Dialect
 ) -> tuple[str, tuple[str, ...] | None, dict[str, Any]]:
     """The driver's text of ``statement``, the names of its parameters in order when they are
     positional (sqlite3's ``?``; psycopg's are named), and the values it holds itself (a
