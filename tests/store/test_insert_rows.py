@@ -14,17 +14,26 @@ from sqlalchemy.exc import IntegrityError
 from tidings.store import rows as store
 from tidings.store.plain import fetch, fetch_refusable
 
+_RUNS = {"fetch": fetch, "fetch_refusable": fetch_refusable}
+
+
+def _statements(monkeypatch: pytest.MonkeyPatch, run: str) -> list[tuple[str, Any]]:
+    """The (text, parameters) of each statement rows.py runs through ``run``, recorded as
+    they run."""
+    statements: list[tuple[str, Any]] = []
+
+    def seen(conn: Connection, sql: str, params: Any) -> list[Any]:
+        statements.append((sql, params))
+        return _RUNS[run](conn, sql, params)
+
+    monkeypatch.setattr(store, run, seen)
+    return statements
+
 
 def test_rows_with_nones_in_different_columns_keep_every_value_in_its_column(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    statements: list[str] = []
-
-    def seen(conn: Connection, sql: str, params: Any) -> list[Any]:
-        statements.append(sql)
-        return fetch(conn, sql, params)
-
-    monkeypatch.setattr(store, "fetch", seen)
+    statements = _statements(monkeypatch, "fetch")
     rows = [(1, None, None), (2, "b", None), (3, None, 30), (4, "d", 40), (5, None, None)]
     with create_engine("sqlite://").connect() as conn, conn.begin():
         conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, b TEXT, c INTEGER)"))
@@ -32,38 +41,26 @@ def test_rows_with_nones_in_different_columns_keep_every_value_in_its_column(
         stored = conn.execute(text("SELECT id, b, c FROM t ORDER BY id")).all()
     assert [tuple(row) for row in stored] == rows
     assert len(statements) == 4  # one for each arrangement of Nones
-    assert statements[0].endswith("VALUES (?, NULL, NULL), (?, NULL, NULL)")
+    assert statements[0][0].endswith("VALUES (?, NULL, NULL), (?, NULL, NULL)")
 
 
 def test_a_group_is_written_in_statements_of_the_few_sizes_sqlite_keeps_prepared(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    sizes: list[int] = []
-
-    def seen(conn: Connection, sql: str, params: Any) -> list[Any]:
-        sizes.append(len(params) // 2)
-        return fetch(conn, sql, params)
-
-    monkeypatch.setattr(store, "fetch", seen)
+    statements = _statements(monkeypatch, "fetch")
     rows = [(n, f"v{n}") for n in range(1, 848)]  # 847 rows of one arrangement
     with create_engine("sqlite://").connect() as conn, conn.begin():
         conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, b TEXT)"))
         store.insert_rows(conn, "t", ("id", "b"), rows, keyed=True)
         stored = conn.execute(text("SELECT id, b FROM t ORDER BY id")).all()
     assert [tuple(row) for row in stored] == rows
-    assert sizes == [500, 300, 32, 8, 4, 2, 1]
+    assert [len(params) // 2 for _, params in statements] == [500, 300, 32, 8, 4, 2, 1]
 
 
 def test_keyed_rows_in_groups_bind_what_a_group_shares_once_and_land_whole(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    statements: list[tuple[str, Any]] = []
-
-    def seen(conn: Connection, sql: str, params: Any) -> list[Any]:
-        statements.append((sql, params))
-        return fetch(conn, sql, params)
-
-    monkeypatch.setattr(store, "fetch", seen)
+    statements = _statements(monkeypatch, "fetch")
     groups = [
         ((7, None), [(1, "a"), (2, None), (3, "c")]),  # a None shared, Nones in some rows
         ((8, "x"), [(4, "d")]),
@@ -91,13 +88,7 @@ def test_keyed_rows_in_groups_bind_what_a_group_shares_once_and_land_whole(
 def test_rows_in_order_take_null_in_the_text_only_where_every_row_leaves_none(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    inserts: list[tuple[str, Any]] = []
-
-    def seen(conn: Connection, sql: str, params: Any) -> list[Any]:
-        inserts.append((sql, params))
-        return fetch_refusable(conn, sql, params)
-
-    monkeypatch.setattr(store, "fetch_refusable", seen)
+    inserts = _statements(monkeypatch, "fetch_refusable")
     rows = [(f"k{n}", None, f"u{n}" if n % 3 == 0 else None) for n in range(37)]
     with create_engine("sqlite://").connect() as conn, conn.begin():
         conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT, b TEXT, c TEXT)"))
@@ -112,13 +103,7 @@ def test_rows_in_order_take_null_in_the_text_only_where_every_row_leaves_none(
 def test_rows_in_order_with_shared_values_take_ids_in_order_the_values_bound_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    inserts: list[tuple[str, Any]] = []
-
-    def seen(conn: Connection, sql: str, params: Any) -> list[Any]:
-        inserts.append((sql, params))
-        return fetch_refusable(conn, sql, params)
-
-    monkeypatch.setattr(store, "fetch_refusable", seen)
+    inserts = _statements(monkeypatch, "fetch_refusable")
     rows = [(f"k{n}", f"u{n}" if n % 3 == 0 else None) for n in range(37, 0, -1)]
     with create_engine("sqlite://").connect() as conn, conn.begin():
         conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, s INT, z TEXT, k TEXT, c TEXT)"))
