@@ -2,7 +2,8 @@
 
 The checks run in the gateway's order: parameters decodable, signature scheme and required
 parameters, timestamp, AccessKey, signature, nonce, action and version, permission; only then does
-the action see the call. Gateway failures answer with their HTTP status and the gateway's JSON
+the action see the call. (A push action records the nonce in its own write: ``_record`` says why
+its answers are the same.) Gateway failures answer with their HTTP status and the gateway's JSON
 body; business failures answer 200 with the action's own failure body. Nothing a client sends can
 produce a traceback in an answer: an unexpected error is logged with its request id and answered
 with a bare InternalError (a database out of reach with ServiceUnavailable).
@@ -28,6 +29,8 @@ from tidings.openapi.envelopes import JSON_TYPE, encode, gateway_error, new_requ
 from tidings.openapi.form import FormError, Params, decode_params
 from tidings.openapi.replay import MAX_NONCE_LENGTH, Nonces
 from tidings.store.database import StoreUnavailable
+from tidings.store.nonces import Nonce, NonceUsed
+from tidings.tenancy.models import AccessKey
 from tidings.tenancy.permissions import denial
 
 if TYPE_CHECKING:
@@ -133,9 +136,45 @@ class RpcEndpoint:
         if not key.active:
             raise errors.access_key_inactive()
         signing.verify(claim, signed, secret)
-        if not await self._nonces.remember(claim.access_key_id, claim.nonce):
-            raise errors.nonce_used()
+        nonce = self._nonces.pending(claim.access_key_id, claim.nonce)
         action = actions.find(claim.action, claim.version)
+        if action is None or not action.carries_nonce:
+            await self._record(nonce)
+        try:
+            body = await self._act(action, claim, signed, key, request_id, nonce)
+        except NonceUsed:
+            raise errors.nonce_used() from None
+        except Exception:
+            await self._record(nonce)
+            raise
+        await self._record(nonce)
+        return body
+
+    async def _record(self, nonce: Nonce) -> None:
+        """Record the call's nonce alone unless it is recorded already; nonce_used for a
+        replay.
+
+        A push action (``carries_nonce``) records it in the write that accepts the push, so the
+        call costs one writer transaction and one fsync, not two; every other action has it
+        recorded here before it runs, as before. A carrying action that stored nothing (it was
+        refused or failed, or its write rolled back) has it recorded here after it ran, before
+        the answer goes out. Either way a replay is answered nonce_used whatever else is wrong
+        with it, and leaves nothing written or sent: the carrying write refuses it before it
+        writes. (A call dropped before its write records nothing; it did nothing either, so a
+        copy of it sent later is the first to act.)"""
+        if not await self._nonces.record(nonce):
+            raise errors.nonce_used()
+
+    async def _act(
+        self,
+        action: actions.Action | None,
+        claim: signing.Claim,
+        signed: signing.SignedRequest,
+        key: AccessKey,
+        request_id: str,
+        nonce: Nonce,
+    ) -> dict[str, Any]:
+        """The action's answer to a verified call: action and version, permission, handler."""
         if action is None:
             raise errors.api_not_found(claim.action, claim.version)
         params = Params(signing.params_of(signed))
@@ -148,7 +187,7 @@ class RpcEndpoint:
         )
         if reason:
             raise errors.forbidden(f"{reason} ({action.name})")
-        call = actions.Call(request_id, params, key, self._services)
+        call = actions.Call(request_id, params, key, self._services, nonce)
         try:
             return await action.handler(call)
         except ServiceError as exc:

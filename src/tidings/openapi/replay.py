@@ -5,6 +5,10 @@ timestamp is still acceptable. A nonce is recorded only after its signature veri
 requests cannot fill the store. Nonces are recorded in the database, SQLite or PostgreSQL, where
 each is claimed exactly once and outlives a restart (an expired one is purged a minute or so after
 its window closes).
+
+A verified call's nonce is a ``Nonce`` (store/nonces.py): recorded by the action's own first
+write where the action carries it there (``Action.carries_nonce``), else alone; the endpoint
+says when.
 """
 
 from __future__ import annotations
@@ -21,8 +25,13 @@ MAX_NONCE_LENGTH = 128
 
 
 class Nonces(Protocol):
-    async def remember(self, access_key_id: str, nonce: str) -> bool:
-        """Record the nonce; False when it was seen within the window."""
+    def pending(self, access_key_id: str, nonce: str) -> store.Nonce:
+        """The nonce of a verified call, to be recorded."""
+        ...
+
+    async def record(self, nonce: store.Nonce) -> bool:
+        """Record the nonce unless recorded already; False when it was seen within the
+        window."""
         ...
 
 
@@ -40,10 +49,19 @@ class DatabaseNonces:
         self._purge_every = purge_every
         self._next_purge = 0.0
 
-    async def remember(self, access_key_id: str, nonce: str) -> bool:
+    def pending(self, access_key_id: str, nonce: str) -> store.Nonce:
+        """The nonce to record; once every ``purge_every`` seconds, one that also purges the
+        expired nonces in its transaction (rather than in a write of its own)."""
         now = self._clock()
-        if now >= self._next_purge:
+        purge = now >= self._next_purge
+        if purge:
             self._next_purge = now + self._purge_every
-            await self._db.write(store.purge, int(now * 1000))
         expires = int((now + self._ttl) * 1000)
-        return await self._db.write(store.claim, access_key_id, nonce, int(now * 1000), expires)
+        return store.Nonce(access_key_id, nonce, int(now * 1000), expires, purge)
+
+    async def record(self, nonce: store.Nonce) -> bool:
+        try:
+            await store.record(self._db, nonce)
+        except store.NonceUsed:
+            return False
+        return True

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
@@ -40,11 +40,24 @@ from tidings.schedule.acceptance import add_occurrences, check_room
 from tidings.store import msg_keys
 from tidings.store import pushes as store
 from tidings.store.database import Database
+from tidings.store.nonces import Nonce, write_claiming
 from tidings.tasks import ACCEPTED, MULTIPLE, SCHEDULED
 from tidings.templates.models import CompiledTemplate
 from tidings.templates.service import Templates
 from tidings.tenancy.models import App
 from tidings.webhooks import outbox
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The signed call a push comes from: its request id, kept with the task for delivery's
+    logs, and its nonce, recorded in the transaction that accepts the push, before it
+    (store/nonces.py: one commit for the two). A replay fails there, NonceUsed, with nothing
+    written; a write that does not commit (a msgKey used already) records no nonce, and the
+    endpoint records it alone."""
+
+    request_id: str
+    nonce: Nonce
 
 
 class Pushes:
@@ -96,7 +109,7 @@ class Pushes:
         app: App,
         fields: MultipleCall,
         targets: Callable[[], Sequence[TargetEntry]],
-        request_id: str | None = None,
+        caller: Caller | None = None,
     ) -> int:
         """Accept a PushMultiple call; its task id once the task and messages are committed.
 
@@ -110,16 +123,16 @@ class Pushes:
         messages = render_targets(targets(), compiled, call.options, self._limits)
         row = compiled.template
         plan = PushPlan(MULTIPLE, call, row.pk, row.name, messages)
-        return await self._accept(app, plan, now, request_id)
+        return await self._accept(app, plan, now, caller)
 
-    async def push_simple(self, app: App, fields: SimpleCall, request_id: str | None = None) -> int:
+    async def push_simple(self, app: App, fields: SimpleCall, caller: Caller | None = None) -> int:
         """Accept a PushSimple call; its task id once committed."""
         now = self._clock()
         plan = simple.plan(fields, self._limits, timezone=app.timezone, now=now)
-        return await self._accept(app, plan, now, request_id)
+        return await self._accept(app, plan, now, caller)
 
     async def push_template(
-        self, app: App, fields: TemplateCall, request_id: str | None = None
+        self, app: App, fields: TemplateCall, caller: Caller | None = None
     ) -> int:
         """Accept a PushTemplate call; its task id once committed."""
         now = self._clock()
@@ -127,10 +140,10 @@ class Pushes:
         compiled = await self._templates.compiled(app.pk, fields.template_name)
         call = _styled(call, compiled)
         plan = template.plan(call, targets, fields.template_key_value, compiled, self._limits)
-        return await self._accept(app, plan, now, request_id)
+        return await self._accept(app, plan, now, caller)
 
     async def push_broadcast(
-        self, app: App, fields: BroadcastCall, request_id: str | None = None
+        self, app: App, fields: BroadcastCall, caller: Caller | None = None
     ) -> int:
         """Accept a PushBroadcast call; its task id once committed. Its devices are found when
         it is due, by delivery."""
@@ -147,18 +160,25 @@ class Pushes:
             compiled,
             self._limits,
         )
-        return await self._accept(app, plan, now, request_id)
+        return await self._accept(app, plan, now, caller)
 
-    async def _accept(self, app: App, plan: PushPlan, now: float, request_id: str | None) -> int:
+    async def _accept(self, app: App, plan: PushPlan, now: float, caller: Caller | None) -> int:
         """Commit the plan (or recognise it as a retry, which keeps the first call's request
-        id); the task id. ``request_id`` is the accepting call's, kept for delivery's logs."""
+        id); the task id. ``caller`` is the signed call that asks (None for the console's)."""
         call = plan.call
         now_ms = int(now * 1000)
         due_times = call.strategy.upcoming(app.timezone, now_ms) if call.strategy else [now_ms]
         for _ in range(3):
             try:
-                task_id = await self._db.write(
-                    self._store, app.pk, plan, now_ms, due_times, request_id
+                task_id = await write_claiming(
+                    self._db,
+                    caller and caller.nonce,
+                    self._store,
+                    app.pk,
+                    plan,
+                    now_ms,
+                    due_times,
+                    caller and caller.request_id,
                 )
             except (IntegrityError, _KeyUsed):  # a msgKey the app used within the window
                 earlier = await self._db.read(_retried_task, app.pk, plan, now_ms)

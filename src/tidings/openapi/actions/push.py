@@ -1,7 +1,8 @@
 """The push actions (response family A): the wire names of their fields, mapped to the domain.
 
 Each is served in both API versions: the old SDK (2019-08-21) sends a subset of the same fields,
-and a field it does not know is simply absent.
+and a field it does not know is simply absent. Each carries its call's nonce into the write that
+accepts the push (``carries_nonce``: one transaction, one fsync, for the two).
 """
 
 from __future__ import annotations
@@ -64,7 +65,9 @@ def common(p: Params, **options: str | dict | SmsFields | None) -> dict[str, Any
     }
 
 
-@action("PushMultiple", writes=True, failure=push_failure, versions=(V2019, V2020))
+@action(
+    "PushMultiple", writes=True, failure=push_failure, versions=(V2019, V2020), carries_nonce=True
+)
 async def push_multiple(call: Call) -> Body:
     p = call.params
     app = await call.app()
@@ -83,12 +86,14 @@ async def push_multiple(call: Call) -> Body:
             if columns is None
             else target_columns(columns)
         ),
-        call.request_id,
+        call.caller(),
     )
     return push_result(call.request_id, str(task_id))
 
 
-@action("PushSimple", writes=True, failure=push_failure, versions=(V2019, V2020))
+@action(
+    "PushSimple", writes=True, failure=push_failure, versions=(V2019, V2020), carries_nonce=True
+)
 async def push_simple(call: Call) -> Body:
     p = call.params
     app = await call.app()
@@ -105,11 +110,13 @@ async def push_simple(call: Call) -> Body:
         uri=p.get("Uri"),
         target_msgkey=p.object("TargetMsgkey"),
     )
-    task_id = await call.services.pushes.push_simple(app, fields.call(), call.request_id)
+    task_id = await call.services.pushes.push_simple(app, fields.call(), call.caller())
     return push_result(call.request_id, str(task_id))
 
 
-@action("PushTemplate", writes=True, failure=push_failure, versions=(V2019, V2020))
+@action(
+    "PushTemplate", writes=True, failure=push_failure, versions=(V2019, V2020), carries_nonce=True
+)
 async def push_template(call: Call) -> Body:
     p = call.params
     app = await call.app()
@@ -119,11 +126,13 @@ async def push_template(call: Call) -> Body:
         template_key_value=p.object("TemplateKeyValue"),
         target_msgkey=p.object("TargetMsgkey"),
     )
-    task_id = await call.services.pushes.push_template(app, fields.call(), call.request_id)
+    task_id = await call.services.pushes.push_template(app, fields.call(), call.caller())
     return push_result(call.request_id, str(task_id))
 
 
-@action("PushBroadcast", writes=True, failure=push_failure, versions=(V2019, V2020))
+@action(
+    "PushBroadcast", writes=True, failure=push_failure, versions=(V2019, V2020), carries_nonce=True
+)
 async def push_broadcast(call: Call) -> Body:
     p = call.params
     app = await call.app()
@@ -141,5 +150,5 @@ async def push_broadcast(call: Call) -> Body:
         unbind_start_time=p.get("UnBindStartTime"),
         unbind_end_time=p.get("UnBindEndTime"),
     )
-    task_id = await call.services.pushes.push_broadcast(app, fields.call(), call.request_id)
+    task_id = await call.services.pushes.push_broadcast(app, fields.call(), call.caller())
     return push_result(call.request_id, str(task_id))
