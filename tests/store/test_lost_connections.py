@@ -19,7 +19,8 @@ from sqlalchemy.exc import DBAPIError
 
 from tests.support.servers import POSTGRES_ADMIN, free_port, postgres_schema
 from tidings.store import plain
-from tidings.store.database import Database, StoreUnavailable
+from tidings.store.database import Database
+from tidings.store.lost_connections import StoreUnavailable
 
 Work = Callable[..., Any]
 

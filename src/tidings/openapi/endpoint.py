@@ -28,7 +28,7 @@ from tidings.openapi import actions, errors, signing
 from tidings.openapi.envelopes import JSON_TYPE, encode, gateway_error, new_request_id
 from tidings.openapi.form import FormError, Params, decode_params
 from tidings.openapi.replay import MAX_NONCE_LENGTH, Nonces
-from tidings.store.database import StoreUnavailable
+from tidings.store.lost_connections import StoreUnavailable
 from tidings.store.nonces import Nonce, NonceUsed
 from tidings.tenancy.models import AccessKey
 from tidings.tenancy.permissions import denial

@@ -27,10 +27,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, make_url
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
 
 from tidings.gathering import Gathering
+from tidings.store import lost_connections
+from tidings.store.lost_connections import StoreUnavailable
 from tidings.store.plain import fetch
 
 T = TypeVar("T")
@@ -58,29 +60,6 @@ SQLITE_PRAGMAS = (
     "PRAGMA mmap_size=268435456",
 )
 _PG_MIGRATION_LOCK = 0x7469_6469  # any constant shared by every Tidings process
-
-
-# How long a PostgreSQL connection may wait on a link that went silent (a partition, a host
-# gone without closing its sockets): libpq's defaults wait as long as the kernel's TCP does
-# (~15 minutes of retransmissions; forever for an answer awaited on an idle link), and a write
-# lane waits with it, then every lane in turn. Bounded, the connection fails as lost
-# (_again_if_lost): a statement's data unacknowledged for 30 s, an idle link unanswered to 3
-# keepalives 10 s apart after 30 s, a connect after 10 s. A long query is not cut: the
-# server's TCP acknowledges it at once. A URL that sets one of these keeps its own.
-_PG_LINK_BOUNDS = {
-    "connect_timeout": 10,
-    "tcp_user_timeout": 30_000,
-    "keepalives": 1,
-    "keepalives_idle": 30,
-    "keepalives_interval": 10,
-    "keepalives_count": 3,
-}
-
-
-def _link_bounds(url: str) -> dict[str, Any]:
-    """The bounds of ``_PG_LINK_BOUNDS`` that ``url`` does not set itself."""
-    given = make_url(url).query
-    return {name: value for name, value in _PG_LINK_BOUNDS.items() if name not in given}
 
 
 def _alembic_config() -> Config:
@@ -116,7 +95,7 @@ class Database:
                 url,
                 pool_size=readers + (write_lanes or 4),
                 pool_pre_ping=True,
-                connect_args=_link_bounds(url),
+                connect_args=lost_connections.link_bounds(url),
             )
             lanes = write_lanes or 4
         self._readers = ThreadPoolExecutor(readers, thread_name_prefix="tidings-read")
@@ -232,10 +211,10 @@ class Database:
             raw.close()
 
     def _read_sync(self, work: Work, args: tuple[Any, ...]) -> Any:
-        return _again_if_lost(self._read_once, work, args)
+        return lost_connections.again_if_lost(self._read_once, work, args)
 
     def _read_once(self, work: Work, args: tuple[Any, ...]) -> Any:
-        with _connection(self._read_engine) as conn, conn.begin():
+        with lost_connections.connection(self._read_engine) as conn, conn.begin():
             return work(conn, *args)
 
     async def aclose(self) -> None:
@@ -377,12 +356,12 @@ class _GroupCommit:
         return await loop.run_in_executor(self._executor, self._transaction, batch)
 
     def _transaction(self, batch: Batch) -> Outcomes:
-        return _again_if_lost(self._attempt, batch)
+        return lost_connections.again_if_lost(self._attempt, batch)
 
     def _attempt(self, batch: Batch) -> Outcomes:
         """The batch's transaction: its writes together, or apart if one fails (``_apply``)."""
         synced = any(synced for _, _, _, synced in batch)
-        with _connection(self._engine) as conn:
+        with lost_connections.connection(self._engine) as conn:
             try:
                 return _committed(conn, _apply, batch, synced=synced)
             except _OneFailed:
@@ -433,66 +412,6 @@ _PG_FIRST = {
 }
 
 
-class StoreUnavailable(Exception):
-    """The database could not be reached, or the connection to it was lost, and the work was
-    not run again on a new connection (``_again_if_lost``): it may be tried again later."""
-
-
-_COMMIT_LOST = (
-    "the connection to the database was lost while it committed: the writes may or may not "
-    "have been committed"
-)
-
-
-class _Lost(Exception):
-    """No connection could be had, or the one in use was lost before its transaction
-    committed: the database rolled that transaction back, and nothing of it happened."""
-
-
-def _lost(exc: BaseException) -> bool:
-    """Whether ``exc`` is SQLAlchemy's for a lost connection, which it invalidated (so does
-    store/plain.py for the statements it runs through the driver)."""
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
-
-
-@contextlib.contextmanager
-def _connection(engine: Engine) -> Iterator[Connection]:
-    """A connection from ``engine``'s pool, as ``_Lost`` when none could be had or when the
-    work in it lost it."""
-    try:
-        conn = engine.connect()
-    except DBAPIError as exc:  # the pool's pre-ping found the old one dead and none came
-        raise _Lost from exc
-    with conn:
-        try:
-            yield conn
-        except DBAPIError as exc:
-            if _lost(exc):
-                raise _Lost from exc
-            raise
-
-
-def _again_if_lost(attempt: Callable[..., T], *args: Any) -> T:
-    """``attempt(*args)``, run once more on a new connection if its connection was lost
-    before it committed (``_Lost``); ``StoreUnavailable`` if that is lost too.
-
-    Nothing of a transaction the database did not commit happened, and the writes of a batch
-    already run again apart when one of them fails (``_apart``), so running them again is
-    safe. A lost connection is most often alone (a backend terminated, a pooled connection an
-    idle timeout cut) or all of them at once (a restart, after which the pool's pre-ping
-    replaces every dead one at its checkout): one more attempt recovers both without an
-    error for the client; a database still out of reach gets a 503 rather than keeping the
-    writer waiting."""
-    try:
-        return attempt(*args)
-    except _Lost as exc:
-        log.warning("the connection to the database was lost (%s); running again", exc.__cause__)
-    try:
-        return attempt(*args)
-    except _Lost as exc:
-        raise StoreUnavailable(f"the database is out of reach: {exc.__cause__}") from exc.__cause__
-
-
 def _committed(
     conn: Connection, run: Callable[[Connection, Batch], Outcomes], batch: Batch, *, synced: bool
 ) -> Outcomes:
@@ -504,9 +423,9 @@ def _committed(
     failing them could fail writes that happened; so on PostgreSQL the transaction's id is
     taken first (``_transaction_of``: one more round trip for a synced transaction, ~0.1 ms of
     CPU on a loaded 2-core machine; none for an unsynced one) and its fate asked on a new
-    connection (``_fate``): committed, its results stand; rolled back, it runs again like one
-    lost before its commit (``_Lost``). Unknown, every write of the batch fails with
-    ``StoreUnavailable``."""
+    connection (``lost_connections.fate``): committed, its results stand; rolled back, it runs
+    again like one lost before its commit (``Lost``). Unknown, every write of the batch fails
+    with ``StoreUnavailable``."""
     xid: str | None = None
     ran = False
     try:
@@ -517,26 +436,13 @@ def _committed(
     except DBAPIError as exc:
         if not (ran and exc.connection_invalidated):
             raise
-        fate = _fate(conn, xid)
+        fate = lost_connections.fate(conn, xid)
         if fate == "committed":
             log.warning("the connection to the database was lost in a commit, which happened")
             return outcomes
         if fate == "aborted":
-            raise _Lost from exc
-        raise StoreUnavailable(_COMMIT_LOST) from exc
-
-
-def _fate(conn: Connection, xid: str | None) -> str | None:
-    """PostgreSQL's word on transaction ``xid`` ('committed', 'aborted', 'in progress'), asked
-    on ``conn``, which takes a new connection from the pool after losing its own; None if it
-    cannot be had."""
-    if xid is None:
-        return None
-    try:
-        with conn.begin():
-            return conn.exec_driver_sql("SELECT pg_xact_status(%s)", (xid,)).scalar()
-    except DBAPIError:
-        return None
+            raise lost_connections.Lost from exc
+        raise StoreUnavailable(lost_connections.COMMIT_LOST) from exc
 
 
 class _OneFailed(Exception):
@@ -558,7 +464,7 @@ def _apply(conn: Connection, batch: Batch) -> Outcomes:
     try:
         return [(True, work(conn, *args)) for work, args, _, _ in batch]
     except Exception as exc:
-        if _lost(exc):  # no write failed: the connection did (_again_if_lost)
+        if lost_connections.is_lost(exc):  # no write failed: the connection did
             raise
         raise _OneFailed from exc
 
@@ -571,7 +477,7 @@ def _apart(conn: Connection, batch: Batch) -> Outcomes:
         try:
             value = work(conn, *args)
         except Exception as exc:
-            if _lost(exc):
+            if lost_connections.is_lost(exc):
                 raise
             savepoint.rollback()
             outcomes.append((False, exc))
